@@ -1,0 +1,248 @@
+"""Turn numpy/torch-style gradient arguments into one validated plan per axis; all messages live here."""
+
+from __future__ import annotations
+
+import numbers
+import operator
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AxisPlan:
+    """How to differentiate along one axis.
+
+    ``step`` is a float for uniform spacing, or a 1-D float64 coordinate array (NumPy or dask)
+    of the axis' length. ``period`` is None for a non-periodic axis, else the (positive) period;
+    for uniform spacing it is ``n * |step|``. Its sign follows the coordinates' direction.
+    """
+
+    axis: int
+    size: int
+    step: Any
+    period: float | None = None
+
+    @property
+    def uniform(self) -> bool:
+        return isinstance(self.step, float)
+
+    @property
+    def periodic(self) -> bool:
+        return self.period is not None
+
+
+@dataclass(frozen=True)
+class Plan:
+    axes: tuple[AxisPlan, ...]
+    edge_order: int
+    dtype: np.dtype  # dtype of every output
+
+
+def is_dask_collection(x: Any) -> bool:
+    return hasattr(x, "__dask_graph__") and callable(x.__dask_graph__)
+
+
+def output_dtype(dtype: np.dtype) -> np.dtype:
+    """numpy.gradient's rule: integers give float64, inexact types are kept; bool is refused."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        raise TypeError(
+            "input has dtype bool; gradients of booleans are undefined "
+            "(convert with .astype(float) if you meant 0/1)"
+        )
+    if dtype.kind in "iu":
+        return np.dtype(np.float64)
+    if dtype.kind in "fc":
+        return dtype
+    raise TypeError(f"input has dtype {dtype}; only integer, float and complex arrays are allowed")
+
+
+def normalize_dims(dim: Any, ndim: int) -> tuple[int, ...]:
+    if dim is None:
+        return tuple(range(ndim))
+    dims = [dim] if _is_integer(dim) or isinstance(dim, str) else dim
+    if not isinstance(dims, Sequence | np.ndarray) or isinstance(dims, str):
+        raise TypeError(f"dim must be None, an int or a sequence of ints; got {dim!r}")
+    out = []
+    for d in dims:
+        if not _is_integer(d):
+            raise TypeError(f"dim must be None, an int or a sequence of ints; got {d!r} in dim")
+        d = operator.index(d)
+        if not -ndim <= d < ndim:
+            raise IndexError(f"dim {d} is out of range for an input with {ndim} dims")
+        out.append(d % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"dim has repeated entries: {tuple(dims)!r}")
+    return tuple(out)
+
+
+def normalize_edge_order(edge_order: Any) -> int:
+    ok = not isinstance(edge_order, bool) and isinstance(edge_order, numbers.Real)
+    if not ok or edge_order not in (1, 2):
+        raise ValueError(f"edge_order must be 1 or 2; got {edge_order!r}")
+    return int(edge_order)
+
+
+def _is_integer(x: Any) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def _is_scalar(x: Any) -> bool:
+    return isinstance(x, numbers.Number) or (
+        hasattr(x, "ndim") and hasattr(x, "dtype") and x.ndim == 0 and not is_dask_collection(x)
+    )
+
+
+def _scalar_step(h: Any, where: str) -> float:
+    if isinstance(h, bool) or np.iscomplexobj(h):
+        raise TypeError(f"{where} must be a real number; got {h!r}")
+    try:
+        h = float(h)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where} must be a real number; got {h!r}") from None
+    if h == 0 or not np.isfinite(h):
+        raise ValueError(f"{where} must be finite and non-zero; got {h!r}")
+    return h
+
+
+def _coordinate(x: Any, size: int, where: str) -> Any:
+    if not is_dask_collection(x):
+        x = np.asarray(x)
+    if x.ndim != 1:
+        raise ValueError(f"{where} must be a scalar or a 1-D coordinate array; got {x.ndim} dims")
+    if x.dtype.kind not in "iuf":
+        raise TypeError(f"{where} must hold real numbers; got dtype {x.dtype}")
+    if x.shape[0] != size:
+        raise ValueError(
+            f"{where} has {x.shape[0]} coordinates but the dim it spaces has {size} points"
+        )
+    if is_dask_collection(x):
+        return x.astype(np.float64)
+    x = x.astype(np.float64)
+    if size > 1:
+        dx = np.diff(x)
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"{where} holds non-finite coordinates")
+        if np.any(dx == 0):
+            i = int(np.flatnonzero(dx == 0)[0])
+            raise ValueError(f"{where} repeats the coordinate {x[i]!r} at positions {i} and {i + 1}")
+    return x
+
+
+def normalize_spacing(spacing: Any, axes: tuple[int, ...], shape: tuple[int, ...]) -> list[Any]:
+    k = len(axes)
+    if spacing is None:
+        return [1.0] * k
+    if _is_scalar(spacing):
+        return [_scalar_step(spacing, "spacing")] * k
+    if isinstance(spacing, Mapping | str) or not isinstance(spacing, Sequence | np.ndarray):
+        raise TypeError(
+            "spacing must be None, a scalar, or a sequence with one scalar or 1-D coordinate "
+            f"array per differentiated dim; got {type(spacing).__name__}"
+        )
+    if len(spacing) != k:
+        raise ValueError(
+            f"spacing has {len(spacing)} entries but {k} dims are differentiated "
+            f"(dims {axes}); give one scalar or 1-D coordinate array per dim, "
+            "e.g. spacing=[x] for a single dim"
+        )
+    out = []
+    for i, (h, ax) in enumerate(zip(spacing, axes, strict=True)):
+        where = f"spacing[{i}] (dim {ax})"
+        out.append(_scalar_step(h, where) if _is_scalar(h) else _coordinate(h, shape[ax], where))
+    return out
+
+
+def normalize_periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> dict[int, Any]:
+    """Return {axis: period or None}; None means "derive the period from uniform spacing"."""
+    if periodic is None or periodic is False:
+        return {}
+    if periodic is True:
+        return dict.fromkeys(axes)
+    if isinstance(periodic, Mapping):
+        items = list(periodic.items())
+    elif _is_integer(periodic):
+        items = [(periodic, None)]
+    elif isinstance(periodic, Sequence) and not isinstance(periodic, str):
+        items = [(p, None) for p in periodic]
+    else:
+        raise TypeError(
+            "periodic must be None, True, an int, a sequence of ints or a mapping "
+            f"{{dim: period}}; got {periodic!r}"
+        )
+    out: dict[int, Any] = {}
+    for d, period in items:
+        if not _is_integer(d):
+            raise TypeError(f"periodic dims must be ints; got {d!r}")
+        if not -ndim <= d < ndim:
+            raise IndexError(f"periodic dim {d} is out of range for an input with {ndim} dims")
+        d = d % ndim
+        if d not in axes:
+            raise ValueError(f"periodic dim {d} is not one of the differentiated dims {axes}")
+        if period is not None:
+            period = _scalar_step(period, f"period of dim {d}")
+        out[d] = period
+    return out
+
+
+def _axis_plan(axis: int, size: int, step: Any, periodic: bool, period: Any) -> AxisPlan:
+    if not periodic:
+        return AxisPlan(axis, size, step)
+    if isinstance(step, float):
+        if period is None or np.isclose(period, size * step, rtol=1e-12, atol=0):
+            return AxisPlan(axis, size, step, abs(size * step))
+        # a period that does not match n*step makes the wrap-around step non-uniform
+        step = step * np.arange(size, dtype=np.float64)
+    if period is None:
+        raise ValueError(
+            f"dim {axis} is periodic with coordinate spacing, so its period is required: "
+            f"pass periodic={{{axis}: period}}"
+        )
+    if not is_dask_collection(step) and size > 0:
+        direction = np.sign(step[-1] - step[0]) if size > 1 else np.sign(period)
+        wrap = step[0] + direction * abs(period) - step[-1]
+        if wrap == 0 or (size > 1 and np.sign(wrap) != direction):
+            raise ValueError(
+                f"period {period!r} of dim {axis} is not larger than the coordinate range "
+                f"{step[0]!r}..{step[-1]!r}"
+            )
+    return AxisPlan(axis, size, step, abs(period))
+
+
+def make_plan(
+    shape: tuple[int, ...],
+    dtype: Any,
+    spacing: Any = None,
+    dim: Any = None,
+    edge_order: Any = 1,
+    periodic: Any = None,
+) -> Plan:
+    """Validate every argument against ``shape`` and ``dtype``; return the per-axis plan.
+
+    Examples
+    --------
+    >>> plan = make_plan((4, 5), "int32", spacing=[2.0, np.arange(5.0)], dim=[0, -1])
+    >>> [(p.axis, p.uniform) for p in plan.axes], plan.dtype
+    ([(0, True), (1, False)], dtype('float64'))
+    """
+    out_dtype = output_dtype(dtype)
+    ndim = len(shape)
+    axes = normalize_dims(dim, ndim)
+    order = normalize_edge_order(edge_order)
+    steps = normalize_spacing(spacing, axes, shape)
+    periods = normalize_periodic(periodic, axes, ndim)
+    plans = []
+    for ax, step in zip(axes, steps, strict=True):
+        n = shape[ax]
+        if ax not in periods and n < order + 1:
+            raise ValueError(
+                f"dim {ax} has {n} points; edge_order={order} needs at least {order + 1} "
+                "along every differentiated dim"
+            )
+        if ax in periods and n < 1:
+            raise ValueError(f"periodic dim {ax} has no points")
+        plans.append(_axis_plan(ax, n, step, ax in periods, periods.get(ax)))
+    return Plan(tuple(plans), order, out_dtype)
