@@ -1,0 +1,13 @@
+"""Numerical gradients (numpy.gradient / torch.gradient) on NumPy, dask and xarray data."""
+
+from __future__ import annotations
+
+from ._api import gradient, np_gradient
+
+__all__ = ["gradient", "np_gradient"]
+__version__ = "0.1.0"
+
+try:  # the .grad accessor, when xarray is installed
+    from . import xarray as _xarray  # noqa: F401
+except ImportError:  # pragma: no cover - xarray is optional
+    pass

@@ -1,0 +1,118 @@
+"""The public functions: dispatch NumPy, dask and xarray input to their layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._args import is_dask_collection, make_plan
+
+
+def _is_xarray(obj: Any) -> bool:
+    mod = type(obj).__module__
+    return mod.startswith("xarray.") and type(obj).__name__ in ("DataArray", "Dataset")
+
+
+def gradient(
+    input: Any,
+    *,
+    spacing: Any = None,
+    dim: Any = None,
+    edge_order: int = 1,
+    periodic: Any = None,
+    datetime_unit: str | None = None,
+) -> Any:
+    """Second-order accurate numerical gradient, like ``numpy.gradient`` and ``torch.gradient``.
+
+    Parameters
+    ----------
+    input : array-like, dask array, or xarray DataArray/Dataset
+        The sampled function. Integers are differentiated as float64; bool is refused.
+    spacing : None, scalar, or sequence
+        None: unit spacing. A scalar: the same spacing for every differentiated dim. A sequence:
+        one entry per differentiated dim, each a scalar or a 1-D coordinate array (NumPy, list
+        or dask) as long as that dim. For xarray input, a mapping ``{dim: scalar or 1-D array}``
+        overriding the coordinates.
+    dim : None, int, or sequence of int (names for xarray)
+        Dims to differentiate, all by default. Negative ints count from the end.
+    edge_order : {1, 2}
+        Order of the one-sided differences at the true edges of the array.
+    periodic : None, True, int, sequence, or mapping {dim: period}
+        Dims that wrap around: their edges use centred differences with the opposite edge.
+        With coordinate spacing the period is required.
+    datetime_unit : str, optional
+        For xarray input with datetime coordinates: the time unit of the spacing.
+
+    Returns
+    -------
+    tuple of arrays, one per differentiated dim in the order of ``dim``: NumPy for array-like
+    input, lazy dask arrays with the input's chunks for dask input. For a Dataset, a Dataset.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gradient(np.array([4.0, 1.0, 1.0, 16.0]), spacing=[np.array([-2.0, -1.0, 1.0, 4.0])])
+    (array([-3., -2.,  2.,  5.]),)
+    >>> t = np.array([[1, 2, 4, 8], [10, 20, 40, 80]])
+    >>> gradient(t, spacing=[2.0, 3.0])
+    (array([[ 4.5,  9. , 18. , 36. ],
+           [ 4.5,  9. , 18. , 36. ]]), array([[ 0.33333333,  0.5       ,  1.        ,  1.33333333],
+           [ 3.33333333,  5.        , 10.        , 13.33333333]]))
+    """
+    if _is_xarray(input):
+        from .xarray import gradient_xarray
+
+        return gradient_xarray(
+            input,
+            spacing=spacing,
+            dim=dim,
+            edge_order=edge_order,
+            periodic=periodic,
+            datetime_unit=datetime_unit,
+        )
+    if datetime_unit is not None:
+        raise TypeError("datetime_unit applies to xarray input only")
+    if not is_dask_collection(input):
+        input = np.asarray(input)
+    plan = make_plan(input.shape, input.dtype, spacing, dim, edge_order, periodic)
+    if input.ndim == 0 or not plan.axes:
+        return ()
+    if is_dask_collection(input):
+        from ._dask import gradient_dask
+
+        return gradient_dask(input, plan)
+    from ._numpy import gradient_numpy
+
+    return gradient_numpy(input, plan)
+
+
+def np_gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    """Drop-in for ``numpy.gradient`` (NumPy or dask input): same arguments, same returns.
+
+    Returns one array when a single axis is differentiated, else a tuple.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np_gradient(np.array([1, 2, 4, 7, 11, 16]), 2.0)
+    array([0.5 , 0.75, 1.25, 1.75, 2.25, 2.5 ])
+    >>> np_gradient(np.array([[1, 2, 6], [3, 4, 5]]), axis=0)
+    array([[ 2.,  2., -1.]])
+    """
+    if not is_dask_collection(f):
+        f = np.asarray(f)
+    if not varargs:
+        spacing = None
+    elif len(varargs) == 1 and np.ndim(varargs[0]) == 0:
+        spacing = varargs[0]
+    else:
+        n_axes = f.ndim if axis is None else (1 if np.ndim(axis) == 0 else len(axis))
+        if len(varargs) != n_axes:
+            raise TypeError(
+                f"np_gradient got {len(varargs)} spacing arguments for {n_axes} axes; give none, "
+                "one scalar, or one scalar or 1-D coordinate array per axis"
+            )
+        spacing = list(varargs)
+    out = gradient(f, spacing=spacing, dim=axis, edge_order=edge_order)
+    return out[0] if len(out) == 1 else out

@@ -1,0 +1,119 @@
+"""Dask graph: depth-1 ghost planes along the differentiated axes, one kernel task per chunk."""
+
+from __future__ import annotations
+
+import itertools
+import operator
+
+import dask.array as da
+import numpy as np
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
+
+from ._args import AxisPlan, Plan
+from ._numpy import block_step
+from .kernel import coord_ext, gradient_block
+
+
+def _repaired_chunks(x: da.Array, plan: Plan) -> tuple[tuple[int, ...], ...]:
+    """Chunks the kernel can work with: no empty chunks along a differentiated axis, and at a
+    true edge at least 2 points when edge_order is 2 (the third comes from the ghost plane)."""
+    chunks = list(x.chunks)
+    for ax in plan.axes:
+        c = [s for s in chunks[ax.axis] if s > 0]
+        if plan.edge_order == 2 and not ax.periodic:
+            while len(c) > 1 and c[0] < 2:
+                c[:2] = [c[0] + c[1]]
+            while len(c) > 1 and c[-1] < 2:
+                c[-2:] = [c[-2] + c[-1]]
+        chunks[ax.axis] = tuple(c)
+    return tuple(chunks)
+
+
+def _kernel_task(block, ghosts, steps, axes, edge_order, dtype):
+    return gradient_block(block, axes, ghosts, steps, edge_order, dtype)
+
+
+def _dask_coord_steps(ax: AxisPlan, chunks: tuple[int, ...], name: str, dsk: dict):
+    """Per-chunk coordinate tasks for a dask coordinate array; returns (keys, array)."""
+    c = ax.step.rechunk((chunks,))
+    nb = len(chunks)
+    keys = []
+    for j in range(nb):
+        wrap_lo, wrap_hi = ax.periodic and j == 0, ax.periodic and j == nb - 1
+        prev = (c.name, (j - 1) % nb) if (j > 0 or wrap_lo) else None
+        nxt = (c.name, (j + 1) % nb) if (j < nb - 1 or wrap_hi) else None
+        key = (f"{name}-coord{ax.axis}", j)
+        dsk[key] = (coord_ext, prev, (c.name, j), nxt, ax.period, wrap_lo, wrap_hi)
+        keys.append(key)
+    return keys, c
+
+
+def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
+    original_chunks = x.chunks
+    chunks = _repaired_chunks(x, plan)
+    if chunks != original_chunks:
+        x = x.rechunk(chunks)
+    token = tokenize(x.name, plan.axes, plan.edge_order, plan.dtype)
+    name = f"gradient-{token}"
+    first_name, last_name = f"gradient-first-{token}", f"gradient-last-{token}"
+    axes = [ax.axis for ax in plan.axes]
+    numblocks = x.numblocks
+    dsk: dict = {}
+    dependencies = [x]
+
+    # per differentiated axis and chunk index: steps and where the ghost planes come from
+    steps_by_axis = []
+    for ax in plan.axes:
+        c = chunks[ax.axis]
+        if isinstance(ax.step, da.Array):
+            keys, carr = _dask_coord_steps(ax, c, name, dsk)
+            dependencies.append(carr)
+            steps_by_axis.append(keys)
+        else:
+            offsets = np.concatenate([[0], np.cumsum(c)])
+            steps_by_axis.append([block_step(ax, offsets[j], offsets[j + 1]) for j in range(len(c))])
+
+    slicers = {}
+    for ax in plan.axes:
+        pre = (slice(None),) * ax.axis
+        slicers[ax.axis] = ((*pre, slice(0, 1)), (*pre, slice(-1, None)))
+
+    xname = x.name
+    for idx in itertools.product(*map(range, numblocks)):
+        xkey = (xname, *idx)
+        ghosts, steps = [], []
+        for ax, axsteps in zip(plan.axes, steps_by_axis, strict=True):
+            a, i, nb = ax.axis, idx[ax.axis], numblocks[ax.axis]
+            first_slice, last_slice = slicers[a]
+            # this block is the hi neighbour of block i-1 and the lo neighbour of block i+1
+            if i > 0 or ax.periodic:
+                dsk[(f"{first_name}{a}", *idx)] = (operator.getitem, xkey, first_slice)
+            if i < nb - 1 or ax.periodic:
+                dsk[(f"{last_name}{a}", *idx)] = (operator.getitem, xkey, last_slice)
+            lo = hi = None
+            if i > 0 or ax.periodic:
+                lo = (f"{last_name}{a}", *idx[:a], (i - 1) % nb, *idx[a + 1 :])
+            if i < nb - 1 or ax.periodic:
+                hi = (f"{first_name}{a}", *idx[:a], (i + 1) % nb, *idx[a + 1 :])
+            ghosts.append([lo, hi])
+            steps.append(axsteps[i])
+        dsk[(name, *idx)] = (
+            _kernel_task, xkey, ghosts, steps, axes, plan.edge_order, plan.dtype
+        )
+
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=dependencies)
+    meta = np.empty((0,) * x.ndim, dtype=plan.dtype)
+    outs = []
+    for k in range(len(axes)):
+        out_name = f"gradient-d{axes[k]}-{token}"
+        layer = {
+            (out_name, *idx): (operator.getitem, (name, *idx), k)
+            for idx in itertools.product(*map(range, numblocks))
+        }
+        g = HighLevelGraph(
+            {**graph.layers, out_name: layer}, {**graph.dependencies, out_name: {name}}
+        )
+        out = da.Array(g, out_name, chunks, meta=meta)
+        outs.append(out.rechunk(original_chunks) if chunks != original_chunks else out)
+    return tuple(outs)
