@@ -128,7 +128,7 @@ def _coordinate(x: Any, size: int, where: str) -> Any:
             raise ValueError(f"{where} holds non-finite coordinates")
         if np.any(dx == 0):
             i = int(np.flatnonzero(dx == 0)[0])
-            raise ValueError(f"{where} repeats the coordinate {x[i]!r} at positions {i} and {i + 1}")
+            raise ValueError(f"{where} repeats the coordinate {float(x[i])!r} at positions {i} and {i + 1}")
     return x
 
 
@@ -207,7 +207,7 @@ def _axis_plan(axis: int, size: int, step: Any, periodic: bool, period: Any) -> 
         if wrap == 0 or (size > 1 and np.sign(wrap) != direction):
             raise ValueError(
                 f"period {period!r} of dim {axis} is not larger than the coordinate range "
-                f"{step[0]!r}..{step[-1]!r}"
+                f"{float(step[0])!r}..{float(step[-1])!r}"
             )
     return AxisPlan(axis, size, step, abs(period))
 

@@ -1,0 +1,1 @@
+"""daskgrad tests; shared helpers live in conftest.py."""

@@ -1,0 +1,34 @@
+"""Shared test helpers: oracles' tolerance and a scheduler that fails if anything computes."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def raise_if_dask_computes():
+    """Fail the test if dask computes anything inside the block (flox's helper)."""
+    import dask
+
+    def scheduler(dsk, keys, **kwargs):
+        raise AssertionError(f"dask computed {len(dsk)} tasks while it should only build a graph")
+
+    with dask.config.set(scheduler=scheduler):
+        yield
+
+
+def assert_gradients_close(ours, ref, f, spacings=(1.0,)):
+    """DESIGN's accuracy rule: rtol 1e-10 relative to max|f|, scaled by the smallest step."""
+    ref = ref if isinstance(ref, tuple | list) else (ref,)
+    assert len(ours) == len(ref)
+    fmax = float(np.max(np.abs(f))) if np.size(f) else 0.0
+    steps = []
+    for s in spacings:
+        s = np.asarray(s, dtype=float)
+        steps.append(np.min(np.abs(np.diff(s))) if s.ndim and s.size > 1 else abs(float(s)))
+    hmin = min(steps) if steps else 1.0
+    for o, r in zip(ours, ref, strict=True):
+        assert o.shape == r.shape
+        np.testing.assert_allclose(np.asarray(o), r, rtol=1e-10, atol=1e-10 * fmax / hmin)
