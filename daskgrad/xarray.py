@@ -1,0 +1,338 @@
+"""xarray layer: dim names, coordinates as spacing, names, units and the ``.grad`` accessor."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ._api import gradient as _gradient
+from ._args import is_dask_collection
+
+__all__ = ["GradAccessor", "divide_units", "gradient_xarray"]
+
+# xarray's datetime_unit codes, spelled as UDUNITS (and pint) understand them
+_TIME_UNITS = {"W": "week", "D": "d", "h": "h", "m": "min", "s": "s", "ms": "ms", "us": "us"}
+_TIME_UNITS.update({"ns": "ns", "ps": "ps", "fs": "fs", "as": "as"})
+# one UDUNITS factor: a name and an optional integer exponent ("m", "s-1", "m2")
+_FACTOR = re.compile(r"^([^\W\d]+)(-?\d+)?$")
+
+
+def gradient_xarray(
+    obj: xr.DataArray | xr.Dataset,
+    *,
+    spacing: Any = None,
+    dim: Hashable | Sequence[Hashable] | None = None,
+    edge_order: int = 1,
+    periodic: Any = None,
+    datetime_unit: str | None = None,
+) -> tuple[xr.DataArray, ...] | xr.Dataset:
+    """Gradient of a DataArray or Dataset along named dims, spaced by their coordinates.
+
+    Parameters
+    ----------
+    obj : DataArray or Dataset
+        NumPy- or dask-backed; dask stays lazy (coordinates included).
+    spacing : None, scalar or mapping {dim: scalar or 1-D array}, optional
+        Overrides the coordinates. A dim's default spacing is its coordinate (datetime64 and
+        cftime converted like ``DataArray.differentiate``), else 1.
+    dim : str or sequence of str, optional
+        Dims to differentiate, all by default.
+    edge_order : {1, 2}
+        Order of the one-sided differences at the edges.
+    periodic : None, True, str, sequence of str or mapping {dim: period}, optional
+        Dims that wrap around. Given by name only, a dim's coordinate must be uniform (its
+        period is then n·step); for other coordinates give the period (in the coordinate's
+        units, or a timedelta for datetime coordinates).
+    datetime_unit : str, optional
+        Unit of datetime coordinates ("D", "h", "s", ...); by default the datetime64 dtype's
+        own unit, or "s" for cftime, like ``DataArray.differentiate``.
+
+    Returns
+    -------
+    tuple of DataArray or Dataset
+        For a DataArray, one DataArray per dim in ``dim`` order, with the input's dims, coords
+        and chunks, named ``d{name}_d{dim}``, with ``units`` (data / coordinate units, when
+        both are known) and ``long_name`` attrs. For a Dataset, a Dataset holding
+        ``d{var}_d{dim}`` for every numeric data variable and every requested dim it has
+        (ordered by variable, then by ``dim``), with the input's coords and attrs.
+
+    Examples
+    --------
+    >>> x = xr.DataArray([0.0, 1.0, 3.0, 7.0], dims="x", attrs={"units": "m"})
+    >>> T = xr.DataArray(x.values**2, coords={"x": x}, name="T", attrs={"units": "K"})
+    >>> (dT,) = gradient_xarray(T, dim="x")
+    >>> dT.name, dT.attrs["units"], dT.values
+    ('dT_dx', 'K m-1', array([ 1.,  2.,  6., 10.]))
+    >>> ds = xr.Dataset({"T": T, "flag": ("x", [True, False, True, True])})
+    >>> list(gradient_xarray(ds, edge_order=2).data_vars)
+    ['dT_dx']
+    """
+    if isinstance(obj, xr.Dataset):
+        return _gradient_dataset(obj, spacing, dim, edge_order, periodic, datetime_unit)
+    dims = _requested_dims(dim, obj.dims)
+    steps, units = _spacings(obj, dims, spacing, datetime_unit)
+    periods = _periods(periodic, dims, steps, units)
+    return _gradient_dataarray(obj, dims, steps, units, periods, edge_order)
+
+
+def _gradient_dataset(ds, spacing, dim, edge_order, periodic, datetime_unit) -> xr.Dataset:
+    dims = _requested_dims(dim, tuple(ds.dims))
+    steps, units = _spacings(ds, dims, spacing, datetime_unit)
+    periods = _periods(periodic, dims, steps, units)
+    out: dict[Hashable, xr.DataArray] = {}
+    for var in ds.data_vars.values():
+        these = [d for d in dims if d in var.dims]
+        if not these or var.dtype.kind not in "iufc":
+            continue
+        for grad in _gradient_dataarray(var, these, steps, units, periods, edge_order):
+            out[grad.name] = grad
+    return xr.Dataset(out, coords=ds.coords, attrs=ds.attrs)
+
+
+def _gradient_dataarray(da, dims, steps, units, periods, edge_order) -> tuple[xr.DataArray, ...]:
+    axes = [da.get_axis_num(d) for d in dims]
+    try:
+        grads = _gradient(
+            da.data,
+            spacing=[steps[d] for d in dims],
+            dim=axes,
+            edge_order=edge_order,
+            periodic={da.get_axis_num(d): periods[d] for d in dims if d in periods} or None,
+        )
+    except (ValueError, TypeError, IndexError) as err:
+        names = ", ".join(f"{i}={d!r}" for i, d in enumerate(da.dims))
+        raise type(err)(f"{err} (dim numbers: {names})") from err
+    what = da.attrs.get("long_name") or da.name or "data"
+    return tuple(
+        xr.DataArray(
+            g,
+            coords=da.coords,
+            dims=da.dims,
+            name=None if da.name is None else f"d{da.name}_d{d}",
+            attrs=_attrs(what, d, da.attrs.get("units"), units[d]),
+        )
+        for g, d in zip(grads, dims, strict=True)
+    )
+
+
+def _requested_dims(dim: Any, all_dims: Sequence[Hashable]) -> list[Hashable]:
+    if dim is None:
+        return list(all_dims)
+    dims = [dim] if isinstance(dim, str) or not isinstance(dim, Sequence) else list(dim)
+    for d in dims:
+        _check_dim(d, all_dims, "dim")
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"dim has repeated entries: {dims!r}")
+    return dims
+
+
+def _check_dim(d: Hashable, all_dims: Sequence[Hashable], where: str) -> None:
+    if d not in all_dims:
+        raise ValueError(f"{where} {d!r} is not a dim of the input; its dims are {tuple(all_dims)}")
+
+
+def _spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict]:
+    """Per requested dim: the spacing handed to the core (scalar or 1-D array) and its units."""
+    if spacing is not None and not isinstance(spacing, Mapping):
+        if np.ndim(spacing) != 0:
+            raise TypeError(
+                "spacing must be None, a scalar or a mapping {dim: scalar or 1-D array} for "
+                f"xarray input; got {type(spacing).__name__}"
+            )
+        spacing = dict.fromkeys(dims, spacing)
+    spacing = dict(spacing or {})
+    for d in spacing:
+        _check_dim(d, tuple(obj.dims), "spacing given for dim")
+        if d not in dims:
+            raise ValueError(f"spacing given for dim {d!r}, which is not differentiated ({dims})")
+    steps: dict[Hashable, Any] = {}
+    units: dict[Hashable, str | None] = {}
+    for d in dims:
+        if d in spacing:
+            steps[d], units[d] = _override(spacing[d], d, obj.sizes[d])
+        elif d in obj.coords:
+            steps[d], units[d] = _coordinate(obj.coords[d], d, datetime_unit)
+        else:
+            steps[d], units[d] = 1.0, None
+    return steps, units
+
+
+def _override(h: Any, d: Hashable, size: int) -> tuple[Any, str | None]:
+    units = h.attrs.get("units") if isinstance(h, xr.DataArray) else None
+    h = h.data if isinstance(h, xr.DataArray | xr.Variable) else h
+    if np.ndim(h) == 0:
+        return h, units
+    if not is_dask_collection(h):
+        h = np.asarray(h)
+    if h.ndim != 1 or h.shape[0] != size:
+        raise ValueError(
+            f"spacing for dim {d!r} must be a scalar or a 1-D array of its {size} points; "
+            f"got shape {h.shape}"
+        )
+    return h, units
+
+
+def _coordinate(coord: xr.DataArray, d: Hashable, datetime_unit: str | None):
+    """The coordinate as numbers, converted exactly like ``DataArray.differentiate`` does."""
+    from xarray.core.common import _contains_datetime_like_objects
+
+    var = coord.variable
+    if var.ndim != 1:
+        raise ValueError(f"coordinate {d!r} must be 1-D; it has dims {var.dims}")
+    if _contains_datetime_like_objects(var):
+        unit = datetime_unit
+        if unit is None:  # differentiate's defaults
+            unit = np.datetime_data(var.dtype)[0] if var.dtype.kind in "mM" else "s"
+        return var._to_numeric(datetime_unit=unit).data, _TIME_UNITS.get(unit, unit)
+    if var.dtype.kind not in "iuf":
+        raise TypeError(
+            f"coordinate {d!r} has dtype {var.dtype}, which cannot space a gradient; "
+            f"pass spacing={{{d!r}: ...}}"
+        )
+    return var.data, coord.attrs.get("units")
+
+
+def _periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
+    """{dim: period}; None lets the core use n·step for a scalar spacing."""
+    if periodic is None or periodic is False:
+        return {}
+    if periodic is True:
+        given: dict = dict.fromkeys(dims)
+    elif isinstance(periodic, Mapping):
+        given = dict(periodic)
+    elif isinstance(periodic, str) or not isinstance(periodic, Sequence):
+        given = {periodic: None}
+    else:
+        given = dict.fromkeys(periodic)
+    out: dict[Hashable, float | None] = {}
+    for d, period in given.items():
+        if d not in dims:
+            raise ValueError(f"periodic dim {d!r} is not one of the differentiated dims {dims}")
+        step = steps[d]
+        if isinstance(period, np.timedelta64 | datetime.timedelta):
+            unit = next((k for k, v in _TIME_UNITS.items() if v == units[d]), None)
+            if unit is None:
+                raise TypeError(f"period of dim {d!r} is a timedelta but its coordinate is not")
+            period = np.timedelta64(period) / np.timedelta64(1, unit)
+        if period is None and np.ndim(step) != 0:
+            period = _uniform_period(step, d)
+        out[d] = period
+    return out
+
+
+def _uniform_period(x: Any, d: Hashable) -> float:
+    ask = f"pass periodic={{{d!r}: period}}"
+    if is_dask_collection(x):
+        raise ValueError(f"periodic dim {d!r} has a dask coordinate; {ask} to keep it lazy")
+    x = np.asarray(x, dtype=np.float64)
+    if x.size < 2:
+        raise ValueError(f"periodic dim {d!r} has {x.size} point(s), so no step; {ask}")
+    dx = np.diff(x)
+    step = (x[-1] - x[0]) / (x.size - 1)
+    # steps of a uniform grid stored in the coordinate's own precision differ by a few ulps
+    eps = np.finfo(np.result_type(x.dtype, np.float32)).eps
+    if np.max(np.abs(dx - step)) > 1e-9 * abs(step) + 8 * eps * np.max(np.abs(x)):
+        raise ValueError(
+            f"periodic dim {d!r} has a non-uniform coordinate, so its period is unknown; {ask}"
+        )
+    return abs(x.size * step)
+
+
+def _attrs(what: Any, d: Hashable, data_units: Any, coord_units: Any) -> dict[str, str]:
+    attrs = {"long_name": f"derivative of {what} with respect to {d}"}
+    if isinstance(data_units, str) and isinstance(coord_units, str) and coord_units.strip():
+        attrs["units"] = divide_units(data_units, coord_units)
+    return attrs
+
+
+def divide_units(num: str, den: str) -> str:
+    """UDUNITS-style units of ``num / den``: with pint when installed, else plainly.
+
+    Examples
+    --------
+    >>> divide_units("K", "m"), divide_units("m s-1", "s"), divide_units("1", "km")
+    ('K m-1', 'm s-2', 'km-1')
+    """
+    try:
+        return _divide_pint(num, den)
+    except Exception:  # pint missing, or a spelling it does not know (e.g. "degrees_north")
+        return _divide_plain(num, den)
+
+
+@functools.cache
+def _registry():
+    import pint
+
+    return pint.UnitRegistry()
+
+
+def _pint_syntax(units: str) -> str:
+    return " * ".join(re.sub(r"(?<=[^\W\d])(-?\d+)$", r"**\1", f) for f in units.split()) or "1"
+
+
+def _divide_pint(num: str, den: str) -> str:
+    ureg = _registry()
+    ratio = ureg.parse_units(_pint_syntax(num)) / ureg.parse_units(_pint_syntax(den))
+    spelled = {}  # pint's name -> the spelling the user wrote
+    for factor in f"{num} {den}".split():
+        match = _FACTOR.match(factor)
+        if match:
+            (name,) = ureg.parse_units(match[1])._units
+            spelled.setdefault(name, match[1])
+    factors = sorted(ratio._units.items(), key=lambda item: item[1] < 0)
+    if any(e != int(e) for _, e in factors):
+        raise ValueError("fractional exponent")
+    text = (f"{spelled.get(n) or ureg.get_symbol(n)}{'' if e == 1 else int(e)}" for n, e in factors)
+    return " ".join(text) or "1"
+
+
+def _divide_plain(num: str, den: str) -> str:
+    match = _FACTOR.match(den.strip())
+    inverse = f"{match[1]}{-int(match[2] or 1)}" if match else f"({den})-1"
+    return inverse if num.strip() in ("", "1") else f"{num} {inverse}"
+
+
+class GradAccessor:
+    """``obj.grad(dim, ...)``: :func:`gradient_xarray` as a DataArray/Dataset method.
+
+    Examples
+    --------
+    >>> import daskgrad  # registers the accessor
+    >>> T = xr.DataArray([[1.0, 2.0, 4.0], [3.0, 5.0, 9.0]], dims=("y", "x"), name="T")
+    >>> [g.name for g in T.grad()]
+    ['dT_dy', 'dT_dx']
+    >>> T.grad("x")[0].values
+    array([[1. , 1.5, 2. ],
+           [2. , 3. , 4. ]])
+    """
+
+    def __init__(self, obj: xr.DataArray | xr.Dataset) -> None:
+        self._obj = obj
+
+    def __call__(
+        self,
+        dim: Hashable | Sequence[Hashable] | None = None,
+        *,
+        spacing: Any = None,
+        edge_order: int = 1,
+        periodic: Any = None,
+        datetime_unit: str | None = None,
+    ) -> tuple[xr.DataArray, ...] | xr.Dataset:
+        return gradient_xarray(
+            self._obj,
+            spacing=spacing,
+            dim=dim,
+            edge_order=edge_order,
+            periodic=periodic,
+            datetime_unit=datetime_unit,
+        )
+
+
+xr.register_dataarray_accessor("grad")(GradAccessor)
+xr.register_dataset_accessor("grad")(GradAccessor)
