@@ -1,4 +1,4 @@
-"""Turn numpy/torch-style gradient arguments into one validated plan per axis; all messages live here."""
+"""Turn numpy/torch-style arguments into one validated plan per axis; all messages live here."""
 
 from __future__ import annotations
 
@@ -128,7 +128,9 @@ def _coordinate(x: Any, size: int, where: str) -> Any:
             raise ValueError(f"{where} holds non-finite coordinates")
         if np.any(dx == 0):
             i = int(np.flatnonzero(dx == 0)[0])
-            raise ValueError(f"{where} repeats the coordinate {float(x[i])!r} at positions {i} and {i + 1}")
+            raise ValueError(
+                f"{where} repeats the coordinate {float(x[i])!r} at positions {i} and {i + 1}"
+            )
     return x
 
 

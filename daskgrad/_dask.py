@@ -72,7 +72,9 @@ def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
             steps_by_axis.append(keys)
         else:
             offsets = np.concatenate([[0], np.cumsum(c)])
-            steps_by_axis.append([block_step(ax, offsets[j], offsets[j + 1]) for j in range(len(c))])
+            steps_by_axis.append(
+                [block_step(ax, offsets[j], offsets[j + 1]) for j in range(len(c))]
+            )
 
     slicers = {}
     for ax in plan.axes:
@@ -98,9 +100,7 @@ def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
                 hi = (f"{first_name}{a}", *idx[:a], (i + 1) % nb, *idx[a + 1 :])
             ghosts.append([lo, hi])
             steps.append(axsteps[i])
-        dsk[(name, *idx)] = (
-            _kernel_task, xkey, ghosts, steps, axes, plan.edge_order, plan.dtype
-        )
+        dsk[(name, *idx)] = (_kernel_task, xkey, ghosts, steps, axes, plan.edge_order, plan.dtype)
 
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=dependencies)
     meta = np.empty((0,) * x.ndim, dtype=plan.dtype)

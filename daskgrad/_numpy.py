@@ -56,7 +56,13 @@ def gradient_numpy(f: np.ndarray, plan: Plan) -> tuple[np.ndarray, ...]:
                 steps.append(block_step(ax, 0, ax.size))
             ghosts.append((lo, hi))
         gradient_block(
-            part, axes, ghosts, steps, plan.edge_order, plan.dtype, out=[o[start:stop] for o in outs]
+            part,
+            axes,
+            ghosts,
+            steps,
+            plan.edge_order,
+            plan.dtype,
+            out=[o[start:stop] for o in outs],
         )
 
     if workers == 1:

@@ -1,4 +1,4 @@
-"""Pure-NumPy finite-difference stencils: every partial derivative of one block plus its ghost planes."""
+"""Pure-NumPy finite-difference stencils: all partial derivatives of one block with ghost planes."""
 
 from __future__ import annotations
 

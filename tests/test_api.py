@@ -42,7 +42,9 @@ def test_numpy_in_numpy_out_dask_in_lazy_dask_out(kind):
     if kind == "numpy":
         assert all(type(r) is np.ndarray for r in res)
     else:
-        assert all(isinstance(r, da.Array) and r.chunks == ((2, 2, 2), (7,), (3, 3, 2)) for r in res)
+        assert all(
+            isinstance(r, da.Array) and r.chunks == ((2, 2, 2), (7,), (3, 3, 2)) for r in res
+        )
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -119,7 +121,9 @@ def test_array_likes_and_non_differentiated_short_dims():
 @pytest.mark.parametrize("edge_order", [1, 2])
 def test_periodic_uniform_matches_wrap_padded_numpy(kind, edge_order):
     f = F3
-    res = compute(gradient(as_input(f, kind), spacing=[0.5, 2.0, 1.0], periodic=[0, 2], edge_order=edge_order))
+    res = compute(
+        gradient(as_input(f, kind), spacing=[0.5, 2.0, 1.0], periodic=[0, 2], edge_order=edge_order)
+    )
     padded = np.pad(f, [(1, 1), (0, 0), (1, 1)], mode="wrap")
     ref = np.gradient(padded, 0.5, 2.0, 1.0, edge_order=edge_order)
     ref = tuple(r[1:-1, :, 1:-1] for r in ref)
@@ -141,7 +145,9 @@ def test_periodic_dask_coordinates_decreasing():
     lat = np.linspace(80, -80, 9)
     f = np.cos(np.deg2rad(lat)) ** 2
     res = compute(
-        gradient(da.from_array(f, chunks=4), spacing=[da.from_array(lat, chunks=5)], periodic={0: 180.0})
+        gradient(
+            da.from_array(f, chunks=4), spacing=[da.from_array(lat, chunks=5)], periodic={0: 180.0}
+        )
     )
     ext = np.concatenate([[lat[-1] + 180 - 360], lat, [lat[0] - 180 + 0]])
     ext = np.concatenate([[lat[-1] + 180], lat, [lat[0] - 180]])
@@ -221,13 +227,41 @@ def test_np_gradient_wrong_number_of_varargs():
         ({"spacing": 1j}, TypeError, r"spacing must be a real number"),
         ({"spacing": "1"}, TypeError, r"spacing must be None, a scalar, or a sequence"),
         ({"spacing": {0: 1.0}}, TypeError, r"spacing must be None, a scalar, or a sequence"),
-        ({"spacing": [np.arange(5.0)], "dim": 0}, ValueError, r"spacing\[0\] \(dim 0\) has 5 coordinates but the dim it spaces has 6 points"),
-        ({"spacing": [np.ones((6, 1))], "dim": 0}, ValueError, r"spacing\[0\] \(dim 0\) must be a scalar or a 1-D coordinate array; got 2 dims"),
-        ({"spacing": [np.array([0, 1, 1, 2, 3, 4.0])], "dim": 0}, ValueError, r"spacing\[0\] \(dim 0\) repeats the coordinate 1.0 at positions 1 and 2"),
-        ({"spacing": [np.array(["a"] * 6)], "dim": 0}, TypeError, r"spacing\[0\] \(dim 0\) must hold real numbers"),
-        ({"periodic": [1], "spacing": [XS3[1]], "dim": 1}, ValueError, r"dim 1 is periodic with coordinate spacing, so its period is required"),
-        ({"periodic": {1: 3.0}, "spacing": [XS3[1]], "dim": 1}, ValueError, r"period 3.0 of dim 1 is not larger than the coordinate range"),
-        ({"periodic": [2], "dim": 0}, ValueError, r"periodic dim 2 is not one of the differentiated dims \(0,\)"),
+        (
+            {"spacing": [np.arange(5.0)], "dim": 0},
+            ValueError,
+            r"spacing\[0\] \(dim 0\) has 5 coordinates but the dim it spaces has 6 points",
+        ),
+        (
+            {"spacing": [np.ones((6, 1))], "dim": 0},
+            ValueError,
+            r"spacing\[0\] \(dim 0\) must be a scalar or a 1-D coordinate array; got 2 dims",
+        ),
+        (
+            {"spacing": [np.array([0, 1, 1, 2, 3, 4.0])], "dim": 0},
+            ValueError,
+            r"spacing\[0\] \(dim 0\) repeats the coordinate 1.0 at positions 1 and 2",
+        ),
+        (
+            {"spacing": [np.array(["a"] * 6)], "dim": 0},
+            TypeError,
+            r"spacing\[0\] \(dim 0\) must hold real numbers",
+        ),
+        (
+            {"periodic": [1], "spacing": [XS3[1]], "dim": 1},
+            ValueError,
+            r"dim 1 is periodic with coordinate spacing, so its period is required",
+        ),
+        (
+            {"periodic": {1: 3.0}, "spacing": [XS3[1]], "dim": 1},
+            ValueError,
+            r"period 3.0 of dim 1 is not larger than the coordinate range",
+        ),
+        (
+            {"periodic": [2], "dim": 0},
+            ValueError,
+            r"periodic dim 2 is not one of the differentiated dims \(0,\)",
+        ),
         ({"periodic": [5]}, IndexError, r"periodic dim 5 is out of range"),
         ({"periodic": "x"}, TypeError, r"periodic must be None, True, an int"),
         ({"datetime_unit": "s"}, TypeError, r"datetime_unit applies to xarray input only"),
@@ -242,7 +276,10 @@ def test_bad_arguments_name_the_culprit(kind, kwargs, exc, match):
 @pytest.mark.parametrize("edge_order,n", [(1, 1), (2, 2)])
 def test_too_short_dim_names_dim_and_size(kind, edge_order, n):
     f = np.ones((n, 9))
-    with pytest.raises(ValueError, match=rf"dim 0 has {n} points; edge_order={edge_order} needs at least {edge_order + 1}"):
+    with pytest.raises(
+        ValueError,
+        match=rf"dim 0 has {n} points; edge_order={edge_order} needs at least {edge_order + 1}",
+    ):
         gradient(as_input(f, kind), edge_order=edge_order)
     gradient(as_input(f, kind), dim=1, edge_order=edge_order)  # other dims are unconstrained
 

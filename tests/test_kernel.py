@@ -22,7 +22,11 @@ def _split_blocks(f, axis, cuts, xs=None):
         block = f[tuple(sl)]
         lo = np.take(f, [s - 1], axis=axis) if s > 0 else None
         hi = np.take(f, [e], axis=axis) if e < n else None
-        step = 1.0 if xs is None else coord_ext(xs[:s] if s else None, xs[s:e], xs[e:] if e < n else None)
+        step = (
+            1.0
+            if xs is None
+            else coord_ext(xs[:s] if s else None, xs[s:e], xs[e:] if e < n else None)
+        )
         outs.append(gradient_block(block, [axis], [(lo, hi)], [step], 2, f.dtype)[0])
     return np.concatenate(outs, axis=axis)
 

@@ -1,0 +1,113 @@
+"""The dask layer: graph size, laziness, chunk repair, and results on every chunking."""
+
+from __future__ import annotations
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+from dask.highlevelgraph import HighLevelGraph
+
+from daskgrad import gradient
+
+from .conftest import assert_gradients_close, raise_if_dask_computes
+
+
+def n_tasks(arrays) -> int:
+    return len(dict(HighLevelGraph.merge(*[a.__dask_graph__() for a in arrays])))
+
+
+@pytest.mark.parametrize("dims", [[0], [0, 2], [0, 1, 2]])
+@pytest.mark.parametrize("periodic", [False, True])
+def test_at_most_3k_plus_2_tasks_per_chunk(dims, periodic):
+    x = da.random.random((40, 40, 40), chunks=(8, 10, 20))
+    nchunks = np.prod(x.numblocks)
+    assert n_tasks([x]) == nchunks
+    with raise_if_dask_computes():
+        outs = gradient(x, dim=dims, periodic=periodic)
+    k = len(dims)
+    assert n_tasks(outs) <= (3 * k + 2) * nchunks
+    # the peer for comparison: dask.array.gradient needs more per chunk
+    peer = da.gradient(x, axis=dims)
+    peer = peer if isinstance(peer, list) else [peer]
+    assert n_tasks(outs) < n_tasks(peer)
+
+
+def test_building_computes_nothing_with_dask_coords_and_repair():
+    x = da.random.random((30, 20), chunks=((1, 9, 10, 9, 1), (1, 19)))
+    cx = da.from_array(np.cumsum(np.arange(1, 31.0)), chunks=7)
+    with raise_if_dask_computes():
+        outs = gradient(x, spacing=[cx, 0.5], edge_order=2, periodic=None)
+    assert all(o.chunks == x.chunks for o in outs)
+
+
+@pytest.mark.parametrize("edge_order", [1, 2])
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        ((1,) * 12, (1,) * 5),
+        ((1, 11), (4, 1)),
+        ((11, 1), (1, 4)),
+        ((3, 0, 4, 5), (2, 0, 3)),
+        ((12,), (5,)),
+    ],
+    ids=["all-ones", "one-at-start", "one-at-end", "empty-chunks", "single"],
+)
+def test_any_chunking_matches_numpy(edge_order, chunks):
+    rng = np.random.default_rng(7)
+    f = rng.standard_normal((12, 5))
+    xs = [np.cumsum(rng.uniform(0.5, 1.5, n)) for n in f.shape]
+    x = da.from_array(f, chunks=chunks)
+    for spacing in (None, xs, [da.from_array(c, chunks=2) for c in xs]):
+        outs = gradient(x, spacing=spacing, edge_order=edge_order)
+        assert all(o.chunks == x.chunks for o in outs)
+        res = dask.compute(*outs, scheduler="sync")
+        ref = np.gradient(f, *(xs if spacing is not None else []), edge_order=edge_order)
+        assert_gradients_close(res, ref, f, xs if spacing is not None else [1.0])
+
+
+def test_periodic_single_chunk_and_size_one_chunks():
+    f = np.sin(np.linspace(0, 2 * np.pi, 10, endpoint=False))
+    ref = np.gradient(np.pad(f, 1, mode="wrap"), 0.1)[1:-1]
+    for chunks in [10, 1, 3]:
+        (res,) = gradient(da.from_array(f, chunks=chunks), spacing=0.1, periodic=True)
+        np.testing.assert_allclose(res.compute(scheduler="sync"), ref, rtol=1e-12)
+
+
+def test_threaded_scheduler_and_float32():
+    f = np.random.default_rng(0).standard_normal((64, 32, 16)).astype(np.float32)
+    outs = gradient(da.from_array(f, chunks=(16, 8, 16)))
+    res = dask.compute(*outs, scheduler="threads")
+    assert all(r.dtype == np.float32 for r in res)
+    for o, r in zip(res, np.gradient(f), strict=True):
+        np.testing.assert_allclose(o, r, rtol=1e-6, atol=1e-6 * np.abs(f).max())
+
+
+def test_same_input_same_graph_names():
+    x = da.ones((10, 10), chunks=5)
+    assert gradient(x)[0].name == gradient(x)[0].name
+    assert gradient(x)[0].name != gradient(x, edge_order=2)[0].name
+
+
+@pytest.mark.slow
+def test_distributed_local_cluster_processes():
+    distributed = pytest.importorskip("distributed")
+    f = np.random.default_rng(1).standard_normal((40, 30, 20))
+    xs = [np.cumsum(np.random.default_rng(2).uniform(0.5, 1.5, n)) for n in f.shape]
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        outs = gradient(
+            da.from_array(f, chunks=(7, 11, 20)),
+            spacing=[da.from_array(xs[0], chunks=9), xs[1], 2.0],
+            edge_order=2,
+            periodic={2: 40.0},
+        )
+        res = client.compute(list(outs), sync=True)
+    padded = np.pad(f, [(0, 0), (0, 0), (1, 1)], mode="wrap")
+    ref = np.gradient(padded, xs[0], xs[1], 2.0, edge_order=2)
+    ref = tuple(r[..., 1:-1] for r in ref)
+    assert_gradients_close(res, ref, f, xs)
