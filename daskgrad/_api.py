@@ -98,7 +98,8 @@ def np_gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) ->
     >>> np_gradient(np.array([1, 2, 4, 7, 11, 16]), 2.0)
     array([0.5 , 0.75, 1.25, 1.75, 2.25, 2.5 ])
     >>> np_gradient(np.array([[1, 2, 6], [3, 4, 5]]), axis=0)
-    array([[ 2.,  2., -1.]])
+    array([[ 2.,  2., -1.],
+           [ 2.,  2., -1.]])
     """
     if not is_dask_collection(f):
         f = np.asarray(f)

@@ -28,7 +28,7 @@ def coord_ext(
     Examples
     --------
     >>> coord_ext(np.array([0.0, 1.0]), np.array([2.0, 4.0]), None)
-    array([1., 2., 4., nan])
+    array([ 1.,  2.,  4., nan])
     >>> coord_ext(np.array([9.0]), np.array([0.0, 3.0]), None, period=10.0, wrap_lo=True)
     array([-1.,  0.,  3., nan])
     """
