@@ -190,9 +190,18 @@ def normalize_periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> dict[
     return out
 
 
+def _uniform_step(x: Any) -> float | None:
+    """The step of an exactly uniform NumPy coordinate (numpy.gradient's test), else None."""
+    if is_dask_collection(x) or x.shape[0] < 2:
+        return None
+    dx = np.diff(x)
+    return float(dx[0]) if np.all(dx == dx[0]) else None
+
+
 def _axis_plan(axis: int, size: int, step: Any, periodic: bool, period: Any) -> AxisPlan:
+    h = None if isinstance(step, float) else _uniform_step(step)
     if not periodic:
-        return AxisPlan(axis, size, step)
+        return AxisPlan(axis, size, step if h is None else h)
     if isinstance(step, float):
         if period is None or np.isclose(period, size * step, rtol=1e-12, atol=0):
             return AxisPlan(axis, size, step, abs(size * step))
@@ -211,6 +220,8 @@ def _axis_plan(axis: int, size: int, step: Any, periodic: bool, period: Any) -> 
                 f"period {period!r} of dim {axis} is not larger than the coordinate range "
                 f"{float(step[0])!r}..{float(step[-1])!r}"
             )
+    if h is not None and abs(period) == size * abs(h):
+        return AxisPlan(axis, size, h, abs(period))
     return AxisPlan(axis, size, step, abs(period))
 
 
@@ -226,7 +237,7 @@ def make_plan(
 
     Examples
     --------
-    >>> plan = make_plan((4, 5), "int32", spacing=[2.0, np.arange(5.0)], dim=[0, -1])
+    >>> plan = make_plan((4, 5), "int32", spacing=[2.0, [0.0, 1, 3, 4, 7]], dim=[0, -1])
     >>> [(p.axis, p.uniform) for p in plan.axes], plan.dtype
     ([(0, True), (1, False)], dtype('float64'))
     """
