@@ -121,11 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _key_values(items: Sequence[str], option: str, convert: Any) -> dict[str, Any]:
+def _key_values(
+    items: Sequence[str], option: str, convert: Any, optional: bool = False
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items:
         name, sep, value = item.partition("=")
-        if not name or (sep and not value):
+        if not name or (sep and not value) or not (sep or optional):
             raise UsageError(f"argument {option}: expected DIM=VALUE, got {item!r}")
         try:
             out[name] = convert(value) if sep else None
@@ -176,7 +178,7 @@ def _check_coordinate(ds: Any, dim: str) -> None:
     index = ds.indexes[dim]
     if not index.is_unique:
         dup = index[index.duplicated()][0]
-        raise UsageError(f"coordinate {dim!r} repeats the value {dup!r}")
+        raise UsageError(f"coordinate {dim!r} repeats the value {dup}")
     if not (index.is_monotonic_increasing or index.is_monotonic_decreasing):
         raise UsageError(f"coordinate {dim!r} is not monotonic")
 
@@ -417,7 +419,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     """``daskgrad run``: validate everything first, then compute on the cluster."""
     input, output = Path(args.input), Path(args.output)
     chunks = _key_values(args.chunks, "--chunks", int)
-    periodic = _key_values(args.periodic, "--periodic", float)
+    periodic = _key_values(args.periodic, "--periodic", float, optional=True)
     _check_output(input, output, args.overwrite)
     ds = open_input(input, chunks or None)
     for d in chunks:

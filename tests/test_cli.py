@@ -1,0 +1,354 @@
+"""The command line, run as a subprocess against real clusters, files and signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+xr = pytest.importorskip("xarray")
+pytest.importorskip("zarr")
+pytest.importorskip("distributed")
+pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
+
+DASK = Path(sys.executable).with_name("dask")
+LEAN = ["--workers", "1", "--threads-per-worker", "2", "--no-progress"]
+
+
+def daskgrad(*args, timeout=180):
+    return subprocess.run(
+        [sys.executable, "-m", "daskgrad", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def start_daskgrad(*args):
+    return subprocess.Popen(
+        [sys.executable, "-m", "daskgrad", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def leftovers(output: Path) -> list[str]:
+    """Temporary siblings of ``output`` that a run left behind."""
+    return [p.name for p in output.parent.iterdir() if p.name.startswith(f".{output.name}.")]
+
+
+def small_dataset(shape=(4, 12, 16), seed=0):
+    rng = np.random.default_rng(seed)
+    nt, ny, nx = shape
+    x = np.cumsum(rng.uniform(0.5, 2.0, nx))
+    y = np.cumsum(rng.uniform(0.5, 2.0, ny))[::-1].copy()  # decreasing is monotonic too
+    time_ = np.datetime64("2024-01-01") + np.arange(nt) * np.timedelta64(6, "h")
+    return xr.Dataset(
+        {
+            "t": (("time", "y", "x"), rng.standard_normal(shape), {"units": "K"}),
+            "q": (("time", "y", "x"), rng.standard_normal(shape).astype("float32")),
+            "n": (("y", "x"), rng.integers(0, 100, (ny, nx)).astype("int32")),
+            "flag": (("time",), np.arange(nt) % 2 == 0),
+        },
+        coords={"time": time_, "y": ("y", y, {"units": "m"}), "x": ("x", x, {"units": "m"})},
+        attrs={"title": "cli test"},
+    )
+
+
+def check_against_numpy(ds, out, dims, variables, edge_order):
+    for v in variables:
+        for d in dims:
+            if d not in ds[v].dims:
+                continue
+            name = f"d{v}_d{d}"
+            f = ds[v].values
+            axis = ds[v].dims.index(d)
+            ref = np.gradient(f, ds[d].values, axis=axis, edge_order=edge_order)
+            got = out[name]
+            assert got.dims == ds[v].dims
+            rtol = 1e-5 if f.dtype == np.float32 else 1e-10
+            np.testing.assert_allclose(got.values, ref, rtol=rtol, atol=rtol * np.abs(ref).max())
+    for c in ds.coords:
+        np.testing.assert_array_equal(out[c].values, ds[c].values)
+
+
+@pytest.fixture
+def small_zarr(tmp_path):
+    ds = small_dataset()
+    path = tmp_path / "in.zarr"
+    ds.chunk({"time": 2, "y": 5, "x": 8}).to_zarr(path)
+    return ds, path
+
+
+def start_cluster(where: Path, n_workers: int, *extra: str):
+    """`dask scheduler` and ``n_workers`` `dask worker` processes on 127.0.0.1."""
+    sf = where / "scheduler.json"
+    log = open(where / "cluster.log", "w")  # noqa: SIM115 - closed with the processes
+    common = dict(stdout=log, stderr=subprocess.STDOUT)
+    procs = [
+        subprocess.Popen(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
+            + ["--scheduler-file", sf],
+            **common,
+        )
+    ]
+    deadline = time.monotonic() + 60
+    while not (sf.exists() and sf.read_text().strip().endswith("}")):
+        assert time.monotonic() < deadline, (where / "cluster.log").read_text()
+        time.sleep(0.1)
+    for _ in range(n_workers):
+        procs.append(
+            subprocess.Popen(
+                [DASK, "worker", "--scheduler-file", sf, "--host", "127.0.0.1", "--nthreads", "1"]
+                + ["--no-dashboard", "--no-nanny", *extra],
+                **common,
+            )
+        )
+    from distributed import Client
+
+    with Client(scheduler_file=str(sf), timeout="30s") as c:
+        c.wait_for_workers(n_workers, timeout=60)
+    return sf, procs, log
+
+
+def stop_cluster(procs, log):
+    for p in reversed(procs):  # no nannies, so nothing is orphaned
+        p.kill()
+        p.wait()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    sf, procs, log = start_cluster(tmp_path_factory.mktemp("cluster"), 2, "--memory-limit", "1GiB")
+    yield sf
+    stop_cluster(procs, log)
+
+
+def test_help_shows_examples():
+    r = daskgrad("run", "--help")
+    assert r.returncode == 0
+    assert "examples:" in r.stdout and "--scheduler-file" in r.stdout
+    assert daskgrad("--help").returncode == 0
+
+
+def test_zarr_to_zarr_on_local_cluster(small_zarr, tmp_path):
+    ds, inp = small_zarr
+    out = tmp_path / "out.zarr"
+    r = daskgrad("run", inp, out, "--dim", "x", "--dim", "y", "--edge-order", "2", *LEAN)
+    assert r.returncode == 0, r.stderr
+    assert "local cluster of 1 workers" in r.stdout and "dashboard" in r.stdout
+    assert "read " in r.stdout and "wrote " in r.stdout and "0 workers lost" in r.stdout
+    res = xr.open_zarr(out)
+    assert set(res.data_vars) == {"dt_dx", "dt_dy", "dq_dx", "dq_dy", "dn_dx", "dn_dy"}
+    check_against_numpy(ds, res, ["x", "y"], ["t", "q", "n"], 2)
+    assert res.dt_dx.attrs["units"] == "K m-1"
+    assert res.attrs["title"] == "cli test"
+    assert res.dq_dx.dtype == np.float32 and res.dn_dx.dtype == np.float64
+    assert res.dt_dx.encoding["chunks"] == (2, 5, 8)  # the input's chunks
+    assert leftovers(out) == []
+
+
+def test_netcdf_to_zarr_on_scheduler_file(cluster, tmp_path):
+    ds = small_dataset(seed=1)
+    inp = tmp_path / "in.nc"
+    ds.to_netcdf(inp)
+    out = tmp_path / "out.zarr"
+    args = ["--dim", "time", "--dim", "x", "--var", "t", "--chunks", "y=4", "--chunks", "x=6"]
+    r = daskgrad("run", inp, out, *args, "--scheduler-file", cluster, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "connected to tcp://127.0.0.1:" in r.stdout
+    res = xr.open_zarr(out)
+    assert set(res.data_vars) == {"dt_dtime", "dt_dx"}
+    check_against_numpy(ds, res, ["x"], ["t"], 1)
+    assert res.dt_dx.encoding["chunks"] == (4, 4, 6)
+    seconds = (ds.time.values - ds.time.values[0]) / np.timedelta64(1, "s")
+    ref = np.gradient(ds.t.values, seconds, axis=0)
+    scale = np.abs(ref).max() / np.abs(res.dt_dtime.values).max()  # any time unit
+    np.testing.assert_allclose(res.dt_dtime.values * scale, ref, rtol=1e-10)
+
+
+def test_periodic_and_overwrite_on_scheduler_address(cluster, small_zarr, tmp_path):
+    ds, inp = small_zarr
+    address = json.loads(Path(cluster).read_text())["address"]
+    out = tmp_path / "out.zarr"
+    out.mkdir()
+    (out / "precious").write_text("old")
+    run = ["run", inp, out, "--dim", "x", "--var", "t", "--scheduler", address, "--no-progress"]
+    r = daskgrad(*run)
+    assert r.returncode == 2 and "--overwrite" in r.stderr
+    assert (out / "precious").exists()
+    period = 40.0
+    r = daskgrad(*run, "--periodic", f"x={period}", "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert not (out / "precious").exists() and leftovers(out) == []
+    x = ds.x.values
+    f = ds.t.values
+    xp = np.concatenate([[x[-1] - period], x, [x[0] + period]])
+    fp = np.concatenate([f[..., -1:], f, f[..., :1]], axis=-1)
+    ref = np.gradient(fp, xp, axis=-1)[..., 1:-1]
+    np.testing.assert_allclose(xr.open_zarr(out).dt_dx.values, ref, rtol=1e-10, atol=1e-12)
+
+
+def _bad_inputs(tmp: Path):
+    ds = small_dataset()
+    good = tmp / "good.zarr"
+    ds.to_zarr(good)
+    garbage = tmp / "garbage.nc"
+    garbage.write_bytes(b"this is not netCDF" * 10)
+    shuffled = tmp / "shuffled.zarr"
+    ds.isel(x=[0, 2, 1, *range(3, ds.sizes["x"])]).to_zarr(shuffled)
+    repeated = tmp / "repeated.zarr"
+    ds.assign_coords(x=np.r_[0.0, 1.0, 1.0, np.arange(3.0, ds.sizes["x"])]).to_zarr(repeated)
+    short = tmp / "short.zarr"
+    ds.isel(time=slice(2)).to_zarr(short)
+    existing = tmp / "existing.zarr"
+    existing.mkdir()
+    return {
+        "missing": (["run", tmp / "nope.zarr", "OUT", "--dim", "x"], "nope.zarr"),
+        "unreadable": (["run", garbage, "OUT", "--dim", "x"], "garbage.nc"),
+        "unknown var": (["run", good, "OUT", "--dim", "x", "--var", "salt"], "'salt'"),
+        "unknown dim": (["run", good, "OUT", "--dim", "lat"], "'lat'"),
+        "bad edge order": (["run", good, "OUT", "--dim", "x", "--edge-order", "3"], "--edge-order"),
+        "too short": (["run", short, "OUT", "--dim", "time", "--edge-order", "2"], "'time'"),
+        "non-monotonic": (["run", shuffled, "OUT", "--dim", "x"], "'x' is not monotonic"),
+        "repeated": (["run", repeated, "OUT", "--dim", "x"], "'x' repeats the value 1.0"),
+        "exists": (["run", good, existing, "--dim", "x"], "existing.zarr exists"),
+        "bad chunks": (["run", good, "OUT", "--dim", "x", "--chunks", "x"], "--chunks"),
+        "bad size": (["run", good, "OUT", "--dim", "x", "--memory-limit", "lots"], "lots"),
+    }
+
+
+def test_bad_inputs_exit_2_with_one_line_and_no_output(tmp_path):
+    cases = _bad_inputs(tmp_path)
+    procs = {}
+    for label, (args, _) in cases.items():
+        out = tmp_path / f"out-{label.replace(' ', '-')}.zarr"
+        args = [out if a == "OUT" else a for a in args]
+        procs[label] = (start_daskgrad(*args, *LEAN), out)
+    for label, (proc, out) in procs.items():
+        stdout, stderr = proc.communicate(timeout=120)
+        culprit = cases[label][1]
+        assert proc.returncode == 2, (label, stderr)
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("daskgrad: error: "), (label, stderr)
+        assert culprit in lines[0], (label, lines[0])
+        assert "Traceback" not in stderr
+        assert not out.exists() and leftovers(out) == [], label
+    assert (tmp_path / "existing.zarr").is_dir()
+
+
+def test_debug_shows_traceback(tmp_path):
+    r = daskgrad("run", tmp_path / "nope.zarr", tmp_path / "o.zarr", "--dim", "x", "--debug")
+    assert r.returncode == 2 and "Traceback" in r.stderr
+
+
+def test_compute_failure_exits_1_and_leaves_nothing(cluster, small_zarr, tmp_path):
+    _, inp = small_zarr
+    chunk = next(p for p in (inp / "t").rglob("*") if p.is_file() and "zarr.json" not in p.name)
+    chunk.write_bytes(b"corrupted chunk")
+    out = tmp_path / "out.zarr"
+    r = daskgrad("run", inp, out, "--dim", "x", "--scheduler-file", cluster, "--no-progress")
+    assert r.returncode == 1, r.stderr
+    assert (
+        r.stderr.startswith("daskgrad: error: computation failed") and "Traceback" not in r.stderr
+    )
+    assert not out.exists() and leftovers(out) == []
+
+
+@pytest.fixture(scope="module")
+def medium_zarr(tmp_path_factory):
+    """~96 MiB float64 in 1.5 MiB chunks: a run that lasts long enough to interrupt."""
+    import dask.array as da
+
+    path = tmp_path_factory.mktemp("medium") / "in.zarr"
+    shape, chunks = (48, 512, 512), (6, 128, 256)
+    f = da.random.default_rng(0).standard_normal(shape, chunks=chunks)
+    x = np.cumsum(np.linspace(1.0, 3.0, shape[2]))
+    ds = xr.Dataset({"f": (("z", "y", "x"), f)}, coords={"x": x})
+    ds.to_zarr(path)
+    return path
+
+
+def wait_for_chunks(out: Path, proc, n: int, timeout=120) -> None:
+    """Wait until the run's temporary store holds ``n`` written chunks."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        tmps = [out.parent / name for name in leftovers(out)]
+        if tmps and sum(1 for p in tmps[0].rglob("c/*/*/*") if p.is_file()) >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the run never got going")
+
+
+def check_medium(inp: Path, out: Path) -> None:
+    src, res = xr.open_zarr(inp), xr.open_zarr(out)
+    for z in (0, 23, 47):
+        f = src.f[z].values
+        np.testing.assert_allclose(res.df_dx[z].values, np.gradient(f, src.x.values, axis=1))
+        np.testing.assert_allclose(res.df_dy[z].values, np.gradient(f, axis=0))
+
+
+@pytest.mark.slow
+def test_sigint_mid_run_leaves_old_output_and_no_temporary(medium_zarr, tmp_path):
+    out = tmp_path / "out.zarr"
+    out.mkdir()
+    (out / "precious").write_text("old")
+    args = ["run", medium_zarr, out, "--dim", "x", "--dim", "y", "--overwrite", *LEAN]
+    proc = start_daskgrad(*args)
+    wait_for_chunks(out, proc, 4)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert (out / "precious").read_text() == "old"
+    time.sleep(1)  # a straggling write would recreate the temporary
+    assert leftovers(out) == []
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_run_still_correct(medium_zarr, tmp_path):
+    sf, procs, log = start_cluster(tmp_path, 2)
+    try:
+        out = tmp_path / "out.zarr"
+        args = ["run", medium_zarr, out, "--dim", "x", "--dim", "y"]
+        proc = start_daskgrad(*args, "--scheduler-file", sf, "--no-progress")
+        wait_for_chunks(out, proc, 4)
+        procs[1].kill()
+        stdout, stderr = proc.communicate(timeout=180)
+        assert proc.returncode == 0, stderr
+        assert "1 workers lost" in stdout
+        check_medium(medium_zarr, out)
+        assert leftovers(out) == []
+    finally:
+        stop_cluster(procs, log)
+
+
+@pytest.mark.slow
+def test_input_twice_the_cluster_memory(tmp_path):
+    """832 MiB in, 2 workers x 200 MiB: streams through without a worker being restarted."""
+    import dask.array as da
+
+    inp = tmp_path / "big.zarr"
+    shape, chunks = (52, 1024, 1024), (1, 512, 1024)  # float32, 2 MiB chunks
+    f = da.random.default_rng(1).random(shape, chunks=chunks, dtype=np.float32)
+    xr.Dataset({"f": (("z", "y", "x"), f)}).to_zarr(inp)
+    out = tmp_path / "out.zarr"
+    mem = ["--workers", "2", "--threads-per-worker", "1", "--memory-limit", "200MiB"]
+    r = daskgrad("run", inp, out, "--dim", "x", "--dim", "y", *mem, "--no-progress", timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "832.00 MiB" in r.stdout and "0 workers lost" in r.stdout, r.stdout
+    src, res = xr.open_zarr(inp), xr.open_zarr(out)
+    for z in (0, 51):
+        g = np.gradient(src.f[z].values)
+        np.testing.assert_allclose(res.df_dy[z].values, g[0], rtol=1e-6)
+        np.testing.assert_allclose(res.df_dx[z].values, g[1], rtol=1e-6)
