@@ -1,0 +1,157 @@
+"""Out of core: ``daskgrad run`` on a zarr input larger than the cluster's memory vs the I/O floor.
+
+    python benchmarks/bench_out_of_core.py                 # 2 GiB float32, 2 workers x 512 MiB
+    python benchmarks/bench_out_of_core.py --size 64MiB    # quick check that it works
+
+The input (in a temporary directory under --dir, removed afterwards) is differentiated along 2 of
+its 3 dims by the same code as ``daskgrad run``. The I/O floor, on the same cluster, reads the
+input once and writes 2 arrays of its size. The worker processes' RSS is sampled every 50 ms.
+Prints a markdown table of ratios: gradient time / I/O floor (DESIGN: <= 1.3), peak RSS / limit
+(<= 1), and worker restarts (0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import dask
+import dask.array as da
+import numpy as np
+import psutil
+import xarray as xr
+from dask.array.core import normalize_chunks
+from dask.utils import format_bytes, parse_bytes
+from distributed import Client, LocalCluster
+
+from daskgrad.cli import open_input, prepare, write_atomic
+
+
+class RssSampler:
+    """Peak RSS of each worker process, sampled from outside; a vanished pid is a restart."""
+
+    def __init__(self, pids: dict[str, int], interval: float = 0.05):
+        self.procs = {addr: psutil.Process(pid) for addr, pid in pids.items()}
+        self.peak = dict.fromkeys(pids, 0)
+        self.dead: set[str] = set()
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for addr, proc in self.procs.items():
+                try:
+                    self.peak[addr] = max(self.peak[addr], proc.memory_info().rss)
+                except psutil.NoSuchProcess:
+                    self.dead.add(addr)
+            time.sleep(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def shape_for(nbytes: int) -> tuple[int, int, int]:
+    """(z, y, x) float32 shape of about ``nbytes``: 2048 x 2048 layers when there is room."""
+    n = nbytes // 4
+    side = 2048 if n >= 16 * 2048 * 2048 else int(np.sqrt(n / 16))
+    return max(3, n // (side * side)), side, side
+
+
+def measure(client: Client, fn) -> dict:
+    before = client.scheduler_info()["workers"]
+    pids = client.run(os.getpid)
+    with RssSampler(pids) as rss:
+        start = time.perf_counter()
+        fn()
+        seconds = time.perf_counter() - start
+    after = client.scheduler_info()["workers"]
+    restarts = len(set(before) - set(after)) + len(rss.dead - (set(before) - set(after)))
+    return {"seconds": seconds, "peak": max(rss.peak.values()), "restarts": restarts}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", default="2GiB", help="input size (default 2GiB)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--threads-per-worker", type=int, default=1)
+    p.add_argument("--memory-limit", default="512MiB", help="per worker (default 512MiB)")
+    p.add_argument("--chunk-size", default="8MiB", help="input chunk size (default 8MiB)")
+    p.add_argument("--repeat", type=int, default=1, help="runs of each; the best is kept")
+    p.add_argument("--dir", default=tempfile.gettempdir(), help="where the data goes (/tmp)")
+    args = p.parse_args()
+    limit = parse_bytes(args.memory_limit)
+    shape = shape_for(parse_bytes(args.size))
+    chunks = normalize_chunks("auto", shape, limit=parse_bytes(args.chunk_size), dtype=np.float32)
+    work = Path(tempfile.mkdtemp(prefix="daskgrad-bench-", dir=args.dir))
+    warnings.filterwarnings("ignore", message="Consolidated metadata")
+    try:
+        cluster = LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=args.threads_per_worker,
+            memory_limit=limit,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+        )
+        with cluster, Client(cluster) as client:
+            inp = work / "input.zarr"
+            f = da.random.default_rng(0).random(shape, chunks=chunks, dtype=np.float32)
+            x = np.cumsum(np.linspace(1.0, 2.0, shape[2]))  # non-uniform spacing along x
+            ds = xr.Dataset({"f": (("z", "y", "x"), f)}, coords={"x": x})
+            client.compute(ds.to_zarr(inp, compute=False)).result()
+            nbytes = ds.f.nbytes
+
+            def floor(i=[0]):  # noqa: B006 - a fresh output name per call
+                i[0] += 1
+                src = open_input(inp)
+                copy = xr.Dataset({"a": src.f, "b": -src.f}, coords=src.coords)
+                client.compute(copy.to_zarr(work / f"floor{i[0]}.zarr", compute=False)).result()
+
+            def gradient(i=[0]):  # noqa: B006
+                i[0] += 1
+                job = prepare(open_input(inp), ["y", "x"])
+                out = work / f"grad{i[0]}.zarr"
+                write_atomic(job.result, out, client, overwrite=False, progress=False)
+
+            runs = {"I/O floor (read 1, write 2)": [], "daskgrad, 2 of 3 dims": []}
+            for _ in range(args.repeat):
+                for results, fn in zip(runs.values(), (floor, gradient), strict=True):
+                    results.append(measure(client, fn))
+                    for old in work.glob("[fg]*.zarr"):
+                        shutil.rmtree(old)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    best = {name: min(r, key=lambda m: m["seconds"]) for name, r in runs.items()}
+    t_floor = best["I/O floor (read 1, write 2)"]["seconds"]
+    print(
+        f"\ninput {shape} float32 = {format_bytes(nbytes)}, chunks {chunks[0][0]}x{chunks[1][0]}"
+        f"x{chunks[2][0]}; {args.workers} workers x {args.threads_per_worker} threads x "
+        f"{format_bytes(limit)}; {platform.machine()}, {os.cpu_count()} cores, dask "
+        f"{dask.__version__}; best of {args.repeat}\n"
+    )
+    print("| run | wall s | / I/O floor | peak worker RSS | / limit | restarts |")
+    print("|---|---|---|---|---|---|")
+    for name, m in best.items():
+        print(
+            f"| {name} | {m['seconds']:.1f} | {m['seconds'] / t_floor:.2f} | "
+            f"{format_bytes(m['peak'])} | {m['peak'] / limit:.2f} | "
+            f"{sum(r['restarts'] for r in runs[name])} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
