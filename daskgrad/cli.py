@@ -65,9 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     cluster = common.add_argument_group(
         "cluster", "default: a local cluster of worker processes sized to this machine"
     )
-    where = cluster.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", metavar="ADDRESS", help="connect to this dask scheduler")
-    where.add_argument(
+    cluster.add_argument("--scheduler", metavar="ADDRESS", help="connect to this dask scheduler")
+    cluster.add_argument(
         "--scheduler-file", metavar="PATH", help="connect via a scheduler file (dask-mpi/jobqueue)"
     )
     cluster.add_argument("--workers", type=_positive_int, metavar="N", help="local workers")
@@ -232,13 +231,8 @@ def prepare(
             )
         _check_coordinate(ds, d)
     source = ds[variables]
-    if not periodic:
-        per: Any = None
-    elif all(p is None for p in periodic.values()):
-        per = list(periodic)
-    else:
-        per = periodic
     try:
+        per = periodic or None
         result = daskgrad.gradient(source, dim=list(dims), edge_order=edge_order, periodic=per)
     except (ValueError, TypeError, IndexError, KeyError) as e:
         raise UsageError(_first_line(e).partition(": ")[2]) from e
@@ -253,6 +247,17 @@ def prepare(
     return Job(source, result)
 
 
+def check_cluster_args(args: argparse.Namespace) -> None:
+    """Refuse mixing a scheduler to connect to with options for a local cluster."""
+    if args.scheduler and args.scheduler_file:
+        raise UsageError("argument --scheduler-file: not allowed with --scheduler")
+    if args.scheduler or args.scheduler_file:
+        local = [o for o in ("workers", "threads_per_worker", "memory_limit") if getattr(args, o)]
+        if local:
+            flag = "--" + local[0].replace("_", "-")
+            raise UsageError(f"argument {flag}: not allowed with --scheduler/--scheduler-file")
+
+
 @contextlib.contextmanager
 def connect(args: argparse.Namespace) -> Iterator[Any]:
     """Yield a distributed Client: to ``--scheduler``/``--scheduler-file``, or a LocalCluster."""
@@ -261,11 +266,8 @@ def connect(args: argparse.Namespace) -> Iterator[Any]:
     from distributed import Client, LocalCluster
     from distributed.utils import format_dashboard_link
 
+    check_cluster_args(args)
     if args.scheduler or args.scheduler_file:
-        local = [o for o in ("workers", "threads_per_worker", "memory_limit") if getattr(args, o)]
-        if local:
-            flag = "--" + local[0].replace("_", "-")
-            raise UsageError(f"argument {flag}: not allowed with --scheduler/--scheduler-file")
         where = args.scheduler or args.scheduler_file
         try:
             if args.scheduler:
@@ -436,6 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        check_cluster_args(args)
         if args.command == "run":
             cmd_run(args)
         else:
