@@ -364,8 +364,7 @@ def write_atomic(
         if progress:
             from distributed import progress as progress_bar
 
-            progress_bar(future, multi=False)
-            sys.stdout.write("\n")
+            progress_bar(future, multi=False, scheduler=client.scheduler.address)
         future.result()
         if output.exists() or output.is_symlink():
             if not overwrite:

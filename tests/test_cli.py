@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -146,6 +148,7 @@ def test_zarr_to_zarr_on_local_cluster(small_zarr, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "local cluster of 1 workers" in r.stdout and "dashboard" in r.stdout
     assert "read " in r.stdout and "wrote " in r.stdout and "0 workers lost" in r.stdout
+    assert "Completed" not in r.stdout  # --no-progress
     res = xr.open_zarr(out)
     assert set(res.data_vars) == {"dt_dx", "dt_dy", "dq_dx", "dq_dy", "dn_dx", "dn_dy"}
     check_against_numpy(ds, res, ["x", "y"], ["t", "q", "n"], 2)
@@ -195,6 +198,26 @@ def test_periodic_and_overwrite_on_scheduler_address(cluster, small_zarr, tmp_pa
     fp = np.concatenate([f[..., -1:], f, f[..., :1]], axis=-1)
     ref = np.gradient(fp, xp, axis=-1)[..., 1:-1]
     np.testing.assert_allclose(xr.open_zarr(out).dt_dx.values, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_progress_bar_on_a_terminal(cluster, small_zarr, tmp_path):
+    pty = pytest.importorskip("pty")
+    _, inp = small_zarr
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daskgrad", "run", inp, tmp_path / "o.zarr", "--dim", "x"]
+        + ["--scheduler-file", cluster],
+        stdout=secondary,
+        stderr=subprocess.PIPE,
+    )
+    os.close(secondary)
+    seen = b""
+    with contextlib.suppress(OSError):  # EIO once the child closes the terminal
+        while data := os.read(primary, 4096):
+            seen += data
+    os.close(primary)
+    assert proc.wait(60) == 0, proc.stderr.read()
+    assert b"100% Completed" in seen and b"workers lost" in seen
 
 
 def _bad_inputs(tmp: Path):
