@@ -132,13 +132,23 @@ def _interior(f: np.ndarray, outs, axes: list[_Axis], tmp: np.ndarray) -> None:
     numpy's per-row overhead along the short last axis.
     """
     ff = f.reshape(-1)
-    flat_outs = [o.reshape(-1) for o in outs]
     size = ff.size
     lead_strides = [int(np.prod(f.shape[i + 1 :], dtype=np.int64)) for i in range(f.ndim)]
+    # Uniform axes need no positions: points at index 0 or n-1 get overwritten anyway, so their
+    # loop is kept to the two ufunc calls.
+    uniform = [(ax.stride, ax.inv2h, o.reshape(-1)) for ax, o in zip(axes, outs) if ax.uniform]
+    general = [(ax, o.reshape(-1)) for ax, o in zip(axes, outs) if not ax.uniform]
+    subtract, multiply, add = np.subtract, np.multiply, np.add
     for lead, j, s, e in _slabs(f.shape, f.itemsize):
         base = sum(i * st for i, st in zip(lead, lead_strides, strict=False))
         s0, e0 = base + s * lead_strides[j], base + e * lead_strides[j]
-        for ax, out in zip(axes, flat_outs, strict=True):
+        for st, inv2h, out in uniform:
+            lo, hi = max(s0, st), min(e0, size - st)
+            if lo < hi:
+                o = out[lo:hi]
+                subtract(ff[lo + st : hi + st], ff[lo - st : hi - st], out=o)
+                multiply(o, inv2h, out=o)
+        for ax, out in general:
             if ax.axis < j and not 1 <= lead[ax.axis] <= ax.n - 2:
                 continue
             st = ax.stride
@@ -146,19 +156,15 @@ def _interior(f: np.ndarray, outs, axes: list[_Axis], tmp: np.ndarray) -> None:
             if lo >= hi:
                 continue
             o, left, right = out[lo:hi], ff[lo - st : hi - st], ff[lo + st : hi + st]
-            if ax.uniform:
-                np.subtract(right, left, out=o)
-                np.multiply(o, ax.inv2h, out=o)
-                continue
             ca, cb, cc = ax.slab_coefficients(lead, j, s, e, e0 - s0)
             if not np.isscalar(ca):
                 ca, cb, cc = (c[lo - s0 : hi - s0] for c in (ca, cb, cc))
             t = tmp[: hi - lo]
-            np.multiply(left, ca, out=o)
-            np.multiply(ff[lo:hi], cb, out=t)
-            np.add(o, t, out=o)
-            np.multiply(right, cc, out=t)
-            np.add(o, t, out=o)
+            multiply(left, ca, out=o)
+            multiply(ff[lo:hi], cb, out=t)
+            add(o, t, out=o)
+            multiply(right, cc, out=t)
+            add(o, t, out=o)
 
 
 def _boundary(f, out, ax: _Axis, lo, hi, edge_order: int):
