@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,16 +18,21 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 def run_notebook(name: str, timeout: int = 600) -> None:
     """Execute ``notebooks/name`` in a fresh ``python3`` kernel; a failing cell raises.
 
-    jupyter_client launches the ``python3`` kernel with this interpreter (``sys.executable``),
-    so the notebooks see the same environment as the tests, with nothing registered by hand.
+    With no kernel directories to search, jupyter_client falls back to ipykernel's own
+    ``python3`` spec, which runs this interpreter: the notebooks see the tests' environment
+    whatever kernelspecs are (or are not) installed, and nothing is registered by hand.
     """
-    path = NOTEBOOKS / name
-    nb = nbformat.read(path, as_version=4)
+    from jupyter_client import KernelManager
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nb.cells.insert(
+        0,
+        nbformat.v4.new_code_cell(f"import sys\nassert sys.executable == {sys.executable!r}"),
+    )
+    km = KernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[]))
     client = nbclient.NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
+        nb, km=km, timeout=timeout, resources={"metadata": {"path": str(NOTEBOOKS)}}
     )
     client.execute()
     images = [
