@@ -30,7 +30,28 @@ def _repaired_chunks(x: da.Array, plan: Plan) -> tuple[tuple[int, ...], ...]:
     return tuple(chunks)
 
 
-def _kernel_task(block, ghosts, steps, axes, edge_order, dtype):
+def _planes(block, needs):
+    """The first and last plane of ``block`` along each differentiated axis, as its neighbours
+    need them (None where no neighbour does).
+
+    Copies: a view would keep the whole chunk alive, hidden from distributed's memory
+    accounting, until every neighbour's kernel has run.
+    """
+    out = []
+    for a, need_first, need_last in needs:
+        pre = (slice(None),) * a
+        first = block[(*pre, slice(0, 1))].copy() if need_first else None
+        last = block[(*pre, slice(-1, None))].copy() if need_last else None
+        out.append((first, last))
+    return out
+
+
+def _kernel_task(block, neighbours, steps, axes, edge_order, dtype):
+    # neighbours[k] = [planes of the lower neighbour along axes[k], of the upper one]
+    ghosts = [
+        (None if lo is None else lo[k][1], None if hi is None else hi[k][0])
+        for k, (lo, hi) in enumerate(neighbours)
+    ]
     return gradient_block(block, axes, ghosts, steps, edge_order, dtype)
 
 
@@ -56,7 +77,6 @@ def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
         x = x.rechunk(chunks)
     token = tokenize(x.name, plan.axes, plan.edge_order, plan.dtype)
     name = f"gradient-{token}"
-    lo_prefix, hi_prefix = f"gradient-lo-{token}-", f"gradient-hi-{token}-"
     axes = [ax.axis for ax in plan.axes]
     numblocks = x.numblocks
     dsk: dict = {}
@@ -76,36 +96,32 @@ def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
                 [block_step(ax, offsets[j], offsets[j + 1]) for j in range(len(c))]
             )
 
-    # Ghost-plane tasks are keyed by the block that receives them, so the kernel task refers
-    # to them with its own index; dict comprehensions keep graph building near 1 us per task.
-    xname = x.name
+    # One task per chunk copies the planes its neighbours need; each kernel task takes its
+    # own chunk and its neighbours' planes: k + 3 tasks per chunk with the k output getitems.
+    xname, planes_name = x.name, f"gradient-planes-{token}"
     idxs = list(itertools.product(*map(range, numblocks)))
-    ghost_names = []
-    for ax in plan.axes:
-        a, nb, per = ax.axis, numblocks[ax.axis], ax.periodic
-        pre = (slice(None),) * a
-        first, last = (*pre, slice(0, 1)), (*pre, slice(-1, None))
-        lo_name, hi_name = f"{lo_prefix}{a}", f"{hi_prefix}{a}"
-        dsk.update(
-            {
-                (lo_name, *i): (getitem, (xname, *i[:a], (i[a] - 1) % nb, *i[a + 1 :]), last)
-                for i in idxs
-                if per or i[a]
-            }
-        )
-        dsk.update(
-            {
-                (hi_name, *i): (getitem, (xname, *i[:a], (i[a] + 1) % nb, *i[a + 1 :]), first)
-                for i in idxs
-                if per or i[a] < nb - 1
-            }
-        )
-        ghost_names.append((a, nb, per, lo_name, hi_name))
+    spans = [(ax.axis, numblocks[ax.axis], ax.periodic) for ax in plan.axes]
 
-    def ghosts(i):
+    def needs(i):
+        return [(a, per or i[a] > 0, per or i[a] < nb - 1) for a, nb, per in spans]
+
+    dsk.update(
+        {
+            (planes_name, *i): (_planes, (xname, *i), needs(i))
+            for i in idxs
+            if any(per or nb > 1 for _, nb, per in spans)
+        }
+    )
+
+    def neighbours(i):
         return [
-            [(lo, *i) if per or i[a] else None, (hi, *i) if per or i[a] < nb - 1 else None]
-            for a, nb, per, lo, hi in ghost_names
+            [
+                (planes_name, *i[:a], (i[a] - 1) % nb, *i[a + 1 :]) if per or i[a] else None,
+                (planes_name, *i[:a], (i[a] + 1) % nb, *i[a + 1 :])
+                if per or i[a] < nb - 1
+                else None,
+            ]
+            for a, nb, per in spans
         ]
 
     kernel_args = (axes, plan.edge_order, plan.dtype)
@@ -114,7 +130,7 @@ def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
             (name, *i): (
                 _kernel_task,
                 (xname, *i),
-                ghosts(i),
+                neighbours(i),
                 [st[i[a]] for a, st in zip(axes, steps_by_axis, strict=True)],
                 *kernel_args,
             )
@@ -127,9 +143,7 @@ def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
     outs = []
     for k in range(len(axes)):
         out_name = f"gradient-d{axes[k]}-{token}"
-        layer = {
-            (out_name, *i): (getitem, (name, *i), k) for i in idxs
-        }
+        layer = {(out_name, *i): (getitem, (name, *i), k) for i in idxs}
         g = HighLevelGraph(
             {**graph.layers, out_name: layer}, {**graph.dependencies, out_name: {name}}
         )
