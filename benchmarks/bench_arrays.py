@@ -78,7 +78,10 @@ def main(argv=None):
     )
 
     # dask input, threaded scheduler, all three partials computed together
-    x = da.from_array(f, chunks=chunks).persist(scheduler="threads")
+    # chunks that own their memory, as chunks read from zarr or netCDF do (from_array alone
+    # would give views into ``f``)
+    x = da.from_array(f, chunks=chunks).map_blocks(np.ascontiguousarray)
+    x = x.persist(scheduler="threads")
     with dask.config.set(scheduler="threads"):
         t_ours = best(lambda: dask.compute(*daskgrad.gradient(x)), r)
         row(

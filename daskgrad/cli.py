@@ -10,6 +10,7 @@ import sys
 import time
 import traceback
 import uuid
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,7 +144,10 @@ def open_input(path: Path, chunks: Any = None) -> Any:
         raise UsageError(f"input {path} does not exist")
     try:
         if path.is_dir() or path.suffix == ".zarr":
-            return xr.open_zarr(path, chunks={} if chunks is None else chunks)
+            with warnings.catch_warnings():
+                # a store without consolidated metadata is fine: xarray falls back by itself
+                warnings.filterwarnings("ignore", "Failed to open Zarr store with consolidated")
+                return xr.open_zarr(path, chunks={} if chunks is None else chunks)
         # netCDF files are often contiguous: never let one chunk be the whole variable
         return xr.open_dataset(path, chunks="auto" if chunks is None else chunks)
     except Exception as e:
@@ -308,8 +312,6 @@ def connect(args: argparse.Namespace) -> Iterator[Any]:
 
 @contextlib.contextmanager
 def warnings_silenced() -> Iterator[None]:
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "port 8787 is in use" and friends
         yield
