@@ -136,8 +136,9 @@ def _interior(f: np.ndarray, outs, axes: list[_Axis], tmp: np.ndarray) -> None:
     lead_strides = [int(np.prod(f.shape[i + 1 :], dtype=np.int64)) for i in range(f.ndim)]
     # Uniform axes need no positions: points at index 0 or n-1 get overwritten anyway, so their
     # loop is kept to the two ufunc calls.
-    uniform = [(ax.stride, ax.inv2h, o.reshape(-1)) for ax, o in zip(axes, outs) if ax.uniform]
-    general = [(ax, o.reshape(-1)) for ax, o in zip(axes, outs) if not ax.uniform]
+    pairs = list(zip(axes, outs, strict=True))
+    uniform = [(ax.stride, ax.inv2h, o.reshape(-1)) for ax, o in pairs if ax.uniform]
+    general = [(ax, o.reshape(-1)) for ax, o in pairs if not ax.uniform]
     subtract, multiply, add = np.subtract, np.multiply, np.add
     for lead, j, s, e in _slabs(f.shape, f.itemsize):
         base = sum(i * st for i, st in zip(lead, lead_strides, strict=False))
