@@ -75,6 +75,16 @@ def _edge_coefficients(dx1: float, dx2: float, side: str, order: int) -> tuple[f
     )
 
 
+def _slab_axis(shape: tuple[int, ...], itemsize: int, target: int) -> tuple[int, int]:
+    """The axis slabs range over (whole axes after it fit in ``target``) and the range's step."""
+    ndim = len(shape)
+    inner = [itemsize] * (ndim + 1)  # inner[ax] = bytes of one index of axis ax-1
+    for ax in range(ndim - 1, -1, -1):
+        inner[ax] = inner[ax + 1] * shape[ax]
+    j = next(ax for ax in range(ndim) if inner[ax + 1] <= target)
+    return j, max(1, target // inner[j + 1])
+
+
 def _slabs(shape: tuple[int, ...], itemsize: int, target: int | None = None):
     """Split C-ordered ``shape`` into slabs of about ``target`` bytes.
 
@@ -82,12 +92,7 @@ def _slabs(shape: tuple[int, ...], itemsize: int, target: int | None = None):
     whole axes after it.
     """
     target = SLAB_BYTES if target is None else target
-    ndim = len(shape)
-    inner = [itemsize] * (ndim + 1)  # inner[ax] = bytes of one index of axis ax-1
-    for ax in range(ndim - 1, -1, -1):
-        inner[ax] = inner[ax + 1] * shape[ax]
-    j = next(ax for ax in range(ndim) if inner[ax + 1] <= target)
-    step = max(1, target // inner[j + 1])
+    j, step = _slab_axis(shape, itemsize, target)
     for lead in np.ndindex(*shape[:j]):
         for start in range(0, shape[j], step):
             yield lead, j, start, min(start + step, shape[j])
@@ -180,28 +185,34 @@ def _boundary(f, out, ax: _Axis, lo, hi, edge_order: int):
             return hi
         return f[(*pre, slice(i, i + 1))]
 
+    tmp = None
     for p in sorted({0, n - 1}):
         o = out[(*pre, slice(p, p + 1))]
         has_left, has_right = p > 0 or lo is not None, p < n - 1 or hi is not None
-        if has_left and has_right:
-            if ax.uniform:
-                np.multiply(plane(p + 1) - plane(p - 1), ax.inv2h, out=o)
-            else:
-                ca, cb, cc = (c.reshape(-1)[p] for c in ax.coef)
-                o[...] = ca * plane(p - 1) + cb * plane(p) + cc * plane(p + 1)
+        if has_left and has_right and ax.uniform:
+            np.subtract(plane(p + 1), plane(p - 1), out=o)
+            np.multiply(o, ax.inv2h, out=o)
             continue
-        side = "hi" if has_left else "lo"
-        pts = list(range(edge_order + 1)) if side == "lo" else list(range(p - edge_order, p + 1))
-        if ax.uniform:
-            dx1 = dx2 = ax.h
+        if has_left and has_right:
+            pts = [p - 1, p, p + 1]
+            coefs = [c.reshape(-1)[p] for c in ax.coef]
         else:
-            x = ax.ext[[q + 1 for q in pts]]
-            dx1, dx2 = x[1] - x[0], x[-1] - x[-2]
-        coefs = _edge_coefficients(dx1, dx2, side, edge_order)
-        acc = coefs[0] * plane(pts[0])
+            side = "hi" if has_left else "lo"
+            pts = (
+                list(range(edge_order + 1)) if side == "lo" else list(range(p - edge_order, p + 1))
+            )
+            if ax.uniform:
+                dx1 = dx2 = ax.h
+            else:
+                x = ax.ext[[q + 1 for q in pts]]
+                dx1, dx2 = x[1] - x[0], x[-1] - x[-2]
+            coefs = _edge_coefficients(dx1, dx2, side, edge_order)
+        if tmp is None:
+            tmp = np.empty(o.shape, o.dtype)
+        np.multiply(plane(pts[0]), coefs[0], out=o)
         for cf, q in zip(coefs[1:], pts[1:], strict=True):
-            acc = acc + cf * plane(q)
-        o[...] = acc
+            np.multiply(plane(q), cf, out=tmp)
+            np.add(o, tmp, out=o)
 
 
 def gradient_block(
