@@ -111,21 +111,6 @@ class _Axis:
         else:
             self.ext = step
             self.coef = _centred_coefficients(step, coef_dtype)
-            self.pattern: list[np.ndarray] | None = None
-
-    def slab_coefficients(self, lead, j, s, e, slab_len):
-        """The three centred coefficients over a flat slab: scalars or slab-long arrays."""
-        a = self.axis
-        if a < j or (a == j and e - s == 1):
-            p = lead[a] if a < j else s
-            return tuple(c[p] for c in self.coef)
-        if a == j:
-            return tuple(np.repeat(c[s:e], self.stride) for c in self.coef)
-        if self.pattern is None:
-            # along a trailing axis the coefficients repeat with period n*stride in every slab
-            reps = -(-slab_len // (self.n * self.stride))
-            self.pattern = [np.tile(np.repeat(c, self.stride), reps) for c in self.coef]
-        return tuple(pat[:slab_len] for pat in self.pattern)
 
 
 def _interior(f: np.ndarray, outs, axes: list[_Axis], tmp: np.ndarray) -> None:
@@ -155,22 +140,52 @@ def _interior(f: np.ndarray, outs, axes: list[_Axis], tmp: np.ndarray) -> None:
                 subtract(ff[lo + st : hi + st], ff[lo - st : hi - st], out=o)
                 multiply(o, inv2h, out=o)
         for ax, out in general:
-            if ax.axis < j and not 1 <= lead[ax.axis] <= ax.n - 2:
+            views = _general_views(ff, out, ax, lead, j, s, e, s0, e0)
+            if views is None:
                 continue
-            st = ax.stride
-            lo, hi = max(s0, st), min(e0, size - st)
-            if lo >= hi:
-                continue
-            o, left, right = out[lo:hi], ff[lo - st : hi - st], ff[lo + st : hi + st]
-            ca, cb, cc = ax.slab_coefficients(lead, j, s, e, e0 - s0)
-            if not np.isscalar(ca):
-                ca, cb, cc = (c[lo - s0 : hi - s0] for c in (ca, cb, cc))
-            t = tmp[: hi - lo]
+            o, left, centre, right, (ca, cb, cc) = views
+            t = tmp[: o.size].reshape(o.shape)
             multiply(left, ca, out=o)
-            multiply(ff[lo:hi], cb, out=t)
+            multiply(centre, cb, out=t)
             add(o, t, out=o)
             multiply(right, cc, out=t)
             add(o, t, out=o)
+
+
+def _general_views(ff, out, ax: _Axis, lead, j, s, e, s0, e0):
+    """Output, neighbours and coefficients of the interior points of one slab along ``ax``.
+
+    Coefficients broadcast (a scalar, a column, or a row) instead of being tiled to the slab,
+    so they cost no memory traffic. None when the slab holds no interior point of the axis.
+    """
+    a, n, st = ax.axis, ax.n, ax.stride
+    if a < j:
+        p = lead[a]
+        if not 1 <= p <= n - 2:
+            return None
+        return (
+            out[s0:e0],
+            ff[s0 - st : e0 - st],
+            ff[s0:e0],
+            ff[s0 + st : e0 + st],
+            tuple(c[p] for c in ax.coef),
+        )
+    if a == j:
+        lo, hi = max(s, 1), min(e, n - 1)
+        if lo >= hi:
+            return None
+        base = s0 - s * st  # flat offset of index 0 along a
+
+        def rows(i0, i1, arr=ff):
+            return arr[base + i0 * st : base + i1 * st].reshape(i1 - i0, st)
+
+        coefs = tuple(c[lo:hi, None] for c in ax.coef)
+        return rows(lo, hi, out), rows(lo - 1, hi - 1), rows(lo, hi), rows(lo + 1, hi + 1), coefs
+    # a trailing axis: the slab holds whole cycles of it
+    shape = (-1, n) if st == 1 else (-1, n, st)
+    f3, o3 = ff[s0:e0].reshape(shape), out[s0:e0].reshape(shape)
+    coefs = tuple(c[1 : n - 1] if st == 1 else c[1 : n - 1, None] for c in ax.coef)
+    return o3[:, 1 : n - 1], f3[:, : n - 2], f3[:, 1 : n - 1], f3[:, 2:], coefs
 
 
 def _boundary(f, out, ax: _Axis, lo, hi, edge_order: int):
