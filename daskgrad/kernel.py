@@ -111,6 +111,7 @@ class _Axis:
         else:
             self.ext = step
             self.coef = _centred_coefficients(step, coef_dtype)
+            self.cfwd, self.cbwd = self.coef[2], -self.coef[0]
 
 
 def _interior(f: np.ndarray, outs, axes: list[_Axis], tmp: np.ndarray) -> None:
@@ -140,52 +141,59 @@ def _interior(f: np.ndarray, outs, axes: list[_Axis], tmp: np.ndarray) -> None:
                 subtract(ff[lo + st : hi + st], ff[lo - st : hi - st], out=o)
                 multiply(o, inv2h, out=o)
         for ax, out in general:
-            views = _general_views(ff, out, ax, lead, j, s, e, s0, e0)
+            if ax.axis < j:
+                p = lead[ax.axis]
+                if not 1 <= p <= ax.n - 2:
+                    continue
+                st = ax.stride
+                o, t = out[s0:e0], tmp[: e0 - s0]
+                multiply(ff[s0 - st : e0 - st], ax.coef[0][p], out=o)
+                multiply(ff[s0:e0], ax.coef[1][p], out=t)
+                add(o, t, out=o)
+                multiply(ff[s0 + st : e0 + st], ax.coef[2][p], out=t)
+                add(o, t, out=o)
+                continue
+            views = _difference_views(ff, out, ax, j, s, e, s0, e0)
             if views is None:
                 continue
-            o, left, centre, right, (ca, cb, cc) = views
-            t = tmp[: o.size].reshape(o.shape)
-            multiply(left, ca, out=o)
-            multiply(centre, cb, out=t)
-            add(o, t, out=o)
-            multiply(right, cc, out=t)
-            add(o, t, out=o)
+            # numpy's a*f[i-1] + b*f[i] + c*f[i+1] with a + b + c = 0, as
+            # c*(f[i+1] - f[i]) - a*(f[i] - f[i-1]): one difference array serves both terms
+            o, lower, upper, k, cf, cb = views
+            d = tmp[: lower.size].reshape(lower.shape)
+            subtract(upper, lower, out=d)
+            pre = (slice(None),) * k
+            d_hi, d_lo = d[(*pre, slice(1, None))], d[(*pre, slice(None, -1))]
+            multiply(d_hi, cf, out=o)
+            multiply(d_lo, cb, out=d_lo)
+            add(o, d_lo, out=o)
 
 
-def _general_views(ff, out, ax: _Axis, lead, j, s, e, s0, e0):
-    """Output, neighbours and coefficients of the interior points of one slab along ``ax``.
-
-    Coefficients broadcast (a scalar, a column, or a row) instead of being tiled to the slab,
-    so they cost no memory traffic. None when the slab holds no interior point of the axis.
+def _difference_views(ff, out, ax: _Axis, j, s, e, s0, e0):
+    """Views of one slab for the interior points along ``ax`` (an axis at or after the slab's):
+    the output, the two operands of the forward differences f[i+1] - f[i] from the first
+    interior point's left neighbour on, the axis of the view that ``ax`` became, and the
+    forward and backward coefficients shaped to broadcast (no tiling, so no memory traffic).
+    None when the slab holds no interior point of the axis.
     """
-    a, n, st = ax.axis, ax.n, ax.stride
-    if a < j:
-        p = lead[a]
-        if not 1 <= p <= n - 2:
-            return None
-        return (
-            out[s0:e0],
-            ff[s0 - st : e0 - st],
-            ff[s0:e0],
-            ff[s0 + st : e0 + st],
-            tuple(c[p] for c in ax.coef),
-        )
-    if a == j:
+    n, st = ax.n, ax.stride
+    if ax.axis == j:
         lo, hi = max(s, 1), min(e, n - 1)
         if lo >= hi:
             return None
-        base = s0 - s * st  # flat offset of index 0 along a
+        base = s0 - s * st  # flat offset of index 0 along the axis
 
         def rows(i0, i1, arr=ff):
             return arr[base + i0 * st : base + i1 * st].reshape(i1 - i0, st)
 
-        coefs = tuple(c[lo:hi, None] for c in ax.coef)
-        return rows(lo, hi, out), rows(lo - 1, hi - 1), rows(lo, hi), rows(lo + 1, hi + 1), coefs
+        cf, cb = ax.cfwd[lo:hi, None], ax.cbwd[lo:hi, None]
+        return rows(lo, hi, out), rows(lo - 1, hi), rows(lo, hi + 1), 0, cf, cb
     # a trailing axis: the slab holds whole cycles of it
     shape = (-1, n) if st == 1 else (-1, n, st)
     f3, o3 = ff[s0:e0].reshape(shape), out[s0:e0].reshape(shape)
-    coefs = tuple(c[1 : n - 1] if st == 1 else c[1 : n - 1, None] for c in ax.coef)
-    return o3[:, 1 : n - 1], f3[:, : n - 2], f3[:, 1 : n - 1], f3[:, 2:], coefs
+    cf, cb = ax.cfwd[1 : n - 1], ax.cbwd[1 : n - 1]
+    if st > 1:
+        cf, cb = cf[:, None], cb[:, None]
+    return o3[:, 1 : n - 1], f3[:, : n - 1], f3[:, 1:], 1, cf, cb
 
 
 def _boundary(f, out, ax: _Axis, lo, hi, edge_order: int):
@@ -272,7 +280,11 @@ def gradient_block(
     coef_dtype = np.result_type(np.finfo(dtype).dtype, np.float32)
     prepared = [_Axis(a, block.shape, s, coef_dtype) for a, s in zip(axes, steps, strict=True)]
     if block.size:
-        tmp = np.empty(min(block.size, SLAB_BYTES // block.itemsize + 1), dtype)
+        # a slab, plus one row of its axis for the forward differences
+        tmp = np.empty(
+            min(block.size, SLAB_BYTES // block.itemsize + 1 + block.size // block.shape[0]),
+            dtype,
+        )
         with np.errstate(invalid="ignore", over="ignore"):
             _interior(block, work, prepared, tmp)
         for ax, o, (lo, hi) in zip(prepared, work, ghosts, strict=True):
