@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
 
@@ -16,16 +15,7 @@ da = pytest.importorskip("dask.array")
 import daskgrad  # noqa: E402
 from daskgrad.xarray import _divide_plain, divide_units, gradient_xarray  # noqa: E402
 
-
-@contextlib.contextmanager
-def raise_if_dask_computes():
-    """Fail if dask computes anything inside the block (flox's helper)."""
-
-    def scheduler(dsk, keys, **kwargs):
-        raise AssertionError(f"dask computed {len(dsk)} tasks while building a graph")
-
-    with dask.config.set(scheduler=scheduler):
-        yield
+from .conftest import raise_if_dask_computes  # noqa: E402
 
 
 def assert_close(ours, ref, f, step):
