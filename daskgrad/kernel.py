@@ -112,6 +112,14 @@ class _Axis:
             self.ext = step
             self.coef = _centred_coefficients(step, coef_dtype)
             self.cfwd, self.cbwd = self.coef[2], -self.coef[0]
+            self._patterns: tuple[np.ndarray, np.ndarray] | None = None
+
+    def row_patterns(self, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """Forward and backward coefficients of the last axis tiled over ``length`` points."""
+        if self._patterns is None or self._patterns[0].size < length:
+            reps = -(-length // self.n)
+            self._patterns = (np.tile(self.cfwd, reps), np.tile(self.cbwd, reps))
+        return self._patterns
 
 
 def _interior(f: np.ndarray, outs, axes: list[_Axis], tmp: np.ndarray) -> None:
@@ -152,6 +160,20 @@ def _interior(f: np.ndarray, outs, axes: list[_Axis], tmp: np.ndarray) -> None:
                 add(o, t, out=o)
                 multiply(ff[s0 + st : e0 + st], ax.coef[2][p], out=t)
                 add(o, t, out=o)
+                continue
+            if ax.stride == 1 and ax.axis > j:
+                # the last axis: numpy's per-row loops over short rows cost more than the
+                # flat pass, so use flat operations with the coefficients tiled once per block
+                lo, hi = max(s0, 1), min(e0, size - 1)
+                if lo >= hi:
+                    continue
+                cf, cb = ax.row_patterns(e0 - s0)
+                d = tmp[: hi - lo + 1]
+                subtract(ff[lo : hi + 1], ff[lo - 1 : hi], out=d)
+                o = out[lo:hi]
+                multiply(d[1:], cf[lo - s0 : hi - s0], out=o)
+                multiply(d[:-1], cb[lo - s0 : hi - s0], out=d[:-1])
+                add(o, d[:-1], out=o)
                 continue
             views = _difference_views(ff, out, ax, j, s, e, s0, e0)
             if views is None:
