@@ -44,15 +44,21 @@ def coord_ext(
     return ext
 
 
-def _centred_coefficients(ext: np.ndarray, dtype: np.dtype):
-    """numpy.gradient's non-uniform interior coefficients for every point of the block."""
+def _centred_coefficients(ext: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """numpy.gradient's non-uniform interior coefficients ``c`` and ``-a`` for every point.
+
+    numpy's formula ``a*f[i-1] + b*f[i] + c*f[i+1]`` has ``a + b + c = 0``, so it equals
+    ``c*(f[i+1] - f[i]) - a*(f[i] - f[i-1])``; only ``c`` and ``-a`` are needed over a block.
+    """
     dx1 = ext[1:-1] - ext[:-2]
     dx2 = ext[2:] - ext[1:-1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        a = -dx2 / (dx1 * (dx1 + dx2))
-        b = (dx2 - dx1) / (dx1 * dx2)
-        c = dx1 / (dx2 * (dx1 + dx2))
-    return a.astype(dtype), b.astype(dtype), c.astype(dtype)
+        total = dx1 + dx2
+        fwd = dx2 * total
+        np.divide(dx1, fwd, out=fwd)
+        bwd = dx1 * total
+        np.divide(dx2, bwd, out=bwd)
+    return fwd.astype(dtype, copy=False), bwd.astype(dtype, copy=False)
 
 
 def _edge_coefficients(dx1: float, dx2: float, side: str, order: int) -> tuple[float, ...]:
@@ -110,9 +116,13 @@ class _Axis:
             self.inv2h = 0.5 / self.h
         else:
             self.ext = step
-            self.coef = _centred_coefficients(step, coef_dtype)
-            self.cfwd, self.cbwd = self.coef[2], -self.coef[0]
+            self.cfwd, self.cbwd = _centred_coefficients(step, coef_dtype)
             self._patterns: tuple[np.ndarray, np.ndarray] | None = None
+
+    def coef_at(self, p: int) -> tuple[float, float, float]:
+        """numpy's three centred coefficients (a, b, c) at point ``p``."""
+        dx1, dx2 = self.ext[p + 1] - self.ext[p], self.ext[p + 2] - self.ext[p + 1]
+        return -self.cbwd[p], self.cbwd.dtype.type((dx2 - dx1) / (dx1 * dx2)), self.cfwd[p]
 
     def row_patterns(self, length: int) -> tuple[np.ndarray, np.ndarray]:
         """Forward and backward coefficients of the last axis tiled over ``length`` points."""
@@ -155,10 +165,11 @@ def _interior(f: np.ndarray, outs, axes: list[_Axis], tmp: np.ndarray) -> None:
                     continue
                 st = ax.stride
                 o, t = out[s0:e0], tmp[: e0 - s0]
-                multiply(ff[s0 - st : e0 - st], ax.coef[0][p], out=o)
-                multiply(ff[s0:e0], ax.coef[1][p], out=t)
+                ca, cb, cc = ax.coef_at(p)
+                multiply(ff[s0 - st : e0 - st], ca, out=o)
+                multiply(ff[s0:e0], cb, out=t)
                 add(o, t, out=o)
-                multiply(ff[s0 + st : e0 + st], ax.coef[2][p], out=t)
+                multiply(ff[s0 + st : e0 + st], cc, out=t)
                 add(o, t, out=o)
                 continue
             if ax.stride == 1 and ax.axis > j:
@@ -240,7 +251,7 @@ def _boundary(f, out, ax: _Axis, lo, hi, edge_order: int):
             continue
         if has_left and has_right:
             pts = [p - 1, p, p + 1]
-            coefs = [c.reshape(-1)[p] for c in ax.coef]
+            coefs = ax.coef_at(p)
         else:
             side = "hi" if has_left else "lo"
             pts = (
