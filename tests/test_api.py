@@ -294,3 +294,24 @@ def test_non_numeric_dtypes_are_type_errors(kind, dtype):
 
 def test_package_exports():
     assert set(daskgrad.__all__) >= {"gradient", "np_gradient"}
+
+
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_numpy_input_large_enough_for_threads(edge_order):
+    # over _numpy._THREAD_MIN_BYTES, so row-blocks run on threads and meet at ghost planes
+    rng = np.random.default_rng(5)
+    f = rng.standard_normal((131, 100, 101))
+    assert f.nbytes > 8 << 20
+    xs = [np.cumsum(rng.uniform(0.5, 1.5, n)) for n in f.shape]
+    res = gradient(f, spacing=xs, edge_order=edge_order)
+    assert_gradients_close(res, np.gradient(f, *xs, edge_order=edge_order), f, xs)
+    # periodic along the split axis: uniform, then coordinates with a period
+    padded = np.pad(f, [(1, 1), (0, 0), (0, 0)], mode="wrap")
+    res = gradient(f, spacing=[0.5, xs[1]], dim=[0, 1], periodic=[0], edge_order=edge_order)
+    ref = np.gradient(padded, 0.5, xs[1], axis=(0, 1), edge_order=edge_order)
+    assert_gradients_close(res, tuple(r[1:-1] for r in ref), f, [0.5, xs[1]])
+    period = xs[0][-1] - xs[0][0] + 0.7
+    (res,) = gradient(f, spacing=[xs[0]], dim=0, periodic={0: period})
+    ext = np.concatenate([[xs[0][-1] - period], xs[0], [xs[0][0] + period]])
+    ref = np.gradient(padded, ext, axis=0)[1:-1]
+    assert_gradients_close((res,), (ref,), f, [ext])
