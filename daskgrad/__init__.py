@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from ._api import gradient, np_gradient
 
 __all__ = ["gradient", "np_gradient"]
 __version__ = "0.1.0"
 
-try:  # the .grad accessor, when xarray is installed
+with contextlib.suppress(ImportError):  # the .grad accessor, when xarray is installed
     from . import xarray as _xarray  # noqa: F401
-except ImportError:  # pragma: no cover - xarray is optional
-    pass
