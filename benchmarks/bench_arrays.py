@@ -83,34 +83,21 @@ def main(argv=None):
     x = da.from_array(f, chunks=chunks).map_blocks(np.ascontiguousarray)
     x = x.persist(scheduler="threads")
     with dask.config.set(scheduler="threads"):
-        t_ours = best(lambda: dask.compute(*daskgrad.gradient(x)), r)
-        row(
-            "dask, uniform",
-            "dask.array.gradient",
-            best(lambda: dask.compute(*da.gradient(x)), r),
-            t_ours,
-        )
-        row(
-            "dask, uniform",
-            "3 elementwise passes x*1, x*2, x*3",
-            best(lambda: dask.compute(x * 1.0, x * 2.0, x * 3.0), r),
-            t_ours,
-        )
-        # persist keeps the chunks where they are: the pipeline's cost without the final
-        # gather into one NumPy array that dask.compute adds to the rows above
-        t_ours_p = best(lambda: dask.persist(*daskgrad.gradient(x)), r)
-        row(
-            "dask, uniform, persisted",
-            "dask.array.gradient",
-            best(lambda: dask.persist(*da.gradient(x)), r),
-            t_ours_p,
-        )
-        row(
-            "dask, uniform, persisted",
-            "3 elementwise passes x*1, x*2, x*3",
-            best(lambda: dask.persist(x * 1.0, x * 2.0, x * 3.0), r),
-            t_ours_p,
-        )
+        # "persisted" keeps the chunks where they are: the pipeline's cost without the final
+        # gather into one NumPy array that dask.compute adds
+        for label, run in (
+            ("dask, uniform", dask.compute),
+            ("dask, uniform, persisted", dask.persist),
+        ):
+            t_ours = best(lambda run=run: run(*daskgrad.gradient(x)), r)
+            peers = {
+                "dask.array.gradient": lambda run=run: run(*da.gradient(x)),
+                "3 elementwise passes x*1, x*2, x*3": lambda run=run: run(
+                    x * 1.0, x * 2.0, x * 3.0
+                ),
+            }
+            for peer, fn in peers.items():
+                row(label, peer, best(fn, r), t_ours)
         row(
             "dask, coordinates",
             "dask.array.gradient",
