@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,6 +10,9 @@ import numpy as np
 
 # Bytes of one operand per slab; measured best at 256 KiB-1 MiB on a 512 KiB-L2 core (benchmarks/).
 SLAB_BYTES = 1 << 19
+# Scratch buffers up to this size are kept per thread: fresh pages cost a fault each.
+_SCRATCH_KEEP = 1 << 22
+_scratch = threading.local()
 
 
 def coord_ext(
@@ -91,17 +95,26 @@ def _slab_axis(shape: tuple[int, ...], itemsize: int, target: int) -> tuple[int,
     return j, max(1, target // inner[j + 1])
 
 
-def _slabs(shape: tuple[int, ...], itemsize: int, target: int | None = None):
-    """Split C-ordered ``shape`` into slabs of about ``target`` bytes.
+def _slabs(shape: tuple[int, ...], j: int, step: int):
+    """Split C-ordered ``shape`` into slabs of ``step`` indices of axis ``j``.
 
-    Yields ``(lead, j, start, stop)``: fixed indices for axes ``< j``, a range on axis ``j``,
+    Yields ``(lead, start, stop)``: fixed indices for axes ``< j``, a range on axis ``j``,
     whole axes after it.
     """
-    target = SLAB_BYTES if target is None else target
-    j, step = _slab_axis(shape, itemsize, target)
     for lead in np.ndindex(*shape[:j]):
         for start in range(0, shape[j], step):
-            yield lead, j, start, min(start + step, shape[j])
+            yield lead, start, min(start + step, shape[j])
+
+
+def _scratch_buffer(size: int, dtype: np.dtype) -> np.ndarray:
+    """A 1-D work array of ``size`` elements, reused by later calls on the same thread."""
+    nbytes = size * dtype.itemsize
+    if nbytes > _SCRATCH_KEEP:
+        return np.empty(size, dtype)
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = _scratch.buf = np.empty(_SCRATCH_KEEP, np.uint8)
+    return buf[:nbytes].view(dtype)
 
 
 class _Axis:
@@ -132,13 +145,14 @@ class _Axis:
         return self._patterns
 
 
-def _interior(f: np.ndarray, outs, axes: list[_Axis], tmp: np.ndarray) -> None:
+def _interior(f, outs, axes: list[_Axis], tmp, j: int, step: int) -> None:
     """Centred differences of every axis, slab by slab, as 1-D operations on the raveled block.
 
     Shifting a C-contiguous block by one stride of axis ``a`` gives the neighbours along ``a``
     of every point; only points at index 0 or n-1 of that axis get a neighbour from another
-    row, and those are overwritten by :func:`_boundary`. One flat ufunc call per slab avoids
-    numpy's per-row overhead along the short last axis.
+    row, and those are overwritten by :func:`_boundary`. Slabs hold ``step`` indices of axis
+    ``j`` (see :func:`_slab_axis`). One flat ufunc call per slab avoids numpy's per-row
+    overhead along the short last axis.
     """
     ff = f.reshape(-1)
     size = ff.size
@@ -149,7 +163,7 @@ def _interior(f: np.ndarray, outs, axes: list[_Axis], tmp: np.ndarray) -> None:
     uniform = [(ax.stride, ax.inv2h, o.reshape(-1)) for ax, o in pairs if ax.uniform]
     general = [(ax, o.reshape(-1)) for ax, o in pairs if not ax.uniform]
     subtract, multiply, add = np.subtract, np.multiply, np.add
-    for lead, j, s, e in _slabs(f.shape, f.itemsize):
+    for lead, s, e in _slabs(f.shape, j, step):
         base = sum(i * st for i, st in zip(lead, lead_strides, strict=False))
         s0, e0 = base + s * lead_strides[j], base + e * lead_strides[j]
         for st, inv2h, out in uniform:
@@ -313,15 +327,16 @@ def gradient_block(
     coef_dtype = np.result_type(np.finfo(dtype).dtype, np.float32)
     prepared = [_Axis(a, block.shape, s, coef_dtype) for a, s in zip(axes, steps, strict=True)]
     if block.size:
+        j, step = _slab_axis(block.shape, block.itemsize, SLAB_BYTES)
         # a slab, plus one row of its axis for the forward differences
-        tmp = np.empty(
+        tmp = _scratch_buffer(
             min(block.size, SLAB_BYTES // block.itemsize + 1 + block.size // block.shape[0]),
             dtype,
         )
         with np.errstate(invalid="ignore", over="ignore"):
-            _interior(block, work, prepared, tmp)
-        for ax, o, (lo, hi) in zip(prepared, work, ghosts, strict=True):
-            _boundary(block, o, ax, lo, hi, edge_order)
+            _interior(block, work, prepared, tmp, j, step)
+            for ax, o, (lo, hi) in zip(prepared, work, ghosts, strict=True):
+                _boundary(block, o, ax, lo, hi, edge_order)
     for o, w in zip(out, work, strict=True):
         if o is not w:
             o[...] = w
