@@ -406,7 +406,7 @@ def test_submitted_writes_stream_the_input(tmp_path, whole):
     from dask.optimization import cull
     from dask.utils import ensure_dict
 
-    from daskgrad.cli import _chunk_writes, open_input, prepare
+    from daskgrad._pipeline import _chunk_writes, open_input, prepare
 
     inp = tmp_path / "in.zarr"
     f = da.zeros((16, 64, 64), chunks=(1, 16, 16), dtype=np.float32)  # 16 layers of 4 x 4
