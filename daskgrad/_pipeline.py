@@ -221,7 +221,10 @@ def write_atomic(
             progress_bar(futures, multi=False, scheduler=client.scheduler.address)
         with client.as_current():
             wait(futures)  # unlike gather, leaves no orphaned task behind on Ctrl-C
-        client.gather(futures)  # raises the first failure
+        # each write returns None: fetching those would be one round trip per chunk
+        failed = next((f for f in futures if f.status != "finished"), None)
+        if failed is not None:
+            failed.result()  # raises the task's exception
         if output.exists() or output.is_symlink():
             if not overwrite:
                 raise UsageError(f"output {output} exists; pass --overwrite to replace it")
