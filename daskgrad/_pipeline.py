@@ -172,21 +172,37 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _chunk_writes(graph: dict) -> list:
-    """Keys of the tasks that store one chunk each (dask.array.store's ``store-map``), with
-    aliases resolved: each alias would be one more task to schedule."""
+def _write_targets(graph: dict, closing: Any) -> list:
+    """What to compute of xarray's delayed zarr write: the writes, not the task closing them.
+
+    Each dependency of the ``closing`` task that only gathers chunk writes (dask.array.store's
+    ``store-map`` tasks, one gather per variable) is replaced by those writes, aliases resolved
+    (an alias is one more task to schedule). Any other dependency, such as a small variable's
+    write fused with its gather, is kept as it is: computed whole, it is still written.
+    """
+    from dask.core import get_dependencies
+
     try:
         from dask._task_spec import Alias
     except ImportError:  # a dask without task-spec aliases
         Alias = ()  # noqa: N806
 
-    keys = []
-    for key in graph:
-        if isinstance(key, tuple) and str(key[0]).startswith("store-map-"):
-            while isinstance(graph.get(key), Alias):
-                key = graph[key].target
-            keys.append(key)
-    return keys
+    def resolve(key):
+        while isinstance(graph.get(key), Alias):
+            key = graph[key].target
+        return key
+
+    def is_write(key):
+        return isinstance(key, tuple) and str(key[0]).startswith("store-map-")
+
+    targets = []
+    for dep in get_dependencies(graph, closing):
+        writes = get_dependencies(graph, resolve(dep))
+        if writes and all(map(is_write, writes)):
+            targets.extend(map(resolve, writes))
+        else:
+            targets.append(resolve(dep))
+    return targets
 
 
 def write_atomic(
@@ -213,7 +229,7 @@ def write_atomic(
         # dask.order reads input chunks far ahead of the neighbours their kernels wait for:
         # about 140 chunks held per worker instead of 6 on the out-of-core benchmark, which
         # then spills to disk.
-        writes = _chunk_writes(graph)
+        writes = _write_targets(graph, delayed.key)
         futures = client.get(graph, writes, sync=False) if writes else []
         if progress and futures:
             from distributed import progress as progress_bar

@@ -59,7 +59,14 @@ def small_dataset(shape=(4, 12, 16), seed=0):
             "n": (("y", "x"), rng.integers(0, 100, (ny, nx)).astype("int32")),
             "flag": (("time",), np.arange(nt) % 2 == 0),
         },
-        coords={"time": time_, "y": ("y", y, {"units": "m"}), "x": ("x", x, {"units": "m"})},
+        coords={
+            "time": time_,
+            "y": ("y", y, {"units": "m"}),
+            "x": ("x", x, {"units": "m"}),
+            # non-index coordinates: read back lazily, so written by the chunk writes too
+            "lat": (("y", "x"), rng.uniform(-90, 90, (ny, nx)), {"units": "degrees_north"}),
+            "valid_time": ("time", time_ + np.timedelta64(3, "h")),
+        },
         attrs={"title": "cli test"},
     )
 
@@ -406,7 +413,7 @@ def test_submitted_writes_stream_the_input(tmp_path, whole):
     from dask.optimization import cull
     from dask.utils import ensure_dict
 
-    from daskgrad._pipeline import _chunk_writes, open_input, prepare
+    from daskgrad._pipeline import _write_targets, open_input, prepare
 
     inp = tmp_path / "in.zarr"
     f = da.zeros((16, 64, 64), chunks=(1, 16, 16), dtype=np.float32)  # 16 layers of 4 x 4
@@ -416,7 +423,7 @@ def test_submitted_writes_stream_the_input(tmp_path, whole):
     delayed = job.result.to_zarr(tmp_path / "out.zarr", compute=False)
     graph = ensure_dict(delayed.__dask_graph__())
     if not whole:
-        graph, _ = cull(graph, _chunk_writes(graph))
+        graph, _ = cull(graph, _write_targets(graph, delayed.key))
     name = src.f.data.name
     peak = _peak_held(graph, lambda k: isinstance(k, tuple) and k[0] == name)
     if whole:
