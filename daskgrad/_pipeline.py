@@ -206,14 +206,15 @@ def _write_targets(graph: dict, closing: Any) -> list:
 
 
 def write_atomic(
-    result: Any, output: Path, client: Any, *, overwrite: bool, progress: bool
+    result: Any, output: Path, client: Any, *, overwrite: bool = False, progress: bool = False
 ) -> None:
     """Compute ``result`` into a temporary sibling of ``output`` and rename it into place.
 
     On any failure or interrupt the temporary is removed and ``output`` is left as it was.
     """
+    from dask.optimization import cull
     from dask.utils import ensure_dict
-    from distributed import wait
+    from distributed import as_completed
 
     tmp = output.with_name(f".{output.name}.daskgrad-{uuid.uuid4().hex[:8]}.tmp")
     futures: list[Any] = []
@@ -230,17 +231,19 @@ def write_atomic(
         # about 140 chunks held per worker instead of 6 on the out-of-core benchmark, which
         # then spills to disk.
         writes = _write_targets(graph, delayed.key)
-        futures = client.get(graph, writes, sync=False) if writes else []
+        if writes:
+            # culled here, not left to the scheduler: dask.order must not see the closing task
+            futures = client.get(cull(graph, writes)[0], writes, sync=False)
         if progress and futures:
             from distributed import progress as progress_bar
 
             progress_bar(futures, multi=False, scheduler=client.scheduler.address)
+        # the first failure is raised as soon as it happens (unlike distributed.wait), and an
+        # interrupt leaves no orphaned gather behind (unlike client.gather)
         with client.as_current():
-            wait(futures)  # unlike gather, leaves no orphaned task behind on Ctrl-C
-        # each write returns None: fetching those would be one round trip per chunk
-        failed = next((f for f in futures if f.status != "finished"), None)
-        if failed is not None:
-            failed.result()  # raises the task's exception
+            for done in as_completed(futures):
+                if done.status != "finished":
+                    done.result()
         if output.exists() or output.is_symlink():
             if not overwrite:
                 raise UsageError(f"output {output} exists; pass --overwrite to replace it")

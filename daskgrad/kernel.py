@@ -112,7 +112,7 @@ def _scratch_buffer(size: int, dtype: np.dtype) -> np.ndarray:
     if nbytes > _SCRATCH_KEEP:
         return np.empty(size, dtype)
     buf = getattr(_scratch, "buf", None)
-    if buf is None or buf.nbytes < nbytes:
+    if buf is None:
         buf = _scratch.buf = np.empty(_SCRATCH_KEEP, np.uint8)
     return buf[:nbytes].view(dtype)
 
@@ -328,15 +328,14 @@ def gradient_block(
     prepared = [_Axis(a, block.shape, s, coef_dtype) for a, s in zip(axes, steps, strict=True)]
     if block.size:
         j, step = _slab_axis(block.shape, block.itemsize, SLAB_BYTES)
-        # a slab, plus one row of its axis for the forward differences
-        tmp = _scratch_buffer(
-            min(block.size, SLAB_BYTES // block.itemsize + 1 + block.size // block.shape[0]),
-            dtype,
-        )
+        # a slab plus one index of its axis: the forward differences along that axis
+        row = int(np.prod(block.shape[j + 1 :], dtype=np.int64))
+        tmp = _scratch_buffer(min(block.size, (step + 1) * row + 1), dtype)
+        # the flat passes compute garbage at row ends (overwritten below): no warnings there
         with np.errstate(invalid="ignore", over="ignore"):
             _interior(block, work, prepared, tmp, j, step)
-            for ax, o, (lo, hi) in zip(prepared, work, ghosts, strict=True):
-                _boundary(block, o, ax, lo, hi, edge_order)
+        for ax, o, (lo, hi) in zip(prepared, work, ghosts, strict=True):
+            _boundary(block, o, ax, lo, hi, edge_order)
     for o, w in zip(out, work, strict=True):
         if o is not w:
             o[...] = w
