@@ -100,12 +100,14 @@ def main() -> None:
     args = p.parse_args()
     limit = parse_bytes(args.memory_limit)
     shape = shape_for(parse_bytes(args.size))
-    try:
-        given = "auto" if args.chunks == "auto" else tuple(int(c) for c in args.chunks.split(","))
-    except ValueError:
-        p.error(f"--chunks must be 'auto' or three integers z,y,x; got {args.chunks!r}")
-    if given != "auto" and len(given) != 3:
-        p.error(f"--chunks must be 'auto' or three integers z,y,x; got {args.chunks!r}")
+    given = args.chunks
+    if given != "auto":
+        try:
+            given = tuple(int(c) for c in given.split(","))
+        except ValueError:
+            given = ()
+        if len(given) != 3:
+            p.error(f"--chunks must be 'auto' or three integers z,y,x; got {args.chunks!r}")
     chunks = normalize_chunks(given, shape, limit=parse_bytes(args.chunk_size), dtype=np.float32)
     work = Path(tempfile.mkdtemp(prefix="daskgrad-bench-", dir=args.dir))
     warnings.filterwarnings("ignore", message="Consolidated metadata")

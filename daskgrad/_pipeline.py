@@ -141,12 +141,6 @@ def warnings_silenced() -> Iterator[None]:
         yield
 
 
-def _fmt_bytes(n: float) -> str:
-    from dask.utils import format_bytes
-
-    return format_bytes(int(n))
-
-
 def _executing(keys: set[str], dask_worker: Any = None) -> int:
     return sum(str(ts.key) in keys for ts in dask_worker.state.executing)
 
@@ -196,12 +190,12 @@ def _write_targets(graph: dict, closing: Any) -> list:
         return isinstance(key, tuple) and str(key[0]).startswith("store-map-")
 
     targets = []
-    for dep in get_dependencies(graph, closing):
-        writes = get_dependencies(graph, resolve(dep))
+    for dep in map(resolve, get_dependencies(graph, closing)):
+        writes = get_dependencies(graph, dep)
         if writes and all(map(is_write, writes)):
             targets.extend(map(resolve, writes))
         else:
-            targets.append(resolve(dep))
+            targets.append(dep)
     return targets
 
 
@@ -224,16 +218,17 @@ def write_atomic(
             # metadata and in-memory coordinates are written now, array chunks below
             delayed = result.to_zarr(tmp, mode="w-", compute=False)
         graph = ensure_dict(delayed.__dask_graph__())
-        keys = {str(k) for k in graph}
         # Only the chunk writes are computed, each as its own target. xarray's closing task
         # (which closes a copy of the store on a worker) depends on all of them, and behind it
         # dask.order reads input chunks far ahead of the neighbours their kernels wait for:
         # about 140 chunks held per worker instead of 6 on the out-of-core benchmark, which
         # then spills to disk.
         writes = _write_targets(graph, delayed.key)
+        # culled here, not left to the scheduler: dask.order must not see the closing task
+        graph = cull(graph, writes)[0]
+        keys = {str(k) for k in graph}
         if writes:
-            # culled here, not left to the scheduler: dask.order must not see the closing task
-            futures = client.get(cull(graph, writes)[0], writes, sync=False)
+            futures = client.get(graph, writes, sync=False)
         if progress and futures:
             from distributed import progress as progress_bar
 

@@ -15,7 +15,6 @@ from ._pipeline import (
     Job,
     UsageError,
     _first_line,
-    _fmt_bytes,
     open_input,
     prepare,
     warnings_silenced,
@@ -35,6 +34,12 @@ examples:
 
 __all__ = ["UsageError", "Job", "build_parser", "connect", "main", "open_input", "prepare"]
 __all__ += ["run_pipeline", "warnings_silenced", "write_atomic"]
+
+
+def _fmt_bytes(n: float) -> str:
+    from dask.utils import format_bytes
+
+    return format_bytes(int(n))
 
 
 class _Parser(argparse.ArgumentParser):
