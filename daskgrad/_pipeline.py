@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-class UsageError(Exception):
-    """Bad usage or bad input: reported on one line with exit status 2."""
+from ._errors import UsageError
+from ._errors import first_line as _first_line
 
 
 def open_input(path: Path, chunks: Any = None) -> Any:
@@ -35,11 +34,6 @@ def open_input(path: Path, chunks: Any = None) -> Any:
         return xr.open_dataset(path, chunks="auto" if chunks is None else chunks)
     except Exception as e:
         raise UsageError(f"cannot read input {path}: {_first_line(e)}") from e
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
 
 
 @dataclass

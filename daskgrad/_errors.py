@@ -1,0 +1,13 @@
+"""Errors shared by the pipeline, the cluster connection, the writer and the command line."""
+
+from __future__ import annotations
+
+
+class UsageError(Exception):
+    """Bad usage or bad input: reported on one line with exit status 2."""
+
+
+def first_line(e: BaseException) -> str:
+    """``Type: first line of the message``, for one-line error reports."""
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
