@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ._args import is_dask_collection, make_plan
+from ._args import is_dask_collection
+from ._array import gradient_array
 
 
 def _is_xarray(obj: Any) -> bool:
@@ -73,18 +74,7 @@ def gradient(
         )
     if datetime_unit is not None:
         raise TypeError("datetime_unit applies to xarray input only")
-    if not is_dask_collection(input):
-        input = np.asarray(input)
-    plan = make_plan(input.shape, input.dtype, spacing, dim, edge_order, periodic)
-    if input.ndim == 0 or not plan.axes:
-        return ()
-    if is_dask_collection(input):
-        from ._dask import gradient_dask
-
-        return gradient_dask(input, plan)
-    from ._numpy import gradient_numpy
-
-    return gradient_numpy(input, plan)
+    return gradient_array(input, spacing, dim, edge_order, periodic)
 
 
 def np_gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
@@ -115,5 +105,5 @@ def np_gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) ->
                 "one scalar, or one scalar or 1-D coordinate array per axis"
             )
         spacing = list(varargs)
-    out = gradient(f, spacing=spacing, dim=axis, edge_order=edge_order)
+    out = gradient_array(f, spacing, axis, edge_order)
     return out[0] if len(out) == 1 else out

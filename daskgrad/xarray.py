@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._api import gradient as _gradient
 from ._args import is_dask_collection
+from ._array import gradient_array
 
 __all__ = ["GradAccessor", "divide_units", "gradient_xarray"]
 
@@ -98,7 +98,7 @@ def _gradient_dataset(ds, spacing, dim, edge_order, periodic, datetime_unit) -> 
 def _gradient_dataarray(da, dims, steps, units, periods, edge_order) -> tuple[xr.DataArray, ...]:
     axes = [da.get_axis_num(d) for d in dims]
     try:
-        grads = _gradient(
+        grads = gradient_array(
             da.data,
             spacing=[steps[d] for d in dims],
             dim=axes,
