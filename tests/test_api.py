@@ -333,8 +333,7 @@ def _package_imports():
                 names = [node.module or ""]
                 names = [n.removeprefix("daskgrad.") for n in names if n.startswith("daskgrad.")]
             elif isinstance(node, ast.Import):
-                names = [a.name.removeprefix("daskgrad.") for a in node.names]
-                names = [n for n, a in zip(names, node.names) if a.name.startswith("daskgrad.")]
+                names = [a.name[9:] for a in node.names if a.name.startswith("daskgrad.")]
             else:
                 continue
             deps.update(n.split(".")[0] for n in names)
