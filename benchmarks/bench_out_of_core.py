@@ -31,7 +31,8 @@ from dask.array.core import normalize_chunks
 from dask.utils import format_bytes, parse_bytes
 from distributed import Client, LocalCluster
 
-from daskgrad.cli import open_input, prepare, write_atomic
+import daskgrad
+from daskgrad._pipeline import open_input, prepare
 
 
 class RssSampler:
@@ -138,7 +139,7 @@ def main() -> None:
                 i[0] += 1
                 job = prepare(open_input(inp), ["y", "x"])
                 out = work / f"grad{i[0]}.zarr"
-                write_atomic(job.result, out, client, overwrite=False, progress=False)
+                daskgrad.to_zarr(job.result, out, client=client, progress=False)
 
             runs = {"I/O floor (read 1, write 2)": [], "daskgrad, 2 of 3 dims": []}
             for _ in range(args.repeat):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 
 from ._api import gradient, np_gradient
+from ._writer import to_zarr
 
-__all__ = ["gradient", "np_gradient"]
+__all__ = ["gradient", "np_gradient", "to_zarr"]
 __version__ = "0.1.0"
 
 with contextlib.suppress(ImportError):  # the .grad accessor, when xarray is installed

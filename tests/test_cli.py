@@ -412,7 +412,8 @@ def test_submitted_writes_stream_the_input(tmp_path):
     from dask.optimization import cull
     from dask.utils import ensure_dict
 
-    from daskgrad._pipeline import _write_targets, open_input, prepare
+    from daskgrad._pipeline import open_input, prepare
+    from daskgrad._writer import write_targets
 
     inp = tmp_path / "in.zarr"
     f = da.zeros((16, 64, 64), chunks=(1, 16, 16), dtype=np.float32)  # 16 layers of 4 x 4
@@ -421,7 +422,7 @@ def test_submitted_writes_stream_the_input(tmp_path):
     job = prepare(src, ["y", "x"])
     delayed = job.result.to_zarr(tmp_path / "out.zarr", compute=False)
     graph = ensure_dict(delayed.__dask_graph__())
-    graph, _ = cull(graph, _write_targets(graph, delayed.key))
+    graph, _ = cull(graph, write_targets(graph, delayed.key))
     name = src.f.data.name
 
     def is_input(k):
@@ -438,7 +439,7 @@ def test_write_targets_cover_every_variable(tmp_path):
     import dask.array as da
     from dask.utils import ensure_dict
 
-    from daskgrad._pipeline import _write_targets
+    from daskgrad._writer import write_targets
 
     ds = xr.Dataset(
         {
@@ -449,7 +450,7 @@ def test_write_targets_cover_every_variable(tmp_path):
     )
     delayed = ds.to_zarr(tmp_path / "out.zarr", compute=False)
     graph = ensure_dict(delayed.__dask_graph__())
-    targets = _write_targets(graph, delayed.key)
+    targets = write_targets(graph, delayed.key)
     assert delayed.key not in targets
     dask.get(graph, targets)
     back = xr.open_zarr(tmp_path / "out.zarr").load()
