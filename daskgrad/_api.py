@@ -30,6 +30,8 @@ def gradient(
     ----------
     input : array-like, dask array, or xarray DataArray/Dataset
         The sampled function. Integers are differentiated as float64; bool is refused.
+        datetime64 and timedelta64 give timedelta64, and masked arrays (``numpy.ma``, also as
+        dask chunks) masked arrays, with numpy.gradient's own arithmetic.
     spacing : None, scalar, or sequence
         None: unit spacing. A scalar: the same spacing for every differentiated dim. A sequence:
         one entry per differentiated dim, each a scalar or a 1-D coordinate array (NumPy, list
@@ -43,7 +45,7 @@ def gradient(
         Dims that wrap around: their edges use centred differences with the opposite edge.
         With coordinate spacing the period is required.
     datetime_unit : str, optional
-        For xarray input with datetime coordinates: the time unit of the spacing.
+        For xarray input: the time unit of datetime coordinates and datetime-valued data.
 
     Returns
     -------
@@ -80,7 +82,9 @@ def gradient(
 def np_gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
     """Drop-in for ``numpy.gradient`` (NumPy or dask input): same arguments, same returns.
 
-    Returns one array when a single axis is differentiated, else a tuple.
+    Returns one array when a single axis is differentiated, else a tuple. As numpy's:
+    datetime64 data gives timedelta64 of its unit, timedelta64 stays timedelta64 (both
+    truncated as numpy truncates), a masked array gives a masked array.
 
     Examples
     --------
@@ -90,8 +94,14 @@ def np_gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) ->
     >>> np_gradient(np.array([[1, 2, 6], [3, 4, 5]]), axis=0)
     array([[ 2.,  2., -1.],
            [ 2.,  2., -1.]])
+    >>> np_gradient(np.array(["2000-01-01", "2000-01-03", "2000-01-08"], dtype="M8[D]"))
+    array([2, 3, 5], dtype='timedelta64[D]')
+    >>> np_gradient(np.ma.array([1.0, 2.0, 4.0, 8.0], mask=[0, 0, 1, 0]))
+    masked_array(data=[1.0, --, 3.0, --],
+                 mask=[False,  True, False,  True],
+           fill_value=1e+20)
     """
-    if not is_dask_collection(f):
+    if not is_dask_collection(f) and not isinstance(f, np.ma.MaskedArray):
         f = np.asarray(f)
     if not varargs:
         spacing = None

@@ -10,6 +10,9 @@ from typing import Any
 
 import numpy as np
 
+# numpy's own error for a bad axis: an IndexError and a ValueError (numpy.exceptions from 1.25)
+AxisError = getattr(np, "exceptions", np).AxisError
+
 
 @dataclass(frozen=True)
 class AxisPlan:
@@ -46,7 +49,8 @@ def is_dask_collection(x: Any) -> bool:
 
 
 def output_dtype(dtype: np.dtype) -> np.dtype:
-    """numpy.gradient's rule: integers give float64, inexact types are kept; bool is refused."""
+    """numpy.gradient's rule: integers give float64, inexact types are kept, datetime64 gives
+    the timedelta64 of the same unit, timedelta64 is kept; bool is refused."""
     dtype = np.dtype(dtype)
     if dtype.kind == "b":
         raise TypeError(
@@ -55,9 +59,14 @@ def output_dtype(dtype: np.dtype) -> np.dtype:
         )
     if dtype.kind in "iu":
         return np.dtype(np.float64)
-    if dtype.kind in "fc":
+    if dtype.kind in "fcm":
         return dtype
-    raise TypeError(f"input has dtype {dtype}; only integer, float and complex arrays are allowed")
+    if dtype.kind == "M":
+        return np.dtype(dtype.name.replace("datetime", "timedelta"))
+    raise TypeError(
+        f"input has dtype {dtype}; only integer, float, complex, datetime64 and timedelta64 "
+        "arrays are allowed"
+    )
 
 
 def normalize_dims(dim: Any, ndim: int) -> tuple[int, ...]:
@@ -72,7 +81,7 @@ def normalize_dims(dim: Any, ndim: int) -> tuple[int, ...]:
             raise TypeError(f"dim must be None, an int or a sequence of ints; got {d!r} in dim")
         d = operator.index(d)
         if not -ndim <= d < ndim:
-            raise IndexError(f"dim {d} is out of range for an input with {ndim} dims")
+            raise AxisError(f"dim {d} is out of range for an input with {ndim} dims")
         out.append(d % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"dim has repeated entries: {tuple(dims)!r}")
@@ -90,7 +99,7 @@ def _is_integer(x: Any) -> bool:
     return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 
 
-def _is_scalar(x: Any) -> bool:
+def is_scalar(x: Any) -> bool:
     return isinstance(x, numbers.Number) or (
         hasattr(x, "ndim") and hasattr(x, "dtype") and x.ndim == 0 and not is_dask_collection(x)
     )
@@ -138,7 +147,7 @@ def normalize_spacing(spacing: Any, axes: tuple[int, ...], shape: tuple[int, ...
     k = len(axes)
     if spacing is None:
         return [1.0] * k
-    if _is_scalar(spacing):
+    if is_scalar(spacing):
         return [_scalar_step(spacing, "spacing")] * k
     if isinstance(spacing, Mapping | str) or not isinstance(spacing, Sequence | np.ndarray):
         raise TypeError(
@@ -154,7 +163,7 @@ def normalize_spacing(spacing: Any, axes: tuple[int, ...], shape: tuple[int, ...
     out = []
     for i, (h, ax) in enumerate(zip(spacing, axes, strict=True)):
         where = f"spacing[{i}] (dim {ax})"
-        out.append(_scalar_step(h, where) if _is_scalar(h) else _coordinate(h, shape[ax], where))
+        out.append(_scalar_step(h, where) if is_scalar(h) else _coordinate(h, shape[ax], where))
     return out
 
 
@@ -180,7 +189,7 @@ def normalize_periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> dict[
         if not _is_integer(d):
             raise TypeError(f"periodic dims must be ints; got {d!r}")
         if not -ndim <= d < ndim:
-            raise IndexError(f"periodic dim {d} is out of range for an input with {ndim} dims")
+            raise AxisError(f"periodic dim {d} is out of range for an input with {ndim} dims")
         d = d % ndim
         if d not in axes:
             raise ValueError(f"periodic dim {d} is not one of the differentiated dims {axes}")

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 
-from ._args import is_dask_collection, make_plan
+from ._args import AxisPlan, Plan, is_dask_collection, make_plan
+from ._numpy import (
+    block_step,
+    gradient_numpy,
+    gradient_numpy_ops,
+    needs_numpy_ops,
+    numpy_operand,
+    numpy_ops_axis,
+    numpy_steps,
+)
+from .kernel import coord_ext
 
 
 def gradient_array(
@@ -19,22 +30,95 @@ def gradient_array(
     """Gradient of a NumPy array, array-like or dask array along integer dims.
 
     The arguments are those of :func:`daskgrad.gradient` for arrays; the xarray layer calls
-    this with the axes and spacings it derived from names and coordinates.
+    this with the axes and spacings it derived from names and coordinates. datetime64 and
+    timedelta64 data give timedelta64 and masked arrays give masked arrays, computed with
+    numpy.gradient's own arithmetic (its rounding, its mask); everything else runs the kernel.
 
     Examples
     --------
     >>> gradient_array(np.array([1.0, 2.0, 4.0]), spacing=0.5)
     (array([2., 3., 4.]),)
+    >>> gradient_array(np.array(["2000-01-01", "2000-01-02", "2000-01-04"], dtype="M8[D]"))
+    (array([1, 1, 2], dtype='timedelta64[D]'),)
     """
-    if not is_dask_collection(f):
+    if not is_dask_collection(f) and not isinstance(f, np.ma.MaskedArray):
         f = np.asarray(f)
     plan = make_plan(f.shape, f.dtype, spacing, dim, edge_order, periodic)
     if f.ndim == 0 or not plan.axes:
         return ()
     if is_dask_collection(f):
+        if needs_numpy_ops(f, plan.dtype):
+            return _gradient_dask_numpy_ops(f, plan, spacing)
         from ._dask import gradient_dask
 
         return gradient_dask(f, plan)
-    from ._numpy import gradient_numpy
-
+    if needs_numpy_ops(f, plan.dtype):
+        return gradient_numpy_ops(f, plan, spacing)
     return gradient_numpy(f, plan)
+
+
+def _gradient_dask_numpy_ops(x: Any, plan: Plan, spacing: Any) -> tuple[Any, ...]:
+    """numpy.gradient's arithmetic per chunk of a dask array, one overlap per axis.
+
+    These dtypes are rare and numpy's arithmetic is slow anyway, so this uses dask's own
+    ``overlap`` rather than the kernel's one-task-per-chunk graph; the values equal numpy's on
+    the whole array, because every point sees the same neighbours and coefficients.
+    """
+    import dask.array as da
+    from dask.array.overlap import overlap
+
+    from ._dask import _repaired_chunks
+
+    chunks = _repaired_chunks(x, plan)
+    y = x.rechunk(chunks) if chunks != x.chunks else x
+    meta = np.empty((0,) * x.ndim, plan.dtype)
+    if isinstance(x._meta, np.ma.MaskedArray):
+        meta = np.ma.masked_array(meta)
+    outs = []
+    for ax, h in zip(plan.axes, numpy_steps(plan, spacing), strict=True):
+        a, nb = ax.axis, len(chunks[ax.axis])
+        depth, boundary = {a: 1}, {a: "periodic" if ax.periodic else "none"}
+        args = [overlap(y, depth=depth, boundary=boundary)]
+        if is_dask_collection(ax.step):  # coordinates travel as a (1, .., n, .., 1) array
+            shape = tuple(-1 if i == a else 1 for i in range(x.ndim))
+            coord = ax.step.rechunk((chunks[a],)).reshape(shape)
+            args.append(overlap(coord, depth=depth, boundary=boundary))
+            ax = dataclasses.replace(ax, step=None)
+        out = da.map_blocks(
+            _numpy_ops_block,
+            *args,
+            chunks=chunks,
+            meta=meta,
+            ax=ax,
+            uniform_step=h if ax.uniform else None,
+            offsets=np.concatenate([[0], np.cumsum(chunks[a])]),
+            nb=nb,
+            edge_order=plan.edge_order,
+            otype=plan.dtype,  # map_blocks keeps ``dtype`` for itself
+        )
+        outs.append(out.rechunk(x.chunks) if chunks != x.chunks else out)
+    return tuple(outs)
+
+
+def _numpy_ops_block(
+    g, coord=None, *, block_id, ax: AxisPlan, uniform_step, offsets, nb, edge_order, otype
+):
+    i = block_id[ax.axis]
+    lo, hi = ax.periodic or i > 0, ax.periodic or i < nb - 1
+    if ax.uniform:
+        step = uniform_step
+    else:
+        if coord is None:
+            ext = block_step(ax, offsets[i], offsets[i + 1])
+        else:
+            c = coord.ravel()
+            ext = coord_ext(
+                c[:1] if lo else None,
+                c[int(lo) : c.size - int(hi)],
+                c[-1:] if hi else None,
+                ax.period,
+                ax.periodic and i == 0,
+                ax.periodic and i == nb - 1,
+            )
+        step = ext[0 if lo else 1 : None if hi else -1]
+    return numpy_ops_axis(numpy_operand(g, otype), ax.axis, step, edge_order, otype, lo, hi)

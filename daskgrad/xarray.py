@@ -37,7 +37,10 @@ def gradient_xarray(
     Parameters
     ----------
     obj : DataArray or Dataset
-        NumPy- or dask-backed; dask stays lazy (coordinates included).
+        NumPy- or dask-backed; dask stays lazy (coordinates included). A DataArray of
+        datetime64, timedelta64 or cftime values is made numbers like ``differentiate`` does:
+        minus its minimum, in ``datetime_unit``, else in the unit of the dim's time coordinate,
+        else in its own unit (ns for cftime).
     spacing : None, scalar or mapping {dim: scalar or 1-D array}, optional
         Overrides the coordinates. A dim's default spacing is its coordinate (datetime64 and
         cftime converted like ``DataArray.differentiate``), else 1.
@@ -50,8 +53,8 @@ def gradient_xarray(
         period is then n·step); for other coordinates give the period (in the coordinate's
         units, or a timedelta for datetime coordinates).
     datetime_unit : str, optional
-        Unit of datetime coordinates ("D", "h", "s", ...); by default the datetime64 dtype's
-        own unit, or "s" for cftime, like ``DataArray.differentiate``.
+        Unit of datetime coordinates and datetime-valued data ("D", "h", "s", ...); by default
+        the datetime64 dtype's own unit, or "s" for cftime, like ``DataArray.differentiate``.
 
     Returns
     -------
@@ -72,53 +75,106 @@ def gradient_xarray(
     >>> ds = xr.Dataset({"T": T, "flag": ("x", [True, False, True, True])})
     >>> list(gradient_xarray(ds, edge_order=2).data_vars)
     ['dT_dx']
+    >>> when = xr.DataArray(np.array(["2000-01-01", "2000-01-02", "2000-01-04"], "M8[s]"), dims="i")
+    >>> gradient_xarray(when, datetime_unit="D")[0].values
+    array([1. , 1.5, 2. ])
     """
     if isinstance(obj, xr.Dataset):
         return _gradient_dataset(obj, spacing, dim, edge_order, periodic, datetime_unit)
     dims = _requested_dims(dim, obj.dims)
-    steps, units = _spacings(obj, dims, spacing, datetime_unit)
+    steps, units, codes = _spacings(obj, dims, spacing, datetime_unit)
     periods = _periods(periodic, dims, steps, units)
-    return _gradient_dataarray(obj, dims, steps, units, periods, edge_order)
+    return _gradient_dataarray(obj, dims, steps, units, codes, periods, edge_order)
 
 
 def _gradient_dataset(ds, spacing, dim, edge_order, periodic, datetime_unit) -> xr.Dataset:
     dims = _requested_dims(dim, tuple(ds.dims))
-    steps, units = _spacings(ds, dims, spacing, datetime_unit)
+    steps, units, codes = _spacings(ds, dims, spacing, datetime_unit)
     periods = _periods(periodic, dims, steps, units)
     out: dict[Hashable, xr.DataArray] = {}
     for var in ds.data_vars.values():
         these = [d for d in dims if d in var.dims]
-        if not these or var.dtype.kind not in "iufc":
-            continue
-        for grad in _gradient_dataarray(var, these, steps, units, periods, edge_order):
-            out[grad.name] = grad
+        if these and var.dtype.kind in "iufc":
+            for grad in _gradient_dataarray(var, these, steps, units, codes, periods, edge_order):
+                out[grad.name] = grad
     return xr.Dataset(out, coords=ds.coords, attrs=ds.attrs)
 
 
-def _gradient_dataarray(da, dims, steps, units, periods, edge_order) -> tuple[xr.DataArray, ...]:
-    axes = [da.get_axis_num(d) for d in dims]
-    try:
-        grads = gradient_array(
-            da.data,
-            spacing=[steps[d] for d in dims],
-            dim=axes,
-            edge_order=edge_order,
-            periodic={da.get_axis_num(d): periods[d] for d in dims if d in periods} or None,
-        )
-    except (ValueError, TypeError, IndexError) as err:
-        names = ", ".join(f"{i}={d!r}" for i, d in enumerate(da.dims))
-        raise type(err)(f"{err} (dim numbers: {names})") from err
+def _gradient_dataarray(da, dims, steps, units, codes, periods, edge_order):
+    """One DataArray per dim. Datetime-like data is first made numbers as ``differentiate``
+    does: by ``datetime_unit``, else by the unit of the dim's time coordinate (so one pass per
+    distinct unit), else in the data's own unit."""
+    time = _is_time(da.variable)
+    groups: dict[str | None, list] = {}
+    for d in dims:
+        groups.setdefault(codes[d] if time else None, []).append(d)
+    grads = {}
+    for code, these in groups.items():
+        data, data_units = da.data, da.attrs.get("units")
+        if time:
+            data, unit = _time_numbers(da, code)
+            data_units = data_units or _TIME_UNITS.get(unit, unit)
+        axes = [da.get_axis_num(d) for d in these]
+        try:
+            out = gradient_array(
+                data,
+                spacing=[steps[d] for d in these],
+                dim=axes,
+                edge_order=edge_order,
+                periodic={a: periods[d] for a, d in zip(axes, these, strict=True) if d in periods}
+                or None,
+            )
+        except (ValueError, TypeError, IndexError) as err:
+            names = ", ".join(f"{i}={d!r}" for i, d in enumerate(da.dims))
+            raise type(err)(f"{err} (dim numbers: {names})") from err
+        grads.update({d: (g, data_units) for d, g in zip(these, out, strict=True)})
     what = da.attrs.get("long_name") or da.name or "data"
     return tuple(
         xr.DataArray(
-            g,
+            grads[d][0],
             coords=da.coords,
             dims=da.dims,
             name=None if da.name is None else f"d{da.name}_d{d}",
-            attrs=_attrs(what, d, da.attrs.get("units"), units[d]),
+            attrs=_attrs(what, d, grads[d][1], units[d]),
         )
-        for g, d in zip(grads, dims, strict=True)
+        for d in dims
     )
+
+
+def _is_time(var: xr.Variable) -> bool:
+    """datetime64, timedelta64 or cftime values; dask object arrays are taken for cftime
+    (telling needs a read), and :func:`_time_numbers` checks them when they compute."""
+    if var.dtype == object and is_dask_collection(var.data):
+        return True
+    from xarray.core.common import _contains_datetime_like_objects
+
+    return bool(_contains_datetime_like_objects(var))
+
+
+def _time_numbers(da: xr.DataArray, unit: str | None) -> tuple[Any, str]:
+    """Datetime-like data as numbers (and their unit), converted as ``differentiate`` does:
+    minus its minimum, in ``unit``; without one, in the dtype's unit, or ns for cftime."""
+    var, offset = da.variable, None
+    if var.dtype == object:
+        data = var.data
+        if is_dask_collection(data):
+            what = "the data" if da.name is None else f"variable {da.name!r}"
+            data = data.map_blocks(_check_cftime, what, meta=data._meta)
+        # xarray's builtin min() reads a dask array at once and fails on 2-D arrays
+        offset, var = data.min(), xr.Variable(var.dims, data)
+    numbers = var._to_numeric(offset=offset, datetime_unit=unit).data
+    return numbers, unit or (np.datetime_data(var.dtype)[0] if var.dtype.kind in "mM" else "ns")
+
+
+def _check_cftime(block: np.ndarray, what: str) -> np.ndarray:
+    import cftime
+
+    if block.size and not isinstance(block.flat[0], cftime.datetime):
+        raise TypeError(
+            f"{what} holds {type(block.flat[0]).__name__} objects; of object arrays only "
+            "cftime datetimes can be differentiated"
+        )
+    return block
 
 
 def _requested_dims(dim: Any, all_dims: Sequence[Hashable]) -> list[Hashable]:
@@ -137,8 +193,9 @@ def _check_dim(d: Hashable, all_dims: Sequence[Hashable], where: str) -> None:
         raise ValueError(f"{where} {d!r} is not a dim of the input; its dims are {tuple(all_dims)}")
 
 
-def _spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict]:
-    """Per requested dim: the spacing handed to the core (scalar or 1-D array) and its units."""
+def _spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict, dict]:
+    """Per requested dim: the spacing handed to the core (scalar or 1-D array), its units, and
+    the time unit that ``differentiate`` converts datetime-like data by (None: its own)."""
     if spacing is not None and not isinstance(spacing, Mapping):
         if np.ndim(spacing) != 0:
             raise TypeError(
@@ -153,14 +210,15 @@ def _spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict]:
             raise ValueError(f"spacing given for dim {d!r}, which is not differentiated ({dims})")
     steps: dict[Hashable, Any] = {}
     units: dict[Hashable, str | None] = {}
+    codes = dict.fromkeys(dims, datetime_unit)
     for d in dims:
         if d in spacing:
             steps[d], units[d] = _override(spacing[d], d, obj.sizes[d])
         elif d in obj.coords:
-            steps[d], units[d] = _coordinate(obj.coords[d], d, datetime_unit)
+            steps[d], units[d], codes[d] = _coordinate(obj.coords[d], d, datetime_unit)
         else:
             steps[d], units[d] = 1.0, None
-    return steps, units
+    return steps, units, codes
 
 
 def _override(h: Any, d: Hashable, size: int) -> tuple[Any, str | None]:
@@ -189,13 +247,13 @@ def _coordinate(coord: xr.DataArray, d: Hashable, datetime_unit: str | None):
         unit = datetime_unit
         if unit is None:  # differentiate's defaults
             unit = np.datetime_data(var.dtype)[0] if var.dtype.kind in "mM" else "s"
-        return var._to_numeric(datetime_unit=unit).data, _TIME_UNITS.get(unit, unit)
+        return var._to_numeric(datetime_unit=unit).data, _TIME_UNITS.get(unit, unit), unit
     if var.dtype.kind not in "iuf":
         raise TypeError(
             f"coordinate {d!r} has dtype {var.dtype}, which cannot space a gradient; "
             f"pass spacing={{{d!r}: ...}}"
         )
-    return var.data, coord.attrs.get("units")
+    return var.data, coord.attrs.get("units"), datetime_unit
 
 
 def _periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:

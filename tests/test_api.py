@@ -285,11 +285,11 @@ def test_too_short_dim_names_dim_and_size(kind, edge_order, n):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("dtype", [bool, "datetime64[s]", object, "U3"])
+@pytest.mark.parametrize("dtype", [bool, object, "U3", "S3"])
 def test_non_numeric_dtypes_are_type_errors(kind, dtype):
     f = np.zeros((4, 4), dtype=dtype)
     with pytest.raises(TypeError, match=r"input has dtype"):
-        gradient(f if kind == "numpy" or dtype in ("U3", object) else da.from_array(f))
+        gradient(f if kind == "numpy" or dtype in ("U3", "S3", object) else da.from_array(f))
 
 
 def test_package_exports():
