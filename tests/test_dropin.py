@@ -82,7 +82,6 @@ def test_timedelta64(kind):
     np.testing.assert_array_equal(run(x, kind=kind), dx)
 
 
-RNG = np.random.default_rng(9)
 X_UNEVEN = np.array([0.0, 0.5, 1.0, 3.0, 5.0, 7.0, 7.25])
 SPACINGS = {
     "unit": (),
@@ -96,7 +95,8 @@ SPACINGS = {
 
 def time_data(dtype):
     """(7, 5) datetime64 or timedelta64 values, small enough for truncation to show; one NaT."""
-    out = np.cumsum(RNG.integers(-50, 400, (7, 5)), axis=0).astype(dtype.replace("M8", "m8"))
+    steps = np.random.default_rng(9).integers(-50, 400, (7, 5))
+    out = np.cumsum(steps, axis=0).astype(dtype.replace("M8", "m8"))
     if dtype.startswith("M8"):
         out = out + np.datetime64("2001-03-04")
     out[3, 2] = np.array("NaT", dtype=dtype)
@@ -140,12 +140,14 @@ def test_time_data_through_gradient_and_dask_coordinates(kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("dtype", ["m8[m]", "M8[s]"])
-def test_time_data_periodic_matches_wrap_padded_numpy(kind, dtype):
-    # daskgrad's periodic dims on time data: numpy on the input padded with its far planes
-    f = time_data(dtype)
+@pytest.mark.parametrize("dtype", ["m8[m]", "M8[s]", "masked"])
+def test_periodic_matches_wrap_padded_numpy(kind, dtype):
+    # daskgrad's periodic dims on time and masked data: numpy on the input padded with its
+    # far planes
+    f = masked_data("float64") if dtype == "masked" else time_data(dtype)
     src = f if kind == "numpy" else da.from_array(f, chunks=(3, 5))
-    padded = np.concatenate([f[-1:], f, f[:1]])
+    concatenate = np.ma.concatenate if dtype == "masked" else np.concatenate
+    padded = concatenate([f[-1:], f, f[:1]])
     (ours,) = dask.compute(gradient(src, dim=0, periodic=True), scheduler="sync")[0]
     assert_same(ours, np.gradient(padded, axis=0)[1:-1])
     period = X_UNEVEN[-1] - X_UNEVEN[0] + 0.6
@@ -171,7 +173,7 @@ def test_masked(kind):
 
 
 def masked_data(dtype):
-    values = RNG.standard_normal((7, 5)) * 10
+    values = np.random.default_rng(10).standard_normal((7, 5)) * 10
     mask = np.zeros((7, 5), bool)
     mask[[0, 2, 6, 6, 4], [0, 1, 1, 4, 3]] = True  # edges, interior, a corner
     return np.ma.array(values.astype(dtype), mask=mask)
