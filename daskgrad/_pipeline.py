@@ -1,39 +1,77 @@
-"""The pipeline behind the command line: open an input lazily, check a request against it and
-build the gradient Dataset, write it atomically to zarr on a dask cluster."""
+"""The pipeline behind the command line: open an input lazily and check it, check a request
+against it and build the gradient Dataset."""
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import time
-import uuid
+import math
 import warnings
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._errors import UsageError
 from ._errors import first_line as _first_line
+from ._inspect import absent_chunks, truncation
 
 
-def open_input(path: Path, chunks: Any = None) -> Any:
-    """Open a zarr store or netCDF file lazily; ``chunks`` None keeps the stored chunking."""
+def _open(path: Path, is_zarr: bool, chunks: dict) -> Any:
     import xarray as xr
 
+    if is_zarr:
+        return xr.open_zarr(path, chunks=chunks)  # {}: the stored chunks
+    return xr.open_dataset(path, chunks=chunks)
+
+
+def _say_warnings(caught: list, say: Callable[[str], None]) -> None:
+    lines = [str(w.message).strip().splitlines() for w in caught]
+    for line in dict.fromkeys(text[0] for text in lines if text):
+        if "consolidated" not in line.lower():
+            say(f"warning: {line}")
+
+
+def open_input(
+    path: Path, chunks: dict[str, Any] | None = None, say: Callable[[str], None] | None = None
+) -> Any:
+    """Open a zarr store or netCDF file lazily.
+
+    ``chunks`` maps dims to sizes or "auto"; a zarr store keeps its stored chunks for the other
+    dims, a netCDF file (often contiguous on disk) gets dask's "auto" for them. Warnings (a
+    chunking that splits the stored chunks, say) are passed to ``say`` as one line each.
+    """
+    say = say or (lambda s: None)
     if not path.exists():
         raise UsageError(f"input {path} does not exist")
-    try:
-        if path.is_dir() or path.suffix == ".zarr":
-            with warnings.catch_warnings():
-                # a store without consolidated metadata is fine: xarray falls back by itself
-                warnings.filterwarnings("ignore", "Failed to open Zarr store with consolidated")
-                return xr.open_zarr(path, chunks={} if chunks is None else chunks)
-        # netCDF files are often contiguous: never let one chunk be the whole variable
-        return xr.open_dataset(path, chunks="auto" if chunks is None else chunks)
-    except Exception as e:
-        raise UsageError(f"cannot read input {path}: {_first_line(e)}") from e
+    is_zarr = path.is_dir() or path.suffix == ".zarr"
+    if path.is_dir() and not any((path / m).exists() for m in ("zarr.json", ".zgroup")):
+        raise UsageError(f"input {path} is a directory but not a zarr store")
+    if not is_zarr and (message := truncation(path)):
+        raise UsageError(message)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ds = _open(path, is_zarr, {})
+            unknown = [d for d in chunks or {} if d not in ds.dims]
+            if unknown:
+                raise UsageError(
+                    f"argument --chunks: unknown dim {unknown[0]!r}; the input has dims "
+                    f"{sorted(map(str, ds.dims))}"
+                )
+            if chunks or not is_zarr:
+                auto = {} if is_zarr else dict.fromkeys(ds.dims, "auto")
+                ds.close()
+                ds = _open(path, is_zarr, {**auto, **(chunks or {})})
+        except UsageError:
+            raise
+        except Exception as e:
+            if "did not find a match in any of xarray's currently installed IO backends" in str(e):
+                raise UsageError(
+                    f"cannot read input {path}: not a zarr store or a netCDF file"
+                ) from e
+            raise UsageError(f"cannot read input {path}: {_first_line(e)}") from e
+    _say_warnings(caught, say)
+    return ds
 
 
 @dataclass
@@ -42,6 +80,7 @@ class Job:
 
     source: Any  # the input variables, lazy
     result: Any  # the output Dataset, lazy
+    dims: list[str] = field(default_factory=list)  # differentiated dims
 
     @property
     def bytes_read(self) -> int:
@@ -50,6 +89,50 @@ class Job:
     @property
     def bytes_written(self) -> int:
         return int(sum(v.nbytes for v in self.result.data_vars.values()))
+
+    @property
+    def chunk_bytes(self) -> int:
+        """The largest chunk of any output variable, in bytes (inputs are at most as large)."""
+        sizes = [0]
+        for var in self.result.data_vars.values():
+            n = var.dtype.itemsize
+            for c in var.chunks or [[s] for s in var.shape]:
+                n *= max(c, default=0)
+            sizes.append(n)
+        return max(sizes)
+
+    @property
+    def k(self) -> int:
+        """Derivatives computed per input chunk, at most."""
+        return len(self.dims)
+
+
+BIG_CHUNK = 512 * 2**20
+
+
+def check_input(path: Path, job: Job, strict: bool, say: Callable[[str], None]) -> int:
+    """Warn about input chunks absent from a zarr store (read as the fill value) and about
+    very large chunks; with ``strict`` absent chunks are a UsageError. Returns the count."""
+    from dask.utils import format_bytes
+
+    absent = absent_chunks(path, list(job.source.data_vars)) if path.is_dir() else {}
+    for name, (n, total, fill) in absent.items():
+        line = (
+            f"input variable {name!r} lacks {n} of its {total} chunks in the store "
+            f"(read as the fill value {fill})"
+        )
+        if strict:
+            raise UsageError(f"{line}; --strict refuses damaged input")
+        say(f"warning: {line}")
+    for name, var in job.source.data_vars.items():
+        chunks = var.chunks or [[n] for n in var.shape]
+        nbytes = var.dtype.itemsize * math.prod(max(c, default=0) for c in chunks)
+        if nbytes > BIG_CHUNK:
+            say(
+                f"warning: input variable {name!r} has chunks of {format_bytes(nbytes)}; "
+                "--chunks DIM=N makes them smaller"
+            )
+    return sum(n for n, _, _ in absent.values())
 
 
 def _check_coordinate(ds: Any, dim: str) -> None:
@@ -69,6 +152,7 @@ def prepare(
     variables: Sequence[str] | None = None,
     edge_order: int = 1,
     periodic: dict[str, float | None] | None = None,
+    datetime_unit: str | None = None,
 ) -> Job:
     """Check names and coordinates against ``ds`` and build the lazy gradient Dataset.
 
@@ -114,7 +198,9 @@ def prepare(
     source = ds[variables]
     try:
         per = periodic or None
-        result = daskgrad.gradient(source, dim=list(dims), edge_order=edge_order, periodic=per)
+        result = daskgrad.gradient(
+            source, dim=list(dims), edge_order=edge_order, periodic=per, datetime_unit=datetime_unit
+        )
     except (ValueError, TypeError, IndexError, KeyError) as e:
         raise UsageError(_first_line(e).partition(": ")[2]) from e
     result.attrs = {**ds.attrs, **result.attrs}
@@ -125,7 +211,7 @@ def prepare(
         # zarr needs regular chunks: equal sizes, the last one possibly smaller
         if any(len(c) > 1 and (len(set(c[:-1])) > 1 or c[-1] > c[0]) for c in chunks):
             result[name] = var.chunk({d: c[0] for d, c in zip(var.dims, chunks, strict=True)})
-    return Job(source, result)
+    return Job(source, result, list(dims))
 
 
 @contextlib.contextmanager
@@ -133,119 +219,3 @@ def warnings_silenced() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "port 8787 is in use" and friends
         yield
-
-
-def _executing(keys: set[str], dask_worker: Any = None) -> int:
-    return sum(str(ts.key) in keys for ts in dask_worker.state.executing)
-
-
-def _quiesce(client: Any, keys: set[str], timeout: float = 30.0) -> None:
-    """Wait until no worker is still running one of ``keys``: a cancelled task that is already
-    executing runs to its end and would write into the store after we removed it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            busy = sum(client.run(_executing, keys, on_error="return").values(), 0)
-        except Exception:
-            return
-        if not busy:
-            return
-        time.sleep(0.2)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-
-
-def _write_targets(graph: dict, closing: Any) -> list:
-    """What to compute of xarray's delayed zarr write: the writes, not the task closing them.
-
-    Each dependency of the ``closing`` task that only gathers chunk writes (dask.array.store's
-    ``store-map`` tasks, one gather per variable) is replaced by those writes, aliases resolved
-    (an alias is one more task to schedule). Any other dependency, such as a small variable's
-    write fused with its gather, is kept as it is: computed whole, it is still written.
-    """
-    from dask.core import get_dependencies
-
-    try:
-        from dask._task_spec import Alias
-    except ImportError:  # a dask without task-spec aliases
-        Alias = ()  # noqa: N806
-
-    def resolve(key):
-        while isinstance(graph.get(key), Alias):
-            key = graph[key].target
-        return key
-
-    def is_write(key):
-        return isinstance(key, tuple) and str(key[0]).startswith("store-map-")
-
-    targets = []
-    for dep in map(resolve, get_dependencies(graph, closing)):
-        writes = get_dependencies(graph, dep)
-        if writes and all(map(is_write, writes)):
-            targets.extend(map(resolve, writes))
-        else:
-            targets.append(dep)
-    return targets
-
-
-def write_atomic(
-    result: Any, output: Path, client: Any, *, overwrite: bool = False, progress: bool = False
-) -> None:
-    """Compute ``result`` into a temporary sibling of ``output`` and rename it into place.
-
-    On any failure or interrupt the temporary is removed and ``output`` is left as it was.
-    """
-    from dask.optimization import cull
-    from dask.utils import ensure_dict
-    from distributed import as_completed
-
-    tmp = output.with_name(f".{output.name}.daskgrad-{uuid.uuid4().hex[:8]}.tmp")
-    futures: list[Any] = []
-    keys: set[str] = set()
-    try:
-        with warnings_silenced():  # zarr v3 "consolidated metadata is not in the spec"
-            # metadata and in-memory coordinates are written now, array chunks below
-            delayed = result.to_zarr(tmp, mode="w-", compute=False)
-        graph = ensure_dict(delayed.__dask_graph__())
-        # Only the chunk writes are computed, each as its own target. xarray's closing task
-        # (which closes a copy of the store on a worker) depends on all of them, and behind it
-        # dask.order reads input chunks far ahead of the neighbours their kernels wait for:
-        # about 140 chunks held per worker instead of 6 on the out-of-core benchmark, which
-        # then spills to disk.
-        writes = _write_targets(graph, delayed.key)
-        # culled here, not left to the scheduler: dask.order must not see the closing task
-        graph = cull(graph, writes)[0]
-        keys = {str(k) for k in graph}
-        if writes:
-            futures = client.get(graph, writes, sync=False)
-        if progress and futures:
-            from distributed import progress as progress_bar
-
-            progress_bar(futures, multi=False, scheduler=client.scheduler.address)
-        # the first failure is raised as soon as it happens (unlike distributed.wait), and an
-        # interrupt leaves no orphaned gather behind (unlike client.gather)
-        with client.as_current():
-            for done in as_completed(futures):
-                if done.status != "finished":
-                    done.result()
-        if output.exists() or output.is_symlink():
-            if not overwrite:
-                raise UsageError(f"output {output} exists; pass --overwrite to replace it")
-            old = output.with_name(f".{output.name}.daskgrad-{uuid.uuid4().hex[:8]}.old")
-            os.replace(output, old)
-            os.replace(tmp, output)
-            _remove(old)
-        else:
-            os.replace(tmp, output)
-    except BaseException:
-        if futures:
-            with contextlib.suppress(Exception):
-                client.cancel(futures, force=True)
-                _quiesce(client, keys)
-        _remove(tmp)
-        raise

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
+import signal
 import sys
 import time
 import traceback
@@ -11,35 +13,22 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._pipeline import (
-    Job,
-    UsageError,
-    _first_line,
-    open_input,
-    prepare,
-    warnings_silenced,
-    write_atomic,
-)
+from ._errors import UsageError, first_line
 
 EXAMPLES = """\
 examples:
   daskgrad run era5.zarr grad.zarr --dim latitude --dim longitude --periodic longitude=360
   daskgrad run ocean.nc grad.zarr --dim x --var temp --edge-order 2 --chunks depth=1
   daskgrad run big.zarr grad.zarr --dim x --workers 2 --threads-per-worker 1 --memory-limit 2GiB
-  daskgrad run in.zarr out.zarr --dim time --scheduler tcp://10.0.0.5:8786 --overwrite
-  daskgrad run in.zarr out.zarr --dim y --scheduler-file ~/scheduler.json
-  daskgrad demo --size 64MiB --out /tmp/daskgrad-demo
+  daskgrad run in.zarr out.zarr --dim time --datetime-unit h --scheduler tcp://10.0.0.5:8786
+  daskgrad run in.zarr out.zarr --dim y --scheduler-file ~/scheduler.json --overwrite
+  daskgrad demo --size 64MiB
 """
+TIME_UNITS = ("W", "D", "h", "m", "s", "ms", "us", "ns")
 
 
-__all__ = ["UsageError", "Job", "build_parser", "connect", "main", "open_input", "prepare"]
-__all__ += ["run_pipeline", "warnings_silenced", "write_atomic"]
-
-
-def _fmt_bytes(n: float) -> str:
-    from dask.utils import format_bytes
-
-    return format_bytes(int(n))
+def say(line: str) -> None:
+    print(f"daskgrad: {line}", flush=True)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,23 +43,29 @@ def _size(text: str) -> int:
         n = parse_bytes(text)
     except (ValueError, TypeError):
         raise argparse.ArgumentTypeError(f"not a byte size: {text!r} (try 64MiB or 2GB)") from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"byte size must be positive; got {text!r}")
+    if n <= 1:  # dask reads a number <= 1 as a fraction of the machine's memory
+        raise argparse.ArgumentTypeError(f"byte size must be more than 1 byte; got {text!r}")
     return n
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1; got {n}")
-    return n
+def _positive(kind: type) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            n = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
+        if not n > 0:
+            raise argparse.ArgumentTypeError(f"must be positive; got {text}")
+        return n
+
+    return convert
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``daskgrad`` argument parser with its ``run`` and ``demo`` subcommands."""
+    from . import __version__
+    from ._cluster import DEFAULT_CONNECT_TIMEOUT
+
     common = _Parser(add_help=False)
     common.add_argument("--no-progress", action="store_true", help="no progress bar")
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -81,12 +76,25 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument(
         "--scheduler-file", metavar="PATH", help="connect via a scheduler file (dask-mpi/jobqueue)"
     )
-    cluster.add_argument("--workers", type=_positive_int, metavar="N", help="local workers")
     cluster.add_argument(
-        "--threads-per-worker", type=_positive_int, metavar="T", help="threads per local worker"
+        "--connect-timeout",
+        type=_positive(float),
+        default=DEFAULT_CONNECT_TIMEOUT,
+        metavar="SECONDS",
+        help="give up on a scheduler that does not answer (default %(default)g)",
     )
     cluster.add_argument(
-        "--memory-limit", type=_size, metavar="SIZE", help="memory limit per local worker (2GiB)"
+        "--workers", type=_positive(int), metavar="N", help="local workers (default: one per core)"
+    )
+    cluster.add_argument(
+        "--threads-per-worker", type=_positive(int), metavar="T", help="threads per local worker"
+    )
+    cluster.add_argument(
+        "--memory-limit",
+        type=_size,
+        metavar="SIZE",
+        help="memory limit per local worker, e.g. 2GiB (default: the machine's memory split "
+        "among the workers)",
     )
 
     fmt = argparse.RawDescriptionHelpFormatter
@@ -96,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=fmt,
     )
+    parser.add_argument("--version", action="version", version=f"daskgrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{run,demo}")
     sub.required = True
     run = sub.add_parser(
@@ -108,26 +117,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("input", metavar="INPUT", help="zarr store or netCDF file (only read)")
     run.add_argument("output", metavar="OUTPUT", help="zarr store to create")
-    run.add_argument("--dim", action="append", required=True, help="dim to differentiate along")
     run.add_argument(
-        "--var", action="append", metavar="NAME", help="variable (default: every numeric one)"
-    )
-    run.add_argument("--edge-order", type=int, choices=(1, 2), default=1)
-    run.add_argument(
-        "--periodic", action="append", default=[], metavar="DIM[=PERIOD]", help="wrap this dim"
+        "--dim", action="append", required=True, help="dim to differentiate along (repeatable)"
     )
     run.add_argument(
-        "--chunks", action="append", default=[], metavar="DIM=N", help="override input chunks"
+        "--var",
+        action="append",
+        metavar="NAME",
+        help="variable, repeatable (default: every numeric one)",
     )
-    run.add_argument("--overwrite", action="store_true", help="replace OUTPUT once complete")
+    run.add_argument(
+        "--edge-order", type=int, choices=(1, 2), default=1, help="default %(default)s"
+    )
+    run.add_argument(
+        "--periodic",
+        action="append",
+        default=[],
+        metavar="DIM[=PERIOD]",
+        help="wrap this dim around (repeatable); PERIOD is needed unless its coordinate is uniform",
+    )
+    run.add_argument(
+        "--chunks",
+        action="append",
+        default=[],
+        metavar="DIM=N|auto",
+        help="input chunk size along DIM (repeatable); 'auto' is dask's choice",
+    )
+    run.add_argument(
+        "--datetime-unit",
+        choices=TIME_UNITS,
+        default="s",
+        help="time unit of datetime coordinates' spacing (default %(default)s)",
+    )
+    run.add_argument(
+        "--strict", action="store_true", help="refuse input with chunks absent from its store"
+    )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing zarr store OUTPUT once the new one is complete",
+    )
     demo = sub.add_parser(
         "demo",
         parents=[common],
         help="differentiate a synthetic dataset and check it against the analytic answer",
         description="Write a synthetic dataset on a stretched grid, run the `run` pipeline on "
-        "it, and print the error against its analytic derivative.",
+        "it, and check the error against what second-order differences should give.",
     )
-    demo.add_argument("--out", default="daskgrad-demo", metavar="DIR", help="working directory")
+    demo.add_argument(
+        "--out", metavar="DIR", help="working directory (default: a new one in the temp folder)"
+    )
     demo.add_argument("--size", type=_size, default="64MiB", help="input size (default 64MiB)")
     return parser
 
@@ -140,6 +179,8 @@ def _key_values(
         name, sep, value = item.partition("=")
         if not name or (sep and not value) or not (sep or optional):
             raise UsageError(f"argument {option}: expected DIM=VALUE, got {item!r}")
+        if name in out:
+            raise UsageError(f"argument {option}: dim {name!r} given twice")
         try:
             out[name] = convert(value) if sep else None
         except ValueError:
@@ -147,10 +188,21 @@ def _key_values(
     return out
 
 
+def _chunk_size(text: str) -> int | str:
+    if text == "auto":
+        return "auto"
+    n = int(text)
+    if n < 1:
+        raise ValueError(text)
+    return n
+
+
 def check_cluster_args(args: argparse.Namespace) -> None:
     """Refuse mixing a scheduler to connect to with options for a local cluster."""
     if args.scheduler and args.scheduler_file:
         raise UsageError("argument --scheduler-file: not allowed with --scheduler")
+    if args.scheduler_file and not Path(args.scheduler_file).is_file():
+        raise UsageError(f"argument --scheduler-file: no such file {args.scheduler_file}")
     if args.scheduler or args.scheduler_file:
         local = [o for o in ("workers", "threads_per_worker", "memory_limit") if getattr(args, o)]
         if local:
@@ -159,128 +211,178 @@ def check_cluster_args(args: argparse.Namespace) -> None:
 
 
 @contextlib.contextmanager
-def connect(args: argparse.Namespace) -> Iterator[Any]:
-    """Yield a distributed Client: to ``--scheduler``/``--scheduler-file``, or a LocalCluster."""
-    import logging
-
-    from distributed import Client, LocalCluster
-    from distributed.utils import format_dashboard_link
+def connect(args: argparse.Namespace, chunk_bytes: int = 0, k: int = 1) -> Iterator[Any]:
+    """A distributed Client on the cluster the options ask for; for a local cluster, first
+    check that its workers' memory can hold a task on chunks of ``chunk_bytes`` with ``k``
+    derivatives."""
+    from ._cluster import check_memory_limit, connect, local_cluster_shape
 
     check_cluster_args(args)
-    if args.scheduler or args.scheduler_file:
-        where = args.scheduler or args.scheduler_file
-        try:
-            if args.scheduler:
-                client = Client(args.scheduler, timeout="10s", set_as_default=False)
-            else:
-                client = Client(scheduler_file=args.scheduler_file, timeout="10s")
-        except (OSError, ValueError, TimeoutError) as e:
-            raise UsageError(f"cannot connect to scheduler {where}: {_first_line(e)}") from e
-        with client:
-            n = len(client.scheduler_info()["workers"])
-            print(f"daskgrad: connected to {client.scheduler.address} ({n} workers)", flush=True)
-            yield client
-        return
-    with warnings_silenced():
-        cluster = LocalCluster(
-            n_workers=args.workers,
-            threads_per_worker=args.threads_per_worker,
-            memory_limit=args.memory_limit or "auto",
-            processes=True,
-            dashboard_address=":8787",
-            silence_logs=logging.ERROR,
+    local = not (args.scheduler or args.scheduler_file)
+    if local:
+        _, threads, memory = local_cluster_shape(
+            args.workers, args.threads_per_worker, args.memory_limit
         )
-    with cluster, Client(cluster, set_as_default=False) as client:
-        info = client.scheduler_info()
-        workers = info["workers"].values()
-        threads = sum(w["nthreads"] for w in workers)
-        mem = _fmt_bytes(min((w["memory_limit"] for w in workers), default=0))
-        port = info.get("services", {}).get("dashboard")
-        host = client.scheduler.address.split("://")[-1].rsplit(":", 1)[0]
-        dash = format_dashboard_link(host, port) if port else "none (pip install bokeh)"
-        print(
-            f"daskgrad: local cluster of {len(workers)} workers, {threads} threads, {mem} "
-            f"per worker; dashboard: {dash}",
-            flush=True,
-        )
+        check_memory_limit(memory, chunk_bytes, k, threads)
+    with connect(
+        scheduler=args.scheduler,
+        scheduler_file=args.scheduler_file,
+        workers=args.workers,
+        threads_per_worker=args.threads_per_worker,
+        memory_limit=args.memory_limit,
+        connect_timeout=args.connect_timeout,
+        say=say,
+    ) as client:
         yield client
 
 
-def run_pipeline(
-    args: argparse.Namespace, input: Path, output: Path, job: Job, client: Any = None
-) -> None:
-    """Write ``job`` atomically to ``output`` on ``client`` (else on the cluster the options
-    ask for) and print the summary line."""
-    if client is None:
-        with connect(args) as client:
-            return run_pipeline(args, input, output, job, client)
+class State:
+    """What a run has done so far, so an interrupt's message says what is true."""
+
+    def __init__(self) -> None:
+        self.output: Path | None = None
+        self.committed = False
+
+
+def run_job(args, job, target, client, state: State, label: str) -> None:
+    """Write ``job`` to ``target`` on ``client`` and print the summary line."""
+    from dask.utils import format_bytes
+
+    from ._cluster import WorkerWatch
+    from ._writer import write
+
     progress = not args.no_progress and sys.stdout.isatty()
     before = set(client.scheduler_info()["workers"])
     start = time.perf_counter()
-    write_atomic(job.result, output, client, overwrite=args.overwrite, progress=progress)
+    state.output = target.output
+
+    def committed() -> None:
+        state.committed = True
+
+    write(job.result, target, client, progress=progress, watch=WorkerWatch(client),
+          on_commit=committed)
     seconds = time.perf_counter() - start
     lost = len(before - set(client.scheduler_info()["workers"]))
     read, written = job.bytes_read, job.bytes_written
-    print(
-        f"daskgrad: {input} -> {output}: {len(job.result.data_vars)} arrays; read "
-        f"{_fmt_bytes(read)}, wrote {_fmt_bytes(written)} in {seconds:.1f} s "
-        f"({_fmt_bytes((read + written) / max(seconds, 1e-9))}/s); {lost} workers lost",
-        flush=True,
+    rate = format_bytes(int((read + written) / max(seconds, 1e-9)))
+    say(
+        f"{label}: {len(job.result.data_vars)} arrays; read {format_bytes(read)}, wrote "
+        f"{format_bytes(written)} in {seconds:.1f} s ({rate}/s); {lost} workers lost"
+        + (f"; {job.absent} input chunks absent (read as fill value)" if job.absent else "")
     )
 
 
-def _check_output(input: Path, output: Path, overwrite: bool) -> None:
-    if output.resolve() == input.resolve():
-        raise UsageError(f"output {output} is the input; choose another path")
-    if (output.exists() or output.is_symlink()) and not overwrite:
-        raise UsageError(f"output {output} exists; pass --overwrite to replace it")
-    if not output.parent.is_dir():
-        raise UsageError(f"output directory {output.parent} does not exist")
-
-
-def cmd_run(args: argparse.Namespace) -> None:
+def cmd_run(args: argparse.Namespace, state: State) -> None:
     """``daskgrad run``: validate everything first, then compute on the cluster."""
+    from ._pipeline import check_input, open_input, prepare
+    from ._writer import Target, check_output
+
     input, output = Path(args.input), Path(args.output)
-    chunks = _key_values(args.chunks, "--chunks", int)
+    chunks = _key_values(args.chunks, "--chunks", _chunk_size)
     periodic = _key_values(args.periodic, "--periodic", float, optional=True)
-    _check_output(input, output, args.overwrite)
-    ds = open_input(input, chunks or None)
-    for d in chunks:
-        if d not in ds.dims:
-            raise UsageError(f"argument --chunks: unknown dim {d!r}")
+    check_output(output, args.overwrite, [input])
+    ds = open_input(input, chunks or None, say=say)
     with contextlib.closing(ds):
-        job = prepare(ds, args.dim, args.var, args.edge_order, periodic)
-        run_pipeline(args, input, output, job)
+        job = prepare(ds, args.dim, args.var, args.edge_order, periodic, args.datetime_unit)
+        job.absent = check_input(input, job, args.strict, say)
+        # the temporary is made now: an unwritable OUTPUT is found before any cluster starts
+        target = Target(output, overwrite=args.overwrite, inputs=[input], say=say)
+        try:
+            with connect(args, job.chunk_bytes, job.k) as client:
+                run_job(args, job, target, client, state, f"{input} -> {output}")
+        except BaseException:
+            target.discard()
+            raise
+
+
+def cmd_demo(args: argparse.Namespace, state: State) -> int:
+    """``daskgrad demo``: write the synthetic input, run the ``run`` pipeline on it, check the
+    error against what second-order differences should give; 1 if it is larger."""
+    import tempfile
+
+    from . import demo
+    from ._pipeline import open_input, prepare
+    from ._writer import Target
+
+    if args.out is None:
+        out = Path(tempfile.mkdtemp(prefix="daskgrad-demo-"))
+    else:
+        out = Path(args.out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"cannot create --out directory {out}: {e.strerror}") from e
+    input, output = out / "input.zarr", out / "gradient.zarr"
+    for path in (input, output):
+        if path.exists() and not demo.is_demo_store(path):
+            raise UsageError(f"{path} exists and is not a daskgrad demo store; pick another --out")
+    ds, exact = demo.demo_dataset(args.size)
+    shape = "x".join(map(str, ds.temperature.shape))
+    chunk_bytes = 8 * math.prod(max(c) for c in ds.temperature.chunks)
+    with connect(args, chunk_bytes, 2) as client:
+        say(f"demo: writing {shape} float64 input to {input}")
+        demo.write_input(ds, input, client)
+        job = prepare(open_input(input), ["x", "y"], edge_order=2)
+        say(f"demo: daskgrad run {input} {output} --dim x --dim y --edge-order 2 --overwrite")
+        target = Target(output, overwrite=True, inputs=[input], say=say)
+        try:
+            run_job(args, job, target, client, state, f"{input} -> {output}")
+        except BaseException:
+            target.discard()
+            raise
+        errors = demo.max_errors(open_input(output), exact, client)
+    bound = demo.error_bound(ds)
+    ok = demo.verdict(errors, bound)
+    say(f"demo: {'PASS' if ok else 'FAIL'}; files in {out}")
+    return 0 if ok else 1
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt for SIGINT."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``daskgrad`` console script; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
+    state = State()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         args = build_parser().parse_args(argv)
         check_cluster_args(args)
         if args.command == "run":
-            cmd_run(args)
+            cmd_run(args, state)
         else:
-            from .demo import cmd_demo
-
-            cmd_demo(args)
+            return cmd_demo(args, state)
         return 0
     except UsageError as e:
         if debug:
             traceback.print_exc()
         print(f"daskgrad: error: {e}", file=sys.stderr, flush=True)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as e:
         if debug:
             traceback.print_exc()
-        print("daskgrad: interrupted; no output written", file=sys.stderr, flush=True)
-        return 130
-    except SystemExit as e:  # --help
+        what = "terminated" if isinstance(e, Terminated) else "interrupted"
+        if state.committed:
+            told = f"{what} after {state.output} was written; it is complete"
+        else:
+            told = f"{what}; no output written"
+        print(f"daskgrad: {told}", file=sys.stderr, flush=True)
+        return 143 if isinstance(e, Terminated) else 130
+    except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else 0
     except Exception as e:
         if debug:
             traceback.print_exc()
-        print(f"daskgrad: error: computation failed: {_first_line(e)}", file=sys.stderr)
+        from ._writer import ComputeFailed
+
+        detail = str(e) if isinstance(e, ComputeFailed) else first_line(e)
+        print(f"daskgrad: error: computation failed: {detail}", file=sys.stderr, flush=True)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)

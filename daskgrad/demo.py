@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -94,31 +93,71 @@ def max_errors(output: Any, exact: dict[str, Any], client: Any) -> dict[str, tup
     return {k: (float(e), float(m)) for k, (e, m) in done.items()}
 
 
-def cmd_demo(args: argparse.Namespace) -> None:
-    """``daskgrad demo``: write the synthetic input, run the ``run`` pipeline, print the error."""
-    from .cli import UsageError, connect, open_input, prepare, run_pipeline, warnings_silenced
+def error_bound(ds: Any) -> float:
+    """The largest error second-order differences should give on the demo grid, in K m-1.
 
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create --out directory {out}: {e.strerror}") from e
-    input, output = out / "input.zarr", out / "gradient.zarr"
-    ds, exact = demo_dataset(args.size)
-    shape = "x".join(map(str, ds.temperature.shape))
-    with connect(args) as client:
-        print(f"daskgrad demo: writing {shape} float64 input to {input}", flush=True)
-        with warnings_silenced():
-            client.compute(ds.to_zarr(input, mode="w", compute=False)).result()
-        args.overwrite = True
-        src = open_input(input)
-        job = prepare(src, ["x", "y"], edge_order=2)
-        cmd = f"daskgrad run {input} {output} --dim x --dim y --edge-order 2 --overwrite"
-        print(f"daskgrad demo: {cmd}", flush=True)
-        run_pipeline(args, input, output, job, client=client)
-        result = open_input(output)
-        errors = max_errors(result, exact, client)
-    print("| output | max abs error | max abs exact | relative |")
-    print("|---|---|---|---|")
+    The leading error term of numpy's 3-point formulas is h₋h₊|f‴|/6 inside and
+    h₁(h₁ + h₂)|f‴|/6 <= h_max²|f‴|/3 at an edge (edge_order 2). With |f‴| <= A k³ and a
+    margin of 1.5 for the higher-order terms this gives A k³ h_max² / 2.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> x = stretched(101)
+    >>> ds = xr.Dataset(coords={"x": x, "y": x})
+    >>> k = 2 * np.pi * WAVES / LENGTH
+    >>> print(f"{error_bound(ds) / (AMPLITUDE * k):.2e}")  # relative to max |df/dx|
+    2.84e-03
+    """
+    k = 2 * np.pi * WAVES / LENGTH
+    h = max(float(np.max(np.abs(np.diff(ds[d].values)))) for d in ("x", "y"))
+    return AMPLITUDE * k**3 * h**2 / 2
+
+
+def write_input(ds: Any, path: Path, client: Any) -> None:
+    """Write the synthetic input to a zarr store on the cluster."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client.compute(ds.to_zarr(path, mode="w", compute=False)).result()
+
+
+def verdict(errors: dict[str, tuple[float, float]], bound: float, show: Any = print) -> bool:
+    """Print a table of errors against ``bound`` with PASS/FAIL per output; True if all pass.
+
+    Examples
+    --------
+    >>> verdict({"df_dx": (1e-6, 1.0), "df_dy": (float("nan"), 1.0)}, 1e-5)
+    | output | max abs error | max abs exact | relative | expected at most | verdict |
+    |---|---|---|---|---|---|
+    | df_dx | 1.000e-06 K m-1 | 1.000e+00 K m-1 | 1.00e-06 | 1.000e-05 K m-1 | PASS |
+    | df_dy | nan K m-1 | 1.000e+00 K m-1 | nan | 1.000e-05 K m-1 | FAIL |
+    False
+    """
+    show("| output | max abs error | max abs exact | relative | expected at most | verdict |")
+    show("|---|---|---|---|---|---|")
+    ok = True
     for name, (err, big) in errors.items():
-        print(f"| {name} | {err:.3e} K m-1 | {big:.3e} K m-1 | {err / big:.2e} |")
+        passed = bool(err <= bound)  # NaN fails
+        ok &= passed
+        show(
+            f"| {name} | {err:.3e} K m-1 | {big:.3e} K m-1 | {err / big:.2e} | "
+            f"{bound:.3e} K m-1 | {'PASS' if passed else 'FAIL'} |"
+        )
+    return ok
+
+
+def is_demo_store(path: Path) -> bool:
+    """True for a zarr store that ``daskgrad demo`` wrote (so a later demo may replace it)."""
+    import json
+
+    for meta in ("zarr.json", ".zattrs"):
+        try:
+            attrs = json.loads((path / meta).read_text())
+        except (OSError, ValueError):
+            continue
+        title = attrs.get("attributes", attrs).get("title", "")
+        if str(title).startswith("daskgrad demo"):
+            return True
+    return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
+import pytest
 
 
 @contextlib.contextmanager
@@ -32,3 +33,18 @@ def assert_gradients_close(ours, ref, f, spacings=(1.0,)):
     for o, r in zip(ours, ref, strict=True):
         assert o.shape == r.shape
         np.testing.assert_allclose(np.asarray(o), r, rtol=1e-10, atol=1e-10 * fmax / hmin)
+
+
+@pytest.fixture(scope="session")
+def medium_zarr(tmp_path_factory):
+    """~96 MiB float64 in 1.5 MiB chunks: a run that lasts long enough to interrupt."""
+    import dask.array as da
+    import xarray as xr
+
+    path = tmp_path_factory.mktemp("medium") / "in.zarr"
+    shape, chunks = (48, 512, 512), (6, 128, 256)
+    f = da.random.default_rng(0).standard_normal(shape, chunks=chunks)
+    x = np.cumsum(np.linspace(1.0, 3.0, shape[2]))
+    ds = xr.Dataset({"f": (("z", "y", "x"), f)}, coords={"x": x})
+    ds.to_zarr(path)
+    return path
