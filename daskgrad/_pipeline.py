@@ -81,6 +81,7 @@ class Job:
     source: Any  # the input variables, lazy
     result: Any  # the output Dataset, lazy
     dims: list[str] = field(default_factory=list)  # differentiated dims
+    absent: int = 0  # input chunks absent from the store
 
     @property
     def bytes_read(self) -> int:
