@@ -59,6 +59,11 @@ def _kernel_task(block, *steps_and_planes, axes, edge_order, dtype):
     return gradient_block(block, axes, ghosts, steps, edge_order, dtype)
 
 
+def _kernel_task_one(block, *steps_and_planes, axes, edge_order, dtype):
+    (out,) = _kernel_task(block, *steps_and_planes, axes=axes, edge_order=edge_order, dtype=dtype)
+    return out
+
+
 def _ref(key):
     return None if key is None else TaskRef(key)
 
@@ -107,7 +112,9 @@ def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
             )
 
     # One task per chunk copies the planes its neighbours need; each kernel task takes its
-    # own chunk and its neighbours' planes: k + 3 tasks per chunk with the k output getitems.
+    # own chunk and its neighbours' planes: k + 3 tasks per chunk with the k output getitems,
+    # 3 for k = 1, where the kernel's task is the output (dask would fuse a kernel and its
+    # single getitem into a subgraph task, which costs more to run than the two tasks).
     # Tasks are dask's task objects, not legacy tuples, which dask would convert at compute
     # time (a third of the graph's overhead at 10^4 chunks).
     xname, planes_name = x.name, f"gradient-planes-{token}"
@@ -129,19 +136,24 @@ def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
             yield TaskRef((planes_name, *i[:a], hi % nb, *i[a + 1 :])) if per or hi < nb else None
 
     kernel_args = dict(axes=axes, edge_order=plan.edge_order, dtype=plan.dtype)
+    one = len(axes) == 1
+    kernel_name = f"gradient-d{axes[0]}-{token}" if one else name
     for i in idxs:
-        key = (name, *i)
+        key = (kernel_name, *i)
         dsk[key] = Task(
             key,
-            _kernel_task,
+            _kernel_task_one if one else _kernel_task,
             TaskRef((xname, *i)),
             *[st[i[a]] for a, st in zip(axes, steps_by_axis, strict=True)],
             *neighbours(i),
             **kernel_args,
         )
 
-    graph = HighLevelGraph.from_collections(name, dsk, dependencies=dependencies)
+    graph = HighLevelGraph.from_collections(kernel_name, dsk, dependencies=dependencies)
     meta = np.empty((0,) * x.ndim, dtype=plan.dtype)
+    if one:
+        out = da.Array(graph, kernel_name, chunks, meta=meta)
+        return (out.rechunk(original_chunks) if chunks != original_chunks else out,)
     outs = []
     for k in range(len(axes)):
         out_name = f"gradient-d{axes[k]}-{token}"
