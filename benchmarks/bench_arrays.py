@@ -4,6 +4,8 @@
     python benchmarks/bench_arrays.py --n 128    # quicker
 
 Prints a markdown table of ratios (peer time / daskgrad time: > 1 means daskgrad is faster).
+The graph's cost at 10^4 and 10^5 chunks (building, materializing, computing) is measured by
+benchmarks/bench_graph.py.
 """
 
 from __future__ import annotations
@@ -45,13 +47,6 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=256, help="edge of the cube (default 256)")
     p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--graph-chunks", type=int, default=100_000)
-    p.add_argument(
-        "--peer-graph-chunks",
-        type=int,
-        default=10_000,
-        help="chunks for dask.array.gradient's graph (it takes ~1 s per 10^3); scaled linearly",
-    )
     args = p.parse_args(argv)
     n, r = args.n, args.repeat
     rng = np.random.default_rng(0)
@@ -137,28 +132,6 @@ def main(argv=None):
     print(f"| daskgrad | {ours:.1f} (limit 3k+2 = 11) |")
     print(f"| dask.array.gradient | {peer:.1f} |")
     print(f"| map_overlap, all axes | {overlap:.1f} |")
-
-    # graph building: construction, then materializing every task
-    def build(fn, nchunks):
-        side = round(nchunks ** (1 / 3))
-        z = da.zeros((side * 2,) * 3, chunks=2)
-        ensure_dict(z.dask)  # the input's own tasks are not ours to count
-        t0 = time.perf_counter()
-        outs = fn(z)
-        t1 = time.perf_counter()
-        ensure_dict(HighLevelGraph.merge(*[o.dask for o in outs]))
-        t2 = time.perf_counter()
-        return z.npartitions, t1 - t0, t2 - t0
-
-    nc, ob, om = build(daskgrad.gradient, args.graph_chunks)
-    pc, pb, pm = build(da.gradient, args.peer_graph_chunks)
-    scale = nc / pc
-    print(f"\n| graph for {nc} chunks | construct s | construct + materialize s |")
-    print("|---|---:|---:|")
-    print(f"| daskgrad | {ob:.2f} | {om:.2f} |")
-    note = "" if pc == nc else f" (measured on {pc} chunks, x{scale:.1f})"
-    print(f"| dask.array.gradient{note} | {pb * scale:.2f} | {pm * scale:.2f} |")
-    print(f"| ratio | {pb * scale / ob:.1f}x | {pm * scale / om:.1f}x |")
 
 
 if __name__ == "__main__":
