@@ -49,8 +49,8 @@ def netcdf3_expected_size(head: bytes) -> int | None:
 
     Examples
     --------
-    >>> netcdf3_expected_size(b"CDF" + bytes([1]) + bytes(12)) is not None
-    True
+    >>> netcdf3_expected_size(b"CDF" + bytes([1]) + bytes(28))  # no dims, attributes, variables
+    32
     >>> netcdf3_expected_size(b"\\x89HDF\\r\\n") is None
     True
     """
