@@ -1,0 +1,450 @@
+"""The dask cluster a run computes on: an external scheduler, checked within a deadline, or an
+embedded LocalCluster with a quiet, bounded shutdown; the memory-limit rule; lost workers."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import socket
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ._errors import UsageError, first_line
+
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "DEFAULT_NO_WORKERS_TIMEOUT", "WORKER_BASELINE"]
+__all__ += ["WorkerWatch", "check_memory_limit", "connect", "local_cluster_shape"]
+
+#: Seconds to wait for a scheduler to answer before giving up (``--connect-timeout``).
+DEFAULT_CONNECT_TIMEOUT = 30.0
+#: Seconds a run may go without any worker before it fails: long enough for a nanny to restart
+#: a worker or a batch system to start one, short enough that a dead cluster is reported.
+DEFAULT_NO_WORKERS_TIMEOUT = 60.0
+#: Resident memory of a worker process once it has run daskgrad's tasks: 103 MiB started,
+#: 122 MiB after a zarr-to-zarr run, 135 MiB with a netCDF4 input (distributed 2026.8, Python
+#: 3.11, x86_64; tests/test_cluster.py checks it stays below).
+WORKER_BASELINE = 150 * 2**20
+#: Seconds a LocalCluster gets to close before its worker processes are killed.
+SHUTDOWN_TIMEOUT = 2.0
+
+# Run in every worker process of the embedded cluster as it starts (restarts included): a
+# Ctrl-C in a terminal reaches the whole process group, and workers that take it print a
+# KeyboardInterrupt traceback each and die under the nanny; we close them ourselves.
+_IGNORE_SIGINT = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+
+
+def _fmt(n: float) -> str:
+    from dask.utils import format_bytes
+
+    return format_bytes(int(n))
+
+
+def check_memory_limit(memory_limit: int | None, chunk_bytes: int, k: int, threads: int) -> None:
+    """UsageError, saying what would fit, unless a worker with ``memory_limit`` bytes (None: no
+    limit) holds ``WORKER_BASELINE`` plus one task per thread (a chunk of ``chunk_bytes`` and its
+    ``k`` derivatives) below the share of its limit at which distributed pauses it (80%).
+    Anything less pauses a worker for ever or restarts it in a loop; a limit of 1 byte or less,
+    which dask would read as a fraction of the machine's memory, is refused as well.
+
+    Examples
+    --------
+    >>> check_memory_limit(2 * 2**30, 8 * 2**20, 2, 2)
+    >>> check_memory_limit(10 * 2**20, 0, 0, 1)
+    Traceback (most recent call last):
+    ...
+    daskgrad._errors.UsageError: memory limit 10.00 MiB per worker is too small: ...
+    """
+    import dask
+
+    if memory_limit is None:
+        return
+    # the fraction of the limit at which a worker is paused (else killed)
+    keys = ("distributed.worker.memory.pause", "distributed.worker.memory.terminate")
+    usable = float(next((f for f in (dask.config.get(k, False) for k in keys) if f), 1.0))
+    task = chunk_bytes * (1 + k) * threads
+    if memory_limit > 0 and memory_limit * usable >= WORKER_BASELINE + task:
+        return
+    least = math.ceil((WORKER_BASELINE + task) / usable / 2**20) * 2**20
+    tasks = f" plus {threads} x {1 + k} x {_fmt(chunk_bytes)} for its tasks" if task else ""
+    msg = (
+        f"memory limit {_fmt(max(memory_limit, 0))} per worker is too small: a worker needs "
+        f"about {_fmt(WORKER_BASELINE)}{tasks}, below the {usable:.0%} of its limit at which "
+        f"dask pauses it; use at least {_fmt(least)}"
+    )
+    room = memory_limit * usable - WORKER_BASELINE
+    if task and room > 0:
+        msg += f", or chunks of at most {_fmt(room / ((1 + k) * threads))}"
+    raise UsageError(msg)
+
+
+def local_cluster_shape(
+    workers: int | None = None,
+    threads_per_worker: int | None = None,
+    memory_limit: int | None = None,
+) -> tuple[int, int, int]:
+    """``(workers, threads per worker, memory limit in bytes)`` of the embedded cluster, as
+    ``distributed.LocalCluster`` chooses unset ones (cores split into workers and threads, the
+    memory shared by the workers; a limit above the machine's memory lowered to it), so that
+    the limit can be checked before anything starts.
+
+    Examples
+    --------
+    >>> local_cluster_shape(2, 1, 2**30)
+    (2, 1, 1073741824)
+    """
+    from dask.system import CPU_COUNT
+    from distributed.deploy.utils import nprocesses_nthreads
+    from distributed.system import MEMORY_LIMIT
+
+    if workers is None and threads_per_worker is None:
+        workers, threads_per_worker = nprocesses_nthreads(CPU_COUNT)
+    elif workers is None:
+        workers = max(1, CPU_COUNT // threads_per_worker)
+    elif threads_per_worker is None:
+        threads_per_worker = max(1, math.ceil(CPU_COUNT / workers))
+    if memory_limit is None:
+        memory_limit = MEMORY_LIMIT // workers
+    return workers, threads_per_worker, min(int(memory_limit), MEMORY_LIMIT)
+
+
+def _read_scheduler_file(path: str) -> str:
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise UsageError(f"scheduler file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read scheduler file {path}: {first_line(e)}") from None
+    if not text.strip():
+        raise UsageError(f"scheduler file {path} is empty (is its scheduler still starting?)")
+    try:
+        address = json.loads(text).get("address")
+    except (ValueError, AttributeError):
+        raise UsageError(f"scheduler file {path} is not a dask scheduler file (JSON)") from None
+    if not isinstance(address, str) or not address:
+        raise UsageError(f"scheduler file {path} has no scheduler address")
+    return address
+
+
+def _check_listening(address: str, timeout: float) -> None:
+    """Fail at once when nothing listens: distributed retries a refused connection until its
+    timeout runs out."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, loc = parse_address(address)
+    except ValueError as e:
+        raise UsageError(f"bad scheduler address {address!r}: {e}") from None
+    if scheme not in ("tcp", "tls"):
+        return
+    try:
+        host, port = parse_host_port(loc)
+    except ValueError as e:
+        raise UsageError(f"bad scheduler address {address!r}: {e}") from None
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as e:
+        why = {
+            ConnectionRefusedError: "connection refused",
+            TimeoutError: f"no answer within {timeout:g} s",
+            socket.gaierror: f"unknown host {host!r}",
+        }.get(type(e))
+        raise UsageError(f"no dask scheduler at {address}: {why or first_line(e)}") from None
+
+
+def _identity(address: str, timeout: float, budget: float) -> dict:
+    """The scheduler's ``identity``, asked on a comm of our own within ``budget`` seconds: a
+    Client waits for ever on a server that never answers the handshake."""
+    import asyncio
+
+    from distributed.comm import connect as comm_connect
+    from distributed.security import Security
+
+    async def ask() -> Any:
+        args = Security().get_connection_args("client")
+        comm = await comm_connect(address, timeout=budget, **args)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    answer: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            answer["info"] = asyncio.run(asyncio.wait_for(ask(), budget))
+        except BaseException as e:  # noqa: B036 - reported in the caller's thread
+            answer["error"] = e
+
+    # a thread of its own: the caller may be inside a running event loop (Jupyter)
+    thread = threading.Thread(target=run, name="daskgrad-connect", daemon=True)
+    thread.start()
+    thread.join(budget + 1.0)
+    error, info = answer.get("error"), answer.get("info")
+    where = f"not a dask scheduler at {address}"
+    if isinstance(error, asyncio.TimeoutError) or not answer:
+        raise UsageError(f"{where}, or a busy one: no answer within {timeout:g} s")
+    if isinstance(error, OSError):  # distributed's CommClosedError included
+        raise UsageError(f"{where}: it closed the connection ({first_line(error)})")
+    if error is not None or not isinstance(info, dict) or "type" not in info:
+        raise UsageError(f"{where}: it answered in another protocol")
+    if info["type"] != "Scheduler":
+        raise UsageError(f"{where}: it is a dask {info['type']}")
+    return info
+
+
+def _describe(info: dict, host: str) -> str:
+    from distributed.utils import format_dashboard_link
+
+    workers = list(info.get("workers", {}).values())
+    threads = sum(w.get("nthreads", 0) for w in workers)
+    limits = [w.get("memory_limit") or 0 for w in workers]
+    memory = f"{_fmt(min(limits))} per worker" if limits and min(limits) else "no memory limit"
+    shape = f"{len(workers)} workers, {threads} threads, {memory}" if workers else "no workers yet"
+    port = info.get("services", {}).get("dashboard")
+    dash = format_dashboard_link(host, port) if port else "none (pip install bokeh)"
+    return f"{shape}; dashboard: {dash}"
+
+
+@contextlib.contextmanager
+def _external(address: str, timeout: float, say: Callable[[str], None]) -> Iterator[Any]:
+    from distributed import Client
+    from distributed.comm.addressing import get_address_host
+
+    deadline = time.monotonic() + timeout
+    _check_listening(address, timeout)
+    info = _identity(address, timeout, max(deadline - time.monotonic(), 0.1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            client = Client(address, timeout=timeout, set_as_default=False)
+        except Exception as e:
+            raise UsageError(f"cannot connect to {address}: {first_line(e)}") from e
+    for w in caught:  # a version mismatch, say
+        if not issubclass(w.category, DeprecationWarning | PendingDeprecationWarning):
+            say(f"warning: {str(w.message).strip().splitlines()[0]}")
+    try:
+        say(f"connected to {address}: {_describe(info, get_address_host(address))}")
+        yield client
+    finally:
+        with contextlib.suppress(Exception):
+            client.close(timeout=SHUTDOWN_TIMEOUT)
+
+
+def _dashboard_address() -> str:
+    """Port 8787 when it is free, else any free port (never distributed's "in use" warning)."""
+    with socket.socket() as s:
+        try:
+            s.bind(("", 8787))
+        except OSError:
+            return ":0"
+    return ":8787"
+
+
+def _shut_down(client: Any, cluster: Any) -> None:
+    """Close; kill the worker processes still alive after ``SHUTDOWN_TIMEOUT`` seconds (one
+    running a task, say); nothing is logged about a cluster we are closing."""
+    import multiprocessing
+
+    nannies = list(getattr(cluster, "workers", {}).values())
+    pids = {getattr(getattr(nanny, "process", None), "pid", None) for nanny in nannies}
+
+    def kill() -> None:
+        for proc in multiprocessing.active_children():
+            if proc.pid in pids:
+                proc.kill()
+
+    log = logging.getLogger("distributed")
+    level = log.level
+    log.setLevel(logging.CRITICAL + 1)
+    # a timer, not close(timeout=...): a close that times out is cancelled half-way, and the
+    # cluster, left "closing", holds up the exit (distributed's atexit hook waits 10 s more)
+    timer = threading.Timer(SHUTDOWN_TIMEOUT, kill)
+    timer.daemon = True
+    timer.start()
+    try:
+        with _sigint_ignored():  # a second Ctrl-C would leave the cluster half closed
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    client.close(timeout=SHUTDOWN_TIMEOUT)
+            with contextlib.suppress(Exception):
+                cluster.close(timeout=SHUTDOWN_TIMEOUT + 30)  # a last resort only
+    finally:
+        timer.cancel()
+        log.setLevel(level)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C in this block (main thread only); processes started meanwhile inherit it.
+    (Blocking SIGINT, to raise it afterwards, fails: distributed's new threads unblock it.)"""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _local(
+    workers: int | None,
+    threads_per_worker: int | None,
+    memory_limit: int | None,
+    say: Callable[[str], None],
+) -> Iterator[Any]:
+    import dask
+    from distributed import Client, LocalCluster
+    from distributed.comm.addressing import get_address_host
+    from distributed.system import MEMORY_LIMIT
+
+    n, threads, limit = local_cluster_shape(workers, threads_per_worker, memory_limit)
+    check_memory_limit(limit, 0, 0, threads)  # never a limit dask reads as a fraction of RAM
+    preload = [*dask.config.get("distributed.worker.preload", []), _IGNORE_SIGINT]
+    # a Ctrl-C in the second or so the workers take to start is lost, not a traceback each
+    with warnings.catch_warnings(), _sigint_ignored():
+        warnings.simplefilter("ignore")
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=threads,
+            memory_limit=limit,
+            processes=True,
+            dashboard_address=_dashboard_address(),
+            silence_logs=logging.ERROR,
+            preload=preload,
+        )
+    try:
+        client = Client(cluster, set_as_default=False)
+    except BaseException:
+        _shut_down(None, cluster)
+        raise
+    try:
+        host = get_address_host(client.scheduler.address)
+        say(f"local cluster of {_describe(client.scheduler_info(), host)}")
+        if n * limit > MEMORY_LIMIT:
+            say(f"warning: {n} workers x {_fmt(limit)} exceed the {_fmt(MEMORY_LIMIT)} here")
+        yield client
+    finally:
+        _shut_down(client, cluster)
+
+
+@contextlib.contextmanager
+def connect(
+    *,
+    scheduler: str | None = None,
+    scheduler_file: str | None = None,
+    workers: int | None = None,
+    threads_per_worker: int | None = None,
+    memory_limit: int | None = None,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    say: Callable[[str], None] = print,
+) -> Iterator[Any]:
+    """A ``distributed.Client`` on an existing scheduler or on an embedded LocalCluster.
+
+    ``scheduler`` (an address) or ``scheduler_file``: the scheduler must answer as one within
+    ``connect_timeout`` seconds, else a UsageError names the address or file and why. Otherwise
+    a LocalCluster of worker processes shaped by :func:`local_cluster_shape` (``memory_limit``
+    in bytes, checked by :func:`check_memory_limit`) starts, its dashboard on port 8787 or any
+    free port. ``say`` gets one line on what the client is connected to. On leaving, the client
+    and the LocalCluster close within a few seconds whatever the workers do; its workers ignore
+    the Ctrl-C a terminal sends to the whole process group.
+
+    Examples
+    --------
+    >>> with connect(scheduler="tcp://127.0.0.1:1"):
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    daskgrad._errors.UsageError: no dask scheduler at tcp://127.0.0.1:1: connection refused
+    """
+    if scheduler and scheduler_file:
+        raise UsageError("give a scheduler address or a scheduler file, not both")
+    log = logging.getLogger("tornado.application")
+    log.addFilter(_sync_cancel_race)
+    try:
+        if scheduler or scheduler_file:
+            if any(v is not None for v in (workers, threads_per_worker, memory_limit)):
+                raise UsageError("workers, threads and memory limit apply only to a local cluster")
+            address = scheduler or _read_scheduler_file(str(scheduler_file))
+            with _external(address, connect_timeout, say) as client:
+                yield client
+        else:
+            with _local(workers, threads_per_worker, memory_limit, say) as client:
+                yield client
+    finally:
+        log.removeFilter(_sync_cancel_race)
+
+
+def _sync_cancel_race(record: logging.LogRecord) -> bool:
+    """Drop one traceback: a Ctrl-C that reaches a Client call before distributed's ``sync``
+    has started its coroutine makes its ``cancel`` callback read an unassigned variable (a
+    NameError logged by tornado; the KeyboardInterrupt is raised all the same)."""
+    error = record.exc_info[1] if record.exc_info else None
+    tb = getattr(error, "__traceback__", None)
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code if tb is not None else None
+    return not (
+        isinstance(error, NameError)
+        and code is not None
+        and code.co_name == "cancel"
+        and code.co_filename.endswith(("distributed/utils.py", "distributed\\utils.py"))
+    )
+
+
+class WorkerWatch:
+    """Fail a run on a cluster that has had no worker for ``timeout`` seconds.
+
+    A scheduler whose workers are all gone waits for new ones for ever (an external one's
+    ``distributed.scheduler.no-workers-timeout`` cannot be set from here); a scheduler that
+    does not answer counts as having no workers. :meth:`check` is cheap to call often: it
+    asks at most once every ``poll`` seconds and waits at most ``poll`` seconds for the answer.
+
+    Examples
+    --------
+    >>> watch = WorkerWatch(client, timeout=60)  # doctest: +SKIP
+    >>> while not done:  # doctest: +SKIP
+    ...     watch.check()  # RuntimeError: no dask workers for 60 s (all 2 lost)
+    """
+
+    def __init__(
+        self, client: Any, timeout: float = DEFAULT_NO_WORKERS_TIMEOUT, poll: float = 1.0
+    ) -> None:
+        self.client, self.timeout, self.poll = client, timeout, poll
+        self._seen = time.monotonic()  # the countdown starts with the watch
+        self._most, self._next, self._answered = 0, 0.0, True
+
+    def _count(self) -> int:
+        # not while the client reconnects: every question would then wait 30 s
+        self._answered = self.client.status == "running"
+        if self._answered:
+            try:
+                return len(self.client.nthreads(callback_timeout=self.poll))
+            except Exception:  # the scheduler is gone or too busy to answer
+                self._answered = False
+        return 0
+
+    def check(self) -> None:
+        """Raise RuntimeError once the cluster has had no worker for ``timeout`` seconds."""
+        now = time.monotonic()
+        if now < self._next:
+            return
+        n = self._count()
+        self._next = time.monotonic() + self.poll
+        if n:
+            self._seen, self._most = now, max(self._most, n)
+        elif now - self._seen >= self.timeout:
+            if not self._answered:
+                why = "the scheduler does not answer"
+            else:
+                why = f"all {self._most} lost" if self._most else "none since the run started"
+            raise RuntimeError(f"no dask workers for {self.timeout:g} s ({why})")
