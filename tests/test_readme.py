@@ -1,0 +1,276 @@
+"""The README runs as pasted: its code blocks, in order, on small inputs made under its names.
+
+A new user installs with the first block, activates the environment and pastes the others in a
+directory holding the README's inputs (ocean.zarr, ocean.nc, big.zarr, in.zarr). Here each
+```python block runs in a fresh interpreter and each ```bash block in ``bash -e`` (every line
+must succeed), in a temporary directory that is also ``$HOME`` (for ``~`` paths), with this
+environment's ``bin`` first on ``PATH``. Background jobs (``dask scheduler &``) are killed with
+their process group when their block ends. Where the README claims a result, a check below
+asserts it. The first block (install + demo, install + pytest) is checked, not run: it would
+run this test suite again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+FENCE = re.compile(r"^```(?P<lang>[\w-]*)\n(?P<code>.*?)^```", re.M | re.S)
+SETUP = (
+    'python3 -m venv .venv && .venv/bin/pip install -e ".[all]" && .venv/bin/daskgrad demo',
+    'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest',
+)
+TIMEOUT = {"python": 60, "bash": 150}  # seconds per block; the whole test takes well under
+
+
+def readme_blocks() -> list[tuple[str, str, int]]:
+    """(language, code, line number) of every fenced block of README.md, in order."""
+    text = README.read_text()
+    return [
+        (m["lang"], m["code"], text.count("\n", 0, m.start()) + 1) for m in FENCE.finditer(text)
+    ]
+
+
+def test_first_block_is_the_setup():
+    """Install + demo and install + tests, as CI runs them; the extras they name exist."""
+    lang, code, _ = readme_blocks()[0]
+    assert lang == "bash"
+    assert tuple(code.splitlines()) == SETUP
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for extra in ("all", "test"):
+        assert re.search(rf"^{extra} = \[", pyproject, re.M), f"no extra [{extra}]"
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert ci[-1] == ".venv/bin/python -m pytest"
+    install = next(line for line in ci if "pip install" in line and "-e" in line)
+    assert '".[test]"' in install
+    torch = re.search(r"torch==[\d.]+", README.read_text())[0]
+    assert torch in install, f"the README says CI installs {torch}; .ci/run: {install}"
+
+
+@pytest.mark.parametrize(
+    "doc", ["README.md", "notebooks/quickstart.ipynb", "notebooks/out-of-core.ipynb"]
+)
+def test_files_named_are_in_the_repository(doc):
+    """The user's documents name only files a clone has (DESIGN.md, for one, it has not)."""
+    text = (ROOT / doc).read_text()
+    assert "DESIGN" not in text
+    named = set(re.findall(r"[\w./-]+\.(?:py|md|ipynb|toml|txt)\b", text))
+    named = {n for n in named if "/" in n or n.endswith((".md", ".ipynb", ".toml"))}
+    missing = sorted(n for n in named if not (ROOT / n).exists())
+    assert not missing, f"{doc} names files the repository does not have: {missing}"
+
+
+# --------------------------------------------------------------------------- the inputs
+
+
+def make_inputs(where: Path) -> None:
+    """The README's inputs, a few hundred KiB each: the dims and variables its blocks use."""
+    import pandas as pd
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    lat = np.linspace(-60.0, 60.0, 41)
+    lon = np.arange(0.0, 360.0, 4.0)
+    shape = (6, 4, lat.size, lon.size)
+    temp = 15 + rng.standard_normal(shape).astype(np.float32)
+    ocean = xr.Dataset(
+        {
+            "temp": (("time", "depth", "lat", "lon"), temp, {"units": "K"}),
+            "salt": (("time", "depth", "lat", "lon"), 35 + temp / 10, {"units": "g kg-1"}),
+        },
+        coords={
+            "time": pd.date_range("2024-01-01", periods=shape[0], freq="6h"),
+            "depth": ("depth", [0.0, 10.0, 30.0, 60.0], {"units": "m"}),
+            "lat": ("lat", lat, {"units": "degrees_north"}),
+            "lon": ("lon", lon, {"units": "degrees_east"}),
+        },
+    )
+    ocean.chunk({"time": 2, "lat": 21}).to_zarr(where / "ocean.zarr")
+    ocean.to_netcdf(where / "ocean.nc")
+
+    x = np.cumsum(rng.uniform(0.5, 1.5, 96))
+    big = xr.Dataset(
+        {"v": (("time", "y", "x"), rng.standard_normal((8, 64, 96)), {"units": "m s-1"})},
+        coords={"x": ("x", x, {"units": "km"})},
+    )
+    big.chunk({"time": 4, "y": 32}).to_zarr(where / "big.zarr")
+    big.isel(time=0, drop=True).chunk({"y": 16, "x": 48}).to_zarr(where / "in.zarr")
+
+
+# --------------------------------------------------------------------------- the checks
+# Keyed by a line that must appear in exactly one block. Python checks run after their block in
+# the same interpreter; bash checks run here, in the working directory, after their block.
+
+PYTHON_CHECKS = {
+    "f = np.random.rand(64, 128, 256)": """
+        # NumPy in -> NumPy out, equal to numpy.gradient; the subset and coordinates forms
+        assert all(type(g) is np.ndarray for g in (dz, dy, dx, dlon))
+        np.testing.assert_allclose(dy, np.gradient(f, axis=1), rtol=1e-12)
+        ref_z, ref_x = np.gradient(f, 2.0, x, axis=(0, 2), edge_order=2)
+        np.testing.assert_allclose(dz, ref_z, rtol=1e-12)
+        np.testing.assert_allclose(dx, ref_x, rtol=1e-12, atol=1e-12)
+        # dask in -> lazy dask out, with the input's chunks
+        assert all(isinstance(g, da.Array) and g.chunks == big.chunks for g in grads)
+        # periodic: the wrap-around neighbours, as numpy.gradient on a padded array
+        padded = np.concatenate([f[..., -1:], f, f[..., :1]], axis=-1)
+        lon_p = np.concatenate([[lon[-1] - 360.0], lon, [lon[0] + 360.0]])
+        ref = np.gradient(padded, lon_p, axis=2)[..., 1:-1]
+        np.testing.assert_allclose(dlon, ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
+    """,
+    'ds = xr.open_zarr("ocean.zarr")': """
+        import numpy as np
+        assert (dT_dlat.name, dT_dlon.name) == ("dtemp_dlat", "dtemp_dlon")
+        assert dT_dlat.attrs["units"] == f"{ds.temp.units} {ds.lat.units}-1"
+        assert {"dtemp_dlat", "dtemp_dlon"} <= set(grads.data_vars)
+        ref = ds.temp.differentiate("lat", edge_order=2)
+        np.testing.assert_allclose(grads.dtemp_dlat, ref, rtol=1e-5, atol=1e-6)
+        inner = dict(lon=slice(1, -1))  # periodic lon: the edges wrap, differentiate's do not
+        np.testing.assert_allclose(
+            dT_dlon.isel(inner), ds.temp.differentiate("lon").isel(inner), rtol=1e-5, atol=1e-6
+        )
+        # the time derivative is one DataArray, in K per hour, like differentiate's
+        assert isinstance(dT_dt, xr.DataArray) and dT_dt.attrs["units"] == "K h-1"
+        ref = ds.temp.differentiate("time", datetime_unit="h")
+        np.testing.assert_allclose(dT_dt, ref, rtol=1e-5, atol=1e-6)
+    """,
+}
+
+
+def _open(path):
+    import xarray as xr
+
+    return xr.open_zarr(path, consolidated=None)
+
+
+def check_cli(cwd: Path, out: str) -> None:
+    import xarray as xr
+
+    grad = _open(cwd / "grad.zarr")
+    ocean = xr.open_dataset(cwd / "ocean.nc")
+    assert set(grad.data_vars) == {f"d{v}_d{d}" for v in ("temp", "salt") for d in ("lat", "lon")}
+    assert set(ocean.coords) <= set(grad.coords)
+    ref = np.gradient(ocean.temp.values, ocean.lat.values, axis=2, edge_order=2)
+    np.testing.assert_allclose(grad.dtemp_dlat.values, ref, rtol=1e-5, atol=1e-6)
+    assert grad.dtemp_dlat.attrs["units"] == "K degrees_north-1"
+    big, dbig = _open(cwd / "big.zarr"), _open(cwd / "big-grad.zarr")
+    assert set(dbig.data_vars) == {"dv_dx", "dv_dy"}
+    assert dbig.dv_dx.chunks[0] == (1,) * big.sizes["time"]  # --chunks time=1
+    assert dbig.dv_dx.chunks[1:] == big.v.chunks[1:]  # otherwise the input's chunks
+    np.testing.assert_allclose(dbig.dv_dx.values, np.gradient(big.v.values, big.x.values, axis=2))
+    assert "PASS" in out and "FAIL" not in out
+    assert (cwd / "daskgrad-demo" / "gradient.zarr").is_dir()  # ~ is the working directory
+
+
+def check_clusters(cwd: Path, out: str) -> None:
+    inp, res = _open(cwd / "in.zarr"), _open(cwd / "out.zarr")
+    np.testing.assert_allclose(res.dv_dx.values, np.gradient(inp.v.values, inp.x.values, axis=1))
+    assert res.dv_dx.chunks == inp.v.chunks
+    assert "connected to" in out
+
+
+BASH_CHECKS = {
+    "daskgrad run ocean.nc grad.zarr": check_cli,
+    "dask scheduler --scheduler-file ~/sched.json &": check_clusters,
+}
+
+
+# --------------------------------------------------------------------------- running
+
+
+def kill_group(pgid: int) -> None:
+    """End the block's process group (its background jobs with it): TERM, then KILL."""
+    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 0.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+
+def run_block(lang: str, code: str, cwd: Path, env: dict) -> tuple[int, str]:
+    """Run one block; its output (stdout and stderr) and exit code. Files, not pipes, take the
+    output: a background job holding a pipe open would keep it from ending."""
+    script = cwd / f".block.{'py' if lang == 'python' else 'sh'}"
+    script.write_text(code)
+    cmd = [sys.executable, str(script)] if lang == "python" else ["bash", "-e", str(script)]
+    log = cwd / ".block.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            rc = proc.wait(timeout=TIMEOUT[lang])
+        except subprocess.TimeoutExpired:
+            rc = None
+        finally:
+            kill_group(proc.pid)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+    return rc, log.read_text()
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tornado binds
+        try:
+            s.bind(("", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Consolidated metadata")
+def test_blocks_run_in_order(tmp_path):
+    blocks = readme_blocks()
+    runnable = [(lang, code, line) for lang, code, line in blocks[1:] if lang in ("python", "bash")]
+    assert runnable, "no code blocks after the first"
+    for checks in (PYTHON_CHECKS, BASH_CHECKS):
+        for key in checks:
+            hits = [line for _, code, line in runnable if key in code]
+            assert len(hits) == 1, f"check {key!r} matches {len(hits)} README blocks"
+
+    if any("dask scheduler" in code and "--port" not in code for _, code, _ in runnable):
+        # else `dask scheduler` fails and the README's wait for its file would time out
+        assert port_is_free(8786), "port 8786 (dask scheduler's default) is taken on this machine"
+    make_inputs(tmp_path)
+    bindir = str(Path(sys.executable).parent)
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+        "MPLBACKEND": "Agg",
+        "PYTHONWARNINGS": "ignore",  # zarr's consolidated-metadata warning is noise here
+    }
+    env.pop("PYTHONPATH", None)
+    for lang, code, line in runnable:
+        check = next((v for k, v in {**PYTHON_CHECKS, **BASH_CHECKS}.items() if k in code), None)
+        if lang == "python" and check is not None:
+            code = code + "\n" + textwrap.dedent(check)
+        start = time.perf_counter()
+        rc, out = run_block(lang, code, tmp_path, env)
+        took = time.perf_counter() - start
+        where = f"README.md line {line} ({lang} block, {took:.0f} s)"
+        assert rc is not None, f"{where} did not end within {TIMEOUT[lang]} s:\n{out}"
+        assert rc == 0, f"{where} failed as pasted (exit {rc}):\n{code}\n--- output:\n{out}"
+        if lang == "bash" and check is not None:
+            check(tmp_path, out)
