@@ -59,6 +59,7 @@ def check_memory_limit(memory_limit: int | None, chunk_bytes: int, k: int, threa
     daskgrad._errors.UsageError: memory limit 10.00 MiB per worker is too small: ...
     """
     import dask
+    import distributed  # noqa: F401 - its config holds the pause fraction
 
     if memory_limit is None:
         return
@@ -69,7 +70,12 @@ def check_memory_limit(memory_limit: int | None, chunk_bytes: int, k: int, threa
     if memory_limit > 0 and memory_limit * usable >= WORKER_BASELINE + task:
         return
     least = math.ceil((WORKER_BASELINE + task) / usable / 2**20) * 2**20
-    tasks = f" plus {threads} x {1 + k} x {_fmt(chunk_bytes)} for its tasks" if task else ""
+    tasks = (
+        f" plus {_fmt(task)} for {threads} running task{'s' * (threads > 1)} (each a "
+        f"{_fmt(chunk_bytes)} chunk and its {k} derivative{'s' * (k > 1)})"
+        if task
+        else ""
+    )
     msg = (
         f"memory limit {_fmt(max(memory_limit, 0))} per worker is too small: a worker needs "
         f"about {_fmt(WORKER_BASELINE)}{tasks}, below the {usable:.0%} of its limit at which "
@@ -246,10 +252,11 @@ def _dashboard_address() -> str:
     return ":8787"
 
 
-def _shut_down(client: Any, cluster: Any) -> None:
+def _shut_down(client: Any, cluster: Any, scratch: str) -> None:
     """Close; kill the worker processes still alive after ``SHUTDOWN_TIMEOUT`` seconds (one
     running a task, say); nothing is logged about a cluster we are closing."""
     import multiprocessing
+    import shutil
 
     nannies = list(getattr(cluster, "workers", {}).values())
     pids = {getattr(getattr(nanny, "process", None), "pid", None) for nanny in nannies}
@@ -277,6 +284,7 @@ def _shut_down(client: Any, cluster: Any) -> None:
     finally:
         timer.cancel()
         log.setLevel(level)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -295,6 +303,29 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _scratch_dir() -> str:
+    """A scratch directory of the embedded cluster's own (worker directories, spilled data).
+    In dask's shared one, clusters purge each other's stale worker directories and log errors
+    when two purge at once; ours is removed on closing, or by a later run once we are dead."""
+    import glob
+    import os
+    import shutil
+    import tempfile
+
+    import dask
+
+    base = dask.config.get("temporary-directory", None) or tempfile.gettempdir()
+    host = socket.gethostname()
+    for old in glob.glob(os.path.join(base, f"daskgrad-scratch-*@{host}-*")):
+        pid = os.path.basename(old).removeprefix("daskgrad-scratch-").split("@")[0]
+        with contextlib.suppress(ValueError, PermissionError):
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                shutil.rmtree(old, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"daskgrad-scratch-{os.getpid()}@{host}-", dir=base)
+
+
 @contextlib.contextmanager
 def _local(
     workers: int | None,
@@ -302,6 +333,8 @@ def _local(
     memory_limit: int | None,
     say: Callable[[str], None],
 ) -> Iterator[Any]:
+    import shutil
+
     import dask
     from distributed import Client, LocalCluster
     from distributed.comm.addressing import get_address_host
@@ -310,22 +343,28 @@ def _local(
     n, threads, limit = local_cluster_shape(workers, threads_per_worker, memory_limit)
     check_memory_limit(limit, 0, 0, threads)  # never a limit dask reads as a fraction of RAM
     preload = [*dask.config.get("distributed.worker.preload", []), _IGNORE_SIGINT]
+    scratch = _scratch_dir()
     # a Ctrl-C in the second or so the workers take to start is lost, not a traceback each
     with warnings.catch_warnings(), _sigint_ignored():
         warnings.simplefilter("ignore")
-        cluster = LocalCluster(
-            n_workers=n,
-            threads_per_worker=threads,
-            memory_limit=limit,
-            processes=True,
-            dashboard_address=_dashboard_address(),
-            silence_logs=logging.ERROR,
-            preload=preload,
-        )
+        try:
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=threads,
+                memory_limit=limit,
+                processes=True,
+                dashboard_address=_dashboard_address(),
+                silence_logs=logging.ERROR,
+                preload=preload,
+                local_directory=scratch,
+            )
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
     try:
         client = Client(cluster, set_as_default=False)
     except BaseException:
-        _shut_down(None, cluster)
+        _shut_down(None, cluster, scratch)
         raise
     try:
         host = get_address_host(client.scheduler.address)
@@ -334,7 +373,7 @@ def _local(
             say(f"warning: {n} workers x {_fmt(limit)} exceed the {_fmt(MEMORY_LIMIT)} here")
         yield client
     finally:
-        _shut_down(client, cluster)
+        _shut_down(client, cluster, scratch)
 
 
 @contextlib.contextmanager
@@ -413,7 +452,7 @@ class WorkerWatch:
     --------
     >>> watch = WorkerWatch(client, timeout=60)  # doctest: +SKIP
     >>> while not done:  # doctest: +SKIP
-    ...     watch.check()  # RuntimeError: no dask workers for 60 s (all 2 lost)
+    ...     watch.check()  # RuntimeError: no dask workers for 60 s (all lost)
     """
 
     def __init__(
@@ -421,7 +460,7 @@ class WorkerWatch:
     ) -> None:
         self.client, self.timeout, self.poll = client, timeout, poll
         self._seen = time.monotonic()  # the countdown starts with the watch
-        self._most, self._next, self._answered = 0, 0.0, True
+        self._had, self._next, self._answered = False, 0.0, True
 
     def _count(self) -> int:
         # not while the client reconnects: every question would then wait 30 s
@@ -441,10 +480,10 @@ class WorkerWatch:
         n = self._count()
         self._next = time.monotonic() + self.poll
         if n:
-            self._seen, self._most = now, max(self._most, n)
+            self._seen, self._had = now, True
         elif now - self._seen >= self.timeout:
             if not self._answered:
                 why = "the scheduler does not answer"
             else:
-                why = f"all {self._most} lost" if self._most else "none since the run started"
+                why = "all lost" if self._had else "none since the run started"
             raise RuntimeError(f"no dask workers for {self.timeout:g} s ({why})")
