@@ -209,8 +209,8 @@ def _describe(info: dict, host: str) -> str:
 
     workers = list(info.get("workers", {}).values())
     threads = sum(w.get("nthreads", 0) for w in workers)
-    limits = [w.get("memory_limit") or 0 for w in workers]
-    memory = f"{_fmt(min(limits))} per worker" if limits and min(limits) else "no memory limit"
+    least = min((w.get("memory_limit") or 0 for w in workers), default=0)
+    memory = f"{_fmt(least)} per worker" if least else "no memory limit"
     shape = f"{len(workers)} workers, {threads} threads, {memory}" if workers else "no workers yet"
     port = info.get("services", {}).get("dashboard")
     dash = format_dashboard_link(host, port) if port else "none (pip install bokeh)"
@@ -293,14 +293,13 @@ def _sigint_ignored() -> Iterator[None]:
     (Blocking SIGINT, to raise it afterwards, fails: distributed's new threads unblock it.)"""
     import signal
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if main:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _scratch_dir() -> str:
@@ -427,17 +426,14 @@ def _sync_cancel_race(record: logging.LogRecord) -> bool:
     """Drop one traceback: a Ctrl-C that reaches a Client call before distributed's ``sync``
     has started its coroutine makes its ``cancel`` callback read an unassigned variable (a
     NameError logged by tornado; the KeyboardInterrupt is raised all the same)."""
+    import traceback
+    from pathlib import Path
+
     error = record.exc_info[1] if record.exc_info else None
-    tb = getattr(error, "__traceback__", None)
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    code = tb.tb_frame.f_code if tb is not None else None
-    return not (
-        isinstance(error, NameError)
-        and code is not None
-        and code.co_name == "cancel"
-        and code.co_filename.endswith(("distributed/utils.py", "distributed\\utils.py"))
-    )
+    if not isinstance(error, NameError) or error.__traceback__ is None:
+        return True
+    last = traceback.extract_tb(error.__traceback__)[-1]
+    return not (last.name == "cancel" and Path(last.filename).match("distributed/utils.py"))
 
 
 class WorkerWatch:
@@ -462,22 +458,18 @@ class WorkerWatch:
         self._seen = time.monotonic()  # the countdown starts with the watch
         self._had, self._next, self._answered = False, 0.0, True
 
-    def _count(self) -> int:
-        # not while the client reconnects: every question would then wait 30 s
-        self._answered = self.client.status == "running"
-        if self._answered:
-            try:
-                return len(self.client.nthreads(callback_timeout=self.poll))
-            except Exception:  # the scheduler is gone or too busy to answer
-                self._answered = False
-        return 0
-
     def check(self) -> None:
         """Raise RuntimeError once the cluster has had no worker for ``timeout`` seconds."""
         now = time.monotonic()
         if now < self._next:
             return
-        n = self._count()
+        # not while the client reconnects: each question would then wait 30 s
+        n, self._answered = 0, self.client.status == "running"
+        if self._answered:
+            try:
+                n = len(self.client.nthreads(callback_timeout=self.poll))
+            except Exception:  # the scheduler is gone or too busy to answer
+                self._answered = False
         self._next = time.monotonic() + self.poll
         if n:
             self._seen, self._had = now, True

@@ -305,6 +305,26 @@ def test_local_cluster_line_shape_and_worker_baseline(tmp_path, capfd):
     assert capfd.readouterr().err == ""
 
 
+def test_scratch_directories_of_dead_runs_are_removed(tmp_path):
+    import dask
+
+    from daskgrad._cluster import _scratch_dir
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = socket.gethostname()
+    names = [f"{dead.pid}@{host}-abc", f"{os.getpid()}@{host}-abc", f"{dead.pid}@elsewhere-abc"]
+    for name in names:
+        (tmp_path / f"daskgrad-scratch-{name}").mkdir()
+    with dask.config.set(temporary_directory=str(tmp_path)):
+        mine = Path(_scratch_dir())
+    assert mine.parent == tmp_path and mine.name.startswith(f"daskgrad-scratch-{os.getpid()}@")
+    left = {p.name.removeprefix("daskgrad-scratch-") for p in tmp_path.iterdir()} - {
+        mine.name.removeprefix("daskgrad-scratch-")
+    }
+    assert left == set(names[1:])  # a live run's and another machine's are kept
+
+
 SIGINT_CHILD = """
     import os, sys, time
     from daskgrad._cluster import connect
