@@ -35,6 +35,9 @@ SHUTDOWN_TIMEOUT = 2.0
 # Ctrl-C in a terminal reaches the whole process group, and workers that take it print a
 # KeyboardInterrupt traceback each and die under the nanny; we close them ourselves.
 _IGNORE_SIGINT = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+# a worker's warnings (zarr's "consolidated metadata is not in the spec") would reach the
+# user's terminal as raw multi-line messages; the run reports what matters in its own lines
+_IGNORE_WARNINGS = "import warnings\nwarnings.simplefilter('ignore')\n"
 
 
 def _fmt(n: float) -> str:
@@ -331,6 +334,7 @@ def _local(
     threads_per_worker: int | None,
     memory_limit: int | None,
     say: Callable[[str], None],
+    quiet: bool = True,
 ) -> Iterator[Any]:
     import shutil
 
@@ -342,6 +346,8 @@ def _local(
     n, threads, limit = local_cluster_shape(workers, threads_per_worker, memory_limit)
     check_memory_limit(limit, 0, 0, threads)  # never a limit dask reads as a fraction of RAM
     preload = [*dask.config.get("distributed.worker.preload", []), _IGNORE_SIGINT]
+    if quiet:
+        preload.append(_IGNORE_WARNINGS)
     scratch = _scratch_dir()
     # a Ctrl-C in the second or so the workers take to start is lost, not a traceback each
     with warnings.catch_warnings(), _sigint_ignored():
@@ -353,7 +359,8 @@ def _local(
                 memory_limit=limit,
                 processes=True,
                 dashboard_address=_dashboard_address(),
-                silence_logs=logging.ERROR,
+                # a failed task is reported once, by the run; --debug shows the workers' logs
+                silence_logs=logging.CRITICAL if quiet else logging.WARNING,
                 preload=preload,
                 local_directory=scratch,
             )
@@ -385,6 +392,7 @@ def connect(
     memory_limit: int | None = None,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     say: Callable[[str], None] = print,
+    quiet: bool = True,
 ) -> Iterator[Any]:
     """A ``distributed.Client`` on an existing scheduler or on an embedded LocalCluster.
 
@@ -394,7 +402,8 @@ def connect(
     in bytes, checked by :func:`check_memory_limit`) starts, its dashboard on port 8787 or any
     free port. ``say`` gets one line on what the client is connected to. On leaving, the client
     and the LocalCluster close within a few seconds whatever the workers do; its workers ignore
-    the Ctrl-C a terminal sends to the whole process group.
+    the Ctrl-C a terminal sends to the whole process group, and with ``quiet`` their logs and
+    warnings (a failed task is reported once, by whoever computes it).
 
     Examples
     --------
@@ -416,7 +425,7 @@ def connect(
             with _external(address, connect_timeout, say) as client:
                 yield client
         else:
-            with _local(workers, threads_per_worker, memory_limit, say) as client:
+            with _local(workers, threads_per_worker, memory_limit, say, quiet) as client:
                 yield client
     finally:
         log.removeFilter(_sync_cancel_race)

@@ -232,6 +232,7 @@ def connect(args: argparse.Namespace, chunk_bytes: int = 0, k: int = 1) -> Itera
         memory_limit=args.memory_limit,
         connect_timeout=args.connect_timeout,
         say=say,
+        quiet=not args.debug,
     ) as client:
         yield client
 
