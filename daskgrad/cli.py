@@ -276,7 +276,7 @@ def run_job(args, job, target, client, state: State, label: str) -> None:
 def cmd_run(args: argparse.Namespace, state: State) -> None:
     """``daskgrad run``: validate everything first, then compute on the cluster."""
     from ._pipeline import check_input, open_input, prepare
-    from ._writer import Target, check_output
+    from ._target import Target, check_output
 
     input, output = Path(args.input), Path(args.output)
     chunks = _key_values(args.chunks, "--chunks", _chunk_size)
@@ -303,7 +303,7 @@ def cmd_demo(args: argparse.Namespace, state: State) -> int:
 
     from . import demo
     from ._pipeline import open_input, prepare
-    from ._writer import Target
+    from ._target import Target
 
     if args.out is None:
         out = Path(tempfile.mkdtemp(prefix="daskgrad-demo-"))

@@ -129,7 +129,7 @@ def test_ctrl_c_in_a_terminal_is_one_line_and_prompt(medium_zarr, tmp_path):
 
 INTERRUPT_AFTER_SWAP = """
 import os, signal, sys
-import daskgrad._writer as w
+import daskgrad._target as w
 
 swap = w.Target.commit
 

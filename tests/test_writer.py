@@ -16,7 +16,7 @@ pytest.importorskip("zarr")
 
 import daskgrad  # noqa: E402
 from daskgrad._inspect import absent_chunks, netcdf3_expected_size, truncation  # noqa: E402
-from daskgrad._writer import Target, _exchange, remove_stale  # noqa: E402
+from daskgrad._target import Target, _exchange, remove_stale  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
 

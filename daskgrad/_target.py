@@ -1,0 +1,176 @@
+"""Where an output may go and how it gets there: the overwrite rules, a temporary sibling named
+by host and pid, stale temporaries of dead runs, the atomic swap into place."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import re
+import shutil
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from ._errors import UsageError
+
+ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
+
+
+def is_zarr_store(path: Path) -> bool:
+    """True for a directory with zarr v2 or v3 metadata at its root."""
+    return path.is_dir() and any((path / m).is_file() for m in ZARR_MARKERS)
+
+
+def check_output(output: Path, overwrite: bool, inputs: Sequence[Path] = ()) -> Path:
+    """The absolute OUTPUT path, or UsageError naming it and saying why it may not be written.
+
+    OUTPUT is never an input, inside one or an ancestor of one; an existing OUTPUT is replaced
+    only with ``overwrite`` and only if it is a zarr store (not a plain directory or a file).
+    """
+    out = Path(os.path.abspath(output))
+    if out.parent == out:
+        raise UsageError(f"output {output} is a filesystem root; name a new zarr store")
+    real = out.resolve()
+    for inp in inputs:
+        src = Path(inp).resolve()
+        if real == src:
+            raise UsageError(f"output {output} is the input; choose another path")
+        if src in real.parents:
+            raise UsageError(f"output {output} is inside the input {inp}; choose another path")
+        if real in src.parents:
+            raise UsageError(f"output {output} contains the input {inp}; choose another path")
+    if out.is_symlink():
+        raise UsageError(f"output {output} is a symbolic link; name the store itself")
+    if out.exists():
+        if not overwrite:
+            raise UsageError(f"output {output} exists; pass --overwrite to replace it")
+        if not out.is_dir():
+            raise UsageError(f"output {output} is not a zarr store (a file); not replacing it")
+        if not is_zarr_store(out):
+            raise UsageError(
+                f"output {output} is a directory but not a zarr store (no zarr.json, .zgroup or "
+                ".zarray at its root); --overwrite replaces zarr stores only"
+            )
+        if Path.cwd().resolve() == real or real in Path.cwd().resolve().parents:
+            raise UsageError(f"output {output} contains the current directory; not replacing it")
+    if not out.parent.is_dir():
+        raise UsageError(f"output directory {out.parent} does not exist")
+    return out
+
+
+_TEMP = re.compile(r"\.daskgrad-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{8}\.(?P<kind>tmp|old)$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def remove_stale(out: Path, say: Callable[[str], None]) -> None:
+    """Remove the temporaries of dead runs to ``out`` (same host, process gone); restore an
+    old store that a dead run had moved aside but not yet replaced. Live runs' are left."""
+    host = socket.gethostname()
+    prefix = f".{out.name}"
+    for p in sorted(out.parent.glob(f"{prefix}.daskgrad-*")):
+        m = _TEMP.fullmatch(p.name[len(prefix) :])
+        if not m or m["host"] != host or _alive(int(m["pid"])):
+            continue
+        if m["kind"] == "old" and not out.exists():
+            os.replace(p, out)
+            say(f"restored {out} from {p.name}, left by a dead run (pid {m['pid']})")
+        else:
+            _remove(p)
+            say(f"removed {p.name}, left by a dead run (pid {m['pid']})")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT/SIGTERM held back (then re-raised) while the output is being swapped in."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    sigs = [signal.SIGINT, signal.SIGTERM]
+    old = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in sigs}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        for s in dict.fromkeys(caught):
+            signal.raise_signal(s)
+
+
+class Target:
+    """A checked OUTPUT with its temporary sibling, created at once (so an unwritable place is
+    found before any computing). ``commit`` swaps it in; ``discard`` removes it."""
+
+    def __init__(
+        self,
+        output: Path | str,
+        *,
+        overwrite: bool = False,
+        inputs: Sequence[Path] = (),
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self.output = check_output(Path(output), overwrite, inputs)
+        self.overwrite = overwrite
+        remove_stale(self.output, say or (lambda s: None))
+        tag = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.tmp = self.output.with_name(f".{self.output.name}.daskgrad-{tag}.tmp")
+        try:
+            self.tmp.mkdir()
+        except OSError as e:
+            raise UsageError(f"cannot write output {output}: {e.strerror}") from e
+
+    def commit(self, on_commit: Callable[[], None] | None = None) -> None:
+        """Put the complete temporary in OUTPUT's place and remove what it replaced."""
+        with _signals_deferred():
+            out = self.output
+            if out.exists() or out.is_symlink():
+                check_output(out, self.overwrite)  # still a zarr store, and allowed
+                if not _exchange(self.tmp, out):
+                    old = self.tmp.with_suffix(".old")
+                    os.replace(out, old)
+                    os.replace(self.tmp, out)
+                    self.tmp = old
+            else:
+                os.replace(self.tmp, out)
+            if on_commit is not None:
+                on_commit()
+            _remove(self.tmp)
+
+    def discard(self) -> None:
+        _remove(self.tmp)
