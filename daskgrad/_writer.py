@@ -123,6 +123,8 @@ def _raise_failed(fut: Any, client: Any) -> None:
         fut.result()
     except Exception as e:
         if fut.status == "cancelled":
+            if client.status != "running":  # the scheduler went away: distributed cancels all
+                raise ComputeFailed(f"lost the dask scheduler at {client.scheduler.address}") from e
             raise ComputeFailed(f"the write of {describe_key(fut.key)} was cancelled") from e
         try:
             key = client.run_on_scheduler(_blame, fut.key)
