@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import math
 import signal
 import sys
@@ -338,6 +339,17 @@ def cmd_demo(args: argparse.Namespace, state: State) -> int:
     return 0 if ok else 1
 
 
+def _quiet_distributed() -> None:
+    """distributed's own log lines ("Failed to reconnect to scheduler …") would come before, and
+    say less than, the run's one line. Its logging config sets levels when it is imported."""
+    with contextlib.suppress(ImportError):
+        import distributed  # noqa: F401
+
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name.startswith("distributed"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 class Terminated(BaseException):
     """SIGTERM, raised in the main thread like KeyboardInterrupt for SIGINT."""
 
@@ -352,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     state = State()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    if not debug:
+        _quiet_distributed()
     try:
         args = build_parser().parse_args(argv)
         check_cluster_args(args)

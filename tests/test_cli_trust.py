@@ -363,3 +363,21 @@ def test_demo_does_not_replace_a_users_store(tmp_path):
     r = daskgrad("demo", "--size", "4MiB", "--out", tmp_path, *LEAN)
     assert r.returncode == 2 and "not a daskgrad demo store" in one_error_line(r.stderr)
     assert snapshot(tmp_path) == before
+
+
+def test_a_scheduler_lost_mid_run_is_one_line_and_leaves_nothing(medium_zarr, tmp_path):
+    from .test_cli import start_cluster, stop_cluster
+
+    sf, procs, log = start_cluster(tmp_path, 1)
+    try:
+        out = tmp_path / "out.zarr"
+        args = ["run", medium_zarr, out, "--dim", "x", "--scheduler-file", sf, "--no-progress"]
+        proc = start_daskgrad(*args, "--connect-timeout", "5")  # also its wait to reconnect
+        wait_for_chunks(out, proc, 4)
+        procs[0].kill()  # the scheduler
+        _, stderr = proc.communicate(timeout=90)
+        assert proc.returncode == 1
+        assert "lost the dask scheduler" in one_error_line(stderr)
+        assert not out.exists() and leftovers(out) == []
+    finally:
+        stop_cluster(procs, log)
