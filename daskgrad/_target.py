@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import glob
 import os
 import re
 import shutil
@@ -26,26 +27,85 @@ def is_zarr_store(path: Path) -> bool:
     return path.is_dir() and any((path / m).is_file() for m in ZARR_MARKERS)
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _lineage(path: Path) -> list[tuple[int, int]]:
+    """File identities (device, inode) of ``path`` and its existing ancestors, by the OS's
+    lookup: the same directory reached by a symlink or a bind mount has the same identity."""
+    ids = []
+    for p in [path, *path.parents]:
+        ident = _identity(p)
+        if ident is not None:
+            ids.append(ident)
+    return ids
+
+
+def _links_into(src: Path, out_id: tuple[int, int] | None, depth: int = 2) -> Path | None:
+    """A symbolic link within the top ``depth`` levels of the input ``src`` (a store's arrays
+    and their chunk folders) that leads into OUTPUT, else None."""
+    if out_id is None or not src.is_dir():
+        return None
+    level = [src]
+    for _ in range(depth):
+        below = []
+        for d in level:
+            with contextlib.suppress(OSError):
+                for entry in os.scandir(d):
+                    p = Path(entry.path)
+                    if entry.is_symlink() and out_id in _lineage(Path(os.path.realpath(p))):
+                        return p
+                    if entry.is_dir(follow_symlinks=False):
+                        below.append(p)
+        level = below
+    return None
+
+
+def _is_mount(path: Path) -> bool:
+    """A mount point, bind mounts within one filesystem included (os.path.ismount misses them)."""
+    if os.path.ismount(path):
+        return True
+    with contextlib.suppress(OSError):
+        with open("/proc/self/mountinfo") as f:
+            points = {line.split()[4].replace("\\040", " ") for line in f if line.strip()}
+        return str(path) in points
+    return False
+
+
 def check_output(output: Path, overwrite: bool, inputs: Sequence[Path] = ()) -> Path:
     """The absolute OUTPUT path, or UsageError naming it and saying why it may not be written.
 
-    OUTPUT is never an input, inside one or an ancestor of one; an existing OUTPUT is replaced
-    only with ``overwrite`` and only if it is a zarr store (not a plain directory or a file).
+    OUTPUT is never an input, inside one or an ancestor of one (compared by file identity, so
+    symbolic links and bind mounts are seen through), nor where an input's arrays lead by a
+    symbolic link; an existing OUTPUT is replaced only with ``overwrite``, only if it is a zarr
+    store (not a plain directory, a file, a link or a mount point).
     """
-    out = Path(os.path.abspath(output))
+    if Path(output).is_symlink():
+        raise UsageError(f"output {output} is a symbolic link; name the store itself")
+    out = Path(os.path.realpath(output))  # ".." after a symlink goes where the OS goes
     if out.parent == out:
         raise UsageError(f"output {output} is a filesystem root; name a new zarr store")
-    real = out.resolve()
+    out_id = _identity(out)
+    out_line = _lineage(out) if out_id else _lineage(out.parent)
     for inp in inputs:
-        src = Path(inp).resolve()
-        if real == src:
+        src_id = _identity(Path(inp))
+        if src_id is None:
+            continue
+        if src_id == out_id:
             raise UsageError(f"output {output} is the input; choose another path")
-        if src in real.parents:
+        if src_id in out_line:
             raise UsageError(f"output {output} is inside the input {inp}; choose another path")
-        if real in src.parents:
+        if out_id is not None and out_id in _lineage(Path(os.path.realpath(inp))):
             raise UsageError(f"output {output} contains the input {inp}; choose another path")
-    if out.is_symlink():
-        raise UsageError(f"output {output} is a symbolic link; name the store itself")
+        if (link := _links_into(Path(inp), out_id)) is not None:
+            raise UsageError(
+                f"output {output} holds data of the input ({link} links into it); choose another"
+            )
     if out.exists():
         if not overwrite:
             raise UsageError(f"output {output} exists; pass --overwrite to replace it")
@@ -56,7 +116,9 @@ def check_output(output: Path, overwrite: bool, inputs: Sequence[Path] = ()) -> 
                 f"output {output} is a directory but not a zarr store (no zarr.json, .zgroup or "
                 ".zarray at its root); --overwrite replaces zarr stores only"
             )
-        if Path.cwd().resolve() == real or real in Path.cwd().resolve().parents:
+        if _is_mount(out):
+            raise UsageError(f"output {output} is a mount point; it cannot be replaced by a rename")
+        if out_id in _lineage(Path.cwd()):
             raise UsageError(f"output {output} contains the current directory; not replacing it")
     if not out.parent.is_dir():
         raise UsageError(f"output directory {out.parent} does not exist")
@@ -88,11 +150,11 @@ def remove_stale(out: Path, say: Callable[[str], None]) -> None:
     old store that a dead run had moved aside but not yet replaced. Live runs' are left."""
     host = socket.gethostname()
     prefix = f".{out.name}"
-    for p in sorted(out.parent.glob(f"{prefix}.daskgrad-*")):
+    for p in sorted(out.parent.glob(f"{glob.escape(prefix)}.daskgrad-*")):
         m = _TEMP.fullmatch(p.name[len(prefix) :])
-        if not m or m["host"] != host or _alive(int(m["pid"])):
+        if not p.name.startswith(prefix) or not m or m["host"] != host or _alive(int(m["pid"])):
             continue
-        if m["kind"] == "old" and not out.exists():
+        if m["kind"] == "old" and not (out.exists() or out.is_symlink()):
             os.replace(p, out)
             say(f"restored {out} from {p.name}, left by a dead run (pid {m['pid']})")
         else:

@@ -238,3 +238,60 @@ def test_absent_zarr_chunks_are_counted(tmp_path):
     chunk.unlink()
     n, total, fill = absent_chunks(store, ["t"])["t"]
     assert (n, total) == (1, 2 * 4) and np.isnan(fill)
+
+
+def test_links_and_mounts_are_seen_through(tmp_path):
+    """Adversarial review of issue 9: each of these replaced or emptied the input."""
+    ds = field()
+    inp, other = tmp_path / "in.zarr", tmp_path / "other.zarr"
+    ds.to_zarr(inp)
+    ds.to_zarr(other)
+    src = xr.open_zarr(inp)
+    # an array of the input is a symbolic link into OUTPUT
+    import shutil
+
+    shutil.rmtree(inp / "t")
+    (inp / "t").symlink_to(other / "t")
+    with pytest.raises(ValueError, match="holds data of the input"):
+        daskgrad.to_zarr(src.grad("x"), other, overwrite=True)
+    # "link/../name" names what the OS reaches, not the text before ".."
+    (tmp_path / "deep" / "sub").mkdir(parents=True)
+    (tmp_path / "lnsub").symlink_to(tmp_path / "deep" / "sub")
+    out = daskgrad.to_zarr(ds.grad("x"), tmp_path / "lnsub" / ".." / "g.zarr")
+    assert out == tmp_path / "deep" / "g.zarr" and not (tmp_path / "g.zarr").exists()
+    # the input's folder reached through a bind mount
+    view = tmp_path / "view"
+    view.mkdir()
+    mounted = subprocess.run(["mount", "--bind", str(tmp_path), str(view)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"bind mounts are not allowed here: {mounted.stderr.strip()}")
+    try:
+        before = xr.open_zarr(other).t.values.copy()
+        with pytest.raises(ValueError, match="is the input"):
+            daskgrad.to_zarr(xr.open_zarr(other).grad("x"), view / "other.zarr", overwrite=True)
+        np.testing.assert_array_equal(xr.open_zarr(other).t.values, before)
+    finally:
+        subprocess.run(["umount", str(view)], check=True)
+    # a zarr store that is a mount point cannot be swapped by a rename: refused before computing
+    mnt = tmp_path / "mnt.zarr"
+    mnt.mkdir()
+    subprocess.run(["mount", "--bind", str(other), str(mnt)], check=True)
+    try:
+        with pytest.raises(ValueError, match="mount point"):
+            daskgrad.to_zarr(ds.grad("x"), mnt, overwrite=True)
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_output_names_are_not_glob_patterns(tmp_path):
+    host = socket.gethostname()
+    (tmp_path / "a.zarr").mkdir()
+    aside = tmp_path / f".a.zarr.daskgrad-{host}-{_dead_pid()}-0123abcd.old"
+    aside.mkdir()
+    stale = tmp_path / f".x[1].zarr.daskgrad-{host}-{_dead_pid()}-0123abcd.tmp"
+    stale.mkdir()
+    told = []
+    remove_stale(tmp_path / "?.zarr", told.append)  # "?" matched "a" as a pattern
+    assert aside.exists() and told == []
+    remove_stale(tmp_path / "x[1].zarr", told.append)
+    assert not stale.exists() and len(told) == 1
