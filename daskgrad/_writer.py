@@ -59,7 +59,7 @@ def describe_key(key: Any) -> str:
     where = f", chunk {index}" if index else ""
     if name.startswith("open_dataset-"):
         return f"reading input variable {name[13:].rsplit('-', 1)[0]!r}{where}"
-    if name.startswith("store-map-") or name.startswith("store-"):
+    if "store-map-" in name or name.startswith("store-"):
         return f"writing the output{where}"
     if name.startswith("gradient"):
         return f"computing the gradient{where}"

@@ -42,7 +42,7 @@ def _size(text: str) -> int:
 
     try:
         n = parse_bytes(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise argparse.ArgumentTypeError(f"not a byte size: {text!r} (try 64MiB or 2GB)") from None
     if n <= 1:  # dask reads a number <= 1 as a fraction of the machine's memory
         raise argparse.ArgumentTypeError(f"byte size must be more than 1 byte; got {text!r}")
@@ -55,8 +55,8 @@ def _positive(kind: type) -> Any:
             n = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
-        if not n > 0:
-            raise argparse.ArgumentTypeError(f"must be positive; got {text}")
+        if not 0 < n < 1e9:  # inf, nan and 1e30 seconds or workers are typos, not wishes
+            raise argparse.ArgumentTypeError(f"must be positive and finite; got {text}")
         return n
 
     return convert
@@ -193,7 +193,7 @@ def _chunk_size(text: str) -> int | str:
     if text == "auto":
         return "auto"
     n = int(text)
-    if n < 1:
+    if not 1 <= n < 2**62:
         raise ValueError(text)
     return n
 
@@ -203,7 +203,8 @@ def check_cluster_args(args: argparse.Namespace) -> None:
     if args.scheduler and args.scheduler_file:
         raise UsageError("argument --scheduler-file: not allowed with --scheduler")
     if args.scheduler_file and not Path(args.scheduler_file).is_file():
-        raise UsageError(f"argument --scheduler-file: no such file {args.scheduler_file}")
+        what = "is not a file" if Path(args.scheduler_file).exists() else "does not exist"
+        raise UsageError(f"argument --scheduler-file: {args.scheduler_file} {what}")
     if args.scheduler or args.scheduler_file:
         local = [o for o in ("workers", "threads_per_worker", "memory_limit") if getattr(args, o)]
         if local:
@@ -360,6 +361,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``daskgrad`` console script; returns the exit status."""
+    as_program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     state = State()
@@ -401,3 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if as_program:
+            # the run is over and has said so: a late Ctrl-C or SIGTERM during the interpreter's
+            # teardown must not turn its exit status into 130/143 without a word
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
