@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -305,12 +306,19 @@ def cmd_demo(args: argparse.Namespace, state: State) -> int:
 
     from . import demo
     from ._pipeline import open_input, prepare
-    from ._target import Target
+    from ._target import Target, is_zarr_store
 
+    if args.size < 2**20:
+        raise UsageError(
+            f"argument --size: at least 1MiB (a smaller grid resolves its waves too coarsely for "
+            f"an error bound that means anything); got {args.size} bytes"
+        )
     if args.out is None:
         out = Path(tempfile.mkdtemp(prefix="daskgrad-demo-"))
     else:
         out = Path(args.out)
+        if is_zarr_store(out):
+            raise UsageError(f"argument --out: {out} is a zarr store; name a directory instead")
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -333,7 +341,9 @@ def cmd_demo(args: argparse.Namespace, state: State) -> int:
         except BaseException:
             target.discard()
             raise
-        errors = demo.max_errors(open_input(output), exact, client)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # dask's PerformanceWarning on a large demo
+            errors = demo.max_errors(open_input(output), exact, client)
     bound = demo.error_bound(ds)
     ok = demo.verdict(errors, bound)
     say(f"demo: {'PASS' if ok else 'FAIL'}; files in {out}")

@@ -381,3 +381,13 @@ def test_a_scheduler_lost_mid_run_is_one_line_and_leaves_nothing(medium_zarr, tm
         assert not out.exists() and leftovers(out) == []
     finally:
         stop_cluster(procs, log)
+
+
+def test_demo_refuses_a_meaningless_size_and_a_store_as_its_folder(tmp_path):
+    write_small(tmp_path / "s.zarr")
+    before = snapshot(tmp_path)
+    r = daskgrad("demo", "--size", "1KiB", "--out", tmp_path / "d", *LEAN)
+    assert r.returncode == 2 and "--size" in one_error_line(r.stderr)
+    r = daskgrad("demo", "--out", tmp_path / "s.zarr", *LEAN)
+    assert r.returncode == 2 and "is a zarr store" in one_error_line(r.stderr)
+    assert snapshot(tmp_path) == before
