@@ -215,10 +215,16 @@ def _describe(info: dict, host: str) -> str:
     from distributed.utils import format_dashboard_link
 
     workers = list(info.get("workers", {}).values())
-    threads = sum(w.get("nthreads", 0) for w in workers)
+    per = {w.get("nthreads", 0) for w in workers}
     least = min((w.get("memory_limit") or 0 for w in workers), default=0)
     memory = f"{_fmt(least)} per worker" if least else "no memory limit"
-    shape = f"{len(workers)} workers, {threads} threads, {memory}" if workers else "no workers yet"
+    n = len(workers)
+    if len(per) == 1:
+        t = per.pop()
+        threads = f"{t} thread{'s' * (t != 1)} each"
+    else:
+        threads = f"{sum(w.get('nthreads', 0) for w in workers)} threads in all"
+    shape = f"{n} worker{'s' * (n != 1)}, {threads}, {memory}" if workers else "no workers yet"
     port = info.get("services", {}).get("dashboard")
     dash = format_dashboard_link(host, port) if port else "none (pip install bokeh)"
     return f"{shape}; dashboard: {dash}"

@@ -263,17 +263,23 @@ def run_job(args, job, target, client, state: State, label: str) -> None:
     def committed() -> None:
         state.committed = True
 
-    write(job.result, target, client, progress=progress, watch=WorkerWatch(client),
-          on_commit=committed)
+    watch = WorkerWatch(client)
+    write(job.result, target, client, progress=progress, watch=watch, on_commit=committed)
     seconds = time.perf_counter() - start
     lost = len(before - set(client.scheduler_info()["workers"]))
     read, written = job.bytes_read, job.bytes_written
     rate = format_bytes(int((read + written) / max(seconds, 1e-9)))
+    absent = f"; {_count(job.absent, 'input chunk')} absent (read as fill value)"
     say(
-        f"{label}: {len(job.result.data_vars)} arrays; read {format_bytes(read)}, wrote "
-        f"{format_bytes(written)} in {seconds:.1f} s ({rate}/s); {lost} workers lost"
-        + (f"; {job.absent} input chunks absent (read as fill value)" if job.absent else "")
+        f"{label}: {_count(len(job.result.data_vars), 'array')}; read {format_bytes(read)}, "
+        f"wrote {format_bytes(written)} in {seconds:.1f} s ({rate}/s); "
+        f"{_count(lost, 'worker')} lost" + (absent if job.absent else "")
     )
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 array', '2 arrays', '0 workers'."""
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def cmd_run(args: argparse.Namespace, state: State) -> None:

@@ -170,7 +170,7 @@ def test_absent_chunks_are_reported_and_refused_with_strict(tmp_path):
     r = daskgrad("run", inp, tmp_path / "a.zarr", "--dim", "x", "--var", "t", *LEAN)
     assert r.returncode == 0, r.stderr
     warning = "daskgrad: warning: input variable 't' lacks 1 of its 8 chunks in the store"
-    assert warning in r.stdout and "1 input chunks absent" in r.stdout
+    assert warning in r.stdout and "1 input chunk absent" in r.stdout
     r = daskgrad("run", inp, tmp_path / "b.zarr", "--dim", "x", "--strict", *LEAN)
     assert r.returncode == 2 and "--strict" in one_error_line(r.stderr)
     assert not (tmp_path / "b.zarr").exists() and leftovers(tmp_path / "b.zarr") == []

@@ -300,7 +300,7 @@ def test_local_cluster_line_shape_and_worker_baseline(tmp_path, capfd):
         daskgrad.to_zarr(grads, tmp_path / "out.zarr", client=client, progress=False)
         (rss,) = client.run(_rss).values()
     assert rss < WORKER_BASELINE, f"worker baseline {rss / MiB:.0f} MiB"
-    assert len(lines) == 1 and lines[0].startswith("local cluster of 1 workers, 1 threads, ")
+    assert len(lines) == 1 and lines[0].startswith("local cluster of 1 worker, 1 thread each, ")
     assert "400.00 MiB per worker; dashboard: " in lines[0] and ":8787/" not in lines[0]
     assert capfd.readouterr().err == ""
 
