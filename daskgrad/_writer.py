@@ -99,7 +99,8 @@ def _compute_distributed(graph, writes, client, progress, watch) -> None:
         if progress:
             from distributed import progress as progress_bar
 
-            progress_bar(futures, multi=False, scheduler=client.scheduler.address)
+            # the text bar, also in Jupyter (its widget needs ipywidgets)
+            progress_bar(futures, multi=False, scheduler=client.scheduler.address, notebook=False)
         # the first failure is raised as soon as it happens (unlike distributed.wait), and an
         # interrupt leaves no orphaned gather behind (unlike client.gather)
         with client.as_current():
