@@ -6,7 +6,7 @@
 The input (in a temporary directory under --dir, removed afterwards) is differentiated along 2 of
 its 3 dims by the same code as ``daskgrad run``. The I/O floor, on the same cluster, reads the
 input once and writes 2 arrays of its size. The worker processes' RSS is sampled every 50 ms.
-Prints a markdown table of ratios: gradient time / I/O floor (DESIGN: <= 1.3), peak RSS / limit
+Prints a markdown table of ratios: gradient time / I/O floor (target: <= 1.3), peak RSS / limit
 (<= 1), and worker restarts (0).
 """
 

@@ -21,7 +21,7 @@ def raise_if_dask_computes():
 
 
 def assert_gradients_close(ours, ref, f, spacings=(1.0,)):
-    """DESIGN's accuracy rule: rtol 1e-10 relative to max|f|, scaled by the smallest step."""
+    """The accuracy rule: rtol 1e-10 relative to max|f|, scaled by the smallest step."""
     ref = ref if isinstance(ref, tuple | list) else (ref,)
     assert len(ours) == len(ref)
     fmax = float(np.max(np.abs(f))) if np.size(f) else 0.0

@@ -1,4 +1,4 @@
-"""daskgrad.gradient / np_gradient on NumPy and dask arrays: every rule of DESIGN.md "Arrays"."""
+"""daskgrad.gradient / np_gradient on NumPy and dask arrays: every rule of the README's "Arrays"."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ def test_at_most_3k_plus_2_tasks_per_chunk(dims, periodic):
     with raise_if_dask_computes():
         outs = gradient(x, dim=dims, periodic=periodic)
     k = len(dims)
-    assert n_tasks(outs) <= (3 * k + 2) * nchunks  # DESIGN's bound
+    assert n_tasks(outs) <= (3 * k + 2) * nchunks  # the README's bound
     # input, planes for the neighbours, kernel, and one getitem per output (none for k = 1:
     # the kernel's task is the output)
     assert n_tasks(outs) == (k + 3 if k > 1 else 3) * nchunks

@@ -222,7 +222,7 @@ xr = pytest.importorskip("xarray")
 
 
 def assert_close(ours, ref):
-    """DESIGN's rule, rtol 1e-10 against max|ref|: ours runs the kernel, not numpy's formula."""
+    """The accuracy rule, rtol 1e-10 against max|ref|: ours runs the kernel, not numpy's formula."""
     ref = np.asarray(ref)
     np.testing.assert_allclose(np.asarray(ours), ref, rtol=1e-10, atol=1e-10 * np.abs(ref).max())
 

@@ -19,7 +19,7 @@ from .conftest import raise_if_dask_computes  # noqa: E402
 
 
 def assert_close(ours, ref, f, step):
-    """rtol 1e-10, atol 1e-10·max|f|/min|step| (DESIGN's accuracy rule)."""
+    """rtol 1e-10, atol 1e-10·max|f|/min|step| (the README's accuracy rule)."""
     step = np.asarray(step, dtype=float)
     hmin = np.min(np.abs(np.diff(step))) if step.ndim else abs(float(step))
     atol = 1e-10 * float(np.max(np.abs(np.asarray(f)))) / hmin
