@@ -463,11 +463,11 @@ class WorkerWatch:
     does not answer counts as having no workers. :meth:`check` is cheap to call often: it
     asks at most once every ``poll`` seconds and waits at most ``poll`` seconds for the answer.
 
-    Examples
-    --------
-    >>> watch = WorkerWatch(client, timeout=60)  # doctest: +SKIP
-    >>> while not done:  # doctest: +SKIP
-    ...     watch.check()  # RuntimeError: no dask workers for 60 s (all lost)
+    Use, in a wait loop (the writer's)::
+
+        watch = WorkerWatch(client, timeout=60)
+        while not done:
+            watch.check()  # RuntimeError: no dask workers for 60 s (all lost)
     """
 
     def __init__(
