@@ -74,6 +74,12 @@ def open_input(
     return ds
 
 
+def largest_chunk(var: Any) -> int:
+    """Bytes of the largest chunk of an xarray variable (its whole size if not chunked)."""
+    chunks = var.chunks or [[n] for n in var.shape]
+    return var.dtype.itemsize * math.prod(max(c, default=0) for c in chunks)
+
+
 @dataclass
 class Job:
     """A validated, lazily built gradient: what to read and what to write."""
@@ -94,13 +100,7 @@ class Job:
     @property
     def chunk_bytes(self) -> int:
         """The largest chunk of any output variable, in bytes (inputs are at most as large)."""
-        sizes = [0]
-        for var in self.result.data_vars.values():
-            n = var.dtype.itemsize
-            for c in var.chunks or [[s] for s in var.shape]:
-                n *= max(c, default=0)
-            sizes.append(n)
-        return max(sizes)
+        return max(map(largest_chunk, self.result.data_vars.values()), default=0)
 
     @property
     def k(self) -> int:
@@ -126,9 +126,7 @@ def check_input(path: Path, job: Job, strict: bool, say: Callable[[str], None]) 
             raise UsageError(f"{line}; --strict refuses damaged input")
         say(f"warning: {line}")
     for name, var in job.source.data_vars.items():
-        chunks = var.chunks or [[n] for n in var.shape]
-        nbytes = var.dtype.itemsize * math.prod(max(c, default=0) for c in chunks)
-        if nbytes > BIG_CHUNK:
+        if (nbytes := largest_chunk(var)) > BIG_CHUNK:
             say(
                 f"warning: input variable {name!r} has chunks of {format_bytes(nbytes)}; "
                 "--chunks DIM=N makes them smaller"

@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from ._errors import UsageError
 
@@ -236,3 +237,10 @@ class Target:
 
     def discard(self) -> None:
         _remove(self.tmp)
+
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        if kind is not None:  # whatever failed, before or while writing: no temporary left
+            self.discard()

@@ -296,13 +296,11 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
         job = prepare(ds, args.dim, args.var, args.edge_order, periodic, args.datetime_unit)
         job.absent = check_input(input, job, args.strict, say)
         # the temporary is made now: an unwritable OUTPUT is found before any cluster starts
-        target = Target(output, overwrite=args.overwrite, inputs=[input], say=say)
-        try:
-            with connect(args, job.chunk_bytes, job.k) as client:
-                run_job(args, job, target, client, state, f"{input} -> {output}")
-        except BaseException:
-            target.discard()
-            raise
+        with (
+            Target(output, overwrite=args.overwrite, inputs=[input], say=say) as target,
+            connect(args, job.chunk_bytes, job.k) as client,
+        ):
+            run_job(args, job, target, client, state, f"{input} -> {output}")
 
 
 def cmd_demo(args: argparse.Namespace, state: State) -> int:
@@ -341,12 +339,8 @@ def cmd_demo(args: argparse.Namespace, state: State) -> int:
         demo.write_input(ds, input, client)
         job = prepare(open_input(input), ["x", "y"], edge_order=2)
         say(f"demo: daskgrad run {input} {output} --dim x --dim y --edge-order 2 --overwrite")
-        target = Target(output, overwrite=True, inputs=[input], say=say)
-        try:
+        with Target(output, overwrite=True, inputs=[input], say=say) as target:
             run_job(args, job, target, client, state, f"{input} -> {output}")
-        except BaseException:
-            target.discard()
-            raise
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # dask's PerformanceWarning on a large demo
             errors = demo.max_errors(open_input(output), exact, client)
