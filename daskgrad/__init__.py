@@ -12,3 +12,4 @@ __version__ = "0.1.0"
 
 with contextlib.suppress(ImportError):  # the .grad accessor, when xarray is installed
     from . import xarray as _xarray  # noqa: F401
+    from .geospatial import geospatial_gradient  # noqa: F401  (needs xarray)
