@@ -1,0 +1,347 @@
+"""Earth models and metric factors for geospatial gradients: NumPy per block, lazy for dask."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+from dataclasses import dataclass
+from operator import getitem
+from typing import Any
+
+import numpy as np
+
+from ._api import gradient
+from ._args import is_dask_collection
+
+SPHERE_RADIUS = 6371008.8  # m, the IUGG mean radius
+WGS84_A = 6378137.0  # m, semi-major axis
+WGS84_F = 1 / 298.257223563  # flattening
+# |φ| within this (relative) of 90° is a pole, where the eastward derivative is undefined; a
+# latitude beyond 90° by more than it is an error
+_POLE_RTOL = 1e-10
+HALF_PI = math.pi / 2
+DEGREE = math.pi / 180  # radians
+
+# CF spellings of degrees (canonical, and the lat/lon forms of the CF conventions' table 4.1)
+_DEGREES = {"degree", "degrees", "deg", "°", "arc_degree", "angular_degree"}
+for _suffix in ("north", "east"):
+    for _stem in ("degree", "degrees"):
+        _DEGREES.update({f"{_stem}_{_suffix}", f"{_stem}_{_suffix[0]}", f"{_stem}{_suffix[0]}"})
+_RADIANS = {"radian", "radians", "rad"}
+
+
+@dataclass(frozen=True)
+class Earth:
+    """Radii of curvature of the sphere or the WGS84 ellipsoid, in metres.
+
+    Eastward distance is ``east(φ) dλ`` (R cos φ, or N(φ) cos φ on the ellipsoid), northward
+    distance ``north(φ) dφ`` (R, or the meridional radius M(φ)).
+
+    Examples
+    --------
+    >>> e = make_earth("wgs84")
+    >>> round(float(e.north(0.0))), round(float(e.east(0.0)))
+    (6335439, 6378137)
+    >>> float(make_earth("sphere", radius=1.0).east(np.pi / 3))
+    0.5000000000000001
+    """
+
+    kind: str
+    a: float
+    e2: float = 0.0
+
+    def east(self, phi: np.ndarray) -> np.ndarray:
+        if self.e2 == 0:
+            return self.a * np.cos(phi)
+        return self.a * np.cos(phi) / np.sqrt(1 - self.e2 * np.sin(phi) ** 2)
+
+    def north(self, phi: np.ndarray) -> np.ndarray:
+        if self.e2 == 0:
+            return np.full(np.shape(phi), self.a)
+        return self.a * (1 - self.e2) / (1 - self.e2 * np.sin(phi) ** 2) ** 1.5
+
+    @property
+    def constant_north(self) -> float | None:
+        """The northward scale when it does not depend on latitude (the sphere's R)."""
+        return self.a if self.e2 == 0 else None
+
+
+def make_earth(earth: Any, radius: Any = None) -> Earth:
+    """The earth model named by ``earth`` ("sphere" or "wgs84"), with ``radius`` for a sphere."""
+    kind = earth.lower() if isinstance(earth, str) else earth
+    if kind not in ("sphere", "wgs84"):
+        raise ValueError(f"earth must be 'sphere' or 'wgs84'; got {earth!r}")
+    if kind == "wgs84":
+        if radius is not None:
+            raise ValueError(
+                f"radius={radius!r} applies to earth='sphere' only; WGS84 has its own axes"
+            )
+        return Earth("wgs84", WGS84_A, WGS84_F * (2 - WGS84_F))
+    if radius is None:
+        return Earth("sphere", SPHERE_RADIUS)
+    ok = isinstance(radius, numbers.Real) and not isinstance(radius, bool)
+    if not ok or not math.isfinite(radius) or radius <= 0:
+        raise ValueError(f"radius must be a positive number of metres; got {radius!r}")
+    return Earth("sphere", float(radius))
+
+
+def radians_per_unit(units: Any, name: Any, what: str) -> float | None:
+    """π/180 for degrees, 1 for radians, None when the coordinate has no units.
+
+    Examples
+    --------
+    >>> radians_per_unit("degrees_north", "lat", "latitude") == np.pi / 180
+    True
+    >>> radians_per_unit("m", "y", "latitude")
+    Traceback (most recent call last):
+    ...
+    ValueError: latitude coordinate 'y' has units 'm', which is not an angle; ...
+    """
+    if units is None:
+        return None
+    key = str(units).strip().lower()
+    if key in _DEGREES:
+        return DEGREE
+    if key in _RADIANS:
+        return 1.0
+    raise ValueError(
+        f"{what} coordinate {name!r} has units {units!r}, which is not an angle; expected "
+        "degrees (degrees_north, degrees_east, degree, ...) or radians; pass "
+        f"{what}= the name of a {what} coordinate"
+    )
+
+
+def check_latitude(phi: np.ndarray, name: Any) -> None:
+    """ValueError when a latitude (radians) lies outside ±90°; NaN is allowed (no point)."""
+    with np.errstate(invalid="ignore"):
+        worst = np.nanmax(np.abs(phi)) if np.size(phi) and not np.all(np.isnan(phi)) else 0.0
+    if worst > HALF_PI * (1 + _POLE_RTOL):
+        raise ValueError(
+            f"latitude coordinate {name!r} has values outside ±90 degrees (largest |latitude| "
+            f"{np.degrees(worst):.6g} degrees); are latitude and longitude swapped, or is it "
+            "in radians without units='radians'?"
+        )
+
+
+def poles(phi: np.ndarray) -> np.ndarray:
+    return np.abs(phi) >= HALF_PI * (1 - _POLE_RTOL)
+
+
+def east_factor(lat: np.ndarray, to_rad: float, earth: Earth, name: Any) -> np.ndarray:
+    """1 / eastward scale, per metre and radian of longitude; NaN at the poles."""
+    phi = np.asarray(lat, dtype=np.float64) * to_rad
+    check_latitude(phi, name)
+    with np.errstate(divide="ignore"):
+        out = 1.0 / earth.east(phi)
+    out[poles(phi)] = np.nan
+    return out
+
+
+def north_factor(lat: np.ndarray, to_rad: float, earth: Earth, name: Any) -> np.ndarray:
+    """1 / northward scale, per metre and radian of latitude."""
+    phi = np.asarray(lat, dtype=np.float64) * to_rad
+    check_latitude(phi, name)
+    return 1.0 / earth.north(phi)
+
+
+def jacobian_coefficients(phi, phi_0, phi_1, lam_0, lam_1, earth: Earth) -> np.ndarray:
+    """Chain-rule coefficients on a 2-D grid: ``(4, ny, nx)`` such that
+    ``df/dx = c[0] df/d0 + c[1] df/d1`` and ``df/dy = c[2] df/d0 + c[3] df/d1``.
+
+    With X, Y the eastward and northward distances, ``[f_0, f_1] = [f_X, f_Y] J`` where
+    ``J = [[a λ_0, a λ_1], [b φ_0, b φ_1]]`` (a, b the eastward and northward scales); inverting
+    J gives ``f_X = (f_0 φ_1 - f_1 φ_0) / (a Δ)`` and ``f_Y = (f_1 λ_0 - f_0 λ_1) / (b Δ)`` with
+    ``Δ = λ_0 φ_1 - λ_1 φ_0``. NaN where the grid is degenerate and, for df/dx, at the poles.
+    """
+    delta = lam_0 * phi_1 - lam_1 * phi_0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ax = 1.0 / (earth.east(phi) * delta)
+        by = 1.0 / (earth.north(phi) * delta)
+    bad = ~np.isfinite(ax)
+    ax[bad | poles(phi)] = np.nan
+    by[~np.isfinite(by)] = np.nan
+    return np.stack([phi_1 * ax, -phi_0 * ax, -lam_1 * by, lam_0 * by])
+
+
+def writable(a: np.ndarray) -> np.ndarray:
+    # a chunk that distributed received over the network may be a read-only view of its bytes
+    return a if a.flags.writeable else a.copy()
+
+
+def scale_inplace(g: np.ndarray, factor: np.ndarray, axis: int) -> np.ndarray:
+    """``g * factor`` along ``axis``, written into ``g`` (a fresh derivative nobody else reads)."""
+    g = writable(g)
+    shape = [1] * g.ndim
+    shape[axis] = -1
+    np.multiply(g, factor.reshape(shape), out=g, casting="unsafe")
+    return g
+
+
+# Bytes of one operand per slab of the chain-rule combination: the temporaries stay in cache.
+_SLAB_BYTES = 1 << 19
+
+
+def combine_inplace(f0: np.ndarray, f1: np.ndarray, coef: np.ndarray, axes) -> tuple:
+    """``(df/dx, df/dy)`` from the index derivatives ``f0``, ``f1`` (along the data's ``axes``)
+    and :func:`jacobian_coefficients`, written into ``f0`` and ``f1`` slab by slab along axis 0
+    (fresh derivatives nobody else reads), so no temporary is as large as a chunk."""
+    f0, f1 = writable(f0), writable(f1)
+    if f0.size == 0:
+        return f0, f1
+    c = coef if axes[0] < axes[1] else coef.swapaxes(1, 2)
+    shape = [1] * f0.ndim
+    for a, n in zip(sorted(axes), c.shape[1:], strict=True):
+        shape[a] = n
+    c = [ci.reshape(shape) for ci in c]
+    row = f0[0].nbytes or 1
+    step = max(1, _SLAB_BYTES // row)
+    on_0 = 0 in axes
+    for s in range(0, f0.shape[0], step):
+        sl = slice(s, s + step)
+        a, b = f0[sl], f1[sl]
+        cs = [ci[sl] if on_0 else ci for ci in c]
+        x = a * cs[0]
+        x += b * cs[1]
+        b *= cs[3]
+        b += a * cs[2]
+        a[...] = x
+    return f0, f1
+
+
+def lat_factor(kind: str, lat, to_rad: float, earth: Earth, name, chunks):
+    """:func:`east_factor` or :func:`north_factor` of a 1-D latitude: NumPy when ``chunks`` is
+    None, else a dask array with those chunks (lazy, the range check included)."""
+    fn = east_factor if kind == "east" else north_factor
+    if chunks is None:
+        return fn(np.asarray(lat), to_rad, earth, name)
+    import dask.array as da
+
+    lat = lat.rechunk((chunks,)) if is_dask_collection(lat) else da.from_array(lat, (chunks,))
+    return lat.map_blocks(fn, to_rad, earth, name, dtype=np.float64, meta=np.empty((0,)))
+
+
+def curvilinear_coefficients(lat, lon, lat_rad, lon_rad, earth: Earth, name, chunks, opts):
+    """:func:`jacobian_coefficients` of 2-D coordinates: NumPy when ``chunks`` is None, else a
+    dask array chunked ``(4,) + chunks``, computed once per horizontal chunk."""
+    if chunks is None:
+        phi = np.asarray(lat, dtype=np.float64) * lat_rad
+        check_latitude(phi, name)
+        lam = np.asarray(lon, dtype=np.float64) * lon_rad
+        lam_0, lam_1 = np.unwrap(lam, axis=0), np.unwrap(lam, axis=1)
+    else:
+        import dask.array as da
+
+        phi, lam = (
+            c.rechunk(chunks) if is_dask_collection(c) else da.from_array(c, chunks)
+            for c in (lat, lon)
+        )
+        phi = phi.map_blocks(radians_checked, lat_rad, name, dtype=np.float64)
+        lam = lam.astype(np.float64) * lon_rad
+        lam_0, lam_1 = (unwrap_dask(lam, a).rechunk(chunks) for a in (0, 1))
+    phi_0, phi_1 = gradient(phi, dim=[0, 1], **opts)
+    (lam_0,) = gradient(lam_0, dim=0, **opts)
+    (lam_1,) = gradient(lam_1, dim=1, **opts)
+    args = (phi, phi_0, phi_1, lam_0, lam_1, earth)
+    if chunks is None:
+        return jacobian_coefficients(*args)
+    meta = np.empty((0, 0, 0))
+    coef = da.map_blocks(
+        jacobian_coefficients, *args, new_axis=0, chunks=((4,), *chunks), meta=meta
+    )
+    return barrier(coef)
+
+
+def monotonic(x: np.ndarray, name, what: str) -> None:
+    d = np.diff(x)
+    if not (np.all(d > 0) or np.all(d < 0)):
+        raise ValueError(
+            f"{what} coordinate {name!r} is not strictly monotonic (nor, for longitude, once "
+            "unwrapped across the dateline); sort it first, e.g. obj.sortby(...)"
+        )
+
+
+def uniform_step(x: np.ndarray, dtype) -> float | None:
+    """The step of a coordinate uniform to within the rounding of its stored dtype (a regular
+    grid's degrees made radians are not exactly uniform, and uniform spacing is cheaper)."""
+    if x.size < 2:
+        return None
+    step = (x[-1] - x[0]) / (x.size - 1)
+    eps = np.finfo(np.result_type(dtype, np.float32)).eps
+    ok = np.max(np.abs(np.diff(x) - step)) <= 4 * eps * np.max(np.abs(x))
+    return float(step) if ok else None
+
+
+def radians_checked(lat, to_rad, name):
+    phi = lat.astype(np.float64) * to_rad
+    check_latitude(phi, name)
+    return phi
+
+
+def unwrap_dask(lam, axis: int):
+    import dask.array as da
+
+    first = lam[(slice(None),) * axis + (slice(0, 1),)]
+    d = da.diff(lam, axis=axis, prepend=first)
+    return lam + da.cumsum(-2 * np.pi * da.round(d / (2 * np.pi)), axis=axis)
+
+
+def scale(g, factor, axis: int):
+    """``g`` times a 1-D ``factor`` along ``axis``, in place, per chunk for dask."""
+    if not is_dask_collection(g):
+        return scale_inplace(g, factor, axis)
+    import dask.array as da
+
+    ind = tuple(range(g.ndim))
+    return da.blockwise(
+        scale_inplace, ind, g, ind, factor, (axis,), axis=axis, dtype=g.dtype, meta=g._meta
+    )
+
+
+def barrier(a):
+    """``a`` behind a layer of aliases: dask would otherwise fuse the coefficients' blockwise
+    tasks into every consumer, recomputing them once per time step."""
+    import dask.array as da
+    from dask._task_spec import Alias
+    from dask.highlevelgraph import HighLevelGraph
+
+    name = f"geospatial-metrics-{a.name}"
+    layer = {
+        (name, *i): Alias((name, *i), (a.name, *i))
+        for i in itertools.product(*map(range, a.numblocks))
+    }
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[a])
+    return da.Array(graph, name, a.chunks, meta=a._meta)
+
+
+def combine_dask(g0, g1, coef, axes):
+    """One task per chunk turns the two index derivatives into (df/dx, df/dy)."""
+    import dask.array as da
+    from dask._task_spec import Task, TaskRef
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    token = tokenize(g0.name, g1.name, coef.name, axes)
+    name = f"geospatial-{token}"
+    idxs = list(itertools.product(*map(range, g0.numblocks)))
+    layer = {
+        (name, *i): Task(
+            (name, *i),
+            combine_inplace,
+            TaskRef((g0.name, *i)),
+            TaskRef((g1.name, *i)),
+            TaskRef((coef.name, 0, i[axes[0]], i[axes[1]])),
+            axes,
+        )
+        for i in idxs
+    }
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[g0, g1, coef])
+    outs = []
+    for k, word in enumerate(("dx", "dy")):
+        out_name = f"geospatial-{word}-{token}"
+        sub = {(out_name, *i): Task((out_name, *i), getitem, TaskRef((name, *i)), k) for i in idxs}
+        g = HighLevelGraph(
+            {**graph.layers, out_name: sub}, {**graph.dependencies, out_name: {name}}
+        )
+        outs.append(da.Array(g, out_name, g0.chunks, meta=g0._meta))
+    return tuple(outs)

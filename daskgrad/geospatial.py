@@ -1,0 +1,411 @@
+"""Eastward and northward derivatives per metre on latitude/longitude grids (xarray layer)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from . import _metrics as m
+from ._api import gradient
+from ._args import is_dask_collection
+from .xarray import divide_units
+
+__all__ = ["geospatial_dataset", "geospatial_gradient"]
+
+_LAT_NAMES = ("lat", "latitude", "nav_lat")
+_LON_NAMES = ("lon", "longitude", "nav_lon")
+
+
+def geospatial_gradient(
+    obj: xr.DataArray | xr.Dataset,
+    *,
+    latitude: Hashable | None = None,
+    longitude: Hashable | None = None,
+    earth: str = "sphere",
+    radius: float | None = None,
+    accuracy: int = 2,
+    edge_order: int = 1,
+    nan_policy: str = "propagate",
+    periodic: bool | None = None,
+) -> tuple[xr.DataArray, xr.DataArray] | xr.Dataset:
+    """Eastward and northward derivatives per metre of data on a latitude/longitude grid.
+
+    Parameters
+    ----------
+    obj : DataArray or Dataset
+        NumPy- or dask-backed; dask stays lazy, coordinates included.
+    latitude, longitude : str, optional
+        Names of the coordinates, in degrees (or radians, by their ``units``). By default found
+        by their CF attributes (with cf-xarray: standard_name, units ``degrees_north``/
+        ``degrees_east``) or else by the names lat/latitude/nav_lat and lon/longitude/nav_lon.
+        1-D coordinates on two dims (regular or Gaussian, either direction, longitude in
+        [0, 360) or [-180, 180)) or 2-D curvilinear ``lat(y, x)``, ``lon(y, x)``.
+    earth : {"sphere", "wgs84"}
+        A sphere of ``radius`` metres (default 6371008.8, the IUGG mean radius), or the WGS84
+        ellipsoid (eastward scale N(φ) cos φ, northward M(φ)).
+    accuracy, edge_order, nan_policy
+        As for :func:`daskgrad.gradient`, along the grid's index dims (and for the derivatives
+        of 2-D coordinates).
+    periodic : None, bool
+        None: wrap around a 1-D longitude that covers the globe (n·Δλ = 360°); False: never;
+        True: wrap, and refuse a grid that does not cover the globe.
+
+    Returns
+    -------
+    (df_dx, df_dy) for a DataArray, named ``d{name}_dx``/``d{name}_dy``, units data / ``m``,
+    with the input's dims, coords and chunks. For a Dataset, a Dataset of those for every
+    numeric variable that has the horizontal dims. The eastward derivative is NaN at the poles.
+    On 2-D grids the derivatives along the two index dims are combined through the inverse of
+    the local Jacobian of (eastward, northward) distance, longitude unwrapped across the
+    dateline.
+
+    Examples
+    --------
+    >>> lat = np.arange(-60.0, 61.0, 30.0)
+    >>> lon = np.arange(0.0, 360.0, 90.0)
+    >>> T = xr.DataArray(
+    ...     np.outer(np.sin(np.radians(lat)), np.ones(lon.size)), name="T",
+    ...     coords={"lat": lat, "lon": lon}, dims=("lat", "lon"), attrs={"units": "K"})
+    >>> dx, dy = geospatial_gradient(T, radius=1.0)
+    >>> dx.name, dy.attrs["units"], float(abs(dx).max())
+    ('dT_dx', 'K m-1', 0.0)
+    >>> np.round(dy.values[2], 3)  # cos(0) on a coarse grid
+    array([0.955, 0.955, 0.955, 0.955])
+    """
+    if isinstance(obj, xr.Dataset):
+        return geospatial_dataset(
+            obj,
+            None,
+            latitude=latitude,
+            longitude=longitude,
+            earth=earth,
+            radius=radius,
+            accuracy=accuracy,
+            edge_order=edge_order,
+            nan_policy=nan_policy,
+            periodic=periodic,
+        )
+    if not isinstance(obj, xr.DataArray):
+        raise TypeError(
+            f"geospatial_gradient takes an xarray DataArray or Dataset; got {type(obj).__name__}"
+        )
+    grid = _Grid(obj, latitude, longitude, earth, radius, periodic)
+    return grid.differentiate(obj, _options(accuracy, edge_order, nan_policy))
+
+
+def geospatial_dataset(
+    ds: xr.Dataset, variables: Sequence[Hashable] | None = None, **options: Any
+) -> xr.Dataset:
+    """``d{var}_dx``, ``d{var}_dy`` of the named ``variables`` of ``ds`` (all numeric variables
+    with the horizontal dims when None), with ``ds``'s coords and attrs; ``options`` are
+    :func:`geospatial_gradient`'s keywords.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"h": (("y", "x"), np.ones((3, 4)))},
+    ...                 coords={"lat": ("y", [0.0, 1, 2]), "lon": ("x", [0.0, 1, 2, 3])})
+    >>> list(geospatial_dataset(ds, ["h"]).data_vars)
+    ['dh_dx', 'dh_dy']
+    """
+    opts = dict(options)
+    how = _options(
+        opts.pop("accuracy", 2), opts.pop("edge_order", 1), opts.pop("nan_policy", "propagate")
+    )
+    unknown = set(opts) - {"latitude", "longitude", "earth", "radius", "periodic"}
+    if unknown:
+        raise TypeError(f"geospatial_dataset got unexpected options {sorted(unknown)}")
+    grid = _Grid(
+        ds,
+        opts.get("latitude"),
+        opts.get("longitude"),
+        opts.get("earth", "sphere"),
+        opts.get("radius"),
+        opts.get("periodic"),
+    )
+    skip = {grid.lat_name, grid.lon_name}
+    if variables is None:
+        names = [
+            k
+            for k, v in ds.data_vars.items()
+            if k not in skip and v.dtype.kind in "iufc" and set(grid.dims) <= set(v.dims)
+        ]
+    else:
+        names = list(variables)
+        for k in names:
+            if k not in ds.data_vars:
+                raise ValueError(f"variable {k!r} is not in the dataset: {list(ds.data_vars)}")
+            if not set(grid.dims) <= set(ds[k].dims):
+                raise ValueError(
+                    f"variable {k!r} has dims {ds[k].dims}, not the horizontal dims "
+                    f"{grid.dims} of {grid.lat_name!r}/{grid.lon_name!r}"
+                )
+    out: dict[Hashable, xr.DataArray] = {}
+    for k in names:
+        dx, dy = grid.differentiate(ds[k], how)
+        out[dx.name], out[dy.name] = dx, dy
+    return xr.Dataset(out, coords=ds.coords, attrs=ds.attrs)
+
+
+def _options(accuracy, edge_order, nan_policy) -> dict[str, Any]:
+    # accuracy and nan_policy are handed on only when set, so the defaults work with every
+    # version of gradient()
+    opts: dict[str, Any] = {"edge_order": edge_order}
+    if not (isinstance(accuracy, int) and accuracy == 2):
+        opts["accuracy"] = accuracy
+    if nan_policy != "propagate":
+        opts["nan_policy"] = nan_policy
+    return opts
+
+
+# --- finding the coordinates -----------------------------------------------------------------
+
+
+def _find(obj, given, what: str, names: tuple[str, ...]) -> Hashable:
+    variables = obj.variables if isinstance(obj, xr.Dataset) else obj.coords
+    if given is not None:
+        if given not in variables:
+            raise ValueError(
+                f"{what}={given!r} is not a coordinate of the input; its coordinates are "
+                f"{list(obj.coords)}"
+            )
+        return given
+    pools = [obj.coords]
+    if isinstance(obj, xr.Dataset):  # 2-D lat/lon stored as data variables
+        pools.append(obj.data_vars)
+    for pool in pools:
+        found = _cf_candidates(obj, pool, what) or [n for n in names if n in pool]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise ValueError(f"several {what} coordinates: {found}; pass {what}= one of them")
+    raise ValueError(
+        f"no {what} coordinate found: none has CF attributes (standard_name {what!r}, units "
+        f"'degrees_{'north' if what == 'latitude' else 'east'}') nor one of the names "
+        f"{list(names)}; the input's coordinates are {list(obj.coords)}; pass {what}=NAME"
+    )
+
+
+def _cf_candidates(obj, pool, what: str) -> list[Hashable]:
+    try:
+        import cf_xarray  # noqa: F401
+    except ImportError:
+        return []
+    if isinstance(obj, xr.Dataset) and pool is not obj.coords:
+        obj = obj.set_coords(list(pool))
+    return [n for n in obj.cf.coordinates.get(what, []) if n in pool]
+
+
+class _Grid:
+    """The horizontal grid: which coordinates, on which dims, in radians; metric factors built
+    once per chunking and reused by every variable."""
+
+    def __init__(self, obj, latitude, longitude, earth, radius, periodic) -> None:
+        self.earth = m.make_earth(earth, radius)
+        if periodic not in (None, True, False):
+            raise TypeError(f"periodic must be None, True or False; got {periodic!r}")
+        self.lat_name = _find(obj, latitude, "latitude", _LAT_NAMES)
+        self.lon_name = _find(obj, longitude, "longitude", _LON_NAMES)
+        if self.lat_name == self.lon_name:
+            raise ValueError(f"latitude and longitude are the same coordinate {self.lat_name!r}")
+        lat, lon = obj[self.lat_name], obj[self.lon_name]
+        for c, what in ((lat, "latitude"), (lon, "longitude")):
+            if c.ndim not in (1, 2) or c.dtype.kind not in "iuf":
+                raise ValueError(
+                    f"{what} coordinate {c.name!r} must be a 1-D or 2-D array of real numbers; "
+                    f"it has dims {c.dims} and dtype {c.dtype}"
+                )
+        self.lat_rad = m.radians_per_unit(lat.attrs.get("units"), lat.name, "latitude")
+        self.lon_rad = m.radians_per_unit(lon.attrs.get("units"), lon.name, "longitude")
+        self.curvilinear = lat.ndim == 2 or lon.ndim == 2
+        if self.curvilinear:
+            dims = lat.dims if lat.ndim == 2 else lon.dims
+            if not (set(lat.dims) <= set(dims) and set(lon.dims) <= set(dims)):
+                raise ValueError(
+                    f"latitude {lat.name!r} has dims {lat.dims} and longitude {lon.name!r} "
+                    f"dims {lon.dims}; 2-D coordinates must share the same two dims"
+                )
+            if periodic:
+                raise ValueError(
+                    "periodic=True needs a 1-D longitude; 2-D coordinates "
+                    f"{lat.name!r}/{lon.name!r} are differentiated without wrapping"
+                )
+            sizes = dict((lat if lat.ndim == 2 else lon).sizes)
+            lat, lon = (c.variable.set_dims(sizes).transpose(*dims) for c in (lat, lon))
+        elif lat.dims == lon.dims:
+            raise ValueError(
+                f"latitude {lat.name!r} and longitude {lon.name!r} share the dim {lat.dims[0]!r} "
+                "(points along a track or an unstructured mesh); geospatial gradients need a "
+                "grid: 1-D coordinates on two dims or 2-D coordinates"
+            )
+        else:
+            dims = (lat.dims[0], lon.dims[0])
+            lat, lon = lat.variable, lon.variable
+        self.dims: tuple[Hashable, Hashable] = dims
+        self.lat, self.lon = lat.data, lon.data
+        self._default_units()
+        self.periodic = False if self.curvilinear else self._periodic_1d(periodic)
+        self._cache: dict = {}
+
+    def _default_units(self) -> None:
+        """Coordinates without units are degrees; warn when a latitude could be radians."""
+        lat, lon = self.lat, self.lon
+        lazy = is_dask_collection(lat) or is_dask_collection(lon)
+        if self.lat_rad is None and self.lon_rad != m.DEGREE and not lazy and np.size(lat) > 1:
+            small_lat = np.nanmax(np.abs(lat)) <= np.pi / 2
+            small_lon = self.lon_rad == 1.0 or np.nanmax(np.abs(lon)) <= 2 * np.pi
+            if small_lat and small_lon:
+                warnings.warn(
+                    f"latitude {self.lat_name!r} has no units and all its values lie within "
+                    "±π/2; it is taken as degrees. Set its attrs['units'] to 'degrees_north' "
+                    "or 'radians' to say which",
+                    UserWarning,
+                    stacklevel=5,
+                )
+        self.lat_rad = self.lat_rad or m.DEGREE
+        self.lon_rad = self.lon_rad or m.DEGREE
+
+    # --- 1-D coordinates ----------------------------------------------------------------------
+
+    def _lon_1d(self):
+        """Longitude in radians, unwrapped (a grid crossing the dateline), and its step when
+        uniform."""
+        lam = self.lon
+        if is_dask_collection(lam):
+            return m.unwrap_dask(lam.astype(np.float64) * self.lon_rad, 0), None
+        lam = np.unwrap(np.asarray(lam, dtype=np.float64) * self.lon_rad)
+        m.monotonic(lam, self.lon_name, "longitude")
+        return lam, m.uniform_step(lam, self.lon.dtype)
+
+    def _periodic_1d(self, periodic) -> bool:
+        if periodic is False or (periodic is None and is_dask_collection(self.lon)):
+            return False
+        if is_dask_collection(self.lon):
+            return True  # asked for; the wrap step is computed lazily with a period of 360°
+        lam, step = self._lon_1d()
+        n = lam.size
+        covers = step is not None and math.isclose(n * abs(step), 2 * np.pi, rel_tol=1e-6)
+        if not covers and periodic and n > 1 and step is None:
+            gap = 2 * np.pi - abs(lam[-1] - lam[0])
+            covers = 0 < gap <= np.max(np.abs(np.diff(lam))) * (1 + 1e-6)
+        if periodic and not covers:
+            span = np.degrees(abs(lam[-1] - lam[0])) if n else 0.0
+            raise ValueError(
+                f"periodic=True but longitude {self.lon_name!r} does not cover the globe: "
+                f"{n} points spanning {span:.6g} degrees"
+                + (
+                    " (its last point repeats the first; drop it)"
+                    if math.isclose(span, 360)
+                    else ""
+                )
+            )
+        return covers
+
+    def _lat_factor(self, kind: str, chunks):
+        key = (kind, chunks)
+        if key not in self._cache:
+            args = (self.lat, self.lat_rad, self.earth, self.lat_name)
+            self._cache[key] = m.lat_factor(kind, *args, chunks)
+        return self._cache[key]
+
+    def _lat_spacing(self):
+        """Latitude spacing for the index derivative: metres on the sphere (R·φ, so no scaling
+        pass is needed), radians on the ellipsoid."""
+        scale = self.lat_rad * (self.earth.constant_north or 1.0)
+        phi = self.lat
+        if is_dask_collection(phi):
+            return phi.astype(np.float64) * scale
+        phi = np.asarray(phi, dtype=np.float64)
+        m.check_latitude(phi * self.lat_rad, self.lat_name)
+        m.monotonic(phi, self.lat_name, "latitude")
+        step = m.uniform_step(phi, self.lat.dtype)
+        return phi * scale if step is None else step * scale
+
+    def _differentiate_1d(self, x, ay: int, ax: int, opts):
+        lam, step = self._lon_1d()
+        periodic = None
+        if self.periodic:
+            periodic = {ax: None if step is not None else 2 * np.pi}
+        g_y, g_x = gradient(
+            x,
+            dim=[ay, ax],
+            spacing=[self._lat_spacing(), lam if step is None else step],
+            periodic=periodic,
+            **opts,
+        )
+        chunks = x.chunks[ay] if is_dask_collection(x) else None
+        dx = m.scale(g_x, self._lat_factor("east", chunks), ay)
+        if self.earth.constant_north is None:
+            g_y = m.scale(g_y, self._lat_factor("north", chunks), ay)
+        return dx, g_y
+
+    # --- 2-D coordinates ----------------------------------------------------------------------
+
+    def _coefficients(self, chunks, opts):
+        key = ("jacobian", chunks, tuple(sorted(opts.items())))
+        if key not in self._cache:
+            self._cache[key] = m.curvilinear_coefficients(
+                self.lat,
+                self.lon,
+                self.lat_rad,
+                self.lon_rad,
+                self.earth,
+                self.lat_name,
+                chunks,
+                opts,
+            )
+        return self._cache[key]
+
+    def _differentiate_2d(self, x, a0: int, a1: int, opts):
+        g0, g1 = gradient(x, dim=[a0, a1], **opts)
+        if not is_dask_collection(x):
+            return m.combine_inplace(g0, g1, self._coefficients(None, opts), (a0, a1))
+        coef = self._coefficients((x.chunks[a0], x.chunks[a1]), opts)
+        return m.combine_dask(g0, g1, coef, (a0, a1))
+
+    # --- both ---------------------------------------------------------------------------------
+
+    def differentiate(self, da_: xr.DataArray, opts) -> tuple[xr.DataArray, xr.DataArray]:
+        missing = [d for d in self.dims if d not in da_.dims]
+        if missing:
+            raise ValueError(
+                f"{_what(da_)} has dims {da_.dims}, not the horizontal dims {self.dims} of "
+                f"{self.lat_name!r}/{self.lon_name!r}"
+            )
+        x = da_.data
+        if not is_dask_collection(x):
+            x = np.asarray(x)
+        a0, a1 = (da_.get_axis_num(d) for d in self.dims)
+        try:
+            if self.curvilinear:
+                dx, dy = self._differentiate_2d(x, a0, a1, opts)
+            else:
+                dx, dy = self._differentiate_1d(x, a0, a1, opts)
+        except (ValueError, TypeError, IndexError) as err:
+            if "coordinate" in str(err):
+                raise
+            names = ", ".join(f"{i}={d!r}" for i, d in enumerate(da_.dims))
+            raise type(err)(f"{err} (differentiating {_what(da_)}; dims {names})") from err
+        what = da_.attrs.get("long_name") or da_.name or "data"
+        units = da_.attrs.get("units")
+        return tuple(
+            xr.DataArray(
+                g,
+                coords=da_.coords,
+                dims=da_.dims,
+                name=None if da_.name is None else f"d{da_.name}_d{c}",
+                attrs={
+                    "long_name": f"{word} derivative of {what}",
+                    **({"units": divide_units(units, "m")} if isinstance(units, str) else {}),
+                },
+            )
+            for g, c, word in ((dx, "x", "eastward"), (dy, "y", "northward"))
+        )
+
+
+def _what(da_: xr.DataArray) -> str:
+    return "the data" if da_.name is None else f"variable {da_.name!r}"
