@@ -23,8 +23,10 @@ def gradient(
     edge_order: int = 1,
     periodic: Any = None,
     datetime_unit: str | None = None,
+    accuracy: int = 2,
+    nan_policy: str = "propagate",
 ) -> Any:
-    """Second-order accurate numerical gradient, like ``numpy.gradient`` and ``torch.gradient``.
+    """Numerical gradient like ``numpy.gradient`` and ``torch.gradient``, of order 2 to 8.
 
     Parameters
     ----------
@@ -46,6 +48,16 @@ def gradient(
         With coordinate spacing the period is required.
     datetime_unit : str, optional
         For xarray input: the time unit of datetime coordinates and datetime-valued data.
+    accuracy : {2, 4, 6, 8}
+        Order of accuracy. 2 is numpy.gradient's formulas (``edge_order`` applies). Higher
+        orders use centred stencils of ``accuracy + 1`` points and, near a true edge, one-sided
+        stencils of the same order (findiff's); ``edge_order`` must then stay 1.
+    nan_policy : {"propagate", "omit"}
+        "propagate": a NaN spoils the derivative of every point whose stencil uses it, as in
+        numpy. "omit": NaNs are holes (land, missing data); each point is differentiated within
+        its run of valid points, with one-sided stencils of the requested order next to a hole
+        and lower orders in runs too short for them; NaN points, and valid points with no valid
+        neighbour along the dim, give NaN.
 
     Returns
     -------
@@ -73,10 +85,12 @@ def gradient(
             edge_order=edge_order,
             periodic=periodic,
             datetime_unit=datetime_unit,
+            accuracy=accuracy,
+            nan_policy=nan_policy,
         )
     if datetime_unit is not None:
         raise TypeError("datetime_unit applies to xarray input only")
-    return gradient_array(input, spacing, dim, edge_order, periodic)
+    return gradient_array(input, spacing, dim, edge_order, periodic, accuracy, nan_policy)
 
 
 def np_gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:

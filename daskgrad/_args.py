@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ._stencil import ACCURACIES, NAN_POLICIES, depth
+
 # numpy's own error for a bad axis: an IndexError and a ValueError (numpy.exceptions from 1.25)
 AxisError = getattr(np, "exceptions", np).AxisError
 
@@ -42,6 +44,13 @@ class Plan:
     axes: tuple[AxisPlan, ...]
     edge_order: int
     dtype: np.dtype  # dtype of every output
+    accuracy: int = 2
+    nan_policy: str = "propagate"
+
+    @property
+    def depth(self) -> int:
+        """Ghost points per side that every block needs along a differentiated axis."""
+        return depth(self.accuracy, self.nan_policy)
 
 
 def is_dask_collection(x: Any) -> bool:
@@ -93,6 +102,28 @@ def normalize_edge_order(edge_order: Any) -> int:
     if not ok or edge_order not in (1, 2):
         raise ValueError(f"edge_order must be 1 or 2; got {edge_order!r}")
     return int(edge_order)
+
+
+def normalize_accuracy(accuracy: Any, edge_order: int) -> int:
+    allowed = ", ".join(map(str, ACCURACIES))
+    if not _is_integer(accuracy):
+        raise TypeError(f"accuracy must be one of the ints {allowed}; got {accuracy!r}")
+    if accuracy not in ACCURACIES:
+        raise ValueError(f"accuracy must be one of {allowed}; got {accuracy!r}")
+    if accuracy > 2 and edge_order != 1:
+        raise ValueError(
+            f"edge_order={edge_order} applies to accuracy=2 only: with accuracy={accuracy} the "
+            "edges use one-sided stencils of the same order; leave edge_order at its default"
+        )
+    return int(accuracy)
+
+
+def normalize_nan_policy(nan_policy: Any) -> str:
+    if not isinstance(nan_policy, str):
+        raise TypeError(f"nan_policy must be 'propagate' or 'omit'; got {nan_policy!r}")
+    if nan_policy not in NAN_POLICIES:
+        raise ValueError(f"nan_policy must be 'propagate' or 'omit'; got {nan_policy!r}")
+    return nan_policy
 
 
 def _is_integer(x: Any) -> bool:
@@ -241,6 +272,8 @@ def make_plan(
     dim: Any = None,
     edge_order: Any = 1,
     periodic: Any = None,
+    accuracy: Any = 2,
+    nan_policy: Any = "propagate",
 ) -> Plan:
     """Validate every argument against ``shape`` and ``dtype``; return the per-axis plan.
 
@@ -254,17 +287,25 @@ def make_plan(
     ndim = len(shape)
     axes = normalize_dims(dim, ndim)
     order = normalize_edge_order(edge_order)
+    accuracy = normalize_accuracy(accuracy, order)
+    nan_policy = normalize_nan_policy(nan_policy)
+    need = order + 1 if accuracy == 2 else accuracy + 1
+    ghosts = depth(accuracy, nan_policy)
     steps = normalize_spacing(spacing, axes, shape)
     periods = normalize_periodic(periodic, axes, ndim)
     plans = []
     for ax, step in zip(axes, steps, strict=True):
         n = shape[ax]
-        if ax not in periods and n < order + 1:
+        if ax not in periods and n < need:
+            what = f"edge_order={order}" if accuracy == 2 else f"accuracy={accuracy}"
             raise ValueError(
-                f"dim {ax} has {n} points; edge_order={order} needs at least {order + 1} "
+                f"dim {ax} has {n} points; {what} needs at least {need} "
                 "along every differentiated dim"
             )
-        if ax in periods and n < 1:
-            raise ValueError(f"periodic dim {ax} has no points")
+        if ax in periods and n < max(1, ghosts):
+            raise ValueError(
+                f"periodic dim {ax} has {n} points; accuracy={accuracy} with "
+                f"nan_policy={nan_policy!r} needs at least {max(1, ghosts)} along a periodic dim"
+            )
         plans.append(_axis_plan(ax, n, step, ax in periods, periods.get(ax)))
-    return Plan(tuple(plans), order, out_dtype)
+    return Plan(tuple(plans), order, out_dtype, accuracy, nan_policy)

@@ -26,6 +26,8 @@ def gradient_array(
     dim: Any = None,
     edge_order: int = 1,
     periodic: Any = None,
+    accuracy: Any = 2,
+    nan_policy: Any = "propagate",
 ) -> tuple[Any, ...]:
     """Gradient of a NumPy array, array-like or dask array along integer dims.
 
@@ -43,9 +45,16 @@ def gradient_array(
     """
     if not is_dask_collection(f) and not isinstance(f, np.ma.MaskedArray):
         f = np.asarray(f)
-    plan = make_plan(f.shape, f.dtype, spacing, dim, edge_order, periodic)
+    plan = make_plan(f.shape, f.dtype, spacing, dim, edge_order, periodic, accuracy, nan_policy)
     if f.ndim == 0 or not plan.axes:
         return ()
+    if needs_numpy_ops(f, plan.dtype) and (plan.accuracy, plan.nan_policy) != (2, "propagate"):
+        kind = "masked" if plan.dtype.kind != "m" else f"{np.dtype(f.dtype)}"
+        raise TypeError(
+            f"{kind} input is differentiated with numpy.gradient's own arithmetic, which has "
+            "accuracy=2 and nan_policy='propagate' only; convert it to float (e.g. filled "
+            "with NaN) for higher orders or nan_policy='omit'"
+        )
     if is_dask_collection(f):
         if needs_numpy_ops(f, plan.dtype):
             return _gradient_dask_numpy_ops(f, plan, spacing)

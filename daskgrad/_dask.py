@@ -1,4 +1,4 @@
-"""Dask graph: depth-1 ghost planes along the differentiated axes, one kernel task per chunk."""
+"""Dask graph: ghost planes along the differentiated axes, one kernel task per chunk."""
 
 from __future__ import annotations
 
@@ -18,23 +18,35 @@ from .kernel import coord_ext, gradient_block
 
 
 def _repaired_chunks(x: da.Array, plan: Plan) -> tuple[tuple[int, ...], ...]:
-    """Chunks the kernel can work with: no empty chunks along a differentiated axis, and at a
-    true edge at least 2 points when edge_order is 2 (the third comes from the ghost plane)."""
+    """Chunks the kernel can work with: along a differentiated axis no empty chunk, every chunk
+    at least as long as the ghost depth (its neighbours take their ghost planes from it alone),
+    and a chunk at a true edge long enough that its one-sided stencils reach no further than
+    its neighbour's ghost planes. Chunks too short are merged with a neighbour, only there."""
+    g, d = plan.depth, plan.accuracy // 2
+    # the farthest point a one-sided stencil at a true edge uses, from the edge
+    reach = plan.edge_order if plan.accuracy == 2 else 3 * d - 1
     chunks = list(x.chunks)
     for ax in plan.axes:
         c = [s for s in chunks[ax.axis] if s > 0]
-        if plan.edge_order == 2 and not ax.periodic:
-            while len(c) > 1 and c[0] < 2:
-                c[:2] = [c[0] + c[1]]
-            while len(c) > 1 and c[-1] < 2:
-                c[-2:] = [c[-2] + c[-1]]
-        chunks[ax.axis] = tuple(c)
+        edge = g if ax.periodic else max(g, reach + 1 - g)
+        merged: list[int] = []
+        acc = 0
+        for size in c:
+            acc += size
+            if acc >= (edge if not merged else g):
+                merged.append(acc)
+                acc = 0
+        if acc:
+            merged = merged[:-1] + [merged[-1] + acc] if merged else [acc]
+        while len(merged) > 1 and merged[-1] < edge:
+            merged[-2:] = [merged[-2] + merged[-1]]
+        chunks[ax.axis] = tuple(merged)
     return tuple(chunks)
 
 
-def _planes(block, needs):
-    """The first and last plane of ``block`` along each differentiated axis, as its neighbours
-    need them (None where no neighbour does).
+def _planes(block, needs, depth):
+    """The first and last ``depth`` planes of ``block`` along each differentiated axis, as its
+    neighbours need them (None where no neighbour does).
 
     Copies: a view would keep the whole chunk alive, hidden from distributed's memory
     accounting, until every neighbour's kernel has run.
@@ -42,13 +54,13 @@ def _planes(block, needs):
     out = []
     for a, need_first, need_last in needs:
         pre = (slice(None),) * a
-        first = block[(*pre, slice(0, 1))].copy() if need_first else None
-        last = block[(*pre, slice(-1, None))].copy() if need_last else None
+        first = block[(*pre, slice(0, depth))].copy() if need_first else None
+        last = block[(*pre, slice(-depth, None))].copy() if need_last else None
         out.append((first, last))
     return out
 
 
-def _kernel_task(block, *steps_and_planes, axes, edge_order, dtype):
+def _kernel_task(block, *steps_and_planes, axes, edge_order, dtype, accuracy, nan_policy):
     # steps_and_planes: k steps, then per axis the planes of the lower and of the upper
     # neighbour (None at a true edge); flat, so that every dependency is a top-level TaskRef
     k = len(axes)
@@ -57,11 +69,13 @@ def _kernel_task(block, *steps_and_planes, axes, edge_order, dtype):
         (None if lo is None else lo[j][1], None if hi is None else hi[j][0])
         for j, (lo, hi) in enumerate(zip(planes[::2], planes[1::2], strict=True))
     ]
-    return gradient_block(block, axes, ghosts, steps, edge_order, dtype)
+    return gradient_block(
+        block, axes, ghosts, steps, edge_order, dtype, accuracy=accuracy, nan_policy=nan_policy
+    )
 
 
-def _kernel_task_one(block, *steps_and_planes, axes, edge_order, dtype):
-    (out,) = _kernel_task(block, *steps_and_planes, axes=axes, edge_order=edge_order, dtype=dtype)
+def _kernel_task_one(block, *steps_and_planes, **kwargs):
+    (out,) = _kernel_task(block, *steps_and_planes, **kwargs)
     return out
 
 
@@ -69,7 +83,7 @@ def _ref(key):
     return None if key is None else TaskRef(key)
 
 
-def _dask_coord_steps(ax: AxisPlan, chunks: tuple[int, ...], name: str, dsk: dict):
+def _dask_coord_steps(ax: AxisPlan, chunks: tuple[int, ...], name: str, dsk: dict, depth: int):
     """Per-chunk coordinate tasks for a dask coordinate array; returns (refs, array)."""
     c = ax.step.rechunk((chunks,))
     nb = len(chunks)
@@ -80,7 +94,15 @@ def _dask_coord_steps(ax: AxisPlan, chunks: tuple[int, ...], name: str, dsk: dic
         nxt = (c.name, (j + 1) % nb) if (j < nb - 1 or wrap_hi) else None
         key = (f"{name}-coord{ax.axis}", j)
         dsk[key] = Task(
-            key, coord_ext, _ref(prev), TaskRef((c.name, j)), _ref(nxt), ax.period, wrap_lo, wrap_hi
+            key,
+            coord_ext,
+            _ref(prev),
+            TaskRef((c.name, j)),
+            _ref(nxt),
+            ax.period,
+            wrap_lo,
+            wrap_hi,
+            depth,
         )
         keys.append(TaskRef(key))
     return keys, c
@@ -98,7 +120,8 @@ def _gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
     chunks = _repaired_chunks(x, plan)
     if chunks != original_chunks:
         x = x.rechunk(chunks)
-    token = tokenize(x.name, plan.axes, plan.edge_order, plan.dtype)
+    token = tokenize(x.name, plan)
+    g = plan.depth
     name = f"gradient-{token}"
     axes = [ax.axis for ax in plan.axes]
     numblocks = x.numblocks
@@ -110,13 +133,13 @@ def _gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
     for ax in plan.axes:
         c = chunks[ax.axis]
         if isinstance(ax.step, da.Array):
-            keys, carr = _dask_coord_steps(ax, c, name, dsk)
+            keys, carr = _dask_coord_steps(ax, c, name, dsk, g)
             dependencies.append(carr)
             steps_by_axis.append(keys)
         else:
             offsets = np.concatenate([[0], np.cumsum(c)])
             steps_by_axis.append(
-                [block_step(ax, offsets[j], offsets[j + 1]) for j in range(len(c))]
+                [block_step(ax, offsets[j], offsets[j + 1], g) for j in range(len(c))]
             )
 
     # One task per chunk copies the planes its neighbours need; each kernel task takes its
@@ -135,7 +158,7 @@ def _gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
     if any(per or nb > 1 for _, nb, per in spans):
         for i in idxs:
             key = (planes_name, *i)
-            dsk[key] = Task(key, _planes, TaskRef((xname, *i)), needs(i))
+            dsk[key] = Task(key, _planes, TaskRef((xname, *i)), needs(i), g)
 
     def neighbours(i):
         for a, nb, per in spans:
@@ -143,7 +166,13 @@ def _gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
             yield TaskRef((planes_name, *i[:a], lo % nb, *i[a + 1 :])) if per or lo >= 0 else None
             yield TaskRef((planes_name, *i[:a], hi % nb, *i[a + 1 :])) if per or hi < nb else None
 
-    kernel_args = dict(axes=axes, edge_order=plan.edge_order, dtype=plan.dtype)
+    kernel_args = dict(
+        axes=axes,
+        edge_order=plan.edge_order,
+        dtype=plan.dtype,
+        accuracy=plan.accuracy,
+        nan_policy=plan.nan_policy,
+    )
     one = len(axes) == 1
     kernel_name = f"gradient-d{axes[0]}-{token}" if one else name
     for i in idxs:

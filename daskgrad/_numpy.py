@@ -15,12 +15,13 @@ from .kernel import coord_ext, gradient_block
 _THREAD_MIN_BYTES = 8 << 20
 
 
-def take(arr: np.ndarray, axis: int, i: int) -> np.ndarray:
-    """Plane ``i`` of ``arr`` along ``axis``, keeping the axis (length 1)."""
-    return arr[(slice(None),) * axis + (slice(i, i + 1),)]
+def take(arr: np.ndarray, axis: int, i: int, stop: int | None = None) -> np.ndarray:
+    """Planes ``i`` to ``stop`` (default: plane ``i`` alone) of ``arr`` along ``axis``."""
+    stop = i + 1 if stop is None else stop
+    return arr[(slice(None),) * axis + (slice(i, stop or None),)]
 
 
-def block_step(ax: AxisPlan, start: int, stop: int):
+def block_step(ax: AxisPlan, start: int, stop: int, depth: int = 1):
     """The kernel's step for the block ``[start, stop)`` of an axis with NumPy or no coordinates."""
     if ax.uniform:
         return ax.step
@@ -28,7 +29,7 @@ def block_step(ax: AxisPlan, start: int, stop: int):
     wrap_lo, wrap_hi = ax.periodic and start == 0, ax.periodic and stop == n
     prev = x[:start] if start > 0 else (x if wrap_lo else None)
     nxt = x[stop:] if stop < n else (x if wrap_hi else None)
-    return coord_ext(prev, x[start:stop], nxt, ax.period, wrap_lo, wrap_hi)
+    return coord_ext(prev, x[start:stop], nxt, ax.period, wrap_lo, wrap_hi, depth)
 
 
 def gradient_numpy(f: np.ndarray, plan: Plan) -> tuple[np.ndarray, ...]:
@@ -36,10 +37,11 @@ def gradient_numpy(f: np.ndarray, plan: Plan) -> tuple[np.ndarray, ...]:
     outs = tuple(np.empty(f.shape, plan.dtype) for _ in plan.axes)
     if f.size == 0:
         return outs
-    n0 = f.shape[0]
-    # Row-blocks along axis 0 are contiguous; each must keep 2 rows so an edge-order-2 formula
-    # finds its third point in the neighbour's ghost plane.
-    workers = 1 if f.nbytes < _THREAD_MIN_BYTES else max(1, min(os.cpu_count() or 1, n0 // 2))
+    n0, g = f.shape[0], plan.depth
+    # Row-blocks along axis 0 are contiguous; each keeps enough rows that its one-sided
+    # stencils at a true edge, and its neighbours' ghost planes, stay within one block.
+    rows = max(2, plan.accuracy + 1, g)
+    workers = 1 if f.nbytes < _THREAD_MIN_BYTES else max(1, min(os.cpu_count() or 1, n0 // rows))
     bounds = np.linspace(0, n0, workers + 1).astype(int)
     axes = [ax.axis for ax in plan.axes]
 
@@ -48,13 +50,13 @@ def gradient_numpy(f: np.ndarray, plan: Plan) -> tuple[np.ndarray, ...]:
         ghosts, steps = [], []
         for ax in plan.axes:
             if ax.axis == 0:
-                lo = f[start - 1 : start] if start > 0 else (f[-1:] if ax.periodic else None)
-                hi = f[stop : stop + 1] if stop < n0 else (f[:1] if ax.periodic else None)
-                steps.append(block_step(ax, start, stop))
+                lo = f[start - g : start] if start > 0 else (f[-g:] if ax.periodic else None)
+                hi = f[stop : stop + g] if stop < n0 else (f[:g] if ax.periodic else None)
+                steps.append(block_step(ax, start, stop, g))
             else:
-                lo = take(part, ax.axis, -1 % ax.size) if ax.periodic else None
-                hi = take(part, ax.axis, 0) if ax.periodic else None
-                steps.append(block_step(ax, 0, ax.size))
+                lo = take(part, ax.axis, -g, 0) if ax.periodic else None
+                hi = take(part, ax.axis, 0, g) if ax.periodic else None
+                steps.append(block_step(ax, 0, ax.size, g))
             ghosts.append((lo, hi))
         gradient_block(
             part,
@@ -64,6 +66,8 @@ def gradient_numpy(f: np.ndarray, plan: Plan) -> tuple[np.ndarray, ...]:
             plan.edge_order,
             plan.dtype,
             out=[o[start:stop] for o in outs],
+            accuracy=plan.accuracy,
+            nan_policy=plan.nan_policy,
         )
 
     if workers == 1:

@@ -8,6 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from ._holes import fill_holes
+from ._stencil import depth, lagrange_weights, uniform_weights, window
+
 # Bytes of one operand per slab; measured best at 256 KiB-1 MiB on a 512 KiB-L2 core (benchmarks/).
 SLAB_BYTES = 1 << 19
 # Scratch buffers up to this size are kept per thread: fresh pages cost a fault each.
@@ -22,12 +25,13 @@ def coord_ext(
     period: float | None = None,
     wrap_lo: bool = False,
     wrap_hi: bool = False,
+    depth: int = 1,
 ) -> np.ndarray:
-    """Coordinates of a block with one ghost value per side (NaN at a true array edge).
+    """Coordinates of a block with ``depth`` ghost values per side (NaN at a true array edge).
 
-    ``prev``/``nxt`` are the coordinates of the neighbouring blocks (only their last/first value
-    is used). When the neighbour is reached by wrapping around a periodic axis, its coordinate
-    is shifted by one period in the direction the coordinates run.
+    ``prev``/``nxt`` are the coordinates of the neighbouring blocks (only their last/first
+    ``depth`` values are used). When the neighbour is reached by wrapping around a periodic
+    axis, its coordinates are shifted by one period in the direction the coordinates run.
 
     Examples
     --------
@@ -35,54 +39,24 @@ def coord_ext(
     array([ 1.,  2.,  4., nan])
     >>> coord_ext(np.array([9.0]), np.array([0.0, 3.0]), None, period=10.0, wrap_lo=True)
     array([-1.,  0.,  3., nan])
+    >>> coord_ext(np.array([0.0, 1.0]), np.array([2.0, 4.0]), np.array([5.0]), depth=2)
+    array([ 0.,  1.,  2.,  4.,  5., nan])
     """
     cur = np.asarray(cur, dtype=np.float64)
-    ext = np.empty(cur.shape[0] + 2)
-    ext[1:-1] = cur
-    ext[0] = np.nan if prev is None else prev[-1]
-    ext[-1] = np.nan if nxt is None else nxt[0]
+    g = depth
+    ext = np.full(cur.shape[0] + 2 * g, np.nan)
+    ext[g:-g] = cur
+    if prev is not None:
+        lo = np.asarray(prev, dtype=np.float64)[-g:]
+        ext[g - lo.size : g] = lo
+    if nxt is not None:
+        hi = np.asarray(nxt, dtype=np.float64)[:g]
+        ext[cur.size + g : cur.size + g + hi.size] = hi
     if wrap_lo:
-        ext[0] -= (np.sign(ext[0] - cur[0]) or 1.0) * period
+        ext[:g] -= (np.sign(ext[g - 1] - cur[0]) or 1.0) * period
     if wrap_hi:
-        ext[-1] += (np.sign(cur[-1] - ext[-1]) or 1.0) * period
+        ext[-g:] += (np.sign(cur[-1] - ext[-g]) or 1.0) * period
     return ext
-
-
-def _centred_coefficients(ext: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """numpy.gradient's non-uniform interior coefficients ``c`` and ``-a`` for every point.
-
-    numpy's formula ``a*f[i-1] + b*f[i] + c*f[i+1]`` has ``a + b + c = 0``, so it equals
-    ``c*(f[i+1] - f[i]) - a*(f[i] - f[i-1])``; only ``c`` and ``-a`` are needed over a block.
-    """
-    dx1 = ext[1:-1] - ext[:-2]
-    dx2 = ext[2:] - ext[1:-1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        total = dx1 + dx2
-        fwd = dx2 * total
-        np.divide(dx1, fwd, out=fwd)
-        bwd = dx1 * total
-        np.divide(dx2, bwd, out=bwd)
-    return fwd.astype(dtype, copy=False), bwd.astype(dtype, copy=False)
-
-
-def _edge_coefficients(dx1: float, dx2: float, side: str, order: int) -> tuple[float, ...]:
-    """numpy.gradient's one-sided coefficients for the points in ascending order.
-
-    ``dx1``, ``dx2`` are the steps between those points (``dx2`` unused for order 1).
-    """
-    if order == 1:
-        return (-1.0 / dx1, 1.0 / dx1)
-    if side == "lo":
-        return (
-            -(2.0 * dx1 + dx2) / (dx1 * (dx1 + dx2)),
-            (dx1 + dx2) / (dx1 * dx2),
-            -dx1 / (dx2 * (dx1 + dx2)),
-        )
-    return (
-        dx2 / (dx1 * (dx1 + dx2)),
-        -(dx2 + dx1) / (dx1 * dx2),
-        (2.0 * dx2 + dx1) / (dx2 * (dx1 + dx2)),
-    )
 
 
 def _slab_axis(shape: tuple[int, ...], itemsize: int, target: int) -> tuple[int, int]:
@@ -118,113 +92,147 @@ def _scratch_buffer(size: int, dtype: np.dtype) -> np.ndarray:
 
 
 class _Axis:
-    """Per-axis data the slab loop needs, prepared once per block."""
+    """Per-axis data the slab loop needs, prepared once per block.
 
-    def __init__(self, axis: int, shape: tuple[int, ...], step: Any, coef_dtype: np.dtype):
-        self.axis, self.n = axis, shape[axis]
+    Uniform axes carry the centred stencil as pair weights: ``Σ w_o (f[i+o] - f[i-o])``.
+    Coordinate axes carry it per point in difference form, ``Σ_k c_k[i] D[i+k]`` over
+    ``k = -d..d-1`` with ``D[t] = f[t+1] - f[t]``: one difference array serves every term.
+    """
+
+    def __init__(self, axis, shape, step, ghosts, accuracy, edge_order, depth, coef_dtype):
+        self.axis, self.n, self.g = axis, shape[axis], depth
+        self.p, self.d = accuracy, accuracy // 2
         self.stride = int(np.prod(shape[axis + 1 :], dtype=np.int64))  # in elements
+        self.lo, self.hi = ghosts
+        # the order of one-sided stencils at a true edge: numpy's edge_order at accuracy 2
+        self.q_edge = edge_order if accuracy == 2 else accuracy
         self.uniform = not isinstance(step, np.ndarray)
+        self.coef_dtype = coef_dtype
         if self.uniform:
             self.h = float(step)
-            self.inv2h = 0.5 / self.h
-        else:
-            self.ext = step
-            self.cfwd, self.cbwd = _centred_coefficients(step, coef_dtype)
-            self._patterns: tuple[np.ndarray, np.ndarray] | None = None
+            central = uniform_weights(-self.d, accuracy + 1)
+            self.pairs = [central[self.d + o] / self.h for o in range(1, self.d + 1)]
+            return
+        self.ext = step  # the block's coordinates with ``depth`` ghost values per side
+        d, n = self.d, self.n
+        nodes = np.lib.stride_tricks.sliding_window_view(step, 2 * d + 1)[depth - d :][:n]
+        w = lagrange_weights(nodes, d)  # (n, p + 1), NaN next to a true edge (not used)
+        # difference form: c_k = sum of the weights right of k (k >= 0), minus those up to k
+        self.direct = w.astype(coef_dtype)
+        self.cd = [
+            (w[:, d + k + 1 :].sum(axis=1) if k >= 0 else -w[:, : d + k + 1].sum(axis=1)).astype(
+                coef_dtype
+            )
+            for k in range(-d, d)
+        ]
+        self._patterns: list[np.ndarray] | None = None
 
-    def coef_at(self, p: int) -> tuple[float, float, float]:
-        """numpy's three centred coefficients (a, b, c) at point ``p``."""
-        dx1, dx2 = self.ext[p + 1] - self.ext[p], self.ext[p + 2] - self.ext[p + 1]
-        return -self.cbwd[p], self.cbwd.dtype.type((dx2 - dx1) / (dx1 * dx2)), self.cfwd[p]
-
-    def row_patterns(self, length: int) -> tuple[np.ndarray, np.ndarray]:
-        """Forward and backward coefficients of the last axis tiled over ``length`` points."""
+    def row_patterns(self, length: int) -> list[np.ndarray]:
+        """The difference-form coefficients of the last axis tiled over ``length`` points."""
         if self._patterns is None or self._patterns[0].size < length:
             reps = -(-length // self.n)
-            self._patterns = (np.tile(self.cfwd, reps), np.tile(self.cbwd, reps))
+            self._patterns = [np.tile(c, reps) for c in self.cd]
         return self._patterns
 
+    def stencil(self, i: int) -> tuple[list[int], list[float]]:
+        """Positions (negative or >= n: ghost planes) and weights of the stencil of plane i."""
+        left = i + (self.g if self.lo is not None else 0)
+        right = self.n - 1 - i + (self.g if self.hi is not None else 0)
+        q_lo = self.q_edge if self.lo is None else self.p
+        q_hi = self.q_edge if self.hi is None else self.p
+        start, m = window(left, right, self.p, self.uniform, q_lo, q_hi)
+        pos = list(range(i + start, i + start + m))
+        if self.uniform:
+            return pos, [w / self.h for w in uniform_weights(start, m)]
+        nodes = self.ext[[q + self.g for q in pos]]
+        return pos, [float(w) for w in lagrange_weights(nodes[None], -start)[0]]
 
-def _interior(f, outs, axes: list[_Axis], tmp, j: int, step: int) -> None:
-    """Centred differences of every axis, slab by slab, as 1-D operations on the raveled block.
 
-    Shifting a C-contiguous block by one stride of axis ``a`` gives the neighbours along ``a``
-    of every point; only points at index 0 or n-1 of that axis get a neighbour from another
-    row, and those are overwritten by :func:`_boundary`. Slabs hold ``step`` indices of axis
-    ``j`` (see :func:`_slab_axis`). One flat ufunc call per slab avoids numpy's per-row
-    overhead along the short last axis.
+def _sum_terms(out, terms, tmp, scratch: bool) -> None:
+    """out = Σ weight · view over ``terms`` [(weight, view)], weights scalars or arrays that
+    broadcast. With ``scratch`` the views are work space: the last one is scaled in place."""
+    (w0, v0), rest = terms[0], terms[1:]
+    np.multiply(v0, w0, out=out)
+    for n, (w, v) in enumerate(rest):
+        t = v if scratch and n == len(rest) - 1 else tmp[: v.size].reshape(v.shape)
+        np.multiply(v, w, out=t)
+        np.add(out, t, out=out)
+
+
+def _interior(f, outs, axes: list[_Axis], tmp, tmp2, j: int, step: int) -> None:
+    """Centred stencils of every axis, slab by slab, as 1-D operations on the raveled block.
+
+    Shifting a C-contiguous block by ``o`` strides of axis ``a`` gives the neighbours at
+    offset ``o`` along ``a`` of every point; only points within ``d`` of index 0 or n-1 of that
+    axis get neighbours from another row, and those are overwritten by :func:`_boundary`.
+    Slabs hold ``step`` indices of axis ``j`` (see :func:`_slab_axis`). One flat ufunc call
+    per slab avoids numpy's per-row overhead along the short last axis.
     """
     ff = f.reshape(-1)
     size = ff.size
     lead_strides = [int(np.prod(f.shape[i + 1 :], dtype=np.int64)) for i in range(f.ndim)]
-    # Uniform axes need no positions: points at index 0 or n-1 get overwritten anyway, so their
-    # loop is kept to the two ufunc calls.
-    pairs = list(zip(axes, outs, strict=True))
-    uniform = [(ax.stride, ax.inv2h, o.reshape(-1)) for ax, o in pairs if ax.uniform]
-    general = [(ax, o.reshape(-1)) for ax, o in pairs if not ax.uniform]
-    subtract, multiply, add = np.subtract, np.multiply, np.add
+    pairs = [(ax, o.reshape(-1)) for ax, o in zip(axes, outs, strict=True)]
+    subtract = np.subtract
     for lead, s, e in _slabs(f.shape, j, step):
         base = sum(i * st for i, st in zip(lead, lead_strides, strict=False))
         s0, e0 = base + s * lead_strides[j], base + e * lead_strides[j]
-        for st, inv2h, out in uniform:
-            lo, hi = max(s0, st), min(e0, size - st)
-            if lo < hi:
-                o = out[lo:hi]
-                subtract(ff[lo + st : hi + st], ff[lo - st : hi - st], out=o)
-                multiply(o, inv2h, out=o)
-        for ax, out in general:
-            if ax.axis < j:
-                p = lead[ax.axis]
-                if not 1 <= p <= ax.n - 2:
+        for ax, out in pairs:
+            st, d = ax.stride, ax.d
+            if ax.uniform:
+                # Σ w_o (f[i+o] - f[i-o]); points near row ends are overwritten later
+                lo, hi = max(s0, d * st), min(e0, size - d * st)
+                if lo >= hi:
                     continue
-                st = ax.stride
-                o, t = out[s0:e0], tmp[: e0 - s0]
-                ca, cb, cc = ax.coef_at(p)
-                multiply(ff[s0 - st : e0 - st], ca, out=o)
-                multiply(ff[s0:e0], cb, out=t)
-                add(o, t, out=o)
-                multiply(ff[s0 + st : e0 + st], cc, out=t)
-                add(o, t, out=o)
+                o = out[lo:hi]
+                for k, w in enumerate(ax.pairs, start=1):
+                    t = o if k == 1 else tmp2[: hi - lo]
+                    subtract(ff[lo + k * st : hi + k * st], ff[lo - k * st : hi - k * st], out=t)
+                    np.multiply(t, w, out=t)
+                    if k > 1:
+                        np.add(o, t, out=o)
+                continue
+            if ax.axis < j:
+                # the slab lies in one plane of the axis: scalar weights, direct form
+                p = lead[ax.axis]
+                if d <= p <= ax.n - 1 - d:
+                    w = ax.direct[p]
+                    terms = [(w[k + d], ff[s0 + k * st : e0 + k * st]) for k in range(-d, d + 1)]
+                    _sum_terms(out[s0:e0], terms, tmp, scratch=False)
                 continue
             if ax.stride == 1 and ax.axis > j:
                 # the last axis: numpy's per-row loops over short rows cost more than the
                 # flat pass, so use flat operations with the coefficients tiled once per block
-                lo, hi = max(s0, 1), min(e0, size - 1)
+                lo, hi = max(s0, d), min(e0, size - d)
                 if lo >= hi:
                     continue
-                cf, cb = ax.row_patterns(e0 - s0)
-                d = tmp[: hi - lo + 1]
-                subtract(ff[lo : hi + 1], ff[lo - 1 : hi], out=d)
-                o = out[lo:hi]
-                multiply(d[1:], cf[lo - s0 : hi - s0], out=o)
-                multiply(d[:-1], cb[lo - s0 : hi - s0], out=d[:-1])
-                add(o, d[:-1], out=o)
+                pats = ax.row_patterns(e0 - s0)
+                diff = tmp[: hi - lo + 2 * d - 1]
+                subtract(ff[lo - d + 1 : hi + d], ff[lo - d : hi + d - 1], out=diff)
+                terms = [(c[lo - s0 : hi - s0], diff[k : k + hi - lo]) for k, c in enumerate(pats)]
+                _sum_terms(out[lo:hi], terms, tmp2, scratch=True)
                 continue
             views = _difference_views(ff, out, ax, j, s, e, s0, e0)
             if views is None:
                 continue
-            # numpy's a*f[i-1] + b*f[i] + c*f[i+1] with a + b + c = 0, as
-            # c*(f[i+1] - f[i]) - a*(f[i] - f[i-1]): one difference array serves both terms
-            o, lower, upper, k, cf, cb = views
-            d = tmp[: lower.size].reshape(lower.shape)
-            subtract(upper, lower, out=d)
-            pre = (slice(None),) * k
-            d_hi, d_lo = d[(*pre, slice(1, None))], d[(*pre, slice(None, -1))]
-            multiply(d_hi, cf, out=o)
-            multiply(d_lo, cb, out=d_lo)
-            add(o, d_lo, out=o)
+            o, lower, upper, k_ax, coefs = views
+            diff = tmp[: lower.size].reshape(lower.shape)
+            subtract(upper, lower, out=diff)
+            pre = (slice(None),) * k_ax
+            span = o.shape[k_ax]
+            terms = [(c, diff[(*pre, slice(k, k + span))]) for k, c in enumerate(coefs)]
+            _sum_terms(o, terms, tmp2, scratch=True)
 
 
 def _difference_views(ff, out, ax: _Axis, j, s, e, s0, e0):
     """Views of one slab for the interior points along ``ax`` (an axis at or after the slab's):
-    the output, the two operands of the forward differences f[i+1] - f[i] from the first
-    interior point's left neighbour on, the axis of the view that ``ax`` became, and the
-    forward and backward coefficients shaped to broadcast (no tiling, so no memory traffic).
-    None when the slab holds no interior point of the axis.
+    the output, the two operands of the differences f[t+1] - f[t] from ``d`` points before the
+    first interior point to ``d`` after the last, the axis of the view that ``ax`` became, and
+    the difference-form coefficients shaped to broadcast. None when the slab holds no interior
+    point of the axis.
     """
-    n, st = ax.n, ax.stride
+    n, st, d = ax.n, ax.stride, ax.d
     if ax.axis == j:
-        lo, hi = max(s, 1), min(e, n - 1)
+        lo, hi = max(s, d), min(e, n - d)
         if lo >= hi:
             return None
         base = s0 - s * st  # flat offset of index 0 along the axis
@@ -232,56 +240,42 @@ def _difference_views(ff, out, ax: _Axis, j, s, e, s0, e0):
         def rows(i0, i1, arr=ff):
             return arr[base + i0 * st : base + i1 * st].reshape(i1 - i0, st)
 
-        cf, cb = ax.cfwd[lo:hi, None], ax.cbwd[lo:hi, None]
-        return rows(lo, hi, out), rows(lo - 1, hi), rows(lo, hi + 1), 0, cf, cb
+        coefs = [c[lo:hi, None] for c in ax.cd]
+        return rows(lo, hi, out), rows(lo - d, hi + d - 1), rows(lo - d + 1, hi + d), 0, coefs
+    if n < 2 * d + 1:
+        return None
     # a trailing axis: the slab holds whole cycles of it
     shape = (-1, n) if st == 1 else (-1, n, st)
     f3, o3 = ff[s0:e0].reshape(shape), out[s0:e0].reshape(shape)
-    cf, cb = ax.cfwd[1 : n - 1], ax.cbwd[1 : n - 1]
-    if st > 1:
-        cf, cb = cf[:, None], cb[:, None]
-    return o3[:, 1 : n - 1], f3[:, : n - 1], f3[:, 1:], 1, cf, cb
+    coefs = [c[d : n - d] if st == 1 else c[d : n - d, None] for c in ax.cd]
+    return o3[:, d : n - d], f3[:, : n - 1], f3[:, 1:], 1, coefs
 
 
-def _boundary(f, out, ax: _Axis, lo, hi, edge_order: int):
-    """Points 0 and n-1 of one axis: centred with a ghost plane, one-sided at a true edge."""
-    a, n = ax.axis, ax.n
+def _boundary(f, out, ax: _Axis) -> None:
+    """The planes within ``d`` of index 0 or n-1: centred with ghost planes, else one-sided."""
+    a, n, d = ax.axis, ax.n, ax.d
     pre = (slice(None),) * a
 
     def plane(i):
-        if i == -1:
-            return lo
-        if i == n:
-            return hi
+        if i < 0:
+            return ax.lo[(*pre, slice(ax.g + i, ax.g + i + 1))]
+        if i >= n:
+            return ax.hi[(*pre, slice(i - n, i - n + 1))]
         return f[(*pre, slice(i, i + 1))]
 
     tmp = None
-    for p in sorted({0, n - 1}):
-        o = out[(*pre, slice(p, p + 1))]
-        has_left, has_right = p > 0 or lo is not None, p < n - 1 or hi is not None
-        if has_left and has_right and ax.uniform:
-            np.subtract(plane(p + 1), plane(p - 1), out=o)
-            np.multiply(o, ax.inv2h, out=o)
+    for i in sorted(set(range(min(d, n))) | set(range(max(n - d, 0), n))):
+        o = out[(*pre, slice(i, i + 1))]
+        pos, weights = ax.stencil(i)
+        terms = [(w, q) for w, q in zip(weights, pos, strict=True) if w != 0]
+        if not terms:
+            o[...] = np.nan
             continue
-        if has_left and has_right:
-            pts = [p - 1, p, p + 1]
-            coefs = ax.coef_at(p)
-        else:
-            side = "hi" if has_left else "lo"
-            pts = (
-                list(range(edge_order + 1)) if side == "lo" else list(range(p - edge_order, p + 1))
-            )
-            if ax.uniform:
-                dx1 = dx2 = ax.h
-            else:
-                x = ax.ext[[q + 1 for q in pts]]
-                dx1, dx2 = x[1] - x[0], x[-1] - x[-2]
-            coefs = _edge_coefficients(dx1, dx2, side, edge_order)
         if tmp is None:
             tmp = np.empty(o.shape, o.dtype)
-        np.multiply(plane(pts[0]), coefs[0], out=o)
-        for cf, q in zip(coefs[1:], pts[1:], strict=True):
-            np.multiply(plane(q), cf, out=tmp)
+        np.multiply(plane(terms[0][1]), terms[0][0], out=o)
+        for w, q in terms[1:]:
+            np.multiply(plane(q), w, out=tmp)
             np.add(o, tmp, out=o)
 
 
@@ -293,20 +287,24 @@ def gradient_block(
     edge_order: int,
     dtype: Any,
     out: Sequence[np.ndarray] | None = None,
+    accuracy: int = 2,
+    nan_policy: str = "propagate",
 ) -> tuple[np.ndarray, ...]:
-    """Every requested partial derivative of ``block``, numpy.gradient's formulas.
+    """Every requested partial derivative of ``block`` (see :mod:`daskgrad._stencil`).
 
     Parameters
     ----------
     block : ndarray
     axes : axes of ``block`` to differentiate.
-    ghosts : per axis ``(lo, hi)``: the neighbouring plane (size 1 along that axis) on each
-        side, or None where the block side is a true array edge.
-    steps : per axis, a float (uniform spacing) or the block's coordinates with one ghost
-        value per side, as made by :func:`coord_ext`.
-    edge_order : 1 or 2, the order of the one-sided formulas at true edges.
+    ghosts : per axis ``(lo, hi)``: the neighbouring planes on each side, ``depth(accuracy,
+        nan_policy)`` of them along that axis, or None where the block side is a true edge.
+    steps : per axis, a float (uniform spacing) or the block's coordinates with ``depth``
+        ghost values per side, as made by :func:`coord_ext`.
+    edge_order : 1 or 2, the order of the one-sided formulas at true edges (accuracy 2).
     dtype : dtype of the outputs.
     out : optional preallocated outputs, one per axis.
+    accuracy : 2, 4, 6 or 8.
+    nan_policy : "propagate" or "omit".
 
     Examples
     --------
@@ -315,6 +313,8 @@ def gradient_block(
     (array([1. , 1.5, 3. , 4. ]),)
     >>> gradient_block(f[:2], [0], [(None, f[2:3])], [1.0], 1, f.dtype)
     (array([1. , 1.5]),)
+    >>> gradient_block(np.arange(6.0) ** 3, [0], [(None, None)], [1.0], 1, float, accuracy=4)[0]
+    array([ 0.,  3., 12., 27., 48., 75.])
     """
     dtype = np.dtype(dtype)
     if block.dtype != dtype:
@@ -325,17 +325,25 @@ def gradient_block(
         out = [np.empty(block.shape, dtype) for _ in axes]
     work = [o if o.flags.c_contiguous else np.empty(block.shape, dtype) for o in out]
     coef_dtype = np.result_type(np.finfo(dtype).dtype, np.float32)
-    prepared = [_Axis(a, block.shape, s, coef_dtype) for a, s in zip(axes, steps, strict=True)]
+    g = depth(accuracy, nan_policy)
+    prepared = [
+        _Axis(a, block.shape, s, gh, accuracy, edge_order, g, coef_dtype)
+        for a, s, gh in zip(axes, steps, ghosts, strict=True)
+    ]
     if block.size:
         j, step = _slab_axis(block.shape, block.itemsize, SLAB_BYTES)
-        # a slab plus one index of its axis: the forward differences along that axis
         row = int(np.prod(block.shape[j + 1 :], dtype=np.int64))
-        tmp = _scratch_buffer(min(block.size, (step + 1) * row + 1), dtype)
+        # a slab plus 2d-1 indices of its axis: the differences along that axis
+        d = accuracy // 2
+        tmp = _scratch_buffer(min(block.size, (step + 2 * d) * row + 2 * d), dtype)
+        tmp2 = np.empty(min(block.size, step * row) if accuracy > 2 else 0, dtype)
         # the flat passes compute garbage at row ends (overwritten below): no warnings there
         with np.errstate(invalid="ignore", over="ignore"):
-            _interior(block, work, prepared, tmp, j, step)
-        for ax, o, (lo, hi) in zip(prepared, work, ghosts, strict=True):
-            _boundary(block, o, ax, lo, hi, edge_order)
+            _interior(block, work, prepared, tmp, tmp2, j, step)
+        for ax, o in zip(prepared, work, strict=True):
+            _boundary(block, o, ax)
+        if nan_policy == "omit":
+            fill_holes(block, work, prepared)
     for o, w in zip(out, work, strict=True):
         if o is not w:
             o[...] = w

@@ -31,6 +31,8 @@ def gradient_xarray(
     edge_order: int = 1,
     periodic: Any = None,
     datetime_unit: str | None = None,
+    accuracy: int = 2,
+    nan_policy: str = "propagate",
 ) -> tuple[xr.DataArray, ...] | xr.Dataset:
     """Gradient of a DataArray or Dataset along named dims, spaced by their coordinates.
 
@@ -55,6 +57,10 @@ def gradient_xarray(
     datetime_unit : str, optional
         Unit of datetime coordinates and datetime-valued data ("D", "h", "s", ...); by default
         the datetime64 dtype's own unit, or "s" for cftime, like ``DataArray.differentiate``.
+    accuracy : {2, 4, 6, 8}
+        Order of accuracy, as for :func:`daskgrad.gradient`.
+    nan_policy : {"propagate", "omit"}
+        What NaNs do, as for :func:`daskgrad.gradient`.
 
     Returns
     -------
@@ -79,15 +85,16 @@ def gradient_xarray(
     >>> gradient_xarray(when, datetime_unit="D")[0].values
     array([1. , 1.5, 2. ])
     """
+    opts = dict(edge_order=edge_order, accuracy=accuracy, nan_policy=nan_policy)
     if isinstance(obj, xr.Dataset):
-        return _gradient_dataset(obj, spacing, dim, edge_order, periodic, datetime_unit)
+        return _gradient_dataset(obj, spacing, dim, opts, periodic, datetime_unit)
     dims = _requested_dims(dim, obj.dims)
     steps, units, codes = _spacings(obj, dims, spacing, datetime_unit)
     periods = _periods(periodic, dims, steps, units)
-    return _gradient_dataarray(obj, dims, steps, units, codes, periods, edge_order)
+    return _gradient_dataarray(obj, dims, steps, units, codes, periods, opts)
 
 
-def _gradient_dataset(ds, spacing, dim, edge_order, periodic, datetime_unit) -> xr.Dataset:
+def _gradient_dataset(ds, spacing, dim, opts, periodic, datetime_unit) -> xr.Dataset:
     dims = _requested_dims(dim, tuple(ds.dims))
     steps, units, codes = _spacings(ds, dims, spacing, datetime_unit)
     periods = _periods(periodic, dims, steps, units)
@@ -95,12 +102,12 @@ def _gradient_dataset(ds, spacing, dim, edge_order, periodic, datetime_unit) -> 
     for var in ds.data_vars.values():
         these = [d for d in dims if d in var.dims]
         if these and var.dtype.kind in "iufc":
-            for grad in _gradient_dataarray(var, these, steps, units, codes, periods, edge_order):
+            for grad in _gradient_dataarray(var, these, steps, units, codes, periods, opts):
                 out[grad.name] = grad
     return xr.Dataset(out, coords=ds.coords, attrs=ds.attrs)
 
 
-def _gradient_dataarray(da, dims, steps, units, codes, periods, edge_order):
+def _gradient_dataarray(da, dims, steps, units, codes, periods, opts):
     """One DataArray per dim. Datetime-like data is first made numbers as ``differentiate``
     does: by ``datetime_unit``, else by the unit of the dim's time coordinate (so one pass per
     distinct unit), else in the data's own unit."""
@@ -120,7 +127,7 @@ def _gradient_dataarray(da, dims, steps, units, codes, periods, edge_order):
                 data,
                 spacing=[steps[d] for d in these],
                 dim=axes,
-                edge_order=edge_order,
+                **opts,
                 periodic={a: periods[d] for a, d in zip(axes, these, strict=True) if d in periods}
                 or None,
             )
@@ -135,7 +142,7 @@ def _gradient_dataarray(da, dims, steps, units, codes, periods, edge_order):
             coords=da.coords,
             dims=da.dims,
             name=None if da.name is None else f"d{da.name}_d{d}",
-            attrs=_attrs(what, d, grads[d][1], units[d]),
+            attrs=_attrs(what, d, grads[d][1], units[d], opts["accuracy"]),
         )
         for d in dims
     )
@@ -302,8 +309,11 @@ def _uniform_period(x: Any, d: Hashable) -> float:
     return abs(x.size * step)
 
 
-def _attrs(what: Any, d: Hashable, data_units: Any, coord_units: Any) -> dict[str, str]:
-    attrs = {"long_name": f"derivative of {what} with respect to {d}"}
+def _attrs(
+    what: Any, d: Hashable, data_units: Any, coord_units: Any, accuracy: int = 2
+) -> dict[str, str]:
+    order = f" (order-{accuracy} accurate)" if accuracy > 2 else ""
+    attrs = {"long_name": f"derivative of {what} with respect to {d}{order}"}
     if isinstance(data_units, str) and isinstance(coord_units, str) and coord_units.strip():
         attrs["units"] = divide_units(data_units, coord_units)
     return attrs
@@ -381,6 +391,8 @@ class GradAccessor:
         edge_order: int = 1,
         periodic: Any = None,
         datetime_unit: str | None = None,
+        accuracy: int = 2,
+        nan_policy: str = "propagate",
     ) -> tuple[xr.DataArray, ...] | xr.Dataset:
         return gradient_xarray(
             self._obj,
@@ -389,6 +401,8 @@ class GradAccessor:
             edge_order=edge_order,
             periodic=periodic,
             datetime_unit=datetime_unit,
+            accuracy=accuracy,
+            nan_policy=nan_policy,
         )
 
 
