@@ -13,7 +13,7 @@ from dask.highlevelgraph import HighLevelGraph
 from dask.utils import disable_gc
 
 from ._args import AxisPlan, Plan
-from ._numpy import block_step
+from ._numpy import block_step, wrapped
 from .kernel import coord_ext, gradient_block
 
 
@@ -53,9 +53,9 @@ def _planes(block, needs, depth):
     """
     out = []
     for a, need_first, need_last in needs:
-        pre = (slice(None),) * a
-        first = block[(*pre, slice(0, depth))].copy() if need_first else None
-        last = block[(*pre, slice(-depth, None))].copy() if need_last else None
+        # a copy either way: np.take copies, and so does the slice of wrapped()
+        first = np.array(wrapped(block, a, depth, False)) if need_first else None
+        last = np.array(wrapped(block, a, depth, True)) if need_last else None
         out.append((first, last))
     return out
 

@@ -21,6 +21,16 @@ def take(arr: np.ndarray, axis: int, i: int, stop: int | None = None) -> np.ndar
     return arr[(slice(None),) * axis + (slice(i, stop or None),)]
 
 
+def wrapped(arr: np.ndarray, axis: int, depth: int, lo: bool) -> np.ndarray:
+    """The ``depth`` planes before index 0 (``lo``) or after the last index of a periodic
+    ``axis``: the last or first planes, repeated when the axis is shorter than ``depth``."""
+    n = arr.shape[axis]
+    if n >= depth:
+        return take(arr, axis, -depth, 0) if lo else take(arr, axis, 0, depth)
+    q = np.arange(-depth, 0) if lo else np.arange(depth)
+    return np.take(arr, q % n, axis=axis)
+
+
 def block_step(ax: AxisPlan, start: int, stop: int, depth: int = 1):
     """The kernel's step for the block ``[start, stop)`` of an axis with NumPy or no coordinates."""
     if ax.uniform:
@@ -50,12 +60,15 @@ def gradient_numpy(f: np.ndarray, plan: Plan) -> tuple[np.ndarray, ...]:
         ghosts, steps = [], []
         for ax in plan.axes:
             if ax.axis == 0:
-                lo = f[start - g : start] if start > 0 else (f[-g:] if ax.periodic else None)
-                hi = f[stop : stop + g] if stop < n0 else (f[:g] if ax.periodic else None)
+                lo = hi = None
+                if start > 0 or ax.periodic:
+                    lo = f[start - g : start] if start > 0 else wrapped(f, 0, g, True)
+                if stop < n0 or ax.periodic:
+                    hi = f[stop : stop + g] if stop < n0 else wrapped(f, 0, g, False)
                 steps.append(block_step(ax, start, stop, g))
             else:
-                lo = take(part, ax.axis, -g, 0) if ax.periodic else None
-                hi = take(part, ax.axis, 0, g) if ax.periodic else None
+                lo = wrapped(part, ax.axis, g, True) if ax.periodic else None
+                hi = wrapped(part, ax.axis, g, False) if ax.periodic else None
                 steps.append(block_step(ax, 0, ax.size, g))
             ghosts.append((lo, hi))
         gradient_block(

@@ -47,15 +47,21 @@ def coord_ext(
     ext = np.full(cur.shape[0] + 2 * g, np.nan)
     ext[g:-g] = cur
     if prev is not None:
-        lo = np.asarray(prev, dtype=np.float64)[-g:]
+        prev = np.asarray(prev, dtype=np.float64)
+        q = np.arange(-g, 0)  # a periodic axis shorter than the depth wraps more than once
+        lo = prev[q % prev.size] if wrap_lo else prev[-g:]
+        if wrap_lo:
+            turns = (-q - 1) // prev.size + 1
+            lo = lo - turns * (np.sign(prev[-1] - cur[0]) or 1.0) * period
         ext[g - lo.size : g] = lo
     if nxt is not None:
-        hi = np.asarray(nxt, dtype=np.float64)[:g]
+        nxt = np.asarray(nxt, dtype=np.float64)
+        q = np.arange(g)
+        hi = nxt[q % nxt.size] if wrap_hi else nxt[:g]
+        if wrap_hi:
+            turns = q // nxt.size + 1
+            hi = hi + turns * (np.sign(cur[-1] - nxt[0]) or 1.0) * period
         ext[cur.size + g : cur.size + g + hi.size] = hi
-    if wrap_lo:
-        ext[:g] -= (np.sign(ext[g - 1] - cur[0]) or 1.0) * period
-    if wrap_hi:
-        ext[-g:] += (np.sign(cur[-1] - ext[-g]) or 1.0) * period
     return ext
 
 
