@@ -144,6 +144,20 @@ def test_without_nans_omit_equals_propagate(problem, data):
     assert_close(omit, propagate, f, steps, rtol=1e-13)
 
 
+@pytest.mark.parametrize("h", [2.0, -2.0])
+@pytest.mark.parametrize("p", [4, 6])
+def test_periodic_period_given_for_a_scalar_step_is_the_same_axis(h, p):
+    """periodic={dim: n*|h|} with a scalar step is periodic=[dim]: the uniform windows."""
+    n = 2 * p + 6  # runs long enough that the uniform and coordinate windows differ
+    f = np.random.default_rng(p).standard_normal((3, n))
+    f[:, 3] = np.nan
+    f[1, p + 6] = np.nan
+    ref = reference(f, 1, p, h, period=True, omit=True)
+    for periodic in ([1], {1: n * abs(h)}):
+        (ours,) = gradient(f, spacing=h, dim=1, periodic=periodic, accuracy=p, nan_policy="omit")
+        assert_close((ours,), (ref,), f, [h])
+
+
 @pytest.mark.parametrize("kind", ["numpy", "dask"])
 @pytest.mark.parametrize("p", [2, 4, 6, 8])
 def test_nan_points_stay_nan_and_isolated_points_give_nan(kind, p):
