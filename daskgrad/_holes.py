@@ -14,91 +14,75 @@ from ._stencil import lagrange_weights, uniform_weights, window
 
 
 def fill_holes(f: np.ndarray, outs, axes) -> None:
-    """Apply nan_policy="omit" to the outputs ``outs`` of the kernel's axes ``axes``."""
-    nan = np.isnan(f)
-    ghost_nans = [
-        tuple(None if gh is None else np.isnan(gh) for gh in (ax.lo, ax.hi)) for ax in axes
-    ]
-    has_nan = nan.any()
-    for ax, out, (lo_nan, hi_nan) in zip(axes, outs, ghost_nans, strict=True):
-        if not has_nan and not any(gh is not None and gh.any() for gh in (lo_nan, hi_nan)):
+    """Apply nan_policy="omit" to the outputs ``outs`` (C-contiguous, like ``f``) of the
+    kernel's axes ``axes``.
+
+    A valid point whose output is NaN is one whose stencil met a NaN (or whose data hold
+    infinities): only those can have a different stencil inside their run, because every
+    stencil that met no NaN lies inside the run and is the one the run's rule picks.
+    """
+    nan = np.not_equal(f, f)  # isnan, but faster
+    has_nan = bool(nan.any())
+    valid = ~nan if has_nan else None
+    bad = np.empty(f.shape, bool)
+    for ax, out in zip(axes, outs, strict=True):
+        ghost_nan = any(gh is not None and np.isnan(gh).any() for gh in (ax.lo, ax.hi))
+        if not (has_nan or ghost_nan):
             continue
-        _fill_axis(f, nan, lo_nan, hi_nan, out, ax)
+        np.not_equal(out, out, out=bad)
         if has_nan:
-            np.copyto(out, np.nan, where=nan)
+            # NaN points whose stencil skipped them (a centred uniform one has no weight there)
+            out.reshape(-1)[np.flatnonzero(nan & ~bad)] = np.nan
+            np.logical_and(bad, valid, out=bad)
+        flat = np.flatnonzero(bad)
+        if flat.size:
+            out.reshape(-1)[flat] = _refill(f, ax, flat, out.dtype)
 
 
-def _along(a: int, ndim: int, index):
-    return (slice(None),) * a + (index,) + (slice(None),) * (ndim - a - 1)
-
-
-def _fill_axis(f, nan, lo_nan, hi_nan, out, ax) -> None:
-    a, n, g, p = ax.axis, ax.n, ax.g, ax.p
-    ndim = f.ndim
-    pad = nan.shape[:a] + (g,) + nan.shape[a + 1 :]
-    parts = [np.zeros(pad, bool) if lo_nan is None else lo_nan, nan]
-    parts.append(np.zeros(pad, bool) if hi_nan is None else hi_nan)
-    ext = np.concatenate(parts, axis=a)  # NaN flags with g ghost planes per side
-    near = np.zeros(nan.shape, bool)
-    for k in range(1, p + 1):
-        near |= ext[_along(a, ndim, slice(g + k, g + k + n))]
-        near |= ext[_along(a, ndim, slice(g - k, g - k + n))]
-    near &= ~nan
-    idx = np.nonzero(near)
-    if not idx[0].size:
-        return
-    i = idx[a]
-
-    def invalid(q):
-        at = list(idx)
-        at[a] = np.clip(q + g, 0, n + 2 * g - 1)
-        bad = ext[tuple(at)]
-        if ax.lo is None:
-            bad = bad | (q < 0)
-        if ax.hi is None:
-            bad = bad | (q >= n)
-        return bad
-
+def _refill(f, ax, flat, dtype):
+    """The derivative at the points ``flat`` (flat indices into ``f``) within their runs."""
+    n, g, p, st = ax.n, ax.g, ax.p, ax.stride
+    i = (flat // st) % n
+    # values at offsets -p..p along the axis, from the block or its ghost planes
+    values = np.stack([_gather(f, ax, flat, i, k) for k in range(-p, p + 1)])
+    invalid = np.isnan(values)
     left = np.full(i.shape, p)
     right = np.full(i.shape, p)
     for k in range(p, 0, -1):
-        left = np.where(invalid(i - k), k - 1, left)
-        right = np.where(invalid(i + k), k - 1, right)
+        left = np.where(invalid[p - k], k - 1, left)
+        right = np.where(invalid[p + k], k - 1, right)
     q_lo = np.where((ax.lo is None) & (i - left - 1 < 0), ax.q_edge, p)
     q_hi = np.where((ax.hi is None) & (i + right + 1 >= n), ax.q_edge, p)
     start, m = window(left, right, p, ax.uniform, q_lo, q_hi)
-    result = np.full(i.shape, np.nan, dtype=out.dtype)
+    result = np.full(i.shape, np.nan, dtype=dtype)
     keys = start * 32 + m
     for key in np.unique(keys[m > 1]):
         rows = np.flatnonzero(keys == key)
         s, size = int(start[rows[0]]), int(m[rows[0]])
-        pos = i[rows, None] + np.arange(s, s + size)
-        values = [_gather(f, ax, [ix[rows] for ix in idx], pos[:, j]) for j in range(size)]
         if ax.uniform:
             weights = [w / ax.h for w in uniform_weights(s, size)]
         else:
-            w = lagrange_weights(ax.ext[pos + g], -s).astype(ax.coef_dtype)
-            weights = list(w.T)
-        total = values[0] * weights[0]
-        for v, w in zip(values[1:], weights[1:], strict=True):
-            total += v * w
+            nodes = ax.ext[i[rows, None] + np.arange(s, s + size) + g]
+            weights = list(lagrange_weights(nodes, -s).astype(ax.coef_dtype).T)
+        total = values[p + s, rows] * weights[0]
+        for j in range(1, size):
+            total += values[p + s + j, rows] * weights[j]
         result[rows] = total
-    out[idx] = result
+    return result
 
 
-def _gather(f, ax, idx, q):
-    """Values at the points ``idx`` moved to position ``q`` along the axis (ghosts for q < 0
-    or q >= n)."""
-    a, n, g = ax.axis, ax.n, ax.g
-    values = np.empty(q.shape, f.dtype)
-    for source, sel, pos in (
-        (f, (q >= 0) & (q < n), q),
-        (ax.lo, q < 0, q + g),
-        (ax.hi, q >= n, q - n),
-    ):
-        if not sel.any():
+def _gather(f, ax, flat, i, k):
+    """Values ``k`` points along the axis from the points ``flat`` (at axis index ``i``):
+    from the block, from a ghost plane, or NaN beyond a true edge."""
+    n, g, st = ax.n, ax.g, ax.stride
+    q = i + k
+    out = np.full(flat.shape, np.nan, f.dtype)
+    inside = (q >= 0) & (q < n)
+    out[inside] = f.reshape(-1)[flat[inside] + k * st]
+    for ghost, sel, pos in ((ax.lo, q < 0, q + g), (ax.hi, q >= n, q - n)):
+        if ghost is None or not sel.any():
             continue
-        at = [ix[sel] for ix in idx]
-        at[a] = pos[sel]
-        values[sel] = source[tuple(at)]
-    return values
+        fl = flat[sel]
+        outer, inner = fl // (st * n), fl % st
+        out[sel] = np.ravel(ghost)[(outer * g + pos[sel]) * st + inner]
+    return out
