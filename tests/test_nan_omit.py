@@ -103,10 +103,10 @@ def omit_problems(draw, with_nans=True):
             if wrap:
                 periodic[ax] = abs(h) * shape[ax]
             continue
-        x = np.cumsum(rng.uniform(0.2, 2.0, shape[ax])) - 3.0
+        x = (np.cumsum(rng.uniform(0.2, 2.0, shape[ax])) - 3.0) * draw(st.sampled_from([1, -1]))
         steps.append(x)
         spacing.append(x if kind == "numpy" else da.from_array(x, chunks=draw(chunks(x.shape))))
-        period = float(x[-1] - x[0] + rng.uniform(0.2, 2.0)) if wrap else None
+        period = float(abs(x[-1] - x[0]) + rng.uniform(0.2, 2.0)) if wrap else None
         periods.append(period)
         if wrap:
             periodic[ax] = period

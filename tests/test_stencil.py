@@ -97,10 +97,13 @@ def reference(f, axis, p, step, *, edge_order=1, period=None, omit=False):
     uniform = np.ndim(step) == 0
     x = None if uniform else np.asarray(step, dtype=float)
 
+    # the coordinates wrap in their own direction: decreasing ones continue below x[-1]
+    ahead = 1.0 if uniform or n < 2 else float(np.sign(x[-1] - x[0]))
+
     def pos(j):
         if uniform:
             return j * float(step)
-        return x[j % n] + (period * (j // n) if period is not None else 0.0)
+        return x[j % n] + (ahead * abs(period) * (j // n) if period is not None else 0.0)
 
     lines = np.moveaxis(f, axis, -1).reshape(-1, n)
     out = np.full(lines.shape, np.nan, dtype=np.result_type(f.dtype, np.float64))
@@ -202,13 +205,13 @@ def stencil_problems(draw, orders=(4, 6), periodic=False):
             continue
         # findiff solves a Vandermonde system per point: on steps varying 10x its own weights
         # are only good to ~1e-8 at p = 6, so these grids vary 3x (the reference takes the rest)
-        x = np.cumsum(rng.uniform(0.5, 1.5, shape[ax])) - 3.0
+        x = (np.cumsum(rng.uniform(0.5, 1.5, shape[ax])) - 3.0) * draw(st.sampled_from([1, -1]))
         steps.append(x)
         spacing.append(
             x if kinds[ax] == "numpy" else da.from_array(x, chunks=draw(chunks(x.shape)))
         )
         if periodic and draw(st.booleans()):
-            periods[ax] = float(x[-1] - x[0] + rng.uniform(0.2, 2.0))
+            periods[ax] = float(abs(x[-1] - x[0]) + rng.uniform(0.2, 2.0))
     return p, f, axes, spacing, steps, periods
 
 
@@ -259,7 +262,8 @@ def wrap_pad(f, steps, axes, periods, d):
     ext = []
     for ax, s in zip(axes, steps, strict=True):
         if ax in periods and np.ndim(s):
-            s = np.concatenate([s[-d:] - periods[ax], s, s[:d] + periods[ax]])
+            shift = np.sign(s[-1] - s[0]) * periods[ax]  # decreasing coordinates wrap downwards
+            s = np.concatenate([s[-d:] - shift, s, s[:d] + shift])
         ext.append(s)
     inner = tuple(slice(d, -d) if ax in periods else slice(None) for ax in range(f.ndim))
     return np.pad(f, pad, mode="wrap"), ext, inner
