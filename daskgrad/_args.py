@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ._stencil import ACCURACIES, NAN_POLICIES, depth
+from ._stencil import ACCURACIES, NAN_POLICIES, EvenCoords, depth
 
 # numpy's own error for a bad axis: an IndexError and a ValueError (numpy.exceptions from 1.25)
 AxisError = getattr(np, "exceptions", np).AxisError
@@ -241,9 +241,9 @@ def _uniform_step(x: Any) -> float | None:
 def _axis_plan(axis: int, size: int, step: Any, periodic: bool, period: Any) -> AxisPlan:
     h = None if isinstance(step, float) else _uniform_step(step)
     if not periodic:
-        return AxisPlan(axis, size, step if h is None else h)
+        return AxisPlan(axis, size, step if h is None else EvenCoords(h))
     if isinstance(step, float):
-        if period is None or np.isclose(period, size * step, rtol=1e-12, atol=0):
+        if period is None or np.isclose(period, abs(size * step), rtol=1e-12, atol=0):
             return AxisPlan(axis, size, step, abs(size * step))
         # a period that does not match n*step makes the wrap-around step non-uniform
         step = step * np.arange(size, dtype=np.float64)
@@ -261,7 +261,7 @@ def _axis_plan(axis: int, size: int, step: Any, periodic: bool, period: Any) -> 
                 f"{float(step[0])!r}..{float(step[-1])!r}"
             )
     if h is not None and abs(period) == size * abs(h):
-        return AxisPlan(axis, size, h, abs(period))
+        return AxisPlan(axis, size, EvenCoords(h), abs(period))
     return AxisPlan(axis, size, step, abs(period))
 
 

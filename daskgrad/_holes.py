@@ -53,7 +53,7 @@ def _refill(f, ax, flat, dtype):
         right = np.where(invalid[p + k], k - 1, right)
     q_lo = np.where((ax.lo is None) & (i - left - 1 < 0), ax.q_edge, p)
     q_hi = np.where((ax.hi is None) & (i + right + 1 >= n), ax.q_edge, p)
-    start, m = window(left, right, p, ax.uniform, q_lo, q_hi)
+    start, m = window(left, right, p, ax.from_point, q_lo, q_hi)
     result = np.full(i.shape, np.nan, dtype=dtype)
     keys = start * 32 + m
     for key in np.unique(keys[m > 1]):

@@ -26,6 +26,18 @@ ACCURACIES = (2, 4, 6, 8)
 NAN_POLICIES = ("propagate", "omit")
 
 
+class EvenCoords(float):
+    """The step of a coordinate array whose steps are all equal: the kernel's uniform
+    arithmetic, with the coordinate rule for the stencils at the ends of runs (findiff treats
+    a coordinate array the same way whatever its steps)."""
+
+    def __dask_tokenize__(self):
+        return ("EvenCoords", float(self))
+
+    def __reduce__(self):
+        return EvenCoords, (float(self),)
+
+
 def depth(accuracy: int, nan_policy: str) -> int:
     """Ghost points per side a block needs: p/2 for centred stencils, p when NaNs can end runs
     (a one-sided stencil then reaches p points from a point next to a hole)."""

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ._holes import fill_holes
-from ._stencil import depth, lagrange_weights, uniform_weights, window
+from ._stencil import EvenCoords, depth, lagrange_weights, uniform_weights, window
 
 # Bytes of one operand per slab; measured best at 256 KiB-1 MiB on a 512 KiB-L2 core (benchmarks/).
 SLAB_BYTES = 1 << 19
@@ -113,6 +113,8 @@ class _Axis:
         # the order of one-sided stencils at a true edge: numpy's edge_order at accuracy 2
         self.q_edge = edge_order if accuracy == 2 else accuracy
         self.uniform = not isinstance(step, np.ndarray)
+        # stencils at run ends: from the point for a scalar step, else the nearest points
+        self.from_point = self.uniform and not isinstance(step, EvenCoords)
         self.coef_dtype = coef_dtype
         if self.uniform:
             self.h = float(step)
@@ -146,7 +148,7 @@ class _Axis:
         right = self.n - 1 - i + (self.g if self.hi is not None else 0)
         q_lo = self.q_edge if self.lo is None else self.p
         q_hi = self.q_edge if self.hi is None else self.p
-        start, m = window(left, right, self.p, self.uniform, q_lo, q_hi)
+        start, m = window(left, right, self.p, self.from_point, q_lo, q_hi)
         pos = list(range(i + start, i + start + m))
         if self.uniform:
             return pos, [w / self.h for w in uniform_weights(start, m)]
