@@ -40,6 +40,26 @@ def test_hand_computed_accuracy_2(kind):
 
 
 @pytest.mark.parametrize("kind", ["numpy", "dask"])
+def test_hand_computed_short_edge_run_and_complex(kind):
+    # edge_order=2 at a true edge of a 2-point run: the 2-point difference is all there is
+    f = np.array([1.0, 4.0, np.nan, 0.0, 1.0, 4.0, 9.0])
+    inp = f if kind == "numpy" else da.from_array(f, chunks=2)
+    (ours,) = gradient(inp, nan_policy="omit", edge_order=2)
+    ours = compute((ours,))[0] if kind == "dask" else ours
+    np.testing.assert_allclose(ours, [3.0, 3.0, np.nan, 0.0, 2.0, 4.0, 6.0], atol=1e-14)
+    # complex data: real and imaginary parts are differentiated alike, NaN points stay NaN
+    z = np.arange(10.0) ** 2 + 1j * np.arange(10.0) ** 3
+    z[4] = np.nan
+    inp = z if kind == "numpy" else da.from_array(z, chunks=3)
+    (ours,) = gradient(inp, accuracy=4, nan_policy="omit")
+    ours = compute((ours,))[0] if kind == "dask" else ours
+    assert ours.dtype == np.complex128 and np.isnan(ours[4])
+    x = np.arange(10.0)
+    ok = np.arange(10) != 4
+    np.testing.assert_allclose(ours[ok], (2 * x + 3j * x**2)[ok], rtol=1e-12, atol=1e-11)
+
+
+@pytest.mark.parametrize("kind", ["numpy", "dask"])
 @pytest.mark.parametrize("uniform", [True, False])
 @pytest.mark.parametrize("p", [4, 6, 8])
 def test_runs_are_exact_for_the_degree_they_allow(kind, uniform, p):
