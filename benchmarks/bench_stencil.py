@@ -72,6 +72,24 @@ def machine():
     )
 
 
+def version(root: Path) -> str:
+    """The commit of the daskgrad checkout at ``root``, and whether daskgrad/ has edits on it."""
+
+    def git(*cmd):
+        out = subprocess.run(["git", "-C", str(root), *cmd], capture_output=True, text=True)
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "not a git checkout"
+    edited = git("status", "--porcelain", "--", "daskgrad")
+    return commit + (
+        f" + uncommitted changes to {len(edited.splitlines())} file(s) in daskgrad/"
+        if edited
+        else ""
+    )
+
+
 def load():
     return "load average " + ", ".join(f"{a:.2f}" for a in os.getloadavg())
 
@@ -174,10 +192,7 @@ def ensure_baseline(path: Path) -> str:
         )
     if not (path / "daskgrad" / "__init__.py").is_file():
         raise SystemExit(f"--baseline {path}: no daskgrad package there")
-    out = subprocess.run(
-        ["git", "-C", str(path), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    )
-    return out.stdout.strip() or "unknown commit"
+    return version(path)
 
 
 class Child:
@@ -308,7 +323,9 @@ def main(argv=None):
 
     chunks = chunks_for(n)
     print(f"## daskgrad stencil benchmarks: {n}^3 float64, all 3 dims, dask chunks {chunks}\n")
-    print(f"Machine: {machine()}; {load()} at the start\n", flush=True)
+    print(f"Machine: {machine()}; {load()} at the start\n")
+    root = Path(daskgrad.__file__).resolve().parents[1]
+    print(f"daskgrad: {root} at {version(root)}\n", flush=True)
     rows = []  # measurement, daskgrad s, peer s, ratio, target, met
     notes = []
 
@@ -446,7 +463,7 @@ def main(argv=None):
                     t_old = best["old"][case]
                     ratio = t_new / t_old
                     row(
-                        f"{case}, accuracy 2: now / {commit}",
+                        f"{case}, accuracy 2: now / {commit.split()[0]}",
                         t_new,
                         t_old,
                         ratio,
