@@ -145,23 +145,43 @@ def north_factor(lat: np.ndarray, to_rad: float, earth: Earth, name: Any) -> np.
     return 1.0 / earth.north(phi)
 
 
-def jacobian_coefficients(phi, phi_0, phi_1, lam_0, lam_1, earth: Earth) -> np.ndarray:
+def position(lat: np.ndarray, lon: np.ndarray, lat_rad, lon_rad, earth: Earth, name):
+    """Earth-centred Cartesian position (metres), shape ``(3, *lat.shape)``: smooth across the
+    dateline and through the poles, unlike longitude."""
+    phi = np.asarray(lat, dtype=np.float64) * lat_rad
+    check_latitude(phi, name)
+    lam = np.asarray(lon, dtype=np.float64) * lon_rad
+    horizontal = earth.east(phi)  # distance from the axis: R cos φ or N cos φ
+    if earth.e2 == 0:
+        vertical = earth.a * np.sin(phi)
+    else:
+        vertical = (1 - earth.e2) * earth.a * np.sin(phi) / np.sqrt(1 - earth.e2 * np.sin(phi) ** 2)
+    return np.stack([horizontal * np.cos(lam), horizontal * np.sin(lam), vertical])
+
+
+def jacobian_coefficients(lat, lon, lat_rad, lon_rad, p_0, p_1) -> np.ndarray:
     """Chain-rule coefficients on a 2-D grid: ``(4, ny, nx)`` such that
     ``df/dx = c[0] df/d0 + c[1] df/d1`` and ``df/dy = c[2] df/d0 + c[3] df/d1``.
 
-    With X, Y the eastward and northward distances, ``[f_0, f_1] = [f_X, f_Y] J`` where
-    ``J = [[a λ_0, a λ_1], [b φ_0, b φ_1]]`` (a, b the eastward and northward scales); inverting
-    J gives ``f_X = (f_0 φ_1 - f_1 φ_0) / (a Δ)`` and ``f_Y = (f_1 λ_0 - f_0 λ_1) / (b Δ)`` with
-    ``Δ = λ_0 φ_1 - λ_1 φ_0``. NaN where the grid is degenerate and, for df/dx, at the poles.
+    ``p_0``, ``p_1`` are the derivatives of :func:`position` along the two index dims. Their
+    components along the local east ``e = (-sin λ, cos λ, 0)`` and north
+    ``n = (-sin φ cos λ, -sin φ sin λ, cos φ)`` are the eastward and northward distances per
+    index step, ``X_k = e·p_k``, ``Y_k = n·p_k``: the Jacobian ``J = [[X_0, X_1], [Y_0, Y_1]]``
+    with ``[f_0, f_1] = [f_X, f_Y] J``, so ``f_X = (f_0 Y_1 - f_1 Y_0) / D`` and
+    ``f_Y = (f_1 X_0 - f_0 X_1) / D``, ``D = X_0 Y_1 - X_1 Y_0``. NaN where the grid is
+    degenerate and, for df/dx, at the poles.
     """
-    delta = lam_0 * phi_1 - lam_1 * phi_0
+    phi = np.asarray(lat, dtype=np.float64) * lat_rad
+    lam = np.asarray(lon, dtype=np.float64) * lon_rad
+    sl, cl, sp = np.sin(lam), np.cos(lam), np.sin(phi)
+    x0, x1 = (cl * p[1] - sl * p[0] for p in (p_0, p_1))
+    y0, y1 = (np.cos(phi) * p[2] - sp * (cl * p[0] + sl * p[1]) for p in (p_0, p_1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        ax = 1.0 / (earth.east(phi) * delta)
-        by = 1.0 / (earth.north(phi) * delta)
-    bad = ~np.isfinite(ax)
-    ax[bad | poles(phi)] = np.nan
-    by[~np.isfinite(by)] = np.nan
-    return np.stack([phi_1 * ax, -phi_0 * ax, -lam_1 * by, lam_0 * by])
+        inv = 1.0 / (x0 * y1 - x1 * y0)
+    inv[~np.isfinite(inv)] = np.nan
+    c = np.stack([y1 * inv, -y0 * inv, -x1 * inv, x0 * inv])
+    c[:2, poles(phi)] = np.nan
+    return c
 
 
 def writable(a: np.ndarray) -> np.ndarray:
@@ -224,30 +244,23 @@ def lat_factor(kind: str, lat, to_rad: float, earth: Earth, name, chunks):
 def curvilinear_coefficients(lat, lon, lat_rad, lon_rad, earth: Earth, name, chunks, opts):
     """:func:`jacobian_coefficients` of 2-D coordinates: NumPy when ``chunks`` is None, else a
     dask array chunked ``(4,) + chunks``, computed once per horizontal chunk."""
+    args = (lat_rad, lon_rad)
     if chunks is None:
-        phi = np.asarray(lat, dtype=np.float64) * lat_rad
-        check_latitude(phi, name)
-        lam = np.asarray(lon, dtype=np.float64) * lon_rad
-        lam_0, lam_1 = np.unwrap(lam, axis=0), np.unwrap(lam, axis=1)
-    else:
-        import dask.array as da
+        lat, lon = np.asarray(lat), np.asarray(lon)
+        p_0, p_1 = gradient(position(lat, lon, *args, earth, name), dim=[1, 2], **opts)
+        return jacobian_coefficients(lat, lon, *args, p_0, p_1)
+    import dask.array as da
 
-        phi, lam = (
-            c.rechunk(chunks) if is_dask_collection(c) else da.from_array(c, chunks)
-            for c in (lat, lon)
-        )
-        phi = phi.map_blocks(radians_checked, lat_rad, name, dtype=np.float64)
-        lam = lam.astype(np.float64) * lon_rad
-        lam_0, lam_1 = (unwrap_dask(lam, a).rechunk(chunks) for a in (0, 1))
-    phi_0, phi_1 = gradient(phi, dim=[0, 1], **opts)
-    (lam_0,) = gradient(lam_0, dim=0, **opts)
-    (lam_1,) = gradient(lam_1, dim=1, **opts)
-    args = (phi, phi_0, phi_1, lam_0, lam_1, earth)
-    if chunks is None:
-        return jacobian_coefficients(*args)
+    lat, lon = (
+        c.rechunk(chunks) if is_dask_collection(c) else da.from_array(c, chunks) for c in (lat, lon)
+    )
     meta = np.empty((0, 0, 0))
+    pos = da.map_blocks(
+        position, lat, lon, *args, earth, name, new_axis=0, chunks=((3,), *chunks), meta=meta
+    )
+    p_0, p_1 = gradient(pos, dim=[1, 2], **opts)
     coef = da.map_blocks(
-        jacobian_coefficients, *args, new_axis=0, chunks=((4,), *chunks), meta=meta
+        jacobian_coefficients, lat, lon, *args, p_0, p_1, chunks=((4,), *chunks), meta=meta
     )
     return barrier(coef)
 
@@ -272,18 +285,18 @@ def uniform_step(x: np.ndarray, dtype) -> float | None:
     return float(step) if ok else None
 
 
-def radians_checked(lat, to_rad, name):
-    phi = lat.astype(np.float64) * to_rad
-    check_latitude(phi, name)
-    return phi
-
-
 def unwrap_dask(lam, axis: int):
+    """``numpy.unwrap`` of a dask array (radians) along ``axis``, lazily: the 2π jumps between
+    neighbours summed across chunks (``da.diff``'s ``prepend`` would compute its argument)."""
     import dask.array as da
 
-    first = lam[(slice(None),) * axis + (slice(0, 1),)]
-    d = da.diff(lam, axis=axis, prepend=first)
-    return lam + da.cumsum(-2 * np.pi * da.round(d / (2 * np.pi)), axis=axis)
+    def part(s):
+        return lam[(slice(None),) * axis + (s,)]
+
+    n = lam.shape[axis]
+    jumps = -2 * np.pi * da.round((part(slice(1, n)) - part(slice(0, n - 1))) / (2 * np.pi))
+    total = da.concatenate([da.zeros_like(part(slice(0, 1))), da.cumsum(jumps, axis)], axis)
+    return (lam + total).rechunk(lam.chunks)
 
 
 def scale(g, factor, axis: int):

@@ -152,14 +152,7 @@ def geospatial_dataset(
 
 
 def _options(accuracy, edge_order, nan_policy) -> dict[str, Any]:
-    # accuracy and nan_policy are handed on only when set, so the defaults work with every
-    # version of gradient()
-    opts: dict[str, Any] = {"edge_order": edge_order}
-    if not (isinstance(accuracy, int) and accuracy == 2):
-        opts["accuracy"] = accuracy
-    if nan_policy != "propagate":
-        opts["nan_policy"] = nan_policy
-    return opts
+    return {"accuracy": accuracy, "edge_order": edge_order, "nan_policy": nan_policy}
 
 
 # --- finding the coordinates -----------------------------------------------------------------
