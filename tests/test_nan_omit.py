@@ -113,7 +113,7 @@ def omit_problems(draw, with_nans=True):
         f[rng.random(shape) < draw(st.floats(0.0, 0.6))] = np.nan
     spacing, steps, periodic, periods = [], [], {}, []
     for ax in axes:
-        kind = draw(st.sampled_from(["scalar", "numpy", "dask"]))
+        kind = draw(st.sampled_from(["scalar", "numpy", "dask", "even"]))
         wrap = draw(st.booleans())
         if kind == "scalar":
             h = draw(st.sampled_from([1.0, 0.5, -2.0]))
@@ -123,10 +123,16 @@ def omit_problems(draw, with_nans=True):
             if wrap:
                 periodic[ax] = abs(h) * shape[ax]
             continue
-        x = (np.cumsum(rng.uniform(0.2, 2.0, shape[ax])) - 3.0) * draw(st.sampled_from([1, -1]))
+        if kind == "even":  # equal steps, but a coordinate array: the coordinate windows
+            h = draw(st.sampled_from([0.5, -2.0]))
+            x = h * np.arange(shape[ax]) + 1.0
+            gap = abs(h) if draw(st.booleans()) else rng.uniform(0.2, 2.0)
+        else:
+            x = (np.cumsum(rng.uniform(0.2, 2.0, shape[ax])) - 3.0) * draw(st.sampled_from([1, -1]))
+            gap = rng.uniform(0.2, 2.0)
         steps.append(x)
-        spacing.append(x if kind == "numpy" else da.from_array(x, chunks=draw(chunks(x.shape))))
-        period = float(abs(x[-1] - x[0]) + rng.uniform(0.2, 2.0)) if wrap else None
+        spacing.append(x if kind != "dask" else da.from_array(x, chunks=draw(chunks(x.shape))))
+        period = float(abs(x[-1] - x[0]) + gap) if wrap else None
         periods.append(period)
         if wrap:
             periodic[ax] = period
