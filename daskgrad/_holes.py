@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._stencil import lagrange_weights, uniform_weights, window
+from ._stencil import node_weights, uniform_weights, window
 
 
 def fill_holes(f: np.ndarray, outs, axes) -> None:
@@ -41,32 +41,33 @@ def fill_holes(f: np.ndarray, outs, axes) -> None:
 
 def _refill(f, ax, flat, dtype):
     """The derivative at the points ``flat`` (flat indices into ``f``) within their runs."""
-    n, g, p, st = ax.n, ax.g, ax.p, ax.stride
+    n, g, p, st, deriv = ax.n, ax.g, ax.p, ax.stride, ax.deriv
     i = (flat // st) % n
-    # values at offsets -p..p along the axis, from the block or its ghost planes
-    values = np.stack([_gather(f, ax, flat, i, k) for k in range(-p, p + 1)])
+    # values at offsets -g..g along the axis (g: the farthest a stencil reaches), from the
+    # block or its ghost planes
+    values = np.stack([_gather(f, ax, flat, i, k) for k in range(-g, g + 1)])
     invalid = np.isnan(values)
-    left = np.full(i.shape, p)
-    right = np.full(i.shape, p)
-    for k in range(p, 0, -1):
-        left = np.where(invalid[p - k], k - 1, left)
-        right = np.where(invalid[p + k], k - 1, right)
+    left = np.full(i.shape, g)
+    right = np.full(i.shape, g)
+    for k in range(g, 0, -1):
+        left = np.where(invalid[g - k], k - 1, left)
+        right = np.where(invalid[g + k], k - 1, right)
     q_lo = np.where((ax.lo is None) & (i - left - 1 < 0), ax.q_edge, p)
     q_hi = np.where((ax.hi is None) & (i + right + 1 >= n), ax.q_edge, p)
-    start, m = window(left, right, p, ax.from_point, q_lo, q_hi)
+    start, m = window(left, right, p, ax.from_point, q_lo, q_hi, deriv)
     result = np.full(i.shape, np.nan, dtype=dtype)
     keys = start * 32 + m
-    for key in np.unique(keys[m > 1]):
+    for key in np.unique(keys[m > deriv]):
         rows = np.flatnonzero(keys == key)
         s, size = int(start[rows[0]]), int(m[rows[0]])
         if ax.uniform:
-            weights = [w / ax.h for w in uniform_weights(s, size)]
+            weights = [w / ax.h**deriv for w in uniform_weights(s, size, deriv)]
         else:
             nodes = ax.ext[i[rows, None] + np.arange(s, s + size) + g]
-            weights = list(lagrange_weights(nodes, -s).astype(ax.coef_dtype).T)
-        total = values[p + s, rows] * weights[0]
+            weights = list(node_weights(nodes, -s, deriv).astype(ax.coef_dtype).T)
+        total = values[g + s, rows] * weights[0]
         for j in range(1, size):
-            total += values[p + s + j, rows] * weights[j]
+            total += values[g + s + j, rows] * weights[j]
         result[rows] = total
     return result
 

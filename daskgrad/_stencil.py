@@ -38,16 +38,25 @@ class EvenCoords(float):
         return EvenCoords, (float(self),)
 
 
-def depth(accuracy: int, nan_policy: str) -> int:
-    """Ghost points per side a block needs: p/2 for centred stencils, p when NaNs can end runs
-    (a one-sided stencil then reaches p points from a point next to a hole)."""
-    return accuracy if nan_policy == "omit" else accuracy // 2
+def depth(accuracy: int, nan_policy: str, deriv: int = 1) -> int:
+    """Ghost points per side a block needs: the half-width of the centred stencils (p/2, one
+    more for second derivatives on coordinates), or, when NaNs can end runs, the reach of a
+    one-sided stencil from a point next to a hole (p + deriv - 1)."""
+    return accuracy + deriv - 1 if nan_policy == "omit" else accuracy // 2 + deriv - 1
 
 
-def window(left, right, accuracy: int, uniform: bool, q_lo=None, q_hi=None):
-    """First offset and number of points of the stencil of points with ``left``/``right`` run points
-    on their left/right (scalars or arrays). ``q_lo``/``q_hi``: the order of one-sided
-    stencils at the run's left/right end (default ``accuracy``).
+def half_width(accuracy: int, from_point: bool, deriv: int = 1) -> int:
+    """Half-width of the centred stencil: p/2 for a scalar step; for coordinates findiff's
+    p/2 + 1 for second derivatives (no symmetry to gain an order from)."""
+    return accuracy // 2 + (0 if from_point else deriv - 1)
+
+
+def window(left, right, accuracy: int, from_point: bool, q_lo=None, q_hi=None, deriv: int = 1):
+    """First offset and number of points of the stencil of points with ``left``/``right`` run
+    points on their left/right (scalars or arrays). ``from_point``: a scalar step (one-sided
+    stencils start at the point) rather than coordinates (the points nearest the run's end).
+    ``q_lo``/``q_hi``: the order of one-sided stencils at the run's left/right end (default
+    ``accuracy``); they take ``q + deriv`` points. Fewer than ``deriv + 1`` points: no stencil.
 
     Examples
     --------
@@ -55,28 +64,30 @@ def window(left, right, accuracy: int, uniform: bool, q_lo=None, q_hi=None):
     ((-2, 5), (0, 5), (0, 5))
     >>> window(1, 9, 4, False), window(1, 3, 4, True), window(1, 1, 4, True)
     ((-1, 5), (-1, 5), (-1, 3))
+    >>> window(5, 5, 2, False, deriv=2), window(1, 5, 2, True, deriv=2, q_lo=1)
+    ((-2, 5), (-1, 3))
     """
     l, r = np.asarray(left), np.asarray(right)  # noqa: E741
-    d = accuracy // 2
+    half = half_width(accuracy, from_point, deriv)
     q_lo = accuracy if q_lo is None else q_lo
     q_hi = accuracy if q_hi is None else q_hi
     run = l + r + 1
-    left = l < d
-    m = np.where(l >= d, np.where(r >= d, accuracy + 1, np.minimum(q_hi + 1, run)), 0)
-    m = np.where(left, np.minimum(q_lo + 1, run), m)
-    if uniform:
+    near_left, near_right = l < half, r < half
+    m = np.where(near_right, np.minimum(q_hi + deriv, run), 2 * half + 1)
+    m = np.where(near_left, np.minimum(q_lo + deriv, run), m)
+    if from_point:
         start_left = np.minimum(0, r - m + 1)
         start_right = np.maximum(1 - m, -l)
     else:
         start_left, start_right = -l, r - m + 1
-    start = np.where(left, start_left, np.where(r < d, start_right, -d))
+    start = np.where(near_left, start_left, np.where(near_right, start_right, -half))
     if start.ndim == 0:
         return int(start), int(m)
     return start, m
 
 
 @cache
-def uniform_weights(start: int, m: int) -> tuple[float, ...]:
+def uniform_weights(start: int, m: int, deriv: int = 1) -> tuple[float, ...]:
     """Exact weights of the ``m`` unit-spaced nodes ``start, …, start + m - 1`` at node 0.
 
     Examples
@@ -85,47 +96,58 @@ def uniform_weights(start: int, m: int) -> tuple[float, ...]:
     (-0.5, 0.0, 0.5)
     >>> uniform_weights(-2, 5)[3:]
     (0.6666666666666666, -0.08333333333333333)
+    >>> uniform_weights(-1, 3, deriv=2)
+    (1.0, -2.0, 1.0)
     """
-    nodes = [Fraction(start + j) for j in range(m)]
-    return tuple(float(w) for w in _lagrange_exact(nodes, -start))
+    nodes = np.array([Fraction(start + j) for j in range(m)], dtype=object)
+    return tuple(float(w) for w in fornberg(nodes, Fraction(0), deriv))
 
 
-def _lagrange_exact(x: list[Fraction], k: int) -> list[Fraction]:
-    out = []
-    for j in range(len(x)):
-        if j == k:
-            out.append(sum((1 / (x[k] - x[i]) for i in range(len(x)) if i != k), Fraction(0)))
-            continue
-        w = 1 / (x[j] - x[k])
-        for i in range(len(x)):
-            if i not in (j, k):
-                w *= (x[k] - x[i]) / (x[j] - x[i])
-        out.append(w)
-    return out
-
-
-def lagrange_weights(x: np.ndarray, k) -> np.ndarray:
-    """First-derivative weights at node ``k`` of the nodes ``x[..., :]``, for many points at
-    once (``x`` has one row of nodes per point; ``k`` an int or one per row).
+def fornberg(x, x0, deriv: int = 1):
+    """Weights of the nodes ``x[..., :]`` for the ``deriv``-th derivative at ``x0[...]``
+    (Fornberg 1988), for many points at once; exact when given Fractions (object arrays).
 
     Examples
     --------
-    >>> lagrange_weights(np.array([[0.0, 1.0, 3.0]]), 0)
+    >>> fornberg(np.array([[0.0, 1.0, 3.0]]), np.array([0.0]))
+    array([[-1.33333333,  1.5       , -0.16666667]])
+    """
+    x = np.asarray(x)
+    n = x.shape[-1]
+    lead = x.shape[:-1]
+    zero, one = (Fraction(0), Fraction(1)) if x.dtype == object else (0.0, 1.0)
+    c = np.full(lead + (n, deriv + 1), zero, dtype=x.dtype)
+    c[..., 0, 0] = one
+    c1 = one
+    c4 = x[..., 0] - x0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in range(1, n):
+            mn = min(i, deriv)
+            c2 = one
+            c5, c4 = c4, x[..., i] - x0
+            for j in range(i):
+                c3 = x[..., i] - x[..., j]
+                c2 = c2 * c3
+                if j == i - 1:
+                    for k in range(mn, 0, -1):
+                        c[..., i, k] = c1 * (k * c[..., i - 1, k - 1] - c5 * c[..., i - 1, k]) / c2
+                    c[..., i, 0] = -c1 * c5 * c[..., i - 1, 0] / c2
+                for k in range(mn, 0, -1):
+                    c[..., j, k] = (c4 * c[..., j, k] - k * c[..., j, k - 1]) / c3
+                c[..., j, 0] = c4 * c[..., j, 0] / c3
+            c1 = c2
+    return c[..., deriv]
+
+
+def node_weights(x: np.ndarray, k, deriv: int = 1) -> np.ndarray:
+    """Weights of the nodes ``x[..., :]`` at their node ``k`` (an int or one per row).
+
+    Examples
+    --------
+    >>> node_weights(np.array([[0.0, 1.0, 3.0]]), 0)
     array([[-1.33333333,  1.5       , -0.16666667]])
     """
     x = np.asarray(x, dtype=np.float64)
-    m = x.shape[-1]
     k = np.broadcast_to(np.asarray(k), x.shape[:-1])
-    xk = np.take_along_axis(x, k[..., None], axis=-1)[..., 0]
-    dk = xk[..., None] - x  # x_k - x_i
-    w = np.empty_like(x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        own = sum(np.where(k == i, 0.0, 1.0 / np.where(k == i, 1.0, dk[..., i])) for i in range(m))
-        for j in range(m):
-            dj = x[..., j, None] - x  # x_j - x_i
-            rest = np.ones(x.shape[:-1])
-            for i in range(m):
-                if i != j:
-                    rest = rest * np.where(k == i, 1.0 / dj[..., i], dk[..., i] / dj[..., i])
-            w[..., j] = np.where(k == j, own, rest)
-    return w
+    x0 = np.take_along_axis(x, k[..., None], axis=-1)[..., 0]
+    return fornberg(x, x0, deriv)

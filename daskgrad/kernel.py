@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ._holes import fill_holes
-from ._stencil import EvenCoords, depth, lagrange_weights, uniform_weights, window
+from ._stencil import EvenCoords, depth, half_width, node_weights, uniform_weights, window
 
 # Bytes of one operand per slab; measured best at 256 KiB-1 MiB on a 512 KiB-L2 core (benchmarks/).
 SLAB_BYTES = 1 << 19
@@ -105,9 +105,8 @@ class _Axis:
     ``k = -d..d-1`` with ``D[t] = f[t+1] - f[t]``: one difference array serves every term.
     """
 
-    def __init__(self, axis, shape, step, ghosts, accuracy, edge_order, depth, coef_dtype):
-        self.axis, self.n, self.g = axis, shape[axis], depth
-        self.p, self.d = accuracy, accuracy // 2
+    def __init__(self, axis, shape, step, ghosts, accuracy, edge_order, depth, coef_dtype, deriv):
+        self.axis, self.n, self.g, self.p, self.deriv = axis, shape[axis], depth, accuracy, deriv
         self.stride = int(np.prod(shape[axis + 1 :], dtype=np.int64))  # in elements
         self.lo, self.hi = ghosts
         # the order of one-sided stencils at a true edge: numpy's edge_order at accuracy 2
@@ -116,15 +115,19 @@ class _Axis:
         # stencils at run ends: from the point for a scalar step, else the nearest points
         self.from_point = self.uniform and not isinstance(step, EvenCoords)
         self.coef_dtype = coef_dtype
+        self.d = d = half_width(accuracy, self.from_point, deriv)  # of the centred stencil
         if self.uniform:
             self.h = float(step)
-            central = uniform_weights(-self.d, accuracy + 1)
-            self.pairs = [central[self.d + o] / self.h for o in range(1, self.d + 1)]
+            central = uniform_weights(-d, 2 * d + 1, deriv)
+            scale = self.h**deriv
+            # Σ w_o (f[i+o] ∓ f[i-o]) + w_0 f[i]: antisymmetric weights for odd derivatives
+            self.pairs = [central[d + o] / scale for o in range(1, d + 1)]
+            self.centre = central[d] / scale
             return
         self.ext = step  # the block's coordinates with ``depth`` ghost values per side
-        d, n = self.d, self.n
+        n = self.n
         nodes = np.lib.stride_tricks.sliding_window_view(step, 2 * d + 1)[depth - d :][:n]
-        w = lagrange_weights(nodes, d)  # (n, p + 1), NaN next to a true edge (not used)
+        w = node_weights(nodes, d, deriv)  # (n, 2d + 1), NaN next to a true edge (not used)
         # difference form: c_k = sum of the weights right of k (k >= 0), minus those up to k
         self.direct = w.astype(coef_dtype)
         self.cd = [
@@ -148,12 +151,14 @@ class _Axis:
         right = self.n - 1 - i + (self.g if self.hi is not None else 0)
         q_lo = self.q_edge if self.lo is None else self.p
         q_hi = self.q_edge if self.hi is None else self.p
-        start, m = window(left, right, self.p, self.from_point, q_lo, q_hi)
+        start, m = window(left, right, self.p, self.from_point, q_lo, q_hi, self.deriv)
+        if m <= self.deriv:
+            return [], []
         pos = list(range(i + start, i + start + m))
         if self.uniform:
-            return pos, [w / self.h for w in uniform_weights(start, m)]
+            return pos, [w / self.h**self.deriv for w in uniform_weights(start, m, self.deriv)]
         nodes = self.ext[[q + self.g for q in pos]]
-        return pos, [float(w) for w in lagrange_weights(nodes[None], -start)[0]]
+        return pos, [float(w) for w in node_weights(nodes[None], -start, self.deriv)[0]]
 
 
 def _sum_terms(out, terms, tmp, scratch: bool) -> None:
@@ -192,12 +197,17 @@ def _interior(f, outs, axes: list[_Axis], tmp, tmp2, j: int, step: int) -> None:
                 if lo >= hi:
                     continue
                 o = out[lo:hi]
+                pair = subtract if ax.deriv % 2 else np.add
                 for k, w in enumerate(ax.pairs, start=1):
                     t = o if k == 1 else tmp2[: hi - lo]
-                    subtract(ff[lo + k * st : hi + k * st], ff[lo - k * st : hi - k * st], out=t)
+                    pair(ff[lo + k * st : hi + k * st], ff[lo - k * st : hi - k * st], out=t)
                     np.multiply(t, w, out=t)
                     if k > 1:
                         np.add(o, t, out=o)
+                if ax.centre:
+                    t = tmp2[: hi - lo]
+                    np.multiply(ff[lo:hi], ax.centre, out=t)
+                    np.add(o, t, out=o)
                 continue
             if ax.axis < j:
                 # the slab lies in one plane of the axis: scalar weights, direct form
@@ -297,6 +307,7 @@ def gradient_block(
     out: Sequence[np.ndarray] | None = None,
     accuracy: int = 2,
     nan_policy: str = "propagate",
+    deriv: int = 1,
 ) -> tuple[np.ndarray, ...]:
     """Every requested partial derivative of ``block`` (see :mod:`daskgrad._stencil`).
 
@@ -313,6 +324,7 @@ def gradient_block(
     out : optional preallocated outputs, one per axis.
     accuracy : 2, 4, 6 or 8.
     nan_policy : "propagate" or "omit".
+    deriv : 1 (gradients) or 2 (the second derivatives of a Laplacian).
 
     Examples
     --------
@@ -333,18 +345,18 @@ def gradient_block(
         out = [np.empty(block.shape, dtype) for _ in axes]
     work = [o if o.flags.c_contiguous else np.empty(block.shape, dtype) for o in out]
     coef_dtype = np.result_type(np.finfo(dtype).dtype, np.float32)
-    g = depth(accuracy, nan_policy)
+    g = depth(accuracy, nan_policy, deriv)
     prepared = [
-        _Axis(a, block.shape, s, gh, accuracy, edge_order, g, coef_dtype)
+        _Axis(a, block.shape, s, gh, accuracy, edge_order, g, coef_dtype, deriv)
         for a, s, gh in zip(axes, steps, ghosts, strict=True)
     ]
     if block.size:
         j, step = _slab_axis(block.shape, block.itemsize, SLAB_BYTES)
         row = int(np.prod(block.shape[j + 1 :], dtype=np.int64))
         # a slab plus 2d-1 indices of its axis: the differences along that axis
-        d = accuracy // 2
+        d = max((ax.d for ax in prepared), default=1)
         tmp = _scratch_buffer(min(block.size, (step + 2 * d) * row + 2 * d), dtype)
-        tmp2 = np.empty(min(block.size, step * row) if accuracy > 2 else 0, dtype)
+        tmp2 = np.empty(min(block.size, step * row) if d > 1 or deriv > 1 else 0, dtype)
         # the flat passes compute garbage at row ends (overwritten below): no warnings there
         with np.errstate(invalid="ignore", over="ignore"):
             _interior(block, work, prepared, tmp, tmp2, j, step)
