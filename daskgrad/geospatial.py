@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections.abc import Hashable, Sequence
@@ -40,29 +41,37 @@ def geospatial_gradient(
     obj : DataArray or Dataset
         NumPy- or dask-backed; dask stays lazy, coordinates included.
     latitude, longitude : str, optional
-        Names of the coordinates, in degrees (or radians, by their ``units``). By default found
-        by their CF attributes (with cf-xarray: standard_name, units ``degrees_north``/
-        ``degrees_east``) or else by the names lat/latitude/nav_lat and lon/longitude/nav_lon.
-        1-D coordinates on two dims (regular or Gaussian, either direction, longitude in
-        [0, 360) or [-180, 180)) or 2-D curvilinear ``lat(y, x)``, ``lon(y, x)``.
+        Names of the coordinates, in degrees (radians when their ``units`` say so; without
+        units, degrees). By default found by their CF attributes (with cf-xarray:
+        standard_name, units ``degrees_north``/``degrees_east``), else by the names
+        lat/latitude/nav_lat and lon/longitude/nav_lon. Either 1-D coordinates on two dims
+        (regular or Gaussian, ascending or descending, longitude in [0, 360) or [-180, 180)
+        or crossing the dateline) or 2-D curvilinear ``lat(y, x)``, ``lon(y, x)``.
     earth : {"sphere", "wgs84"}
         A sphere of ``radius`` metres (default 6371008.8, the IUGG mean radius), or the WGS84
         ellipsoid (eastward scale N(φ) cos φ, northward M(φ)).
     accuracy, edge_order, nan_policy
-        As for :func:`daskgrad.gradient`, along the grid's index dims (and for the derivatives
-        of 2-D coordinates).
-    periodic : None, bool
-        None: wrap around a 1-D longitude that covers the globe (n·Δλ = 360°); False: never;
-        True: wrap, and refuse a grid that does not cover the globe.
+        As for :func:`daskgrad.gradient`, along the grid's index dims (and, on 2-D grids, for
+        the derivatives of the coordinates).
+    periodic : None or bool
+        None: wrap around a 1-D longitude that covers the globe (n·Δλ = 360° to 1e-6); False:
+        never; True: wrap, refusing a grid that does not cover the globe. A dask-backed 1-D
+        longitude is not inspected: None means no wrap, True wraps with a 360° period.
 
     Returns
     -------
-    (df_dx, df_dy) for a DataArray, named ``d{name}_dx``/``d{name}_dy``, units data / ``m``,
+    (df_dx, df_dy) for a DataArray: named ``d{name}_dx``/``d{name}_dy``, ``units`` data / m,
     with the input's dims, coords and chunks. For a Dataset, a Dataset of those for every
-    numeric variable that has the horizontal dims. The eastward derivative is NaN at the poles.
-    On 2-D grids the derivatives along the two index dims are combined through the inverse of
-    the local Jacobian of (eastward, northward) distance, longitude unwrapped across the
-    dateline.
+    numeric variable that has the horizontal dims.
+
+    Notes
+    -----
+    1-D grids: the derivative along each dim, in radians, times 1/(R cos φ) eastward and 1/R
+    northward (1/(N cos φ) and 1/M on the ellipsoid). 2-D grids: the derivatives along the
+    two index dims combined through the inverse of the local Jacobian of (eastward, northward)
+    distance per index step, which is the derivative of the earth-centred position projected
+    on the local east and north; unlike longitude, the position is smooth across the dateline
+    and through a pole inside the grid. The eastward derivative is NaN at the poles.
 
     Examples
     --------
@@ -80,7 +89,6 @@ def geospatial_gradient(
     if isinstance(obj, xr.Dataset):
         return geospatial_dataset(
             obj,
-            None,
             latitude=latitude,
             longitude=longitude,
             earth=earth,
@@ -99,34 +107,32 @@ def geospatial_gradient(
 
 
 def geospatial_dataset(
-    ds: xr.Dataset, variables: Sequence[Hashable] | None = None, **options: Any
+    ds: xr.Dataset,
+    variables: Sequence[Hashable] | None = None,
+    *,
+    latitude: Hashable | None = None,
+    longitude: Hashable | None = None,
+    earth: str = "sphere",
+    radius: float | None = None,
+    accuracy: int = 2,
+    edge_order: int = 1,
+    nan_policy: str = "propagate",
+    periodic: bool | None = None,
 ) -> xr.Dataset:
-    """``d{var}_dx``, ``d{var}_dy`` of the named ``variables`` of ``ds`` (all numeric variables
-    with the horizontal dims when None), with ``ds``'s coords and attrs; ``options`` are
-    :func:`geospatial_gradient`'s keywords.
+    """``d{var}_dx``, ``d{var}_dy`` of the ``variables`` of ``ds`` (None: every numeric variable
+    with the horizontal dims), with ``ds``'s coords and attrs; the keywords are
+    :func:`geospatial_gradient`'s. A named variable that is missing or lacks the horizontal
+    dims is a ValueError.
 
     Examples
     --------
     >>> ds = xr.Dataset({"h": (("y", "x"), np.ones((3, 4)))},
-    ...                 coords={"lat": ("y", [0.0, 1, 2]), "lon": ("x", [0.0, 1, 2, 3])})
+    ...                 coords={"lat": ("y", [0.0, 10, 20]), "lon": ("x", [0.0, 10, 20, 30])})
     >>> list(geospatial_dataset(ds, ["h"]).data_vars)
     ['dh_dx', 'dh_dy']
     """
-    opts = dict(options)
-    how = _options(
-        opts.pop("accuracy", 2), opts.pop("edge_order", 1), opts.pop("nan_policy", "propagate")
-    )
-    unknown = set(opts) - {"latitude", "longitude", "earth", "radius", "periodic"}
-    if unknown:
-        raise TypeError(f"geospatial_dataset got unexpected options {sorted(unknown)}")
-    grid = _Grid(
-        ds,
-        opts.get("latitude"),
-        opts.get("longitude"),
-        opts.get("earth", "sphere"),
-        opts.get("radius"),
-        opts.get("periodic"),
-    )
+    how = _options(accuracy, edge_order, nan_policy)
+    grid = _Grid(ds, latitude, longitude, earth, radius, periodic)
     skip = {grid.lat_name, grid.lon_name}
     if variables is None:
         names = [
@@ -241,8 +247,28 @@ class _Grid:
         self.dims: tuple[Hashable, Hashable] = dims
         self.lat, self.lon = lat.data, lon.data
         self._default_units()
+        self._setup(periodic)
+
+    def _setup(self, periodic) -> None:
+        """Checks what can be checked without computing (dask coordinates are checked as their
+        chunks compute) and decides the wrap."""
+        self._periodic_arg, self._cache, self._eager = periodic, {}, None
+        if not is_dask_collection(self.lat):
+            m.check_latitude(np.asarray(self.lat, dtype=np.float64) * self.lat_rad, self.lat_name)
+            if not self.curvilinear:
+                m.monotonic(np.asarray(self.lat, dtype=np.float64), self.lat_name, "latitude")
         self.periodic = False if self.curvilinear else self._periodic_1d(periodic)
-        self._cache: dict = {}
+
+    def eager(self) -> _Grid:
+        """This grid with NumPy coordinates, for NumPy data (dask coordinates computed)."""
+        if not (is_dask_collection(self.lat) or is_dask_collection(self.lon)):
+            return self
+        if self._eager is None:
+            grid = copy.copy(self)
+            grid.lat, grid.lon = np.asarray(self.lat), np.asarray(self.lon)
+            grid._setup(self._periodic_arg)
+            self._eager = grid
+        return self._eager
 
     def _default_units(self) -> None:
         """Coordinates without units are degrees; warn when a latitude could be radians."""
@@ -313,8 +339,6 @@ class _Grid:
         if is_dask_collection(phi):
             return phi.astype(np.float64) * scale
         phi = np.asarray(phi, dtype=np.float64)
-        m.check_latitude(phi * self.lat_rad, self.lat_name)
-        m.monotonic(phi, self.lat_name, "latitude")
         step = m.uniform_step(phi, self.lat.dtype)
         return phi * scale if step is None else step * scale
 
@@ -369,18 +393,16 @@ class _Grid:
                 f"{_what(da_)} has dims {da_.dims}, not the horizontal dims {self.dims} of "
                 f"{self.lat_name!r}/{self.lon_name!r}"
             )
-        x = da_.data
+        x, grid = da_.data, self
         if not is_dask_collection(x):
-            x = np.asarray(x)
+            x, grid = np.asarray(x), self.eager()
         a0, a1 = (da_.get_axis_num(d) for d in self.dims)
         try:
             if self.curvilinear:
-                dx, dy = self._differentiate_2d(x, a0, a1, opts)
+                dx, dy = grid._differentiate_2d(x, a0, a1, opts)
             else:
-                dx, dy = self._differentiate_1d(x, a0, a1, opts)
-        except (ValueError, TypeError, IndexError) as err:
-            if "coordinate" in str(err):
-                raise
+                dx, dy = grid._differentiate_1d(x, a0, a1, opts)
+        except (ValueError, TypeError, IndexError) as err:  # gradient()'s, naming axes
             names = ", ".join(f"{i}={d!r}" for i, d in enumerate(da_.dims))
             raise type(err)(f"{err} (differentiating {_what(da_)}; dims {names})") from err
         what = da_.attrs.get("long_name") or da_.name or "data"
