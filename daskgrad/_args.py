@@ -46,11 +46,18 @@ class Plan:
     dtype: np.dtype  # dtype of every output
     accuracy: int = 2
     nan_policy: str = "propagate"
+    deriv: int = 1  # 2: the second derivatives of a Laplacian
 
     @property
     def depth(self) -> int:
         """Ghost points per side that every block needs along a differentiated axis."""
-        return depth(self.accuracy, self.nan_policy)
+        return depth(self.accuracy, self.nan_policy, self.deriv)
+
+    @property
+    def edge_reach(self) -> int:
+        """How far from a true edge a one-sided stencil of a point next to it reaches."""
+        q = self.edge_order if self.accuracy == 2 else self.accuracy
+        return q + self.deriv - 1 + self.accuracy // 2 - 1
 
 
 def is_dask_collection(x: Any) -> bool:
@@ -274,6 +281,7 @@ def make_plan(
     periodic: Any = None,
     accuracy: Any = 2,
     nan_policy: Any = "propagate",
+    deriv: int = 1,
 ) -> Plan:
     """Validate every argument against ``shape`` and ``dtype``; return the per-axis plan.
 
@@ -289,7 +297,7 @@ def make_plan(
     order = normalize_edge_order(edge_order)
     accuracy = normalize_accuracy(accuracy, order)
     nan_policy = normalize_nan_policy(nan_policy)
-    need = order + 1 if accuracy == 2 else accuracy + 1
+    need = (order if accuracy == 2 else accuracy) + deriv
     steps = normalize_spacing(spacing, axes, shape)
     periods = normalize_periodic(periodic, axes, ndim)
     plans = []
@@ -304,4 +312,4 @@ def make_plan(
         if ax in periods and n < 1:
             raise ValueError(f"periodic dim {ax} has no points")
         plans.append(_axis_plan(ax, n, step, ax in periods, periods.get(ax)))
-    return Plan(tuple(plans), order, out_dtype, accuracy, nan_policy)
+    return Plan(tuple(plans), order, out_dtype, accuracy, nan_policy, deriv)

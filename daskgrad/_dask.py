@@ -13,8 +13,8 @@ from dask.highlevelgraph import HighLevelGraph
 from dask.utils import disable_gc
 
 from ._args import AxisPlan, Plan
-from ._numpy import block_step, wrapped
-from .kernel import coord_ext, gradient_block
+from ._numpy import block_step, gradient_blocks, wrapped
+from .kernel import coord_ext
 
 
 def _repaired_chunks(x: da.Array, plan: Plan) -> tuple[tuple[int, ...], ...]:
@@ -22,9 +22,7 @@ def _repaired_chunks(x: da.Array, plan: Plan) -> tuple[tuple[int, ...], ...]:
     at least as long as the ghost depth (its neighbours take their ghost planes from it alone),
     and a chunk at a true edge long enough that its one-sided stencils reach no further than
     its neighbour's ghost planes. Chunks too short are merged with a neighbour, only there."""
-    g, d = plan.depth, plan.accuracy // 2
-    # the farthest point a one-sided stencil at a true edge uses, from the edge
-    reach = plan.edge_order if plan.accuracy == 2 else 3 * d - 1
+    g, reach = plan.depth, plan.edge_reach
     chunks = list(x.chunks)
     for ax in plan.axes:
         c = [s for s in chunks[ax.axis] if s > 0]
@@ -60,22 +58,26 @@ def _planes(block, needs, depth):
     return out
 
 
-def _kernel_task(block, *steps_and_planes, axes, edge_order, dtype, accuracy, nan_policy):
-    # steps_and_planes: k steps, then per axis the planes of the lower and of the upper
-    # neighbour (None at a true edge); flat, so that every dependency is a top-level TaskRef
-    k = len(axes)
-    steps, planes = steps_and_planes[:k], steps_and_planes[k:]
-    ghosts = [
-        (None if lo is None else lo[j][1], None if hi is None else hi[j][0])
-        for j, (lo, hi) in enumerate(zip(planes[::2], planes[1::2], strict=True))
-    ]
-    return gradient_block(
-        block, axes, ghosts, steps, edge_order, dtype, accuracy=accuracy, nan_policy=nan_policy
-    )
+def _block_task(*args, n_in, k, func, plan, n_aux):
+    # args: n_in blocks, k steps, n_aux aux slices, then per input and axis the planes of the
+    # lower and of the upper neighbour (None at a true edge); flat, so that every dependency
+    # is a top-level TaskRef
+    blocks, steps = args[:n_in], args[n_in : n_in + k]
+    aux, planes = args[n_in + k : n_in + k + n_aux], args[n_in + k + n_aux :]
+    ghosts = []
+    for i in range(n_in):
+        mine = planes[2 * k * i : 2 * k * (i + 1)]
+        ghosts.append(
+            [
+                (None if lo is None else lo[j][1], None if hi is None else hi[j][0])
+                for j, (lo, hi) in enumerate(zip(mine[::2], mine[1::2], strict=True))
+            ]
+        )
+    return func(list(blocks), ghosts, list(steps), list(aux), plan=plan)
 
 
-def _kernel_task_one(block, *steps_and_planes, **kwargs):
-    (out,) = _kernel_task(block, *steps_and_planes, **kwargs)
+def _block_task_one(*args, **kwargs):
+    (out,) = _block_task(*args, **kwargs)
     return out
 
 
@@ -109,31 +111,35 @@ def _dask_coord_steps(ax: AxisPlan, chunks: tuple[int, ...], name: str, dsk: dic
 
 
 def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
-    # k + 2 task objects per chunk, all tracked by the garbage collector: its passes over the
+    return ghosted_dask([x], plan, gradient_blocks, len(plan.axes), "gradient")
+
+
+def ghosted_dask(arrays, plan: Plan, func, nout: int, name: str, aux=()) -> tuple[da.Array, ...]:
+    """``func(blocks, ghosts, steps, aux, plan=plan)`` on every chunk of the same-shaped dask
+    ``arrays`` (rechunked to the first one's repaired chunks), with the ghost planes of each
+    and the chunk's slice of the 1-D arrays ``aux`` [(axis, values)]; ``nout`` outputs."""
+    # task objects per chunk, all tracked by the garbage collector: its passes over the
     # growing graph took two thirds of the construction time (dask's slicing does the same)
     with disable_gc():
-        return _gradient_dask(x, plan)
+        return _ghosted_dask(arrays, plan, func, nout, name, aux)
 
 
-def _gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
-    original_chunks = x.chunks
-    chunks = _repaired_chunks(x, plan)
-    if chunks != original_chunks:
-        x = x.rechunk(chunks)
-    token = tokenize(x.name, plan)
+def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, ...]:
+    original_chunks = arrays[0].chunks
+    chunks = _repaired_chunks(arrays[0], plan)
+    arrays = [a.rechunk(chunks) if a.chunks != chunks else a for a in arrays]
+    token = tokenize([a.name for a in arrays], plan, func, aux)
     g = plan.depth
-    name = f"gradient-{token}"
-    axes = [ax.axis for ax in plan.axes]
-    numblocks = x.numblocks
+    numblocks = arrays[0].numblocks
     dsk: dict = {}
-    dependencies = [x]
+    dependencies = list(arrays)
 
     # per differentiated axis and chunk index: steps and where the ghost planes come from
     steps_by_axis = []
     for ax in plan.axes:
         c = chunks[ax.axis]
         if isinstance(ax.step, da.Array):
-            keys, carr = _dask_coord_steps(ax, c, name, dsk, g)
+            keys, carr = _dask_coord_steps(ax, c, f"{name}-{token}", dsk, g)
             dependencies.append(carr)
             steps_by_axis.append(keys)
         else:
@@ -141,65 +147,82 @@ def _gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
             steps_by_axis.append(
                 [block_step(ax, offsets[j], offsets[j + 1], g) for j in range(len(c))]
             )
+    aux_by_axis = []
+    for axis, values in aux:
+        c = chunks[axis]
+        if isinstance(values, da.Array):
+            values = values.rechunk((c,))
+            dependencies.append(values)
+            aux_by_axis.append((axis, [TaskRef((values.name, j)) for j in range(len(c))]))
+        else:
+            offsets = np.concatenate([[0], np.cumsum(c)])
+            aux_by_axis.append((axis, [values[offsets[j] : offsets[j + 1]] for j in range(len(c))]))
 
-    # One task per chunk copies the planes its neighbours need; each kernel task takes its
-    # own chunk and its neighbours' planes: k + 3 tasks per chunk with the k output getitems,
-    # 3 for k = 1, where the kernel's task is the output (dask would fuse a kernel and its
-    # single getitem into a subgraph task, which costs more to run than the two tasks).
-    # Tasks are dask's task objects, not legacy tuples, which dask would convert one by one
-    # at compute time (a sixth of dask.compute's time on 10^4 tiny chunks).
-    xname, planes_name = x.name, f"gradient-planes-{token}"
+    # One task per chunk and input copies the planes its neighbours need; each kernel task
+    # takes its own chunks and its neighbours' planes: k + 2 + n_in tasks per chunk with the
+    # k output getitems, 1 + 2 n_in for one output, where the kernel's task is the output
+    # (dask would fuse a kernel and its single getitem into a subgraph task, which costs more
+    # to run than the two tasks). Tasks are dask's task objects, not legacy tuples, which dask
+    # would convert one by one at compute time (a sixth of dask.compute's time on 10^4 tiny
+    # chunks).
     idxs = list(itertools.product(*map(range, numblocks)))
     spans = [(ax.axis, numblocks[ax.axis], ax.periodic) for ax in plan.axes]
+    planes_names = [f"{name}-planes{n}-{token}" for n in range(len(arrays))]
 
     def needs(i):
         return [(a, per or i[a] > 0, per or i[a] < nb - 1) for a, nb, per in spans]
 
     if any(per or nb > 1 for _, nb, per in spans):
-        for i in idxs:
-            key = (planes_name, *i)
-            dsk[key] = Task(key, _planes, TaskRef((xname, *i)), needs(i), g)
+        for arr, planes_name in zip(arrays, planes_names, strict=True):
+            for i in idxs:
+                key = (planes_name, *i)
+                dsk[key] = Task(key, _planes, TaskRef((arr.name, *i)), needs(i), g)
+    else:
+        planes_names = []
 
     def neighbours(i):
-        for a, nb, per in spans:
-            lo, hi = i[a] - 1, i[a] + 1
-            yield TaskRef((planes_name, *i[:a], lo % nb, *i[a + 1 :])) if per or lo >= 0 else None
-            yield TaskRef((planes_name, *i[:a], hi % nb, *i[a + 1 :])) if per or hi < nb else None
+        for planes_name in planes_names:
+            for a, nb, per in spans:
+                lo, hi = i[a] - 1, i[a] + 1
+                lo_key = (planes_name, *i[:a], lo % nb, *i[a + 1 :])
+                hi_key = (planes_name, *i[:a], hi % nb, *i[a + 1 :])
+                yield TaskRef(lo_key) if per or lo >= 0 else None
+                yield TaskRef(hi_key) if per or hi < nb else None
+        if not planes_names:
+            yield from [None] * (2 * len(spans) * len(arrays))
 
     kernel_args = dict(
-        axes=axes,
-        edge_order=plan.edge_order,
-        dtype=plan.dtype,
-        accuracy=plan.accuracy,
-        nan_policy=plan.nan_policy,
+        n_in=len(arrays), k=len(plan.axes), func=func, plan=plan, n_aux=len(aux_by_axis)
     )
-    one = len(axes) == 1
-    kernel_name = f"gradient-d{axes[0]}-{token}" if one else name
+    one = nout == 1
+    kernel_name = f"{name}-{token}"
+    out_names = [f"{name}-out{n}-{token}" for n in range(nout)] if not one else [kernel_name]
     for i in idxs:
         key = (kernel_name, *i)
         dsk[key] = Task(
             key,
-            _kernel_task_one if one else _kernel_task,
-            TaskRef((xname, *i)),
-            *[st[i[a]] for a, st in zip(axes, steps_by_axis, strict=True)],
+            _block_task_one if one else _block_task,
+            *[TaskRef((arr.name, *i)) for arr in arrays],
+            *[st[i[ax.axis]] for ax, st in zip(plan.axes, steps_by_axis, strict=True)],
+            *[vals[i[axis]] for axis, vals in aux_by_axis],
             *neighbours(i),
             **kernel_args,
         )
 
     graph = HighLevelGraph.from_collections(kernel_name, dsk, dependencies=dependencies)
-    meta = np.empty((0,) * x.ndim, dtype=plan.dtype)
+    meta = np.empty((0,) * arrays[0].ndim, dtype=plan.dtype)
     if one:
         out = da.Array(graph, kernel_name, chunks, meta=meta)
         return (out.rechunk(original_chunks) if chunks != original_chunks else out,)
     outs = []
-    for k in range(len(axes)):
-        out_name = f"gradient-d{axes[k]}-{token}"
+    for k, out_name in enumerate(out_names):
         layer = {
-            (out_name, *i): Task((out_name, *i), getitem, TaskRef((name, *i)), k) for i in idxs
+            (out_name, *i): Task((out_name, *i), getitem, TaskRef((kernel_name, *i)), k)
+            for i in idxs
         }
-        g = HighLevelGraph(
-            {**graph.layers, out_name: layer}, {**graph.dependencies, out_name: {name}}
+        g_ = HighLevelGraph(
+            {**graph.layers, out_name: layer}, {**graph.dependencies, out_name: {kernel_name}}
         )
-        out = da.Array(g, out_name, chunks, meta=meta)
+        out = da.Array(g_, out_name, chunks, meta=meta)
         outs.append(out.rechunk(original_chunks) if chunks != original_chunks else out)
     return tuple(outs)

@@ -42,45 +42,71 @@ def block_step(ax: AxisPlan, start: int, stop: int, depth: int = 1):
     return coord_ext(prev, x[start:stop], nxt, ax.period, wrap_lo, wrap_hi, depth)
 
 
+def gradient_blocks(blocks, ghosts, steps, aux, *, plan: Plan, out=None):
+    """The block function of :func:`daskgrad.gradient`: every partial derivative of one block."""
+    return gradient_block(
+        blocks[0],
+        [ax.axis for ax in plan.axes],
+        ghosts[0],
+        steps,
+        plan.edge_order,
+        plan.dtype,
+        out=out,
+        accuracy=plan.accuracy,
+        nan_policy=plan.nan_policy,
+        deriv=plan.deriv,
+    )
+
+
 def gradient_numpy(f: np.ndarray, plan: Plan) -> tuple[np.ndarray, ...]:
-    f = np.ascontiguousarray(f)
-    outs = tuple(np.empty(f.shape, plan.dtype) for _ in plan.axes)
+    return ghosted_numpy([f], plan, gradient_blocks, len(plan.axes))
+
+
+def ghosted_numpy(arrays, plan: Plan, func, nout: int, aux=()) -> tuple[np.ndarray, ...]:
+    """``func(blocks, ghosts, steps, aux, plan=plan, out=outs)`` over row-blocks of the
+    same-shaped ``arrays`` on threads; ``ghosts`` per array and differentiated axis, ``aux``
+    the slices of the 1-D arrays ``aux`` [(axis, values)] that fall in the block."""
+    arrays = [np.ascontiguousarray(a) for a in arrays]
+    f = arrays[0]
+    outs = tuple(np.empty(f.shape, plan.dtype) for _ in range(nout))
     if f.size == 0:
         return outs
     n0, g = f.shape[0], plan.depth
     # Row-blocks along axis 0 are contiguous; each keeps enough rows that its one-sided
     # stencils at a true edge, and its neighbours' ghost planes, stay within one block.
-    rows = max(2, plan.accuracy + 1, g)
-    workers = 1 if f.nbytes < _THREAD_MIN_BYTES else max(1, min(os.cpu_count() or 1, n0 // rows))
+    rows = max(2, plan.accuracy + plan.deriv, g)
+    nbytes = sum(a.nbytes for a in arrays)
+    workers = 1 if nbytes < _THREAD_MIN_BYTES else max(1, min(os.cpu_count() or 1, n0 // rows))
     bounds = np.linspace(0, n0, workers + 1).astype(int)
-    axes = [ax.axis for ax in plan.axes]
 
-    def run(start: int, stop: int) -> None:
-        part = f[start:stop]
-        ghosts, steps = [], []
+    def ghosts_of(a, start, stop):
+        out = []
         for ax in plan.axes:
             if ax.axis == 0:
                 lo = hi = None
                 if start > 0 or ax.periodic:
-                    lo = f[start - g : start] if start > 0 else wrapped(f, 0, g, True)
+                    lo = a[start - g : start] if start > 0 else wrapped(a, 0, g, True)
                 if stop < n0 or ax.periodic:
-                    hi = f[stop : stop + g] if stop < n0 else wrapped(f, 0, g, False)
-                steps.append(block_step(ax, start, stop, g))
+                    hi = a[stop : stop + g] if stop < n0 else wrapped(a, 0, g, False)
             else:
+                part = a[start:stop]
                 lo = wrapped(part, ax.axis, g, True) if ax.periodic else None
                 hi = wrapped(part, ax.axis, g, False) if ax.periodic else None
-                steps.append(block_step(ax, 0, ax.size, g))
-            ghosts.append((lo, hi))
-        gradient_block(
-            part,
-            axes,
-            ghosts,
+            out.append((lo, hi))
+        return out
+
+    def run(start: int, stop: int) -> None:
+        steps = [
+            block_step(ax, start, stop, g) if ax.axis == 0 else block_step(ax, 0, ax.size, g)
+            for ax in plan.axes
+        ]
+        func(
+            [a[start:stop] for a in arrays],
+            [ghosts_of(a, start, stop) for a in arrays],
             steps,
-            plan.edge_order,
-            plan.dtype,
+            [v[start:stop] if axis == 0 else v for axis, v in aux],
+            plan=plan,
             out=[o[start:stop] for o in outs],
-            accuracy=plan.accuracy,
-            nan_policy=plan.nan_policy,
         )
 
     if workers == 1:
