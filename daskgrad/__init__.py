@@ -6,8 +6,9 @@ import contextlib
 
 from ._api import gradient, np_gradient
 from ._writer import to_zarr
+from .operators import divergence, laplacian, vorticity
 
-__all__ = ["gradient", "np_gradient", "to_zarr"]
+__all__ = ["divergence", "gradient", "laplacian", "np_gradient", "to_zarr", "vorticity"]
 __version__ = "0.1.0"
 
 with contextlib.suppress(ImportError):  # the .grad accessor, when xarray is installed

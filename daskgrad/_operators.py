@@ -1,0 +1,192 @@
+"""Operators on arrays: divergence, vorticity and Laplacian as sums of stencil terms.
+
+Each operator is a sum of terms ``factor · ∂^k(input)/∂x_a^k`` (k = 1 or 2, or 0 for the
+metric terms of a sphere). One block function computes every term of one chunk from the
+chunks of its inputs and their ghost planes, so each input chunk is read once and the result
+is written once; NumPy input runs the same function on row-blocks on threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from ._args import is_dask_collection, make_plan
+from ._stencil import depth
+from .kernel import gradient_block
+
+# (input, position in dims, derivative order, sign): x is dims[0], y is dims[1]
+_TERMS = {
+    "divergence": [(0, 0, 1, 1.0), (1, 1, 1, 1.0)],
+    "vorticity": [(1, 0, 1, 1.0), (0, 1, 1, -1.0)],
+}
+# metric term on a sphere/ellipsoid, (input, sign) times tan φ / N(φ) (N = R on a sphere)
+_CURVATURE = {"divergence": (1, -1.0), "vorticity": (0, 1.0)}
+_STANDARD_NAMES = {
+    ("divergence", "eastward_wind"): "divergence_of_wind",
+    ("vorticity", "eastward_wind"): "atmosphere_relative_vorticity",
+    ("divergence", "eastward_sea_water_velocity"): "divergence_of_sea_water_velocity",
+    ("vorticity", "eastward_sea_water_velocity"): "ocean_relative_vorticity",
+}
+
+
+def check_same_shape(kind: str, inputs: Sequence[Any], names=("u", "v")) -> None:
+    if len(inputs) == 2 and tuple(inputs[0].shape) != tuple(inputs[1].shape):
+        raise ValueError(
+            f"{kind}: {names[0]} has shape {tuple(inputs[0].shape)} but {names[1]} has shape "
+            f"{tuple(inputs[1].shape)}; the components must be on the same points"
+        )
+
+
+def operate_arrays(
+    kind: str,
+    inputs: Sequence[Any],
+    dims: Any = None,
+    *,
+    spacing: Any = None,
+    accuracy: int = 2,
+    edge_order: int = 1,
+    nan_policy: str = "propagate",
+    periodic: Any = None,
+    curvature: Any = None,
+) -> Any:
+    """The operator ``kind`` on NumPy or dask arrays along the axes ``dims``.
+
+    ``curvature``: for geospatial operators, ``(phi, earth, lat_axis, scale)``: the latitude of
+    each index of ``lat_axis`` in radians (NumPy or dask), the earth model, and whether to
+    divide the derivatives by the metric (the spacings are then in radians).
+    """
+    inputs = [a if is_dask_collection(a) else np.asarray(a) for a in inputs]
+    check_same_shape(kind, inputs)
+    ndim = inputs[0].ndim
+    if kind == "laplacian":
+        dims = tuple(range(ndim)) if dims is None else dims
+        dims = (dims,) if np.ndim(dims) == 0 else tuple(dims)
+        terms = [(0, j, 2, 1.0) for j in range(len(dims))]
+    else:
+        dims = (-1, -2) if dims is None else dims
+        if np.ndim(dims) != 1 or len(dims) != 2:
+            raise ValueError(f"{kind} needs dims=(x, y), two dims; got dims={dims!r}")
+        terms = list(_TERMS[kind])
+    dtype = np.result_type(*[a.dtype for a in inputs])
+    deriv = 2 if kind == "laplacian" else 1
+    plan = make_plan(
+        inputs[0].shape, dtype, spacing, dims, edge_order, periodic, accuracy, nan_policy, deriv
+    )
+    aux = ()
+    geo = None
+    if curvature is not None:
+        phi, earth, lat_axis = curvature
+        aux = ((lat_axis, phi),)
+        geo = (earth, lat_axis)
+        if kind == "laplacian":  # − (tan φ / N) ∂f/∂y: y is the latitude, the second dim
+            terms.append((0, 1, 1, -1.0))
+    func = partial(_operator_block, kind=kind, terms=tuple(terms), geo=geo)
+    if any(is_dask_collection(a) for a in inputs):
+        import dask.array as da
+
+        from ._dask import ghosted_dask
+
+        chunks = next(a.chunks for a in inputs if is_dask_collection(a))
+        inputs = [a if is_dask_collection(a) else da.from_array(a, chunks=chunks) for a in inputs]
+        return ghosted_dask(inputs, plan, func, 1, kind, aux)[0]
+    from ._numpy import ghosted_numpy
+
+    return ghosted_numpy(inputs, plan, func, 1, aux)[0]
+
+
+def _operator_block(blocks, ghosts, steps, aux, *, plan, kind, terms, geo, out=None):
+    """One chunk of the operator: every term from the chunks and their ghost planes."""
+    dtype = plan.dtype
+    result = out[0] if out else np.empty(blocks[0].shape, dtype)
+    factors = _metric(aux[0], geo, blocks[0].ndim) if geo is not None else None
+    first = True
+    groups: dict[tuple[int, int], list] = {}
+    for j, a, deriv, sign in terms:
+        groups.setdefault((j, deriv), []).append((a, sign))
+    for (j, deriv), members in groups.items():
+        g = plan.depth
+        trim = g - _depth(plan, deriv)
+        axes = [plan.axes[a] for a, _ in members]
+        grads = gradient_block(
+            blocks[j],
+            [ax.axis for ax in axes],
+            [_trim_ghosts(ghosts[j][a], plan.axes[a].axis, trim) for a, _ in members],
+            [_trim_step(steps[a], trim) for a, _ in members],
+            plan.edge_order,
+            dtype,
+            accuracy=plan.accuracy,
+            nan_policy=plan.nan_policy,
+            deriv=deriv,
+        )
+        for (a, sign), d in zip(members, grads, strict=True):
+            scale = sign
+            if factors is not None:
+                scale = sign * factors[(a, deriv, kind == "laplacian")]
+            if first:
+                np.multiply(d, scale, out=result)
+                first = False
+            else:
+                np.multiply(d, scale, out=d)
+                np.add(result, d, out=result)
+    if factors is not None and kind in _CURVATURE:
+        j, sign = _CURVATURE[kind]
+        t = np.multiply(blocks[j], sign * factors["tan/N"], dtype=dtype)
+        np.add(result, t, out=result)
+    return (result,)
+
+
+def _depth(plan, deriv: int) -> int:
+    return depth(plan.accuracy, plan.nan_policy, deriv)
+
+
+def _trim_ghosts(lh, axis: int, trim: int):
+    if not trim:
+        return lh
+    lo, hi = lh
+    pre = (slice(None),) * axis
+    return (
+        None if lo is None else lo[(*pre, slice(trim, None))],
+        None if hi is None else hi[(*pre, slice(0, hi.shape[axis] - trim))],
+    )
+
+
+def _trim_step(step, trim: int):
+    if not trim or not isinstance(step, np.ndarray):
+        return step
+    return step[trim:-trim]
+
+
+def _metric(phi, geo, ndim: int) -> dict:
+    """Per latitude of the chunk: 1/(N cos φ), 1/M, their squares, and tan φ / N, shaped to
+    broadcast along the latitude axis. NaN eastward factors at the poles."""
+    earth, lat_axis = geo
+    phi = np.asarray(phi, dtype=np.float64)
+    shape = [1] * ndim
+    shape[lat_axis] = phi.size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        east = earth.east(phi)
+        east = np.where(np.isclose(np.abs(phi), np.pi / 2, rtol=0, atol=1e-12), np.nan, east)
+        north = earth.north(phi)
+        n_radius = east / np.cos(phi)
+        tan_n = np.tan(phi) / n_radius
+    x, y = 1.0 / east, 1.0 / north
+    r = {
+        (0, 1, False): x,
+        (1, 1, False): y,
+        (0, 2, True): x * x,
+        (1, 2, True): y * y,
+        (1, 1, True): tan_n * y,
+        "tan/N": tan_n,
+    }
+    return {k: v.reshape(shape) for k, v in r.items()}
+
+
+def output_name(kind: str, names: Sequence[Hashable | None]) -> str | None:
+    if any(n is None for n in names):
+        return None
+    prefix = {"divergence": "div", "vorticity": "vort", "laplacian": "lap"}[kind]
+    return "_".join([prefix, *map(str, names)])

@@ -1,0 +1,183 @@
+"""Operators on DataArrays: dims by name, spacing from coordinates or from the lat/lon metric,
+names and CF attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ._args import is_dask_collection
+from ._operators import _CURVATURE, _STANDARD_NAMES, check_same_shape, operate_arrays, output_name
+from .geospatial import _Grid, geospatial_gradient
+from .xarray import _periods, _spacings, divide_units
+
+_STENCIL = ("accuracy", "edge_order", "nan_policy")
+_CARTESIAN = {*_STENCIL, "spacing", "periodic"}
+_GEOSPATIAL = {*_STENCIL, "periodic", "latitude", "longitude", "earth", "radius"}
+_WORDS = {"divergence": "divergence", "vorticity": "relative vorticity", "laplacian": "Laplacian"}
+
+
+def operate_xarray(kind: str, inputs, dims, geospatial: bool, options: dict) -> xr.DataArray:
+    if not all(isinstance(a, xr.DataArray) for a in inputs):
+        kinds = ", ".join(type(a).__name__ for a in inputs)
+        raise TypeError(f"{kind} takes DataArrays or arrays, not a mix ({kinds})")
+    allowed = _GEOSPATIAL if geospatial else _CARTESIAN
+    unknown = set(options) - allowed
+    if unknown:
+        raise TypeError(
+            f"{kind}() got unexpected options {sorted(unknown)}; allowed with "
+            f"geospatial={geospatial}: {sorted(allowed)}"
+        )
+    _check_same_grid(kind, inputs)
+    stencil = {k: options[k] for k in _STENCIL if k in options}
+    first = inputs[0]
+    if geospatial:
+        data, units_den = _geospatial(kind, inputs, dims, options, stencil)
+    else:
+        data, units_den = _cartesian(kind, inputs, dims, options, stencil)
+    return _wrap(kind, inputs, data, units_den, first)
+
+
+def _check_same_grid(kind: str, inputs) -> None:
+    if len(inputs) < 2:
+        return
+    u, v = inputs
+    if u.dims != v.dims:
+        raise ValueError(f"{kind}: u has dims {u.dims} but v has dims {v.dims}")
+    check_same_shape(kind, inputs)
+    for name in set(u.coords) | set(v.coords):
+        if name not in u.coords or name not in v.coords:
+            which = "u" if name in u.coords else "v"
+            raise ValueError(f"{kind}: coordinate {name!r} is on {which} only")
+        a, b = u.coords[name], v.coords[name]
+        if a.dims != b.dims or not (a.variable.equals(b.variable)):
+            raise ValueError(f"{kind}: u and v have different coordinate {name!r}")
+
+
+def _cartesian(kind, inputs, dims, options, stencil):
+    first = inputs[0]
+    names = _dims(kind, first, dims)
+    steps, units, _ = _spacings(first, names, options.get("spacing"), None)
+    periods = _periods(options.get("periodic"), names, steps, units)
+    axes = [first.get_axis_num(d) for d in names]
+    periodic = {a: periods[d] for a, d in zip(axes, names, strict=True) if d in periods} or None
+    data = _named_errors(
+        first,
+        operate_arrays,
+        kind,
+        [a.data for a in inputs],
+        axes,
+        spacing=[steps[d] for d in names],
+        periodic=periodic,
+        **stencil,
+    )
+    den = units[names[0]]
+    if any(units[d] != den for d in names):
+        den = None  # mixed coordinate units: no units
+    return data, den
+
+
+def _dims(kind, obj, dims) -> list[Hashable]:
+    if dims is None:
+        names = list(obj.dims) if kind == "laplacian" else [obj.dims[-1], obj.dims[-2]]
+    else:
+        names = [dims] if isinstance(dims, str) or np.ndim(dims) == 0 else list(dims)
+    for d in names:
+        if d not in obj.dims:
+            raise ValueError(f"{kind}: dim {d!r} is not one of the input's dims {obj.dims}")
+    if kind != "laplacian" and len(names) != 2:
+        raise ValueError(f"{kind} needs dims=(x, y), two dim names; got dims={dims!r}")
+    return names
+
+
+def _geospatial(kind, inputs, dims, options, stencil):
+    first = inputs[0]
+    grid = _Grid(
+        first,
+        options.get("latitude"),
+        options.get("longitude"),
+        options.get("earth", "sphere"),
+        options.get("radius"),
+        options.get("periodic"),
+    )
+    lat_dim, lon_dim = grid.dims
+    if dims is not None and set(np.atleast_1d(dims).tolist()) != {lat_dim, lon_dim}:
+        raise ValueError(
+            f"{kind} with geospatial=True works on the horizontal dims {grid.dims} of "
+            f"{grid.lat_name!r}/{grid.lon_name!r}; got dims={dims!r}"
+        )
+    if grid.curvilinear:
+        return _curvilinear(kind, inputs, grid, options, stencil), "m"
+    if not is_dask_collection(first.data):
+        grid = grid.eager()
+    lam, step = grid._lon_1d()
+    phi = grid.lat
+    phi = phi.astype(np.float64) if is_dask_collection(phi) else np.asarray(phi, np.float64)
+    phi = phi * grid.lat_rad
+    axes = (first.get_axis_num(lon_dim), first.get_axis_num(lat_dim))
+    periodic = {axes[0]: None if step is not None else 2 * np.pi} if grid.periodic else None
+    data = _named_errors(
+        first,
+        operate_arrays,
+        kind,
+        [a.data for a in inputs],
+        axes,
+        spacing=[lam if step is None else step, phi],
+        periodic=periodic,
+        curvature=(phi, grid.earth, axes[1]),
+        **stencil,
+    )
+    return data, "m"
+
+
+def _curvilinear(kind, inputs, grid, options, stencil):
+    """2-D latitude/longitude: the eastward/northward derivatives of geospatial_gradient
+    combined with the metric term (divergence and vorticity only)."""
+    if kind == "laplacian":
+        raise NotImplementedError(
+            "laplacian(geospatial=True) needs 1-D latitude and longitude coordinates; "
+            f"{grid.lat_name!r}/{grid.lon_name!r} are 2-D (curvilinear). Regrid, or use the "
+            "Cartesian laplacian on projected coordinates"
+        )
+    keys = ("latitude", "longitude", "earth", "radius", "periodic")
+    kw = {k: options[k] for k in keys if k in options}
+    (dudx, dudy), (dvdx, dvdy) = (geospatial_gradient(a, **kw, **stencil) for a in inputs)
+    u, v = inputs
+    phi = xr.DataArray(grid.lat, dims=grid.dims) * grid.lat_rad
+    n_radius = grid.earth.east(phi) / np.cos(phi)
+    j, sign = _CURVATURE[kind]
+    metric = sign * inputs[j] * np.tan(phi) / n_radius
+    out = dudx + dvdy if kind == "divergence" else dvdx - dudy
+    out = out + metric
+    return out.transpose(*u.dims).data
+
+
+def _named_errors(obj, fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, TypeError, IndexError) as err:
+        names = ", ".join(f"{i}={d!r}" for i, d in enumerate(obj.dims))
+        raise type(err)(f"{err} (dim numbers: {names})") from err
+
+
+def _wrap(kind, inputs, data, den, first) -> xr.DataArray:
+    what = " and ".join(str(a.name) if a.name is not None else "data" for a in inputs)
+    attrs: dict[str, Any] = {"long_name": f"{_WORDS[kind]} of {what}"}
+    units = first.attrs.get("units")
+    if isinstance(units, str) and isinstance(den, str) and den.strip():
+        num = divide_units(units, den)
+        attrs["units"] = divide_units(num, den) if kind == "laplacian" else num
+    names = [a.attrs.get("standard_name") for a in inputs]
+    standard = _STANDARD_NAMES.get((kind, names[0])) if len(names) == 2 else None
+    if standard and names[1] == names[0].replace("eastward", "northward"):
+        attrs["standard_name"] = standard
+    return xr.DataArray(
+        data,
+        coords=first.coords,
+        dims=first.dims,
+        name=output_name(kind, [a.name for a in inputs]),
+        attrs=attrs,
+    )

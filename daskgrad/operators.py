@@ -1,0 +1,102 @@
+"""Divergence, relative vorticity and Laplacian at scale: one task per chunk reads the chunks
+of the inputs and their ghost planes once (see :mod:`daskgrad._operators`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np  # noqa: F401  (doctests)
+
+from ._operators import operate_arrays
+
+__all__ = ["divergence", "laplacian", "vorticity"]
+
+
+def divergence(u: Any, v: Any, *, dims: Any = None, geospatial: bool = False, **options) -> Any:
+    """Horizontal divergence ∂u/∂x + ∂v/∂y of the vector field (u, v).
+
+    Parameters
+    ----------
+    u, v : NumPy or dask arrays, or xarray DataArrays of the same shape (and dims/coords)
+        The x and y components (eastward and northward with ``geospatial=True``).
+    dims : pair (x, y) of axes (arrays) or dim names (DataArrays)
+        Default: the last dim is x, the one before it y (MetPy's ``(…, y, x)`` layout). With
+        ``geospatial=True`` the longitude and latitude dims.
+    geospatial : bool
+        Per metre on a latitude/longitude grid, with the metric term ``-(v/R) tan φ``
+        (``N(φ)`` in place of ``R`` on WGS84); coordinates found as
+        :func:`daskgrad.geospatial_gradient` finds them.
+    **options
+        ``spacing``, ``accuracy``, ``edge_order``, ``nan_policy``, ``periodic`` as for
+        :func:`daskgrad.gradient`; with ``geospatial=True`` also ``latitude``, ``longitude``,
+        ``earth``, ``radius`` (``spacing``/``periodic`` then come from the coordinates).
+
+    Returns
+    -------
+    One array like ``u`` (NumPy, lazy dask with u's chunks, or a DataArray named
+    ``div_{u}_{v}`` with units and, for winds, CF's ``divergence_of_wind``).
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:4, 0:5].astype(float)
+    >>> divergence(2 * x, 3 * y)[0]
+    array([5., 5., 5., 5., 5.])
+    """
+    return _operate("divergence", (u, v), dims, geospatial, options)
+
+
+def vorticity(u: Any, v: Any, *, dims: Any = None, geospatial: bool = False, **options) -> Any:
+    """Relative vorticity ∂v/∂x − ∂u/∂y (vertical component of the curl) of (u, v).
+
+    Arguments as for :func:`divergence`; with ``geospatial=True`` the metric term is
+    ``+(u/R) tan φ``. A DataArray result is named ``vort_{u}_{v}`` (CF
+    ``atmosphere_relative_vorticity`` for winds).
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:4, 0:5].astype(float)
+    >>> vorticity(-y, x)[0]
+    array([2., 2., 2., 2., 2.])
+    """
+    return _operate("vorticity", (u, v), dims, geospatial, options)
+
+
+def laplacian(f: Any, *, dims: Any = None, geospatial: bool = False, **options) -> Any:
+    """Σ ∂²f/∂x_d² over ``dims`` with second-derivative stencils of the requested accuracy.
+
+    Not the gradient of the gradient: at accuracy 2 the 3-point ``(f[i+1] − 2f[i] + f[i−1])/h²``
+    for a scalar step, findiff's stencils otherwise (Fornberg weights on coordinates; one-sided
+    ones of ``q + 2`` points at true edges, ``q`` being ``edge_order`` at accuracy 2). ``dims``:
+    any number of axes or dim names, all by default. With ``geospatial=True`` (1-D latitude and
+    longitude coordinates): ``∂²f/∂x² + ∂²f/∂y² − (tan φ / R) ∂f/∂y`` per metre. Other
+    arguments as for :func:`divergence`; a DataArray result is named ``lap_{f}``.
+
+    Examples
+    --------
+    >>> x = np.arange(5.0)
+    >>> laplacian(x**2 + 3 * x, edge_order=2)
+    array([2., 2., 2., 2., 2.])
+    """
+    return _operate("laplacian", (f,), dims, geospatial, options)
+
+
+def _operate(kind, inputs, dims, geospatial, options):
+    if any(_is_xarray(a) for a in inputs):
+        from ._operators_xr import operate_xarray
+
+        return operate_xarray(kind, inputs, dims, geospatial, options)
+    if geospatial:
+        raise TypeError(
+            "geospatial=True needs xarray DataArrays whose latitude/longitude coordinates "
+            "give the metric; got arrays"
+        )
+    allowed = {"spacing", "accuracy", "edge_order", "nan_policy", "periodic"}
+    unknown = set(options) - allowed
+    if unknown:
+        raise TypeError(f"{kind}() got unexpected options {sorted(unknown)}; allowed: {allowed}")
+    return operate_arrays(kind, inputs, dims, **options)
+
+
+def _is_xarray(obj: Any) -> bool:
+    mod = type(obj).__module__
+    return mod.startswith("xarray.") and type(obj).__name__ in ("DataArray", "Dataset")
