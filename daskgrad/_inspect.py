@@ -109,8 +109,8 @@ def truncation(path: Path) -> str | None:
     return None
 
 
-def absent_chunks(store: Path, variables: Sequence[str]) -> dict[str, tuple[int, int, Any]]:
-    """{variable: (absent chunks, all chunks, fill value)} for the variables of a local zarr
+def absent_chunks(store: Any, variables: Sequence[str]) -> dict[str, tuple[int, int, Any]]:
+    """{variable: (absent chunks, all chunks, fill value)} for the variables of a zarr
     store that lack some chunk objects (zarr reads those as the fill value)."""
     import zarr
 

@@ -14,14 +14,15 @@ from typing import Any
 from ._errors import UsageError
 from ._errors import first_line as _first_line
 from ._inspect import absent_chunks, truncation
+from ._store import Location, access, access_message, bucket_missing, check_bucket
 
 
-def _open(path: Path, is_zarr: bool, chunks: dict) -> Any:
+def _open(source: Any, is_zarr: bool, chunks: dict) -> Any:
     import xarray as xr
 
     if is_zarr:
-        return xr.open_zarr(path, chunks=chunks)  # {}: the stored chunks
-    return xr.open_dataset(path, chunks=chunks)
+        return xr.open_zarr(source, chunks=chunks)  # {}: the stored chunks
+    return xr.open_dataset(source, chunks=chunks)
 
 
 def _say_warnings(caught: list, say: Callable[[str], None]) -> None:
@@ -31,27 +32,51 @@ def _say_warnings(caught: list, say: Callable[[str], None]) -> None:
             say(f"warning: {line}")
 
 
+def _remote_source(loc: Location) -> Any:
+    """The zarr store of a remote INPUT, checked to exist and to be a zarr store."""
+    with access(loc, "input"):
+        check_bucket(loc)
+        if not loc.fs.exists(loc.path):
+            if bucket := bucket_missing(loc):
+                raise UsageError(f"input {loc}: bucket {bucket!r} does not exist")
+            raise UsageError(f"input {loc} does not exist")
+        if not loc.has_zarr_metadata():
+            what = "an object" if loc.fs.isfile(loc.path) else "a prefix"
+            raise UsageError(
+                f"input {loc} is {what} but not a zarr store (a netCDF file must be a local "
+                "path; convert it with xarray's to_zarr)"
+            )
+        return loc.zarr_store(read_only=True)
+
+
 def open_input(
-    path: Path, chunks: dict[str, Any] | None = None, say: Callable[[str], None] | None = None
+    path: Path | Location,
+    chunks: dict[str, Any] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> Any:
-    """Open a zarr store or netCDF file lazily.
+    """Open a zarr store or netCDF file lazily, from a local path or a remote ``Location``.
 
     ``chunks`` maps dims to sizes or "auto"; a zarr store keeps its stored chunks for the other
     dims, a netCDF file (often contiguous on disk) gets dask's "auto" for them. Warnings (a
     chunking that splits the stored chunks, say) are passed to ``say`` as one line each.
     """
     say = say or (lambda s: None)
-    if not path.exists():
-        raise UsageError(f"input {path} does not exist")
-    is_zarr = path.is_dir() or path.suffix == ".zarr"
-    if path.is_dir() and not any((path / m).exists() for m in ("zarr.json", ".zgroup")):
-        raise UsageError(f"input {path} is a directory but not a zarr store")
-    if not is_zarr and (message := truncation(path)):
-        raise UsageError(message)
+    loc = path if isinstance(path, Location) else Location(str(path), local=Path(path))
+    if loc.local is None:
+        source, is_zarr = _remote_source(loc), True
+    else:
+        source = path = loc.local
+        if not path.exists():
+            raise UsageError(f"input {path} does not exist")
+        is_zarr = path.is_dir() or path.suffix == ".zarr"
+        if path.is_dir() and not any((path / m).exists() for m in ("zarr.json", ".zgroup")):
+            raise UsageError(f"input {path} is a directory but not a zarr store")
+        if not is_zarr and (message := truncation(path)):
+            raise UsageError(message)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            ds = _open(path, is_zarr, {})
+            ds = _open(source, is_zarr, {})
             unknown = [d for d in chunks or {} if d not in ds.dims]
             if unknown:
                 raise UsageError(
@@ -61,14 +86,16 @@ def open_input(
             if chunks or not is_zarr:
                 auto = {} if is_zarr else dict.fromkeys(ds.dims, "auto")
                 ds.close()
-                ds = _open(path, is_zarr, {**auto, **(chunks or {})})
+                ds = _open(source, is_zarr, {**auto, **(chunks or {})})
         except UsageError:
             raise
         except Exception as e:
             if "did not find a match in any of xarray's currently installed IO backends" in str(e):
                 raise UsageError(
-                    f"cannot read input {path}: not a zarr store or a netCDF file"
+                    f"cannot read input {loc}: not a zarr store or a netCDF file"
                 ) from e
+            if loc.local is None:
+                raise UsageError(access_message(e, loc, "cannot read input")) from e
             raise UsageError(f"cannot read input {path}: {_first_line(e)}") from e
     _say_warnings(caught, say)
     return ds
@@ -111,12 +138,17 @@ class Job:
 BIG_CHUNK = 512 * 2**20
 
 
-def check_input(path: Path, job: Job, strict: bool, say: Callable[[str], None]) -> int:
+def check_input(path: Path | Location, job: Job, strict: bool, say: Callable[[str], None]) -> int:
     """Warn about input chunks absent from a zarr store (read as the fill value) and about
     very large chunks; with ``strict`` absent chunks are a UsageError. Returns the count."""
     from dask.utils import format_bytes
 
-    absent = absent_chunks(path, list(job.source.data_vars)) if path.is_dir() else {}
+    if isinstance(path, Location) and path.local is None:
+        with access(path, "input"):
+            absent = absent_chunks(path.zarr_store(), list(job.source.data_vars))
+    else:
+        path = path.local if isinstance(path, Location) else path
+        absent = absent_chunks(path, list(job.source.data_vars)) if path.is_dir() else {}
     for name, (n, total, fill) in absent.items():
         line = (
             f"input variable {name!r} lacks {n} of its {total} chunks in the store "

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import UsageError, first_line
+from ._remote import CommitFailed, RemoteTarget
+from ._store import Location, check_in_process, is_url, locate
 from ._target import Target
 
 
@@ -156,7 +158,7 @@ def _compute_local(graph, writes, progress) -> None:
 
 def write(
     result: Any,
-    target: Target,
+    target: Target | RemoteTarget,
     client: Any = None,
     *,
     progress: bool = False,
@@ -189,15 +191,19 @@ def write(
             _compute_distributed(graph, writes, client, progress, watch)
         elif writes:
             _compute_local(graph, writes, progress)
-        target.commit(on_commit)
+        try:
+            target.commit(on_commit)
+        except CommitFailed as e:
+            raise ComputeFailed(str(e)) from e
     except BaseException:
         target.discard()
         raise
 
 
-def _source_paths(obj: Any) -> list[Path]:
-    """Files and zarr stores the variables of ``obj`` are read from, where xarray shows them."""
-    paths = []
+def _source_paths(obj: Any) -> list[Any]:
+    """Files and zarr stores (paths, or Locations for fsspec stores) the variables of ``obj``
+    are read from, where xarray shows them."""
+    paths: list[Any] = []
     for var in obj.variables.values():
         if var.encoding.get("source"):
             paths.append(Path(var.encoding["source"]))
@@ -208,13 +214,36 @@ def _source_paths(obj: Any) -> list[Path]:
             inner = getattr(node, "value", node)
             for _ in range(8):  # xarray's adapters wrap the backend array
                 inner = getattr(inner, "array", None) or getattr(inner, "_array", None)
-                root = getattr(getattr(inner, "store", None), "root", None)  # zarr
+                store = getattr(inner, "store", None)
+                root = getattr(store, "root", None)  # zarr LocalStore
                 root = root or getattr(getattr(inner, "datastore", None), "_filename", None)
+                fs = getattr(store, "fs", None)  # zarr FsspecStore
+                if root is None and fs is not None and getattr(store, "path", None) is not None:
+                    url = f"{fs.protocol[0] if isinstance(fs.protocol, tuple) else fs.protocol}://"
+                    opts = dict(getattr(fs, "storage_options", {}) or {})
+                    opts.pop("asynchronous", None)
+                    paths.append(Location(url + store.path.lstrip("/"), opts, None, fs, store.path))
+                    break
                 if root is not None:
                     paths.append(Path(root))
                 if root is not None or inner is None:
                     break
-    return list(dict.fromkeys(paths))
+    return list({str(p): p for p in paths}.values())
+
+
+def make_target(
+    output: Location,
+    overwrite: bool,
+    inputs: list[Any],
+    say: Callable[[str], None] | None = None,
+) -> Target | RemoteTarget:
+    """The target for OUTPUT: a temporary sibling directory locally, held-back metadata on an
+    object store. ``inputs`` are paths or Locations that OUTPUT must stay clear of."""
+    as_loc = [i if isinstance(i, Location) else Location(str(i), local=Path(i)) for i in inputs]
+    if output.local is None:
+        return RemoteTarget(output, overwrite=overwrite, inputs=as_loc, say=say)
+    local = [i.local for i in as_loc if i.local is not None]
+    return Target(output.local, overwrite=overwrite, inputs=local, say=say)
 
 
 def to_zarr(
@@ -224,34 +253,42 @@ def to_zarr(
     overwrite: bool = False,
     client: Any = None,
     progress: bool | None = None,
-) -> Path:
+    storage_options: dict[str, Any] | None = None,
+) -> Path | str:
     """Write an xarray object to a new zarr store atomically, as ``daskgrad run`` does.
 
-    The store is written to a hidden temporary sibling and swapped into place only when every
-    chunk is written: a failure or an interrupt leaves no ``store`` (or the old one, untouched).
-    Only the chunk writes are computed, so dask reads each input chunk close to the kernels
-    that need it (xarray's own ``to_zarr`` ends in a task that depends on every write, behind
-    which dask reads far ahead and an out-of-core run spills to disk).
+    Locally the store is written to a hidden temporary sibling and swapped into place only
+    when every chunk is written: a failure or an interrupt leaves no ``store`` (or the old one,
+    untouched). On an object store (an fsspec URL) every chunk is written first and the zarr
+    metadata last, and a failure deletes what was written; ``overwrite`` there replaces the
+    old store only after the new one is complete, with a short window without either (see the
+    README's "Object stores"). Only the chunk writes are computed, so dask reads each input
+    chunk close to the kernels that need it (xarray's own ``to_zarr`` ends in a task that
+    depends on every write, behind which dask reads far ahead and an out-of-core run spills).
 
     Parameters
     ----------
     obj : Dataset or named DataArray
         Lazy (dask) or in memory.
     store : str or path
-        A new local zarr store. An existing one is replaced only with ``overwrite=True``, and
-        only if it is a zarr store that none of ``obj``'s variables is read from.
+        A new zarr store: a local path or an fsspec URL (``s3://bucket/out.zarr``,
+        ``gs://…``, ``memory://…``, ``file://…``). An existing one is replaced only with
+        ``overwrite=True``, and only if it is a zarr store that none of ``obj``'s variables
+        is read from.
     overwrite : bool
         Replace an existing zarr store once the new one is complete.
     client : distributed.Client, optional
         Compute on this cluster; by default the current distributed client if there is one,
-        else dask's threads in this process.
+        else dask's threads in this process. Its workers write the chunks themselves.
     progress : bool, optional
         Show a progress bar; by default only when standard output is a terminal.
+    storage_options : dict, optional
+        Passed to fsspec for a URL ``store`` (credentials, ``client_kwargs``, ``anon``…).
 
     Returns
     -------
-    Path
-        The absolute path of the written store.
+    Path or str
+        The absolute path of the written store, or its URL (without credentials).
 
     Examples
     --------
@@ -260,6 +297,8 @@ def to_zarr(
     >>> path = to_zarr(ds.grad("x"), tempfile.mkdtemp() + "/grad.zarr")
     >>> xr.open_zarr(path).dT_dx.values[0]
     array([1., 1., 1., 1.])
+    >>> to_zarr(ds.grad("x"), "memory://doctest/grad.zarr")
+    'memory://doctest/grad.zarr'
     """
     import xarray as xr
 
@@ -269,8 +308,10 @@ def to_zarr(
         obj = obj.to_dataset()
     if not isinstance(obj, xr.Dataset):
         raise TypeError(f"to_zarr: obj must be an xarray Dataset or DataArray, not {type(obj)}")
-    if not isinstance(store, str | os.PathLike) or "://" in os.fspath(store):
-        raise ValueError(f"to_zarr: store must be a local path, got {store!r}")
+    if not isinstance(store, str | os.PathLike):
+        raise TypeError(f"to_zarr: store must be a path or an fsspec URL, got {store!r}")
+    if storage_options and not is_url(store):
+        raise ValueError("to_zarr: storage_options are for an fsspec URL store, not a path")
     if client is None:
         with contextlib.suppress(ImportError, ValueError):
             from distributed import default_client
@@ -279,7 +320,9 @@ def to_zarr(
     if progress is None:
         progress = sys.stdout.isatty()
     try:
-        target = Target(store, overwrite=overwrite, inputs=_source_paths(obj))
+        loc = locate(store, storage_options, "store")
+        check_in_process(loc, client)
+        target = make_target(loc, overwrite, _source_paths(obj))
     except UsageError as e:
         raise ValueError(f"to_zarr: {str(e).replace('--overwrite', 'overwrite=True')}") from None
     write(obj, target, client, progress=progress)

@@ -16,187 +16,26 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import UsageError, first_line
-
-EXAMPLES = """\
-examples:
-  daskgrad run era5.zarr grad.zarr --dim latitude --dim longitude --periodic longitude=360
-  daskgrad run ocean.nc grad.zarr --dim x --var temp --edge-order 2 --chunks depth=1
-  daskgrad run big.zarr grad.zarr --dim x --workers 2 --threads-per-worker 1 --memory-limit 2GiB
-  daskgrad run in.zarr out.zarr --dim time --datetime-unit h --scheduler tcp://10.0.0.5:8786
-  daskgrad run in.zarr out.zarr --dim y --scheduler-file ~/scheduler.json --overwrite
-  daskgrad demo --size 64MiB
-"""
-TIME_UNITS = ("W", "D", "h", "m", "s", "ms", "us", "ns")
+from ._parser import _chunk_size, _key_values, build_parser, locations
 
 
 def say(line: str) -> None:
-    print(f"daskgrad: {line}", flush=True)
+    from ._store import redact
+
+    print(redact(f"daskgrad: {line}"), flush=True)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
+def _tell(line: str) -> None:
+    """One line on stderr, credentials removed."""
+    from ._store import redact
+
+    print(redact(line), file=sys.stderr, flush=True)
 
 
-def _size(text: str) -> int:
-    from dask.utils import parse_bytes
+def _traceback() -> None:
+    from ._store import redact
 
-    try:
-        n = parse_bytes(text)
-    except (ValueError, TypeError, OverflowError):
-        raise argparse.ArgumentTypeError(f"not a byte size: {text!r} (try 64MiB or 2GB)") from None
-    if n <= 1:  # dask reads a number <= 1 as a fraction of the machine's memory
-        raise argparse.ArgumentTypeError(f"byte size must be more than 1 byte; got {text!r}")
-    return n
-
-
-def _positive(kind: type) -> Any:
-    def convert(text: str) -> Any:
-        try:
-            n = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
-        if not 0 < n < 1e9:  # inf, nan and 1e30 seconds or workers are typos, not wishes
-            raise argparse.ArgumentTypeError(f"must be positive and finite; got {text}")
-        return n
-
-    return convert
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``daskgrad`` argument parser with its ``run`` and ``demo`` subcommands."""
-    from . import __version__
-    from ._cluster import DEFAULT_CONNECT_TIMEOUT
-
-    common = _Parser(add_help=False)
-    common.add_argument("--no-progress", action="store_true", help="no progress bar")
-    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    cluster = common.add_argument_group(
-        "cluster", "default: a local cluster of worker processes sized to this machine"
-    )
-    cluster.add_argument("--scheduler", metavar="ADDRESS", help="connect to this dask scheduler")
-    cluster.add_argument(
-        "--scheduler-file", metavar="PATH", help="connect via a scheduler file (dask-mpi/jobqueue)"
-    )
-    cluster.add_argument(
-        "--connect-timeout",
-        type=_positive(float),
-        default=DEFAULT_CONNECT_TIMEOUT,
-        metavar="SECONDS",
-        help="give up on a scheduler that does not answer (default %(default)g)",
-    )
-    cluster.add_argument(
-        "--workers", type=_positive(int), metavar="N", help="local workers (default: one per core)"
-    )
-    cluster.add_argument(
-        "--threads-per-worker", type=_positive(int), metavar="T", help="threads per local worker"
-    )
-    cluster.add_argument(
-        "--memory-limit",
-        type=_size,
-        metavar="SIZE",
-        help="memory limit per local worker, e.g. 2GiB (default: the machine's memory split "
-        "among the workers)",
-    )
-
-    fmt = argparse.RawDescriptionHelpFormatter
-    parser = _Parser(
-        prog="daskgrad",
-        description="Numerical gradients of zarr/netCDF data on a dask cluster.",
-        epilog=EXAMPLES,
-        formatter_class=fmt,
-    )
-    parser.add_argument("--version", action="version", version=f"daskgrad {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{run,demo}")
-    sub.required = True
-    run = sub.add_parser(
-        "run",
-        parents=[common],
-        formatter_class=fmt,
-        epilog=EXAMPLES,
-        help="differentiate a zarr store or netCDF file into a zarr store",
-        description="Write d{var}_d{dim} for every chosen variable and dim to a new zarr store.",
-    )
-    run.add_argument("input", metavar="INPUT", help="zarr store or netCDF file (only read)")
-    run.add_argument("output", metavar="OUTPUT", help="zarr store to create")
-    run.add_argument(
-        "--dim", action="append", required=True, help="dim to differentiate along (repeatable)"
-    )
-    run.add_argument(
-        "--var",
-        action="append",
-        metavar="NAME",
-        help="variable, repeatable (default: every numeric one)",
-    )
-    run.add_argument(
-        "--edge-order", type=int, choices=(1, 2), default=1, help="default %(default)s"
-    )
-    run.add_argument(
-        "--periodic",
-        action="append",
-        default=[],
-        metavar="DIM[=PERIOD]",
-        help="wrap this dim around (repeatable); PERIOD is needed unless its coordinate is uniform",
-    )
-    run.add_argument(
-        "--chunks",
-        action="append",
-        default=[],
-        metavar="DIM=N|auto",
-        help="input chunk size along DIM (repeatable); 'auto' is dask's choice",
-    )
-    run.add_argument(
-        "--datetime-unit",
-        choices=TIME_UNITS,
-        default="s",
-        help="time unit of datetime coordinates' spacing (default %(default)s)",
-    )
-    run.add_argument(
-        "--strict", action="store_true", help="refuse input with chunks absent from its store"
-    )
-    run.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing zarr store OUTPUT once the new one is complete",
-    )
-    demo = sub.add_parser(
-        "demo",
-        parents=[common],
-        help="differentiate a synthetic dataset and check it against the analytic answer",
-        description="Write a synthetic dataset on a stretched grid, run the `run` pipeline on "
-        "it, and check the error against what second-order differences should give.",
-    )
-    demo.add_argument(
-        "--out", metavar="DIR", help="working directory (default: a new one in the temp folder)"
-    )
-    demo.add_argument("--size", type=_size, default="64MiB", help="input size (default 64MiB)")
-    return parser
-
-
-def _key_values(
-    items: Sequence[str], option: str, convert: Any, optional: bool = False
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not name or (sep and not value) or not (sep or optional):
-            raise UsageError(f"argument {option}: expected DIM=VALUE, got {item!r}")
-        if name in out:
-            raise UsageError(f"argument {option}: dim {name!r} given twice")
-        try:
-            out[name] = convert(value) if sep else None
-        except ValueError:
-            raise UsageError(f"argument {option}: bad value {value!r} for dim {name!r}") from None
-    return out
-
-
-def _chunk_size(text: str) -> int | str:
-    if text == "auto":
-        return "auto"
-    n = int(text)
-    if not 1 <= n < 2**62:
-        raise ValueError(text)
-    return n
+    print(redact(traceback.format_exc()), file=sys.stderr, end="", flush=True)
 
 
 def check_cluster_args(args: argparse.Namespace) -> None:
@@ -244,7 +83,7 @@ class State:
     """What a run has done so far, so an interrupt's message says what is true."""
 
     def __init__(self) -> None:
-        self.output: Path | None = None
+        self.output: Path | str | None = None
         self.committed = False
 
 
@@ -256,17 +95,17 @@ def run_job(args, job, target, client, state: State, label: str) -> None:
     from ._writer import write
 
     progress = not args.no_progress and sys.stdout.isatty()
-    before = set(client.scheduler_info()["workers"])
+    before = set(client.scheduler_info()["workers"]) if client else set()
     start = time.perf_counter()
     state.output = target.output
 
     def committed() -> None:
         state.committed = True
 
-    watch = WorkerWatch(client)
+    watch = WorkerWatch(client) if client else None
     write(job.result, target, client, progress=progress, watch=watch, on_commit=committed)
     seconds = time.perf_counter() - start
-    lost = len(before - set(client.scheduler_info()["workers"]))
+    lost = len(before - set(client.scheduler_info()["workers"])) if client else 0
     read, written = job.bytes_read, job.bytes_written
     rate = format_bytes(int((read + written) / max(seconds, 1e-9)))
     absent = f"; {_count(job.absent, 'input chunk')} absent (read as fill value)"
@@ -285,22 +124,50 @@ def _count(n: int, noun: str) -> str:
 def cmd_run(args: argparse.Namespace, state: State) -> None:
     """``daskgrad run``: validate everything first, then compute on the cluster."""
     from ._pipeline import check_input, open_input, prepare
-    from ._target import Target, check_output
+    from ._remote import check_remote_output
+    from ._store import access, quiet_asyncio
+    from ._target import check_output
+    from ._writer import ComputeFailed, make_target
 
-    input, output = Path(args.input), Path(args.output)
+    input, output = locations(args)
     chunks = _key_values(args.chunks, "--chunks", _chunk_size)
     periodic = _key_values(args.periodic, "--periodic", float, optional=True)
-    check_output(output, args.overwrite, [input])
+    in_process = "memory" in (input.protocol, output.protocol)
+    if in_process and (args.scheduler or args.scheduler_file):
+        raise UsageError(
+            "a memory:// store lives in this process; a cluster's workers cannot "
+            "see it (drop --scheduler/--scheduler-file)"
+        )
+    if output.local is not None:
+        check_output(output.local, args.overwrite, [input.local] if input.local else [])
+    else:
+        with access(output, "output"):
+            check_remote_output(output, args.overwrite, [input])
     ds = open_input(input, chunks or None, say=say)
     with contextlib.closing(ds):
         job = prepare(ds, args.dim, args.var, args.edge_order, periodic, args.datetime_unit)
         job.absent = check_input(input, job, args.strict, say)
         # the temporary is made now: an unwritable OUTPUT is found before any cluster starts
-        with (
-            Target(output, overwrite=args.overwrite, inputs=[input], say=say) as target,
-            connect(args, job.chunk_bytes, job.k) as client,
-        ):
-            run_job(args, job, target, client, state, f"{input} -> {output}")
+        target = make_target(output, args.overwrite, [input], say)
+        if in_process:
+            say("memory:// stores live in this process: computing on its threads, no cluster")
+        cluster = contextlib.nullcontext() if in_process else connect(args, job.chunk_bytes, job.k)
+        try:
+            with target, cluster as client:
+                local = not (args.scheduler or args.scheduler_file)
+                if client is not None and local and not args.debug:
+                    client.run(quiet_asyncio)
+                run_job(args, job, target, client, state, f"{input} -> {output}")
+        except Exception as e:
+            if getattr(target, "leftover", None):
+                from ._errors import first_line
+
+                detail = str(e) if isinstance(e, ComputeFailed) else first_line(e)
+                raise ComputeFailed(
+                    f"{detail}; could not delete the chunks written under {target.leftover} "
+                    "(no zarr metadata: not readable as a store)"
+                ) from e
+            raise
 
 
 def cmd_demo(args: argparse.Namespace, state: State) -> int:
@@ -359,6 +226,8 @@ def _quiet_distributed() -> None:
     for name in ["distributed", *logging.root.manager.loggerDict]:
         if name.startswith("distributed"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
+    # aiohttp's "Unclosed client session" of an object store's filesystem at exit
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 class Terminated(BaseException):
@@ -388,28 +257,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except UsageError as e:
         if debug:
-            traceback.print_exc()
-        print(f"daskgrad: error: {e}", file=sys.stderr, flush=True)
+            _traceback()
+        _tell(f"daskgrad: error: {e}")
         return 2
     except (KeyboardInterrupt, Terminated) as e:
         if debug:
-            traceback.print_exc()
+            _traceback()
         what = "terminated" if isinstance(e, Terminated) else "interrupted"
         if state.committed:
             told = f"{what} after {state.output} was written; it is complete"
         else:
             told = f"{what}; no output written"
-        print(f"daskgrad: {told}", file=sys.stderr, flush=True)
+        _tell(f"daskgrad: {told}")
         return 143 if isinstance(e, Terminated) else 130
     except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else 0
     except Exception as e:
         if debug:
-            traceback.print_exc()
+            _traceback()
         from ._writer import ComputeFailed
 
         detail = str(e) if isinstance(e, ComputeFailed) else first_line(e)
-        print(f"daskgrad: error: computation failed: {detail}", file=sys.stderr, flush=True)
+        _tell(f"daskgrad: error: computation failed: {detail}")
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)

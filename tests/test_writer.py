@@ -3,6 +3,7 @@ of dead runs, failures that leave nothing behind; on threads and on a real Local
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -53,8 +54,14 @@ def test_to_zarr_a_named_dataarray_and_refusals(tmp_path):
         daskgrad.to_zarr(dx.rename(None), tmp_path / "b.zarr")
     with pytest.raises(TypeError, match="Dataset or DataArray"):
         daskgrad.to_zarr(np.zeros(3), tmp_path / "c.zarr")
-    with pytest.raises(ValueError, match="local path"):
-        daskgrad.to_zarr(ds, "s3://bucket/x.zarr")
+    with pytest.raises(ValueError, match="storage_options are for an fsspec URL store"):
+        daskgrad.to_zarr(ds, tmp_path / "d.zarr", storage_options={"anon": True})
+    with pytest.raises(ValueError, match=r"pip install 'daskgrad\[gcs\]'"):
+        pytest.importorskip("fsspec")
+        if importlib.util.find_spec("gcsfs") is None:
+            daskgrad.to_zarr(ds, "gs://bucket/x.zarr")
+        else:
+            raise ValueError("pip install 'daskgrad[gcs]'")  # gcsfs installed: nothing to show
     with pytest.raises(ValueError, match="exists; pass overwrite=True"):
         daskgrad.to_zarr(ds, tmp_path / "a.zarr")
 

@@ -1,0 +1,229 @@
+"""The command line's arguments: the parser of ``run`` and ``demo``, DIM=VALUE lists, INPUT and
+OUTPUT as locations with their storage options."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from ._errors import UsageError
+
+EXAMPLES = """\
+examples:
+  daskgrad run era5.zarr grad.zarr --dim latitude --dim longitude --periodic longitude=360
+  daskgrad run ocean.nc grad.zarr --dim x --var temp --edge-order 2 --chunks depth=1
+  daskgrad run big.zarr grad.zarr --dim x --workers 2 --threads-per-worker 1 --memory-limit 2GiB
+  daskgrad run in.zarr out.zarr --dim time --datetime-unit h --scheduler tcp://10.0.0.5:8786
+  daskgrad run in.zarr out.zarr --dim y --scheduler-file ~/scheduler.json --overwrite
+  daskgrad run s3://bucket/in.zarr s3://bucket/out.zarr --dim x --storage-option anon=true
+  daskgrad run s3://b/in.zarr s3://b/out.zarr --dim x \\
+      --storage-option 'client_kwargs={"endpoint_url": "http://127.0.0.1:9000"}'
+  daskgrad demo --size 64MiB
+"""
+TIME_UNITS = ("W", "D", "h", "m", "s", "ms", "us", "ns")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _size(text: str) -> int:
+    from dask.utils import parse_bytes
+
+    try:
+        n = parse_bytes(text)
+    except (ValueError, TypeError, OverflowError):
+        raise argparse.ArgumentTypeError(f"not a byte size: {text!r} (try 64MiB or 2GB)") from None
+    if n <= 1:  # dask reads a number <= 1 as a fraction of the machine's memory
+        raise argparse.ArgumentTypeError(f"byte size must be more than 1 byte; got {text!r}")
+    return n
+
+
+def _positive(kind: type) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            n = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
+        if not 0 < n < 1e9:  # inf, nan and 1e30 seconds or workers are typos, not wishes
+            raise argparse.ArgumentTypeError(f"must be positive and finite; got {text}")
+        return n
+
+    return convert
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``daskgrad`` argument parser with its ``run`` and ``demo`` subcommands."""
+    from . import __version__
+    from ._cluster import DEFAULT_CONNECT_TIMEOUT
+
+    common = _Parser(add_help=False)
+    common.add_argument("--no-progress", action="store_true", help="no progress bar")
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    cluster = common.add_argument_group(
+        "cluster", "default: a local cluster of worker processes sized to this machine"
+    )
+    cluster.add_argument("--scheduler", metavar="ADDRESS", help="connect to this dask scheduler")
+    cluster.add_argument(
+        "--scheduler-file", metavar="PATH", help="connect via a scheduler file (dask-mpi/jobqueue)"
+    )
+    cluster.add_argument(
+        "--connect-timeout",
+        type=_positive(float),
+        default=DEFAULT_CONNECT_TIMEOUT,
+        metavar="SECONDS",
+        help="give up on a scheduler that does not answer (default %(default)g)",
+    )
+    cluster.add_argument(
+        "--workers", type=_positive(int), metavar="N", help="local workers (default: one per core)"
+    )
+    cluster.add_argument(
+        "--threads-per-worker", type=_positive(int), metavar="T", help="threads per local worker"
+    )
+    cluster.add_argument(
+        "--memory-limit",
+        type=_size,
+        metavar="SIZE",
+        help="memory limit per local worker, e.g. 2GiB (default: the machine's memory split "
+        "among the workers)",
+    )
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog="daskgrad",
+        description="Numerical gradients of zarr/netCDF data on a dask cluster.",
+        epilog=EXAMPLES,
+        formatter_class=fmt,
+    )
+    parser.add_argument("--version", action="version", version=f"daskgrad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,demo}")
+    sub.required = True
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        formatter_class=fmt,
+        epilog=EXAMPLES,
+        help="differentiate a zarr store or netCDF file into a zarr store",
+        description="Write d{var}_d{dim} for every chosen variable and dim to a new zarr store.",
+    )
+    run.add_argument(
+        "input", metavar="INPUT", help="zarr store or netCDF file (only read); path or URL"
+    )
+    run.add_argument(
+        "output", metavar="OUTPUT", help="zarr store to create; path or URL (s3://, gs://…)"
+    )
+    run.add_argument(
+        "--dim", action="append", required=True, help="dim to differentiate along (repeatable)"
+    )
+    run.add_argument(
+        "--var",
+        action="append",
+        metavar="NAME",
+        help="variable, repeatable (default: every numeric one)",
+    )
+    run.add_argument(
+        "--edge-order", type=int, choices=(1, 2), default=1, help="default %(default)s"
+    )
+    run.add_argument(
+        "--periodic",
+        action="append",
+        default=[],
+        metavar="DIM[=PERIOD]",
+        help="wrap this dim around (repeatable); PERIOD is needed unless its coordinate is uniform",
+    )
+    run.add_argument(
+        "--chunks",
+        action="append",
+        default=[],
+        metavar="DIM=N|auto",
+        help="input chunk size along DIM (repeatable); 'auto' is dask's choice",
+    )
+    run.add_argument(
+        "--datetime-unit",
+        choices=TIME_UNITS,
+        default="s",
+        help="time unit of datetime coordinates' spacing (default %(default)s)",
+    )
+    run.add_argument(
+        "--strict", action="store_true", help="refuse input with chunks absent from its store"
+    )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing zarr store OUTPUT once the new one is complete",
+    )
+    store = run.add_argument_group(
+        "object stores", "INPUT/OUTPUT may be fsspec URLs: s3://, gs://, memory://, file://"
+    )
+    for flag, what in (
+        (
+            "--storage-option",
+            "fsspec storage option for INPUT and OUTPUT, repeatable; VALUE is "
+            "parsed as JSON where it parses: anon=true, 'client_kwargs={\"endpoint_url\": …}'",
+        ),
+        ("--input-storage-option", "for INPUT only (over --storage-option)"),
+        ("--output-storage-option", "for OUTPUT only (over --storage-option)"),
+    ):
+        store.add_argument(flag, action="append", default=[], metavar="KEY=VALUE", help=what)
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="differentiate a synthetic dataset and check it against the analytic answer",
+        description="Write a synthetic dataset on a stretched grid, run the `run` pipeline on "
+        "it, and check the error against what second-order differences should give.",
+    )
+    demo.add_argument(
+        "--out", metavar="DIR", help="working directory (default: a new one in the temp folder)"
+    )
+    demo.add_argument("--size", type=_size, default="64MiB", help="input size (default 64MiB)")
+    return parser
+
+
+def _key_values(
+    items: Sequence[str], option: str, convert: Any, optional: bool = False
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not name or (sep and not value) or not (sep or optional):
+            raise UsageError(f"argument {option}: expected DIM=VALUE, got {item!r}")
+        if name in out:
+            raise UsageError(f"argument {option}: dim {name!r} given twice")
+        try:
+            out[name] = convert(value) if sep else None
+        except ValueError:
+            raise UsageError(f"argument {option}: bad value {value!r} for dim {name!r}") from None
+    return out
+
+
+def _chunk_size(text: str) -> int | str:
+    if text == "auto":
+        return "auto"
+    n = int(text)
+    if not 1 <= n < 2**62:
+        raise ValueError(text)
+    return n
+
+
+def locations(args: argparse.Namespace) -> tuple[Any, Any]:
+    """INPUT and OUTPUT as Locations with their storage options (backends checked)."""
+    from ._store import locate, parse_storage_options
+
+    both = parse_storage_options(args.storage_option, "--storage-option")
+    given = {
+        "input": parse_storage_options(args.input_storage_option, "--input-storage-option"),
+        "output": parse_storage_options(args.output_storage_option, "--output-storage-option"),
+    }
+    locs = []
+    for role, text in (("input", args.input), ("output", args.output)):
+        options = {**both, **given[role]}
+        loc = locate(text, options, role)
+        if loc.local is not None and given[role]:
+            flag = f"--{role}-storage-option"
+            raise UsageError(f"argument {flag}: {role} {loc} is a local path, not a URL")
+        locs.append(loc)
+    if both and all(loc.local is not None for loc in locs):
+        raise UsageError("argument --storage-option: INPUT and OUTPUT are local paths, not URLs")
+    return locs[0], locs[1]

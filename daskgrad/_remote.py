@@ -1,0 +1,304 @@
+"""Atomic output on object stores, which have no rename: every chunk first, the zarr metadata
+last, what was written removed on failure; ``--overwrite`` through a hidden sibling prefix."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from zarr.storage import WrapperStore
+
+from ._errors import UsageError
+from ._store import ZARR_MARKERS, Location, access, check_bucket, redact
+from ._target import _TEMP, _alive, _signals_deferred
+
+_META = frozenset(ZARR_MARKERS) | {".zattrs"}
+# written last, in this order: the root's metadata (v2: the group, then the consolidated
+# metadata readers try first; v3: the root zarr.json, which holds the consolidated metadata)
+_ROOT_ORDER = (".zattrs", ".zarray", ".zgroup", "zarr.json", ".zmetadata")
+
+
+def is_metadata(key: str) -> bool:
+    """True for a zarr v2 or v3 metadata key: ``zarr.json``, ``.zarray``, ``a/.zattrs``…"""
+    return key.rpartition("/")[2] in _META
+
+
+def metadata_order(keys: Sequence[str]) -> list[str]:
+    """Metadata keys in the order they are written: deepest arrays first, the root last.
+
+    Examples
+    --------
+    >>> metadata_order(["zarr.json", "t/zarr.json", "x/zarr.json"])
+    ['t/zarr.json', 'x/zarr.json', 'zarr.json']
+    >>> metadata_order([".zmetadata", ".zgroup", "t/.zarray", ".zattrs"])
+    ['t/.zarray', '.zattrs', '.zgroup', '.zmetadata']
+    """
+    inner = sorted((k for k in keys if "/" in k), key=lambda k: (-k.count("/"), k))
+    root = sorted((k for k in keys if "/" not in k), key=_ROOT_ORDER.index)
+    return inner + root
+
+
+class CommitFailed(Exception):
+    """Replacing an old store failed after it was deleted; the message says where the new is."""
+
+
+class HeldMetadata(WrapperStore):
+    """A zarr store that keeps metadata in memory and passes chunks through: xarray creates
+    the arrays (and consolidates) here, workers write chunks to the real store, and the
+    metadata reaches it only in ``RemoteTarget.commit``, once every chunk is there."""
+
+    def __init__(self, store: Any, held: dict | None = None) -> None:
+        super().__init__(store)
+        self.held: dict[str, Any] = {} if held is None else held
+
+    def _with_store(self, store: Any) -> HeldMetadata:
+        return type(self)(store, self.held)
+
+    async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
+        if key in self.held:
+            return self.held[key]
+        if is_metadata(key):
+            return None  # an old store's metadata is never ours
+        return await self._store.get(key, prototype, byte_range)
+
+    async def exists(self, key: str) -> bool:
+        if is_metadata(key):
+            return key in self.held
+        return await self._store.exists(key)
+
+    async def set(self, key: str, value: Any) -> None:
+        if is_metadata(key):
+            self.held[key] = value
+        else:
+            await self._store.set(key, value)
+
+    async def set_if_not_exists(self, key: str, value: Any) -> None:
+        if is_metadata(key):
+            self.held.setdefault(key, value)
+        else:
+            await self._store.set_if_not_exists(key, value)
+
+    async def _set_many(self, values: Any) -> None:
+        for key, value in values:
+            await self.set(key, value)
+
+    async def delete(self, key: str) -> None:
+        self.held.pop(key, None)
+        if not is_metadata(key):
+            await self._store.delete(key)
+
+    async def delete_dir(self, prefix: str) -> None:
+        # the prefix was checked empty: nothing of anyone else's is deleted here
+        for key in [k for k in self.held if k.startswith(prefix)]:
+            del self.held[key]
+
+    async def clear(self) -> None:
+        self.held.clear()
+
+    async def is_empty(self, prefix: str) -> bool:
+        return not any(k.startswith(prefix) for k in self.held)
+
+    async def _keys(self, listing: AsyncIterator[str]) -> list[str]:
+        return [k async for k in listing if not is_metadata(k)]
+
+    async def list(self) -> AsyncIterator[str]:  # type: ignore[override]
+        for key in [*await self._keys(self._store.list()), *self.held]:
+            yield key
+
+    async def list_prefix(self, prefix: str) -> AsyncIterator[str]:  # type: ignore[override]
+        below = await self._keys(self._store.list_prefix(prefix))
+        for key in [*below, *(k for k in self.held if k.startswith(prefix))]:
+            yield key
+
+    async def list_dir(self, prefix: str) -> AsyncIterator[str]:  # type: ignore[override]
+        prefix = prefix.rstrip("/")
+        start = f"{prefix}/" if prefix else ""
+        names = set(await self._keys(self._store.list_dir(prefix)))
+        names |= {k[len(start) :].split("/")[0] for k in self.held if k.startswith(start)}
+        for name in sorted(names):
+            yield name
+
+
+class RemoteTarget:
+    """A checked OUTPUT on an object store, announced by a marker object beside it (host, pid)
+    so that a later run can clean up after a killed one. ``commit`` writes the metadata (or,
+    with ``--overwrite``, replaces the old store); ``discard`` deletes what was written."""
+
+    def __init__(
+        self,
+        output: Location,
+        *,
+        overwrite: bool = False,
+        inputs: Sequence[Location] = (),
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self.loc, self.fs = output, output.fs
+        self.output = str(output)
+        self.say = say or (lambda s: None)
+        self.leftover: str | None = None
+        self._committed = self._keep = False
+        with access(output, "output"):
+            remove_stale_remote(output, self.say)
+            replace = check_remote_output(output, overwrite, inputs)
+            name = output.path.rpartition("/")[2]
+            tag = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            self.marker = output.sibling(f".{name}.daskgrad-{tag}.writing")
+            self.replace = replace
+            self.prefix = output.sibling(f".{name}.daskgrad-{tag}.tmp") if replace else output.path
+            info = {"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()}
+            self.fs.pipe(self.marker, json.dumps({**info, "replace": replace}).encode())
+            self.tmp = HeldMetadata(output.zarr_store(read_only=False, path=self.prefix))
+        if replace:
+            self.say(
+                f"--overwrite on an object store: {output} stays readable while the new store "
+                "is computed; then it is deleted and the new one copied in its place, and "
+                "between the two there is no readable store (object stores have no rename)"
+            )
+
+    def _objects(self, prefix: str) -> list[str]:
+        self.fs.invalidate_cache()
+        try:
+            return sorted(self.fs.find(prefix))
+        except FileNotFoundError:
+            return []
+
+    def _put_metadata(self, prefix: str) -> None:
+        for key in metadata_order(list(self.tmp.held)):
+            self.fs.pipe(f"{prefix}/{key}", self.tmp.held[key].to_bytes())
+
+    def commit(self, on_commit: Callable[[], None] | None = None) -> None:
+        """Write the metadata after every chunk; with ``--overwrite`` replace the old store."""
+        out = self.loc.path
+        with _signals_deferred():
+            if not self.replace:
+                self._put_metadata(out)
+            else:
+                self._put_metadata(self.prefix)  # the temporary is whole: nothing is lost
+                self._keep = True
+                try:
+                    old = self._objects(out)
+                    root = [p for p in old if p.rpartition("/")[0] == out and is_metadata(p)]
+                    if root:  # unreadable from here on, then emptied
+                        self.fs.rm(root)
+                    if rest := [p for p in old if p not in root]:
+                        self.fs.rm(rest)
+                    new = [p for p in self._objects(self.prefix) if not is_metadata(p)]
+                    if new:
+                        self.fs.copy(new, [out + p[len(self.prefix) :] for p in new])
+                    self._put_metadata(out)
+                except Exception as e:
+                    tmp = f"{self.loc.protocol}://{self.prefix}"
+                    raise CommitFailed(
+                        f"replacing {self.output} failed after its old store was deleted "
+                        f"({redact(str(e).splitlines()[0] if str(e) else type(e).__name__)}); "
+                        f"the new store is complete at {tmp}"
+                    ) from e
+                self._keep = False
+                self._remove(self.prefix)
+            self._committed = True
+            if on_commit is not None:
+                on_commit()
+            self._remove(self.marker)
+
+    def _remove(self, path: str) -> None:
+        try:
+            self.fs.rm(path, recursive=True)
+        except FileNotFoundError:
+            pass
+
+    def discard(self) -> None:
+        """Delete the objects this run wrote (never once committed); never raises."""
+        if self._committed or self._keep:
+            return
+        try:
+            self._remove(self.prefix)
+            self._remove(self.marker)
+        except Exception:
+            self.leftover = f"{self.loc.protocol}://{self.prefix}"
+
+    def __enter__(self) -> RemoteTarget:
+        return self
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        if kind is not None:
+            self.discard()
+
+
+def check_remote_output(output: Location, overwrite: bool, inputs: Sequence[Location]) -> bool:
+    """UsageError if OUTPUT may not be written; True if it is a zarr store to replace."""
+    fs = output.fs
+    if "/" not in output.path.strip("/") and output.protocol not in ("memory",):
+        raise UsageError(f"output {output} is a bucket; name a zarr store inside it")
+    for inp in inputs:
+        if inp.local is not None:
+            continue
+        (p1, e1, src), (p2, e2, out) = inp.identity, output.identity
+        if (p1, e1) != (p2, e2):
+            continue
+        if src == out:
+            raise UsageError(f"output {output} is the input; choose another path")
+        if src.startswith(out + "/"):
+            raise UsageError(f"output {output} contains the input {inp}; choose another path")
+        if out.startswith(src + "/"):
+            raise UsageError(f"output {output} is inside the input {inp}; choose another path")
+    try:
+        check_bucket(output)
+    except FileNotFoundError:
+        raise UsageError(
+            f"output {output}: bucket {output.path.split('/')[0]!r} does not exist"
+        ) from None
+    fs.invalidate_cache()
+    if not fs.exists(output.path):
+        return False
+    if not overwrite:
+        raise UsageError(f"output {output} exists; pass --overwrite to replace it")
+    if fs.isfile(output.path):
+        raise UsageError(f"output {output} is not a zarr store (an object); not replacing it")
+    if not output.has_zarr_metadata():
+        raise UsageError(
+            f"output {output} holds objects but no zarr metadata at its root (zarr.json, "
+            ".zgroup, .zarray); --overwrite replaces zarr stores only"
+        )
+    return True
+
+
+def remove_stale_remote(output: Location, say: Callable[[str], None]) -> None:
+    """Remove what dead runs to ``output`` on this host left: their temporary prefixes and
+    markers, and the chunks of a new store they never committed (no metadata at its root)."""
+    fs, host = output.fs, socket.gethostname()
+    name = output.path.rpartition("/")[2]
+    parent = output.path.rpartition("/")[0]
+    try:
+        entries = fs.ls(parent, detail=False) if parent else []
+    except FileNotFoundError:
+        return
+    prefix = f".{name}"
+    for entry in sorted(entries):
+        base = entry.rstrip("/").rpartition("/")[2]
+        m = _TEMP.fullmatch(base[len(prefix) :]) if base.startswith(prefix) else None
+        kind = base.rpartition(".")[2]
+        if m is None and kind == "writing":
+            m = _TEMP.fullmatch(base[len(prefix) :].removesuffix(".writing") + ".tmp")
+        if m is None or m["host"] != host or _alive(int(m["pid"])):
+            continue
+        if kind == "writing":
+            info = json.loads(fs.cat(entry) or b"{}")
+            if (
+                not info.get("replace")
+                and fs.exists(output.path)
+                and not output.has_zarr_metadata()
+            ):
+                fs.rm(output.path, recursive=True)
+                say(
+                    f"removed the uncommitted chunks under {output}, left by a dead run "
+                    f"(pid {m['pid']})"
+                )
+            fs.rm(entry)
+        else:
+            fs.rm(entry, recursive=True)
+            say(f"removed {base}, left by a dead run (pid {m['pid']})")

@@ -1,0 +1,278 @@
+"""Where data lives: local paths and fsspec URLs (s3://, gs://, memory://, file://), their
+storage options, credentials kept out of every message, and access errors in a user's words."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._errors import UsageError, first_line
+
+# protocol -> the daskgrad extra that installs its fsspec backend
+EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}
+# a storage option whose name contains one of these holds a credential
+_SECRET_NAME = re.compile(
+    r"key|secret|token|password|passwd|credential|session|sas|signature", re.I
+)
+_SECRET_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_SAS_TOKEN",
+)
+_SECRETS: set[str] = set()
+ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray", ".zmetadata")
+
+
+def is_url(text: str | os.PathLike) -> bool:
+    """True for an fsspec URL (``s3://…``, ``simplecache::s3://…``), False for a local path."""
+    return isinstance(text, str) and ("://" in text or "::" in text)
+
+
+def clean_url(text: str) -> str:
+    """A URL as it may be shown: no ``user:password@``, no query string (signed URLs).
+
+    Examples
+    --------
+    >>> clean_url("s3://AKIA:s3cr3t@bucket/a.zarr?X-Amz-Signature=abc")
+    's3://bucket/a.zarr'
+    """
+    return re.sub(r"(://)[^/@]*@", r"\1", text).partition("?")[0]
+
+
+def _collect_secrets(value: Any, secret: bool) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _collect_secrets(v, secret or bool(_SECRET_NAME.search(str(k))))
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _collect_secrets(v, secret)
+    elif secret and isinstance(value, str) and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def remember_secrets(options: dict[str, Any], *urls: str) -> None:
+    """Note the credentials in ``options``, in the URLs' ``user:password@`` parts and in the
+    environment, so that ``redact`` removes them from anything shown."""
+    _collect_secrets(options, False)
+    for url in urls:
+        if m := re.search(r"://([^/@]*)@", url):
+            _collect_secrets(m[1].split(":"), True)
+    _collect_secrets({k: os.environ[k] for k in _SECRET_ENV if os.environ.get(k)}, True)
+
+
+def redact(text: str) -> str:
+    """``text`` with every remembered credential replaced by ``***``, URLs cleaned."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return re.sub(r"(\w+://)[^/@\s]*:[^/@\s]*@", r"\1", text)
+
+
+def parse_storage_options(items: Sequence[str], option: str) -> dict[str, Any]:
+    """``KEY=VALUE`` items as a dict, each value parsed as JSON where it parses.
+
+    Examples
+    --------
+    >>> parse_storage_options(["anon=true", "profile=dev", 'client_kwargs={"a": 1}'], "-o")
+    {'anon': True, 'profile': 'dev', 'client_kwargs': {'a': 1}}
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not name or not sep:
+            raise UsageError(f"argument {option}: expected KEY=VALUE, got {name or item!r}")
+        if name in out:
+            raise UsageError(f"argument {option}: key {name!r} given twice")
+        try:
+            out[name] = json.loads(value)
+        except ValueError:
+            out[name] = value
+    return out
+
+
+@dataclass
+class Location:
+    """A local path or an fsspec URL with its storage options."""
+
+    text: str  # as given: may carry credentials, never shown
+    options: dict[str, Any] = field(default_factory=dict, repr=False)
+    local: Path | None = None
+    fs: Any = field(default=None, repr=False)
+    path: str = ""  # the path within ``fs``
+
+    def __str__(self) -> str:
+        return str(self.local) if self.local is not None else clean_url(self.text)
+
+    @property
+    def url(self) -> str:
+        return str(self)
+
+    @property
+    def protocol(self) -> str:
+        return "file" if self.fs is None else _protocol(self.fs)
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        """(protocol, endpoint, path): equal for the same object store location."""
+        kwargs = self.options.get("client_kwargs") or {}
+        endpoint = str(self.options.get("endpoint_url") or kwargs.get("endpoint_url") or "")
+        return self.protocol, endpoint, self.path.rstrip("/")
+
+    def child(self, name: str) -> str:
+        return f"{self.path.rstrip('/')}/{name}"
+
+    def sibling(self, name: str) -> str:
+        parent = self.path.rstrip("/").rpartition("/")[0]
+        return f"{parent}/{name}" if parent else name
+
+    def zarr_store(self, read_only: bool = True, path: str | None = None) -> Any:
+        """A zarr FsspecStore on this location (or on ``path`` in the same filesystem)."""
+        from zarr.storage import FsspecStore
+
+        text = self.text if path is None else f"{self.protocol}://{path}"
+        if "::" in self.text and path is not None:  # a chained URL: keep its chain
+            text = self.text.rsplit("::", 1)[0] + "::" + f"{self.protocol}://{path}"
+        return FsspecStore.from_url(text, storage_options=self.options, read_only=read_only)
+
+    def has_zarr_metadata(self, path: str | None = None) -> bool:
+        root = (path or self.path).rstrip("/")
+        return any(self.fs.exists(f"{root}/{m}") for m in ZARR_MARKERS)
+
+
+def _protocol(fs: Any) -> str:
+    proto = fs.protocol
+    return proto[0] if isinstance(proto, tuple | list) else str(proto)
+
+
+def locate(
+    text: str | os.PathLike, options: dict[str, Any] | None = None, role: str = "input"
+) -> Location:
+    """A ``Location`` for a local path, a ``file://`` URL (both local) or an fsspec URL.
+
+    A URL's backend must be importable (else a UsageError naming the extra to install) and
+    its storage options must be accepted by the backend. Nothing is read yet.
+    """
+    import fsspec
+    from fsspec.core import split_protocol
+
+    options = dict(options or {})
+    if not is_url(text):
+        return Location(os.fspath(text), options, Path(text))
+    text = str(text)
+    remember_secrets(options, text)
+    protocol, rest = split_protocol(text.rsplit("::", 1)[-1])
+    if protocol in ("file", "local") and "::" not in text:
+        return Location(text, options, Path(rest))
+    for proto in re.findall(r"(\w+)://", text) + re.findall(r"(?:^|::)(\w+)::", text):
+        try:
+            fsspec.get_filesystem_class(proto)
+        except ImportError:
+            extra = EXTRAS.get(proto)
+            hint = f"pip install 'daskgrad[{extra}]'" if extra else "install its fsspec backend"
+            raise UsageError(
+                f"{role} {clean_url(text)}: reading {proto}:// needs a backend that is not "
+                f"installed; {hint}"
+            ) from None
+        except ValueError:
+            raise UsageError(f"{role} {clean_url(text)}: unknown protocol {proto!r}") from None
+    try:
+        fs, path = fsspec.core.url_to_fs(text, **options)
+    except TypeError as e:
+        raise UsageError(f"{role} {clean_url(text)}: bad storage option: {redact(str(e))}") from e
+    except Exception as e:
+        raise UsageError(f"{role} {clean_url(text)}: {redact(first_line(e))}") from e
+    return Location(text, options, None, fs, path.rstrip("/"))
+
+
+def _is_connection_error(e: BaseException) -> bool:
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        name = type(e).__name__
+        if isinstance(e, ConnectionError | TimeoutError) or any(
+            word in name for word in ("Connect", "Timeout", "ServerDisconnected")
+        ):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _bucket(loc: Location) -> str | None:
+    if loc.protocol in ("s3", "s3a", "gs", "gcs", "abfs", "az", "oss"):
+        return loc.path.split("/")[0]
+    return None
+
+
+def bucket_missing(loc: Location) -> str | None:
+    """The bucket of an object-store location if it does not exist, else None."""
+    with contextlib.suppress(Exception):
+        check_bucket(loc)
+        return None
+    with contextlib.suppress(FileNotFoundError):
+        check_bucket(loc)
+        return None
+    return _bucket(loc)
+
+
+def check_bucket(loc: Location) -> None:
+    """Raise FileNotFoundError for a missing bucket, PermissionError for one that may not be
+    listed, a connection error for an endpoint that does not answer (``exists`` would say
+    False to all three)."""
+    if (bucket := _bucket(loc)) is not None:
+        loc.fs.invalidate_cache()
+        loc.fs.ls(bucket, detail=False)
+
+
+def access_message(e: BaseException, loc: Location, role: str) -> str:
+    """One line for a failed access to ``loc``: bucket missing, permission, endpoint."""
+    if isinstance(e, UsageError):
+        return str(e)
+    if isinstance(e, FileNotFoundError) and (bucket := bucket_missing(loc)):
+        return f"{role} {loc}: bucket {bucket!r} does not exist"
+    if isinstance(e, FileNotFoundError):
+        return f"{role} {loc} does not exist"
+    if isinstance(e, PermissionError):
+        return f"{role} {loc}: permission denied ({redact(str(e).strip().splitlines()[0])})"
+    if _is_connection_error(e):
+        return f"{role} {loc}: cannot reach the storage endpoint ({redact(first_line(e))})"
+    return f"{role} {loc}: {redact(first_line(e))}"
+
+
+@contextlib.contextmanager
+def access(loc: Location, role: str) -> Iterator[None]:
+    """Turn any failure to reach ``loc`` into a one-line UsageError (exit 2)."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except Exception as e:
+        raise UsageError(access_message(e, loc, role)) from e
+
+
+def check_in_process(loc: Location, client: Any) -> None:
+    """memory:// lives in one process: refuse a cluster whose workers are other processes."""
+    if loc.protocol != "memory" or client is None:
+        return
+    pids = set(client.run(os.getpid).values())
+    if pids - {os.getpid()}:
+        raise UsageError(
+            f"{loc}: a memory:// store lives in this process; the cluster's workers run in "
+            "other processes and cannot see it"
+        )
+
+
+def quiet_asyncio() -> None:
+    """Silence asyncio's log in this process: at a worker's exit, aiohttp reports the
+    object store's HTTP sessions that its tasks opened as "Unclosed client session"."""
+    import logging
+
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)

@@ -1,0 +1,144 @@
+"""A real S3 API server for the tests and the benchmark: moto's standalone server on 127.0.0.1
+at a free port, with IAM authentication enforced (keys that pass and keys that do not)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+ALLOW_ALL = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+READ_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}
+    ],
+}
+
+
+@dataclass
+class S3Server:
+    """moto's server: its endpoint, the keys of an all-powerful and of a read-only user."""
+
+    endpoint: str
+    keys: dict[str, str] = field(repr=False)
+    reader: dict[str, str] = field(repr=False)
+    server: Any = field(default=None, repr=False)
+    process: Any = field(default=None, repr=False)
+
+    def options(self, keys: dict[str, str] | None = None) -> dict[str, Any]:
+        """s3fs storage options for this server (the admin's keys unless given others)."""
+        keys = keys or self.keys
+        return {
+            "key": keys["key"],
+            "secret": keys["secret"],
+            "client_kwargs": {"endpoint_url": self.endpoint},
+        }
+
+    def cli_options(self, keys: dict[str, str] | None = None, flag="--storage-option") -> list:
+        """The same as ``daskgrad run`` arguments."""
+        return [
+            f"{flag}={k}={json.dumps(v) if isinstance(v, dict) else v}"
+            for k, v in self.options(keys).items()
+        ]
+
+    def fs(self, keys: dict[str, str] | None = None) -> Any:
+        import s3fs
+
+        return s3fs.S3FileSystem(**self.options(keys), skip_instance_cache=True)
+
+    def make_bucket(self, name: str) -> None:
+        import boto3
+
+        creds = {
+            "aws_access_key_id": self.keys["key"],
+            "aws_secret_access_key": self.keys["secret"],
+        }
+        s3 = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1", **creds)
+        s3.create_bucket(Bucket=name)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def restart(self) -> None:
+        """The in-process server again on the same port: its buckets and objects are kept."""
+        from moto.server import ThreadedMotoServer
+
+        host, port = self.endpoint.rsplit(":", 1)
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(port), verbose=False)
+        self.server.start()
+
+
+def _setup(endpoint: str) -> tuple[dict, dict]:
+    """Users with keys (an admin and a reader), then authentication switched on."""
+    import boto3
+
+    creds = {"aws_access_key_id": "bootstrap", "aws_secret_access_key": "bootstrap"}
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", **creds)
+    keys = []
+    for user, policy in (("daskgrad-admin", ALLOW_ALL), ("daskgrad-reader", READ_ONLY)):
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps(policy))
+        k = iam.create_access_key(UserName=user)["AccessKey"]
+        keys.append({"key": k["AccessKeyId"], "secret": k["SecretAccessKey"]})
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/reset-auth",
+        data=b"0",
+        method="POST",
+        headers={"Content-Type": "text/plain"},
+    )
+    urllib.request.urlopen(request, timeout=10).read()
+    return keys[0], keys[1]
+
+
+def start(in_process: bool = True) -> S3Server:
+    """Start moto's server on 127.0.0.1 at a free port: in a thread of this process (``stop``
+    and ``restart`` keep its data) or as its own ``moto_server`` process (a benchmark's
+    server should not share this process's interpreter lock)."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    if in_process:
+        from moto.server import ThreadedMotoServer
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        keys, reader = _setup(endpoint)
+        return S3Server(endpoint, keys, reader, server=server)
+    import socket
+    import subprocess
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = os.path.join(os.path.dirname(sys.executable), "moto_server")
+    proc = subprocess.Popen(
+        [exe, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError(f"moto_server did not start on port {port}") from None
+            time.sleep(0.2)
+    keys, reader = _setup(endpoint)
+    return S3Server(endpoint, keys, reader, process=proc)

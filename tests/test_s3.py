@@ -1,0 +1,501 @@
+"""Object stores: ``daskgrad run`` and ``daskgrad.to_zarr`` on fsspec URLs, against moto's real S3
+API server over HTTP (authentication enforced) and fsspec's memory filesystem."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+xr = pytest.importorskip("xarray")
+pytest.importorskip("zarr")
+pytest.importorskip("distributed")
+pytest.importorskip("s3fs", reason="the object-store tests need daskgrad[s3]")
+pytest.importorskip("moto.server", reason="the object-store tests need moto[server]")
+pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
+
+sys.path.insert(0, str(Path(__file__).parent))
+import s3_server  # noqa: E402
+
+import daskgrad  # noqa: E402
+from daskgrad.cli import main  # noqa: E402
+
+BUCKET = "daskgrad-test"
+LEAN = ["--workers", "1", "--threads-per-worker", "2", "--no-progress"]
+# a server that stopped answering fails a request after s3fs's retries only, not botocore's
+FAST_FAIL = ['--storage-option=config_kwargs={"retries": {"max_attempts": 1}}']
+
+
+def dataset(shape=(6, 40, 48), chunks=(2, 20, 16), seed=0):
+    rng = np.random.default_rng(seed)
+    nt, ny, nx = shape
+    time_ = np.datetime64("2024-01-01") + np.arange(nt) * np.timedelta64(6, "h")
+    return xr.Dataset(
+        {
+            "t": (("time", "y", "x"), rng.standard_normal(shape), {"units": "K"}),
+            "q": (("time", "y", "x"), rng.standard_normal(shape).astype("float32")),
+        },
+        coords={
+            "time": time_,
+            "y": ("y", np.cumsum(rng.uniform(0.5, 2.0, ny)), {"units": "m"}),
+            "x": ("x", np.cumsum(rng.uniform(0.5, 2.0, nx)), {"units": "m"}),
+        },
+        attrs={"title": "s3 test"},
+    ).chunk(dict(zip(("time", "y", "x"), chunks, strict=True)))
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """moto's server in this process at a free port, a bucket, and ``in.zarr`` in it."""
+    server = s3_server.start()
+    server.make_bucket(BUCKET)
+    dataset().to_zarr(f"s3://{BUCKET}/in.zarr", storage_options=server.options())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def run(*args, timeout=180):
+    return subprocess.run(
+        [sys.executable, "-m", "daskgrad", "run", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def run_inline(capsys, *args) -> tuple[int, str, str]:
+    """``daskgrad run`` in this process (for failures found before any cluster starts)."""
+    code = main(["run", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
+    return lines[0]
+
+
+def objects(s3, prefix: str) -> list[str]:
+    fs = s3.fs()
+    try:
+        return sorted(fs.find(f"{BUCKET}/{prefix}"))
+    except FileNotFoundError:
+        return []
+
+
+def readable(s3, name: str) -> bool:
+    try:
+        xr.open_zarr(f"s3://{BUCKET}/{name}", storage_options=s3.options()).close()
+    except Exception:
+        return False
+    return True
+
+
+def leftovers(s3, name: str) -> list[str]:
+    """Markers and temporary prefixes of ``name`` that a run left in the bucket."""
+    fs = s3.fs()
+    return [p for p in fs.ls(BUCKET, refresh=True) if p.split("/")[-1].startswith(f".{name}.")]
+
+
+def local_result(tmp_path, dims, **kw) -> xr.Dataset:
+    """The same pipeline on a local copy of the input: what a local run writes."""
+    from daskgrad._pipeline import open_input, prepare
+
+    local = tmp_path / "in.zarr"
+    dataset().to_zarr(local)
+    out = daskgrad.to_zarr(prepare(open_input(local), dims, **kw).result, tmp_path / "out.zarr")
+    return xr.open_zarr(out)
+
+
+def assert_identical_bits(a: xr.Dataset, b: xr.Dataset) -> None:
+    assert set(a.variables) == set(b.variables)
+    for name in a.variables:
+        assert a[name].dtype == b[name].dtype, name
+        assert a[name].attrs == b[name].attrs, name
+        np.testing.assert_array_equal(a[name].values, b[name].values, strict=True)
+        if a[name].dtype.kind == "f":  # the same bits, not just equal values
+            assert a[name].values.tobytes() == b[name].values.tobytes(), name
+    assert a.attrs == b.attrs
+
+
+# ---------------------------------------------------------------------------- round trips
+
+
+def test_round_trip_on_a_cluster_equals_the_local_result(s3, tmp_path):
+    """s3:// in and out on a LocalCluster of processes: the local result, bit for bit; the
+    credentials appear nowhere: not in the output, the summary, the attrs or the objects."""
+    out = f"s3://{BUCKET}/roundtrip.zarr"
+    r = run(
+        f"s3://{BUCKET}/in.zarr",
+        out,
+        "--dim",
+        "x",
+        "--dim",
+        "y",
+        "--edge-order",
+        "2",
+        *LEAN,
+        *s3.cli_options(),
+    )
+    assert r.returncode == 0, r.stderr
+    assert f"s3://{BUCKET}/in.zarr -> {out}: 4 arrays" in r.stdout
+    assert r.stderr == ""
+    result = xr.open_zarr(out, storage_options=s3.options())
+    assert_identical_bits(result.load(), local_result(tmp_path, ["x", "y"], edge_order=2).load())
+    assert leftovers(s3, "roundtrip.zarr") == []
+    fs = s3.fs()
+    stored = b"".join(fs.cat(p) for p in objects(s3, "roundtrip.zarr"))
+    for secret in s3.keys.values():
+        assert secret not in r.stdout + r.stderr
+        assert secret.encode() not in stored
+        assert secret not in json.dumps(result.attrs) + repr(result)
+
+
+def test_memory_round_trip(tmp_path, capsys):
+    """memory:// with to_zarr (dask threads) and with the command line (run in this process,
+    on its threads: a cluster's worker processes could not see the memory filesystem)."""
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    dataset().to_zarr("memory://daskgrad-test/in.zarr")
+    try:
+        src = xr.open_zarr("memory://daskgrad-test/in.zarr")
+        got = daskgrad.to_zarr(src.grad(["x", "y"]), "memory://daskgrad-test/api.zarr")
+        assert got == "memory://daskgrad-test/api.zarr"
+        ref = local_result(tmp_path, ["x", "y"]).load()
+        assert_identical_bits(xr.open_zarr(got).load(), ref)
+
+        code, out, err = run_inline(
+            capsys,
+            "memory://daskgrad-test/in.zarr",
+            "memory://daskgrad-test/cli.zarr",
+            "--dim",
+            "x",
+            "--dim",
+            "y",
+            "--no-progress",
+        )
+        assert code == 0, err
+        assert "computing on its threads" in out
+        assert_identical_bits(xr.open_zarr("memory://daskgrad-test/cli.zarr").load(), ref)
+        assert not [p for p in fs.ls("/daskgrad-test", detail=False) if ".daskgrad-" in p]
+    finally:
+        fs.rm("/daskgrad-test", recursive=True)
+
+
+# ---------------------------------------------------------------------------- errors before
+
+
+def test_missing_bucket_is_a_usage_error(s3, capsys):
+    code, out, err = run_inline(
+        capsys,
+        "s3://no-such-bucket/in.zarr",
+        f"s3://{BUCKET}/x.zarr",
+        "--dim",
+        "x",
+        *s3.cli_options(),
+    )
+    assert code == 2
+    assert one_line(err) == (
+        "daskgrad: error: input s3://no-such-bucket/in.zarr: bucket 'no-such-bucket' does not exist"
+    )
+    code, out, err = run_inline(
+        capsys,
+        f"s3://{BUCKET}/in.zarr",
+        "s3://no-such-bucket/out.zarr",
+        "--dim",
+        "x",
+        *s3.cli_options(),
+    )
+    assert code == 2
+    assert "output s3://no-such-bucket/out.zarr: bucket 'no-such-bucket' does not exist" in (
+        one_line(err)
+    )
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_wrong_credentials_are_a_usage_error_and_never_shown(s3, capsys, debug):
+    wrong = {"key": "AKIAWRONGWRONGWRONG1", "secret": "not-the-secret-0123456789"}
+    args = [f"s3://{BUCKET}/in.zarr", f"s3://{BUCKET}/x.zarr", "--dim", "x"]
+    code, out, err = run_inline(capsys, *args, *s3.cli_options(wrong), *["--debug"] * debug)
+    assert code == 2
+    line = err.strip().splitlines()[-1] if debug else one_line(err)
+    # OUTPUT is checked first, as for local paths
+    assert line.startswith(f"daskgrad: error: output s3://{BUCKET}/x.zarr: permission denied")
+    assert "Access Key Id" in line
+    for secret in wrong.values():
+        assert secret not in out + err
+    assert objects(s3, "x.zarr") == [] and leftovers(s3, "x.zarr") == []
+
+
+def test_credentials_from_the_environment(s3, tmp_path):
+    """The backend's usual configuration (here AWS_* variables) is used, and never shown."""
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": s3.reader["key"],
+        "AWS_SECRET_ACCESS_KEY": s3.reader["secret"],
+    }
+    endpoint = f'--storage-option=client_kwargs={{"endpoint_url": "{s3.endpoint}"}}'
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "daskgrad",
+            "run",
+            f"s3://{BUCKET}/in.zarr",
+            f"s3://{BUCKET}/denied.zarr",
+            "--dim",
+            "x",
+            endpoint,
+            *LEAN,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    # the reader may read the input but not write: refused before any computing
+    assert r.returncode == 2, r.stderr
+    assert one_line(r.stderr).startswith(
+        f"daskgrad: error: output s3://{BUCKET}/denied.zarr: permission denied (Access Denied"
+    )
+    assert "local cluster" not in r.stdout  # no cluster was started
+    for secret in s3.reader.values():
+        assert secret not in r.stdout + r.stderr
+    assert objects(s3, "denied.zarr") == [] and leftovers(s3, "denied.zarr") == []
+
+
+def test_unreachable_endpoint_is_a_usage_error(capsys):
+    import socket
+
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    opts = [
+        f'--storage-option=client_kwargs={{"endpoint_url": "http://127.0.0.1:{port}"}}',
+        "--storage-option=key=k",
+        "--storage-option=secret=s3cr3t-value",
+        *FAST_FAIL,
+    ]
+    code, out, err = run_inline(
+        capsys, "s3://somewhere/in.zarr", "s3://somewhere/out.zarr", "--dim", "x", *opts
+    )
+    assert code == 2
+    line = one_line(err)
+    assert line.startswith(
+        "daskgrad: error: output s3://somewhere/out.zarr: cannot reach the storage endpoint"
+    )
+    assert "s3cr3t-value" not in out + err
+
+
+def test_missing_backend_names_the_extra(capsys):
+    pytest.importorskip("fsspec")
+    try:
+        import gcsfs  # noqa: F401
+
+        pytest.skip("gcsfs is installed: its absence cannot be shown")
+    except ImportError:
+        pass
+    code, out, err = run_inline(capsys, "gs://bucket/in.zarr", "out.zarr", "--dim", "x")
+    assert code == 2
+    assert one_line(err) == (
+        "daskgrad: error: input gs://bucket/in.zarr: reading gs:// needs a backend that is not "
+        "installed; pip install 'daskgrad[gcs]'"
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--storage-option", "anon"], "argument --storage-option: expected KEY=VALUE, got 'anon'"),
+        (
+            ["--storage-option=anon=true", "--storage-option=anon=false"],
+            "argument --storage-option: key 'anon' given twice",
+        ),
+        (
+            ["--input-storage-option=anon=true"],
+            "argument --input-storage-option: input in.zarr is a local path, not a URL",
+        ),
+    ],
+)
+def test_storage_option_mistakes(capsys, args, message):
+    code, out, err = run_inline(capsys, "in.zarr", "out.zarr", "--dim", "x", *args)
+    assert code == 2
+    assert one_line(err) == f"daskgrad: error: {message}"
+
+
+def test_output_may_not_be_the_input_or_inside_it(s3, capsys):
+    for out, why in (("in.zarr", "is the input"), ("in.zarr/sub.zarr", "is inside the input")):
+        code, _, err = run_inline(
+            capsys,
+            f"s3://{BUCKET}/in.zarr",
+            f"s3://{BUCKET}/{out}",
+            "--dim",
+            "x",
+            "--overwrite",
+            *s3.cli_options(),
+        )
+        assert code == 2
+        assert why in one_line(err)
+    assert readable(s3, "in.zarr")
+
+
+# ---------------------------------------------------------------------------- failures during
+
+
+def test_network_failure_mid_write_leaves_no_readable_output(s3, tmp_path):
+    """The server stops while chunks are being written: exit 1 with one line, and once it is
+    back no readable OUTPUT is there (its metadata is never written)."""
+    fs = s3.fs()
+    big = dataset(shape=(64, 64, 64), chunks=(1, 32, 32), seed=1)  # 256 chunks
+    big.to_zarr(f"s3://{BUCKET}/many.zarr", storage_options=s3.options())
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daskgrad",
+            "run",
+            f"s3://{BUCKET}/many.zarr",
+            f"s3://{BUCKET}/cut.zarr",
+            "--dim",
+            "x",
+            "--dim",
+            "y",
+            *LEAN,
+            *s3.cli_options(),
+            *FAST_FAIL,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(fs.find(f"{BUCKET}/cut.zarr")) < 20:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            fs.invalidate_cache()
+            time.sleep(0.05)
+        s3.stop()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        s3.restart()
+    assert proc.returncode == 1, err
+    line = one_line(err)
+    assert line.startswith("daskgrad: error: computation failed: ")
+    assert "could not delete the chunks written under s3://" in line
+    assert not readable(s3, "cut.zarr")
+    assert not [p for p in objects(s3, "cut.zarr") if p.endswith("zarr.json")]
+
+
+def test_interrupt_deletes_what_was_written(s3):
+    fs = s3.fs()
+    big = dataset(shape=(64, 64, 64), chunks=(1, 32, 32), seed=2)
+    big.to_zarr(f"s3://{BUCKET}/many2.zarr", storage_options=s3.options())
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daskgrad",
+            "run",
+            f"s3://{BUCKET}/many2.zarr",
+            f"s3://{BUCKET}/stopped.zarr",
+            "--dim",
+            "x",
+            *LEAN,
+            *s3.cli_options(),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(fs.find(f"{BUCKET}/stopped.zarr")) < 10:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            fs.invalidate_cache()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert one_line(err) == "daskgrad: interrupted; no output written"
+    assert objects(s3, "stopped.zarr") == []
+    assert leftovers(s3, "stopped.zarr") == []
+
+
+def test_overwrite_keeps_the_old_store_until_the_new_one_is_whole(s3, capsys):
+    """--overwrite, as the README promises: a failed run leaves the old store readable and
+    untouched; a successful one replaces it whole and leaves no temporary behind."""
+    fs = s3.fs()
+    out = f"s3://{BUCKET}/replace.zarr"
+    dataset(seed=5).to_zarr(f"s3://{BUCKET}/bad.zarr", storage_options=s3.options())
+    fs.pipe(f"{BUCKET}/bad.zarr/t/c/1/0/1", b"not a chunk")  # damaged: fails while computing
+    code, _, err = run_inline(
+        capsys,
+        f"s3://{BUCKET}/in.zarr",
+        out,
+        "--dim",
+        "x",
+        "--no-progress",
+        *s3.cli_options(),
+        "--workers",
+        "1",
+        "--threads-per-worker",
+        "2",
+    )
+    assert code == 0, err
+    before = {p: fs.cat(p) for p in objects(s3, "replace.zarr")}
+
+    code, stdout, err = run_inline(
+        capsys,
+        f"s3://{BUCKET}/bad.zarr",
+        out,
+        "--dim",
+        "y",
+        "--overwrite",
+        *LEAN,
+        *s3.cli_options(),
+    )
+    assert code == 1
+    assert one_line(err).startswith("daskgrad: error: computation failed: reading input")
+    assert "stays readable while the new store is computed" in stdout  # said before starting
+    assert {p: fs.cat(p) for p in objects(s3, "replace.zarr")} == before
+    assert list(xr.open_zarr(out, storage_options=s3.options()).data_vars) == ["dq_dx", "dt_dx"]
+    assert leftovers(s3, "replace.zarr") == []
+
+    code, stdout, err = run_inline(
+        capsys,
+        f"s3://{BUCKET}/in.zarr",
+        out,
+        "--dim",
+        "y",
+        "--overwrite",
+        *LEAN,
+        *s3.cli_options(),
+    )
+    assert code == 0, err
+    result = xr.open_zarr(out, storage_options=s3.options())
+    assert sorted(result.data_vars) == ["dq_dy", "dt_dy"]
+    assert not [p for p in objects(s3, "replace.zarr") if "/dt_dx" in p]  # old objects gone
+    assert leftovers(s3, "replace.zarr") == []
+    code, _, err = run_inline(
+        capsys, f"s3://{BUCKET}/in.zarr", out, "--dim", "y", *s3.cli_options()
+    )
+    assert code == 2
+    assert one_line(err) == f"daskgrad: error: output {out} exists; pass --overwrite to replace it"
