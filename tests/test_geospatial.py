@@ -406,6 +406,16 @@ def test_dask_1d_non_index_coordinates_stay_lazy():
     np.testing.assert_allclose(dxp.values, geospatial_gradient(f)[0].values, atol=1e-20)
 
 
+def test_numpy_data_with_dask_coordinates_gives_numpy():
+    lat, lon = rotated_pole(40, -170, np.arange(-10, 10.1, 1.0), np.arange(-15, 15.1, 1.0))
+    f, _, _ = field_2d(lat, lon, FIELDS["sin_2lat_sin_lon"][0], lead=(2,))
+    mixed = f.assign_coords(lat=f.lat.chunk(7), lon=f.lon.chunk(5))
+    assert isinstance(mixed.lat.data, da.Array) and isinstance(mixed.data, np.ndarray)
+    for ours, ref in zip(geospatial_gradient(mixed), geospatial_gradient(f), strict=True):
+        assert isinstance(ours.data, np.ndarray)
+        np.testing.assert_allclose(ours.values, ref.values, rtol=1e-12)
+
+
 def test_2d_metrics_computed_once_per_horizontal_chunk(monkeypatch):
     calls = []
     original = _metrics.jacobian_coefficients
