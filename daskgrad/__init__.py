@@ -12,5 +12,5 @@ __all__ = ["divergence", "gradient", "laplacian", "np_gradient", "to_zarr", "vor
 __version__ = "0.1.0"
 
 with contextlib.suppress(ImportError):  # the .grad accessor, when xarray is installed
-    from . import xarray as _xarray  # noqa: F401
+    from . import accessor as _accessor  # noqa: F401
     from .geospatial import geospatial_gradient  # noqa: F401  (needs xarray)

@@ -14,7 +14,7 @@ import xarray as xr
 from ._args import is_dask_collection
 from ._array import gradient_array
 
-__all__ = ["GradAccessor", "divide_units", "gradient_xarray"]
+__all__ = ["divide_units", "gradient_xarray"]
 
 # xarray's datetime_unit codes, spelled as UDUNITS (and pint) understand them
 _TIME_UNITS = {"W": "week", "D": "d", "h": "h", "m": "min", "s": "s", "ms": "ms", "us": "us"}
@@ -364,47 +364,3 @@ def _divide_plain(num: str, den: str) -> str:
     match = _FACTOR.match(den.strip())
     inverse = f"{match[1]}{-int(match[2] or 1)}" if match else f"({den})-1"
     return inverse if num.strip() in ("", "1") else f"{num} {inverse}"
-
-
-class GradAccessor:
-    """``obj.grad(dim, ...)``: :func:`gradient_xarray` as a DataArray/Dataset method.
-
-    Examples
-    --------
-    >>> import daskgrad  # registers the accessor
-    >>> T = xr.DataArray([[1.0, 2.0, 4.0], [3.0, 5.0, 9.0]], dims=("y", "x"), name="T")
-    >>> [g.name for g in T.grad()]
-    ['dT_dy', 'dT_dx']
-    >>> T.grad("x")[0].values
-    array([[1. , 1.5, 2. ],
-           [2. , 3. , 4. ]])
-    """
-
-    def __init__(self, obj: xr.DataArray | xr.Dataset) -> None:
-        self._obj = obj
-
-    def __call__(
-        self,
-        dim: Hashable | Sequence[Hashable] | None = None,
-        *,
-        spacing: Any = None,
-        edge_order: int = 1,
-        periodic: Any = None,
-        datetime_unit: str | None = None,
-        accuracy: int = 2,
-        nan_policy: str = "propagate",
-    ) -> tuple[xr.DataArray, ...] | xr.Dataset:
-        return gradient_xarray(
-            self._obj,
-            spacing=spacing,
-            dim=dim,
-            edge_order=edge_order,
-            periodic=periodic,
-            datetime_unit=datetime_unit,
-            accuracy=accuracy,
-            nan_policy=nan_policy,
-        )
-
-
-xr.register_dataarray_accessor("grad")(GradAccessor)
-xr.register_dataset_accessor("grad")(GradAccessor)
