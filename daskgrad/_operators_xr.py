@@ -113,19 +113,21 @@ def _geospatial(kind, inputs, dims, options, stencil):
         return _curvilinear(kind, inputs, grid, options, stencil), "m"
     if not is_dask_collection(first.data):
         grid = grid.eager()
-    lam, step = grid._lon_1d()
+    lam, _ = grid._lon_1d()
     phi = grid.lat
     phi = phi.astype(np.float64) if is_dask_collection(phi) else np.asarray(phi, np.float64)
     phi = phi * grid.lat_rad
     axes = (first.get_axis_num(lon_dim), first.get_axis_num(lat_dim))
-    periodic = {axes[0]: None if step is not None else 2 * np.pi} if grid.periodic else None
+    periodic = {axes[0]: 2 * np.pi} if grid.periodic else None
     data = _named_errors(
         first,
         operate_arrays,
         kind,
         [a.data for a in inputs],
         axes,
-        spacing=[lam if step is None else step, phi],
+        # the longitudes themselves: evenly spaced ones keep the coordinate rule at the edges of
+        # a regional grid, as dask ones (not inspected) do
+        spacing=[lam, phi],
         periodic=periodic,
         curvature=(phi, grid.earth, axes[1]),
         **stencil,
