@@ -45,7 +45,17 @@ def _refill(f, ax, flat, dtype):
     i = (flat // st) % n
     # values at offsets -g..g along the axis (g: the farthest a stencil reaches), from the
     # block or its ghost planes
-    values = np.stack([_gather(f, ax, flat, i, k) for k in range(-g, g + 1)])
+    offsets = range(-g, g + 1)
+    inner = (i >= g) & (i < n - g)  # every offset inside the block: plain takes
+    ff = f.reshape(-1)
+    if inner.all():
+        values = np.stack([ff.take(flat + k * st) for k in offsets])
+    else:
+        values = np.empty((2 * g + 1, flat.size), f.dtype)
+        fi, fo = flat[inner], flat[~inner]
+        for r, k in enumerate(offsets):
+            values[r, inner] = ff.take(fi + k * st)
+            values[r, ~inner] = _gather(f, ax, fo, i[~inner], k)
     invalid = np.isnan(values)
     left = np.full(i.shape, g)
     right = np.full(i.shape, g)
