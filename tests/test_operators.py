@@ -308,11 +308,12 @@ def test_laplacian_is_not_the_gradient_of_the_gradient():
 def test_laplacian_evenly_spaced_coordinates_use_the_coordinate_rule(p):
     """A coordinate array takes findiff's rule for coordinates even when evenly spaced."""
     x = 0.5 * np.arange(3 * p // 2 + 4)
-    f = np.sin(3.0 * x)[:, None] + np.arange(3.0)[None, :] ** 3
+    f = np.sin(3.0 * x)[:, None] + np.arange(8.0)[None, :] ** 3
     ref = diff2(f, 0, x, p) + diff2(f, 1, 1.0, p)
-    close2(laplacian(f, spacing=[x, 1.0], accuracy=p, edge_order=2), ref, f, [x, 1.0], rtol=1e-8)
+    ours = laplacian(f, spacing=[x, 1.0], accuracy=p, edge_order=2 if p == 2 else 1)
+    close2(ours, ref, f, [x, 1.0], rtol=1e-8)
     close2(
-        laplacian(f, spacing=[x, 1.0], accuracy=p, edge_order=2),
+        ours,
         second(f, 0, p, x, edge_order=2) + second(f, 1, p, 1.0, edge_order=2),
         f,
         [x, 1.0],
@@ -564,10 +565,11 @@ def test_xarray_laplacian(backend, p):
     )
     T = T.chunk({"y": 3, "x": 4}) if backend == "dask" else T
     y = np.arange(10.0) * 2
+    opts = dict(accuracy=p, edge_order=2 if p == 2 else 1)
     with raise_if_dask_computes():
-        lap = laplacian(T, accuracy=p, edge_order=2)
-        lap_x = laplacian(T, dims="x", accuracy=p, edge_order=2)
-        lap_3d = laplacian(T.expand_dims(t=2), dims=("y", "x"), accuracy=p, edge_order=2)
+        lap = laplacian(T, **opts)
+        lap_x = laplacian(T, dims="x", **opts)
+        lap_3d = laplacian(T.expand_dims(t=2), dims=("y", "x"), **opts)
     assert lap.name == "lap_T" and lap.dims == T.dims and lap.chunks == T.chunks
     assert lap.attrs["units"] == "K m-2"
     assert lap.attrs.get("standard_name") != "air_temperature"
@@ -721,5 +723,7 @@ def test_bad_options_name_the_argument(op, kind):
             call(f, edge_order=edge_order)
     with raise_if_dask_computes(), pytest.raises(ValueError, match="edge_order"):
         call(f, accuracy=4, edge_order=2)
-    with raise_if_dask_computes(), pytest.raises(ValueError, match="1, 2"):
+    with raise_if_dask_computes(), pytest.raises(ValueError) as info:
         call(f, spacing=[1.0, 2.0, 3.0])  # three spacings for two dims: both lengths named
+    msg = str(info.value)
+    assert "spacing" in msg and "3" in msg and "2" in msg, msg
