@@ -75,9 +75,11 @@ def _refill(f, ax, flat, dtype):
         else:
             nodes = ax.ext[i[rows, None] + np.arange(s, s + size) + g]
             weights = list(node_weights(nodes, -s, deriv).astype(ax.coef_dtype).T)
-        total = values[g + s, rows] * weights[0]
-        for j in range(1, size):
-            total += values[g + s + j, rows] * weights[j]
+        centre = values[g, rows]
+        total = np.zeros(rows.size, dtype)
+        for j in range(size):  # Σ w_j (f_j - f_i): a constant run gives exactly zero
+            if s + j != 0:
+                total += (values[g + s + j, rows] - centre) * weights[j]
         result[rows] = total
     return result
 

@@ -338,19 +338,17 @@ class _Grid:
         phi = self.lat
         if is_dask_collection(phi):
             return phi.astype(np.float64) * scale
-        phi = np.asarray(phi, dtype=np.float64)
-        step = m.uniform_step(phi, self.lat.dtype)
-        return phi * scale if step is None else step * scale
+        # the coordinates themselves, even evenly spaced: stencils at the edges of a regional
+        # grid then follow the coordinate rule whether the coordinates are NumPy or dask
+        return np.asarray(phi, dtype=np.float64) * scale
 
     def _differentiate_1d(self, x, ay: int, ax: int, opts):
-        lam, step = self._lon_1d()
-        periodic = None
-        if self.periodic:
-            periodic = {ax: None if step is not None else 2 * np.pi}
+        lam, _ = self._lon_1d()
+        periodic = {ax: 2 * np.pi} if self.periodic else None
         g_y, g_x = gradient(
             x,
             dim=[ay, ax],
-            spacing=[self._lat_spacing(), lam if step is None else step],
+            spacing=[self._lat_spacing(), lam],
             periodic=periodic,
             **opts,
         )

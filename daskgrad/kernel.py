@@ -285,16 +285,25 @@ def _boundary(f, out, ax: _Axis) -> None:
     for i in sorted(set(range(min(d, n))) | set(range(max(n - d, 0), n))):
         o = out[(*pre, slice(i, i + 1))]
         pos, weights = ax.stencil(i)
-        terms = [(w, q) for w, q in zip(weights, pos, strict=True) if w != 0]
-        if not terms:
+        if not pos:
             o[...] = np.nan
             continue
         if tmp is None:
             tmp = np.empty(o.shape, o.dtype)
-        np.multiply(plane(terms[0][1]), terms[0][0], out=o)
-        for w, q in terms[1:]:
-            np.multiply(plane(q), w, out=tmp)
-            np.add(o, tmp, out=o)
+        # differences with the point itself, Σ w_q (f[q] - f[i]) (the weights sum to zero): a
+        # constant gives exactly zero; a centred uniform first derivative pairs f[i+o] - f[i-o]
+        terms = [(w, q) for w, q in zip(weights, pos, strict=True) if q != i and w != 0]
+        paired = ax.from_point and ax.deriv == 1 and pos == list(range(i - d, i + d + 1))
+        if paired:
+            terms = [(w, q, 2 * i - q) for w, q in terms if q > i]
+        else:
+            terms = [(w, q, i) for w, q in terms]
+        for k, (w, q, r) in enumerate(terms):
+            t = o if k == 0 else tmp
+            np.subtract(plane(q), plane(r), out=t)
+            np.multiply(t, w, out=t)
+            if k:
+                np.add(o, t, out=o)
 
 
 def gradient_block(
