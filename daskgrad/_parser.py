@@ -127,6 +127,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--edge-order", type=int, choices=(1, 2), default=1, help="default %(default)s"
     )
     run.add_argument(
+        "--accuracy",
+        type=int,
+        choices=(2, 4, 6, 8),
+        default=2,
+        help="order of accuracy of the differences (default %(default)s: numpy.gradient's; "
+        "--edge-order applies to it only)",
+    )
+    run.add_argument(
+        "--nan-policy",
+        choices=("propagate", "omit"),
+        default="propagate",
+        help="omit: differentiate each run of values between NaNs (a land mask) on its own, "
+        "instead of letting a NaN spread to its neighbours (default %(default)s)",
+    )
+    run.add_argument(
         "--periodic",
         action="append",
         default=[],

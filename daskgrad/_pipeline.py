@@ -115,6 +115,8 @@ class Job:
     result: Any  # the output Dataset, lazy
     dims: list[str] = field(default_factory=list)  # differentiated dims
     absent: int = 0  # input chunks absent from the store
+    accuracy: int = 2
+    nan_policy: str = "propagate"
 
     @property
     def bytes_read(self) -> int:
@@ -184,6 +186,8 @@ def prepare(
     edge_order: int = 1,
     periodic: dict[str, float | None] | None = None,
     datetime_unit: str | None = None,
+    accuracy: int = 2,
+    nan_policy: str = "propagate",
 ) -> Job:
     """Check names and coordinates against ``ds`` and build the lazy gradient Dataset.
 
@@ -218,19 +222,25 @@ def prepare(
         ]
         if not variables:
             raise UsageError(f"no numeric variable in the input has any of the dims {list(dims)}")
+    need, why = (edge_order + 1, f"--edge-order {edge_order}")
+    if accuracy > 2:
+        need, why = (accuracy + 1, f"--accuracy {accuracy}")
     for d in dims:
         n = ds.sizes[d]
-        if d not in periodic and n < edge_order + 1:
-            raise UsageError(
-                f"dim {d!r} has {n} points; --edge-order {edge_order} needs at least "
-                f"{edge_order + 1}"
-            )
+        if d not in periodic and n < need:
+            raise UsageError(f"dim {d!r} has {n} points; {why} needs at least {need}")
         _check_coordinate(ds, d)
     source = ds[variables]
     try:
         per = periodic or None
         result = daskgrad.gradient(
-            source, dim=list(dims), edge_order=edge_order, periodic=per, datetime_unit=datetime_unit
+            source,
+            dim=list(dims),
+            edge_order=edge_order,
+            periodic=per,
+            datetime_unit=datetime_unit,
+            accuracy=accuracy,
+            nan_policy=nan_policy,
         )
     except (ValueError, TypeError, IndexError, KeyError) as e:
         raise UsageError(_first_line(e).partition(": ")[2]) from e
@@ -242,7 +252,7 @@ def prepare(
         # zarr needs regular chunks: equal sizes, the last one possibly smaller
         if any(len(c) > 1 and (len(set(c[:-1])) > 1 or c[-1] > c[0]) for c in chunks):
             result[name] = var.chunk({d: c[0] for d, c in zip(var.dims, chunks, strict=True)})
-    return Job(source, result, list(dims))
+    return Job(source, result, list(dims), accuracy=accuracy, nan_policy=nan_policy)
 
 
 @contextlib.contextmanager

@@ -110,7 +110,8 @@ def run_job(args, job, target, client, state: State, label: str) -> None:
     rate = format_bytes(int((read + written) / max(seconds, 1e-9)))
     absent = f"; {_count(job.absent, 'input chunk')} absent (read as fill value)"
     say(
-        f"{label}: {_count(len(job.result.data_vars), 'array')}; read {format_bytes(read)}, "
+        f"{label}: {_count(len(job.result.data_vars), 'array')} (accuracy {job.accuracy}, "
+        f"nan-policy {job.nan_policy}); read {format_bytes(read)}, "
         f"wrote {format_bytes(written)} in {seconds:.1f} s ({rate}/s); "
         f"{_count(lost, 'worker')} lost" + (absent if job.absent else "")
     )
@@ -124,7 +125,7 @@ def _count(n: int, noun: str) -> str:
 def cmd_run(args: argparse.Namespace, state: State) -> None:
     """``daskgrad run``: validate everything first, then compute on the cluster."""
     from ._pipeline import check_input, open_input, prepare
-    from ._remote import check_remote_output
+    from ._remote import check_remote_output, remove_stale_remote
     from ._store import access, quiet_asyncio
     from ._target import check_output
     from ._writer import ComputeFailed, make_target
@@ -142,10 +143,14 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
         check_output(output.local, args.overwrite, [input.local] if input.local else [])
     else:
         with access(output, "output"):
+            remove_stale_remote(output, say)  # a dead run's chunks would read as "exists"
             check_remote_output(output, args.overwrite, [input])
     ds = open_input(input, chunks or None, say=say)
     with contextlib.closing(ds):
-        job = prepare(ds, args.dim, args.var, args.edge_order, periodic, args.datetime_unit)
+        job = prepare(
+            ds, args.dim, args.var, args.edge_order, periodic, args.datetime_unit,
+            accuracy=args.accuracy, nan_policy=args.nan_policy,
+        )  # fmt: skip
         job.absent = check_input(input, job, args.strict, say)
         # the temporary is made now: an unwritable OUTPUT is found before any cluster starts
         target = make_target(output, args.overwrite, [input], say)

@@ -206,6 +206,33 @@ def test_periodic_and_overwrite_on_scheduler_address(cluster, small_zarr, tmp_pa
     np.testing.assert_allclose(xr.open_zarr(out).dt_dx.values, ref, rtol=1e-10, atol=1e-12)
 
 
+def test_accuracy_and_nan_policy_reach_the_gradient(cluster, tmp_path):
+    """--accuracy 4 --nan-policy omit: what daskgrad.gradient gives with them on the same data,
+    bit for bit, said in the summary; not what the defaults give."""
+    import daskgrad as dg
+
+    ds = small_dataset(shape=(4, 14, 18), seed=3)
+    land = np.zeros(ds.t.shape, bool)
+    land[:, 4:7, 5:9] = True  # an island: runs of every length around it
+    land[:, 10, 2] = True
+    ds["t"] = ds.t.where(~land)
+    inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
+    ds.chunk({"time": 2, "y": 5, "x": 8}).to_zarr(inp)
+    args = ["--dim", "x", "--dim", "y", "--var", "t", "--scheduler-file", cluster, "--no-progress"]
+    r = daskgrad("run", inp, out, *args, "--accuracy", "4", "--nan-policy", "omit")
+    assert r.returncode == 0, r.stderr
+    assert "1 array" not in r.stdout and "2 arrays (accuracy 4, nan-policy omit); read" in r.stdout
+    got = xr.open_zarr(out)
+    src = xr.open_zarr(inp)[["t"]]
+    ref = dg.gradient(src, dim=["x", "y"], accuracy=4, nan_policy="omit").compute()
+    default = dg.gradient(src, dim=["x", "y"]).compute()
+    for name in ("dt_dx", "dt_dy"):
+        np.testing.assert_array_equal(got[name].values, ref[name].values)
+        assert np.isfinite(got[name].values[~land]).all()  # omit: no NaN spreads off the island
+        assert not np.isfinite(default[name].values[~land]).all()
+        assert not np.allclose(got[name].values[~land], default[name].values[~land])
+
+
 def test_progress_bar_on_a_terminal(cluster, small_zarr, tmp_path):
     pty = pytest.importorskip("pty")
     _, inp = small_zarr
@@ -252,6 +279,12 @@ def _bad_inputs(tmp: Path):
         "exists": (["run", good, existing, "--dim", "x"], "existing.zarr exists"),
         "bad chunks": (["run", good, "OUT", "--dim", "x", "--chunks", "x"], "--chunks"),
         "bad size": (["run", good, "OUT", "--dim", "x", "--memory-limit", "lots"], "lots"),
+        "bad accuracy": (["run", good, "OUT", "--dim", "x", "--accuracy", "3"], "--accuracy"),
+        "too short for accuracy": (
+            ["run", good, "OUT", "--dim", "time", "--accuracy", "8"],
+            "dim 'time' has 4 points; --accuracy 8 needs at least 9",
+        ),
+        "bad nan policy": (["run", good, "OUT", "--dim", "x", "--nan-policy", "drop"], "'drop'"),
     }
 
 
