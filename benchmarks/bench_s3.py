@@ -32,6 +32,8 @@ from distributed import Client, LocalCluster
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import s3_server  # noqa: E402
 
+from daskgrad._store import quiet_asyncio  # noqa: E402
+
 BUCKET = "daskgrad-bench"
 
 
@@ -57,6 +59,7 @@ def main() -> None:
         url = f"s3://{BUCKET}/in.zarr"
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
             client = Client(cluster)
+            client.run(quiet_asyncio)  # aiohttp's "Unclosed client session" at the workers' exit
             ds.to_zarr(url, storage_options=opts, compute=True)
             src = xr.open_zarr(url, storage_options=opts)
             nbytes = src.v.nbytes

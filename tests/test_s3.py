@@ -4,7 +4,6 @@ API server over HTTP (authentication enforced) and fsspec's memory filesystem.""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -61,6 +60,36 @@ def s3():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A LocalCluster of worker processes shared by the runs that need not start their own."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0"
+    ) as c:
+        yield ["--scheduler", c.scheduler_address, "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def many(s3):
+    """An input of 128 small chunks: a run long enough to be cut short."""
+    big = dataset(shape=(32, 64, 64), chunks=(1, 32, 32), seed=1)[["t"]]
+    big.to_zarr(f"s3://{BUCKET}/many.zarr", storage_options=s3.options())
+    return f"s3://{BUCKET}/many.zarr"
+
+
+def wait_for_objects(s3, proc, prefix: str, n: int) -> None:
+    """Until ``n`` objects are under ``prefix`` (the run is writing its chunks)."""
+    fs = s3.fs()
+    deadline = time.monotonic() + 120
+    while len(objects(s3, prefix)) < n:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        fs.invalidate_cache()
+        time.sleep(0.2)  # the server shares this process: do not starve it
 
 
 def run(*args, timeout=180):
@@ -238,40 +267,21 @@ def test_wrong_credentials_are_a_usage_error_and_never_shown(s3, capsys, debug):
     assert objects(s3, "x.zarr") == [] and leftovers(s3, "x.zarr") == []
 
 
-def test_credentials_from_the_environment(s3, tmp_path):
+def test_credentials_from_the_environment(s3, capsys, monkeypatch):
     """The backend's usual configuration (here AWS_* variables) is used, and never shown."""
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": s3.reader["key"],
-        "AWS_SECRET_ACCESS_KEY": s3.reader["secret"],
-    }
-    endpoint = f'--storage-option=client_kwargs={{"endpoint_url": "{s3.endpoint}"}}'
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "daskgrad",
-            "run",
-            f"s3://{BUCKET}/in.zarr",
-            f"s3://{BUCKET}/denied.zarr",
-            "--dim",
-            "x",
-            endpoint,
-            *LEAN,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.reader["key"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.reader["secret"])
+    endpoint = f"--storage-option=endpoint_url={s3.endpoint}"
+    args = [f"s3://{BUCKET}/in.zarr", f"s3://{BUCKET}/denied.zarr", "--dim", "x", endpoint]
+    code, out, err = run_inline(capsys, *args, *LEAN)
     # the reader may read the input but not write: refused before any computing
-    assert r.returncode == 2, r.stderr
-    assert one_line(r.stderr).startswith(
+    assert code == 2, err
+    assert one_line(err).startswith(
         f"daskgrad: error: output s3://{BUCKET}/denied.zarr: permission denied (Access Denied"
     )
-    assert "local cluster" not in r.stdout  # no cluster was started
+    assert "local cluster" not in out  # no cluster was started
     for secret in s3.reader.values():
-        assert secret not in r.stdout + r.stderr
+        assert secret not in out + err
     assert objects(s3, "denied.zarr") == [] and leftovers(s3, "denied.zarr") == []
 
 
@@ -353,39 +363,16 @@ def test_output_may_not_be_the_input_or_inside_it(s3, capsys):
 # ---------------------------------------------------------------------------- failures during
 
 
-def test_network_failure_mid_write_leaves_no_readable_output(s3, tmp_path):
+def test_network_failure_mid_write_leaves_no_readable_output(s3, many, cluster):
     """The server stops while chunks are being written: exit 1 with one line, and once it is
     back no readable OUTPUT is there (its metadata is never written)."""
-    fs = s3.fs()
-    big = dataset(shape=(64, 64, 64), chunks=(1, 32, 32), seed=1)  # 256 chunks
-    big.to_zarr(f"s3://{BUCKET}/many.zarr", storage_options=s3.options())
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daskgrad",
-            "run",
-            f"s3://{BUCKET}/many.zarr",
-            f"s3://{BUCKET}/cut.zarr",
-            "--dim",
-            "x",
-            "--dim",
-            "y",
-            *LEAN,
-            *s3.cli_options(),
-            *FAST_FAIL,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+        [sys.executable, "-m", "daskgrad", "run", many, f"s3://{BUCKET}/cut.zarr", "--dim",
+         "x", "--dim", "y", *cluster, *s3.cli_options(), *FAST_FAIL],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while len(fs.find(f"{BUCKET}/cut.zarr")) < 20:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline
-            fs.invalidate_cache()
-            time.sleep(0.05)
+        wait_for_objects(s3, proc, "cut.zarr", 5)
         s3.stop()
         out, err = proc.communicate(timeout=120)
     finally:
@@ -400,34 +387,14 @@ def test_network_failure_mid_write_leaves_no_readable_output(s3, tmp_path):
     assert not [p for p in objects(s3, "cut.zarr") if p.endswith("zarr.json")]
 
 
-def test_interrupt_deletes_what_was_written(s3):
-    fs = s3.fs()
-    big = dataset(shape=(64, 64, 64), chunks=(1, 32, 32), seed=2)
-    big.to_zarr(f"s3://{BUCKET}/many2.zarr", storage_options=s3.options())
+def test_interrupt_deletes_what_was_written(s3, many, cluster):
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daskgrad",
-            "run",
-            f"s3://{BUCKET}/many2.zarr",
-            f"s3://{BUCKET}/stopped.zarr",
-            "--dim",
-            "x",
-            *LEAN,
-            *s3.cli_options(),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+        [sys.executable, "-m", "daskgrad", "run", many, f"s3://{BUCKET}/stopped.zarr",
+         "--dim", "x", *cluster, *s3.cli_options()],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while len(fs.find(f"{BUCKET}/stopped.zarr")) < 10:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline
-            fs.invalidate_cache()
-            time.sleep(0.05)
+        wait_for_objects(s3, proc, "stopped.zarr", 5)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -439,7 +406,7 @@ def test_interrupt_deletes_what_was_written(s3):
     assert leftovers(s3, "stopped.zarr") == []
 
 
-def test_overwrite_keeps_the_old_store_until_the_new_one_is_whole(s3, capsys):
+def test_overwrite_keeps_the_old_store_until_the_new_one_is_whole(s3, cluster, capsys):
     """--overwrite, as the README promises: a failed run leaves the old store readable and
     untouched; a successful one replaces it whole and leaves no temporary behind."""
     fs = s3.fs()
@@ -452,12 +419,8 @@ def test_overwrite_keeps_the_old_store_until_the_new_one_is_whole(s3, capsys):
         out,
         "--dim",
         "x",
-        "--no-progress",
+        *cluster,
         *s3.cli_options(),
-        "--workers",
-        "1",
-        "--threads-per-worker",
-        "2",
     )
     assert code == 0, err
     before = {p: fs.cat(p) for p in objects(s3, "replace.zarr")}
@@ -469,7 +432,7 @@ def test_overwrite_keeps_the_old_store_until_the_new_one_is_whole(s3, capsys):
         "--dim",
         "y",
         "--overwrite",
-        *LEAN,
+        *cluster,
         *s3.cli_options(),
     )
     assert code == 1
@@ -486,7 +449,7 @@ def test_overwrite_keeps_the_old_store_until_the_new_one_is_whole(s3, capsys):
         "--dim",
         "y",
         "--overwrite",
-        *LEAN,
+        *cluster,
         *s3.cli_options(),
     )
     assert code == 0, err
@@ -499,3 +462,25 @@ def test_overwrite_keeps_the_old_store_until_the_new_one_is_whole(s3, capsys):
     )
     assert code == 2
     assert one_line(err) == f"daskgrad: error: output {out} exists; pass --overwrite to replace it"
+
+
+def test_a_dead_runs_chunks_are_removed_by_the_next_run(s3, cluster, capsys):
+    """A run killed outright leaves chunks without metadata and its marker; the next run to
+    that OUTPUT on this host removes them (its pid is gone) and says so in one line."""
+    import socket
+
+    fs = s3.fs()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    marker = f".killed.zarr.daskgrad-{socket.gethostname()}-{dead}-0123abcd.writing"
+    fs.pipe(f"{BUCKET}/{marker}", json.dumps({"replace": False}).encode())
+    fs.pipe(f"{BUCKET}/killed.zarr/dt_dx/c/0/0/0", b"a chunk of a run that was killed")
+    code, out, err = run_inline(
+        capsys, f"s3://{BUCKET}/in.zarr", f"s3://{BUCKET}/killed.zarr", "--dim", "x",
+        *cluster, *s3.cli_options(),
+    )  # fmt: skip
+    assert code == 0, err
+    assert f"removed the uncommitted chunks under s3://{BUCKET}/killed.zarr, left by a dead run " \
+        f"(pid {dead})" in out  # fmt: skip
+    assert leftovers(s3, "killed.zarr") == []
+    assert fs.cat(f"{BUCKET}/killed.zarr/dt_dx/c/0/0/0") != b"a chunk of a run that was killed"
