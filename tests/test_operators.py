@@ -727,3 +727,34 @@ def test_bad_options_name_the_argument(op, kind):
         call(f, spacing=[1.0, 2.0, 3.0])  # three spacings for two dims: both lengths named
     msg = str(info.value)
     assert "spacing" in msg and "3" in msg and "2" in msg, msg
+
+
+@pytest.mark.parametrize("kind", ["numpy", "dask"])
+def test_laplacian_over_no_dims_is_zero_or_an_error(kind):
+    """An empty sum: zeros of the input's shape (or a ValueError), never uninitialised memory."""
+    f = np.full((4, 5), 7.0)
+    cases = [(f, ()), (f, []), (np.float64(3.0), None)]  # a 0-d input has no dims at all
+    for values, dims in cases:
+        inp = da.from_array(values, chunks=2) if kind == "dask" else values
+        try:
+            out = laplacian(inp, dims=dims)
+        except ValueError as err:
+            assert "dims" in str(err) or "dim" in str(err), err
+            continue
+        out = compute((out,))[0] if kind == "dask" else out
+        assert out.shape == np.shape(values), (dims, out.shape)
+        np.testing.assert_array_equal(out, np.zeros(np.shape(values)))
+
+
+def test_accessor():
+    xr = pytest.importorskip("xarray")
+    u, v, _, _ = _winds("dask")
+    ds = xr.Dataset({"u": u, "v": v})
+    with raise_if_dask_computes():
+        div = ds.grad.divergence("u", "v", accuracy=4)
+        vort = ds.grad.vorticity("u", "v")
+        lap = u.grad.laplacian(dims=("y", "x"))
+    with dask.config.set(scheduler="sync"):
+        xr.testing.assert_identical(div, divergence(u, v, accuracy=4))
+        xr.testing.assert_identical(vort, vorticity(u, v))
+        xr.testing.assert_identical(lap, laplacian(u, dims=("y", "x")))
