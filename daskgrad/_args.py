@@ -238,11 +238,16 @@ def normalize_periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> dict[
 
 
 def _uniform_step(x: Any) -> float | None:
-    """The step of an exactly uniform NumPy coordinate (numpy.gradient's test), else None."""
+    """The step of an evenly spaced NumPy coordinate, else None: steps equal up to the rounding
+    of the coordinates themselves (``np.radians(np.arange(0, 360, 0.25))`` is evenly spaced)."""
     if is_dask_collection(x) or x.shape[0] < 2:
         return None
     dx = np.diff(x)
-    return float(dx[0]) if np.all(dx == dx[0]) else None
+    if np.all(dx == dx[0]):
+        return float(dx[0])
+    h = (x[-1] - x[0]) / (x.shape[0] - 1)
+    rounding = 8 * np.finfo(np.float64).eps * np.max(np.abs(x))
+    return float(h) if np.max(np.abs(dx - h)) <= rounding else None
 
 
 def _axis_plan(axis: int, size: int, step: Any, periodic: bool, period: Any) -> AxisPlan:
@@ -267,7 +272,7 @@ def _axis_plan(axis: int, size: int, step: Any, periodic: bool, period: Any) -> 
                 f"period {period!r} of dim {axis} is not larger than the coordinate range "
                 f"{float(step[0])!r}..{float(step[-1])!r}"
             )
-    if h is not None and abs(period) == size * abs(h):
+    if h is not None and np.isclose(abs(period), size * abs(h), rtol=1e-12, atol=0):
         return AxisPlan(axis, size, EvenCoords(h), abs(period))
     return AxisPlan(axis, size, step, abs(period))
 

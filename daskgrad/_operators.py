@@ -65,6 +65,8 @@ def operate_arrays(
     if kind == "laplacian":
         dims = tuple(range(ndim)) if dims is None else dims
         dims = (dims,) if np.ndim(dims) == 0 else tuple(dims)
+        if not dims:
+            raise ValueError(f"laplacian needs at least one dim; got dims={dims!r}")
         terms = [(0, j, 2, 1.0) for j in range(len(dims))]
     else:
         dims = (-1, -2) if dims is None else dims
