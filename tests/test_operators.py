@@ -758,3 +758,39 @@ def test_accessor():
         xr.testing.assert_identical(div, divergence(u, v, accuracy=4))
         xr.testing.assert_identical(vort, vorticity(u, v))
         xr.testing.assert_identical(lap, laplacian(u, dims=("y", "x")))
+
+
+@pytest.mark.parametrize("kind", ["numpy", "dask"])
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("p", [4, 6])
+def test_laplacian_omit_runs_exact_for_the_degree_they_allow(kind, uniform, p):
+    """Windows of min(p+2, L) points: a run of L >= 3 points is exact for degree
+    min(p+1, L-1); runs of 1 or 2 points give NaN."""
+    P = np.polynomial.polynomial
+    runs, at = [], 0
+    for length in [p + 3, 1, 2, 3, p, p + 1, p + 2, 4]:
+        runs.append(slice(at, at + length))
+        at += length + 1  # one hole after every run
+    n = at - 1
+    valid = np.zeros(n, bool)
+    for run in runs:
+        valid[run] = True
+    rng = np.random.default_rng(p)
+    xs = np.arange(n) * 0.1 if uniform else np.cumsum(rng.uniform(0.5, 1.5, n)) / 10
+    for q in range(2, p + 2):
+        c = rng.standard_normal(q + 1)
+        f = np.where(valid, P.polyval(xs, c), np.nan)
+        inp = f if kind == "numpy" else da.from_array(f, chunks=4)
+        ours = laplacian(inp, spacing=0.1 if uniform else [xs], accuracy=p, nan_policy="omit")
+        ours = compute((ours,))[0] if kind == "dask" else ours
+        assert np.isnan(ours[~valid]).all()
+        exact = P.polyval(xs, P.polyder(c, 2))
+        atol = 1e-8 * np.nanmax(np.abs(f)) / np.min(np.diff(xs)) ** 2
+        for run in runs:
+            length = run.stop - run.start
+            if length < 3:
+                assert np.isnan(ours[run]).all(), (run, ours[run])
+            elif min(p + 1, length - 1) >= q:
+                np.testing.assert_allclose(
+                    ours[run], exact[run], rtol=0, atol=atol, err_msg=f"run {run}, degree {q}"
+                )
