@@ -255,16 +255,45 @@ def check_remote_output(output: Location, overwrite: bool, inputs: Sequence[Loca
     fs.invalidate_cache()
     if not fs.exists(output.path):
         return False
+    zarr = output.has_zarr_metadata()
+    if not zarr and (writer := _writer_of(output)):
+        raise UsageError(
+            f"output {output} is being written by {writer} (no zarr metadata yet); if that "
+            "run is dead, delete the objects under OUTPUT and its marker "
+            f"{output.protocol}://{output.sibling(writer.marker)}"
+        )
     if not overwrite:
         raise UsageError(f"output {output} exists; pass --overwrite to replace it")
     if fs.isfile(output.path):
         raise UsageError(f"output {output} is not a zarr store (an object); not replacing it")
-    if not output.has_zarr_metadata():
+    if not zarr:
         raise UsageError(
             f"output {output} holds objects but no zarr metadata at its root (zarr.json, "
             ".zgroup, .zarray); --overwrite replaces zarr stores only"
         )
     return True
+
+
+class _Writer(str):
+    marker: str
+
+
+def _writer_of(output: Location) -> _Writer | None:
+    """'a run on HOST (pid PID)' for the marker of a run writing ``output``, if there is one."""
+    name, parent = output.path.rpartition("/")[2], output.path.rpartition("/")[0]
+    try:
+        entries = output.fs.ls(parent, detail=False) if parent else []
+    except FileNotFoundError:
+        return None
+    for entry in entries:
+        base = entry.rstrip("/").rpartition("/")[2]
+        if base.startswith(f".{name}.daskgrad-") and base.endswith(".writing"):
+            m = _TEMP.fullmatch(base[len(name) + 1 :].removesuffix(".writing") + ".tmp")
+            if m:
+                writer = _Writer(f"a run on {m['host']} (pid {m['pid']})")
+                writer.marker = base
+                return writer
+    return None
 
 
 def remove_stale_remote(output: Location, say: Callable[[str], None]) -> None:

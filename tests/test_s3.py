@@ -484,3 +484,42 @@ def test_a_dead_runs_chunks_are_removed_by_the_next_run(s3, cluster, capsys):
         f"(pid {dead})" in out  # fmt: skip
     assert leftovers(s3, "killed.zarr") == []
     assert fs.cat(f"{BUCKET}/killed.zarr/dt_dx/c/0/0/0") != b"a chunk of a run that was killed"
+
+
+def test_a_run_writing_elsewhere_is_named_not_overwritten(s3, capsys):
+    """Chunks without metadata and the marker of a run on another host: refused, naming it."""
+    fs = s3.fs()
+    marker = ".busy.zarr.daskgrad-otherhost-4242-0123abcd.writing"
+    fs.pipe(f"{BUCKET}/{marker}", json.dumps({"replace": False}).encode())
+    fs.pipe(f"{BUCKET}/busy.zarr/dt_dx/c/0/0/0", b"being written")
+    for extra in ([], ["--overwrite"]):
+        code, _, err = run_inline(
+            capsys, f"s3://{BUCKET}/in.zarr", f"s3://{BUCKET}/busy.zarr", "--dim", "x",
+            *extra, *s3.cli_options(),
+        )  # fmt: skip
+        assert code == 2
+        assert one_line(err) == (
+            f"daskgrad: error: output s3://{BUCKET}/busy.zarr is being written by a run on "
+            "otherhost (pid 4242) (no zarr metadata yet); if that run is dead, delete the "
+            f"objects under OUTPUT and its marker s3://{BUCKET}/{marker}"
+        )
+    assert fs.cat(f"{BUCKET}/busy.zarr/dt_dx/c/0/0/0") == b"being written"
+
+
+def test_input_and_output_storage_options_apply_to_each(s3, cluster, capsys):
+    """The reader's keys for INPUT, the admin's for OUTPUT; the other way round is refused."""
+
+    def flags(flag, keys):
+        return [f"--{flag}-storage-option={o.split('=', 1)[1]}" for o in s3.cli_options(keys)]
+
+    args = [f"s3://{BUCKET}/in.zarr", f"s3://{BUCKET}/split.zarr", "--dim", "x", *cluster]
+    code, out, err = run_inline(capsys, *args, *flags("input", s3.reader), *flags("output", None))
+    assert code == 0, err
+    assert readable(s3, "split.zarr")
+    swapped = [*flags("input", None), *flags("output", s3.reader)]
+    args[1] = f"s3://{BUCKET}/split2.zarr"
+    code, out, err = run_inline(capsys, *args, *swapped)
+    assert code == 2
+    assert "output s3://daskgrad-test/split2.zarr: permission denied" in one_line(err)
+    for secret in [*s3.reader.values(), *s3.keys.values()]:
+        assert secret not in out + err
