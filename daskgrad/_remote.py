@@ -14,7 +14,7 @@ from typing import Any
 from zarr.storage import WrapperStore
 
 from ._errors import UsageError
-from ._store import ZARR_MARKERS, Location, access, check_bucket, redact
+from ._store import ZARR_MARKERS, Location, _bucket, access, check_bucket, redact
 from ._target import _TEMP, _alive, _signals_deferred
 
 _META = frozenset(ZARR_MARKERS) | {".zattrs"}
@@ -152,7 +152,11 @@ class RemoteTarget:
             self.prefix = output.sibling(f".{name}.daskgrad-{tag}.tmp") if replace else output.path
             info = {"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()}
             self.fs.pipe(self.marker, json.dumps({**info, "replace": replace}).encode())
-            self.tmp = HeldMetadata(output.zarr_store(read_only=False, path=self.prefix))
+            try:
+                self.tmp = HeldMetadata(output.zarr_store(read_only=False, path=self.prefix))
+            except BaseException:
+                self._remove(self.marker)
+                raise
         if replace:
             self.say(
                 f"--overwrite on an object store: {output} stays readable while the new store "
@@ -232,7 +236,7 @@ class RemoteTarget:
 def check_remote_output(output: Location, overwrite: bool, inputs: Sequence[Location]) -> bool:
     """UsageError if OUTPUT may not be written; True if it is a zarr store to replace."""
     fs = output.fs
-    if "/" not in output.path.strip("/") and output.protocol not in ("memory",):
+    if _bucket(output) is not None and "/" not in output.path.strip("/"):
         raise UsageError(f"output {output} is a bucket; name a zarr store inside it")
     for inp in inputs:
         if inp.local is not None:

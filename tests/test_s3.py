@@ -345,11 +345,16 @@ def test_storage_option_mistakes(capsys, args, message):
 
 
 def test_output_may_not_be_the_input_or_inside_it(s3, capsys):
-    for out, why in (("in.zarr", "is the input"), ("in.zarr/sub.zarr", "is inside the input")):
+    cases = (
+        ("/in.zarr", "is the input"),
+        ("/in.zarr/sub.zarr", "is inside the input"),
+        ("", "is a bucket; name a zarr store inside it"),
+    )
+    for out, why in cases:
         code, _, err = run_inline(
             capsys,
             f"s3://{BUCKET}/in.zarr",
-            f"s3://{BUCKET}/{out}",
+            f"s3://{BUCKET}{out}",
             "--dim",
             "x",
             "--overwrite",
