@@ -50,11 +50,14 @@ def derived_outputs(
     dims: Sequence[Hashable],
     gradient_vars: Sequence[str],
     opts: dict[str, Any],
+    auto: bool = False,
 ) -> dict[Hashable, Any]:
     """The lazy DataArrays of ``request`` for the Dataset ``ds``: geospatial gradients of
     ``gradient_vars`` (when ``request.geospatial``) and the operators. ``dims``: the --dim dims
     of Cartesian operators (x then y for divergence/vorticity). ``opts``: accuracy, edge_order,
-    nan_policy, and periodic ({dim: period}, Cartesian only). UsageError for bad requests."""
+    nan_policy, and periodic ({dim: period}, Cartesian only). ``auto``: the geospatial
+    gradients of every variable on the grid, not of each of ``gradient_vars``. UsageError for
+    bad requests."""
     import daskgrad
 
     for name in request.variables():
@@ -70,9 +73,11 @@ def derived_outputs(
         if request.geospatial:
             geo = dict(geospatial=True, earth=request.earth, **stencil)
             if gradient_vars:
-                grads = daskgrad.geospatial_gradient(
-                    ds[list(gradient_vars)], earth=request.earth, **stencil
-                )
+                from .geospatial import geospatial_dataset
+
+                # auto: every numeric variable on the horizontal grid, the others left out
+                names = None if auto else list(gradient_vars)
+                grads = geospatial_dataset(ds, names, earth=request.earth, **stencil)
                 out.update(grads.data_vars)
         else:
             if request.operators and not dims:

@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from ._derived import parse_pair
 from ._errors import UsageError
 
 EXAMPLES = """\
@@ -19,6 +20,8 @@ examples:
   daskgrad run s3://bucket/in.zarr s3://bucket/out.zarr --dim x --storage-option anon=true
   daskgrad run s3://b/in.zarr s3://b/out.zarr --dim x \\
       --storage-option 'client_kwargs={"endpoint_url": "http://127.0.0.1:9000"}'
+  daskgrad run era5.zarr grad.zarr --geospatial --var t2m --vorticity u10,v10 --accuracy 4
+  daskgrad run ocean.zarr lap.zarr --dim x --dim y --laplacian sst --nan-policy omit
   daskgrad demo --size 64MiB
 """
 TIME_UNITS = ("W", "D", "h", "m", "s", "ms", "us", "ns")
@@ -27,6 +30,13 @@ TIME_UNITS = ("W", "D", "h", "m", "s", "ms", "us", "ns")
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
+
+
+def _pair(text: str) -> tuple[str, str]:
+    try:
+        return parse_pair(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _size(text: str) -> int:
@@ -115,7 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
         "output", metavar="OUTPUT", help="zarr store to create; path or URL (s3://, gs://…)"
     )
     run.add_argument(
-        "--dim", action="append", required=True, help="dim to differentiate along (repeatable)"
+        "--dim",
+        action="append",
+        default=[],
+        help="dim to differentiate along (repeatable; required unless --geospatial); the "
+        "operators take x then y",
     )
     run.add_argument(
         "--var",
@@ -168,6 +182,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite",
         action="store_true",
         help="replace an existing zarr store OUTPUT once the new one is complete",
+    )
+    ops = run.add_argument_group(
+        "geospatial gradients and operators",
+        "computed with the gradients in the same pass over the input",
+    )
+    ops.add_argument(
+        "--geospatial",
+        action="store_true",
+        help="per-metre eastward/northward derivatives d{var}_dx, d{var}_dy on the input's "
+        "latitude/longitude grid (no --dim); the operators become geospatial too",
+    )
+    ops.add_argument(
+        "--earth", choices=("sphere", "wgs84"), default="sphere", help="default %(default)s"
+    )
+    for flag, what in (
+        ("--divergence", "write div_U_V = dU/dx + dV/dy (repeatable)"),
+        ("--vorticity", "write vort_U_V = dV/dx - dU/dy (repeatable)"),
+    ):
+        ops.add_argument(flag, action="append", default=[], metavar="U,V", type=_pair, help=what)
+    ops.add_argument(
+        "--laplacian",
+        action="append",
+        default=[],
+        metavar="VAR",
+        help="write lap_VAR, the sum of second derivatives over the dims (repeatable)",
     )
     store = run.add_argument_group(
         "object stores", "INPUT/OUTPUT may be fsspec URLs: s3://, gs://, memory://, file://"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._derived import Request, derived_outputs
 from ._errors import UsageError
 from ._errors import first_line as _first_line
 from ._inspect import absent_chunks, truncation
@@ -188,13 +189,20 @@ def prepare(
     datetime_unit: str | None = None,
     accuracy: int = 2,
     nan_policy: str = "propagate",
+    request: Request | None = None,
 ) -> Job:
-    """Check names and coordinates against ``ds`` and build the lazy gradient Dataset.
+    """Check names and coordinates against ``ds`` and build the lazy gradient Dataset, with
+    the geospatial gradients and operators of ``request``.
 
     Raises UsageError, naming the culprit, for anything wrong with the request or the input.
     """
     import daskgrad
 
+    request = request or Request()
+    if request.geospatial or request.operators:
+        return _prepare_derived(
+            ds, dims, variables, edge_order, periodic, accuracy, nan_policy, request
+        )
     periodic = periodic or {}
     for d in [*dims, *periodic]:
         if d not in ds.dims:
@@ -245,14 +253,55 @@ def prepare(
     except (ValueError, TypeError, IndexError, KeyError) as e:
         raise UsageError(_first_line(e).partition(": ")[2]) from e
     result.attrs = {**ds.attrs, **result.attrs}
+    _finish(result)
+    return Job(source, result, list(dims), accuracy=accuracy, nan_policy=nan_policy)
+
+
+def _finish(result) -> None:
+    """No encodings from the input; regular chunks, as zarr needs (equal sizes, the last one
+    possibly smaller)."""
     for name in result.variables:
         result[name].encoding = {}
     for name, var in result.data_vars.items():
         chunks = var.chunks or ()
-        # zarr needs regular chunks: equal sizes, the last one possibly smaller
         if any(len(c) > 1 and (len(set(c[:-1])) > 1 or c[-1] > c[0]) for c in chunks):
             result[name] = var.chunk({d: c[0] for d, c in zip(var.dims, chunks, strict=True)})
-    return Job(source, result, list(dims), accuracy=accuracy, nan_policy=nan_policy)
+
+
+def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_policy, request):
+    """A run with --geospatial or operators: plain or geospatial gradients of ``variables``
+    (none unless named, when operators are asked for), then the operators."""
+    import xarray as xr
+
+    periodic = periodic or {}
+    for d in [*dims, *periodic]:
+        if d not in ds.dims:
+            raise UsageError(f"unknown dim {d!r}; the input has dims {sorted(map(str, ds.dims))}")
+    for d in dims:
+        _check_coordinate(ds, d)
+    opts = {"accuracy": accuracy, "edge_order": edge_order, "nan_policy": nan_policy}
+    grads: dict = {}
+    names = list(variables or [])
+    if not names and not request.operators:  # --geospatial alone: every variable it can
+        names = [str(v) for v, a in ds.data_vars.items() if a.dtype.kind in "iufc"]
+    if names and not request.geospatial:
+        job = prepare(ds, dims, names, edge_order, periodic, None, accuracy, nan_policy)
+        grads.update(job.result.data_vars)
+    outputs = derived_outputs(
+        ds,
+        request,
+        dims,
+        names if request.geospatial else [],
+        {**opts, "periodic": periodic},
+        auto=not variables,
+    )
+    grads.update(outputs)
+    used = list(dict.fromkeys([*names, *request.variables()]))
+    result = xr.Dataset(grads, coords=ds.coords, attrs=dict(ds.attrs))
+    _finish(result)
+    k = max(len(dims), 2)
+    job_dims = list(dims) or ["x", "y"][:k]  # k derivatives per chunk, for the memory rule
+    return Job(ds[used], result, job_dims, accuracy=accuracy, nan_policy=nan_policy)
 
 
 @contextlib.contextmanager

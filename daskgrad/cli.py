@@ -145,11 +145,12 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
         with access(output, "output"):
             remove_stale_remote(output, say)  # a dead run's chunks would read as "exists"
             check_remote_output(output, args.overwrite, [input])
+    request = _request(args)
     ds = open_input(input, chunks or None, say=say)
     with contextlib.closing(ds):
         job = prepare(
             ds, args.dim, args.var, args.edge_order, periodic, args.datetime_unit,
-            accuracy=args.accuracy, nan_policy=args.nan_policy,
+            accuracy=args.accuracy, nan_policy=args.nan_policy, request=request,
         )  # fmt: skip
         job.absent = check_input(input, job, args.strict, say)
         # the temporary is made now: an unwritable OUTPUT is found before any cluster starts
@@ -173,6 +174,28 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
                     "(no zarr metadata: not readable as a store)"
                 ) from e
             raise
+
+
+def _request(args: argparse.Namespace):
+    """The geospatial gradients and operators asked for, checked against --dim."""
+    from ._derived import Request
+
+    if args.geospatial and args.dim:
+        raise UsageError(
+            "--dim does not go with --geospatial: its dims are those of the latitude and "
+            "longitude coordinates"
+        )
+    if args.geospatial and args.periodic:
+        raise UsageError("--periodic does not go with --geospatial: a global longitude wraps")
+    if not args.geospatial and not args.dim:
+        raise UsageError("the following arguments are required: --dim (or --geospatial)")
+    return Request(
+        geospatial=args.geospatial,
+        earth=args.earth,
+        divergence=list(args.divergence),
+        vorticity=list(args.vorticity),
+        laplacian=list(args.laplacian),
+    )
 
 
 def cmd_demo(args: argparse.Namespace, state: State) -> int:
