@@ -26,8 +26,9 @@ DEFAULT_CONNECT_TIMEOUT = 30.0
 DEFAULT_NO_WORKERS_TIMEOUT = 60.0
 #: Resident memory of a worker process once it has run daskgrad's tasks: 103 MiB started,
 #: 122 MiB after a zarr-to-zarr run, 135 MiB with a netCDF4 input (distributed 2026.8, Python
-#: 3.11, x86_64; tests/test_cluster.py checks it stays below).
-WORKER_BASELINE = 150 * 2**20
+#: 3.11, x86_64); 153-169 MiB with the same code once the test extra's packages (MetPy, s3fs,
+#: findiff) were installed beside it (tests/test_cluster.py checks it stays below).
+WORKER_BASELINE = 175 * 2**20
 #: Seconds a LocalCluster gets to close before its worker processes are killed.
 SHUTDOWN_TIMEOUT = 2.0
 
