@@ -14,3 +14,5 @@ __version__ = "0.1.0"
 with contextlib.suppress(ImportError):  # the .grad accessor, when xarray is installed
     from . import accessor as _accessor  # noqa: F401
     from .geospatial import geospatial_gradient  # noqa: F401  (needs xarray)
+
+    __all__ += ["geospatial_gradient"]

@@ -16,6 +16,8 @@ class Request:
 
     geospatial: bool = False
     earth: str = "sphere"
+    latitude: str | None = None
+    longitude: str | None = None
     divergence: list[tuple[str, str]] = field(default_factory=list)
     vorticity: list[tuple[str, str]] = field(default_factory=list)
     laplacian: list[str] = field(default_factory=list)
@@ -71,13 +73,14 @@ def derived_outputs(
     out: dict[Hashable, Any] = {}
     try:
         if request.geospatial:
-            geo = dict(geospatial=True, earth=request.earth, **stencil)
+            where = {"latitude": request.latitude, "longitude": request.longitude}
+            geo = dict(geospatial=True, earth=request.earth, **where, **stencil)
             if gradient_vars:
                 from .geospatial import geospatial_dataset
 
                 # auto: every numeric variable on the horizontal grid, the others left out
                 names = None if auto else list(gradient_vars)
-                grads = geospatial_dataset(ds, names, earth=request.earth, **stencil)
+                grads = geospatial_dataset(ds, names, earth=request.earth, **where, **stencil)
                 out.update(grads.data_vars)
         else:
             if request.operators and not dims:
@@ -104,5 +107,10 @@ def derived_outputs(
     except UsageError:
         raise
     except (ValueError, TypeError, IndexError, KeyError, NotImplementedError) as e:
-        raise UsageError(first_line(e)) from e
+        # the message without the exception's class; the Python keywords as the options
+        message = first_line(e).partition(": ")[2]
+        for word in ("latitude", "longitude"):
+            message = message.replace(f"pass {word}=NAME", f"pass --{word} NAME")
+            message = message.replace(f"pass {word}= ", f"pass --{word} ")
+        raise UsageError(message) from e
     return out

@@ -3,6 +3,7 @@ names and CF attributes."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable
 from typing import Any
 
@@ -38,7 +39,7 @@ def operate_xarray(kind: str, inputs, dims, geospatial: bool, options: dict) -> 
         data, units_den = _geospatial(kind, inputs, dims, options, stencil)
     else:
         data, units_den = _cartesian(kind, inputs, dims, options, stencil)
-    return _wrap(kind, inputs, data, units_den, first)
+    return _wrap(kind, inputs, data, units_den, first, stencil.get("accuracy", 2))
 
 
 def _check_same_grid(kind: str, inputs) -> None:
@@ -77,6 +78,14 @@ def _cartesian(kind, inputs, dims, options, stencil):
     den = units[names[0]]
     if any(units[d] != den for d in names):
         den = None  # mixed coordinate units: no units
+    degrees = [d for d in names if str(units[d]).startswith("degree")]
+    if degrees:
+        warnings.warn(
+            f"{kind}: dims {degrees} have coordinates in {units[degrees[0]]!r}, so the result is "
+            "per degree; geospatial=True differentiates per metre on the sphere",
+            UserWarning,
+            stacklevel=4,
+        )
     return data, den
 
 
@@ -165,17 +174,20 @@ def _named_errors(obj, fn, *args, **kwargs):
         raise type(err)(f"{err} (dim numbers: {names})") from err
 
 
-def _wrap(kind, inputs, data, den, first) -> xr.DataArray:
+def _wrap(kind, inputs, data, den, first, accuracy: int) -> xr.DataArray:
     what = " and ".join(str(a.name) if a.name is not None else "data" for a in inputs)
-    attrs: dict[str, Any] = {"long_name": f"{_WORDS[kind]} of {what}"}
+    order = f" (order-{accuracy} accurate)" if accuracy > 2 else ""
+    attrs: dict[str, Any] = {"long_name": f"{_WORDS[kind]} of {what}{order}"}
     units = first.attrs.get("units")
     if isinstance(units, str) and isinstance(den, str) and den.strip():
         num = divide_units(units, den)
         attrs["units"] = divide_units(num, den) if kind == "laplacian" else num
     names = [a.attrs.get("standard_name") for a in inputs]
     standard = _STANDARD_NAMES.get((kind, names[0])) if len(names) == 2 else None
+    # CF's names have units of s-1: not for a per-degree result or one of unknown units
     if standard and names[1] == names[0].replace("eastward", "northward"):
-        attrs["standard_name"] = standard
+        if attrs.get("units") == "s-1":
+            attrs["standard_name"] = standard
     return xr.DataArray(
         data,
         coords=first.coords,

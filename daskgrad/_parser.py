@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--var",
         action="append",
         metavar="NAME",
-        help="variable, repeatable (default: every numeric one)",
+        help="variable to differentiate, repeatable (default: every numeric one; none when an "
+        "operator is asked for)",
     )
     run.add_argument(
         "--edge-order", type=int, choices=(1, 2), default=1, help="default %(default)s"
@@ -194,8 +195,16 @@ def build_parser() -> argparse.ArgumentParser:
         "latitude/longitude grid (no --dim); the operators become geospatial too",
     )
     ops.add_argument(
-        "--earth", choices=("sphere", "wgs84"), default="sphere", help="default %(default)s"
+        "--earth",
+        choices=("sphere", "wgs84"),
+        help="earth model of --geospatial (default sphere, radius 6371008.8 m)",
     )
+    for flag in ("--latitude", "--longitude"):
+        ops.add_argument(
+            flag,
+            metavar="NAME",
+            help=f"{flag[2:]} coordinate of --geospatial (default: found by CF attributes or name)",
+        )
     for flag, what in (
         ("--divergence", "write div_U_V = dU/dx + dV/dy (repeatable)"),
         ("--vorticity", "write vort_U_V = dV/dx - dU/dy (repeatable)"),

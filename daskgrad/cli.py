@@ -187,11 +187,16 @@ def _request(args: argparse.Namespace):
         )
     if args.geospatial and args.periodic:
         raise UsageError("--periodic does not go with --geospatial: a global longitude wraps")
+    given = [f for f in ("earth", "latitude", "longitude") if getattr(args, f) is not None]
+    if given and not args.geospatial:
+        raise UsageError(f"--{given[0]} applies to --geospatial only")
     if not args.geospatial and not args.dim:
         raise UsageError("the following arguments are required: --dim (or --geospatial)")
     return Request(
         geospatial=args.geospatial,
-        earth=args.earth,
+        earth=args.earth or "sphere",
+        latitude=args.latitude,
+        longitude=args.longitude,
         divergence=list(args.divergence),
         vorticity=list(args.vorticity),
         laplacian=list(args.laplacian),

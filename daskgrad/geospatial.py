@@ -412,12 +412,17 @@ class _Grid:
                 dims=da_.dims,
                 name=None if da_.name is None else f"d{da_.name}_d{c}",
                 attrs={
-                    "long_name": f"{word} derivative of {what}",
+                    "long_name": f"{word} derivative of {what}{_order(opts)}",
                     **({"units": divide_units(units, "m")} if isinstance(units, str) else {}),
                 },
             )
             for g, c, word in ((dx, "x", "eastward"), (dy, "y", "northward"))
         )
+
+
+def _order(opts) -> str:
+    p = opts.get("accuracy", 2)
+    return f" (order-{p} accurate)" if p > 2 else ""
 
 
 def _what(da_: xr.DataArray) -> str:

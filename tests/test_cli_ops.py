@@ -129,3 +129,18 @@ def test_curvilinear_laplacian_is_refused_in_one_line(tmp_path):
     r = daskgrad("run", inp, out, "--geospatial", "--laplacian", "T", "--workers", "1")
     assert r.returncode == 2 and "1-D latitude and longitude" in r.stderr, r.stderr
     assert not out.exists()
+
+
+def test_geospatial_options_without_geospatial_and_missing_coordinates(tmp_path):
+    """--earth/--latitude only with --geospatial; a grid whose coordinates are not found names
+    the command line's option, not the Python keyword."""
+    ds = winds().isel(time=0)
+    inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
+    ds.to_zarr(inp)
+    r = daskgrad("run", inp, out, "--dim", "lon", "--earth", "wgs84", "--workers", "1")
+    assert r.returncode == 2 and "--earth applies to --geospatial only" in r.stderr, r.stderr
+    bare = tmp_path / "bare.zarr"
+    ds.rename(lat="y", lon="x").drop_vars(["y", "x"]).to_zarr(bare)
+    r = daskgrad("run", bare, out, "--geospatial", "--workers", "1")
+    assert r.returncode == 2 and "pass --latitude NAME" in r.stderr, r.stderr
+    assert "ValueError" not in r.stderr and not out.exists()

@@ -388,3 +388,14 @@ def test_metpy_parity_vorticity_divergence():
     for ours, ref in ((geo("vorticity", u, v), mvort), (geo("divergence", u, v), mdiv)):
         a, b = ours.values[rows][:, cols], np.asarray(ref.values)[rows][:, cols]
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * np.abs(b).max())
+
+
+def test_per_degree_operators_warn_and_carry_no_cf_name():
+    """Operators over lat/lon dims without geospatial=True are per degree: a warning says so,
+    and CF's standard names (units s-1) are not given to them."""
+    lat, lon = np.arange(-60, 61.0, 5.0), np.arange(0, 360, 10.0)
+    u, v, _, _ = winds(lat, lon, lambda ph, la: np.cos(ph) + 0 * la, lambda ph, la: 0 * ph * la)
+    with pytest.warns(UserWarning, match="per degree"):
+        vort = daskgrad.vorticity(u, v, dims=["lon", "lat"])
+    assert "standard_name" not in vort.attrs
+    assert geo("vorticity", u, v).attrs["standard_name"] == "atmosphere_relative_vorticity"
