@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -54,13 +55,17 @@ def write_targets(graph: dict, closing: Any) -> list:
     return targets
 
 
+_TOKENS = re.compile(r"(-[0-9a-f]{16,})+$")
+
+
 def describe_key(key: Any) -> str:
     """Where a task key comes from, in a user's words: 'input variable 't', chunk (0, 1)'."""
     name, index = (key[0], tuple(key[1:])) if isinstance(key, tuple) else (key, ())
     name = str(name).removeprefix("original-")
     where = f", chunk {index}" if index else ""
     if name.startswith("open_dataset-"):
-        return f"reading input variable {name[13:].rsplit('-', 1)[0]!r}{where}"
+        # xarray names it open_dataset-VAR-TOKEN, with more -TOKENs after a rechunk
+        return f"reading input variable {re.sub(_TOKENS, '', name[13:])!r}{where}"
     if "store-map-" in name or name.startswith("store-"):
         return f"writing the output{where}"
     if name.startswith("gradient"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np  # noqa: F401  (doctests)
+import numpy as np
 
 from ._operators import operate_arrays
 
@@ -81,6 +81,8 @@ def laplacian(f: Any, *, dims: Any = None, geospatial: bool = False, **options) 
 
 
 def _operate(kind, inputs, dims, geospatial, options):
+    if not isinstance(geospatial, bool | np.bool_):
+        raise TypeError(f"geospatial must be True or False; got {geospatial!r}")
     if any(_is_xarray(a) for a in inputs):
         from ._operators_xr import operate_xarray
 

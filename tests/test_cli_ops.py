@@ -144,3 +144,24 @@ def test_geospatial_options_without_geospatial_and_missing_coordinates(tmp_path)
     r = daskgrad("run", bare, out, "--geospatial", "--workers", "1")
     assert r.returncode == 2 and "pass --latitude NAME" in r.stderr, r.stderr
     assert "ValueError" not in r.stderr and not out.exists()
+
+
+def test_failing_chunk_named_by_its_variable_after_rechunks():
+    """The variable, not 'v-<token>', when the input was rechunked on its way to an operator."""
+    from daskgrad._writer import describe_key
+
+    token = "47a8919692ad3bfe97459d5b05d57fae"
+    for name in (f"open_dataset-v-{token}", f"open_dataset-v-{token}-{token[::-1]}"):
+        assert describe_key((name, 3, 1, 2)) == "reading input variable 'v', chunk (3, 1, 2)"
+    assert (
+        describe_key((f"open_dataset-u-10-{token}", 0))
+        == "reading input variable 'u-10', chunk (0,)"
+    )
+
+
+@pytest.mark.parametrize("bad", ["False", 1, None])
+def test_geospatial_must_be_a_bool(bad):
+    import daskgrad as dg
+
+    with pytest.raises(TypeError, match="geospatial must be True or False"):
+        dg.vorticity(np.ones((4, 4)), np.ones((4, 4)), geospatial=bad)
