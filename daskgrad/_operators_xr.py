@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from ._args import is_dask_collection
-from ._operators import _CURVATURE, _STANDARD_NAMES, check_same_shape, operate_arrays, output_name
+from ._operators import _STANDARD_NAMES, check_same_shape, operate_arrays, output_name
 from .geospatial import _Grid, geospatial_gradient
 from .xarray import _periods, _spacings, divide_units
 
@@ -145,8 +145,11 @@ def _geospatial(kind, inputs, dims, options, stencil):
 
 
 def _curvilinear(kind, inputs, grid, options, stencil):
-    """2-D latitude/longitude: the eastward/northward derivatives of geospatial_gradient
-    combined with the metric term (divergence and vorticity only)."""
+    """2-D latitude/longitude (divergence and vorticity): the earth-centred Cartesian components
+    V_i = u e_i + v n_i of the wind, smooth through a pole inside the grid where u and v are
+    not, each differentiated eastward and northward by geospatial_gradient's chain rule; then
+    div = Σ_i (∂V_i/∂x e_i + ∂V_i/∂y n_i), vort = Σ_i (∂V_i/∂x n_i − ∂V_i/∂y e_i), which on a
+    regular grid are ∂u/∂x + ∂v/∂y − v tan φ / N and ∂v/∂x − ∂u/∂y + u tan φ / N."""
     if kind == "laplacian":
         raise NotImplementedError(
             "laplacian(geospatial=True) needs 1-D latitude and longitude coordinates; "
@@ -155,14 +158,19 @@ def _curvilinear(kind, inputs, grid, options, stencil):
         )
     keys = ("latitude", "longitude", "earth", "radius", "periodic")
     kw = {k: options[k] for k in keys if k in options}
-    (dudx, dudy), (dvdx, dvdy) = (geospatial_gradient(a, **kw, **stencil) for a in inputs)
     u, v = inputs
     phi = xr.DataArray(grid.lat, dims=grid.dims) * grid.lat_rad
-    n_radius = grid.earth.east(phi) / np.cos(phi)
-    j, sign = _CURVATURE[kind]
-    metric = sign * inputs[j] * np.tan(phi) / n_radius
-    out = dudx + dvdy if kind == "divergence" else dvdx - dudy
-    out = out + metric
+    lam = xr.DataArray(grid.lon, dims=grid.dims) * grid.lon_rad
+    east = (-np.sin(lam), np.cos(lam), 0.0 * lam)
+    north = (-np.sin(phi) * np.cos(lam), -np.sin(phi) * np.sin(lam), np.cos(phi))
+    out = 0.0
+    for e_i, n_i in zip(east, north, strict=True):
+        component = (u * e_i + v * n_i).rename(u.name).assign_attrs(u.attrs)
+        dx, dy = geospatial_gradient(component, **kw, **stencil)
+        if kind == "divergence":
+            out = out + dx * e_i + dy * n_i
+        else:
+            out = out + dx * n_i - dy * e_i
     return out.transpose(*u.dims).data
 
 
