@@ -147,7 +147,7 @@ def _scalar_step(h: Any, where: str) -> float:
     if isinstance(h, bool) or np.iscomplexobj(h):
         raise TypeError(f"{where} must be a real number; got {h!r}")
     try:
-        h = float(h)
+        h = h if isinstance(h, EvenCoords) else float(h)  # an even coordinate's step stays one
     except (TypeError, ValueError):
         raise TypeError(f"{where} must be a real number; got {h!r}") from None
     if h == 0 or not np.isfinite(h):

@@ -104,7 +104,7 @@ def _operator_block(blocks, ghosts, steps, aux, *, plan, kind, terms, geo, out=N
     """One chunk of the operator: every term from the chunks and their ghost planes."""
     dtype = plan.dtype
     result = out[0] if out else np.empty(blocks[0].shape, dtype)
-    factors = _metric(aux[0], geo, blocks[0].ndim) if geo is not None else None
+    factors = _metric(aux[0], geo, blocks[0].ndim, dtype) if geo is not None else None
     first = True
     groups: dict[tuple[int, int], list] = {}
     for j, a, deriv, sign in terms:
@@ -162,7 +162,7 @@ def _trim_step(step, trim: int):
     return step[trim:-trim]
 
 
-def _metric(phi, geo, ndim: int) -> dict:
+def _metric(phi, geo, ndim: int, dtype) -> dict:
     """Per latitude of the chunk: 1/(N cos φ), 1/M, their squares, and tan φ / N, shaped to
     broadcast along the latitude axis. NaN eastward factors at the poles."""
     earth, lat_axis = geo
@@ -184,7 +184,8 @@ def _metric(phi, geo, ndim: int) -> dict:
         (1, 1, True): tan_n * y,
         "tan/N": tan_n,
     }
-    return {k: v.reshape(shape) for k, v in r.items()}
+    real = np.finfo(dtype).dtype  # float32 factors for float32 (and complex64) data
+    return {k: v.reshape(shape).astype(real) for k, v in r.items()}
 
 
 def output_name(kind: str, names: Sequence[Hashable | None]) -> str | None:

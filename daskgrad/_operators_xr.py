@@ -11,7 +11,9 @@ import numpy as np
 import xarray as xr
 
 from ._args import is_dask_collection
+from ._metrics import uniform_step
 from ._operators import _STANDARD_NAMES, check_same_shape, operate_arrays, output_name
+from ._stencil import EvenCoords
 from .geospatial import _Grid, geospatial_gradient
 from .xarray import _periods, _spacings, divide_units
 
@@ -122,12 +124,17 @@ def _geospatial(kind, inputs, dims, options, stencil):
         return _curvilinear(kind, inputs, grid, options, stencil), "m"
     if not is_dask_collection(first.data):
         grid = grid.eager()
-    lam, _ = grid._lon_1d()
+    lam, step = grid._lon_1d()
     phi = grid.lat
     phi = phi.astype(np.float64) if is_dask_collection(phi) else np.asarray(phi, np.float64)
     phi = phi * grid.lat_rad
+    # coordinates even to the rounding of their stored dtype (float32 degrees, say): the
+    # uniform arithmetic, with the coordinate rule at the edges of a regional grid
+    lam_spacing = lam if step is None else EvenCoords(step)
+    phi_step = None if is_dask_collection(phi) else uniform_step(phi, grid.lat.dtype)
+    phi_spacing = phi if phi_step is None else EvenCoords(phi_step)
     axes = (first.get_axis_num(lon_dim), first.get_axis_num(lat_dim))
-    periodic = {axes[0]: 2 * np.pi} if grid.periodic else None
+    periodic = {axes[0]: None if step is not None else 2 * np.pi} if grid.periodic else None
     data = _named_errors(
         first,
         operate_arrays,
@@ -136,7 +143,7 @@ def _geospatial(kind, inputs, dims, options, stencil):
         axes,
         # the longitudes themselves: evenly spaced ones keep the coordinate rule at the edges of
         # a regional grid, as dask ones (not inspected) do
-        spacing=[lam, phi],
+        spacing=[lam_spacing, phi_spacing],
         periodic=periodic,
         curvature=(phi, grid.earth, axes[1]),
         **stencil,

@@ -14,6 +14,7 @@ import xarray as xr
 from . import _metrics as m
 from ._api import gradient
 from ._args import is_dask_collection
+from ._stencil import EvenCoords
 from .xarray import divide_units
 
 __all__ = ["geospatial_dataset", "geospatial_gradient"]
@@ -338,17 +339,20 @@ class _Grid:
         phi = self.lat
         if is_dask_collection(phi):
             return phi.astype(np.float64) * scale
-        # the coordinates themselves, even evenly spaced: stencils at the edges of a regional
-        # grid then follow the coordinate rule whether the coordinates are NumPy or dask
-        return np.asarray(phi, dtype=np.float64) * scale
+        # an even coordinate's step as EvenCoords: uniform arithmetic, and the coordinate rule
+        # at the edges of a regional grid, as for dask coordinates (not inspected)
+        phi = np.asarray(phi, dtype=np.float64)
+        step = m.uniform_step(phi, self.lat.dtype)
+        return phi * scale if step is None else EvenCoords(step * scale)
 
     def _differentiate_1d(self, x, ay: int, ax: int, opts):
-        lam, _ = self._lon_1d()
-        periodic = {ax: 2 * np.pi} if self.periodic else None
+        lam, step = self._lon_1d()
+        # an even longitude's period is n steps (its 360° to the coordinates' rounding)
+        periodic = {ax: None if step is not None else 2 * np.pi} if self.periodic else None
         g_y, g_x = gradient(
             x,
             dim=[ay, ax],
-            spacing=[self._lat_spacing(), lam],
+            spacing=[self._lat_spacing(), lam if step is None else EvenCoords(step)],
             periodic=periodic,
             **opts,
         )
