@@ -65,23 +65,32 @@ def _refill(f, ax, flat, dtype):
     q_lo = np.where((ax.lo is None) & (i - left - 1 < 0), ax.q_edge, p)
     q_hi = np.where((ax.hi is None) & (i + right + 1 >= n), ax.q_edge, p)
     start, m = window(left, right, p, ax.from_point, q_lo, q_hi, deriv)
+    # grouped by stencil window, each group a contiguous range after one sort
+    none = -(2**20)  # no stencil: a run of one point
+    keys = np.where(m > deriv, start * 32 + m, none)
+    order = np.argsort(keys, kind="stable")
+    keys, values, i = keys[order], values[:, order], i[order]
+    cuts = np.flatnonzero(np.diff(keys)) + 1
     result = np.full(i.shape, np.nan, dtype=dtype)
-    keys = start * 32 + m
-    for key in np.unique(keys[m > deriv]):
-        rows = np.flatnonzero(keys == key)
-        s, size = int(start[rows[0]]), int(m[rows[0]])
+    for a, b in zip([0, *cuts], [*cuts, keys.size], strict=True):
+        if keys[a] == none:
+            continue  # NaN
+        s, size = int(start[order[a]]), int(m[order[a]])
         if ax.uniform:
             weights = [w / ax.h**deriv for w in uniform_weights(s, size, deriv)]
         else:
-            nodes = ax.ext[i[rows, None] + np.arange(s, s + size) + g]
+            nodes = ax.ext[i[a:b, None] + np.arange(s, s + size) + g]
             weights = list(node_weights(nodes, -s, deriv).astype(ax.coef_dtype).T)
-        centre = values[g, rows]
-        total = np.zeros(rows.size, dtype)
+        centre, total, t = values[g, a:b], result[a:b], np.empty(b - a, dtype)
+        total[...] = 0
         for j in range(size):  # Σ w_j (f_j - f_i): a constant run gives exactly zero
             if s + j != 0:
-                total += (values[g + s + j, rows] - centre) * weights[j]
-        result[rows] = total
-    return result
+                np.subtract(values[g + s + j, a:b], centre, out=t)
+                np.multiply(t, weights[j], out=t)
+                np.add(total, t, out=total)
+    out = np.empty_like(result)
+    out[order] = result
+    return out
 
 
 def _gather(f, ax, flat, i, k):
