@@ -67,10 +67,12 @@ def window(left, right, accuracy: int, from_point: bool, q_lo=None, q_hi=None, d
     >>> window(5, 5, 2, False, deriv=2), window(1, 5, 2, True, deriv=2, q_lo=1)
     ((-2, 5), (-1, 3))
     """
-    l, r = np.asarray(left), np.asarray(right)  # noqa: E741
     half = half_width(accuracy, from_point, deriv)
     q_lo = accuracy if q_lo is None else q_lo
     q_hi = accuracy if q_hi is None else q_hi
+    if all(isinstance(v, int) for v in (left, right, q_lo, q_hi)):
+        return _window_scalar(left, right, accuracy, from_point, q_lo, q_hi, deriv, half)
+    l, r = np.asarray(left), np.asarray(right)  # noqa: E741
     run = l + r + 1
     near_left, near_right = l < half, r < half
     m = np.where(near_right, np.minimum(q_hi + deriv, run), 2 * half + 1)
@@ -84,6 +86,19 @@ def window(left, right, accuracy: int, from_point: bool, q_lo=None, q_hi=None, d
     if start.ndim == 0:
         return int(start), int(m)
     return start, m
+
+
+@cache
+def _window_scalar(left, right, accuracy, from_point, q_lo, q_hi, deriv, half):
+    """:func:`window` for one point, in plain Python (the kernel's edge planes ask often)."""
+    run = left + right + 1
+    if left >= half and right >= half:
+        return -half, 2 * half + 1
+    if left < half:
+        m = min(q_lo + deriv, run)
+        return (min(0, right - m + 1) if from_point else -left), m
+    m = min(q_hi + deriv, run)
+    return (max(1 - m, -left) if from_point else right - m + 1), m
 
 
 @cache
@@ -137,6 +152,36 @@ def fornberg(x, x0, deriv: int = 1):
                 c[..., j, 0] = c4 * c[..., j, 0] / c3
             c1 = c2
     return c[..., deriv]
+
+
+def point_weights(x, k: int, deriv: int = 1) -> list[float]:
+    """:func:`node_weights` of one point's nodes, in plain Python floats (Fornberg's recursion
+    on scalars: the kernel's edge planes need one stencil each, numpy's overhead would dominate).
+
+    Examples
+    --------
+    >>> [round(w, 6) for w in point_weights([0.0, 1.0, 3.0], 0)]
+    [-1.333333, 1.5, -0.166667]
+    """
+    x = [float(v) for v in x]
+    x0, n = x[k], len(x)
+    c = [[0.0] * (deriv + 1) for _ in range(n)]
+    c[0][0] = c1 = 1.0
+    c4 = x[0] - x0
+    for i in range(1, n):
+        mn, c2, c5, c4 = min(i, deriv), 1.0, c4, x[i] - x0
+        for j in range(i):
+            c3 = x[i] - x[j]
+            c2 *= c3
+            if j == i - 1:
+                for q in range(mn, 0, -1):
+                    c[i][q] = c1 * (q * c[i - 1][q - 1] - c5 * c[i - 1][q]) / c2
+                c[i][0] = -c1 * c5 * c[i - 1][0] / c2
+            for q in range(mn, 0, -1):
+                c[j][q] = (c4 * c[j][q] - q * c[j][q - 1]) / c3
+            c[j][0] = c4 * c[j][0] / c3
+        c1 = c2
+    return [row[deriv] for row in c]
 
 
 def node_weights(x: np.ndarray, k, deriv: int = 1) -> np.ndarray:

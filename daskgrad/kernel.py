@@ -9,7 +9,15 @@ from typing import Any
 import numpy as np
 
 from ._holes import fill_holes
-from ._stencil import EvenCoords, depth, half_width, node_weights, uniform_weights, window
+from ._stencil import (
+    EvenCoords,
+    depth,
+    half_width,
+    node_weights,
+    point_weights,
+    uniform_weights,
+    window,
+)
 
 # Bytes of one operand per slab; measured best at 256 KiB-1 MiB on a 512 KiB-L2 core (benchmarks/).
 SLAB_BYTES = 1 << 19
@@ -157,8 +165,8 @@ class _Axis:
         pos = list(range(i + start, i + start + m))
         if self.uniform:
             return pos, [w / self.h**self.deriv for w in uniform_weights(start, m, self.deriv)]
-        nodes = self.ext[[q + self.g for q in pos]]
-        return pos, [float(w) for w in node_weights(nodes[None], -start, self.deriv)[0]]
+        nodes = self.ext[start + i + self.g : start + i + self.g + m]
+        return pos, point_weights(nodes, -start, self.deriv)
 
 
 def _sum_terms(out, terms, tmp, scratch: bool) -> None:
