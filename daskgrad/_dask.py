@@ -58,10 +58,20 @@ def _planes(block, needs, depth):
     return out
 
 
-def _block_task(*args, n_in, k, func, plan, n_aux):
-    # args: n_in blocks, k steps, n_aux aux slices, then per input and axis the planes of the
-    # lower and of the upper neighbour (None at a true edge); flat, so that every dependency
-    # is a top-level TaskRef
+def _pack(*blocks):
+    return list(blocks)
+
+
+def _planes_of(pack, n, needs, depth):
+    return _planes(pack[n], needs, depth)
+
+
+def _block_task(*args, n_in, k, func, plan, n_aux, packed=False):
+    # args: n_in blocks (or, packed, one list of them), k steps, n_aux aux slices, then per
+    # input and axis the planes of the lower and of the upper neighbour (None at a true edge);
+    # flat, so that every dependency is a top-level TaskRef
+    if packed:
+        args = (*args[0], *args[1:])
     blocks, steps = args[:n_in], args[n_in : n_in + k]
     aux, planes = args[n_in + k : n_in + k + n_aux], args[n_in + k + n_aux :]
     ghosts = []
@@ -79,6 +89,23 @@ def _block_task(*args, n_in, k, func, plan, n_aux):
 def _block_task_one(*args, **kwargs):
     (out,) = _block_task(*args, **kwargs)
     return out
+
+
+def _without_layers(graph: HighLevelGraph, top: str, names: set) -> HighLevelGraph:
+    """``graph`` without the layers ``names`` (their tasks run inlined in ``top``'s), ``top``
+    depending on what they depended on."""
+    layers = {k: v for k, v in graph.layers.items() if k not in names}
+    deps = {k: set(v) - names for k, v in graph.dependencies.items() if k not in names}
+    for name in names:
+        deps[top] |= set(graph.dependencies.get(name, ())) - names
+    return HighLevelGraph(layers, deps)
+
+
+def _inline(graph, key):
+    """The task that makes ``key``, to run inside another task; a reference if it is not a
+    task object (legacy tuples, aliases)."""
+    task = graph.get(key) if hasattr(graph, "get") else None
+    return task if isinstance(task, Task) else TaskRef(key)
 
 
 def _ref(key):
@@ -172,11 +199,32 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
     def needs(i):
         return [(a, per or i[a] > 0, per or i[a] < nb - 1) for a, nb, per in spans]
 
+    # Several inputs: one task reads chunk i of each (their reading tasks inlined), so that
+    # they are on the same worker and only ghost planes cross between workers.
+    sources = [a.__dask_graph__() for a in arrays]
+    first = (0,) * arrays[0].ndim
+    packed = len(arrays) > 1 and all(
+        isinstance(_inline(src, (a.name, *first)), Task)
+        for src, a in zip(sources, arrays, strict=True)
+    )
+    inlined: set = set()
+    if packed:
+        read_name = f"{name}-read-{token}"
+        inlined = {a.name for a in arrays}  # input layers whose every task is inlined
+        for i in idxs:
+            key = (read_name, *i)
+            parts = [_inline(src, (a.name, *i)) for src, a in zip(sources, arrays, strict=True)]
+            inlined &= {a.name for a, t in zip(arrays, parts, strict=True) if isinstance(t, Task)}
+            dsk[key] = Task(key, _pack, *parts)
+
     if any(per or nb > 1 for _, nb, per in spans):
-        for arr, planes_name in zip(arrays, planes_names, strict=True):
+        for n, (arr, planes_name) in enumerate(zip(arrays, planes_names, strict=True)):
             for i in idxs:
                 key = (planes_name, *i)
-                dsk[key] = Task(key, _planes, TaskRef((arr.name, *i)), needs(i), g)
+                if packed:
+                    dsk[key] = Task(key, _planes_of, TaskRef((read_name, *i)), n, needs(i), g)
+                else:
+                    dsk[key] = Task(key, _planes, TaskRef((arr.name, *i)), needs(i), g)
     else:
         planes_names = []
 
@@ -192,7 +240,12 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
             yield from [None] * (2 * len(spans) * len(arrays))
 
     kernel_args = dict(
-        n_in=len(arrays), k=len(plan.axes), func=func, plan=plan, n_aux=len(aux_by_axis)
+        n_in=len(arrays),
+        k=len(plan.axes),
+        func=func,
+        plan=plan,
+        n_aux=len(aux_by_axis),
+        packed=packed,
     )
     one = nout == 1
     kernel_name = f"{name}-{token}"
@@ -202,7 +255,11 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
         dsk[key] = Task(
             key,
             _block_task_one if one else _block_task,
-            *[TaskRef((arr.name, *i)) for arr in arrays],
+            *(
+                [TaskRef((read_name, *i))]
+                if packed
+                else [TaskRef((arr.name, *i)) for arr in arrays]
+            ),
             *[st[i[ax.axis]] for ax, st in zip(plan.axes, steps_by_axis, strict=True)],
             *[vals[i[axis]] for axis, vals in aux_by_axis],
             *neighbours(i),
@@ -210,6 +267,10 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
         )
 
     graph = HighLevelGraph.from_collections(kernel_name, dsk, dependencies=dependencies)
+    # a layer of exactly the inlined tasks goes (a rechunk's also holds the pieces they read)
+    inlined = {n for n in inlined if len(graph.layers.get(n, ())) == len(idxs)}
+    if inlined:
+        graph = _without_layers(graph, kernel_name, inlined)
     meta = np.empty((0,) * arrays[0].ndim, dtype=plan.dtype)
     if one:
         out = da.Array(graph, kernel_name, chunks, meta=meta)
