@@ -111,7 +111,7 @@ def _operator_block(blocks, ghosts, steps, aux, *, plan, kind, terms, geo, out=N
         groups.setdefault((j, deriv), []).append((a, sign))
     for (j, deriv), members in groups.items():
         g = plan.depth
-        trim = g - _depth(plan, deriv)
+        trim = g - depth(plan.accuracy, plan.nan_policy, deriv)
         axes = [plan.axes[a] for a, _ in members]
         grads = gradient_block(
             blocks[j],
@@ -139,10 +139,6 @@ def _operator_block(blocks, ghosts, steps, aux, *, plan, kind, terms, geo, out=N
         t = np.multiply(blocks[j], sign * factors["tan/N"], dtype=dtype)
         np.add(result, t, out=result)
     return (result,)
-
-
-def _depth(plan, deriv: int) -> int:
-    return depth(plan.accuracy, plan.nan_policy, deriv)
 
 
 def _trim_ghosts(lh, axis: int, trim: int):

@@ -3,6 +3,7 @@ last, what was written removed on failure; ``--overwrite`` through a hidden sibl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -210,10 +211,8 @@ class RemoteTarget:
             self._remove(self.marker)
 
     def _remove(self, path: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):  # already gone: nothing to remove
             self.fs.rm(path, recursive=True)
-        except FileNotFoundError:
-            pass
 
     def discard(self) -> None:
         """Delete the objects this run wrote (never once committed); never raises."""
