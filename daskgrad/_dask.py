@@ -62,21 +62,26 @@ def _pack(*blocks):
     return list(blocks)
 
 
-def _planes_of(pack, n, needs, depth):
-    return _planes(pack[n], needs, depth)
+def _planes_of(pack, needs, depth):
+    """The planes of every block of ``pack`` (the chunks of several inputs), one list each."""
+    return [_planes(block, needs, depth) for block in pack]
 
 
 def _block_task(*args, n_in, k, func, plan, n_aux, packed=False):
     # args: n_in blocks (or, packed, one list of them), k steps, n_aux aux slices, then per
-    # input and axis the planes of the lower and of the upper neighbour (None at a true edge);
-    # flat, so that every dependency is a top-level TaskRef
+    # input and axis the planes of the lower and of the upper neighbour (None at a true edge;
+    # packed, per axis only, each a list over the inputs); flat, so that every dependency is
+    # a top-level TaskRef
     if packed:
         args = (*args[0], *args[1:])
     blocks, steps = args[:n_in], args[n_in : n_in + k]
     aux, planes = args[n_in + k : n_in + k + n_aux], args[n_in + k + n_aux :]
     ghosts = []
     for i in range(n_in):
-        mine = planes[2 * k * i : 2 * k * (i + 1)]
+        if packed:
+            mine = [None if p is None else p[i] for p in planes]
+        else:
+            mine = planes[2 * k * i : 2 * k * (i + 1)]
         ghosts.append(
             [
                 (None if lo is None else lo[j][1], None if hi is None else hi[j][0])
@@ -188,6 +193,7 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
     # One task per chunk and input copies the planes its neighbours need; each kernel task
     # takes its own chunks and its neighbours' planes: k + 2 + n_in tasks per chunk with the
     # k output getitems, 1 + 2 n_in for one output, where the kernel's task is the output
+    # (3 for several inputs read in one task, whose planes are then copied in one task too)
     # (dask would fuse a kernel and its single getitem into a subgraph task, which costs more
     # to run than the two tasks). Tasks are dask's task objects, not legacy tuples, which dask
     # would convert one by one at compute time (a sixth of dask.compute's time on 10^4 tiny
@@ -217,16 +223,18 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
             inlined &= {a.name for a, t in zip(arrays, parts, strict=True) if isinstance(t, Task)}
             dsk[key] = Task(key, _pack, *parts)
 
-    if any(per or nb > 1 for _, nb, per in spans):
-        for n, (arr, planes_name) in enumerate(zip(arrays, planes_names, strict=True)):
+    if not any(per or nb > 1 for _, nb, per in spans):
+        planes_names = []
+    elif packed:  # one task copies the planes of every input's chunk
+        planes_names = [f"{name}-planes-{token}"]
+        for i in idxs:
+            key = (planes_names[0], *i)
+            dsk[key] = Task(key, _planes_of, TaskRef((read_name, *i)), needs(i), g)
+    else:
+        for arr, planes_name in zip(arrays, planes_names, strict=True):
             for i in idxs:
                 key = (planes_name, *i)
-                if packed:
-                    dsk[key] = Task(key, _planes_of, TaskRef((read_name, *i)), n, needs(i), g)
-                else:
-                    dsk[key] = Task(key, _planes, TaskRef((arr.name, *i)), needs(i), g)
-    else:
-        planes_names = []
+                dsk[key] = Task(key, _planes, TaskRef((arr.name, *i)), needs(i), g)
 
     def neighbours(i):
         for planes_name in planes_names:
@@ -237,7 +245,7 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
                 yield TaskRef(lo_key) if per or lo >= 0 else None
                 yield TaskRef(hi_key) if per or hi < nb else None
         if not planes_names:
-            yield from [None] * (2 * len(spans) * len(arrays))
+            yield from [None] * (2 * len(spans) * (1 if packed else len(arrays)))
 
     kernel_args = dict(
         n_in=len(arrays),

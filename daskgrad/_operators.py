@@ -113,6 +113,9 @@ def _operator_block(blocks, ghosts, steps, aux, *, plan, kind, terms, geo, out=N
         g = plan.depth
         trim = g - depth(plan.accuracy, plan.nan_policy, deriv)
         axes = [plan.axes[a] for a, _ in members]
+        # the first derivative is computed into the result, the others added to it: one
+        # pass over the chunk per further term (two when it has a metric factor)
+        outs = [np.empty(result.shape, dtype) for _ in members[1:]]
         grads = gradient_block(
             blocks[j],
             [ax.axis for ax in axes],
@@ -120,6 +123,7 @@ def _operator_block(blocks, ghosts, steps, aux, *, plan, kind, terms, geo, out=N
             [_trim_step(steps[a], trim) for a, _ in members],
             plan.edge_order,
             dtype,
+            out=[result, *outs] if first else [np.empty(result.shape, dtype), *outs],
             accuracy=plan.accuracy,
             nan_policy=plan.nan_policy,
             deriv=deriv,
@@ -129,8 +133,11 @@ def _operator_block(blocks, ghosts, steps, aux, *, plan, kind, terms, geo, out=N
             if factors is not None:
                 scale = sign * factors[(a, deriv, kind == "laplacian")]
             if first:
-                np.multiply(d, scale, out=result)
+                if factors is not None or sign != 1.0:
+                    np.multiply(result, scale, out=result)
                 first = False
+            elif factors is None:
+                (np.add if sign > 0 else np.subtract)(result, d, out=result)
             else:
                 np.multiply(d, scale, out=d)
                 np.add(result, d, out=result)

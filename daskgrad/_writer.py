@@ -55,6 +55,39 @@ def write_targets(graph: dict, closing: Any) -> list:
     return targets
 
 
+def fuse_chains(graph: dict, writes: list) -> dict:
+    """``graph`` with each write fused with the writing tasks below it that only it needs
+    (dask.array.store's identity wrappers): one task to schedule per output chunk instead of
+    two. The writes keep their keys; reads and kernels stay tasks of their own, so that a
+    failure is still blamed on them."""
+    from dask._task_spec import Task, convert_legacy_graph
+    from dask.core import get_dependencies, reverse_dict
+
+    graph = convert_legacy_graph(graph)
+    deps = {k: get_dependencies(graph, k) for k in graph}
+    dependents = reverse_dict(deps)
+    keep = set(writes)
+    for key in writes:
+        chain, cur = [graph[key]], key
+        while len(deps[cur]) == 1:
+            (below,) = deps[cur]
+            task = graph.get(below)
+            if (
+                below in keep
+                or len(dependents[below]) != 1
+                or not isinstance(task, Task)
+                or "store-map-" not in str(below[0] if isinstance(below, tuple) else below)
+            ):
+                break
+            chain.insert(0, task)
+            cur = below
+        if len(chain) > 1 and isinstance(chain[-1], Task):
+            for task in chain[:-1]:
+                del graph[task.key]
+            graph[key] = Task.fuse(*chain, key=key)
+    return graph
+
+
 _TOKENS = re.compile(r"(-[0-9a-f]{16,})+$")
 
 
@@ -100,8 +133,12 @@ def _quiesce(client: Any, keys: set[str], timeout: float = 30.0) -> None:
 def _compute_distributed(graph, writes, client, progress, watch) -> None:
     from distributed import as_completed
 
+    from dask.highlevelgraph import HighLevelGraph
+
     keys = {str(k) for k in graph}
-    futures = client.get(graph, writes, sync=False)
+    # as a HighLevelGraph: distributed names a plain dict graph by tokenizing every task,
+    # a third of a second for 10^3 tasks
+    futures = client.get(HighLevelGraph({"daskgrad-write": graph}, {"daskgrad-write": set()}), writes, sync=False)
     try:
         if progress:
             from distributed import progress as progress_bar
@@ -191,7 +228,7 @@ def write(
         # then spills to disk.
         writes = write_targets(graph, delayed.key)
         # culled here, not left to the scheduler: dask.order must not see the closing task
-        graph = cull(graph, writes)[0]
+        graph = fuse_chains(cull(graph, writes)[0], writes)
         if writes and client is not None:
             _compute_distributed(graph, writes, client, progress, watch)
         elif writes:

@@ -626,6 +626,37 @@ def test_graph_size(spacing):
     assert _ntasks(lap2) <= 4 * n, _ntasks(lap2)
 
 
+@pytest.mark.parametrize("periodic", [None, ["x"]])
+def test_zarr_inputs_read_in_one_task_per_chunk(tmp_path, periodic):
+    """u and v read from zarr: one task reads chunk i of both, one copies both's ghost planes,
+    one computes the chunk: 3 tasks per output chunk, and the values are numpy's."""
+    import xarray as xr
+    from dask.optimization import cull
+
+    rng = np.random.default_rng(7)
+    u, v = rng.standard_normal((2, 6, 9, 10))
+    ds = xr.Dataset({"u": (("t", "y", "x"), u), "v": (("t", "y", "x"), v)})
+    ds.chunk({"t": 2, "y": 4, "x": 3}).to_zarr(tmp_path / "in.zarr")
+    src = xr.open_zarr(tmp_path / "in.zarr")
+    opts = dict(dims=("x", "y"), periodic=periodic)
+    with raise_if_dask_computes():
+        vort, div = vorticity(src.u, src.v, **opts), divergence(src.u, src.v, **opts)
+    n = src.u.data.npartitions
+    for out in (vort, div):
+        arr = out.data
+        graph = cull(dict(arr.__dask_graph__()), list(dask.core.flatten(arr.__dask_keys__())))[0]
+        per_chunk = [k for k in graph if isinstance(k, tuple)]
+        assert len(per_chunk) == 3 * n, len(per_chunk)
+    if periodic:
+        gx = [np.gradient(np.concatenate([f[..., -1:], f, f[..., :1]], axis=-1), axis=-1)[..., 1:-1]
+              for f in (u, v)]
+    else:
+        gx = [np.gradient(f, axis=-1) for f in (u, v)]
+    gy = [np.gradient(f, axis=-2) for f in (u, v)]
+    np.testing.assert_allclose(vort.values, gx[1] - gy[0], rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(div.values, gx[0] + gy[1], rtol=1e-13, atol=1e-13)
+
+
 def test_building_the_graphs_computes_nothing():
     rng = np.random.default_rng(3)
     f = rng.standard_normal((12, 11, 10))
