@@ -131,14 +131,14 @@ def _quiesce(client: Any, keys: set[str], timeout: float = 30.0) -> None:
 
 
 def _compute_distributed(graph, writes, client, progress, watch) -> None:
-    from distributed import as_completed
-
     from dask.highlevelgraph import HighLevelGraph
+    from distributed import as_completed
 
     keys = {str(k) for k in graph}
     # as a HighLevelGraph: distributed names a plain dict graph by tokenizing every task,
     # a third of a second for 10^3 tasks
-    futures = client.get(HighLevelGraph({"daskgrad-write": graph}, {"daskgrad-write": set()}), writes, sync=False)
+    layers = HighLevelGraph({"daskgrad-write": graph}, {"daskgrad-write": set()})
+    futures = client.get(layers, writes, sync=False)
     try:
         if progress:
             from distributed import progress as progress_bar

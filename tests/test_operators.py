@@ -648,8 +648,10 @@ def test_zarr_inputs_read_in_one_task_per_chunk(tmp_path, periodic):
         per_chunk = [k for k in graph if isinstance(k, tuple)]
         assert len(per_chunk) == 3 * n, len(per_chunk)
     if periodic:
-        gx = [np.gradient(np.concatenate([f[..., -1:], f, f[..., :1]], axis=-1), axis=-1)[..., 1:-1]
-              for f in (u, v)]
+        gx = [
+            np.gradient(np.concatenate([f[..., -1:], f, f[..., :1]], axis=-1), axis=-1)[..., 1:-1]
+            for f in (u, v)
+        ]
     else:
         gx = [np.gradient(f, axis=-1) for f in (u, v)]
     gy = [np.gradient(f, axis=-2) for f in (u, v)]
