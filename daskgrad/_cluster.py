@@ -47,6 +47,32 @@ def _fmt(n: float) -> str:
     return format_bytes(int(n))
 
 
+def _usable_fraction() -> float:
+    """The fraction of a worker's memory limit at which distributed pauses it (else kills it)."""
+    import dask
+    import distributed  # noqa: F401 - its config holds the fractions
+
+    keys = ("distributed.worker.memory.pause", "distributed.worker.memory.terminate")
+    return float(next((f for f in (dask.config.get(k, False) for k in keys) if f), 1.0))
+
+
+def task_bytes(chunk_bytes: float, k: int) -> float:
+    """Memory of one running task on a chunk of ``chunk_bytes`` with ``k`` derivatives.
+
+    It holds its input chunk as read and decompressed, and its derivatives as computed and,
+    partly, as encoded for writing: a 64 MiB chunk with k = 2 failed at 428 MiB (the plain
+    1 + k model's minimum) and ran at 560 MiB.
+    """
+    return chunk_bytes * 1.5 * (1 + k)
+
+
+def task_room(memory_limit: int | None, threads: int) -> float | None:
+    """Bytes each of a worker's ``threads`` running tasks may hold (None: no limit)."""
+    if not memory_limit:
+        return None
+    return max(0.0, memory_limit * _usable_fraction() - WORKER_BASELINE) / max(threads, 1)
+
+
 def check_memory_limit(memory_limit: int | None, chunk_bytes: int, k: int, threads: int) -> None:
     """UsageError, saying what would fit, unless a worker with ``memory_limit`` bytes (None: no
     limit) holds ``WORKER_BASELINE`` plus one task per thread (a chunk of ``chunk_bytes`` and its
@@ -63,18 +89,10 @@ def check_memory_limit(memory_limit: int | None, chunk_bytes: int, k: int, threa
     ...
     daskgrad._errors.UsageError: memory limit 10.00 MiB per worker is too small: ...
     """
-    import dask
-    import distributed  # noqa: F401 - its config holds the pause fraction
-
     if memory_limit is None:
         return
-    # the fraction of the limit at which a worker is paused (else killed)
-    keys = ("distributed.worker.memory.pause", "distributed.worker.memory.terminate")
-    usable = float(next((f for f in (dask.config.get(k, False) for k in keys) if f), 1.0))
-    # a task holds its input chunk as read and decompressed, and its derivatives as computed
-    # and, partly, as encoded for writing: a 64 MiB chunk with k = 2 failed at 428 MiB (the
-    # plain 1 + k model's minimum) and ran at 560 MiB
-    task = int(chunk_bytes * 1.5 * (1 + k) * threads)
+    usable = _usable_fraction()
+    task = task_bytes(chunk_bytes, k) * threads
     if memory_limit > 0 and memory_limit * usable >= WORKER_BASELINE + task:
         return
     least = math.ceil((WORKER_BASELINE + task) / usable / 2**20) * 2**20
@@ -89,9 +107,9 @@ def check_memory_limit(memory_limit: int | None, chunk_bytes: int, k: int, threa
         f"about {_fmt(WORKER_BASELINE)}{tasks}, below the {usable:.0%} of its limit at which "
         f"dask pauses it; use at least {_fmt(least)}"
     )
-    room = memory_limit * usable - WORKER_BASELINE
-    if task and room > 0:
-        msg += f", or chunks of at most {_fmt(room / (1.5 * (1 + k) * threads))}"
+    room = task_room(memory_limit, threads)
+    if task and room:
+        msg += f", or chunks of at most {_fmt(room / task_bytes(1, k))}"
     raise UsageError(msg)
 
 

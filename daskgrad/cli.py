@@ -124,7 +124,7 @@ def _count(n: int, noun: str) -> str:
 
 def cmd_run(args: argparse.Namespace, state: State) -> None:
     """``daskgrad run``: validate everything first, then compute on the cluster."""
-    from ._pipeline import check_input, open_input, prepare
+    from ._pipeline import check_input, open_input
     from ._remote import check_remote_output, remove_stale_remote
     from ._store import access, quiet_asyncio
     from ._target import check_output
@@ -148,10 +148,7 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
     request = _request(args)
     ds = open_input(input, chunks or None, say=say)
     with contextlib.closing(ds):
-        job = prepare(
-            ds, args.dim, args.var, args.edge_order, periodic, args.datetime_unit,
-            accuracy=args.accuracy, nan_policy=args.nan_policy, request=request,
-        )  # fmt: skip
+        job = _build(args, ds, periodic, request)
         job.absent = check_input(input, job, args.strict, say)
         # the temporary is made now: an unwritable OUTPUT is found before any cluster starts
         target = make_target(output, args.overwrite, [input], say)
@@ -163,6 +160,8 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
                 local = not (args.scheduler or args.scheduler_file)
                 if client is not None and local and not args.debug:
                     client.run(quiet_asyncio)
+                if client is not None and not chunks and _stored_chunks(input):
+                    job = _batched(args, input, job, client, periodic, request)
                 run_job(args, job, target, client, state, f"{input} -> {output}")
         except Exception as e:
             if getattr(target, "leftover", None):
@@ -174,6 +173,49 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
                     "(no zarr metadata: not readable as a store)"
                 ) from e
             raise
+
+
+def _build(args: argparse.Namespace, ds: Any, periodic: dict, request: Any, quiet=False) -> Any:
+    """The checked, lazy job; the API's warnings (a per-degree result, say) said in one line
+    each, in the command line's words, unless ``quiet`` (said already)."""
+    from ._pipeline import prepare, say_warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        job = prepare(
+            ds, args.dim, args.var, args.edge_order, periodic, args.datetime_unit,
+            accuracy=args.accuracy, nan_policy=args.nan_policy, request=request,
+        )  # fmt: skip
+    if not quiet:
+        say_warnings(caught, lambda line: say(line.replace("geospatial=True", "--geospatial")))
+    return job
+
+
+def _stored_chunks(input: Any) -> bool:
+    """Whether INPUT is opened in its stored chunks (a zarr store; netCDF gets dask's)."""
+    return input.local is None or input.local.is_dir() or input.local.suffix == ".zarr"
+
+
+def _batched(args, input, job, client, periodic, request):
+    """``job`` reading several small stored chunks per task (see ``batch_chunks``), if the
+    workers' memory allows; the output keeps the stored chunks."""
+    from ._cluster import task_bytes, task_room
+    from ._pipeline import batch_chunks, keep_stored_chunks, open_input
+
+    workers = list(client.scheduler_info()["workers"].values())
+    if not workers:
+        return job
+    limits = [w.get("memory_limit") or 0 for w in workers]
+    room = task_room(min(limits) if all(limits) else None, max(w["nthreads"] for w in workers))
+    batch = batch_chunks(job, room, lambda nbytes: task_bytes(nbytes, job.k))
+    if not batch:
+        return job
+    batched = _build(args, open_input(input, batch), periodic, request, quiet=True)
+    keep_stored_chunks(batched, job)
+    batched.absent = job.absent
+    ((dim, n),) = batch.items()
+    say(f"each task reads {n} of {dim!r} (several stored chunks): fewer, larger tasks")
+    return batched
 
 
 def _request(args: argparse.Namespace):

@@ -96,6 +96,22 @@ def test_cartesian_operators_with_plain_gradients(cluster, tmp_path):
     assert got.div_u_v.attrs["units"] == "m s-1 km-1" and got.lap_v.attrs["units"] == "m s-1 km-2"
 
 
+def test_per_degree_operators_warn_in_one_daskgrad_line(cluster, tmp_path):
+    inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
+    winds().chunk({"time": 1}).to_zarr(inp)
+    r = daskgrad(
+        "run", inp, out, "--vorticity", "u,v", "--dim", "lon", "--dim", "lat",
+        "--scheduler-file", cluster, "--no-progress",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in (r.stdout + r.stderr).splitlines() if "warning" in ln.lower()]
+    assert lines == [
+        "daskgrad: warning: vorticity: dims ['lon', 'lat'] have coordinates in 'degrees_east', "
+        "so the result is per degree; --geospatial differentiates per metre on the sphere"
+    ], r.stdout + r.stderr
+    assert "UserWarning" not in r.stderr and ".py:" not in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -1,0 +1,92 @@
+"""`daskgrad run` reads several small stored chunks per task: when, along which dim, and that
+the output is the same, bit for bit, in the same stored chunks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from daskgrad._cluster import task_bytes
+from daskgrad._pipeline import BATCH_BYTES, batch_chunks, open_input, prepare
+
+from .test_cli import daskgrad
+from .test_cli_ops import cluster, winds  # noqa: F401 - the module's real cluster
+
+xr = pytest.importorskip("xarray")
+pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
+
+
+def stored(tmp_path, chunks, shape=(40, 16, 32), names=("u", "v")):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    ds = xr.Dataset({n: (("time", "y", "x"), rng.standard_normal(shape)) for n in names})
+    ds.chunk(chunks).to_zarr(tmp_path / "in.zarr")
+    return open_input(tmp_path / "in.zarr")
+
+
+def k2(nbytes):
+    return task_bytes(nbytes, 2)
+
+
+def test_small_chunks_are_read_several_to_a_task_along_a_dim_not_differentiated(tmp_path):
+    ds = stored(tmp_path, {"time": 2, "y": 8, "x": 16})  # 2 KiB chunks
+    job = prepare(ds, ["x", "y"])
+    # as many as the data has, short of BATCH_BYTES: all 40 time steps
+    assert batch_chunks(job, None, k2) == {"time": 40}
+    # no dim to batch when every chunked dim is differentiated
+    assert batch_chunks(prepare(ds, ["time", "x", "y"]), None, k2) == {}
+
+
+def test_batches_stay_within_half_the_room_of_a_task_and_bytes(tmp_path):
+    ds = stored(tmp_path, {"time": 1, "y": 16, "x": 32}, shape=(64, 16, 32))  # 4 KiB
+    job = prepare(ds, ["x"])
+    chunk = 16 * 32 * 8
+    room = 2 * k2(5 * chunk) + 1  # five chunks fit twice over, six do not
+    assert batch_chunks(job, room, k2) == {"time": 5}
+    assert batch_chunks(job, 2 * k2(chunk), k2) == {}  # one chunk is already half the room
+    # the first dim not differentiated with more than one chunk: y when x and time are
+    ds = stored(tmp_path / "b", {"time": 64, "y": 1, "x": 32}, shape=(64, 16, 32))
+    assert batch_chunks(prepare(ds, ["x", "time"]), None, k2) == {"y": 16}
+
+
+def test_no_batch_for_large_chunks_or_differently_chunked_inputs(tmp_path):
+    n = BATCH_BYTES // 2 // 8 // 64 + 1  # rows of a chunk over half BATCH_BYTES: not worth it
+    ds = stored(tmp_path, {"time": 1, "y": n, "x": 64}, shape=(3, n, 64), names=("u",))
+    assert batch_chunks(prepare(ds, ["x"]), None, k2) == {}
+    ds = stored(tmp_path / "b", {"time": 2})
+    ds["v"] = ds.v.chunk({"time": 4})
+    assert batch_chunks(prepare(ds, ["x"]), None, k2) == {}
+
+
+def test_batched_run_writes_the_apis_values_in_the_stored_chunks(cluster, tmp_path):  # noqa: F811
+    import daskgrad as dg
+
+    inp = tmp_path / "in.zarr"
+    winds().chunk({"time": 1, "lat": 19, "lon": 40}).to_zarr(inp)
+    src = xr.open_zarr(inp)
+    for name, extra, batch in [
+        ("a", ["--vorticity", "u,v", "--dim", "lon", "--dim", "lat"], "3 of 'time'"),
+        ("b", ["--var", "T", "--dim", "lon", "--dim", "lat", "--accuracy", "4"], "3 of 'time'"),
+        ("c", ["--var", "T", "--dim", "lon", "--chunks", "time=1"], None),  # the user's chunks
+        ("d", ["--var", "T", "--dim", "time"], "55 of 'lat'"),  # time is differentiated
+    ]:
+        out = tmp_path / f"{name}.zarr"
+        args = ["run", inp, out, *extra, "--scheduler-file", cluster, "--no-progress"]
+        r = daskgrad(*args)
+        assert r.returncode == 0, r.stderr
+        said = [ln for ln in r.stdout.splitlines() if "each task reads" in ln]
+        assert said == (
+            [f"daskgrad: each task reads {batch} (several stored chunks): fewer, larger tasks"]
+            if batch
+            else []
+        ), r.stdout
+        got = xr.open_zarr(out)
+        for var in got.data_vars.values():
+            assert var.encoding["chunks"] == tuple(c[0] for c in src.T.chunks), var.name
+        if name == "a":
+            ref = dg.vorticity(src.u, src.v, dims=["lon", "lat"])
+            np.testing.assert_array_equal(got.vort_u_v.values, ref.values)
+        if name == "b":
+            ref = dg.gradient(src.T, dim=["lon", "lat"], accuracy=4)
+            np.testing.assert_array_equal(got.dT_dlon.values, ref[0].values)
+            np.testing.assert_array_equal(got.dT_dlat.values, ref[1].values)
