@@ -47,12 +47,13 @@ def _fmt(n: float) -> str:
     return format_bytes(int(n))
 
 
-def _usable_fraction() -> float:
-    """The fraction of a worker's memory limit at which distributed pauses it (else kills it)."""
+def _usable_fraction(*keys: str) -> float:
+    """The fraction of a worker's memory limit at which distributed pauses it (else kills it),
+    or the first of ``keys`` set (``spill``: where it starts writing its data to disk)."""
     import dask
     import distributed  # noqa: F401 - its config holds the fractions
 
-    keys = ("distributed.worker.memory.pause", "distributed.worker.memory.terminate")
+    keys = (*keys, "distributed.worker.memory.pause", "distributed.worker.memory.terminate")
     return float(next((f for f in (dask.config.get(k, False) for k in keys) if f), 1.0))
 
 
@@ -66,11 +67,13 @@ def task_bytes(chunk_bytes: float, k: int) -> float:
     return chunk_bytes * 1.5 * (1 + k)
 
 
-def task_room(memory_limit: int | None, threads: int) -> float | None:
-    """Bytes each of a worker's ``threads`` running tasks may hold (None: no limit)."""
+def task_room(memory_limit: int | None, threads: int, spill: bool = False) -> float | None:
+    """Bytes each of a worker's ``threads`` running tasks may hold before it pauses, or with
+    ``spill`` before it starts spilling to disk (None: no limit)."""
     if not memory_limit:
         return None
-    return max(0.0, memory_limit * _usable_fraction() - WORKER_BASELINE) / max(threads, 1)
+    keys = ("distributed.worker.memory.spill",) if spill else ()
+    return max(0.0, memory_limit * _usable_fraction(*keys) - WORKER_BASELINE) / max(threads, 1)
 
 
 def check_memory_limit(memory_limit: int | None, chunk_bytes: int, k: int, threads: int) -> None:

@@ -152,7 +152,8 @@ def batch_chunks(job: Job, room: float | None, task_bytes: Callable[[float], flo
     Each task costs the scheduler and a worker a few milliseconds besides its reading,
     computing and writing, about 5 ms per MiB of input here: a few MiB per task lose a tenth
     of the time to scheduling. Tasks grow to about ``BATCH_BYTES`` of each input, no more
-    than half of ``room`` (the bytes a worker's running task may hold, None: no limit) as
+    than half of ``room`` (the bytes a worker's running task may hold below distributed's
+    spill threshold, None: no limit; a worker also holds the chunks read for its next task) as
     ``task_bytes(chunk)`` counts them. The output keeps the stored chunks (see
     ``keep_stored_chunks``).
     """

@@ -206,7 +206,8 @@ def _batched(args, input, job, client, periodic, request):
     if not workers:
         return job
     limits = [w.get("memory_limit") or 0 for w in workers]
-    room = task_room(min(limits) if all(limits) else None, max(w["nthreads"] for w in workers))
+    threads = max(w["nthreads"] for w in workers)
+    room = task_room(min(limits) if all(limits) else None, threads, spill=True)
     batch = batch_chunks(job, room, lambda nbytes: task_bytes(nbytes, job.k))
     if not batch:
         return job
