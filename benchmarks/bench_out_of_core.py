@@ -19,6 +19,8 @@ import inspect
 import os
 import platform
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -107,6 +109,12 @@ def main() -> None:
         "or several separated by commas, each timed in every repeat",
     )
     p.add_argument("--dir", default=tempfile.gettempdir(), help="where the data goes (/tmp)")
+    p.add_argument(
+        "--command",
+        action="store_true",
+        help="also time `daskgrad run` itself (a process of its own, its start included), "
+        "which reads several small stored chunks per task",
+    )
     args = p.parse_args()
     try:
         orders = [int(a) for a in args.accuracy.split(",")]
@@ -161,10 +169,25 @@ def main() -> None:
                 out = work / f"grad{i[0]}.zarr"
                 daskgrad.to_zarr(job.result, out, client=client, progress=False)
 
+            def command(accuracy, i=[0]):  # noqa: B006
+                i[0] += 1
+                out = work / f"grad-cli{i[0]}.zarr"
+                cmd = [sys.executable, "-m", "daskgrad", "run", str(inp), str(out)]
+                cmd += ["--dim", "y", "--dim", "x", "--no-progress"]
+                cmd += ["--scheduler", cluster.scheduler_address]
+                cmd += [] if accuracy == 2 else ["--accuracy", str(accuracy)]
+                done = subprocess.run(cmd, capture_output=True, text=True)
+                if done.returncode:
+                    raise RuntimeError(f"daskgrad run exited {done.returncode}: {done.stderr}")
+                said.update(ln for ln in done.stdout.splitlines() if "each task reads" in ln)
+
+            said: set[str] = set()
             fns = {"I/O floor (read 1, write 2)": floor}
             for acc in orders:
                 name = "daskgrad, 2 of 3 dims" + (f", accuracy {acc}" if orders != [2] else "")
                 fns[name] = lambda acc=acc: gradient(acc)
+                if args.command:
+                    fns[f"`daskgrad run`, {name[10:]}"] = lambda acc=acc: command(acc)
             runs = {name: [] for name in fns}
             for _ in range(args.repeat):
                 for name, fn in fns.items():
@@ -190,6 +213,8 @@ def main() -> None:
             f"{format_bytes(m['peak'])} | {m['peak'] / limit:.2f} | "
             f"{sum(r['restarts'] for r in runs[name])} |"
         )
+    for line in sorted(said):
+        print(f"\n{line}")
 
 
 if __name__ == "__main__":
