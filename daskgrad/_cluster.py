@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import socket
 import threading
 import time
@@ -15,20 +14,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._errors import UsageError, first_line
+from ._memory import check_memory_limit, fmt_bytes, local_cluster_shape
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT", "DEFAULT_NO_WORKERS_TIMEOUT", "WORKER_BASELINE"]
-__all__ += ["WorkerWatch", "check_memory_limit", "connect", "local_cluster_shape"]
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "DEFAULT_NO_WORKERS_TIMEOUT", "WorkerWatch", "connect"]
 
 #: Seconds to wait for a scheduler to answer before giving up (``--connect-timeout``).
 DEFAULT_CONNECT_TIMEOUT = 30.0
 #: Seconds a run may go without any worker before it fails: long enough for a nanny to restart
 #: a worker or a batch system to start one, short enough that a dead cluster is reported.
 DEFAULT_NO_WORKERS_TIMEOUT = 60.0
-#: Resident memory of a worker process once it has run daskgrad's tasks: 103 MiB started,
-#: 122 MiB after a zarr-to-zarr run, 135 MiB with a netCDF4 input (distributed 2026.8, Python
-#: 3.11, x86_64); 153-169 MiB with the same code once the test extra's packages (MetPy, s3fs,
-#: findiff) were installed beside it (tests/test_cluster.py checks it stays below).
-WORKER_BASELINE = 175 * 2**20
 #: Seconds a LocalCluster gets to close before its worker processes are killed.
 SHUTDOWN_TIMEOUT = 2.0
 
@@ -39,111 +33,6 @@ _IGNORE_SIGINT = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
 # a worker's warnings (zarr's "consolidated metadata is not in the spec") would reach the
 # user's terminal as raw multi-line messages; the run reports what matters in its own lines
 _IGNORE_WARNINGS = "import warnings\nwarnings.simplefilter('ignore')\n"
-
-
-def _fmt(n: float) -> str:
-    from dask.utils import format_bytes
-
-    return format_bytes(int(n))
-
-
-def _usable_fraction(*keys: str) -> float:
-    """The fraction of a worker's memory limit at which distributed pauses it (else kills it),
-    or the first of ``keys`` set (``spill``: where it starts writing its data to disk)."""
-    import dask
-    import distributed  # noqa: F401 - its config holds the fractions
-
-    keys = (*keys, "distributed.worker.memory.pause", "distributed.worker.memory.terminate")
-    return float(next((f for f in (dask.config.get(k, False) for k in keys) if f), 1.0))
-
-
-def task_bytes(chunk_bytes: float, k: int) -> float:
-    """Memory of one running task on a chunk of ``chunk_bytes`` with ``k`` derivatives.
-
-    It holds its input chunk as read and decompressed, and its derivatives as computed and,
-    partly, as encoded for writing: a 64 MiB chunk with k = 2 failed at 428 MiB (the plain
-    1 + k model's minimum) and ran at 560 MiB.
-    """
-    return chunk_bytes * 1.5 * (1 + k)
-
-
-def task_room(memory_limit: int | None, threads: int, spill: bool = False) -> float | None:
-    """Bytes each of a worker's ``threads`` running tasks may hold before it pauses, or with
-    ``spill`` before it starts spilling to disk (None: no limit)."""
-    if not memory_limit:
-        return None
-    keys = ("distributed.worker.memory.spill",) if spill else ()
-    return max(0.0, memory_limit * _usable_fraction(*keys) - WORKER_BASELINE) / max(threads, 1)
-
-
-def check_memory_limit(memory_limit: int | None, chunk_bytes: int, k: int, threads: int) -> None:
-    """UsageError, saying what would fit, unless a worker with ``memory_limit`` bytes (None: no
-    limit) holds ``WORKER_BASELINE`` plus one task per thread (a chunk of ``chunk_bytes`` and its
-    ``k`` derivatives, 1.5 times over) below the share of its limit at which distributed pauses
-    it (80%).
-    Anything less pauses a worker for ever or restarts it in a loop; a limit of 1 byte or less,
-    which dask would read as a fraction of the machine's memory, is refused as well.
-
-    Examples
-    --------
-    >>> check_memory_limit(2 * 2**30, 8 * 2**20, 2, 2)
-    >>> check_memory_limit(10 * 2**20, 0, 0, 1)
-    Traceback (most recent call last):
-    ...
-    daskgrad._errors.UsageError: memory limit 10.00 MiB per worker is too small: ...
-    """
-    if memory_limit is None:
-        return
-    usable = _usable_fraction()
-    task = task_bytes(chunk_bytes, k) * threads
-    if memory_limit > 0 and memory_limit * usable >= WORKER_BASELINE + task:
-        return
-    least = math.ceil((WORKER_BASELINE + task) / usable / 2**20) * 2**20
-    tasks = (
-        f" plus {_fmt(task)} for {threads} running task{'s' * (threads > 1)} (each a "
-        f"{_fmt(chunk_bytes)} chunk and its {k} derivative{'s' * (k > 1)})"
-        if task
-        else ""
-    )
-    msg = (
-        f"memory limit {_fmt(max(memory_limit, 0))} per worker is too small: a worker needs "
-        f"about {_fmt(WORKER_BASELINE)}{tasks}, below the {usable:.0%} of its limit at which "
-        f"dask pauses it; use at least {_fmt(least)}"
-    )
-    room = task_room(memory_limit, threads)
-    if task and room:
-        msg += f", or chunks of at most {_fmt(room / task_bytes(1, k))}"
-    raise UsageError(msg)
-
-
-def local_cluster_shape(
-    workers: int | None = None,
-    threads_per_worker: int | None = None,
-    memory_limit: int | None = None,
-) -> tuple[int, int, int]:
-    """``(workers, threads per worker, memory limit in bytes)`` of the embedded cluster, as
-    ``distributed.LocalCluster`` chooses unset ones (cores split into workers and threads, the
-    memory shared by the workers; a limit above the machine's memory lowered to it), so that
-    the limit can be checked before anything starts.
-
-    Examples
-    --------
-    >>> local_cluster_shape(2, 1, 2**30)
-    (2, 1, 1073741824)
-    """
-    from dask.system import CPU_COUNT
-    from distributed.deploy.utils import nprocesses_nthreads
-    from distributed.system import MEMORY_LIMIT
-
-    if workers is None and threads_per_worker is None:
-        workers, threads_per_worker = nprocesses_nthreads(CPU_COUNT)
-    elif workers is None:
-        workers = max(1, CPU_COUNT // threads_per_worker)
-    elif threads_per_worker is None:
-        threads_per_worker = max(1, math.ceil(CPU_COUNT / workers))
-    if memory_limit is None:
-        memory_limit = MEMORY_LIMIT // workers
-    return workers, threads_per_worker, min(int(memory_limit), MEMORY_LIMIT)
 
 
 def _read_scheduler_file(path: str) -> str:
@@ -239,7 +128,7 @@ def _describe(info: dict, host: str) -> str:
     workers = list(info.get("workers", {}).values())
     per = {w.get("nthreads", 0) for w in workers}
     least = min((w.get("memory_limit") or 0 for w in workers), default=0)
-    memory = f"{_fmt(least)} per worker" if least else "no memory limit"
+    memory = f"{fmt_bytes(least)} per worker" if least else "no memory limit"
     n = len(workers)
     if len(per) == 1:
         t = per.pop()
@@ -408,7 +297,8 @@ def _local(
         host = get_address_host(client.scheduler.address)
         say(f"local cluster of {_describe(client.scheduler_info(), host)}")
         if n * limit > MEMORY_LIMIT:
-            say(f"warning: {n} workers x {_fmt(limit)} exceed the {_fmt(MEMORY_LIMIT)} here")
+            total = fmt_bytes(MEMORY_LIMIT)
+            say(f"warning: {n} workers x {fmt_bytes(limit)} exceed the {total} here")
         yield client
     finally:
         _shut_down(client, cluster, scratch)

@@ -15,6 +15,7 @@ from ._derived import Request, derived_outputs
 from ._errors import UsageError
 from ._errors import first_line as _first_line
 from ._inspect import absent_chunks, truncation
+from ._memory import task_bytes
 from ._store import Location, access, access_message, bucket_missing, check_bucket
 
 
@@ -144,7 +145,7 @@ BIG_CHUNK = 512 * 2**20
 BATCH_BYTES = 16 * 2**20
 
 
-def batch_chunks(job: Job, room: float | None, task_bytes: Callable[[float], float]) -> dict:
+def batch_chunks(job: Job, room: float | None) -> dict:
     """Dask chunks for reading several small stored chunks per task: ``{dim: n}`` along the
     first dim that every input variable has, that is not differentiated and that has more
     than one chunk, ``n`` a multiple of its stored chunk; ``{}`` when nothing is gained.
@@ -154,7 +155,7 @@ def batch_chunks(job: Job, room: float | None, task_bytes: Callable[[float], flo
     of the time to scheduling. Tasks grow to about ``BATCH_BYTES`` of each input, no more
     than half of ``room`` (the bytes a worker's running task may hold below distributed's
     spill threshold, None: no limit; a worker also holds the chunks read for its next task) as
-    ``task_bytes(chunk)`` counts them. The output keeps the stored chunks (see
+    ``task_bytes`` counts them. The output keeps the stored chunks (see
     ``keep_stored_chunks``).
     """
     variables = list(job.source.data_vars.values())
@@ -168,7 +169,7 @@ def batch_chunks(job: Job, room: float | None, task_bytes: Callable[[float], flo
         if len(along) > 1 or len(sizes := next(iter(along))) < 2:
             continue  # the inputs are chunked differently along it, or it is one chunk
         n = min(BATCH_BYTES // max(chunk, 1), len(sizes))
-        while n > 1 and room is not None and 2 * task_bytes(chunk * n) > room:
+        while n > 1 and room is not None and 2 * task_bytes(chunk * n, job.k) > room:
             n -= 1
         return {dim: min(sizes[0] * n, sum(sizes))} if n > 1 else {}
     return {}

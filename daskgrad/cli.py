@@ -57,7 +57,8 @@ def connect(args: argparse.Namespace, chunk_bytes: int = 0, k: int = 1) -> Itera
     """A distributed Client on the cluster the options ask for; for a local cluster, first
     check that its workers' memory can hold a task on chunks of ``chunk_bytes`` with ``k``
     derivatives."""
-    from ._cluster import check_memory_limit, connect, local_cluster_shape
+    from ._cluster import connect
+    from ._memory import check_memory_limit, local_cluster_shape
 
     check_cluster_args(args)
     local = not (args.scheduler or args.scheduler_file)
@@ -199,7 +200,7 @@ def _stored_chunks(input: Any) -> bool:
 def _batched(args, input, job, client, periodic, request):
     """``job`` reading several small stored chunks per task (see ``batch_chunks``), if the
     workers' memory allows; the output keeps the stored chunks."""
-    from ._cluster import task_bytes, task_room
+    from ._memory import task_room
     from ._pipeline import batch_chunks, keep_stored_chunks, open_input
 
     workers = list(client.scheduler_info()["workers"].values())
@@ -208,7 +209,7 @@ def _batched(args, input, job, client, periodic, request):
     limits = [w.get("memory_limit") or 0 for w in workers]
     threads = max(w["nthreads"] for w in workers)
     room = task_room(min(limits) if all(limits) else None, threads, spill=True)
-    batch = batch_chunks(job, room, lambda nbytes: task_bytes(nbytes, job.k))
+    batch = batch_chunks(job, room)
     if not batch:
         return job
     batched = _build(args, open_input(input, batch), periodic, request, quiet=True)

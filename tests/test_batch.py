@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from daskgrad._cluster import task_bytes
+from daskgrad._memory import task_bytes
 from daskgrad._pipeline import BATCH_BYTES, batch_chunks, open_input, prepare
 
 from .test_cli import daskgrad
@@ -24,38 +24,35 @@ def stored(tmp_path, chunks, shape=(40, 16, 32), names=("u", "v")):
     return open_input(tmp_path / "in.zarr")
 
 
-def k2(nbytes):
-    return task_bytes(nbytes, 2)
-
-
 def test_small_chunks_are_read_several_to_a_task_along_a_dim_not_differentiated(tmp_path):
     ds = stored(tmp_path, {"time": 2, "y": 8, "x": 16})  # 2 KiB chunks
     job = prepare(ds, ["x", "y"])
     # as many as the data has, short of BATCH_BYTES: all 40 time steps
-    assert batch_chunks(job, None, k2) == {"time": 40}
+    assert batch_chunks(job, None) == {"time": 40}
     # no dim to batch when every chunked dim is differentiated
-    assert batch_chunks(prepare(ds, ["time", "x", "y"]), None, k2) == {}
+    assert batch_chunks(prepare(ds, ["time", "x", "y"]), None) == {}
 
 
 def test_batches_stay_within_half_the_room_of_a_task_and_bytes(tmp_path):
     ds = stored(tmp_path, {"time": 1, "y": 16, "x": 32}, shape=(64, 16, 32))  # 4 KiB
     job = prepare(ds, ["x"])
     chunk = 16 * 32 * 8
-    room = 2 * k2(5 * chunk) + 1  # five chunks fit twice over, six do not
-    assert batch_chunks(job, room, k2) == {"time": 5}
-    assert batch_chunks(job, 2 * k2(chunk), k2) == {}  # one chunk is already half the room
+    assert job.k == 1
+    room = 2 * task_bytes(5 * chunk, 1) + 1  # five chunks fit twice over, six do not
+    assert batch_chunks(job, room) == {"time": 5}
+    assert batch_chunks(job, 2 * task_bytes(chunk, 1)) == {}  # one is already half the room
     # the first dim not differentiated with more than one chunk: y when x and time are
     ds = stored(tmp_path / "b", {"time": 64, "y": 1, "x": 32}, shape=(64, 16, 32))
-    assert batch_chunks(prepare(ds, ["x", "time"]), None, k2) == {"y": 16}
+    assert batch_chunks(prepare(ds, ["x", "time"]), None) == {"y": 16}
 
 
 def test_no_batch_for_large_chunks_or_differently_chunked_inputs(tmp_path):
     n = BATCH_BYTES // 2 // 8 // 64 + 1  # rows of a chunk over half BATCH_BYTES: not worth it
     ds = stored(tmp_path, {"time": 1, "y": n, "x": 64}, shape=(3, n, 64), names=("u",))
-    assert batch_chunks(prepare(ds, ["x"]), None, k2) == {}
+    assert batch_chunks(prepare(ds, ["x"]), None) == {}
     ds = stored(tmp_path / "b", {"time": 2})
     ds["v"] = ds.v.chunk({"time": 4})
-    assert batch_chunks(prepare(ds, ["x"]), None, k2) == {}
+    assert batch_chunks(prepare(ds, ["x"]), None) == {}
 
 
 def test_batched_run_writes_the_apis_values_in_the_stored_chunks(cluster, tmp_path):  # noqa: F811

@@ -22,15 +22,9 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from daskgrad._cluster import (  # noqa: E402
-    DEFAULT_CONNECT_TIMEOUT,
-    WORKER_BASELINE,
-    WorkerWatch,
-    check_memory_limit,
-    connect,
-    local_cluster_shape,
-)
+from daskgrad._cluster import DEFAULT_CONNECT_TIMEOUT, WorkerWatch, connect  # noqa: E402
 from daskgrad._errors import UsageError  # noqa: E402
+from daskgrad._memory import WORKER_BASELINE, check_memory_limit, local_cluster_shape  # noqa: E402
 
 DASK = Path(sys.executable).with_name("dask")
 MiB = 2**20
@@ -216,7 +210,7 @@ def test_memory_limit_too_small_says_what_would_fit():
 def test_memory_limit_rule_uses_the_pause_fraction_in_a_fresh_interpreter():
     r = python(
         """
-        from daskgrad._cluster import check_memory_limit
+        from daskgrad._memory import check_memory_limit
         check_memory_limit(200 * 2**20, 2 * 2**20, 2, 2)  # 162 MiB: over 80% of 200 MiB
         """
     )
