@@ -140,16 +140,17 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
             "a memory:// store lives in this process; a cluster's workers cannot "
             "see it (drop --scheduler/--scheduler-file)"
         )
-    if output.local is not None:
-        check_output(output.local, args.overwrite, [input.local] if input.local else [])
-    else:
-        with access(output, "output"):
-            remove_stale_remote(output, say)  # a dead run's chunks would read as "exists"
-            check_remote_output(output, args.overwrite, [input])
     request = _request(args)
     ds = open_input(input, chunks or None, say=say)
     with contextlib.closing(ds):
         job = _build(args, ds, periodic, request)
+        # OUTPUT after the request and the input: an existing one hides no other mistake
+        if output.local is not None:
+            check_output(output.local, args.overwrite, [input.local] if input.local else [])
+        else:
+            with access(output, "output"):
+                remove_stale_remote(output, say)  # a dead run's chunks would read as "exists"
+                check_remote_output(output, args.overwrite, [input])
         job.absent = check_input(input, job, args.strict, say)
         # the temporary is made now: an unwritable OUTPUT is found before any cluster starts
         target = make_target(output, args.overwrite, [input], say)

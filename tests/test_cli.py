@@ -277,6 +277,8 @@ def _bad_inputs(tmp: Path):
         "non-monotonic": (["run", shuffled, "OUT", "--dim", "x"], "'x' is not monotonic"),
         "repeated": (["run", repeated, "OUT", "--dim", "x"], "'x' repeats the value 1.0"),
         "exists": (["run", good, existing, "--dim", "x"], "existing.zarr exists"),
+        # an existing OUTPUT does not hide a mistake in the request or the input
+        "exists, unknown dim": (["run", good, existing, "--dim", "lat"], "unknown dim 'lat'"),
         "bad chunks": (["run", good, "OUT", "--dim", "x", "--chunks", "x"], "--chunks"),
         "bad size": (["run", good, "OUT", "--dim", "x", "--memory-limit", "lots"], "lots"),
         "bad accuracy": (["run", good, "OUT", "--dim", "x", "--accuracy", "3"], "--accuracy"),

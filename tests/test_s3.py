@@ -259,8 +259,8 @@ def test_wrong_credentials_are_a_usage_error_and_never_shown(s3, capsys, debug):
     code, out, err = run_inline(capsys, *args, *s3.cli_options(wrong), *["--debug"] * debug)
     assert code == 2
     line = err.strip().splitlines()[-1] if debug else one_line(err)
-    # OUTPUT is checked first, as for local paths
-    assert line.startswith(f"daskgrad: error: output s3://{BUCKET}/x.zarr: permission denied")
+    # the input is checked before OUTPUT, as for local paths
+    assert line.startswith(f"daskgrad: error: input s3://{BUCKET}/in.zarr: permission denied")
     assert "Access Key Id" in line
     for secret in wrong.values():
         assert secret not in out + err
@@ -303,7 +303,7 @@ def test_unreachable_endpoint_is_a_usage_error(capsys):
     assert code == 2
     line = one_line(err)
     assert line.startswith(
-        "daskgrad: error: output s3://somewhere/out.zarr: cannot reach the storage endpoint"
+        "daskgrad: error: input s3://somewhere/in.zarr: cannot reach the storage endpoint"
     )
     assert "s3cr3t-value" not in out + err
 
