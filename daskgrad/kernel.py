@@ -131,6 +131,9 @@ class _Axis:
             # Σ w_o (f[i+o] ∓ f[i-o]) + w_0 f[i]: antisymmetric weights for odd derivatives
             self.pairs = [central[d + o] / scale for o in range(1, d + 1)]
             self.centre = central[d] / scale
+            # even derivatives in difference form: Σ_k c_k (D[i+k] - D[i-k-1]), D[t] = f[t+1] -
+            # f[t], c_k the sum of the pair weights beyond k
+            self.nested = [sum(self.pairs[k:]) for k in range(d)]
             return
         self.ext = step  # the block's coordinates with ``depth`` ghost values per side
         n = self.n
@@ -205,6 +208,27 @@ def _interior(f, outs, axes: list[_Axis], tmp, tmp2, j: int, step: int) -> None:
                 if lo >= hi:
                     continue
                 o = out[lo:hi]
+                if ax.deriv % 2 == 0:
+                    # neighbouring values differ exactly, so float32 data keep their precision;
+                    # f[i+1] + f[i-1] - 2 f[i] loses it to rounding the sum (1e-3 of a smooth
+                    # field's Laplacian)
+                    for k, c in enumerate(ax.nested):
+                        a, b = (o if k == 0 else tmp[: hi - lo]), tmp2[: hi - lo]
+                        subtract(
+                            ff[lo + (k + 1) * st : hi + (k + 1) * st],
+                            ff[lo + k * st : hi + k * st],
+                            out=a,
+                        )
+                        subtract(
+                            ff[lo - k * st : hi - k * st],
+                            ff[lo - (k + 1) * st : hi - (k + 1) * st],
+                            out=b,
+                        )
+                        subtract(a, b, out=a)
+                        np.multiply(a, c, out=a)
+                        if k:
+                            np.add(o, a, out=o)
+                    continue
                 pair = subtract if ax.deriv % 2 else np.add
                 for k, w in enumerate(ax.pairs, start=1):
                     t = o if k == 1 else tmp2[: hi - lo]
@@ -298,6 +322,9 @@ def _boundary(f, out, ax: _Axis) -> None:
             continue
         if tmp is None:
             tmp = np.empty(o.shape, o.dtype)
+        if ax.deriv == 2:
+            _second_differences(o, tmp, plane, pos, weights)
+            continue
         # differences with the point itself, Σ w_q (f[q] - f[i]) (the weights sum to zero): a
         # constant gives exactly zero; a centred uniform first derivative pairs f[i+o] - f[i-o]
         terms = [(w, q) for w, q in zip(weights, pos, strict=True) if q != i and w != 0]
@@ -385,3 +412,26 @@ def gradient_block(
         if o is not w:
             o[...] = w
     return tuple(out)
+
+
+def _second_differences(o, tmp, plane, pos, weights) -> None:
+    """o = Σ w_q f[q] over consecutive ``pos`` as Σ_j W2_j (f[j+2] - 2 f[j+1] + f[j]) - W2_b
+    (f[b+1] - f[b]), b = pos[-2], W2 the twice-accumulated weights (summation by parts; the
+    last term vanishes for weights that annihilate linear functions of the index). Each term
+    is as small as the result, so float32 data keep their precision, where the one-sided
+    weights' large alternating terms w_q (f[q] - f[i]) lost it to cancellation."""
+    w2 = np.cumsum(np.cumsum(weights)[:-1])
+    first = True
+    for (j, e), last in zip(enumerate(w2), [False] * (len(w2) - 1) + [True], strict=True):
+        q = pos[j]
+        t = o if first else tmp
+        np.subtract(plane(q + 1), plane(q), out=t)
+        if last:
+            e = -e  # the leftover first difference
+        else:
+            t2 = np.subtract(plane(q + 2), plane(q + 1))
+            np.subtract(t2, t, out=t)
+        np.multiply(t, e, out=t)
+        if not first:
+            np.add(o, t, out=o)
+        first = False

@@ -596,6 +596,25 @@ def test_xarray_spacing_defaults_to_one_without_a_coordinate():
     np.testing.assert_allclose(divergence(arr, arr * 2).values, divergence(f, f * 2), rtol=1e-15)
 
 
+@pytest.mark.parametrize("p", [2, 4, 6])
+@pytest.mark.parametrize("kind", ["numpy", "dask"])
+def test_float32_laplacian_keeps_float32_precision(p, kind):
+    """A smooth 280 K field on a 0.25° grid: the second differences of float32 values against
+    those of the same values in float64. Summing f[i+1] + f[i-1] - 2 f[i] rounds the sum
+    (1e-1 of the result's largest value here); differences of neighbours are exact."""
+    x = np.radians(np.arange(0, 360, 0.25))
+    y = np.radians(np.arange(-80, 80.1, 0.25))
+    f = 280 + 20 * np.cos(y)[:, None] * np.sin(x)[None, :] + 5 * np.sin(3 * y)[:, None]
+    f32 = f.astype(np.float32)
+    arr = f32 if kind == "numpy" else da.from_array(f32, chunks=(100, 300))
+    h = np.radians(0.25)
+    got = np.asarray(laplacian(arr, spacing=h, accuracy=p))
+    ref = laplacian(f32.astype(np.float64), spacing=h, accuracy=p)
+    assert got.dtype == np.float32
+    err = np.abs(got - ref) / np.abs(ref).max()
+    assert err.max() < 2e-6, (err.max(), np.unravel_index(err.argmax(), err.shape))
+
+
 # --- laziness and graph size ------------------------------------------------------------------
 
 
