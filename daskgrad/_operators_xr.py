@@ -15,7 +15,7 @@ from ._metrics import uniform_step
 from ._operators import _STANDARD_NAMES, check_same_shape, operate_arrays, output_name
 from ._stencil import EvenCoords
 from .geospatial import _Grid, geospatial_gradient
-from .xarray import _periods, _spacings, divide_units
+from .xarray import _FACTOR, _periods, _spacings, divide_units
 
 _STENCIL = ("accuracy", "edge_order", "nan_policy")
 _CARTESIAN = {*_STENCIL, "spacing", "periodic"}
@@ -195,8 +195,13 @@ def _wrap(kind, inputs, data, den, first, accuracy: int) -> xr.DataArray:
     attrs: dict[str, Any] = {"long_name": f"{_WORDS[kind]} of {what}{order}"}
     units = first.attrs.get("units")
     if isinstance(units, str) and isinstance(den, str) and den.strip():
-        num = divide_units(units, den)
-        attrs["units"] = divide_units(num, den) if kind == "laplacian" else num
+        square = f"{den.strip()}2" if _FACTOR.fullmatch(den.strip()) else None
+        if kind != "laplacian":
+            attrs["units"] = divide_units(units, den)
+        elif square:  # in one division: "degC m-2", not pint's offset-unit "Δ°C m-2"
+            attrs["units"] = divide_units(units, square)
+        else:
+            attrs["units"] = divide_units(divide_units(units, den), den)
     names = [a.attrs.get("standard_name") for a in inputs]
     standard = _STANDARD_NAMES.get((kind, names[0])) if len(names) == 2 else None
     # CF's names have units of s-1: not for a per-degree result or one of unknown units

@@ -615,6 +615,27 @@ def test_float32_laplacian_keeps_float32_precision(p, kind):
     assert err.max() < 2e-6, (err.max(), np.unravel_index(err.argmax(), err.shape))
 
 
+@pytest.mark.parametrize(
+    "units, geo, per_degree",
+    [("degC", "degC m-2", "degC degrees_north-2"), ("psu", "psu m-2", "psu degrees_north-2"),
+     ("m s-1", "m-1 s-1", "m s-1 degrees_north-2")],
+)  # fmt: skip
+def test_laplacian_units_are_one_division_by_a_square(units, geo, per_degree):
+    """Not pint's offset-unit spelling "Δ°C m-2", nor "psu m-1 m-1"."""
+    import xarray as xr
+
+    lat, lon = np.arange(-60.0, 61, 2.0), np.arange(0.0, 360, 2.0)
+    coords = {
+        "lat": ("lat", lat, {"units": "degrees_north"}),
+        "lon": ("lon", lon, {"units": "degrees_east"}),
+    }
+    f = xr.DataArray(
+        np.ones((lat.size, lon.size)), dims=("lat", "lon"), coords=coords, attrs={"units": units}
+    )
+    assert laplacian(f, geospatial=True).attrs["units"] == geo
+    assert laplacian(f, dims=["lat"]).attrs["units"] == per_degree
+
+
 # --- laziness and graph size ------------------------------------------------------------------
 
 
