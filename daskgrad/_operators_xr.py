@@ -83,8 +83,8 @@ def _cartesian(kind, inputs, dims, options, stencil):
     degrees = [d for d in names if str(units[d]).startswith("degree")]
     if degrees:
         warnings.warn(
-            f"{kind}: dims {degrees} have coordinates in {units[degrees[0]]!r}, so the result is "
-            "per degree; geospatial=True differentiates per metre on the sphere",
+            f"coordinates in degrees ({', '.join(f'{d}: {units[d]!r}' for d in degrees)}): the "
+            "result is per degree; geospatial=True differentiates per metre on the sphere",
             UserWarning,
             stacklevel=4,
         )

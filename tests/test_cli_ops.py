@@ -100,14 +100,14 @@ def test_per_degree_operators_warn_in_one_daskgrad_line(cluster, tmp_path):
     inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
     winds().chunk({"time": 1}).to_zarr(inp)
     r = daskgrad(
-        "run", inp, out, "--vorticity", "u,v", "--dim", "lon", "--dim", "lat",
-        "--scheduler-file", cluster, "--no-progress",
+        "run", inp, out, "--vorticity", "u,v", "--divergence", "u,v", "--dim", "lon",
+        "--dim", "lat", "--scheduler-file", cluster, "--no-progress",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     lines = [ln for ln in (r.stdout + r.stderr).splitlines() if "warning" in ln.lower()]
     assert lines == [
-        "daskgrad: warning: vorticity: dims ['lon', 'lat'] have coordinates in 'degrees_east', "
-        "so the result is per degree; --geospatial differentiates per metre on the sphere"
+        "daskgrad: warning: coordinates in degrees (lon: 'degrees_east', lat: 'degrees_north'): "
+        "the result is per degree; --geospatial differentiates per metre on the sphere"
     ], r.stdout + r.stderr
     assert "UserWarning" not in r.stderr and ".py:" not in r.stderr, r.stderr
 
