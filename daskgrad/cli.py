@@ -217,7 +217,12 @@ def _batched(args, input, job, client, periodic, request):
     keep_stored_chunks(batched, job)
     batched.absent = job.absent
     ((dim, n),) = batch.items()
-    say(f"each task reads {n} of {dim!r} (several stored chunks): fewer, larger tasks")
+    var = next(v for v in job.source.data_vars.values() if dim in v.dims)
+    stored = var.chunks[var.dims.index(dim)][0]
+    say(
+        f"each task reads {-(-n // stored)} stored chunks along {dim!r} ({n} of its "
+        f"{var.sizes[dim]}): fewer, larger tasks; the output keeps the stored chunks"
+    )
     return batched
 
 

@@ -1,13 +1,14 @@
 """The README runs as pasted: its code blocks, in order, on small inputs made under its names.
 
 A new user installs with the first block, activates the environment and pastes the others in a
-directory holding the README's inputs (ocean.zarr, ocean.nc, big.zarr, in.zarr). Here each
-```python block runs in a fresh interpreter and each ```bash block in ``bash -e`` (every line
-must succeed), in a temporary directory that is also ``$HOME`` (for ``~`` paths), with this
-environment's ``bin`` first on ``PATH``. Background jobs (``dask scheduler &``) are killed with
-their process group when their block ends. Where the README claims a result, a check below
-asserts it. The first block (install + demo, install + pytest) is checked, not run: it would
-run this test suite again. Plain ``` blocks are listings (the module map), not commands.
+directory, one of them making the inputs the rest read (ocean.zarr, ocean.nc, big.zarr,
+in.zarr). Here each ```python block runs in a fresh interpreter and each ```bash block in ``bash
+-e`` (every line must succeed), in a temporary directory that is also ``$HOME`` (for ``~``
+paths), with this environment's ``bin`` first on ``PATH``. Background jobs (``dask scheduler
+&``) are killed with their process group when their block ends. Where the README claims a
+result, a check below asserts it. The first block (install + demo, install + pytest) is checked,
+not run: it would run this test suite again. Plain ``` blocks are listings (the module map), not
+commands.
 """
 
 from __future__ import annotations
@@ -76,40 +77,6 @@ def test_files_named_are_in_the_repository(doc):
 # --------------------------------------------------------------------------- the inputs
 
 
-def make_inputs(where: Path) -> None:
-    """The README's inputs, a few hundred KiB each: the dims and variables its blocks use."""
-    import pandas as pd
-    import xarray as xr
-
-    rng = np.random.default_rng(0)
-    lat = np.linspace(-60.0, 60.0, 41)
-    lon = np.arange(0.0, 360.0, 4.0)
-    shape = (6, 4, lat.size, lon.size)
-    temp = 15 + rng.standard_normal(shape).astype(np.float32)
-    ocean = xr.Dataset(
-        {
-            "temp": (("time", "depth", "lat", "lon"), temp, {"units": "K"}),
-            "salt": (("time", "depth", "lat", "lon"), 35 + temp / 10, {"units": "g kg-1"}),
-        },
-        coords={
-            "time": pd.date_range("2024-01-01", periods=shape[0], freq="6h"),
-            "depth": ("depth", [0.0, 10.0, 30.0, 60.0], {"units": "m"}),
-            "lat": ("lat", lat, {"units": "degrees_north"}),
-            "lon": ("lon", lon, {"units": "degrees_east"}),
-        },
-    )
-    ocean.chunk({"time": 2, "lat": 21}).to_zarr(where / "ocean.zarr")
-    ocean.to_netcdf(where / "ocean.nc")
-
-    x = np.cumsum(rng.uniform(0.5, 1.5, 96))
-    big = xr.Dataset(
-        {"v": (("time", "y", "x"), rng.standard_normal((8, 64, 96)), {"units": "m s-1"})},
-        coords={"x": ("x", x, {"units": "km"})},
-    )
-    big.chunk({"time": 4, "y": 32}).to_zarr(where / "big.zarr")
-    big.isel(time=0, drop=True).chunk({"y": 16, "x": 48}).to_zarr(where / "in.zarr")
-
-
 # --------------------------------------------------------------------------- the checks
 # Keyed by a line that must appear in exactly one block. Python checks run after their block in
 # the same interpreter; bash checks run here, in the working directory, after their block.
@@ -167,7 +134,7 @@ def check_cli(cwd: Path, out: str) -> None:
     assert grad.dtemp_dlat.attrs["units"] == "K degrees_north-1"
     big, dbig = _open(cwd / "big.zarr"), _open(cwd / "big-grad.zarr")
     assert set(dbig.data_vars) == {"dv_dx", "dv_dy"}
-    assert dbig.dv_dx.chunks[0] == (1,) * big.sizes["time"]  # --chunks time=1
+    assert dbig.dv_dx.chunks[0] == (8,)  # --chunks time=8: two stored chunks per task
     assert dbig.dv_dx.chunks[1:] == big.v.chunks[1:]  # otherwise the input's chunks
     np.testing.assert_allclose(dbig.dv_dx.values, np.gradient(big.v.values, big.x.values, axis=2))
     assert "PASS" in out and "FAIL" not in out
@@ -254,7 +221,6 @@ def test_blocks_run_in_order(tmp_path):
     if any("dask scheduler" in code and "--port" not in code for _, code, _ in runnable):
         # else `dask scheduler` fails and the README's wait for its file would time out
         assert port_is_free(8786), "port 8786 (dask scheduler's default) is taken on this machine"
-    make_inputs(tmp_path)
     bindir = str(Path(sys.executable).parent)
     env = {
         **os.environ,
