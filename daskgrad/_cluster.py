@@ -23,6 +23,8 @@ DEFAULT_CONNECT_TIMEOUT = 30.0
 #: Seconds a run may go without any worker before it fails: long enough for a nanny to restart
 #: a worker or a batch system to start one, short enough that a dead cluster is reported.
 DEFAULT_NO_WORKERS_TIMEOUT = 60.0
+#: Seconds a run may have only workers paused at their memory limit before it fails.
+PAUSED_TIMEOUT = 120.0
 #: Seconds a LocalCluster gets to close before its worker processes are killed.
 SHUTDOWN_TIMEOUT = 2.0
 
@@ -368,12 +370,16 @@ def _sync_cancel_race(record: logging.LogRecord) -> bool:
 
 
 class WorkerWatch:
-    """Fail a run on a cluster that has had no worker for ``timeout`` seconds.
+    """Fail a run on a cluster that has had no worker for ``timeout`` seconds, or whose every
+    worker has been paused at its memory limit for ``paused_timeout`` seconds.
 
     A scheduler whose workers are all gone waits for new ones for ever (an external one's
     ``distributed.scheduler.no-workers-timeout`` cannot be set from here); a scheduler that
-    does not answer counts as having no workers. :meth:`check` is cheap to call often: it
-    asks at most once every ``poll`` seconds and waits at most ``poll`` seconds for the answer.
+    does not answer counts as having no workers. Workers paused by distributed's memory
+    monitor run nothing until their memory falls, which it never does when what fills it is
+    not data they can spill (many small results, each with its bookkeeping): the run would
+    wait for ever. :meth:`check` is cheap to call often: it asks at most once every ``poll``
+    seconds and waits at most ``poll`` seconds for the answer.
 
     Use, in a wait loop (the writer's)::
 
@@ -383,25 +389,45 @@ class WorkerWatch:
     """
 
     def __init__(
-        self, client: Any, timeout: float = DEFAULT_NO_WORKERS_TIMEOUT, poll: float = 1.0
+        self,
+        client: Any,
+        timeout: float = DEFAULT_NO_WORKERS_TIMEOUT,
+        poll: float = 1.0,
+        paused_timeout: float = PAUSED_TIMEOUT,
     ) -> None:
         self.client, self.timeout, self.poll = client, timeout, poll
+        self.paused_timeout = paused_timeout
         self._seen = time.monotonic()  # the countdown starts with the watch
         self._had, self._next, self._answered = False, 0.0, True
+        self._running = self._seen  # when a worker last ran (was not paused)
 
     def check(self) -> None:
-        """Raise RuntimeError once the cluster has had no worker for ``timeout`` seconds."""
+        """Raise RuntimeError once the cluster has had no worker for ``timeout`` seconds, or
+        only paused ones for ``paused_timeout`` seconds."""
         now = time.monotonic()
         if now < self._next:
             return
         # not while the client reconnects: each question would then wait 30 s
-        n, self._answered = 0, self.client.status == "running"
+        workers, self._answered = {}, self.client.status == "running"
         if self._answered:
             try:
-                n = len(self.client.nthreads(callback_timeout=self.poll))
+                info = self.client.sync(
+                    self.client.scheduler.identity, n_workers=-1, callback_timeout=self.poll
+                )
+                workers = info.get("workers", {})
             except Exception:  # the scheduler is gone or too busy to answer
                 self._answered = False
         self._next = time.monotonic() + self.poll
+        n = len(workers)
+        if not n or any(w.get("status") != "paused" for w in workers.values()):
+            self._running = now
+        elif now - self._running >= self.paused_timeout:
+            limit = min((w.get("memory_limit") or 0 for w in workers.values()), default=0)
+            raise RuntimeError(
+                f"every dask worker has been paused at its memory limit ({fmt_bytes(limit)}) "
+                f"for {self.paused_timeout:g} s and the run cannot go on; give the workers "
+                "more memory, or use fewer, larger chunks (--chunks DIM=N)"
+            )
         if n:
             self._seen, self._had = now, True
         elif now - self._seen >= self.timeout:

@@ -483,3 +483,33 @@ def test_lost_workers_fail_the_run_after_the_timeout(external_cluster):
         assert time.monotonic() - start < 3 and longest < 0.5
         leaving = time.monotonic()
     assert time.monotonic() - leaving < 3  # closing a client that lost its scheduler
+
+
+def test_workers_paused_at_their_memory_limit_fail_the_run():
+    """Before: a worker paused by distributed's memory monitor, holding results it cannot spill,
+    left `daskgrad run` waiting for ever (an adversarial trial: 16384 tiny chunks on 700 MiB)."""
+    import dask
+    import numpy as np
+    from distributed import Client, LocalCluster, wait
+
+    no_spill = {"distributed.worker.memory.target": False, "distributed.worker.memory.spill": False}
+    with dask.config.set(no_spill):  # what fills the worker cannot go to disk
+        cluster = LocalCluster(
+            n_workers=1, threads_per_worker=1, memory_limit="400MiB", dashboard_address=None
+        )
+    with cluster, Client(cluster) as client:
+        watch = WorkerWatch(client, timeout=60, poll=0.1, paused_timeout=1.0)
+        for _ in range(5):  # running: never raises
+            watch.check()
+            time.sleep(0.1)
+        # a result larger than what is left below the pause fraction (80 %), held by the client
+        held = client.submit(np.ones, 300 * MiB // 8, pure=False)
+        wait(held, timeout=60)
+        start = time.monotonic()
+        paused = r"paused at its memory limit \(400.00 MiB\) for 1 s"
+        with pytest.raises(RuntimeError, match=paused):
+            while time.monotonic() - start < 30:
+                watch.check()
+                time.sleep(0.05)
+        assert time.monotonic() - start < 10
+        del held
