@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from operator import getitem
 
 import dask.array as da
@@ -56,6 +57,12 @@ def _planes(block, needs, depth):
         last = np.array(wrapped(block, a, depth, True)) if need_last else None
         out.append((first, last))
     return out
+
+
+def _label(x: da.Array) -> str:
+    """What a dask array's name says of its variable: 'u' for xarray's 'open_dataset-u-<token>'."""
+    name = re.sub(r"(-[0-9a-f]{16,})+$", "", x.name)
+    return name.removeprefix("open_dataset-").removeprefix("original-") or "array"
 
 
 def _pack(*blocks):
@@ -215,7 +222,11 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
     )
     inlined: set = set()
     if packed:
-        read_name = f"{name}-read-{token}"
+        # named by the inputs alone, and their planes by the inputs and the ghost layout, so
+        # that operators on the same u and v in one graph (divergence and vorticity) share them
+        read_name = (
+            "read-" + "+".join(map(_label, arrays)) + "-" + tokenize([a.name for a in arrays])
+        )
         inlined = {a.name for a in arrays}  # input layers whose every task is inlined
         for i in idxs:
             key = (read_name, *i)
@@ -226,7 +237,7 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
     if not any(per or nb > 1 for _, nb, per in spans):
         planes_names = []
     elif packed:  # one task copies the planes of every input's chunk
-        planes_names = [f"{name}-planes-{token}"]
+        planes_names = [f"planes-{tokenize(read_name, spans, g)}"]
         for i in idxs:
             key = (planes_names[0], *i)
             dsk[key] = Task(key, _planes_of, TaskRef((read_name, *i)), needs(i), g)

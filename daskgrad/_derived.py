@@ -112,5 +112,6 @@ def derived_outputs(
         for word in ("latitude", "longitude"):
             message = message.replace(f"pass {word}=NAME", f"pass --{word} NAME")
             message = message.replace(f"pass {word}= ", f"pass --{word} ")
+        message = message.replace("laplacian(geospatial=True)", "--laplacian with --geospatial")
         raise UsageError(message) from e
     return out

@@ -120,6 +120,7 @@ class Job:
     absent: int = 0  # input chunks absent from the store
     accuracy: int = 2
     nan_policy: str = "propagate"
+    batch: str = ""  # how tasks group stored chunks, for a failure's chunk index
 
     @property
     def bytes_read(self) -> int:
@@ -161,7 +162,8 @@ def batch_chunks(job: Job, room: float | None) -> dict:
     variables = list(job.source.data_vars.values())
     if not variables or any(v.chunks is None for v in variables):
         return {}
-    chunk = max(map(largest_chunk, variables))
+    # the larger of an input's chunk and an output's (float64 derivatives of uint8 data: 8x)
+    chunk = max(max(map(largest_chunk, variables)), job.chunk_bytes)
     for dim in variables[0].dims:
         if dim in job.dims or any(dim not in v.dims for v in variables):
             continue
@@ -176,10 +178,11 @@ def batch_chunks(job: Job, room: float | None) -> dict:
 
 
 def keep_stored_chunks(job: Job, stored: Job) -> None:
-    """Write ``job``'s outputs in the zarr chunks ``stored``'s outputs have (its dask chunks
-    are multiples of them)."""
-    for name, var in job.result.data_vars.items():
-        chunks = stored.result[name].chunks
+    """Write ``job``'s outputs and chunked coordinates in the zarr chunks ``stored``'s have
+    (its dask chunks are multiples of them)."""
+    before = stored.result.variables
+    for name, var in job.result.variables.items():
+        chunks = before[name].chunks if name in before else None
         if chunks is not None:
             var.encoding["chunks"] = tuple(c[0] for c in chunks)
 
@@ -342,8 +345,11 @@ def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_po
     used = list(dict.fromkeys([*names, *request.variables()]))
     result = xr.Dataset(grads, coords=ds.coords, attrs=dict(ds.attrs))
     _finish(result)
-    k = max(len(dims), 2)
-    job_dims = list(dims) or ["x", "y"][:k]  # k derivatives per chunk, for the memory rule
+    job_dims = list(dims)
+    if request.geospatial:
+        from .geospatial import grid_dims
+
+        job_dims = grid_dims(ds, request.latitude, request.longitude)
     return Job(ds[used], result, job_dims, accuracy=accuracy, nan_policy=nan_policy)
 
 

@@ -99,6 +99,9 @@ def describe_key(key: Any) -> str:
     if name.startswith("open_dataset-"):
         # xarray names it open_dataset-VAR-TOKEN, with more -TOKENs after a rechunk
         return f"reading input variable {re.sub(_TOKENS, '', name[13:])!r}{where}"
+    if name.startswith("read-"):  # several inputs' chunks read in one task
+        names = " and ".join(map(repr, re.sub(_TOKENS, "", name[5:]).split("+")))
+        return f"reading input variables {names}{where}"
     if "store-map-" in name or name.startswith("store-"):
         return f"writing the output{where}"
     if name.startswith("gradient"):

@@ -93,7 +93,8 @@ def run_job(args, job, target, client, state: State, label: str) -> None:
     from dask.utils import format_bytes
 
     from ._cluster import WorkerWatch
-    from ._writer import write
+    from ._pipeline import say_warnings
+    from ._writer import ComputeFailed, write
 
     progress = not args.no_progress and sys.stdout.isatty()
     before = set(client.scheduler_info()["workers"]) if client else set()
@@ -104,8 +105,18 @@ def run_job(args, job, target, client, state: State, label: str) -> None:
         state.committed = True
 
     watch = WorkerWatch(client) if client else None
-    write(job.result, target, client, progress=progress, watch=watch, on_commit=committed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # distributed's advice to load data inside tasks: daskgrad's graphs already do
+        warnings.filterwarnings("ignore", message="Sending large graph")
+        try:
+            write(job.result, target, client, progress=progress, watch=watch, on_commit=committed)
+        except ComputeFailed as e:
+            if job.batch and ", chunk (" in str(e):
+                raise ComputeFailed(f"{e} ({job.batch})") from e
+            raise
     seconds = time.perf_counter() - start
+    say_warnings(caught, say)
     lost = len(before - set(client.scheduler_info()["workers"])) if client else 0
     read, written = job.bytes_read, job.bytes_written
     rate = format_bytes(int((read + written) / max(seconds, 1e-9)))
@@ -222,6 +233,10 @@ def _batched(args, input, job, client, periodic, request):
     say(
         f"each task reads {-(-n // stored)} stored chunks along {dim!r} ({n} of its "
         f"{var.sizes[dim]}): fewer, larger tasks; the output keeps the stored chunks"
+    )
+    batched.batch = (
+        f"chunk indices count tasks of {-(-n // stored)} stored chunks along {dim!r}; "
+        f"--chunks {dim}={stored} gives the stored chunk's"
     )
     return batched
 

@@ -200,6 +200,14 @@ def _cf_candidates(obj, pool, what: str) -> list[Hashable]:
     return [n for n in obj.cf.coordinates.get(what, []) if n in pool]
 
 
+def grid_dims(obj, latitude=None, longitude=None) -> list[Hashable]:
+    """The dims of ``obj``'s latitude and longitude coordinates (found as the geospatial
+    functions find them): the dims a geospatial derivative differentiates along."""
+    lat = _find(obj, latitude, "latitude", _LAT_NAMES)
+    lon = _find(obj, longitude, "longitude", _LON_NAMES)
+    return list(dict.fromkeys([*obj[lat].dims, *obj[lon].dims]))
+
+
 class _Grid:
     """The horizontal grid: which coordinates, on which dims, in radians; metric factors built
     once per chunking and reused by every variable."""

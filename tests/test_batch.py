@@ -86,3 +86,55 @@ def test_batched_run_writes_the_apis_values_in_the_stored_chunks(cluster, tmp_pa
             ref = dg.gradient(src.T, dim=["lon", "lat"], accuracy=4)
             np.testing.assert_array_equal(got.dT_dlon.values, ref[0].values)
             np.testing.assert_array_equal(got.dT_dlat.values, ref[1].values)
+
+
+def test_batches_are_sized_by_the_larger_of_input_and_output_chunks(tmp_path):
+    """uint8 data have float64 derivatives, 8 times larger: batching by the input's bytes
+    restarted workers in a loop (adversarial trial)."""
+    rng = np.random.default_rng(1)
+    ds = xr.Dataset({"q": (("time", "y", "x"), rng.integers(0, 255, (8, 512, 256), np.uint8))})
+    ds.chunk({"time": 1}).to_zarr(tmp_path / "q.zarr")  # 128 KiB in, 1 MiB out per chunk
+    job = prepare(open_input(tmp_path / "q.zarr"), ["x", "y"])
+    assert job.chunk_bytes == 8 * 512 * 256 and batch_chunks(job, None) == {"time": 8}
+    room = 2 * task_bytes(2 * job.chunk_bytes, job.k) + 1  # two output chunks, not sixteen
+    assert batch_chunks(job, room) == {"time": 2}
+
+
+def test_geospatial_runs_batch_along_a_dim_off_the_grid_only(cluster, tmp_path):  # noqa: F811
+    import daskgrad as dg
+
+    ds = winds().assign_coords(step=("time", [0.0, 6.0, 12.0]))  # a chunked coordinate
+    inp, flat = tmp_path / "in.zarr", tmp_path / "flat.zarr"
+    ds.chunk({"time": 1, "lat": 19, "lon": 40}).to_zarr(inp)
+    ds.isel(time=0).chunk({"lat": 19, "lon": 40}).to_zarr(flat)
+    src = xr.open_zarr(inp)
+    for store, said in [(inp, "3 stored chunks along 'time'"), (flat, None)]:
+        out = tmp_path / f"out-{store.name}"
+        r = daskgrad(
+            "run", store, out, "--geospatial", "--var", "T", "--vorticity", "u,v",
+            "--scheduler-file", cluster, "--no-progress",
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        lines = [ln for ln in r.stdout.splitlines() if "each task reads" in ln]
+        assert [said in ln for ln in lines] == ([True] if said else []), r.stdout
+    got = xr.open_zarr(tmp_path / "out-in.zarr")
+    assert got.step.encoding["chunks"] == (1,)  # the stored chunks of a batched coordinate
+    ref = dg.vorticity(src.u, src.v, geospatial=True)
+    np.testing.assert_array_equal(got.vort_u_v.values, ref.values)
+    for name, ref in zip(["dT_dx", "dT_dy"], dg.geospatial_gradient(src.T), strict=True):
+        np.testing.assert_array_equal(got[name].values, ref.values)
+
+
+def test_a_failure_in_a_batched_run_says_how_to_find_the_stored_chunk(cluster, tmp_path):  # noqa: F811
+    inp = tmp_path / "in.zarr"
+    winds().chunk({"time": 1, "lat": 19, "lon": 40}).to_zarr(inp)
+    (inp / "T" / "c" / "2" / "1" / "1").write_bytes(b"not zstd")
+    out = tmp_path / "out.zarr"
+    r = daskgrad(
+        "run", inp, out, "--var", "T", "--dim", "lon", "--scheduler-file", cluster, "--no-progress"
+    )  # fmt: skip
+    assert r.returncode == 1, r.stderr
+    line = r.stderr.strip().splitlines()[-1]
+    assert "reading input variable 'T', chunk (0, 1, 1)" in line, line
+    assert "tasks of 3 stored chunks along 'time'; --chunks time=1 gives" in line, line
+    assert not out.exists()

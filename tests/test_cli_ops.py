@@ -144,6 +144,7 @@ def test_curvilinear_laplacian_is_refused_in_one_line(tmp_path):
     ds.to_zarr(inp)
     r = daskgrad("run", inp, out, "--geospatial", "--laplacian", "T", "--workers", "1")
     assert r.returncode == 2 and "1-D latitude and longitude" in r.stderr, r.stderr
+    assert "--laplacian with --geospatial needs" in r.stderr and "(geospatial=" not in r.stderr
     assert not out.exists()
 
 

@@ -687,6 +687,14 @@ def test_zarr_inputs_read_in_one_task_per_chunk(tmp_path, periodic):
         graph = cull(dict(arr.__dask_graph__()), list(dask.core.flatten(arr.__dask_keys__())))[0]
         per_chunk = [k for k in graph if isinstance(k, tuple)]
         assert len(per_chunk) == 3 * n, len(per_chunk)
+    # in one graph, the two operators share the reading and ghost-plane tasks: u and v are
+    # read once (they were read once per operator)
+    both = xr.Dataset({"vort": vort, "div": div})
+    keys = list(dask.core.flatten(both.__dask_keys__()))
+    graph = cull(dict(both.__dask_graph__()), keys)[0]
+    per_chunk = [k for k in graph if isinstance(k, tuple)]
+    assert len(per_chunk) == 4 * n, len(per_chunk)
+    assert sum(str(k[0]).startswith("read-u+v-") for k in per_chunk) == n
     if periodic:
         gx = [
             np.gradient(np.concatenate([f[..., -1:], f, f[..., :1]], axis=-1), axis=-1)[..., 1:-1]
