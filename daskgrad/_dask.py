@@ -79,14 +79,14 @@ def _block_task(*args, n_in, k, func, plan, n_aux, packed=False):
     # input and axis the planes of the lower and of the upper neighbour (None at a true edge;
     # packed, per axis only, each a list over the inputs); flat, so that every dependency is
     # a top-level TaskRef
-    if packed:
-        args = (*args[0], *args[1:])
+    if packed:  # the positions of the inputs in the pack of distinct ones
+        args = (*(args[0][j] for j in packed), *args[1:])
     blocks, steps = args[:n_in], args[n_in : n_in + k]
     aux, planes = args[n_in + k : n_in + k + n_aux], args[n_in + k + n_aux :]
     ghosts = []
     for i in range(n_in):
         if packed:
-            mine = [None if p is None else p[i] for p in planes]
+            mine = [None if p is None else p[packed[i]] for p in planes]
         else:
             mine = planes[2 * k * i : 2 * k * (i + 1)]
         ghosts.append(
@@ -222,16 +222,19 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
     )
     inlined: set = set()
     if packed:
-        # named by the inputs alone, and their planes by the inputs and the ghost layout, so
-        # that operators on the same u and v in one graph (divergence and vorticity) share them
-        read_name = (
-            "read-" + "+".join(map(_label, arrays)) + "-" + tokenize([a.name for a in arrays])
-        )
-        inlined = {a.name for a in arrays}  # input layers whose every task is inlined
+        # the distinct inputs in the order of their names, the read named by them alone and
+        # their planes by them and the ghost layout: operators on the same u and v in one graph
+        # (divergence of u, v and vorticity of v, u) share these tasks
+        distinct = {a.name: (a, src) for a, src in zip(arrays, sources, strict=True)}
+        order = sorted(distinct)
+        packed = tuple(order.index(a.name) for a in arrays)
+        read_name = "read-" + "+".join(_label(distinct[n][0]) for n in order)
+        read_name += "-" + tokenize(order)
+        inlined = set(order)  # input layers whose every task is inlined
         for i in idxs:
             key = (read_name, *i)
-            parts = [_inline(src, (a.name, *i)) for src, a in zip(sources, arrays, strict=True)]
-            inlined &= {a.name for a, t in zip(arrays, parts, strict=True) if isinstance(t, Task)}
+            parts = [_inline(distinct[n][1], (n, *i)) for n in order]
+            inlined &= {n for n, t in zip(order, parts, strict=True) if isinstance(t, Task)}
             dsk[key] = Task(key, _pack, *parts)
 
     if not any(per or nb > 1 for _, nb, per in spans):

@@ -96,6 +96,9 @@ def describe_key(key: Any) -> str:
     name, index = (key[0], tuple(key[1:])) if isinstance(key, tuple) else (key, ())
     name = str(name).removeprefix("original-")
     where = f", chunk {index}" if index else ""
+    if "-finalize-" in name or name.startswith("finalize-"):
+        # a graph of one chunk, fused by dask into its finalizing task: names mean nothing
+        return "computing and writing the output"
     if name.startswith("open_dataset-"):
         # xarray names it open_dataset-VAR-TOKEN, with more -TOKENs after a rechunk
         return f"reading input variable {re.sub(_TOKENS, '', name[13:])!r}{where}"

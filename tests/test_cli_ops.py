@@ -174,6 +174,12 @@ def test_failing_chunk_named_by_its_variable_after_rechunks():
         describe_key((f"open_dataset-u-10-{token}", 0))
         == "reading input variable 'u-10', chunk (0,)"
     )
+    read = f"read-u+v-{token}"  # several inputs read in one task
+    assert describe_key((read, 0, 1)) == "reading input variables 'u' and 'v', chunk (0, 1)"
+    # a one-chunk graph fused by dask into its finalizing task: no made-up variable names
+    fused = f"read-store-map-vorticity-finalize-hlgfinalizecompute-{token}"
+    assert describe_key(fused) == describe_key(f"finalize-hlgfinalizecompute-{token}")
+    assert describe_key(fused) == "computing and writing the output"
 
 
 @pytest.mark.parametrize("bad", ["False", 1, None])

@@ -695,6 +695,13 @@ def test_zarr_inputs_read_in_one_task_per_chunk(tmp_path, periodic):
     per_chunk = [k for k in graph if isinstance(k, tuple)]
     assert len(per_chunk) == 4 * n, len(per_chunk)
     assert sum(str(k[0]).startswith("read-u+v-") for k in per_chunk) == n
+    # the same with the pair in the other order, and the same input twice
+    swapped = vorticity(src.v, src.u, **opts)
+    both = xr.Dataset({"div": div, "swapped": swapped, "twice": divergence(src.u, src.u, **opts)})
+    keys = list(dask.core.flatten(both.__dask_keys__()))
+    per_chunk = [k for k in cull(dict(both.__dask_graph__()), keys)[0] if isinstance(k, tuple)]
+    assert sum(str(k[0]).startswith("read-u+v-") for k in per_chunk) == n, len(per_chunk)
+    assert sum(str(k[0]).startswith("read-") for k in per_chunk) == 2 * n  # u, v and u alone
     if periodic:
         gx = [
             np.gradient(np.concatenate([f[..., -1:], f, f[..., :1]], axis=-1), axis=-1)[..., 1:-1]
@@ -705,6 +712,8 @@ def test_zarr_inputs_read_in_one_task_per_chunk(tmp_path, periodic):
     gy = [np.gradient(f, axis=-2) for f in (u, v)]
     np.testing.assert_allclose(vort.values, gx[1] - gy[0], rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(div.values, gx[0] + gy[1], rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(swapped.values, gx[0] - gy[1], rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(both.twice.values, gx[0] + gy[0], rtol=1e-13, atol=1e-13)
 
 
 def test_building_the_graphs_computes_nothing():
