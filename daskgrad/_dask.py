@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import re
 from operator import getitem
 
 import dask.array as da
@@ -14,6 +13,7 @@ from dask.highlevelgraph import HighLevelGraph
 from dask.utils import disable_gc
 
 from ._args import AxisPlan, Plan
+from ._errors import strip_tokens
 from ._numpy import block_step, gradient_blocks, wrapped
 from .kernel import coord_ext
 
@@ -61,7 +61,7 @@ def _planes(block, needs, depth):
 
 def _label(x: da.Array) -> str:
     """What a dask array's name says of its variable: 'u' for xarray's 'open_dataset-u-<token>'."""
-    name = re.sub(r"(-[0-9a-f]{16,})+$", "", x.name)
+    name = strip_tokens(x.name)
     return name.removeprefix("open_dataset-").removeprefix("original-") or "array"
 
 

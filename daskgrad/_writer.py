@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._errors import UsageError, first_line
+from ._errors import UsageError, first_line, strip_tokens
 from ._remote import CommitFailed, RemoteTarget
 from ._store import Location, check_in_process, is_url, locate
 from ._target import Target
@@ -88,9 +87,6 @@ def fuse_chains(graph: dict, writes: list) -> dict:
     return graph
 
 
-_TOKENS = re.compile(r"(-[0-9a-f]{16,})+$")
-
-
 def describe_key(key: Any) -> str:
     """Where a task key comes from, in a user's words: 'input variable 't', chunk (0, 1)'."""
     name, index = (key[0], tuple(key[1:])) if isinstance(key, tuple) else (key, ())
@@ -101,9 +97,9 @@ def describe_key(key: Any) -> str:
         return "computing and writing the output"
     if name.startswith("open_dataset-"):
         # xarray names it open_dataset-VAR-TOKEN, with more -TOKENs after a rechunk
-        return f"reading input variable {re.sub(_TOKENS, '', name[13:])!r}{where}"
+        return f"reading input variable {strip_tokens(name[13:])!r}{where}"
     if name.startswith("read-"):  # several inputs' chunks read in one task
-        names = " and ".join(map(repr, re.sub(_TOKENS, "", name[5:]).split("+")))
+        names = " and ".join(map(repr, strip_tokens(name[5:]).split("+")))
         return f"reading input variables {names}{where}"
     if "store-map-" in name or name.startswith("store-"):
         return f"writing the output{where}"

@@ -421,17 +421,12 @@ def _second_differences(o, tmp, plane, pos, weights) -> None:
     is as small as the result, so float32 data keep their precision, where the one-sided
     weights' large alternating terms w_q (f[q] - f[i]) lost it to cancellation."""
     w2 = np.cumsum(np.cumsum(weights)[:-1])
-    first = True
-    for (j, e), last in zip(enumerate(w2), [False] * (len(w2) - 1) + [True], strict=True):
-        q = pos[j]
-        t = o if first else tmp
+    last = len(w2) - 1
+    for j, e in enumerate(w2):
+        q, t = pos[j], (o if j == 0 else tmp)
         np.subtract(plane(q + 1), plane(q), out=t)
-        if last:
-            e = -e  # the leftover first difference
-        else:
-            t2 = np.subtract(plane(q + 2), plane(q + 1))
-            np.subtract(t2, t, out=t)
-        np.multiply(t, e, out=t)
-        if not first:
+        if j < last:  # a second difference
+            np.subtract(np.subtract(plane(q + 2), plane(q + 1)), t, out=t)
+        np.multiply(t, e if j < last else -e, out=t)  # the last: the leftover first difference
+        if j:
             np.add(o, t, out=o)
-        first = False
