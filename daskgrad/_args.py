@@ -64,6 +64,11 @@ def is_dask_collection(x: Any) -> bool:
     return hasattr(x, "__dask_graph__") and callable(x.__dask_graph__)
 
 
+def is_masked(x: Any) -> bool:
+    """Whether ``x`` is a masked array, or a dask array of masked chunks."""
+    return isinstance(getattr(x, "_meta", x), np.ma.MaskedArray)
+
+
 def output_dtype(dtype: np.dtype) -> np.dtype:
     """numpy.gradient's rule: integers give float64, inexact types are kept, datetime64 gives
     the timedelta64 of the same unit, timedelta64 is kept; bool is refused."""
@@ -223,11 +228,18 @@ def normalize_periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> dict[
             f"{{dim: period}}; got {periodic!r}"
         )
     out: dict[int, Any] = {}
+    given: dict[int, Any] = {}
     for d, period in items:
         if not _is_integer(d):
             raise TypeError(f"periodic dims must be ints; got {d!r}")
         if not -ndim <= d < ndim:
             raise AxisError(f"periodic dim {d} is out of range for an input with {ndim} dims")
+        if d % ndim in given:
+            raise ValueError(
+                f"periodic names dim {d % ndim} twice, as {given[d % ndim]!r} and {d!r}; "
+                "give each dim once"
+            )
+        given[d % ndim] = d
         d = d % ndim
         if d not in axes:
             raise ValueError(f"periodic dim {d} is not one of the differentiated dims {axes}")
@@ -299,6 +311,12 @@ def make_plan(
     out_dtype = output_dtype(dtype)
     ndim = len(shape)
     axes = normalize_dims(dim, ndim)
+    for ax in axes:
+        if np.isnan(shape[ax]):
+            raise ValueError(
+                f"dim {ax} has unknown chunk sizes (NaN, as after boolean indexing) and is "
+                "differentiated; call .compute_chunk_sizes() on the dask array first"
+            )
     order = normalize_edge_order(edge_order)
     accuracy = normalize_accuracy(accuracy, order)
     nan_policy = normalize_nan_policy(nan_policy)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._args import AxisPlan, Plan, is_dask_collection, make_plan
+from ._args import AxisPlan, Plan, is_dask_collection, is_masked, make_plan
 from ._numpy import (
     block_step,
     gradient_numpy,
@@ -17,7 +17,6 @@ from ._numpy import (
     numpy_ops_axis,
     numpy_steps,
 )
-from .kernel import coord_ext
 
 
 def gradient_array(
@@ -48,12 +47,24 @@ def gradient_array(
     plan = make_plan(f.shape, f.dtype, spacing, dim, edge_order, periodic, accuracy, nan_policy)
     if f.ndim == 0 or not plan.axes:
         return ()
-    if needs_numpy_ops(f, plan.dtype) and (plan.accuracy, plan.nan_policy) != (2, "propagate"):
-        kind = "masked" if plan.dtype.kind != "m" else f"{np.dtype(f.dtype)}"
+    numpy_like = (plan.accuracy, plan.nan_policy) == (2, "propagate")
+    unknown = is_dask_collection(f) and any(np.isnan(n) for n in f.shape)
+    if is_masked(f) and plan.dtype.kind != "m" and (not numpy_like or unknown):
+        # the kernel's stencils, masked where they reach a masked value (dask's overlap, which
+        # numpy's arithmetic per chunk uses, needs every chunk size known)
+        from ._operators import masked_run
+
+        def run(arrays):
+            return gradient_array(
+                arrays[0], spacing, dim, edge_order, periodic, accuracy, nan_policy
+            )
+
+        return masked_run(run, [f], plan.nan_policy)
+    if needs_numpy_ops(f, plan.dtype) and not numpy_like:
         raise TypeError(
-            f"{kind} input is differentiated with numpy.gradient's own arithmetic, which has "
-            "accuracy=2 and nan_policy='propagate' only; convert it to float (e.g. filled "
-            "with NaN) for higher orders or nan_policy='omit'"
+            f"{np.dtype(f.dtype)} input is differentiated with numpy.gradient's own arithmetic, "
+            "which has accuracy=2 and nan_policy='propagate' only; convert it to float "
+            "for higher orders or nan_policy='omit'"
         )
     if is_dask_collection(f):
         if needs_numpy_ops(f, plan.dtype):
@@ -84,10 +95,10 @@ def _gradient_dask_numpy_ops(x: Any, plan: Plan, spacing: Any) -> tuple[Any, ...
     if isinstance(x._meta, np.ma.MaskedArray):
         meta = np.ma.masked_array(meta)
     outs = []
-    for ax, h in zip(plan.axes, numpy_steps(plan, spacing), strict=True):
+    for k, (ax, h) in enumerate(zip(plan.axes, numpy_steps(plan, spacing), strict=True)):
         a, nb = ax.axis, len(chunks[ax.axis])
         depth, boundary = {a: 1}, {a: "periodic" if ax.periodic else "none"}
-        args = [overlap(y, depth=depth, boundary=boundary)]
+        args = [overlap(y, depth=depth, boundary=boundary, allow_rechunk=False)]
         if is_dask_collection(ax.step):  # coordinates travel as a (1, .., n, .., 1) array
             shape = tuple(-1 if i == a else 1 for i in range(x.ndim))
             coord = ax.step.rechunk((chunks[a],)).reshape(shape)
@@ -104,13 +115,14 @@ def _gradient_dask_numpy_ops(x: Any, plan: Plan, spacing: Any) -> tuple[Any, ...
             nb=nb,
             edge_order=plan.edge_order,
             otype=plan.dtype,  # map_blocks keeps ``dtype`` for itself
+            label=f"spacing[{k}] (dim {a})",
         )
         outs.append(out.rechunk(x.chunks) if chunks != x.chunks else out)
     return tuple(outs)
 
 
 def _numpy_ops_block(
-    g, coord=None, *, block_id, ax: AxisPlan, uniform_step, offsets, nb, edge_order, otype
+    g, coord=None, *, block_id, ax: AxisPlan, uniform_step, offsets, nb, edge_order, otype, label
 ):
     i = block_id[ax.axis]
     lo, hi = ax.periodic or i > 0, ax.periodic or i < nb - 1
@@ -120,14 +132,20 @@ def _numpy_ops_block(
         if coord is None:
             ext = block_step(ax, offsets[i], offsets[i + 1])
         else:
+            from ._dask import checked_coord_ext
+
             c = coord.ravel()
-            ext = coord_ext(
+            ext = checked_coord_ext(
                 c[:1] if lo else None,
                 c[int(lo) : c.size - int(hi)],
                 c[-1:] if hi else None,
                 ax.period,
                 ax.periodic and i == 0,
                 ax.periodic and i == nb - 1,
+                1,
+                label,
+                int(offsets[i]),
+                ax.size,
             )
         step = ext[0 if lo else 1 : None if hi else -1]
     return numpy_ops_axis(numpy_operand(g, otype), ax.axis, step, edge_order, otype, lo, hi)

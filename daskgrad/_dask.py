@@ -124,10 +124,36 @@ def _ref(key):
     return None if key is None else TaskRef(key)
 
 
-def _dask_coord_steps(ax: AxisPlan, chunks: tuple[int, ...], name: str, dsk: dict, depth: int):
+def checked_coord_ext(prev, cur, nxt, period, wrap_lo, wrap_hi, depth, where, start, size):
+    """:func:`coord_ext` of a chunk of a dask coordinate, which could not be checked before
+    computing: ValueError naming ``where`` when its values, or they and their neighbours'
+    ghost values, hold a non-finite value or repeat one (a zero step). ``start`` is the
+    chunk's first index along the axis of ``size`` points."""
+    cur = np.asarray(cur, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(cur))
+    if bad.size:
+        raise ValueError(
+            f"{where} holds non-finite coordinates (the first at position {start + int(bad[0])})"
+        )
+    ext = coord_ext(prev, cur, nxt, period, wrap_lo, wrap_hi, depth)
+    same = np.flatnonzero(np.diff(ext) == 0)
+    if same.size:
+        i = int(same[0])
+        lo, hi = (start - depth + i) % size, (start - depth + i + 1) % size
+        raise ValueError(
+            f"{where} repeats the coordinate {float(ext[i])!r} at positions {lo} and {hi}"
+            + (" (across the periodic wrap: is the period too small?)" if hi < lo else "")
+        )
+    return ext
+
+
+def _dask_coord_steps(
+    ax: AxisPlan, chunks: tuple[int, ...], name: str, dsk: dict, depth: int, where: str
+):
     """Per-chunk coordinate tasks for a dask coordinate array; returns (refs, array)."""
     c = ax.step.rechunk((chunks,))
     nb = len(chunks)
+    offsets = np.concatenate([[0], np.cumsum(chunks)])
     keys = []
     for j in range(nb):
         wrap_lo, wrap_hi = ax.periodic and j == 0, ax.periodic and j == nb - 1
@@ -136,7 +162,7 @@ def _dask_coord_steps(ax: AxisPlan, chunks: tuple[int, ...], name: str, dsk: dic
         key = (f"{name}-coord{ax.axis}", j)
         dsk[key] = Task(
             key,
-            coord_ext,
+            checked_coord_ext,
             _ref(prev),
             TaskRef((c.name, j)),
             _ref(nxt),
@@ -144,6 +170,9 @@ def _dask_coord_steps(ax: AxisPlan, chunks: tuple[int, ...], name: str, dsk: dic
             wrap_lo,
             wrap_hi,
             depth,
+            where,
+            int(offsets[j]),
+            ax.size,
         )
         keys.append(TaskRef(key))
     return keys, c
@@ -175,10 +204,11 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
 
     # per differentiated axis and chunk index: steps and where the ghost planes come from
     steps_by_axis = []
-    for ax in plan.axes:
+    for k, ax in enumerate(plan.axes):
         c = chunks[ax.axis]
         if isinstance(ax.step, da.Array):
-            keys, carr = _dask_coord_steps(ax, c, f"{name}-{token}", dsk, g)
+            where = f"spacing[{k}] (dim {ax.axis})"
+            keys, carr = _dask_coord_steps(ax, c, f"{name}-{token}", dsk, g, where)
             dependencies.append(carr)
             steps_by_axis.append(keys)
         else:

@@ -266,6 +266,14 @@ def curvilinear_coefficients(lat, lon, lat_rad, lon_rad, earth: Earth, name, chu
 
 
 def monotonic(x: np.ndarray, name, what: str) -> None:
+    """ValueError unless the 1-D coordinate ``x`` is free of NaN and strictly monotonic."""
+    holes = np.flatnonzero(np.isnan(x))
+    if holes.size:
+        raise ValueError(
+            f"{what} coordinate {name!r} contains NaN (first at position "
+            f"{int(holes[0])}); a 1-D {what} needs a value at every point: "
+            "drop or fill those points first"
+        )
     d = np.diff(x)
     if not (np.all(d > 0) or np.all(d < 0)):
         raise ValueError(

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._args import is_dask_collection, make_plan
+from ._args import is_dask_collection, is_masked, make_plan, normalize_nan_policy
 from ._stencil import depth
 from .kernel import gradient_block
 
@@ -59,8 +59,21 @@ def operate_arrays(
     each index of ``lat_axis`` in radians (NumPy or dask), the earth model, and whether to
     divide the derivatives by the metric (the spacings are then in radians).
     """
-    inputs = [a if is_dask_collection(a) else np.asarray(a) for a in inputs]
+    inputs = [a if is_dask_collection(a) else np.asanyarray(a) for a in inputs]
     check_same_shape(kind, inputs)
+    if any(is_masked(a) for a in inputs):
+        run = partial(
+            operate_arrays,
+            kind,
+            dims=dims,
+            spacing=spacing,
+            accuracy=accuracy,
+            edge_order=edge_order,
+            nan_policy=nan_policy,
+            periodic=periodic,
+            curvature=curvature,
+        )
+        return masked_run(run, inputs, nan_policy)
     ndim = inputs[0].ndim
     if kind == "laplacian":
         dims = tuple(range(ndim)) if dims is None else dims
@@ -98,6 +111,56 @@ def operate_arrays(
     from ._numpy import ghosted_numpy
 
     return ghosted_numpy(inputs, plan, func, 1, aux)[0]
+
+
+def masked_run(run, inputs: Sequence[Any], nan_policy: str) -> Any:
+    """``run(inputs)`` of masked inputs (NumPy or dask), as a masked result whose mask covers
+    every point whose stencil reaches a masked value.
+
+    ``run`` goes twice through the kernel: on the data with the masked values replaced (by 0,
+    or with nan_policy="omit" by NaN, holes the stencils go around), so that no value under a
+    mask is ever used; and on indicators, NaN where masked and 0 elsewhere, so that NaN marks
+    exactly the points whose stencils, of every term and at every accuracy, edge order and
+    ghost plane, touch a masked value. ``run`` returns one array or a tuple of them.
+    """
+    omit = normalize_nan_policy(nan_policy) == "omit"
+    data, flags = zip(*(split_masked(a, omit) for a in inputs), strict=True)
+    values, touched = run(list(data)), run(list(flags))
+    if isinstance(values, tuple):
+        return tuple(join_masked(v, t) for v, t in zip(values, touched, strict=True))
+    return join_masked(values, touched)
+
+
+def split_masked(a: Any, omit: bool) -> tuple[Any, Any]:
+    """The data of ``a`` with its masked values replaced (0, or NaN for ``omit``), and its
+    mask as float64 NaN (masked) and 0 (not); a plain array is its own data, mask all 0."""
+    if is_dask_collection(a):
+        import dask.array as da
+
+        mask = da.ma.getmaskarray(a) if is_masked(a) else da.zeros(a.shape, bool, chunks=a.chunks)
+        data = da.ma.getdata(a) if is_masked(a) else a
+        xp = da
+    else:
+        mask, data, xp = np.ma.getmaskarray(a), np.ma.getdata(a), np  # type: ignore[assignment]
+    if omit and data.dtype.kind not in "fc":
+        data = data.astype(np.float64)
+    fill = np.nan if omit else 0
+    return xp.where(mask, fill, data).astype(data.dtype), xp.where(mask, np.nan, 0.0)
+
+
+def join_masked(values: Any, touched: Any) -> Any:
+    """``values`` masked where ``touched`` is NaN (see :func:`masked_run`)."""
+    if is_dask_collection(values):
+        import dask.array as da
+
+        # block by block: dask's ma.masked_array refuses unknown chunk sizes
+        meta = np.ma.masked_array(np.empty((0,) * values.ndim, values.dtype))
+        return da.map_blocks(_mask_where_nan, values, touched, dtype=values.dtype, meta=meta)
+    return _mask_where_nan(values, touched)
+
+
+def _mask_where_nan(values: np.ndarray, touched: np.ndarray) -> np.ma.MaskedArray:
+    return np.ma.masked_array(values, mask=np.isnan(touched))
 
 
 def _operator_block(blocks, ghosts, steps, aux, *, plan, kind, terms, geo, out=None):

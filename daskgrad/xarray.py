@@ -275,6 +275,8 @@ def _periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
         given = {periodic: None}
     else:
         given = dict.fromkeys(periodic)
+        if len(given) < len(periodic):
+            raise ValueError(f"periodic has repeated entries: {list(periodic)!r}")
     out: dict[Hashable, float | None] = {}
     for d, period in given.items():
         if d not in dims:
