@@ -134,14 +134,14 @@ def masked_run(run, inputs: Sequence[Any], nan_policy: str) -> Any:
 def split_masked(a: Any, omit: bool) -> tuple[Any, Any]:
     """The data of ``a`` with its masked values replaced (0, or NaN for ``omit``), and its
     mask as float64 NaN (masked) and 0 (not); a plain array is its own data, mask all 0."""
+    xp: Any = np
     if is_dask_collection(a):
-        import dask.array as da
+        import dask.array as xp
 
-        mask = da.ma.getmaskarray(a) if is_masked(a) else da.zeros(a.shape, bool, chunks=a.chunks)
-        data = da.ma.getdata(a) if is_masked(a) else a
-        xp = da
+        mask = xp.ma.getmaskarray(a) if is_masked(a) else xp.zeros(a.shape, bool, chunks=a.chunks)
+        data = xp.ma.getdata(a) if is_masked(a) else a
     else:
-        mask, data, xp = np.ma.getmaskarray(a), np.ma.getdata(a), np  # type: ignore[assignment]
+        mask, data = np.ma.getmaskarray(a), np.ma.getdata(a)
     if omit and data.dtype.kind not in "fc":
         data = data.astype(np.float64)
     fill = np.nan if omit else 0

@@ -180,7 +180,6 @@ def test_unsorted_latitude_is_still_said_to_be_unsorted():
         daskgrad.geospatial_gradient(_grid(np.array([10.0, 12, 11]), np.arange(4.0)))
 
 
-
 # --- masked arrays in operators -------------------------------------------------------------
 
 GARBAGE = (1e300, np.nan)
