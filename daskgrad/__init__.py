@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import contextlib
 
-from ._api import gradient, np_gradient
-from ._writer import to_zarr
-from .operators import divergence, laplacian, vorticity
+from ._signals import install_if_program as _install_if_program
+
+# before the heavy imports below: a Ctrl-C while they run is held for the command line
+_install_if_program()
+
+from ._api import gradient, np_gradient  # noqa: E402
+from ._writer import to_zarr  # noqa: E402
+from .operators import divergence, laplacian, vorticity  # noqa: E402
 
 __all__ = ["divergence", "gradient", "laplacian", "np_gradient", "to_zarr", "vorticity"]
 __version__ = "0.1.0"

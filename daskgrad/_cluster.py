@@ -30,7 +30,9 @@ SHUTDOWN_TIMEOUT = 2.0
 
 # Run in every worker process of the embedded cluster as it starts (restarts included): a
 # Ctrl-C in a terminal reaches the whole process group, and workers that take it print a
-# KeyboardInterrupt traceback each and die under the nanny; we close them ourselves.
+# KeyboardInterrupt traceback each and die under the nanny; we close them ourselves. Until the
+# preload runs (the imports of a starting worker) SIGINT is blocked there
+# (_spawned_without_sigint).
 _IGNORE_SIGINT = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
 # a worker's warnings (zarr's "consolidated metadata is not in the spec") would reach the
 # user's terminal as raw multi-line messages; the run reports what matters in its own lines
@@ -215,17 +217,43 @@ def _shut_down(client: Any, cluster: Any, scratch: str) -> None:
 
 @contextlib.contextmanager
 def _sigint_ignored() -> Iterator[None]:
-    """Ignore Ctrl-C in this block (main thread only); processes started meanwhile inherit it.
-    (Blocking SIGINT, to raise it afterwards, fails: distributed's new threads unblock it.)"""
+    """Ignore Ctrl-C in this block (main thread only) if it would raise KeyboardInterrupt
+    halfway through; a handler that only notes it (the command line's) stays."""
     import signal
 
     main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    raising = main and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if raising else None
     try:
         yield
     finally:
-        if main:
+        if raising:
             signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _spawned_without_sigint() -> Iterator[None]:
+    """Processes spawned in the block start with SIGINT blocked, as multiprocessing's resource
+    tracker starts: a Ctrl-C to the process group while a worker imports stays pending there
+    until its preload ignores it, instead of a traceback. The mask is set in the thread that
+    spawns (one of distributed's) for the spawn only; this process's handler is left alone."""
+    import multiprocessing.util as util
+    import signal
+
+    spawn = util.spawnv_passfds
+
+    def spawnv_passfds(path: Any, args: Any, passfds: Any) -> Any:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return spawn(path, args, passfds)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+    util.spawnv_passfds = spawnv_passfds
+    try:
+        yield
+    finally:
+        util.spawnv_passfds = spawn
 
 
 def _scratch_dir() -> str:
@@ -272,10 +300,14 @@ def _local(
     if quiet:
         preload.append(_IGNORE_WARNINGS)
     scratch = _scratch_dir()
-    # a Ctrl-C in the second or so the workers take to start is lost, not a traceback each
-    with warnings.catch_warnings(), _sigint_ignored():
-        warnings.simplefilter("ignore")
-        try:
+    # the worker processes (restarted ones too) start without SIGINT; here a Ctrl-C while
+    # they start is left to the handler: the command line's notes it and acts once the
+    # cluster is up; Python's default one, which would raise halfway through, is ignored
+    spawning = contextlib.ExitStack()
+    spawning.enter_context(_spawned_without_sigint())
+    try:
+        with warnings.catch_warnings(), _sigint_ignored():
+            warnings.simplefilter("ignore")
             cluster = LocalCluster(
                 n_workers=n,
                 threads_per_worker=threads,
@@ -287,13 +319,15 @@ def _local(
                 preload=preload,
                 local_directory=scratch,
             )
-        except BaseException:
-            shutil.rmtree(scratch, ignore_errors=True)
-            raise
+    except BaseException:
+        spawning.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
     try:
         client = Client(cluster, set_as_default=False)
     except BaseException:
-        _shut_down(None, cluster, scratch)
+        with spawning:
+            _shut_down(None, cluster, scratch)
         raise
     try:
         host = get_address_host(client.scheduler.address)
@@ -303,7 +337,8 @@ def _local(
             say(f"warning: {n} workers x {fmt_bytes(limit)} exceed the {total} here")
         yield client
     finally:
-        _shut_down(client, cluster, scratch)
+        with spawning:
+            _shut_down(client, cluster, scratch)
 
 
 @contextlib.contextmanager

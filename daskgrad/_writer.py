@@ -143,10 +143,16 @@ def _compute_distributed(graph, writes, client, progress, watch) -> None:
     futures = client.get(layers, writes, sync=False)
     try:
         if progress:
+            import threading
+
             from distributed import progress as progress_bar
 
-            # the text bar, also in Jupyter (its widget needs ipywidgets)
-            progress_bar(futures, multi=False, scheduler=client.scheduler.address, notebook=False)
+            # the text bar, also in Jupyter (its widget needs ipywidgets); in a thread of its
+            # own, so that this one keeps checking (watch.check acts on a held Ctrl-C)
+            kwargs = {"multi": False, "scheduler": client.scheduler.address, "notebook": False}
+            bar = threading.Thread(target=progress_bar, args=(futures,), kwargs=kwargs)
+            bar.daemon = True
+            bar.start()
         # the first failure is raised as soon as it happens (unlike distributed.wait), and an
         # interrupt leaves no orphaned gather behind (unlike client.gather)
         with client.as_current():
@@ -158,6 +164,8 @@ def _compute_distributed(graph, writes, client, progress, watch) -> None:
                 if watch is not None:
                     watch.check()
                 time.sleep(0.05)
+            if progress:
+                bar.join(5.0)  # its last line drawn before the summary
     except BaseException:
         with contextlib.suppress(Exception):
             client.cancel(futures, force=True)

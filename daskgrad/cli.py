@@ -17,6 +17,7 @@ from typing import Any
 
 from ._errors import UsageError, first_line
 from ._parser import _chunk_size, _key_values, build_parser, locations
+from ._signals import Terminated, checkpoint
 
 
 def say(line: str) -> None:
@@ -92,7 +93,6 @@ def run_job(args, job, target, client, state: State, label: str) -> None:
     """Write ``job`` to ``target`` on ``client`` and print the summary line."""
     from dask.utils import format_bytes
 
-    from ._cluster import WorkerWatch
     from ._pipeline import say_warnings
     from ._writer import ComputeFailed, write
 
@@ -104,13 +104,14 @@ def run_job(args, job, target, client, state: State, label: str) -> None:
     def committed() -> None:
         state.committed = True
 
-    watch = WorkerWatch(client) if client else None
-    with warnings.catch_warnings(record=True) as caught:
+    watch = _Watch(client) if client else None
+    with warnings.catch_warnings(record=True) as caught, _checked_tasks(client is None):
         warnings.simplefilter("always")
         # distributed's advice to load data inside tasks: daskgrad's graphs already do
         warnings.filterwarnings("ignore", message="Sending large graph")
         try:
-            write(job.result, target, client, progress=progress, watch=watch, on_commit=committed)
+            guarded = _Guarded(target)
+            write(job.result, guarded, client, progress=progress, watch=watch, on_commit=committed)
         except ComputeFailed as e:
             if job.batch and ", chunk (" in str(e):
                 raise ComputeFailed(f"{e} ({job.batch})") from e
@@ -127,6 +128,47 @@ def run_job(args, job, target, client, state: State, label: str) -> None:
         f"wrote {format_bytes(written)} in {seconds:.1f} s ({rate}/s); "
         f"{_count(lost, 'worker')} lost" + (absent if job.absent else "")
     )
+
+
+class _Guarded:
+    """``target`` whose commit acts first on a signal received while computing: a signal held
+    until the computation ended must not let it replace OUTPUT."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target, name)
+
+    def commit(self, on_commit: Any = None) -> None:
+        checkpoint()
+        self._target.commit(on_commit)
+
+
+def _Watch(client: Any) -> Any:
+    """distributed's WorkerWatch, whose check (called by the writer's wait loop every 50 ms)
+    acts on a signal first: there the computation is cancelled and the temporary removed."""
+    from ._cluster import WorkerWatch
+
+    class Watch(WorkerWatch):
+        def check(self) -> None:
+            checkpoint()
+            super().check()
+
+    return Watch(client)
+
+
+@contextlib.contextmanager
+def _checked_tasks(local: bool) -> Iterator[None]:
+    """For a computation on this process's threads (no cluster): act on a signal as each task
+    starts or ends (dask's local scheduler calls these in the main thread)."""
+    if not local:
+        yield
+        return
+    from dask.callbacks import Callback
+
+    with Callback(pretask=lambda *a: checkpoint(), posttask=lambda *a: checkpoint()):
+        yield
 
 
 def _count(n: int, noun: str) -> str:
@@ -152,9 +194,12 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
             "see it (drop --scheduler/--scheduler-file)"
         )
     request = _request(args)
+    checkpoint()
     ds = open_input(input, chunks or None, say=say)
     with contextlib.closing(ds):
+        checkpoint()
         job = _build(args, ds, periodic, request)
+        checkpoint()
         # OUTPUT after the request and the input: an existing one hides no other mistake
         if output.local is not None:
             check_output(output.local, args.overwrite, [input.local] if input.local else [])
@@ -163,6 +208,7 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
                 remove_stale_remote(output, say)  # a dead run's chunks would read as "exists"
                 check_remote_output(output, args.overwrite, [input])
         job.absent = check_input(input, job, args.strict, say)
+        checkpoint()
         # the temporary is made now: an unwritable OUTPUT is found before any cluster starts
         target = make_target(output, args.overwrite, [input], say)
         if in_process:
@@ -170,11 +216,13 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
         cluster = contextlib.nullcontext() if in_process else connect(args, job.chunk_bytes, job.k)
         try:
             with target, cluster as client:
+                checkpoint()  # one held while the cluster started
                 local = not (args.scheduler or args.scheduler_file)
                 if client is not None and local and not args.debug:
                     client.run(quiet_asyncio)
                 if client is not None and not chunks and _stored_chunks(input):
                     job = _batched(args, input, job, client, periodic, request)
+                checkpoint()
                 run_job(args, job, target, client, state, f"{input} -> {output}")
         except Exception as e:
             if getattr(target, "leftover", None):
@@ -299,9 +347,12 @@ def cmd_demo(args: argparse.Namespace, state: State) -> int:
     ds, exact = demo.demo_dataset(args.size)
     shape = "x".join(map(str, ds.temperature.shape))
     chunk_bytes = 8 * math.prod(max(c) for c in ds.temperature.chunks)
+    checkpoint()
     with connect(args, chunk_bytes, 2) as client:
+        checkpoint()
         say(f"demo: writing {shape} float64 input to {input}")
         demo.write_input(ds, input, client)
+        checkpoint()
         job = prepare(open_input(input), ["x", "y"], edge_order=2)
         say(f"demo: daskgrad run {input} {output} --dim x --dim y --edge-order 2 --overwrite")
         with Target(output, overwrite=True, inputs=[input], say=say) as target:
@@ -328,30 +379,32 @@ def _quiet_distributed() -> None:
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised in the main thread like KeyboardInterrupt for SIGINT."""
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise Terminated
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``daskgrad`` console script; returns the exit status."""
+    from . import _signals
+
     as_program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     state = State()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    if not debug:
-        _quiet_distributed()
+    # SIGINT and SIGTERM only noted by the handler (raising there loses them, see _signals), and
+    # acted on at the checkpoints: before any work, between the steps, in the writer's wait
+    # loop, before the swap, and once the run is over
+    previous = _signals.install()
     try:
+        checkpoint()  # held since the first import (daskgrad/__init__ installs the handler)
+        if not debug:
+            _quiet_distributed()
         args = build_parser().parse_args(argv)
         check_cluster_args(args)
+        checkpoint()
         if args.command == "run":
             cmd_run(args, state)
         else:
-            return cmd_demo(args, state)
+            status = cmd_demo(args, state)
+            checkpoint()
+            return status
+        checkpoint()
         return 0
     except UsageError as e:
         if debug:
@@ -379,9 +432,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _tell(f"daskgrad: error: computation failed: {detail}")
         return 1
     finally:
-        signal.signal(signal.SIGTERM, previous)
         if as_program:
             # the run is over and has said so: a late Ctrl-C or SIGTERM during the interpreter's
             # teardown must not turn its exit status into 130/143 without a word
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        else:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        _signals.clear()

@@ -1,0 +1,82 @@
+"""SIGINT and SIGTERM of the command line: the handler only notes the signal; the main thread acts
+on it where it is safe (:func:`checkpoint`).
+
+An exception raised from a signal handler lands in whatever Python code runs at that moment: a
+garbage-collection callback or a ``__del__`` discards it ("Exception ignored in …") and the run
+goes on. So nothing is raised there. This module imports nothing heavy: ``daskgrad/__init__``
+installs the handler before its own imports when it is the program being run, so a Ctrl-C
+while numpy, dask and xarray import is held too."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+__all__ = ["Terminated", "checkpoint", "clear", "held", "install"]
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_held: list[int] = []
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt for SIGINT."""
+
+
+def _hold(signum: int, frame: Any) -> None:
+    if not _held:  # the first signal decides the exit status
+        _held.append(signum)
+
+
+def install() -> dict[int, Any]:
+    """Hold SIGINT and SIGTERM from now on (main thread only); the previous handlers."""
+    return {s: signal.signal(s, _hold) for s in SIGNALS}
+
+
+def held() -> int | None:
+    """The signal received and not yet acted on, if any."""
+    return _held[0] if _held else None
+
+
+def clear() -> None:
+    _held.clear()
+
+
+def checkpoint() -> None:
+    """Raise KeyboardInterrupt (SIGINT) or :class:`Terminated` (SIGTERM) if one was received."""
+    if _held:
+        raise Terminated if _held[0] == signal.SIGTERM else KeyboardInterrupt
+
+
+def _launcher(path: str) -> bool:
+    """Whether ``path`` is the console script pip wrote for ``daskgrad.cli:main``."""
+    try:
+        with open(path, "rb") as f:
+            return b"from daskgrad.cli import main" in f.read(4096)
+    except OSError:
+        return False
+
+
+def install_if_program() -> None:
+    """Install the handler when this import is the start of the ``daskgrad`` program (``python
+    -m daskgrad`` or the console script), never when a user's program imports daskgrad."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    argv = list(getattr(sys, "orig_argv", []))
+    # python -m daskgrad: runpy imports the package while sys.argv[0] is still "-m"
+    if sys.argv[:1] == ["-m"]:
+        for i, a in enumerate(argv[1:], 1):
+            if a.startswith("-m"):
+                name = a[2:] or (argv[i + 1] if i + 1 < len(argv) else "")
+                if name in ("daskgrad", "daskgrad.__main__"):
+                    install()
+                return
+        return
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if getattr(main, "__spec__", None) is None and path and sys.argv[:1] == [path]:
+        if os.path.basename(path).removesuffix(".exe") == "daskgrad" and _launcher(path):
+            install()
