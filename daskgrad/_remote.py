@@ -306,6 +306,11 @@ def _probe(output: Location, inp: Location) -> str | None:
     cannot be told. None when the input's endpoint provably does not see it."""
     out_fs, _ = base_fs(output.fs, output.path)
     in_fs, _ = base_fs(inp.fs, inp.path)
+    if getattr(in_fs, "asynchronous", False):  # zarr's stores hold async filesystems
+        import fsspec
+
+        opts = {k: v for k, v in in_fs.storage_options.items() if k != "asynchronous"}
+        in_fs = fsspec.filesystem(inp.key[0], skip_instance_cache=True, **opts)
     name = output.path.rpartition("/")[2]
     probe = output.sibling(f".{name}.daskgrad-{socket.gethostname()}-{uuid.uuid4().hex}.probe")
     try:

@@ -324,7 +324,7 @@ def test_to_zarr_writes_the_same_key_on_a_provably_different_server(s3, tmp_path
     """Same bucket and key on two servers: not one store, so written (the probe is not seen)."""
     import s3_server
 
-    other = s3_server.start()
+    other = s3_server.start(in_process=False)  # moto's state is per process
     try:
         other.make_bucket(BUCKET)
         ocean().to_zarr(f"s3://{BUCKET}/v.zarr", storage_options=other.options())
