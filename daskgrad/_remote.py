@@ -295,8 +295,7 @@ def _clash(output: Location, inp: Location, rel: str, why: str) -> str:
         return f" at {clean_url(loc.endpoint)}" if loc.endpoint else ""
 
     return (
-        f"output {output}{at(output)} {rel} the input {inp}{at(inp)} ({why}); "
-        "choose another path"
+        f"output {output}{at(output)} {rel} the input {inp}{at(inp)} ({why}); choose another path"
     )
 
 
