@@ -15,8 +15,19 @@ from typing import Any
 from zarr.storage import WrapperStore
 
 from ._errors import UsageError
-from ._store import ZARR_MARKERS, Location, _bucket, access, check_bucket, redact
-from ._target import _TEMP, _alive, _signals_deferred
+from ._store import (
+    ZARR_MARKERS,
+    Location,
+    _bucket,
+    access,
+    base_fs,
+    check_bucket,
+    clean_url,
+    redact,
+    relation,
+    same_endpoint,
+)
+from ._target import _TEMP, _alive, _signals_deferred, check_clear
 
 _META = frozenset(ZARR_MARKERS) | {".zattrs"}
 # written last, in this order: the root's metadata (v2: the group, then the consolidated
@@ -237,24 +248,26 @@ def check_remote_output(output: Location, overwrite: bool, inputs: Sequence[Loca
     fs = output.fs
     if _bucket(output) is not None and "/" not in output.path.strip("/"):
         raise UsageError(f"output {output} is a bucket; name a zarr store inside it")
+    if (disk := output.disk) is not None:  # a chained or file:// URL on this disk
+        check_clear(disk, str(output), [i for i in inputs if i.disk is not None])
+    # Endpoints as text cannot be compared (localhost and 127.0.0.1, a trailing "/"): the
+    # same backend, bucket and key is refused unless the endpoints are proven different.
+    unsure = []
     for inp in inputs:
-        if inp.local is not None:
+        if inp.disk is not None or (rel := relation(output, inp)) is None:
             continue
-        (p1, e1, src), (p2, e2, out) = inp.identity, output.identity
-        if (p1, e1) != (p2, e2):
-            continue
-        if src == out:
-            raise UsageError(f"output {output} is the input; choose another path")
-        if src.startswith(out + "/"):
-            raise UsageError(f"output {output} contains the input {inp}; choose another path")
-        if out.startswith(src + "/"):
-            raise UsageError(f"output {output} is inside the input {inp}; choose another path")
+        if why := same_endpoint(output.endpoint, inp.endpoint):
+            raise UsageError(_clash(output, inp, rel, why))
+        unsure.append((inp, rel))
     try:
         check_bucket(output)
     except FileNotFoundError:
         raise UsageError(
             f"output {output}: bucket {output.path.split('/')[0]!r} does not exist"
         ) from None
+    for inp, rel in unsure:
+        if why := _probe(output, inp):
+            raise UsageError(_clash(output, inp, rel, why))
     fs.invalidate_cache()
     if not fs.exists(output.path):
         return False
@@ -275,6 +288,49 @@ def check_remote_output(output: Location, overwrite: bool, inputs: Sequence[Loca
             ".zgroup, .zarray); --overwrite replaces zarr stores only"
         )
     return True
+
+
+def _clash(output: Location, inp: Location, rel: str, why: str) -> str:
+    def at(loc: Location) -> str:
+        return f" at {clean_url(loc.endpoint)}" if loc.endpoint else ""
+
+    return (
+        f"output {output}{at(output)} {rel} the input {inp}{at(inp)} ({why}); choose another path"
+    )
+
+
+def _probe(output: Location, inp: Location) -> str | None:
+    """Why OUTPUT and an input with the same backend, bucket and key may be one store: an
+    object written beside OUTPUT through its endpoint is seen through the input's, or that
+    cannot be told. None when the input's endpoint provably does not see it."""
+    out_fs, _ = base_fs(output.fs, output.path)
+    in_fs, _ = base_fs(inp.fs, inp.path)
+    if getattr(in_fs, "asynchronous", False):  # zarr's stores hold async filesystems
+        import fsspec
+
+        opts = {k: v for k, v in in_fs.storage_options.items() if k != "asynchronous"}
+        in_fs = fsspec.filesystem(inp.key[0], skip_instance_cache=True, **opts)
+    name = output.path.rpartition("/")[2]
+    probe = output.sibling(f".{name}.daskgrad-{socket.gethostname()}-{uuid.uuid4().hex}.probe")
+    try:
+        out_fs.pipe(probe, b"")
+    except Exception as e:
+        return f"cannot tell whether they are one store: writing a probe failed: {_line(e)}"
+    try:
+        in_fs.invalidate_cache()
+        in_fs.info(probe)
+        return "an object written through the output's endpoint is seen through the input's"
+    except FileNotFoundError:
+        return None
+    except Exception as e:
+        return f"cannot tell whether they are one store: {_line(e)}"
+    finally:
+        with contextlib.suppress(Exception):
+            out_fs.rm(probe)
+
+
+def _line(e: BaseException) -> str:
+    return redact(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
 
 
 class _Writer(str):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import posixpath
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -110,7 +111,10 @@ class Location:
     path: str = ""  # the path within ``fs``
 
     def __str__(self) -> str:
-        return str(self.local) if self.local is not None else clean_url(self.text)
+        """As given (a ``file://`` URL stays one, so that messages name what was typed)."""
+        if self.local is not None and not is_url(self.text):
+            return str(self.local)
+        return clean_url(self.text)
 
     @property
     def url(self) -> str:
@@ -121,11 +125,39 @@ class Location:
         return "file" if self.fs is None else _protocol(self.fs)
 
     @property
-    def identity(self) -> tuple[str, str, str]:
-        """(protocol, endpoint, path): equal for the same object store location."""
-        kwargs = self.options.get("client_kwargs") or {}
-        endpoint = str(self.options.get("endpoint_url") or kwargs.get("endpoint_url") or "")
-        return self.protocol, endpoint, self.path.rstrip("/")
+    def disk(self) -> Path | None:
+        """The local path this location reads and writes, also through a ``file://``,
+        ``local://`` or chained URL (``simplecache::file://…``, ``dir::``); None off this disk."""
+        if self.local is not None:
+            return self.local
+        fs, path = base_fs(self.fs, self.path)
+        return Path(path) if _protocol(fs) in ("file", "local") else None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(backend, path in it): the backend without caching or directory layers (``s3a``
+        is ``s3``), the path normalised as an HTTP client would (``a/./b//c/`` is ``a/b/c``)."""
+        fs, path = base_fs(self.fs, self.path)
+        proto = _protocol(fs)
+        path = posixpath.normpath("/" + path.strip("/")).lstrip("/") if path.strip("/") else ""
+        return _ALIASES.get(proto, proto), path
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint URL the backend talks to, as given (None: the backend's default)."""
+        fs, _ = base_fs(self.fs, self.path)
+        for opts in (self.options, getattr(fs, "storage_options", None) or {}):
+            kwargs = opts.get("client_kwargs") or {}
+            if url := opts.get("endpoint_url") or kwargs.get("endpoint_url"):
+                return str(url)
+        for attr in ("endpoint_url", "client_kwargs"):
+            value = getattr(fs, attr, None)
+            value = value.get("endpoint_url") if isinstance(value, dict) else value
+            if isinstance(value, str) and value:
+                return value
+        if self.key[0] == "s3":  # botocore reads these when no endpoint is given
+            return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        return None
 
     def child(self, name: str) -> str:
         return f"{self.path.rstrip('/')}/{name}"
@@ -146,6 +178,33 @@ class Location:
     def has_zarr_metadata(self, path: str | None = None) -> bool:
         root = (path or self.path).rstrip("/")
         return any(self.fs.exists(f"{root}/{m}") for m in ZARR_MARKERS)
+
+
+_ALIASES = {"s3a": "s3", "gcs": "gs", "local": "file", "abfss": "abfs", "az": "abfs"}
+
+
+def base_fs(fs: Any, path: str) -> tuple[Any, str]:
+    """The filesystem under caching, directory and async-wrapper layers, and ``path`` in it."""
+    for _ in range(16):
+        inner = getattr(fs, "fs", None) or getattr(fs, "sync_fs", None)
+        if inner is None or inner is fs:
+            break
+        if type(fs).__name__ == "DirFileSystem":  # its paths are relative to its own path
+            path = fs._join(path)
+        fs = inner
+    return fs, path
+
+
+def fs_location(fs: Any, path: str, options: dict[str, Any] | None = None) -> Location:
+    """A Location for ``path`` in an fsspec filesystem found in a store object."""
+    opts = dict(options if options is not None else getattr(fs, "storage_options", {}) or {})
+    opts.pop("asynchronous", None)
+    loc = Location("", opts, None, fs, str(path).rstrip("/"))
+    disk = loc.disk
+    if disk is not None:
+        return Location(str(disk), {}, disk)
+    loc.text = f"{loc.key[0]}://{loc.key[1]}"
+    return loc
 
 
 def _protocol(fs: Any) -> str:
@@ -191,6 +250,104 @@ def locate(
     except Exception as e:
         raise UsageError(f"{role} {clean_url(text)}: {redact(first_line(e))}") from e
     return Location(text, options, None, fs, path.rstrip("/"))
+
+
+def relation(output: Location, inp: Location) -> str | None:
+    """How OUTPUT's key lies to an input's on the same backend, whatever the endpoints: 'is',
+    'contains' or 'is inside'; None where they cannot meet (other backend, bucket or key)."""
+    (p1, out), (p2, src) = output.key, inp.key
+    if p1 != p2:
+        return None
+    if src == out:
+        return "is"
+    if src.startswith(out + "/") or not out:
+        return "contains"
+    if out.startswith(src + "/") or not src:
+        return "is inside"
+    return None
+
+
+def _split_endpoint(url: str) -> tuple[str, str, int, str]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".").lower()
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(scheme, 0)
+    except ValueError:
+        port = 0
+    path = posixpath.normpath("/" + parts.path.strip("/")) if parts.path.strip("/") else ""
+    return scheme, host, port, path
+
+
+def _this_machine() -> set[str]:
+    """Addresses of this machine's interfaces: a server bound to all of them answers on each."""
+    import ipaddress
+
+    own: set[str] = set()
+    with contextlib.suppress(Exception):
+        import psutil
+
+        for addrs in psutil.net_if_addrs().values():
+            own |= {a.address.split("%")[0] for a in addrs if a.family in (2, 10)}
+    with contextlib.suppress(Exception):
+        import socket
+
+        own |= {i[4][0] for i in socket.getaddrinfo(socket.gethostname(), None)}
+    return {str(ipaddress.ip_address(a)) for a in own if _is_ip(a)}
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _addresses(host: str, port: int, own: set[str]) -> set[tuple[str, int]] | None:
+    """(address, port) pairs ``host`` resolves to, this machine's as 'this machine'; None
+    where the name does not resolve within a few seconds."""
+    import ipaddress
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1)
+    try:
+        infos = pool.submit(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM).result(5)
+    except Exception:
+        return None
+    finally:
+        pool.shutdown(wait=False)
+    out = set()
+    for info in infos:
+        ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        mine = ip.is_loopback or ip.is_unspecified or str(ip) in own
+        out.add(("this machine" if mine else str(ip), port))
+    return out
+
+
+def same_endpoint(a: str | None, b: str | None) -> str | None:
+    """Why two endpoint URLs certainly reach one server ('both reach 127.0.0.1:9000'), or
+    None where that is not certain (only a probe can tell then)."""
+    if a is None or b is None:
+        return "both use the backend's default endpoint" if a == b else None
+    (s1, h1, p1, path1), (s2, h2, p2, path2) = _split_endpoint(a), _split_endpoint(b)
+    if (s1, h1, p1, path1) == (s2, h2, p2, path2):
+        return "one endpoint"
+    if path1 != path2:
+        return None
+    own = _this_machine() if "" not in (h1, h2) else set()
+    r1, r2 = _addresses(h1, p1, own), _addresses(h2, p2, own)
+    if r1 and r2 and (common := sorted(r1 & r2)):
+        host, port = common[0]
+        return f"both reach {host} port {port}"
+    return None
 
 
 def _is_connection_error(e: BaseException) -> bool:

@@ -78,35 +78,45 @@ def _is_mount(path: Path) -> bool:
     return False
 
 
-def check_output(output: Path, overwrite: bool, inputs: Sequence[Path] = ()) -> Path:
+def check_clear(out: Path, shown: str, inputs: Sequence[Any]) -> None:
+    """UsageError if OUTPUT (``out``, shown as ``shown``) is an input, inside one or an ancestor
+    of one, or where an input's arrays lead by a symbolic link. Inputs are paths or Locations
+    (whose ``disk`` path is compared: ``file://``, ``simplecache::file://…`` included), compared
+    by file identity, so symbolic links, bind mounts, ``..`` and relative paths are seen through;
+    each message names both spellings."""
+    out = Path(os.path.realpath(out))
+    out_id = _identity(out)
+    out_line = _lineage(out) if out_id else _lineage(out.parent)
+    for inp in inputs:
+        path = getattr(inp, "disk", inp)
+        if path is None or (src_id := _identity(Path(path))) is None:
+            continue
+        if src_id == out_id:
+            raise UsageError(f"output {shown} is the input {inp}; choose another path")
+        if src_id in out_line:
+            raise UsageError(f"output {shown} is inside the input {inp}; choose another path")
+        if out_id is not None and out_id in _lineage(Path(os.path.realpath(path))):
+            raise UsageError(f"output {shown} contains the input {inp}; choose another path")
+        if (link := _links_into(Path(path), out_id)) is not None:
+            raise UsageError(
+                f"output {shown} holds data of the input ({link} links into it); choose another"
+            )
+
+
+def check_output(output: Path, overwrite: bool, inputs: Sequence[Any] = ()) -> Path:
     """The absolute OUTPUT path, or UsageError naming it and saying why it may not be written.
 
-    OUTPUT is never an input, inside one or an ancestor of one (compared by file identity, so
-    symbolic links and bind mounts are seen through), nor where an input's arrays lead by a
-    symbolic link; an existing OUTPUT is replaced only with ``overwrite``, only if it is a zarr
-    store (not a plain directory, a file, a link or a mount point).
+    OUTPUT must be clear of the inputs (paths or Locations, see ``check_clear``); an existing
+    OUTPUT is replaced only with ``overwrite``, only if it is a zarr store (not a plain
+    directory, a file, a link or a mount point).
     """
     if Path(output).is_symlink():
         raise UsageError(f"output {output} is a symbolic link; name the store itself")
     out = Path(os.path.realpath(output))  # ".." after a symlink goes where the OS goes
     if out.parent == out:
         raise UsageError(f"output {output} is a filesystem root; name a new zarr store")
+    check_clear(out, str(output), inputs)
     out_id = _identity(out)
-    out_line = _lineage(out) if out_id else _lineage(out.parent)
-    for inp in inputs:
-        src_id = _identity(Path(inp))
-        if src_id is None:
-            continue
-        if src_id == out_id:
-            raise UsageError(f"output {output} is the input; choose another path")
-        if src_id in out_line:
-            raise UsageError(f"output {output} is inside the input {inp}; choose another path")
-        if out_id is not None and out_id in _lineage(Path(os.path.realpath(inp))):
-            raise UsageError(f"output {output} contains the input {inp}; choose another path")
-        if (link := _links_into(Path(inp), out_id)) is not None:
-            raise UsageError(
-                f"output {output} holds data of the input ({link} links into it); choose another"
-            )
     if out.exists():
         if not overwrite:
             raise UsageError(f"output {output} exists; pass --overwrite to replace it")
@@ -205,7 +215,7 @@ class Target:
         output: Path | str,
         *,
         overwrite: bool = False,
-        inputs: Sequence[Path] = (),
+        inputs: Sequence[Any] = (),
         say: Callable[[str], None] | None = None,
     ) -> None:
         self.output = check_output(Path(output), overwrite, inputs)

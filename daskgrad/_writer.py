@@ -252,35 +252,69 @@ def write(
         raise
 
 
+# attributes through which array wrappers (xarray's, dask's getters, zarr's) reach their store
+_THROUGH = (
+    "array", "_array", "store", "_store", "chunk_store", "_chunk_store", "store_path",
+    "datastore", "zarr_group", "zarr_array", "_manager", "mapper", "map",
+)  # fmt: skip
+
+
+def _sources_in(x: Any, found: dict[str, Any], seen: dict[int, Any], depth: int = 0) -> None:
+    """Add to ``found`` the stores and files that ``x`` (a task, a node's value) reads."""
+    import numpy as np
+    from fsspec import AbstractFileSystem
+
+    from ._store import fs_location
+
+    if depth > 24 or id(x) in seen or x is None or isinstance(x, str | bytes | int | float):
+        return
+    if isinstance(x, np.ndarray | np.generic | AbstractFileSystem | type):
+        return
+    seen[id(x)] = x  # held: a property's fresh object must not free its id for another
+    inner: list[Any] = []
+    if isinstance(x, list | tuple | set | frozenset):
+        inner = list(x)
+    elif isinstance(x, dict):
+        inner = list(x.values())
+    elif type(x).__module__.startswith("dask"):  # the task spec
+        inner = [getattr(x, a, None) for a in ("value", "args", "kwargs", "func")]
+    fs, name, root = getattr(x, "fs", None), type(x).__name__, None
+    if isinstance(fs, AbstractFileSystem):  # FsspecStore, zarr 2 FSStore, FSMap, OpenFile
+        path = next((p for a in ("path", "root") if isinstance(p := getattr(x, a, None), str)), "")
+        loc = fs_location(fs, path)
+        found.setdefault(str(loc), loc)
+        return
+    if name == "LocalStore":  # zarr 3
+        root = getattr(x, "root", None)
+    elif name in ("DirectoryStore", "NestedDirectoryStore", "N5Store", "ZipStore"):  # zarr 2
+        root = getattr(x, "path", None)
+    elif name == "CachingFileManager":  # xarray's netCDF files: the file is its first argument
+        root = next(iter(getattr(x, "_args", ()) or ()), None)
+    if isinstance(root, str | os.PathLike) and not is_url(root):
+        found.setdefault(os.path.abspath(root), Path(os.path.abspath(root)))
+        return
+    inner.append(root)
+    for attr in _THROUGH:
+        with contextlib.suppress(Exception):
+            inner.append(getattr(x, attr, None))
+    for y in inner:
+        _sources_in(y, found, seen, depth + 1)
+
+
 def _source_paths(obj: Any) -> list[Any]:
     """Files and zarr stores (paths, or Locations for fsspec stores) the variables of ``obj``
-    are read from, where xarray shows them."""
-    paths: list[Any] = []
+    are read from, whatever opened them: xarray, ``da.from_zarr``, ``zarr.open`` with
+    ``da.from_array``, zarr stores of zarr 2 and 3, fsspec mappers; found in the dask graph."""
+    found: dict[str, Any] = {}
+    seen: dict[int, Any] = {}
     for var in obj.variables.values():
-        if var.encoding.get("source"):
-            paths.append(Path(var.encoding["source"]))
+        source = var.encoding.get("source")
+        if isinstance(source, str) and not is_url(source):
+            found.setdefault(os.path.abspath(source), Path(os.path.abspath(source)))
         graph = getattr(var.data, "dask", None)
-        for key, node in dict(graph or {}).items():
-            if not (isinstance(key, str) and key.startswith("original-open_dataset-")):
-                continue
-            inner = getattr(node, "value", node)
-            for _ in range(8):  # xarray's adapters wrap the backend array
-                inner = getattr(inner, "array", None) or getattr(inner, "_array", None)
-                store = getattr(inner, "store", None)
-                root = getattr(store, "root", None)  # zarr LocalStore
-                root = root or getattr(getattr(inner, "datastore", None), "_filename", None)
-                fs = getattr(store, "fs", None)  # zarr FsspecStore
-                if root is None and fs is not None and getattr(store, "path", None) is not None:
-                    url = f"{fs.protocol[0] if isinstance(fs.protocol, tuple) else fs.protocol}://"
-                    opts = dict(getattr(fs, "storage_options", {}) or {})
-                    opts.pop("asynchronous", None)
-                    paths.append(Location(url + store.path.lstrip("/"), opts, None, fs, store.path))
-                    break
-                if root is not None:
-                    paths.append(Path(root))
-                if root is not None or inner is None:
-                    break
-    return list({str(p): p for p in paths}.values())
+        for node in dict(graph or {}).values():
+            _sources_in(node, found, seen)
+    return list(found.values())
 
 
 def make_target(
@@ -294,8 +328,8 @@ def make_target(
     as_loc = [i if isinstance(i, Location) else Location(str(i), local=Path(i)) for i in inputs]
     if output.local is None:
         return RemoteTarget(output, overwrite=overwrite, inputs=as_loc, say=say)
-    local = [i.local for i in as_loc if i.local is not None]
-    return Target(output.local, overwrite=overwrite, inputs=local, say=say)
+    on_disk = [i for i in as_loc if i.disk is not None]
+    return Target(output.local, overwrite=overwrite, inputs=on_disk, say=say)
 
 
 def to_zarr(

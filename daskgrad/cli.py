@@ -202,7 +202,7 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
         checkpoint()
         # OUTPUT after the request and the input: an existing one hides no other mistake
         if output.local is not None:
-            check_output(output.local, args.overwrite, [input.local] if input.local else [])
+            check_output(output.local, args.overwrite, [input])  # input.disk: chained URLs too
         else:
             with access(output, "output"):
                 remove_stale_remote(output, say)  # a dead run's chunks would read as "exists"
