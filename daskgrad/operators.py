@@ -90,15 +90,16 @@ def laplacian(
     geospatial: bool = False,
     **options: Any,
 ) -> Any:
-    """Σ ∂²f/∂x_d² over ``dims`` with second-derivative stencils of the requested accuracy.
+    """Σ ∂²f/∂x_d² over ``dim`` with second-derivative stencils of the requested accuracy.
 
     Not the gradient of the gradient: at accuracy 2 the 3-point ``(f[i+1] − 2f[i] + f[i−1])/h²``
     for a scalar step, findiff's stencils otherwise (Fornberg weights on coordinates; one-sided
     ones of ``q + 2`` points at true edges, ``q`` being ``edge_order`` at accuracy 2). ``dim``
     (alias ``dims``): any number of axes or dim names, all by default. With
-    ``geospatial=True`` (1-D latitude and longitude coordinates): ``∂²f/∂x² + ∂²f/∂y² − (tan φ / R) ∂f/∂y`` per metre. Other
-    arguments as for :func:`divergence`; a DataArray result is named ``lap_{f}``, a Quantity
-    result is in f's units per spacing unit squared (``K/m²``).
+    ``geospatial=True`` (1-D latitude and longitude coordinates):
+    ``∂²f/∂x² + ∂²f/∂y² − (tan φ / R) ∂f/∂y`` per metre. Other arguments as for
+    :func:`divergence`; a DataArray result is named ``lap_{f}``, a Quantity result is in f's
+    units per spacing unit squared (``K/m²``).
 
     Examples
     --------
