@@ -39,7 +39,11 @@ def operate_xarray(kind: str, inputs, dims, geospatial: bool, options: dict) -> 
     names = ("u", "v") if len(inputs) == 2 else ("f",)
     datas, data_units = units.same_units(kind, [a.data for a in inputs], names)
     if data_units is not None:  # pint Quantities inside: differentiate their magnitudes
-        inputs = tuple(a.copy(data=d) for a, d in zip(inputs, datas, strict=True))
+        # units as attrs meanwhile, so that CF's names are given as to attrs-units input
+        spelled = units.udunits(data_units)
+        inputs = tuple(
+            a.copy(data=d).assign_attrs(units=spelled) for a, d in zip(inputs, datas, strict=True)
+        )
     stencil = {k: options[k] for k in _STENCIL if k in options}
     first = inputs[0]
     if geospatial:

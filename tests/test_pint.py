@@ -157,6 +157,9 @@ def test_vorticity_divergence_laplacian_of_quantities_match_metpy():
     crs = dict(grid_mapping_name="latitude_longitude", earth_radius=R)
     u = xr.DataArray(10 * np.cos(phi) * np.sin(3 * lam), coords, ("lat", "lon"), name="u")
     v = xr.DataArray(5 * np.sin(2 * phi) * np.cos(2 * lam), coords, ("lat", "lon"), name="v")
+    u, v = (
+        a.assign_attrs(standard_name=f"{w}_wind") for a, w in ((u, "eastward"), (v, "northward"))
+    )
     uq, vq = (a.assign_attrs(units="m/s").metpy.assign_crs(**crs).metpy.quantify() for a in (u, v))
     cols = slice(2, -2)
     for op in ("vorticity", "divergence"):
@@ -165,6 +168,10 @@ def test_vorticity_divergence_laplacian_of_quantities_match_metpy():
         assert isinstance(ours.data, pint.Quantity)
         assert ours.data._REGISTRY is metpy_units.get()
         assert ours.data.units == metpy_units.Unit("1 / s")
+        assert ours.attrs["standard_name"] in (
+            "atmosphere_relative_vorticity",
+            "divergence_of_wind",
+        )
         a = (ours.data - ref.data).m_as("1/s")[1:-1, cols]  # edge rows: MetPy is 2nd order
         scale = np.abs(ref.data.m_as("1/s")).max()
         np.testing.assert_allclose(a, 0.0, atol=1e-4 * scale)
