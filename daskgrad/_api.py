@@ -110,6 +110,7 @@ def gradient(
         raise TypeError("datetime_unit applies to xarray input only")
     data, data_units = units.split(input)
     steps, step_units = units.split_spacing(spacing)
+    periodic = units.strip_periods(periodic, step_units)
     out = gradient_array(data, steps, dim, edge_order, periodic, accuracy, nan_policy)
     return _with_units(out, data_units, step_units)
 

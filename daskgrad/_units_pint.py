@@ -170,3 +170,41 @@ def common_spacing(kind: str, spacing: Any) -> tuple[Any, Any]:
         except Exception as err:
             raise ValueError(f"{kind}: spacing entries of different dimensions: {err}") from None
     return out, first
+
+
+def period_magnitude(period: Any, spacing_unit: Any, d: Any) -> Any:
+    """A period given as a Quantity, as a number in the units of its dim's spacing (a Unit or
+    an attrs string); anything else unchanged."""
+    if not is_quantity(period):
+        return period
+    if isinstance(spacing_unit, str):
+        spacing_unit = parse_units(spacing_unit, period._REGISTRY, f"the spacing of dim {d!r}")
+    if spacing_unit is None:
+        raise ValueError(
+            f"the period of dim {d!r} is a Quantity ({period}) but its spacing has no units"
+        )
+    try:
+        return period.to(in_registry(spacing_unit, period._REGISTRY)).magnitude
+    except Exception as err:
+        raise ValueError(f"the period of dim {d!r}: {err}") from None
+
+
+def strip_periods(periodic: Any, spacing_units: Any) -> Any:
+    """Array input: Quantity periods as numbers in the spacing's units (one unit for all dims
+    with units, else the dims cannot be told apart here)."""
+    if not isinstance(periodic, dict) or not any(map(is_quantity, periodic.values())):
+        return periodic
+    found = (
+        {str(u) for u in spacing_units if u is not None}
+        if isinstance(spacing_units, list)
+        else None
+    )
+    unit = spacing_units
+    if found is not None:
+        if len(found) > 1:
+            raise ValueError(
+                "periods given as Quantities need spacings of one unit; give the periods as "
+                "numbers in their dims' spacing units"
+            )
+        unit = next(u for u in spacing_units if u is not None) if found else None
+    return {d: period_magnitude(p, unit, d) for d, p in periodic.items()}

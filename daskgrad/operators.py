@@ -139,6 +139,8 @@ def _operate(kind, inputs, dims, geospatial, options):
         options["spacing"], step_units = units.common_spacing(kind, options["spacing"])
     else:
         step_units = None
+    if "periodic" in options:
+        options["periodic"] = units.strip_periods(options["periodic"], step_units)
     out = operate_arrays(kind, plain, dims, **options)
     registry = units.registry_of(data_units, step_units)
     if registry is None:

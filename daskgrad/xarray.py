@@ -312,6 +312,7 @@ def _periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
         if d not in dims:
             raise ValueError(f"periodic dim {d!r} is not one of the differentiated dims {dims}")
         step = steps[d]
+        period = units_pint.period_magnitude(period, units[d], d)
         if isinstance(period, np.timedelta64 | datetime.timedelta):
             unit = next((k for k, v in _TIME_UNITS.items() if v == units[d]), None)
             if unit is None:

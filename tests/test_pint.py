@@ -250,3 +250,25 @@ assert np.allclose((g - ref).m_as("K/m"), 0.0, atol=1e-12)  # no "different regi
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+def test_periods_as_quantities():
+    """A period in another unit of the spacing's dimension (km for a m coordinate); oracle:
+    numpy.gradient on the array wrapped by one point at each end."""
+    ureg = pint.UnitRegistry()
+    x = np.cumsum(np.linspace(1.0, 2.0, 9))
+    period = x[-1] - x[0] + 1.5
+    f = np.random.default_rng(4).random(9)
+    ref = np.gradient(
+        np.concatenate([f[-1:], f, f[:1]]), np.concatenate([[x[-1] - period], x, [x[0] + period]])
+    )[1:-1]
+    p_km = ureg.Quantity(period / 1000.0, "km")
+    (g,) = daskgrad.gradient(
+        ureg.Quantity(f, "K"), spacing=[ureg.Quantity(x, "m")], periodic={0: p_km}
+    )
+    assert_quantity(g, ref, ureg.Unit("K / m"), ureg)
+    arr = xr.DataArray(ureg.Quantity(f, "K"), {"x": ("x", x, {"units": "m"})}, "x")
+    (g,) = daskgrad.gradient(arr, periodic={"x": p_km})
+    assert_quantity(g.data, ref, ureg.Unit("K / m"), ureg)
+    with pytest.raises(ValueError, match="period of dim 'x'"):
+        daskgrad.gradient(arr, periodic={"x": ureg.Quantity(3.0, "s")})
