@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 import warnings
 from typing import Any
 
@@ -19,7 +20,8 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
     """Warn at the first line outside daskgrad (the user's call, however deep the API's own
     calls go: the accessor, an operator, the geospatial grid)."""
-    level, frame = 2, sys._getframe(1)  # stacklevel 2 is the frame that called this
+    level = 2  # the frame that called this
+    frame: types.FrameType | None = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
         level, frame = level + 1, frame.f_back
     warnings.warn(message, category, stacklevel=level)

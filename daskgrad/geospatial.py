@@ -435,7 +435,7 @@ class _Grid:
         )
 
 
-def _angle(c: xr.DataArray) -> xr.DataArray:
+def _angle(c: Any) -> Any:
     """A latitude/longitude coordinate holding a pint Quantity as degrees with a units attr."""
     _, unit = units_pint.split(c.data)
     if unit is None:
