@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import types
+import warnings
 from typing import Any
 
 import numpy as np
 
+from . import _units_pint as units
 from ._args import is_dask_collection
 from ._array import gradient_array
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
+    """Warn at the first line outside daskgrad (the user's call, however deep the API's own
+    calls go: the accessor, an operator, the geospatial grid)."""
+    level = 2  # the frame that called this
+    frame: types.FrameType | None = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, category, stacklevel=level)
 
 
 def _is_xarray(obj: Any) -> bool:
@@ -30,14 +47,17 @@ def gradient(
 
     Parameters
     ----------
-    input : array-like, dask array, or xarray DataArray/Dataset
+    input : array-like, dask array, pint Quantity, or xarray DataArray/Dataset
         The sampled function. Integers are differentiated as float64; bool is refused.
         datetime64 and timedelta64 give timedelta64, and masked arrays (``numpy.ma``, also as
-        dask chunks) masked arrays, with numpy.gradient's own arithmetic.
+        dask chunks) masked arrays, with numpy.gradient's own arithmetic. A pint Quantity
+        (NumPy- or dask-backed, bare or as a DataArray's data) gives Quantities in the
+        derivative's units (data units / spacing units) of the input's own registry.
     spacing : None, scalar, or sequence
         None: unit spacing. A scalar: the same spacing for every differentiated dim. A sequence:
         one entry per differentiated dim, each a scalar or a 1-D coordinate array (NumPy, list
-        or dask) as long as that dim. For xarray input, a mapping ``{dim: scalar or 1-D array}``
+        or dask) as long as that dim. Any of them may be a pint Quantity (its units divide the
+        result's). For xarray input, a mapping ``{dim: scalar or 1-D array}``
         overriding the coordinates.
     dim : None, int, or sequence of int (names for xarray)
         Dims to differentiate, all by default. Negative ints count from the end.
@@ -90,7 +110,25 @@ def gradient(
         )
     if datetime_unit is not None:
         raise TypeError("datetime_unit applies to xarray input only")
-    return gradient_array(input, spacing, dim, edge_order, periodic, accuracy, nan_policy)
+    data, data_units = units.split(input)
+    steps, step_units = units.split_spacing(spacing)
+    periodic = units.strip_periods(periodic, step_units)
+    out = gradient_array(data, steps, dim, edge_order, periodic, accuracy, nan_policy)
+    return _with_units(out, data_units, step_units)
+
+
+def _with_units(out: tuple, data_units: Any, step_units: Any) -> tuple:
+    """Quantities in the derivative's units when the data or the spacing had units."""
+    step_list = step_units if isinstance(step_units, list) else [step_units]
+    registry = units.registry_of(data_units, *step_list)
+    if registry is None:
+        return out
+    return tuple(
+        units.quantity(
+            g, units.derivative_units(data_units, units.units_of(step_units, i), registry)
+        )
+        for i, g in enumerate(out)
+    )
 
 
 def np_gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
@@ -115,8 +153,12 @@ def np_gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) ->
                  mask=[False,  True, False,  True],
            fill_value=1e+20)
     """
+    f, data_units = units.split(f)
+    varargs, step_units = units.split_spacing(list(varargs))
     if not is_dask_collection(f) and not isinstance(f, np.ma.MaskedArray):
         f = np.asarray(f)
+    if isinstance(step_units, list) and len(step_units) == 1:
+        step_units = step_units[0]
     if not varargs:
         spacing = None
     elif len(varargs) == 1 and np.ndim(varargs[0]) == 0:
@@ -129,5 +171,5 @@ def np_gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) ->
                 "one scalar, or one scalar or 1-D coordinate array per axis"
             )
         spacing = list(varargs)
-    out = gradient_array(f, spacing, axis, edge_order)
+    out = _with_units(gradient_array(f, spacing, axis, edge_order), data_units, step_units)
     return out[0] if len(out) == 1 else out

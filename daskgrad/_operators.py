@@ -79,12 +79,12 @@ def operate_arrays(
         dims = tuple(range(ndim)) if dims is None else dims
         dims = (dims,) if np.ndim(dims) == 0 else tuple(dims)
         if not dims:
-            raise ValueError(f"laplacian needs at least one dim; got dims={dims!r}")
+            raise ValueError(f"laplacian needs at least one dim; got dim={dims!r}")
         terms = [(0, j, 2, 1.0) for j in range(len(dims))]
     else:
         dims = (-1, -2) if dims is None else dims
         if np.ndim(dims) != 1 or len(dims) != 2:
-            raise ValueError(f"{kind} needs dims=(x, y), two dims; got dims={dims!r}")
+            raise ValueError(f"{kind} needs dim=(x, y), two dims; got dim={dims!r}")
         terms = list(_TERMS[kind])
     dtype = np.result_type(*[a.dtype for a in inputs])
     deriv = 2 if kind == "laplacian" else 1

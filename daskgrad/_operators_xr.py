@@ -3,19 +3,20 @@ names and CF attributes."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from . import _units_pint as units
+from ._api import warn_caller
 from ._args import is_dask_collection
 from ._metrics import uniform_step
 from ._operators import _STANDARD_NAMES, check_same_shape, operate_arrays, output_name
 from ._stencil import EvenCoords
 from .geospatial import _Grid, geospatial_gradient
-from .xarray import _FACTOR, _periods, _spacings, divide_units
+from .xarray import _FACTOR, _periods, _spacings, describe, divide_units
 
 _STENCIL = ("accuracy", "edge_order", "nan_policy")
 _CARTESIAN = {*_STENCIL, "spacing", "periodic"}
@@ -35,13 +36,30 @@ def operate_xarray(kind: str, inputs, dims, geospatial: bool, options: dict) -> 
             f"geospatial={geospatial}: {sorted(allowed)}"
         )
     _check_same_grid(kind, inputs)
+    names = ("u", "v") if len(inputs) == 2 else ("f",)
+    datas, data_units = units.same_units(kind, [a.data for a in inputs], names)
+    if data_units is not None:  # pint Quantities inside: differentiate their magnitudes
+        # units as attrs meanwhile, so that CF's names are given as to attrs-units input
+        spelled = units.udunits(data_units)
+        inputs = tuple(
+            a.copy(data=d).assign_attrs(units=spelled) for a, d in zip(inputs, datas, strict=True)
+        )
     stencil = {k: options[k] for k in _STENCIL if k in options}
     first = inputs[0]
     if geospatial:
         data, units_den = _geospatial(kind, inputs, dims, options, stencil)
     else:
-        data, units_den = _cartesian(kind, inputs, dims, options, stencil)
-    return _wrap(kind, inputs, data, units_den, first, stencil.get("accuracy", 2))
+        data, units_den = _cartesian(kind, inputs, dims, options, stencil, data_units)
+    out = _wrap(kind, inputs, data, units_den, first, stencil.get("accuracy", 2))
+    if data_units is None:
+        return out
+    registry = data_units._REGISTRY
+    den = units.parse_units(units_den, registry, f"the {kind}'s spacing")
+    order = 2 if kind == "laplacian" else 1
+    out.attrs.pop("units", None)
+    return out.copy(
+        data=units.quantity(out.data, units.derivative_units(data_units, den, registry, order))
+    )
 
 
 def _check_same_grid(kind: str, inputs) -> None:
@@ -60,10 +78,12 @@ def _check_same_grid(kind: str, inputs) -> None:
             raise ValueError(f"{kind}: u and v have different coordinate {name!r}")
 
 
-def _cartesian(kind, inputs, dims, options, stencil):
+def _cartesian(kind, inputs, dims, options, stencil, data_units=None):
     first = inputs[0]
     names = _dims(kind, first, dims)
     steps, units, _ = _spacings(first, names, options.get("spacing"), None)
+    if data_units is not None:
+        steps, units = _common_units(kind, steps, units, names, data_units._REGISTRY)
     periods = _periods(options.get("periodic"), names, steps, units)
     axes = [first.get_axis_num(d) for d in names]
     periodic = {a: periods[d] for a, d in zip(axes, names, strict=True) if d in periods} or None
@@ -82,13 +102,34 @@ def _cartesian(kind, inputs, dims, options, stencil):
         den = None  # mixed coordinate units: no units
     degrees = [d for d in names if str(units[d]).startswith("degree")]
     if degrees:
-        warnings.warn(
+        warn_caller(
             f"coordinates in degrees ({', '.join(f'{d}: {units[d]!r}' for d in degrees)}): the "
-            "result is per degree; geospatial=True differentiates per metre on the sphere",
-            UserWarning,
-            stacklevel=4,
+            "result is per degree; geospatial=True differentiates per metre on the sphere"
         )
     return data, den
+
+
+def _common_units(kind, steps, spacing_units, names, registry):
+    """Spacings of Quantity data all in the first dim's units (km and m: the km scaled), so
+    that the derivatives along several dims add up."""
+    parsed = {
+        d: units.parse_units(spacing_units[d], registry, f"{kind}: the spacing of dim {d!r}")
+        for d in names
+    }
+    first = parsed[names[0]]
+    steps, spacing_units = dict(steps), dict(spacing_units)
+    for d in names[1:]:
+        if parsed[d] != first:
+            try:
+                factor = registry.Quantity(1.0, parsed[d]).to(first).magnitude
+            except Exception as err:
+                raise ValueError(
+                    f"{kind}: dims {names[0]!r} and {d!r} are spaced in incompatible units: {err}"
+                ) from None
+            step = steps[d] * factor
+            steps[d] = EvenCoords(step) if isinstance(steps[d], EvenCoords) else step
+            spacing_units[d] = spacing_units[names[0]]
+    return steps, spacing_units
 
 
 def _dims(kind, obj, dims) -> list[Hashable]:
@@ -100,7 +141,7 @@ def _dims(kind, obj, dims) -> list[Hashable]:
         if d not in obj.dims:
             raise ValueError(f"{kind}: dim {d!r} is not one of the input's dims {obj.dims}")
     if kind != "laplacian" and len(names) != 2:
-        raise ValueError(f"{kind} needs dims=(x, y), two dim names; got dims={dims!r}")
+        raise ValueError(f"{kind} needs dim=(x, y), two dim names; got dim={dims!r}")
     return names
 
 
@@ -118,7 +159,7 @@ def _geospatial(kind, inputs, dims, options, stencil):
     if dims is not None and set(np.atleast_1d(dims).tolist()) != {lat_dim, lon_dim}:
         raise ValueError(
             f"{kind} with geospatial=True works on the horizontal dims {grid.dims} of "
-            f"{grid.lat_name!r}/{grid.lon_name!r}; got dims={dims!r}"
+            f"{grid.lat_name!r}/{grid.lon_name!r}; got dim={dims!r}"
         )
     if grid.curvilinear:
         return _curvilinear(kind, inputs, grid, options, stencil), "m"
@@ -190,7 +231,7 @@ def _named_errors(obj, fn, *args, **kwargs):
 
 
 def _wrap(kind, inputs, data, den, first, accuracy: int) -> xr.DataArray:
-    what = " and ".join(str(a.name) if a.name is not None else "data" for a in inputs)
+    what = " and ".join(str(describe(a)) for a in inputs)
     order = f" (order-{accuracy} accurate)" if accuracy > 2 else ""
     attrs: dict[str, Any] = {"long_name": f"{_WORDS[kind]} of {what}{order}"}
     units = first.attrs.get("units")

@@ -59,11 +59,13 @@ class GradAccessor:
         return geospatial_gradient(self._obj, **options)
 
     def divergence(self, u: Hashable, v: Hashable, **options: Any) -> xr.DataArray:
-        """:func:`daskgrad.divergence` of the Dataset's variables ``u`` and ``v``."""
+        """:func:`daskgrad.divergence` of the Dataset's variables ``u`` and ``v`` (names, or
+        the Dataset's own DataArrays ``ds.u``, ``ds.v``)."""
         return divergence(*self._pair("divergence", u, v), **options)
 
     def vorticity(self, u: Hashable, v: Hashable, **options: Any) -> xr.DataArray:
-        """:func:`daskgrad.vorticity` of the Dataset's variables ``u`` and ``v``."""
+        """:func:`daskgrad.vorticity` of the Dataset's variables ``u`` and ``v`` (names, or
+        the Dataset's own DataArrays)."""
         return vorticity(*self._pair("vorticity", u, v), **options)
 
     def laplacian(self, var: Hashable | None = None, **options: Any) -> xr.DataArray:
@@ -71,10 +73,10 @@ class GradAccessor:
         if isinstance(self._obj, xr.Dataset):
             if var is None:
                 raise TypeError("Dataset.grad.laplacian needs the name of a variable")
-            return laplacian(self._variable(var), **options)
+            return laplacian(self._variable(var, "laplacian"), **options)
         if var is not None:
             raise TypeError(
-                "DataArray.grad.laplacian takes no variable name; pass dims=... for the dims"
+                "DataArray.grad.laplacian takes no variable name; pass dim=... for the dims"
             )
         return laplacian(self._obj, **options)
 
@@ -84,9 +86,18 @@ class GradAccessor:
                 f"{what} needs two components: call it on a Dataset with their names "
                 f"(ds.grad.{what}('u', 'v')) or use daskgrad.{what}(u, v)"
             )
-        return self._variable(u), self._variable(v)
+        return self._variable(u, what), self._variable(v, what)
 
-    def _variable(self, name: Hashable) -> xr.DataArray:
+    def _variable(self, name: Hashable | xr.DataArray, method: str) -> xr.DataArray:
+        if isinstance(name, xr.DataArray):  # ds.grad.vorticity(ds.u, ds.v): this Dataset's own
+            own = self._obj.variables.get(name.name) if name.name is not None else None
+            if own is None or name.variable is not own:
+                what = "an unnamed DataArray" if name.name is None else f"DataArray {name.name!r}"
+                raise TypeError(
+                    f"ds.grad.{method}: {what} is not a variable of this Dataset; pass "
+                    f"variable names, or call daskgrad.{method}(...) with the DataArrays"
+                )
+            return self._obj[name.name]
         if name not in self._obj.data_vars:
             raise ValueError(f"{name!r} is not a data variable: {list(self._obj.data_vars)}")
         return self._obj[name]

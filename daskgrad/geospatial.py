@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import math
-import warnings
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -12,10 +11,11 @@ import numpy as np
 import xarray as xr
 
 from . import _metrics as m
-from ._api import gradient
+from . import _units_pint as units_pint
+from ._api import gradient, warn_caller
 from ._args import is_dask_collection
 from ._stencil import EvenCoords
-from .xarray import divide_units
+from .xarray import describe, divide_units
 
 __all__ = ["geospatial_dataset", "geospatial_gradient"]
 
@@ -220,7 +220,7 @@ class _Grid:
         self.lon_name = _find(obj, longitude, "longitude", _LON_NAMES)
         if self.lat_name == self.lon_name:
             raise ValueError(f"latitude and longitude are the same coordinate {self.lat_name!r}")
-        lat, lon = obj[self.lat_name], obj[self.lon_name]
+        lat, lon = (_angle(obj[n]) for n in (self.lat_name, self.lon_name))
         for c, what in ((lat, "latitude"), (lon, "longitude")):
             if c.ndim not in (1, 2) or c.dtype.kind not in "iuf":
                 raise ValueError(
@@ -287,12 +287,10 @@ class _Grid:
             small_lat = np.nanmax(np.abs(lat)) <= np.pi / 2
             small_lon = self.lon_rad == 1.0 or np.nanmax(np.abs(lon)) <= 2 * np.pi
             if small_lat and small_lon:
-                warnings.warn(
+                warn_caller(
                     f"latitude {self.lat_name!r} has no units and all its values lie within "
                     "±π/2; it is taken as degrees. Set its attrs['units'] to 'degrees_north' "
-                    "or 'radians' to say which",
-                    UserWarning,
-                    stacklevel=5,
+                    "or 'radians' to say which"
                 )
         self.lat_rad = self.lat_rad or m.DEGREE
         self.lon_rad = self.lon_rad or m.DEGREE
@@ -403,7 +401,8 @@ class _Grid:
                 f"{_what(da_)} has dims {da_.dims}, not the horizontal dims {self.dims} of "
                 f"{self.lat_name!r}/{self.lon_name!r}"
             )
-        x, grid = da_.data, self
+        x, data_units = units_pint.split(da_.data)
+        grid = self
         if not is_dask_collection(x):
             x, grid = np.asarray(x), self.eager()
         a0, a1 = (da_.get_axis_num(d) for d in self.dims)
@@ -415,8 +414,12 @@ class _Grid:
         except (ValueError, TypeError, IndexError) as err:  # gradient()'s, naming axes
             names = ", ".join(f"{i}={d!r}" for i, d in enumerate(da_.dims))
             raise type(err)(f"{err} (differentiating {_what(da_)}; dims {names})") from err
-        what = da_.attrs.get("long_name") or da_.name or "data"
-        units = da_.attrs.get("units")
+        what = describe(da_)
+        units = None if data_units is not None else da_.attrs.get("units")
+        if data_units is not None:  # a Quantity in: Quantities per metre, in its registry
+            reg = data_units._REGISTRY
+            per_m = units_pint.derivative_units(data_units, reg.meter, reg)
+            dx, dy = units_pint.quantity(dx, per_m), units_pint.quantity(dy, per_m)
         return tuple(
             xr.DataArray(
                 g,
@@ -430,6 +433,18 @@ class _Grid:
             )
             for g, c, word in ((dx, "x", "eastward"), (dy, "y", "northward"))
         )
+
+
+def _angle(c: Any) -> Any:
+    """A latitude/longitude coordinate holding a pint Quantity as degrees with a units attr."""
+    _, unit = units_pint.split(c.data)
+    if unit is None:
+        return c
+    try:
+        degrees = c.data.to(unit._REGISTRY.degree).magnitude
+    except Exception:
+        raise ValueError(f"coordinate {c.name!r} has units {unit}, which is not an angle") from None
+    return c.copy(data=degrees).assign_attrs(units="degrees")
 
 
 def _order(opts) -> str:

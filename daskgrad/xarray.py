@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from . import _units_pint as units_pint
 from ._args import is_dask_collection
 from ._array import gradient_array
 
-__all__ = ["divide_units", "gradient_xarray"]
+__all__ = ["describe", "divide_units", "gradient_xarray"]
 
 # xarray's datetime_unit codes, spelled as UDUNITS (and pint) understand them
 _TIME_UNITS = {"W": "week", "D": "d", "h": "h", "m": "min", "s": "s", "ms": "ms", "us": "us"}
@@ -111,6 +112,9 @@ def _gradient_dataarray(da, dims, steps, units, codes, periods, opts):
     """One DataArray per dim. Datetime-like data is first made numbers as ``differentiate``
     does: by ``datetime_unit``, else by the unit of the dim's time coordinate (so one pass per
     distinct unit), else in the data's own unit."""
+    data_quantity = units_pint.split(da.data)[1]
+    if data_quantity is not None:  # a pint Quantity inside: its magnitude, units put back below
+        da = da.copy(data=da.data.magnitude)
     time = _is_time(da.variable)
     groups: dict[str | None, list] = {}
     for d in dims:
@@ -135,8 +139,8 @@ def _gradient_dataarray(da, dims, steps, units, codes, periods, opts):
             names = ", ".join(f"{i}={d!r}" for i, d in enumerate(da.dims))
             raise type(err)(f"{err} (dim numbers: {names})") from err
         grads.update({d: (g, data_units) for d, g in zip(these, out, strict=True)})
-    what = da.attrs.get("long_name") or da.name or "data"
-    return tuple(
+    what = describe(da)
+    out = tuple(
         xr.DataArray(
             grads[d][0],
             coords=da.coords,
@@ -146,6 +150,25 @@ def _gradient_dataarray(da, dims, steps, units, codes, periods, opts):
         )
         for d in dims
     )
+    if data_quantity is None:
+        return out
+    return tuple(_requantify(g, data_quantity, units[d], d) for g, d in zip(out, dims, strict=True))
+
+
+def _requantify(grad: xr.DataArray, data_units: Any, spacing_units: Any, d: Hashable):
+    """The derivative of Quantity data as a Quantity of the data's registry: data units per
+    unit of the dim's spacing (its coordinate's units attribute, or a Quantity's)."""
+    registry = data_units._REGISTRY
+    den = units_pint.parse_units(spacing_units, registry, f"the spacing of dim {d!r}")
+    unit = units_pint.derivative_units(data_units, den, registry)
+    grad.attrs.pop("units", None)
+    return grad.copy(data=units_pint.quantity(grad.data, unit))
+
+
+def describe(da: xr.DataArray) -> Any:
+    """What a derived variable's long_name says was differentiated: the input's long_name,
+    else its name (one rule for gradients, geospatial gradients and operators)."""
+    return da.attrs.get("long_name") or da.name or "data"
 
 
 def _is_time(var: xr.Variable) -> bool:
@@ -231,6 +254,9 @@ def _spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict, dict]:
 def _override(h: Any, d: Hashable, size: int) -> tuple[Any, str | None]:
     units = h.attrs.get("units") if isinstance(h, xr.DataArray) else None
     h = h.data if isinstance(h, xr.DataArray | xr.Variable) else h
+    h, quantity = units_pint.split(h)
+    if quantity is not None:
+        units = units_pint.udunits(quantity)
     if np.ndim(h) == 0:
         return h, units
     if not is_dask_collection(h):
@@ -250,6 +276,12 @@ def _coordinate(coord: xr.DataArray, d: Hashable, datetime_unit: str | None):
     var = coord.variable
     if var.ndim != 1:
         raise ValueError(f"coordinate {d!r} must be 1-D; it has dims {var.dims}")
+    magnitude, quantity = units_pint.split(var.data)
+    if quantity is not None:  # a pint Quantity coordinate (not an index): its units as attrs
+        var = var.copy(data=magnitude)
+        return _coordinate(
+            xr.DataArray(var, attrs={"units": units_pint.udunits(quantity)}), d, datetime_unit
+        )
     if _contains_datetime_like_objects(var):
         unit = datetime_unit
         if unit is None:  # differentiate's defaults
@@ -282,6 +314,7 @@ def _periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
         if d not in dims:
             raise ValueError(f"periodic dim {d!r} is not one of the differentiated dims {dims}")
         step = steps[d]
+        period = units_pint.period_magnitude(period, units[d], d)
         if isinstance(period, np.timedelta64 | datetime.timedelta):
             unit = next((k for k, v in _TIME_UNITS.items() if v == units[d]), None)
             if unit is None:
