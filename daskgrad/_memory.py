@@ -4,17 +4,19 @@ and choices made from them before and after a cluster starts."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ._errors import UsageError
 
 __all__ = ["WORKER_BASELINE", "check_memory_limit", "local_cluster_shape", "task_bytes"]
-__all__ += ["task_room"]
+__all__ += ["largest_chunk_allowed", "task_room"]
 
 #: Resident memory of a worker process once it has run daskgrad's tasks: 103 MiB started,
 #: 122 MiB after a zarr-to-zarr run, 135 MiB with a netCDF4 input (distributed 2026.8, Python
 #: 3.11, x86_64); 153-169 MiB with the same code once the test extra's packages (MetPy, s3fs,
-#: findiff) were installed beside it (tests/test_cluster.py checks it stays below).
-WORKER_BASELINE = 175 * 2**20
+#: findiff) were installed beside it (tests/test_cluster.py checks it stays below); sampled peaks
+#: of 180-195 MiB beside small tasks (benchmarks/measure_memory_rule.py).
+WORKER_BASELINE = 190 * 2**20
 
 
 def fmt_bytes(n: float) -> str:
@@ -34,30 +36,77 @@ def _usable_fraction(*keys: str) -> float:
     return float(next((f for f in (dask.config.get(k, False) for k in keys) if f), 1.0))
 
 
-def task_bytes(chunk_bytes: float, k: int) -> float:
-    """Memory of one running task on a chunk of ``chunk_bytes`` with ``k`` derivatives.
+#: The least limit keeps a worker this far below the fraction at which distributed pauses it:
+#: the sampled resident memory of a worker peaks above what its tasks hold (allocator pages
+#: not yet returned, buffers of the transfers between workers)
+MARGIN = 0.05
 
-    It holds its input chunk as read and decompressed, and its derivatives as computed and,
-    partly, as encoded for writing: a 64 MiB chunk with k = 2 failed at 428 MiB (the plain
-    1 + k model's minimum) and ran at 560 MiB.
+
+def task_bytes(
+    chunk_bytes: float,
+    k: int,
+    *,
+    inputs: int = 1,
+    outputs: int = 0,
+    input_ratio: float = 1.0,
+    neighbours: bool = False,
+) -> float:
+    """Memory of one running task whose largest result chunk has ``chunk_bytes`` bytes (in the
+    results' dtype: float64 for integer input), with ``k`` derivatives of each of ``inputs``
+    input variables read together (2 for a divergence or vorticity) and ``outputs`` arrays
+    computed besides the derivatives (an operator's result: the Laplacian's sum).
+
+    It holds each input chunk as read (``input_ratio``: the input's itemsize over the
+    results', 1/8 for uint8) and as converted to the results' dtype with its ghost planes,
+    the derivatives, the other outputs, and each array it writes once more as encoded (the
+    derivatives, or only the operators' results when there are ``outputs``). With
+    ``neighbours`` (a differentiated dim split into several chunks) a worker also holds the
+    input chunks read for its neighbours' ghost planes, two per input.
+
+    Examples
+    --------
+    >>> task_bytes(1, 2)  # read, converted, 2 derivatives, 2 encoded
+    6.0
+    >>> task_bytes(1, 2, inputs=2, outputs=1)  # a vorticity: 2 read, 2 converted, 4, 1, 1
+    10.0
+    >>> task_bytes(1, 1, input_ratio=1 / 8, neighbours=True)  # uint8 data
+    3.375
     """
-    return chunk_bytes * 1.5 * (1 + k)
+    read = inputs * input_ratio
+    held = 2 * read if neighbours else 0.0
+    written = 2 * outputs if outputs else inputs * k
+    return chunk_bytes * (read + held + inputs + inputs * k + written)
+
+
+def _least(memory: float, fraction: float) -> int:
+    return math.ceil(memory / fraction / 2**20) * 2**20
 
 
 def task_room(memory_limit: int | None, threads: int, spill: bool = False) -> float | None:
-    """Bytes each of a worker's ``threads`` running tasks may hold before it pauses, or with
-    ``spill`` before it starts spilling to disk (None: no limit)."""
+    """Bytes each of a worker's ``threads`` running tasks may hold before it comes within
+    ``MARGIN`` of the fraction of its limit where it pauses, or with ``spill`` before it
+    starts spilling to disk (None: no limit)."""
     if not memory_limit:
         return None
     keys = ("distributed.worker.memory.spill",) if spill else ()
-    return max(0.0, memory_limit * _usable_fraction(*keys) - WORKER_BASELINE) / max(threads, 1)
+    fraction = _usable_fraction(*keys) - MARGIN
+    return max(0.0, memory_limit * fraction - WORKER_BASELINE) / max(threads, 1)
 
 
-def check_memory_limit(memory_limit: int | None, chunk_bytes: int, k: int, threads: int) -> None:
+def largest_chunk_allowed(memory_limit: int | None, k: int, threads: int) -> float | None:
+    """Bytes of the largest float64 chunk with ``k`` derivatives that ``threads`` tasks per
+    worker may hold within ``memory_limit`` (None: no limit)."""
+    room = task_room(memory_limit, threads)
+    return None if room is None else room / task_bytes(1, k, neighbours=True)
+
+
+def check_memory_limit(
+    memory_limit: int | None, chunk_bytes: int, k: int, threads: int, **counts: Any
+) -> None:
     """UsageError, saying what would fit, unless a worker with ``memory_limit`` bytes (None: no
-    limit) holds ``WORKER_BASELINE`` plus one task per thread (a chunk of ``chunk_bytes`` and its
-    ``k`` derivatives, 1.5 times over) below the share of its limit at which distributed pauses
-    it (80%).
+    limit) holds ``WORKER_BASELINE`` plus one task per thread (``task_bytes`` of a chunk of
+    ``chunk_bytes`` with ``k`` derivatives and the ``counts`` it passes on) below the share of
+    its limit at which distributed pauses it (80%), less ``MARGIN``.
     Anything less pauses a worker for ever or restarts it in a loop; a limit of 1 byte or less,
     which dask would read as a fraction of the machine's memory, is refused as well.
 
@@ -71,25 +120,29 @@ def check_memory_limit(memory_limit: int | None, chunk_bytes: int, k: int, threa
     """
     if memory_limit is None:
         return
-    usable = _usable_fraction()
-    task = task_bytes(chunk_bytes, k) * threads
+    usable = _usable_fraction() - MARGIN
+    task = task_bytes(chunk_bytes, k, **counts) * threads
     if memory_limit > 0 and memory_limit * usable >= WORKER_BASELINE + task:
         return
-    least = math.ceil((WORKER_BASELINE + task) / usable / 2**20) * 2**20
+    least = _least(WORKER_BASELINE + task, usable)
+    inputs = counts.get("inputs", 1)
+    what = f"{inputs} input chunks" if inputs > 1 else "an input chunk"
     tasks = (
-        f" plus {fmt_bytes(task)} for {threads} running task{'s' * (threads > 1)} (each a "
-        f"{fmt_bytes(chunk_bytes)} chunk and its {k} derivative{'s' * (k > 1)})"
+        f" plus {fmt_bytes(task)} for {threads} running task{'s' * (threads > 1)} (each "
+        f"{what}, its {k} derivative{'s' * (k != 1)} per input"
+        + (f" and {counts['outputs']} more output" if counts.get("outputs") else "")
+        + f" of {fmt_bytes(chunk_bytes)} a chunk)"
         if task
         else ""
     )
     msg = (
         f"memory limit {fmt_bytes(max(memory_limit, 0))} per worker is too small: a worker needs "
-        f"about {fmt_bytes(WORKER_BASELINE)}{tasks}, below the {usable:.0%} of its limit at which "
-        f"dask pauses it; use at least {fmt_bytes(least)}"
+        f"about {fmt_bytes(WORKER_BASELINE)}{tasks}, below {usable:.0%} of its limit (dask "
+        f"pauses a worker at {usable + MARGIN:.0%}); use at least {fmt_bytes(least)}"
     )
     room = task_room(memory_limit, threads)
     if task and room:
-        msg += f", or chunks of at most {fmt_bytes(room / task_bytes(1, k))}"
+        msg += f", or chunks of at most {fmt_bytes(room / task_bytes(1, k, **counts))}"
     raise UsageError(msg)
 
 

@@ -184,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace an existing zarr store OUTPUT once the new one is complete",
     )
+    run.add_argument(
+        "--zarr-format",
+        type=int,
+        choices=(2, 3),
+        help="zarr format of OUTPUT (default: INPUT's if it is a zarr store, else zarr's default)",
+    )
     ops = run.add_argument_group(
         "geospatial gradients and operators",
         "computed with the gradients in the same pass over the input",

@@ -52,16 +52,67 @@ def _remote_source(loc: Location) -> Any:
         return loc.zarr_store(read_only=True)
 
 
+#: A netCDF variable larger than this is split into at least 2 tasks per worker thread
+SPLIT_BYTES = 4 * 2**20
+#: and into chunks of at most this many float64 bytes (dask's "auto" would give 128 MiB)
+NETCDF_CHUNK = 32 * 2**20
+
+
+def netcdf_chunks(ds: Any, threads: int, max_chunk: float | None = None) -> dict[str, int]:
+    """Dask chunks for a netCDF file's dims: the largest variable in at least ``2 * threads``
+    chunks when it holds more than ``SPLIT_BYTES`` (one chunk when smaller), each of at most
+    ``max_chunk`` bytes as float64 (its derivatives' dtype; default ``NETCDF_CHUNK``), split
+    along its leading dims first (contiguous on disk: each chunk one read), in multiples of
+    the file's own chunks where it has them.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset({"t": (("time", "y", "x"), np.zeros((24, 721, 1440), "f4"))})
+    >>> netcdf_chunks(ds, threads=4)
+    {'time': 3, 'y': 721, 'x': 1440}
+    """
+    variables = [v for v in ds.data_vars.values() if v.ndim]
+    if not variables:
+        return {}
+    var = max(variables, key=lambda v: v.size)
+    elements = 8.0 * var.size  # float64 bytes
+    limit = min(max_chunk or NETCDF_CHUNK, NETCDF_CHUNK)
+    if var.nbytes > SPLIT_BYTES:
+        limit = min(limit, elements / (2 * max(threads, 1)))
+    limit = max(limit, 2**20)  # never tasks of less than 1 MiB
+    stored = var.encoding.get("chunksizes") or var.encoding.get("preferred_chunks")
+    if isinstance(stored, dict):
+        stored = tuple(stored.get(d, 1) for d in var.dims)
+    if var.encoding.get("contiguous") or not stored or len(stored) != var.ndim:
+        stored = (1,) * var.ndim
+    sizes = dict(var.sizes)
+    chunks = dict(sizes)
+    for i, dim in enumerate(var.dims):
+        step = 8.0 * math.prod(sizes[d] for d in var.dims[i + 1 :])  # one index along dim
+        if step * sizes[dim] <= limit:
+            break  # dim and the later ones whole
+        n = int(limit // step) // stored[i] * stored[i]
+        chunks[dim] = min(max(n, stored[i]), sizes[dim])
+        if n:
+            break  # a slab of whole later dims fits
+    return {str(d): int(n) for d, n in chunks.items()}
+
+
 def open_input(
     path: Path | Location,
     chunks: dict[str, Any] | None = None,
     say: Callable[[str], None] | None = None,
+    threads: int | None = None,
+    max_chunk: float | None = None,
 ) -> Any:
     """Open a zarr store or netCDF file lazily, from a local path or a remote ``Location``.
 
     ``chunks`` maps dims to sizes or "auto"; a zarr store keeps its stored chunks for the other
-    dims, a netCDF file (often contiguous on disk) gets dask's "auto" for them. Warnings (a
-    chunking that splits the stored chunks, say) are passed to ``say`` as one line each.
+    dims, a netCDF file (often contiguous on disk) gets ``netcdf_chunks`` for them: at least
+    two tasks for each of the cluster's ``threads`` (default: this machine's cores), each of at
+    most ``max_chunk`` bytes of float64 derivatives. Warnings (a chunking that splits the stored
+    chunks, say) are passed to ``say`` as one line each.
     """
     say = say or (lambda s: None)
     loc = path if isinstance(path, Location) else Location(str(path), local=Path(path))
@@ -87,7 +138,13 @@ def open_input(
                     f"{sorted(map(str, ds.dims))}"
                 )
             if chunks or not is_zarr:
-                auto = {} if is_zarr else dict.fromkeys(ds.dims, "auto")
+                auto = {}
+                if not is_zarr:
+                    if threads is None:
+                        from dask.system import CPU_COUNT as threads
+                    fixed = {d: n for d, n in (chunks or {}).items() if n != "auto"}
+                    auto = netcdf_chunks(ds, threads, max_chunk)
+                    auto = {d: n for d, n in auto.items() if d not in fixed}
                 ds.close()
                 ds = _open(source, is_zarr, {**auto, **(chunks or {})})
         except UsageError:
@@ -102,6 +159,28 @@ def open_input(
             raise UsageError(f"cannot read input {path}: {_first_line(e)}") from e
     say_warnings(caught, say)
     return ds
+
+
+def zarr_format_of(source: Any) -> int | None:
+    """The zarr format (2 or 3) of the store at ``source`` (a path or a ``Location``), None if
+    it is not a zarr store (a netCDF file) or cannot be read."""
+    import zarr
+
+    try:
+        if isinstance(source, Location):
+            if source.local is None:
+                return int(zarr.open_group(source.zarr_store(), mode="r").metadata.zarr_format)
+            source = source.local
+        path = Path(source)
+        if not path.is_dir():
+            return None
+        if (path / "zarr.json").exists():
+            return 3
+        if (path / ".zgroup").exists() or (path / ".zarray").exists():
+            return 2
+    except Exception:
+        return None
+    return None
 
 
 def largest_chunk(var: Any) -> int:
@@ -121,6 +200,8 @@ class Job:
     accuracy: int = 2
     nan_policy: str = "propagate"
     batch: str = ""  # how tasks group stored chunks, for a failure's chunk index
+    inputs: int = 1  # input variables one task reads together (u and v of a vorticity)
+    outputs: int = 0  # arrays a task computes besides the derivatives (an operator's result)
 
     @property
     def bytes_read(self) -> int:
@@ -139,6 +220,29 @@ class Job:
     def k(self) -> int:
         """Derivatives computed per input chunk, at most."""
         return len(self.dims)
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        """What ``task_bytes`` counts besides the chunk and ``k``: the inputs a task reads,
+        the outputs it computes besides the derivatives, the input's itemsize over the
+        results' (uint8 → float64: 1/8), whether neighbouring chunks give ghost planes."""
+        source = list(self.source.data_vars.values())
+        result = list(self.result.data_vars.values())
+        if not source or not result:
+            return {"inputs": self.inputs, "outputs": self.outputs}
+        widest = max(result, key=largest_chunk)
+        ratio = max(v.dtype.itemsize for v in source) / widest.dtype.itemsize
+        neighbours = any(
+            v.chunks is not None and d in v.dims and len(v.chunks[v.dims.index(d)]) > 1
+            for v in source
+            for d in self.dims
+        )
+        return {
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "input_ratio": ratio,
+            "neighbours": neighbours,
+        }
 
 
 BIG_CHUNK = 512 * 2**20
@@ -171,7 +275,8 @@ def batch_chunks(job: Job, room: float | None) -> dict:
         if len(along) > 1 or len(sizes := next(iter(along))) < 2:
             continue  # the inputs are chunked differently along it, or it is one chunk
         n = min(BATCH_BYTES // max(chunk, 1), len(sizes))
-        while n > 1 and room is not None and 2 * task_bytes(chunk * n, job.k) > room:
+        counts = job.counts
+        while n > 1 and room is not None and 2 * task_bytes(chunk * n, job.k, **counts) > room:
             n -= 1
         return {dim: min(sizes[0] * n, sum(sizes))} if n > 1 else {}
     return {}
@@ -350,7 +455,12 @@ def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_po
         from .geospatial import grid_dims
 
         job_dims = grid_dims(ds, request.latitude, request.longitude)
-    return Job(ds[used], result, job_dims, accuracy=accuracy, nan_policy=nan_policy)
+    job = Job(ds[used], result, job_dims, accuracy=accuracy, nan_policy=nan_policy)
+    # a divergence or vorticity reads u and v in one task; an operator's result is computed
+    # besides its derivatives (a geospatial one also its metric terms)
+    job.inputs = 2 if request.divergence or request.vorticity else 1
+    job.outputs = int(request.operators) + int(request.geospatial and request.operators)
+    return job
 
 
 @contextlib.contextmanager

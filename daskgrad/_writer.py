@@ -216,9 +216,11 @@ def write(
     progress: bool = False,
     watch: Any = None,
     on_commit: Callable[[], None] | None = None,
+    zarr_format: int | None = None,
 ) -> None:
-    """Compute ``result`` (a Dataset) into ``target``'s temporary and commit it; on any failure
-    or interrupt remove the temporary and leave OUTPUT as it was."""
+    """Compute ``result`` (a Dataset) into ``target``'s temporary and commit it, in zarr format
+    ``zarr_format`` (2 or 3; None: zarr's default); on any failure or interrupt remove the
+    temporary and leave OUTPUT as it was."""
     from dask.optimization import cull
     from dask.utils import ensure_dict
 
@@ -229,7 +231,10 @@ def write(
             stack.enter_context(warnings.catch_warnings())
             warnings.simplefilter("ignore")  # zarr v3 "consolidated metadata is not in the spec"
             # metadata and in-memory coordinates are written now, array chunks below
-            delayed = result.to_zarr(target.tmp, mode="w", compute=False)
+            fmt = {}
+            if zarr_format:
+                fmt, result = {"zarr_format": zarr_format}, _fit_codecs(result, zarr_format)
+            delayed = result.to_zarr(target.tmp, mode="w", compute=False, **fmt)
         graph = ensure_dict(delayed.__dask_graph__())
         # Only the chunk writes are computed, each as its own target. xarray's closing task
         # (which closes a copy of the store on a worker) depends on all of them, and behind it
@@ -301,6 +306,27 @@ def _sources_in(x: Any, found: dict[str, Any], seen: dict[int, Any], depth: int 
         _sources_in(y, found, seen, depth + 1)
 
 
+_CODEC_KEYS = ("compressors", "compressor", "filters", "serializer", "shards", "fill_value")
+
+
+def _fit_codecs(result: Any, zarr_format: int) -> Any:
+    """``result`` without the codecs its variables' encodings carry from a store of the other
+    zarr format (numcodecs' for zarr 2, zarr's own for zarr 3): zarr's defaults instead."""
+    from zarr.abc.codec import BaseCodec
+
+    def other(codec: Any) -> bool:
+        return (isinstance(codec, BaseCodec)) != (zarr_format == 3)
+
+    result = result.copy(deep=False)
+    for var in result.variables.values():
+        enc = var.encoding
+        codecs = [enc.get("compressor"), enc.get("serializer")]
+        codecs += [*(enc.get("compressors") or ()), *(enc.get("filters") or ())]
+        if any(c is not None and other(c) for c in codecs):
+            var.encoding = {k: v for k, v in enc.items() if k not in _CODEC_KEYS}
+    return result
+
+
 def _source_paths(obj: Any) -> list[Any]:
     """Files and zarr stores (paths, or Locations for fsspec stores) the variables of ``obj``
     are read from, whatever opened them: xarray, ``da.from_zarr``, ``zarr.open`` with
@@ -340,6 +366,7 @@ def to_zarr(
     client: Any = None,
     progress: bool | None = None,
     storage_options: dict[str, Any] | None = None,
+    zarr_format: int | None = None,
 ) -> Path | str:
     """Write an xarray object to a new zarr store atomically, as ``daskgrad run`` does.
 
@@ -370,6 +397,9 @@ def to_zarr(
         Show a progress bar; by default only when standard output is a terminal.
     storage_options : dict, optional
         Passed to fsspec for a URL ``store`` (credentials, ``client_kwargs``, ``anon``…).
+    zarr_format : {2, 3}, optional
+        The zarr format of the new store; by default that of the zarr store ``obj`` is read
+        from, if it is read from exactly one, else zarr's default.
 
     Returns
     -------
@@ -398,6 +428,8 @@ def to_zarr(
         raise TypeError(f"to_zarr: store must be a path or an fsspec URL, got {store!r}")
     if storage_options and not is_url(store):
         raise ValueError("to_zarr: storage_options are for an fsspec URL store, not a path")
+    if zarr_format not in (None, 2, 3) or isinstance(zarr_format, bool):
+        raise ValueError(f"to_zarr: zarr_format must be 2 or 3, got {zarr_format!r}")
     if client is None:
         with contextlib.suppress(ImportError, ValueError):
             from distributed import default_client
@@ -408,8 +440,14 @@ def to_zarr(
     try:
         loc = locate(store, storage_options, "store")
         check_in_process(loc, client)
-        target = make_target(loc, overwrite, _source_paths(obj))
+        sources = _source_paths(obj)
+        target = make_target(loc, overwrite, sources)
     except UsageError as e:
         raise ValueError(f"to_zarr: {str(e).replace('--overwrite', 'overwrite=True')}") from None
-    write(obj, target, client, progress=progress)
+    if zarr_format is None:
+        from ._pipeline import zarr_format_of
+
+        formats = [f for f in map(zarr_format_of, sources) if f is not None]
+        zarr_format = formats[0] if len(formats) == 1 else None
+    write(obj, target, client, progress=progress, zarr_format=zarr_format)
     return target.output

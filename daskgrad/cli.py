@@ -54,10 +54,12 @@ def check_cluster_args(args: argparse.Namespace) -> None:
 
 
 @contextlib.contextmanager
-def connect(args: argparse.Namespace, chunk_bytes: int = 0, k: int = 1) -> Iterator[Any]:
+def connect(
+    args: argparse.Namespace, chunk_bytes: int = 0, k: int = 1, counts: dict | None = None
+) -> Iterator[Any]:
     """A distributed Client on the cluster the options ask for; for a local cluster, first
     check that its workers' memory can hold a task on chunks of ``chunk_bytes`` with ``k``
-    derivatives."""
+    derivatives (and the ``counts`` of ``task_bytes``)."""
     from ._cluster import connect
     from ._memory import check_memory_limit, local_cluster_shape
 
@@ -67,7 +69,7 @@ def connect(args: argparse.Namespace, chunk_bytes: int = 0, k: int = 1) -> Itera
         _, threads, memory = local_cluster_shape(
             args.workers, args.threads_per_worker, args.memory_limit
         )
-        check_memory_limit(memory, chunk_bytes, k, threads)
+        check_memory_limit(memory, chunk_bytes, k, threads, **(counts or {}))
     with connect(
         scheduler=args.scheduler,
         scheduler_file=args.scheduler_file,
@@ -89,8 +91,11 @@ class State:
         self.committed = False
 
 
-def run_job(args, job, target, client, state: State, label: str) -> None:
-    """Write ``job`` to ``target`` on ``client`` and print the summary line."""
+def run_job(
+    args, job, target, client, state: State, label: str, zarr_format: int | None = None
+) -> None:
+    """Write ``job`` to ``target`` on ``client`` in ``zarr_format`` (None: zarr's default) and
+    print the summary line."""
     from dask.utils import format_bytes
 
     from ._pipeline import say_warnings
@@ -111,7 +116,10 @@ def run_job(args, job, target, client, state: State, label: str) -> None:
         warnings.filterwarnings("ignore", message="Sending large graph")
         try:
             guarded = _Guarded(target)
-            write(job.result, guarded, client, progress=progress, watch=watch, on_commit=committed)
+            write(
+                job.result, guarded, client,
+                progress=progress, watch=watch, on_commit=committed, zarr_format=zarr_format,
+            )  # fmt: skip
         except ComputeFailed as e:
             if job.batch and ", chunk (" in str(e):
                 raise ComputeFailed(f"{e} ({job.batch})") from e
@@ -178,7 +186,7 @@ def _count(n: int, noun: str) -> str:
 
 def cmd_run(args: argparse.Namespace, state: State) -> None:
     """``daskgrad run``: validate everything first, then compute on the cluster."""
-    from ._pipeline import check_input, open_input
+    from ._pipeline import check_input, open_input, zarr_format_of
     from ._remote import check_remote_output, remove_stale_remote
     from ._store import access, quiet_asyncio
     from ._target import check_output
@@ -195,7 +203,7 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
         )
     request = _request(args)
     checkpoint()
-    ds = open_input(input, chunks or None, say=say)
+    ds = open_input(input, chunks or None, say=say, **_netcdf_shape(args))
     with contextlib.closing(ds):
         checkpoint()
         job = _build(args, ds, periodic, request)
@@ -213,7 +221,11 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
         target = make_target(output, args.overwrite, [input], say)
         if in_process:
             say("memory:// stores live in this process: computing on its threads, no cluster")
-        cluster = contextlib.nullcontext() if in_process else connect(args, job.chunk_bytes, job.k)
+        cluster = (
+            contextlib.nullcontext()
+            if in_process
+            else connect(args, job.chunk_bytes, job.k, job.counts)
+        )
         try:
             with target, cluster as client:
                 checkpoint()  # one held while the cluster started
@@ -223,7 +235,8 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
                 if client is not None and not chunks and _stored_chunks(input):
                     job = _batched(args, input, job, client, periodic, request)
                 checkpoint()
-                run_job(args, job, target, client, state, f"{input} -> {output}")
+                fmt = getattr(args, "zarr_format", None) or zarr_format_of(input)
+                run_job(args, job, target, client, state, f"{input} -> {output}", fmt)
         except Exception as e:
             if getattr(target, "leftover", None):
                 from ._errors import first_line
@@ -234,6 +247,20 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
                     "(no zarr metadata: not readable as a store)"
                 ) from e
             raise
+
+
+def _netcdf_shape(args: argparse.Namespace) -> dict[str, Any]:
+    """``threads`` (all the local cluster's; None: this machine's cores) and ``max_chunk`` (the
+    largest float64 chunk its workers' memory allows) for a netCDF INPUT's chunks."""
+    from ._memory import largest_chunk_allowed, local_cluster_shape
+
+    if args.scheduler or args.scheduler_file:
+        return {}
+    workers, threads, memory = local_cluster_shape(
+        args.workers, args.threads_per_worker, args.memory_limit
+    )
+    k = 2 if args.geospatial else max(len(args.dim), 1)
+    return {"threads": workers * threads, "max_chunk": largest_chunk_allowed(memory, k, threads)}
 
 
 def _build(args: argparse.Namespace, ds: Any, periodic: dict, request: Any, quiet=False) -> Any:
