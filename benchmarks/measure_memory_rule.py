@@ -107,8 +107,9 @@ def run_sampled(cmd: list[str]) -> tuple[int, dict[int, int], str]:
         except psutil.NoSuchProcess:
             break
         for child in children:
+            # workers only: a process just forked, before it execs, shows the run's memory
             try:
-                if "resource_tracker" in " ".join(child.cmdline()):
+                if "spawn_main" not in " ".join(child.cmdline()):
                     continue
                 peaks[child.pid] = max(peaks.get(child.pid, 0), child.memory_info().rss)
             except psutil.Error:

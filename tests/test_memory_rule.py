@@ -100,7 +100,9 @@ def _sampled_run(cmd):
                 break
             for child in children:
                 try:
-                    if "resource_tracker" in " ".join(child.cmdline()):
+                    # workers only: a process just forked, before it execs, shows the run's
+                    # own command line and memory (the resource tracker's start)
+                    if "spawn_main" not in " ".join(child.cmdline()):
                         continue
                     peaks[child.pid] = max(peaks.get(child.pid, 0), child.memory_info().rss)
                 except psutil.Error:
