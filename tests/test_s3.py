@@ -50,6 +50,12 @@ def dataset(shape=(6, 40, 48), chunks=(2, 20, 16), seed=0):
     ).chunk(dict(zip(("time", "y", "x"), chunks, strict=True)))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _no_machine_aws_configuration(hermetic_aws):
+    """Before anything of this module starts: no ~/.aws, no AWS_* of the machine (conftest)."""
+    return hermetic_aws
+
+
 @pytest.fixture(scope="module")
 def s3():
     """moto's server in this process at a free port, a bucket, and ``in.zarr`` in it."""
@@ -271,6 +277,9 @@ def test_credentials_from_the_environment(s3, capsys, monkeypatch):
     """The backend's usual configuration (here AWS_* variables) is used, and never shown."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.reader["key"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.reader["secret"])
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()  # a filesystem made before has other credentials
     endpoint = f"--storage-option=endpoint_url={s3.endpoint}"
     args = [f"s3://{BUCKET}/in.zarr", f"s3://{BUCKET}/denied.zarr", "--dim", "x", endpoint]
     code, out, err = run_inline(capsys, *args, *LEAN)
