@@ -273,6 +273,22 @@ def test_wrong_credentials_are_a_usage_error_and_never_shown(s3, capsys, debug):
     assert objects(s3, "x.zarr") == [] and leftovers(s3, "x.zarr") == []
 
 
+def test_the_reader_reads_and_does_not_write(s3):
+    """The read-only user the tests rely on: it lists, stats and reads the input (moto 5.2.6
+    denied all but GET until its policy named the reads by operation), and writes nothing."""
+    fs = s3.fs(s3.reader)
+    assert f"{BUCKET}/in.zarr/zarr.json" in fs.ls(f"{BUCKET}/in.zarr")
+    assert fs.info(f"{BUCKET}/in.zarr/zarr.json")["size"] > 0
+    assert json.loads(fs.cat(f"{BUCKET}/in.zarr/zarr.json"))["zarr_format"] == 3
+    assert xr.open_zarr(f"s3://{BUCKET}/in.zarr", storage_options=s3.options(s3.reader)).t.size
+    with pytest.raises(PermissionError):
+        fs.pipe(f"{BUCKET}/reader.txt", b"x")
+    with pytest.raises(PermissionError):
+        fs.rm_file(f"{BUCKET}/in.zarr/zarr.json")
+    fs.rm(f"{BUCKET}/in.zarr/zarr.json")  # a bulk delete: denied per key, which s3fs ignores
+    assert readable(s3, "in.zarr") and objects(s3, "reader.txt") == []
+
+
 def test_credentials_from_the_environment(s3, capsys, monkeypatch):
     """The backend's usual configuration (here AWS_* variables) is used, and never shown."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.reader["key"])
