@@ -1,8 +1,12 @@
-"""Shared test helpers: oracles' tolerance and a scheduler that fails if anything computes."""
+"""Shared test helpers: oracles' tolerance, a scheduler that fails if anything computes, an
+environment free of the machine's AWS configuration, and processes that die with pytest."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -48,3 +52,56 @@ def medium_zarr(tmp_path_factory):
     ds = xr.Dataset({"f": (("z", "y", "x"), f)}, coords={"x": x})
     ds.to_zarr(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def hermetic_aws(tmp_path_factory):
+    """For a module's object-store tests: HOME in a temporary directory (no ``~/.aws``, no
+    botocore caches), no ``AWS_*`` variable of the machine, config and credentials files that do
+    not exist, no instance-metadata lookup; s3fs's cached filesystems forgotten. What the
+    module starts after this (moto's server in this process, LocalCluster workers, ``daskgrad
+    run`` subprocesses) inherits it."""
+    from tests.s3_server import hermetic_env
+
+    home = str(tmp_path_factory.mktemp("home"))
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            mp.delenv(name)
+        for name, value in hermetic_env(home, dict(os.environ)).items():
+            mp.setenv(name, value)
+        _forget_filesystems()
+        yield home
+        _forget_filesystems()
+
+
+def _forget_filesystems() -> None:
+    with contextlib.suppress(ImportError):
+        import s3fs
+
+        s3fs.S3FileSystem.clear_instance_cache()
+
+
+# The first thing a process started with tied() runs: on Linux, ask the kernel to SIGKILL it
+# when the thread that started it (pytest's) dies, however it dies (Ctrl-C, SIGTERM, SIGKILL);
+# if that parent is already gone, die now; then become the command (the pid stays the same).
+_TIE = """
+import ctypes, os, signal, sys
+parent = int(sys.argv[1])
+if sys.platform.startswith("linux"):
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+if os.getppid() != parent:
+    os._exit(1)
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+
+def tied(cmd: list) -> list:
+    """``cmd`` so that its process dies with this one (the pytest process), Linux only: tests
+    start `dask scheduler`/`dask worker` with it, which an interrupted pytest would otherwise
+    leave running for ever."""
+    return [sys.executable, "-c", _TIE, str(os.getpid()), *map(str, cmd)]
+
+
+def popen_tied(cmd: list, **kwargs) -> subprocess.Popen:
+    """``subprocess.Popen(cmd, **kwargs)`` whose process dies with pytest (see ``tied``)."""
+    return subprocess.Popen(tied(cmd), **kwargs)

@@ -16,12 +16,44 @@ ALLOW_ALL = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
 }
+# What a reader may do. AWS (and moto up to 5.2.5) check reads as s3:GetObject (GET and HEAD of
+# an object) and s3:ListBucket (listing); moto 5.2.6 checks each request under its operation's
+# name instead (s3:HeadObject, s3:ListObjectsV2, s3:HeadBucket), so a policy of IAM names alone
+# denied every listing and HEAD: the reader could not read. The reader gets both spellings of
+# the reads and nothing that writes.
 READ_ONLY = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}
+        {
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObject",
+                "s3:ListBucket",
+                "s3:HeadObject",
+                "s3:HeadBucket",
+                "s3:ListObjects",
+                "s3:ListObjectsV2",
+            ],
+            "Resource": "*",
+        }
     ],
 }
+
+
+def hermetic_env(home: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) with no trace of the machine's AWS configuration:
+    every ``AWS_*`` variable dropped, HOME (and so ``~/.aws`` and botocore's caches) in
+    ``home``, the config and credentials files pointing where nothing is, and no instance
+    metadata lookup. The server and its clients then see only the keys the tests pass."""
+    env = {k: v for k, v in (os.environ if env is None else env).items()}
+    for name in list(env):
+        if name.startswith(("AWS_", "BOTO_")):
+            del env[name]
+    env["HOME"] = home
+    env["AWS_CONFIG_FILE"] = os.path.join(home, "no-such-dir", "config")
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.path.join(home, "no-such-dir", "credentials")
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    return env
 
 
 @dataclass
@@ -103,10 +135,11 @@ def _setup(endpoint: str) -> tuple[dict, dict]:
     return keys[0], keys[1]
 
 
-def start(in_process: bool = True) -> S3Server:
+def start(in_process: bool = True, env: dict[str, str] | None = None) -> S3Server:
     """Start moto's server on 127.0.0.1 at a free port: in a thread of this process (``stop``
     and ``restart`` keep its data) or as its own ``moto_server`` process (a benchmark's
-    server should not share this process's interpreter lock)."""
+    server should not share this process's interpreter lock; ``env`` is its environment,
+    by default this one without its AWS configuration)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     if in_process:
         from moto.server import ThreadedMotoServer
@@ -128,6 +161,7 @@ def start(in_process: bool = True) -> S3Server:
         [exe, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=hermetic_env(os.environ.get("HOME", "/nonexistent")) if env is None else env,
     )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import popen_tied  # dies with pytest
+
 xr = pytest.importorskip("xarray")
 pytest.importorskip("zarr")
 pytest.importorskip("distributed")
@@ -102,7 +104,7 @@ def start_cluster(where: Path, n_workers: int, *extra: str):
     log = open(where / "cluster.log", "w")  # noqa: SIM115 - closed with the processes
     common = dict(stdout=log, stderr=subprocess.STDOUT)
     procs = [
-        subprocess.Popen(
+        popen_tied(
             [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
             + ["--scheduler-file", sf],
             **common,
@@ -114,7 +116,7 @@ def start_cluster(where: Path, n_workers: int, *extra: str):
         time.sleep(0.1)
     for _ in range(n_workers):
         procs.append(
-            subprocess.Popen(
+            popen_tied(
                 [DASK, "worker", "--scheduler-file", sf, "--host", "127.0.0.1", "--nthreads", "1"]
                 + ["--no-dashboard", "--no-nanny", *extra],
                 **common,

@@ -25,6 +25,7 @@ pytest.importorskip("distributed")
 from daskgrad._cluster import DEFAULT_CONNECT_TIMEOUT, WorkerWatch, connect  # noqa: E402
 from daskgrad._errors import UsageError  # noqa: E402
 from daskgrad._memory import WORKER_BASELINE, check_memory_limit, local_cluster_shape  # noqa: E402
+from tests.conftest import popen_tied  # noqa: E402 - dies with pytest
 
 DASK = Path(sys.executable).with_name("dask")
 MiB = 2**20
@@ -414,7 +415,7 @@ def external_cluster(tmp_path):
     sf = tmp_path / "scheduler.json"
     log = open(tmp_path / "cluster.log", "w")  # noqa: SIM115 - closed below
     common = dict(stdout=log, stderr=subprocess.STDOUT, cwd="/")
-    scheduler = subprocess.Popen(
+    scheduler = popen_tied(
         [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0"]
         + ["--dashboard-address", ":0", "--scheduler-file", sf],
         **common,
@@ -427,7 +428,7 @@ def external_cluster(tmp_path):
             time.sleep(0.05)
         for _ in range(2):
             procs.append(
-                subprocess.Popen(
+                popen_tied(
                     [DASK, "worker", "--scheduler-file", sf, "--host", "127.0.0.1"]
                     + ["--nthreads", "1", "--no-dashboard", "--no-nanny"],
                     **common,

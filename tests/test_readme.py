@@ -4,8 +4,10 @@ A new user installs with the first block, activates the environment and pastes t
 directory, one of them making the inputs the rest read (ocean.zarr, ocean.nc, big.zarr,
 in.zarr). Here each ```python block runs in a fresh interpreter and each ```bash block in ``bash
 -e`` (every line must succeed), in a temporary directory that is also ``$HOME`` (for ``~``
-paths), with this environment's ``bin`` first on ``PATH``. Background jobs (``dask scheduler
-&``) are killed with their process group when their block ends. Where the README claims a
+paths), with this environment's ``bin`` first on ``PATH`` and none of its ``AWS_*``. A block
+must stop the background jobs it starts (``dask scheduler &``): what is left running of its
+process group when it ends fails the test (then it is killed). No block may print a server's
+HTTP request log. Where the README claims a
 result, a check below asserts it. The first block (install + demo, install + pytest) is checked,
 not run: it would run this test suite again. Plain ``` blocks are listings (the module map), not
 commands.
@@ -34,6 +36,7 @@ SETUP = (
     'python3 -m venv .venv && .venv/bin/pip install -e ".[all]" && .venv/bin/daskgrad demo',
     'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest',
 )
+HTTP_LOG = re.compile(r'(GET|HEAD|PUT|POST|DELETE) /\S* HTTP/1\.[01]\S*" \d{3}')  # werkzeug's log
 TIMEOUT = {"python": 60, "bash": 150}  # seconds per block; about 25 s for all of them
 
 
@@ -173,9 +176,24 @@ def kill_group(pgid: int) -> None:
             time.sleep(0.1)
 
 
-def run_block(lang: str, code: str, cwd: Path, env: dict) -> tuple[int, str]:
-    """Run one block; its output (stdout and stderr) and exit code. Files, not pipes, take the
-    output: a background job holding a pipe open would keep it from ending."""
+def group_members(pgid: int) -> list[str]:
+    """The command lines of the live (not zombie) processes of a process group (Linux)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                members.append(f"{stat.parent.name}: {cmd.strip()}")
+        except (OSError, IndexError, ValueError):
+            continue
+    return members
+
+
+def run_block(lang: str, code: str, cwd: Path, env: dict) -> tuple[int, str, list[str]]:
+    """Run one block; its exit code, its output (stdout and stderr) and what it left running
+    (a pasted block must stop what it starts). Files, not pipes, take the output: a background
+    job holding a pipe open would keep it from ending."""
     script = cwd / f".block.{'py' if lang == 'python' else 'sh'}"
     script.write_text(code)
     cmd = [sys.executable, str(script)] if lang == "python" else ["bash", "-e", str(script)]
@@ -188,11 +206,18 @@ def run_block(lang: str, code: str, cwd: Path, env: dict) -> tuple[int, str]:
             rc = proc.wait(timeout=TIMEOUT[lang])
         except subprocess.TimeoutExpired:
             rc = None
+        left = []
+        try:
+            deadline = time.monotonic() + 20  # a worker stopped by SIGTERM closes gracefully
+            while rc is not None and (left := group_members(proc.pid)):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
         finally:
             kill_group(proc.pid)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
-    return rc, log.read_text()
+    return rc, log.read_text(), left
 
 
 def port_is_free(port: int) -> bool:
@@ -229,15 +254,21 @@ def test_blocks_run_in_order(tmp_path):
         "MPLBACKEND": "Agg",
     }
     env.pop("PYTHONPATH", None)
+    for name in [n for n in env if n.startswith("AWS_")]:  # no AWS set-up but the README's
+        del env[name]
+    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = str(tmp_path / "no-such-file")
     for lang, code, line in runnable:
         check = next((v for k, v in {**PYTHON_CHECKS, **BASH_CHECKS}.items() if k in code), None)
         if lang == "python" and check is not None:
             code = code + "\n" + textwrap.dedent(check)
         start = time.perf_counter()
-        rc, out = run_block(lang, code, tmp_path, env)
+        rc, out, left = run_block(lang, code, tmp_path, env)
         took = time.perf_counter() - start
         where = f"README.md line {line} ({lang} block, {took:.0f} s)"
         assert rc is not None, f"{where} did not end within {TIMEOUT[lang]} s:\n{out}"
         assert rc == 0, f"{where} failed as pasted (exit {rc}):\n{code}\n--- output:\n{out}"
+        assert not left, f"{where} left processes running:\n" + "\n".join(left)
+        # a server's request log (werkzeug's, moto's) is not for the user to read
+        assert not HTTP_LOG.search(out), f"{where} printed HTTP request logs:\n{out[:2000]}"
         if lang == "bash" and check is not None:
             check(tmp_path, out)

@@ -50,6 +50,12 @@ def dataset(shape=(6, 40, 48), chunks=(2, 20, 16), seed=0):
     ).chunk(dict(zip(("time", "y", "x"), chunks, strict=True)))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _no_machine_aws_configuration(hermetic_aws):
+    """Before anything of this module starts: no ~/.aws, no AWS_* of the machine (conftest)."""
+    return hermetic_aws
+
+
 @pytest.fixture(scope="module")
 def s3():
     """moto's server in this process at a free port, a bucket, and ``in.zarr`` in it."""
@@ -267,10 +273,29 @@ def test_wrong_credentials_are_a_usage_error_and_never_shown(s3, capsys, debug):
     assert objects(s3, "x.zarr") == [] and leftovers(s3, "x.zarr") == []
 
 
+def test_the_reader_reads_and_does_not_write(s3):
+    """The read-only user the tests rely on: it lists, stats and reads the input (moto 5.2.6
+    denied all but GET until its policy named the reads by operation), and writes nothing."""
+    fs = s3.fs(s3.reader)
+    assert f"{BUCKET}/in.zarr/zarr.json" in fs.ls(f"{BUCKET}/in.zarr")
+    assert fs.info(f"{BUCKET}/in.zarr/zarr.json")["size"] > 0
+    assert json.loads(fs.cat(f"{BUCKET}/in.zarr/zarr.json"))["zarr_format"] == 3
+    assert xr.open_zarr(f"s3://{BUCKET}/in.zarr", storage_options=s3.options(s3.reader)).t.size
+    with pytest.raises(PermissionError):
+        fs.pipe(f"{BUCKET}/reader.txt", b"x")
+    with pytest.raises(PermissionError):
+        fs.rm_file(f"{BUCKET}/in.zarr/zarr.json")
+    fs.rm(f"{BUCKET}/in.zarr/zarr.json")  # a bulk delete: denied per key, which s3fs ignores
+    assert readable(s3, "in.zarr") and objects(s3, "reader.txt") == []
+
+
 def test_credentials_from_the_environment(s3, capsys, monkeypatch):
     """The backend's usual configuration (here AWS_* variables) is used, and never shown."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.reader["key"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.reader["secret"])
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()  # a filesystem made before has other credentials
     endpoint = f"--storage-option=endpoint_url={s3.endpoint}"
     args = [f"s3://{BUCKET}/in.zarr", f"s3://{BUCKET}/denied.zarr", "--dim", "x", endpoint]
     code, out, err = run_inline(capsys, *args, *LEAN)
