@@ -31,7 +31,7 @@ _SECRET_ENV = (
 _SECRETS: set[str] = set()
 ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray", ".zmetadata")
 # seconds one request to an object store may take, the backend's retries included
-DEFAULT_STORE_TIMEOUT = 180.0
+DEFAULT_STORE_TIMEOUT = 300.0
 MIN_STORE_TIMEOUT = 5.0
 
 
@@ -127,17 +127,21 @@ def _s3_timeouts(timeout: float) -> dict[str, Any]:
 
     s3fs retries a request that timed out ``S3FileSystem.retries`` times (5), sleeping
     0.1·1.7^i s after each attempt; botocore's own retries are switched off so that they do
-    not multiply those. Each attempt may wait that long to connect and as long for data.
+    not multiply those. Each attempt, connecting, sending and receiving, ends within the
+    read timeout (``BoundedSession``), which is the rest of the bound split among them.
     """
     import s3fs
 
+    from ._s3session import BoundedSession
+
     attempts = max(int(getattr(s3fs.S3FileSystem, "retries", 5)), 1)
     backoff = sum(min(1.7**i * 0.1, 15) for i in range(attempts))
-    each = max((timeout - backoff) / (2 * attempts), 0.1)
+    each = max(int((timeout - backoff) / attempts * 1000) / 1000, 0.1)
     return {
-        "connect_timeout": round(each, 3),
-        "read_timeout": round(each, 3),
+        "connect_timeout": each,
+        "read_timeout": each,
         "retries": {"total_max_attempts": 1},
+        "http_session_cls": BoundedSession,
     }
 
 
