@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,9 +204,20 @@ class Location:
         from zarr.storage import FsspecStore
 
         text = self.text if path is None else f"{self.protocol}://{path}"
-        if "::" in self.text and path is not None:  # a chained URL: keep its chain
-            text = self.text.rsplit("::", 1)[0] + "::" + f"{self.protocol}://{path}"
-        return FsspecStore.from_url(text, storage_options=self.options, read_only=read_only)
+        options = self.options
+        if "::" in self.text:
+            if path is not None:  # a chained URL: keep its chain
+                text = self.text.rsplit("::", 1)[0] + "::" + f"{self.protocol}://{path}"
+            # zarr wraps the chain's sync filesystem to run it on its own event loop; an
+            # async backend below it that this process already used (``self.fs``) would be
+            # bound to fsspec's loop and fail there ("attached to a different loop")
+            below = re.findall(r"(\w+)://", self.text)[-1]
+            options = {**options, below: {**options.get(below, {}), "skip_instance_cache": True}}
+        with warnings.catch_warnings():
+            # zarr's "fs … was not created with asynchronous=True": the wrapping it then does
+            # is what a chained URL needs
+            warnings.filterwarnings("ignore", message=".*asynchronous=True")
+            return FsspecStore.from_url(text, storage_options=options, read_only=read_only)
 
     def has_zarr_metadata(self, path: str | None = None) -> bool:
         root = (path or self.path).rstrip("/")
