@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``daskgrad`` argument parser with its ``run`` and ``demo`` subcommands."""
     from . import __version__
     from ._cluster import DEFAULT_CONNECT_TIMEOUT
+    from ._store import DEFAULT_STORE_TIMEOUT
 
     common = _Parser(add_help=False)
     common.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -230,12 +231,23 @@ def build_parser() -> argparse.ArgumentParser:
         (
             "--storage-option",
             "fsspec storage option for INPUT and OUTPUT, repeatable; VALUE is "
-            "parsed as JSON where it parses: anon=true, 'client_kwargs={\"endpoint_url\": …}'",
+            "parsed as JSON where it parses: anon=true, 'client_kwargs={\"endpoint_url\": …}' "
+            "(credentials and names such as key, secret, token, endpoint_url, profile, "
+            "region_name stay text)",
         ),
         ("--input-storage-option", "for INPUT only (over --storage-option)"),
         ("--output-storage-option", "for OUTPUT only (over --storage-option)"),
     ):
         store.add_argument(flag, action="append", default=[], metavar="KEY=VALUE", help=what)
+    store.add_argument(
+        "--store-timeout",
+        type=_positive(float),
+        default=DEFAULT_STORE_TIMEOUT,
+        metavar="SECONDS",
+        help="give up on an object store that stops answering: every request to it (connect "
+        "and read, with the backend's retries) ends within SECONDS; a run then fails in one "
+        "line naming the store, OUTPUT as it was (s3://; default %(default)g)",
+    )
     demo = sub.add_parser(
         "demo",
         parents=[common],
@@ -278,8 +290,13 @@ def _chunk_size(text: str) -> int | str:
 
 def locations(args: argparse.Namespace) -> tuple[Any, Any]:
     """INPUT and OUTPUT as Locations with their storage options (backends checked)."""
-    from ._store import locate, parse_storage_options
+    from ._store import MIN_STORE_TIMEOUT, locate, parse_storage_options
 
+    if args.store_timeout < MIN_STORE_TIMEOUT:  # the backend's pauses between retries
+        raise UsageError(
+            f"argument --store-timeout: at least {MIN_STORE_TIMEOUT:g} seconds; got "
+            f"{args.store_timeout:g}"
+        )
     both = parse_storage_options(args.storage_option, "--storage-option")
     given = {
         "input": parse_storage_options(args.input_storage_option, "--input-storage-option"),
@@ -288,7 +305,7 @@ def locations(args: argparse.Namespace) -> tuple[Any, Any]:
     locs = []
     for role, text in (("input", args.input), ("output", args.output)):
         options = {**both, **given[role]}
-        loc = locate(text, options, role)
+        loc = locate(text, options, role, timeout=args.store_timeout)
         if loc.local is not None and given[role]:
             flag = f"--{role}-storage-option"
             raise UsageError(f"argument {flag}: {role} {loc} is a local path, not a URL")

@@ -8,6 +8,7 @@ import json
 import os
 import posixpath
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,9 @@ _SECRET_ENV = (
 )
 _SECRETS: set[str] = set()
 ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray", ".zmetadata")
+# seconds one request to an object store may take, the backend's retries included
+DEFAULT_STORE_TIMEOUT = 300.0
+MIN_STORE_TIMEOUT = 5.0
 
 
 def is_url(text: str | os.PathLike) -> bool:
@@ -77,13 +81,30 @@ def redact(text: str) -> str:
     return re.sub(r"(\w+://)[^/@\s]*:[^/@\s]*@", r"\1", text)
 
 
+# options whose value is text even when it reads as a JSON number or literal (a key id of
+# digits, a region named "null"): credentials and names; a JSON object or list still parses
+_TEXT_OPTIONS = {
+    "endpoint_url", "profile", "region_name", "username", "user", "project", "account_name",
+    "tenant_id", "client_id", "connection_string", "host", "bucket", "cache_storage",
+    "target_protocol", "default_cache_type", "version_id", "role_arn",
+}  # fmt: skip
+
+
+def _is_text_option(name: str) -> bool:
+    return name in _TEXT_OPTIONS or bool(_SECRET_NAME.search(name))
+
+
 def parse_storage_options(items: Sequence[str], option: str) -> dict[str, Any]:
-    """``KEY=VALUE`` items as a dict, each value parsed as JSON where it parses.
+    """``KEY=VALUE`` items as a dict, each value parsed as JSON where it parses, except that
+    credentials and names (``key``, ``secret``, ``token``, ``endpoint_url``, ``profile``,
+    ``region_name``…) stay text unless VALUE is a JSON object or list.
 
     Examples
     --------
     >>> parse_storage_options(["anon=true", "profile=dev", 'client_kwargs={"a": 1}'], "-o")
     {'anon': True, 'profile': 'dev', 'client_kwargs': {'a': 1}}
+    >>> parse_storage_options(["key=98765432101234", "secret=null", "max_paths=3"], "-o")
+    {'key': '98765432101234', 'secret': 'null', 'max_paths': 3}
     """
     out: dict[str, Any] = {}
     for item in items:
@@ -93,11 +114,55 @@ def parse_storage_options(items: Sequence[str], option: str) -> dict[str, Any]:
             raise UsageError(f"argument {option}: expected KEY=VALUE, got {name or item!r}")
         if name in out:
             raise UsageError(f"argument {option}: key {name!r} given twice")
+        if _is_text_option(name) and not value.lstrip().startswith(("{", "[")):
+            out[name] = value
+            continue
         try:
             out[name] = json.loads(value)
         except ValueError:
             out[name] = value
     return out
+
+
+def _s3_timeouts(timeout: float) -> dict[str, Any]:
+    """aiobotocore's config for one request, retries included, within ``timeout`` seconds.
+
+    s3fs retries a request that timed out ``S3FileSystem.retries`` times (5), sleeping
+    0.1·1.7^i s after each attempt; botocore's own retries are switched off so that they do
+    not multiply those. Each attempt, connecting, sending and receiving, ends within the
+    read timeout (``BoundedSession``), which is the rest of the bound split among them.
+    """
+    import s3fs
+
+    from ._s3session import BoundedSession
+
+    attempts = max(int(getattr(s3fs.S3FileSystem, "retries", 5)), 1)
+    backoff = sum(min(1.7**i * 0.1, 15) for i in range(attempts))
+    each = max(int((timeout - backoff) / attempts * 1000) / 1000, 0.1)
+    return {
+        "connect_timeout": each,
+        "read_timeout": each,
+        "retries": {"total_max_attempts": 1},
+        "http_session_cls": BoundedSession,
+    }
+
+
+def bound_requests(text: str, options: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+    """``options`` with the object store's backend told to end every request, its retries
+    included, within ``timeout`` seconds (s3:// through s3fs; other backends are left as they
+    are). A ``config_kwargs`` entry given by the user wins over ours, key by key."""
+    from fsspec.core import split_protocol
+
+    protocol = split_protocol(text.rsplit("::", 1)[-1])[0]
+    if timeout is None or protocol not in ("s3", "s3a"):
+        return options
+    ours = _s3_timeouts(timeout)
+    if "::" not in text:  # the options are s3fs's own
+        config = {**ours, **(options.get("config_kwargs") or {})}
+        return {**options, "config_kwargs": config}
+    inner = dict(options.get(protocol) or {})  # a chain's s3 options go under its protocol
+    inner["config_kwargs"] = {**ours, **(inner.get("config_kwargs") or {})}
+    return {**options, protocol: inner}
 
 
 @dataclass
@@ -171,9 +236,20 @@ class Location:
         from zarr.storage import FsspecStore
 
         text = self.text if path is None else f"{self.protocol}://{path}"
-        if "::" in self.text and path is not None:  # a chained URL: keep its chain
-            text = self.text.rsplit("::", 1)[0] + "::" + f"{self.protocol}://{path}"
-        return FsspecStore.from_url(text, storage_options=self.options, read_only=read_only)
+        options = self.options
+        if "::" in self.text:
+            if path is not None:  # a chained URL: keep its chain
+                text = self.text.rsplit("::", 1)[0] + "::" + f"{self.protocol}://{path}"
+            # zarr wraps the chain's sync filesystem to run it on its own event loop; an
+            # async backend below it that this process already used (``self.fs``) would be
+            # bound to fsspec's loop and fail there ("attached to a different loop")
+            below = re.findall(r"(\w+)://", self.text)[-1]
+            options = {**options, below: {**options.get(below, {}), "skip_instance_cache": True}}
+        with warnings.catch_warnings():
+            # zarr's "fs … was not created with asynchronous=True": the wrapping it then does
+            # is what a chained URL needs
+            warnings.filterwarnings("ignore", message=".*asynchronous=True")
+            return FsspecStore.from_url(text, storage_options=options, read_only=read_only)
 
     def has_zarr_metadata(self, path: str | None = None) -> bool:
         root = (path or self.path).rstrip("/")
@@ -213,12 +289,17 @@ def _protocol(fs: Any) -> str:
 
 
 def locate(
-    text: str | os.PathLike, options: dict[str, Any] | None = None, role: str = "input"
+    text: str | os.PathLike,
+    options: dict[str, Any] | None = None,
+    role: str = "input",
+    timeout: float | None = DEFAULT_STORE_TIMEOUT,
 ) -> Location:
     """A ``Location`` for a local path, a ``file://`` URL (both local) or an fsspec URL.
 
     A URL's backend must be importable (else a UsageError naming the extra to install) and
-    its storage options must be accepted by the backend. Nothing is read yet.
+    its storage options must be accepted by the backend. Every request to an object store
+    ends within ``timeout`` seconds (see ``bound_requests``; None: the backend's defaults).
+    Nothing is read yet.
     """
     import fsspec
     from fsspec.core import split_protocol
@@ -243,6 +324,7 @@ def locate(
             ) from None
         except ValueError:
             raise UsageError(f"{role} {clean_url(text)}: unknown protocol {proto!r}") from None
+    options = bound_requests(text, options, timeout)
     try:
         fs, path = fsspec.core.url_to_fs(text, **options)
     except TypeError as e:
@@ -404,6 +486,17 @@ def access_message(e: BaseException, loc: Location, role: str) -> str:
     return f"{role} {loc}: {redact(first_line(e))}"
 
 
+def is_timeout(e: BaseException) -> bool:
+    """Whether ``e`` (or an exception it was raised from) is a request that timed out."""
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, TimeoutError) or "Timeout" in type(e).__name__:
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
 @contextlib.contextmanager
 def access(loc: Location, role: str) -> Iterator[None]:
     """Turn any failure to reach ``loc`` into a one-line UsageError (exit 2)."""
@@ -429,7 +522,19 @@ def check_in_process(loc: Location, client: Any) -> None:
 
 def quiet_asyncio() -> None:
     """Silence asyncio's log in this process: at a worker's exit, aiohttp reports the
-    object store's HTTP sessions that its tasks opened as "Unclosed client session"."""
+    object store's HTTP sessions that its tasks opened as "Unclosed client session". And
+    after a request to a store that stopped answering timed out, the task's other requests
+    are abandoned: their coroutines, closed by the garbage collector, raise in aiobotocore's
+    context handling, which Python would print as "Exception ignored in: <coroutine …>"."""
     import logging
+    import sys
+    import types
 
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.object, types.CoroutineType):
+            previous(unraisable)
+
+    sys.unraisablehook = hook

@@ -13,7 +13,14 @@ from typing import Any
 
 from ._errors import UsageError, first_line, strip_tokens
 from ._remote import CommitFailed, RemoteTarget
-from ._store import Location, check_in_process, is_url, locate
+from ._store import (
+    DEFAULT_STORE_TIMEOUT,
+    Location,
+    check_in_process,
+    is_timeout,
+    is_url,
+    locate,
+)
 from ._target import Target
 
 
@@ -367,6 +374,7 @@ def to_zarr(
     progress: bool | None = None,
     storage_options: dict[str, Any] | None = None,
     zarr_format: int | None = None,
+    store_timeout: float | None = DEFAULT_STORE_TIMEOUT,
 ) -> Path | str:
     """Write an xarray object to a new zarr store atomically, as ``daskgrad run`` does.
 
@@ -400,6 +408,13 @@ def to_zarr(
     zarr_format : {2, 3}, optional
         The zarr format of the new store; by default that of the zarr store ``obj`` is read
         from, if it is read from exactly one, else zarr's default.
+    store_timeout : float or None
+        Seconds every request to an s3:// ``store`` may take, connect and read, with the
+        backend's retries (default 300, as ``daskgrad run --store-timeout``; a
+        ``config_kwargs`` in ``storage_options`` wins); None leaves the backend's own
+        timeouts. A store that stops answering raises TimeoutError naming it, and the old
+        store is left as it was. It bounds requests to ``store`` only: inputs keep the
+        options they were opened with.
 
     Returns
     -------
@@ -437,8 +452,10 @@ def to_zarr(
             client = default_client()
     if progress is None:
         progress = sys.stdout.isatty()
+    if store_timeout is not None and not 5 <= store_timeout < 1e9:
+        raise ValueError(f"to_zarr: store_timeout must be at least 5 seconds; got {store_timeout}")
     try:
-        loc = locate(store, storage_options, "store")
+        loc = locate(store, storage_options, "store", timeout=store_timeout)
         check_in_process(loc, client)
         sources = _source_paths(obj)
         target = make_target(loc, overwrite, sources)
@@ -449,5 +466,17 @@ def to_zarr(
 
         formats = [f for f in map(zarr_format_of, sources) if f is not None]
         zarr_format = formats[0] if len(formats) == 1 else None
-    write(obj, target, client, progress=progress, zarr_format=zarr_format)
+    try:
+        write(obj, target, client, progress=progress, zarr_format=zarr_format)
+    except Exception as e:
+        name = loc.path.rpartition("/")[2]
+        ours = (f"/{loc.path}/", f"/{loc.sibling(f'.{name}.daskgrad-')}")
+        committing = isinstance(e.__cause__, CommitFailed)
+        if is_timeout(e) and not committing and any(p in str(e) for p in ours):
+            kept = "the old store is as it was" if overwrite else "nothing readable was written"
+            raise TimeoutError(
+                f"to_zarr: store {loc}: the object store stopped answering (no reply within "
+                f"store_timeout={store_timeout:g} s); {kept}"
+            ) from e
+        raise
     return target.output

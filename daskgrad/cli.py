@@ -238,14 +238,15 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
                 fmt = getattr(args, "zarr_format", None) or zarr_format_of(input)
                 run_job(args, job, target, client, state, f"{input} -> {output}", fmt)
         except Exception as e:
+            detail = str(e) if isinstance(e, ComputeFailed) else first_line(e)
+            stalled = _stalled(e, detail, input, output, args.store_timeout)
             if getattr(target, "leftover", None):
-                from ._errors import first_line
-
-                detail = str(e) if isinstance(e, ComputeFailed) else first_line(e)
                 raise ComputeFailed(
-                    f"{detail}; could not delete the chunks written under {target.leftover} "
-                    "(no zarr metadata: not readable as a store)"
+                    f"{stalled or detail}; could not delete the chunks written under "
+                    f"{target.leftover} (no zarr metadata: not readable as a store)"
                 ) from e
+            if stalled:
+                raise ComputeFailed(stalled) from e
             raise
 
 
@@ -261,6 +262,29 @@ def _netcdf_shape(args: argparse.Namespace) -> dict[str, Any]:
     )
     k = 2 if args.geospatial else max(len(args.dim), 1)
     return {"threads": workers * threads, "max_chunk": largest_chunk_allowed(memory, k, threads)}
+
+
+def _stalled(e: Exception, detail: str, input: Any, output: Any, timeout: float) -> str | None:
+    """The line for a run whose object store stopped answering (a request timed out),
+    naming the store: INPUT if the failed task read it, else OUTPUT."""
+    from ._remote import CommitFailed
+    from ._store import is_timeout
+
+    if not is_timeout(e) or isinstance(e.__cause__, CommitFailed):
+        return None
+    task, sep, _ = detail.partition(": ")
+    known = sep and task.startswith(("reading", "writing", "computing"))
+    reading = task.startswith("reading") or (
+        not known and input.local is None and f"/{input.path}/" in detail
+    )
+    loc, role = (input, "input") if reading else (output, "output")
+    if loc.local is not None:  # a local file's timeout is no store's silence
+        return None
+    where = f" ({task})" if known else ""
+    return (
+        f"{role} {loc}: the object store stopped answering (no reply within --store-timeout "
+        f"{timeout:g} s){where}"
+    )
 
 
 def _build(args: argparse.Namespace, ds: Any, periodic: dict, request: Any, quiet=False) -> Any:

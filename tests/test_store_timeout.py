@@ -1,0 +1,284 @@
+"""Object stores that stop answering: every request is bounded (``--store-timeout``,
+``to_zarr(store_timeout=)``), a run fails in one line naming the store and leaves the old
+OUTPUT as it was. The store is moto's real S3 server behind a TCP proxy that runs as its own
+process, frozen with SIGSTOP (the kernel still accepts connections; nothing is answered).
+Also: storage options that must stay text, and a chained ``simplecache::s3://`` input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+xr = pytest.importorskip("xarray")
+pytest.importorskip("distributed")
+pytest.importorskip("s3fs", reason="the object-store tests need daskgrad[s3]")
+pytest.importorskip("moto.server", reason="the object-store tests need moto[server]")
+pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+import s3_server  # noqa: E402
+
+from daskgrad.cli import main  # noqa: E402
+
+from .conftest import assert_gradients_close  # noqa: E402
+
+BUCKET = "daskgrad-timeout"
+TIMEOUT = ["--store-timeout", "5"]
+LEAN = ["--workers", "1", "--threads-per-worker", "1", "--no-progress"]
+
+
+def dataset(shape=(48, 32, 32), chunks=(1, 8, 8), seed=0):
+    rng = np.random.default_rng(seed)
+    return xr.Dataset(
+        {"t": (("time", "y", "x"), rng.standard_normal(shape))},
+        coords={"x": np.cumsum(rng.uniform(0.5, 2.0, shape[2]))},
+    ).chunk(dict(zip(("time", "y", "x"), chunks, strict=True)))
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """moto's server in this process, a bucket with an input of 768 small chunks."""
+    server = s3_server.start()
+    server.make_bucket(BUCKET)
+    dataset().to_zarr(f"s3://{BUCKET}/in.zarr", storage_options=server.options())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def proxy(s3):
+    """A TCP proxy process to moto; yields its endpoint and process. Never outlives the test."""
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "tcp_proxy.py"), s3.endpoint.rsplit(":", 1)[1]],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = int(proc.stdout.readline())
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+        proc.kill()
+        proc.wait(10)
+        proc.stdout.close()
+
+
+def flags(s3, role: str, endpoint: str) -> list[str]:
+    options = {**s3.options(), "client_kwargs": {"endpoint_url": endpoint}}
+    return [
+        f"--{role}-storage-option={k}={json.dumps(v) if isinstance(v, dict) else v}"
+        for k, v in options.items()
+    ]
+
+
+def objects(s3, prefix: str) -> dict[str, bytes]:
+    fs = s3.fs()
+    fs.invalidate_cache()
+    return {p: fs.cat(p) for p in fs.find(f"{BUCKET}/{prefix}")}
+
+
+def written(s3, name: str) -> int:
+    """Chunks written so far by an --overwrite run to ``name`` (into its temporary sibling)."""
+    fs = s3.fs()
+    fs.invalidate_cache()
+    temporary = [
+        p
+        for p in fs.ls(BUCKET, detail=False)
+        if p.split("/")[-1].startswith(f".{name}.daskgrad-") and p.endswith(".tmp")
+    ]
+    return sum(len(fs.find(p)) for p in temporary)
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
+    return lines[0]
+
+
+def freeze_while_computing(s3, proc, stop, name: str) -> None:
+    """SIGSTOP the proxy as soon as the run has written its first chunks (it is computing)."""
+    deadline = time.monotonic() + 180
+    while written(s3, name) < 2:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the run never started writing"
+        time.sleep(0.1)
+    os.kill(stop.pid, signal.SIGSTOP)
+
+
+@pytest.mark.parametrize("frozen", ["output", "input"])
+def test_a_store_that_stops_answering_fails_in_one_line_and_keeps_the_old_output(s3, proxy, frozen):
+    """The store behind INPUT or behind OUTPUT stops answering while the run computes, with
+    --overwrite: exit 1, one line naming that store, the old OUTPUT's objects unchanged."""
+    endpoint, stop = proxy
+    out = f"s3://{BUCKET}/old-{frozen}.zarr"
+    dataset(shape=(4, 8, 8), chunks=(2, 4, 4), seed=7).to_zarr(out, storage_options=s3.options())
+    before = objects(s3, f"old-{frozen}.zarr")
+    roles = {"input": s3.endpoint, "output": s3.endpoint, frozen: endpoint}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daskgrad", "run", f"s3://{BUCKET}/in.zarr", out,
+         "--dim", "x", "--chunks", "time=1", "--overwrite", *LEAN, *TIMEOUT,
+         *flags(s3, "input", roles["input"]), *flags(s3, "output", roles["output"])],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        freeze_while_computing(s3, proc, stop, f"old-{frozen}.zarr")
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1, err
+    store = f"s3://{BUCKET}/in.zarr" if frozen == "input" else out
+    line = one_line(err)
+    assert line.startswith(
+        f"daskgrad: error: computation failed: {frozen} {store}: the object store stopped "
+        "answering (no reply within --store-timeout 5 s)"
+    ), line
+    assert objects(s3, f"old-{frozen}.zarr") == before
+    for secret in s3.keys.values():
+        assert secret not in err
+
+
+def test_a_store_that_does_not_answer_before_computing_is_a_usage_error(s3, proxy):
+    """Frozen before the run: the checks that run before any cluster starts give exit 2 and
+    one line naming INPUT, within the bound (the subprocess' timeout guards a hang)."""
+    endpoint, stop = proxy
+    os.kill(stop.pid, signal.SIGSTOP)
+    r = subprocess.run(
+        [sys.executable, "-m", "daskgrad", "run", f"s3://{BUCKET}/in.zarr",
+         f"s3://{BUCKET}/never.zarr", "--dim", "x", *LEAN, *TIMEOUT,
+         *flags(s3, "input", endpoint), *flags(s3, "output", s3.endpoint)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    assert one_line(r.stderr).startswith(
+        f"daskgrad: error: input s3://{BUCKET}/in.zarr: cannot reach the storage endpoint"
+    )
+    assert objects(s3, "never.zarr") == {}
+
+
+TO_ZARR = """
+import sys, json, numpy as np, xarray as xr, daskgrad
+opts = json.loads(sys.argv[2])
+ds = xr.Dataset({"t": (("y", "x"), np.arange(64 * 4096.0).reshape(64, 4096))}).chunk({"y": 1})
+try:
+    daskgrad.to_zarr(ds, sys.argv[1], storage_options=opts, store_timeout=5, overwrite=True)
+except TimeoutError as e:
+    print(e)
+    sys.exit(3)
+"""
+
+
+def test_to_zarr_is_bounded_by_store_timeout(s3, proxy):
+    """daskgrad.to_zarr(store_timeout=5) on dask's threads: the store freezes while its chunks
+    are written; TimeoutError naming the store, the old store untouched."""
+    endpoint, stop = proxy
+    url = f"s3://{BUCKET}/api.zarr"
+    dataset(shape=(4, 8, 8), chunks=(2, 4, 4), seed=3).to_zarr(url, storage_options=s3.options())
+    before = objects(s3, "api.zarr")
+    options = {**s3.options(), "client_kwargs": {"endpoint_url": endpoint}}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", TO_ZARR, url, json.dumps(options)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        freeze_while_computing(s3, proc, stop, "api.zarr")
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 3, err
+    assert out.strip() == (
+        f"to_zarr: store {url}: the object store stopped answering (no reply within "
+        "store_timeout=5 s); the old store is as it was"
+    )
+    assert objects(s3, "api.zarr") == before
+
+
+def test_store_timeout_reaches_the_backend():
+    """The bound reaches s3fs (its config) for a plain and for a chained URL, and a user's
+    own config_kwargs win; an s3fs request with its 5 retries fits in the bound."""
+    import s3fs
+
+    from daskgrad._store import locate
+
+    loc = locate("s3://b/x.zarr", {"anon": True}, timeout=60)
+    config = loc.fs._prepare_config_kwargs()
+    attempts = s3fs.S3FileSystem.retries
+    # each attempt, connect included, ends within the read timeout (BoundedSession's total)
+    each = config["read_timeout"]
+    assert config["connect_timeout"] <= each
+    assert attempts * each + sum(0.1 * 1.7**i for i in range(attempts)) <= 60
+    assert config["retries"] == {"total_max_attempts": 1}
+    chained = locate("simplecache::s3://b/x.zarr", {"s3": {"anon": True}}, timeout=60)
+    assert chained.fs.fs._prepare_config_kwargs()["read_timeout"] == config["read_timeout"]
+    own = locate("s3://b/y.zarr", {"config_kwargs": {"read_timeout": 99}}, timeout=60)
+    assert own.fs._prepare_config_kwargs()["read_timeout"] == 99
+
+
+def test_store_timeout_flag_is_checked(capsys):
+    args = ["run", "s3://b/i.zarr", "s3://b/o.zarr", "--dim", "x", "--store-timeout", "1"]
+    assert main(args) == 2
+    assert one_line(capsys.readouterr().err) == (
+        "daskgrad: error: argument --store-timeout: at least 5 seconds; got 1"
+    )
+
+
+# ------------------------------------------------------------- storage options that are text
+
+
+def test_credentials_that_read_as_numbers_stay_text(s3, capsys):
+    """--storage-option key=98765432101234 (a key id of digits) is a string, as s3fs needs:
+    the run reaches the server and is refused for the wrong key, not a TypeError."""
+    code = main(
+        ["run", f"s3://{BUCKET}/in.zarr", f"s3://{BUCKET}/digits.zarr", "--dim", "x",
+         "--storage-option=key=98765432101234", "--storage-option=secret=12345678",
+         f'--storage-option=client_kwargs={{"endpoint_url": "{s3.endpoint}"}}']
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    line = one_line(err)
+    assert "TypeError" not in line and "bad storage option" not in line
+    assert line.startswith(f"daskgrad: error: input s3://{BUCKET}/in.zarr: ")
+    assert "98765432101234" not in line and "12345678" not in line
+
+
+# --------------------------------------------------------------- chained simplecache::s3://
+
+
+def test_chained_simplecache_input_says_one_line(s3, tmp_path):
+    """simplecache::s3:// INPUT: a missing store is one line, no zarr warning before it;
+    an existing one is read (the result equals numpy.gradient of the stored data)."""
+    s3_opts = json.dumps(s3.options())
+    common = [*LEAN, f"--input-storage-option=s3={s3_opts}"]
+    r = subprocess.run(
+        [sys.executable, "-m", "daskgrad", "run", f"simplecache::s3://{BUCKET}/missing.zarr",
+         tmp_path / "a.zarr", "--dim", "x", *common],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 2
+    assert one_line(r.stderr) == (
+        f"daskgrad: error: input simplecache::s3://{BUCKET}/missing.zarr does not exist"
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "daskgrad", "run", f"simplecache::s3://{BUCKET}/in.zarr",
+         tmp_path / "b.zarr", "--dim", "x", *common],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.stderr == "" and r.returncode == 0, r.stderr
+    src = dataset()
+    got = xr.open_zarr(tmp_path / "b.zarr").dt_dx.values
+    f, x = src.t.values, src.x.values
+    assert_gradients_close([got], [np.gradient(f, x, axis=2)], f, [x])
