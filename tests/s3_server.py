@@ -117,6 +117,11 @@ def _setup(endpoint: str) -> tuple[dict, dict]:
     """Users with keys (an admin and a reader), then authentication switched on."""
     import boto3
 
+    # moto's state and its authentication switch are per process, not per server: a server
+    # started after another in this process starts with the other's users and with
+    # authentication on. Switch it off and start from an empty state.
+    _moto_api(endpoint, "reset-auth", b"inf")
+    _moto_api(endpoint, "reset", b"")
     creds = {"aws_access_key_id": "bootstrap", "aws_secret_access_key": "bootstrap"}
     iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", **creds)
     keys = []
@@ -125,14 +130,18 @@ def _setup(endpoint: str) -> tuple[dict, dict]:
         iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps(policy))
         k = iam.create_access_key(UserName=user)["AccessKey"]
         keys.append({"key": k["AccessKeyId"], "secret": k["SecretAccessKey"]})
+    _moto_api(endpoint, "reset-auth", b"0")
+    return keys[0], keys[1]
+
+
+def _moto_api(endpoint: str, what: str, data: bytes) -> None:
     request = urllib.request.Request(
-        f"{endpoint}/moto-api/reset-auth",
-        data=b"0",
+        f"{endpoint}/moto-api/{what}",
+        data=data,
         method="POST",
         headers={"Content-Type": "text/plain"},
     )
     urllib.request.urlopen(request, timeout=10).read()
-    return keys[0], keys[1]
 
 
 def start(in_process: bool = True, env: dict[str, str] | None = None) -> S3Server:
