@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import UsageError, first_line, strip_tokens
+from ._inspect import ReadFailed, name_reads
 from ._remote import CommitFailed, RemoteTarget
 from ._store import Location, check_in_process, is_url, locate
 from ._target import Target
@@ -173,6 +174,8 @@ def _raise_failed(fut: Any, client: Any) -> None:
             if client.status != "running":  # the scheduler went away: distributed cancels all
                 raise ComputeFailed(f"lost the dask scheduler at {client.scheduler.address}") from e
             raise ComputeFailed(f"the write of {describe_key(fut.key)} was cancelled") from e
+        if isinstance(e, ReadFailed):  # names the input variable and its stored chunk
+            raise ComputeFailed(str(e)) from e
         try:
             key = client.run_on_scheduler(_blame, fut.key)
         except Exception:
@@ -194,6 +197,8 @@ def _compute_local(graph, writes, progress) -> None:
     try:
         with bar:
             dask.threaded.get(graph, writes, pool=pool)
+    except ReadFailed as e:  # names the input variable and its stored chunk
+        raise ComputeFailed(str(e)) from e
     finally:
         # tasks already running finish before the temporary is removed, so none writes into
         # a store that no longer exists
@@ -222,7 +227,8 @@ def write(
             warnings.simplefilter("ignore")  # zarr v3 "consolidated metadata is not in the spec"
             # metadata and in-memory coordinates are written now, array chunks below
             delayed = result.to_zarr(target.tmp, mode="w", compute=False)
-        graph = ensure_dict(delayed.__dask_graph__())
+        # a read that fails names its input variable and stored chunk, whichever task reads
+        graph = name_reads(ensure_dict(delayed.__dask_graph__()))
         # Only the chunk writes are computed, each as its own target. xarray's closing task
         # (which closes a copy of the store on a worker) depends on all of them, and behind it
         # dask.order reads input chunks far ahead of the neighbours their kernels wait for:

@@ -93,6 +93,7 @@ def run_job(args, job, target, client, state: State, label: str) -> None:
     from dask.utils import format_bytes
 
     from ._cluster import WorkerWatch
+    from ._inspect import ReadFailed
     from ._pipeline import say_warnings
     from ._writer import ComputeFailed, write
 
@@ -112,7 +113,8 @@ def run_job(args, job, target, client, state: State, label: str) -> None:
         try:
             write(job.result, target, client, progress=progress, watch=watch, on_commit=committed)
         except ComputeFailed as e:
-            if job.batch and ", chunk (" in str(e):
+            stored = isinstance(e.__cause__, ReadFailed)  # names the stored chunk itself
+            if job.batch and ", chunk (" in str(e) and not stored:
                 raise ComputeFailed(f"{e} ({job.batch})") from e
             raise
     seconds = time.perf_counter() - start
