@@ -171,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="input chunk size along DIM (repeatable); 'auto' is dask's choice",
     )
     run.add_argument(
+        "--group",
+        metavar="NAME",
+        help="read the variables of this group of a netCDF file or zarr store (a/b for a "
+        "nested one; default: the root)",
+    )
+    run.add_argument(
         "--datetime-unit",
         choices=TIME_UNITS,
         default="s",

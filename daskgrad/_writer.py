@@ -18,7 +18,7 @@ from ._store import Location, check_in_process, is_url, locate
 from ._target import Target
 
 
-class ComputeFailed(Exception):
+class ComputeFailed(RuntimeError):
     """A task failed while computing: one line with the first error, its variable and chunk."""
 
 

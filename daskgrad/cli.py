@@ -154,7 +154,7 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
             "see it (drop --scheduler/--scheduler-file)"
         )
     request = _request(args)
-    ds = open_input(input, chunks or None, say=say)
+    ds = open_input(input, chunks or None, say=say, group=args.group)
     with contextlib.closing(ds):
         job = _build(args, ds, periodic, request)
         # OUTPUT after the request and the input: an existing one hides no other mistake
@@ -164,7 +164,7 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
             with access(output, "output"):
                 remove_stale_remote(output, say)  # a dead run's chunks would read as "exists"
                 check_remote_output(output, args.overwrite, [input])
-        job.absent = check_input(input, job, args.strict, say)
+        job.absent = check_input(input, job, args.strict, say, args.group)
         # the temporary is made now: an unwritable OUTPUT is found before any cluster starts
         target = make_target(output, args.overwrite, [input], say)
         if in_process:
@@ -226,7 +226,9 @@ def _batched(args, input, job, client, periodic, request):
     batch = batch_chunks(job, room)
     if not batch:
         return job
-    batched = _build(args, open_input(input, batch), periodic, request, quiet=True)
+    batched = _build(
+        args, open_input(input, batch, group=args.group), periodic, request, quiet=True
+    )
     keep_stored_chunks(batched, job)
     batched.absent = job.absent
     ((dim, n),) = batch.items()
