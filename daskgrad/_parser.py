@@ -183,7 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="time unit of datetime coordinates' spacing (default %(default)s)",
     )
     run.add_argument(
-        "--strict", action="store_true", help="refuse input with chunks absent from its store"
+        "--strict",
+        action="store_true",
+        help="refuse input whose zarr chunks absent from its store would be read as numbers "
+        "(a fill value that is not a missing value)",
     )
     run.add_argument(
         "--overwrite",
