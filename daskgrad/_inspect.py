@@ -1,12 +1,18 @@
-"""Integrity checks of an input before it is differentiated: a netCDF-3 file shorter than its
-header says, zarr chunks absent from the store (read back as the fill value)."""
+"""Integrity checks of an input: before it is differentiated, a netCDF-3 file shorter than its
+header says and zarr chunks absent from the store (read back as the fill value); while it is
+read, a chunk that cannot be read named by its variable and stored chunk."""
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from ._errors import first_line, strip_tokens
 
 # netCDF-3 external types: byte char short int float double ubyte ushort uint int64 uint64
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 4, 6: 8, 7: 1, 8: 2, 9: 4, 10: 8, 11: 8}
@@ -109,22 +115,184 @@ def truncation(path: Path) -> str | None:
     return None
 
 
-def absent_chunks(store: Any, variables: Sequence[str]) -> dict[str, tuple[int, int, Any]]:
+def absent_chunks(
+    store: Any, variables: Sequence[str], group: str | None = None
+) -> dict[str, tuple[int, int, Any]]:
     """{variable: (absent chunks, all chunks, fill value)} for the variables of a zarr
-    store that lack some chunk objects (zarr reads those as the fill value)."""
+    store (its ``group``) that lack some chunk objects (zarr reads those as the fill value)."""
     import zarr
 
     try:
-        group = zarr.open_group(store, mode="r")
+        root = zarr.open_group(store, mode="r")
+        if group and group.strip("/"):
+            root = root[group.strip("/")]
     except Exception:
         return {}
     out = {}
     for name in variables:
         try:
-            arr = group[name]
+            arr = root[name]
             total, present = int(arr.nchunks), int(arr.nchunks_initialized)
         except Exception:
             continue
         if present < total:
             out[name] = (total - present, total, arr.fill_value)
     return out
+
+
+def marks_missing(fill: Any, encoding: dict) -> bool:
+    """Whether the raw ``fill`` value of a zarr array reads as a missing value: NaN, or the
+    ``_FillValue``/``missing_value`` that xarray masked the variable with (its ``encoding``
+    after decoding). Absent chunks of such an array read as missing, not as numbers.
+
+    Examples
+    --------
+    >>> marks_missing(float("nan"), {}), marks_missing(0.0, {"_FillValue": 0.0})
+    (True, True)
+    >>> marks_missing(0.0, {}), marks_missing(0, {"missing_value": [-1, -9999]})
+    (False, False)
+    """
+    try:
+        value = np.asarray(fill)
+        if value.dtype.kind in "fc" and np.isnan(value).all():
+            return True
+        for key in ("_FillValue", "missing_value"):
+            if key in encoding and encoding[key] is not None:
+                marker = np.asarray(encoding[key]).ravel()
+                if np.isin(value, marker).all():
+                    return True
+    except (TypeError, ValueError):
+        pass
+    return False
+
+
+class ReadFailed(Exception):
+    """A chunk of an input could not be read; the message names its variable and stored chunk."""
+
+
+class NamedReads:
+    """An input array as a dask graph holds it (the ``original-…`` data its read tasks slice)
+    whose failed reads name the variable and the stored chunk, whatever the task that reads:
+    several stored chunks per task, a rechunked input, a read fused into a kernel or a write.
+
+    ``stored`` is the stored chunk (or shard) shape and the word for it, None if unknown.
+    """
+
+    def __init__(self, array: Any, name: str, stored: tuple[tuple[int, ...], str] | None):
+        self.array, self.name, self.stored = array, name, stored
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.array.shape
+
+    @property
+    def dtype(self) -> Any:
+        return self.array.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.array.shape)
+
+    def _read(self, key: Any) -> Any:
+        value = self.array[key]
+        get = getattr(value, "get_duck_array", None)  # xarray's lazy adapters read here
+        value = get() if get is not None else value
+        return value if isinstance(value, np.ndarray) else np.asarray(value)
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return self._read(key)
+        except Exception as e:
+            raise ReadFailed(self.describe(key, e)) from e
+
+    def describe(self, key: Any, error: BaseException) -> str:
+        """'reading input variable 'v', chunk (2, 0, 0): RuntimeError: …' for a read of
+        ``key`` that failed with ``error``: the stored chunk that fails when read alone."""
+        what = f"reading input variable {self.name!r}"
+        key = key if isinstance(key, tuple) else (key,)
+        if len(key) != len(self.shape) or not all(isinstance(k, slice) for k in key):
+            return f"{what}: {first_line(error)}"
+        bounds = [k.indices(n)[:2] for k, n in zip(key, self.shape, strict=True)]
+        if self.stored is None:
+            where = ", ".join(f"{a}:{b}" for a, b in bounds)
+            return f"{what}, elements [{where}]: {first_line(error)}"
+        chunks, word = self.stored
+        ranges = [
+            range(a // c, max(a, b - 1) // c + 1) for (a, b), c in zip(bounds, chunks, strict=True)
+        ]
+        indices = list(itertools.product(*ranges))
+        if len(indices) > 1:  # the one that fails alone
+            for index in indices:
+                part = tuple(
+                    slice(i * c, min((i + 1) * c, n))
+                    for i, c, n in zip(index, chunks, self.shape, strict=True)
+                )
+                try:
+                    self._read(part)
+                except Exception as e:
+                    return f"{what}, {word} {index}: {first_line(e)}"
+            return f"{what}, {word}s {indices[0]} to {indices[-1]}: {first_line(error)}"
+        return f"{what}, {word} {indices[0]}: {first_line(error)}"
+
+
+def _zarr_array(obj: Any) -> Any:
+    """The zarr array under xarray's adapters (or ``obj`` itself), None if there is none."""
+    import zarr
+
+    for _ in range(8):
+        if isinstance(obj, zarr.Array):
+            return obj
+        inner = getattr(obj, "array", None)
+        obj = inner if inner is not None else getattr(obj, "_array", None)
+        if obj is None:
+            return None
+    return None
+
+
+def _named(key: str, value: Any) -> NamedReads | None:
+    """``value`` (the data of graph key ``key``) wrapped in ``NamedReads`` if it is an input
+    array: xarray's ``original-open_dataset-VAR-…`` or a zarr array; None otherwise."""
+    if isinstance(value, NamedReads) or not hasattr(value, "shape"):
+        return None
+    arr = _zarr_array(value)
+    if key.startswith("original-open_dataset-"):
+        name = strip_tokens(key.removeprefix("original-open_dataset-"))
+    elif arr is not None:
+        name = str(arr.path or arr.basename or "array").rsplit("/", 1)[-1]
+    else:
+        return None
+    stored = None
+    if arr is not None and tuple(arr.shape) == tuple(value.shape):
+        shards = getattr(arr, "shards", None)
+        stored = (tuple(shards), "shard") if shards else (tuple(arr.chunks), "chunk")
+    return NamedReads(value, name, stored)
+
+
+def name_reads(graph: dict) -> dict:
+    """``graph`` (a dict) with the input arrays its tasks read from wrapped in ``NamedReads``:
+    xarray's ``original-open_dataset-VAR-…`` data and zarr arrays (``dask.array.from_zarr``),
+    whether a key's value, its data node, the data node of a task passing it on (dask's
+    ProhibitReuse) or inside a task that runs a fused subgraph (a graph of one chunk)."""
+    from dask._task_spec import DataNode, Task
+
+    def node(key: Any, value: Any, name: str) -> Any:
+        """``value`` with its input arrays wrapped; ``name``: the key whose value it is."""
+        if isinstance(value, Task):
+            args = [node(None, a, name) for a in value.args]
+            if all(a is b for a, b in zip(args, value.args, strict=True)):
+                return value
+            return Task(value.key, value.func, *args, **value.kwargs)
+        if isinstance(value, DataNode):
+            inner = node(None, value.value, name)
+            return value if inner is value.value else DataNode(value.key, inner)
+        if isinstance(value, dict):  # a fused subgraph
+            out = {k: node(k, v, k if isinstance(k, str) else "") for k, v in value.items()}
+            changed = any(out[k] is not v for k, v in value.items())
+            return out if changed else value
+        if name.startswith("original-") and (wrapped := _named(name, value)) is not None:
+            return wrapped
+        return value
+
+    # only named keys: the per-chunk tasks (keys (name, i, j…)) refer to the arrays, and
+    # walking their arguments costs a second per 10^5 tasks
+    return {k: node(k, v, k) if isinstance(k, str) else v for k, v in graph.items()}

@@ -172,13 +172,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="input chunk size along DIM (repeatable); 'auto' is dask's choice",
     )
     run.add_argument(
+        "--group",
+        metavar="NAME",
+        help="read the variables of this group of a netCDF file or zarr store (a/b for a "
+        "nested one; default: the root)",
+    )
+    run.add_argument(
         "--datetime-unit",
         choices=TIME_UNITS,
         default="s",
         help="time unit of datetime coordinates' spacing (default %(default)s)",
     )
     run.add_argument(
-        "--strict", action="store_true", help="refuse input with chunks absent from its store"
+        "--strict",
+        action="store_true",
+        help="refuse input whose zarr chunks absent from its store would be read as numbers "
+        "(a fill value that is not a missing value)",
     )
     run.add_argument(
         "--overwrite",

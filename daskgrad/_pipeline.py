@@ -19,12 +19,50 @@ from ._memory import task_bytes
 from ._store import Location, access, access_message, bucket_missing, check_bucket
 
 
-def _open(source: Any, is_zarr: bool, chunks: dict) -> Any:
+def _open(source: Any, is_zarr: bool, chunks: dict, group: str | None = None) -> Any:
     import xarray as xr
 
     if is_zarr:
-        return xr.open_zarr(source, chunks=chunks)  # {}: the stored chunks
-    return xr.open_dataset(source, chunks=chunks)
+        return xr.open_zarr(source, chunks=chunks, group=group)  # {}: the stored chunks
+    return xr.open_dataset(source, chunks=chunks, group=group)
+
+
+def list_groups(source: Any, is_zarr: bool) -> list[str]:
+    """The groups below the root of a netCDF file or zarr store, as paths ('a', 'a/b');
+    [] if it has none or they cannot be listed."""
+    try:
+        if is_zarr:
+            import zarr
+
+            root = zarr.open_group(source, mode="r")
+            return sorted(p for p, m in root.members(max_depth=None) if isinstance(m, zarr.Group))
+        try:
+            import netCDF4
+
+            handle = netCDF4.Dataset(source, "r")
+        except ImportError:
+            import h5netcdf
+
+            handle = h5netcdf.File(source, "r")
+        with handle:
+
+            def walk(group: Any, prefix: str) -> Iterator[str]:
+                for name, sub in group.groups.items():
+                    yield prefix + name
+                    yield from walk(sub, f"{prefix}{name}/")
+
+            return sorted(walk(handle, ""))
+    except Exception:
+        return []
+
+
+def groups_hint(ds: Any) -> str:
+    """'; it has groups ['a', 'b'] (--group NAME reads one)' for an input with groups
+    (opened by ``open_input``), '' otherwise: names the input lacks may be in a group."""
+    groups = ds.encoding.get("daskgrad_groups") or []
+    if not groups:
+        return ""
+    return f"; it has groups {groups} (--group NAME reads one)"
 
 
 def say_warnings(caught: list, say: Callable[[str], None]) -> None:
@@ -105,14 +143,18 @@ def open_input(
     say: Callable[[str], None] | None = None,
     threads: int | None = None,
     max_chunk: float | None = None,
+    group: str | None = None,
 ) -> Any:
-    """Open a zarr store or netCDF file lazily, from a local path or a remote ``Location``.
+    """Open a zarr store or netCDF file (its ``group``, default the root) lazily, from a local
+    path or a remote ``Location``.
 
     ``chunks`` maps dims to sizes or "auto"; a zarr store keeps its stored chunks for the other
     dims, a netCDF file (often contiguous on disk) gets ``netcdf_chunks`` for them: at least
     two tasks for each of the cluster's ``threads`` (default: this machine's cores), each of at
     most ``max_chunk`` bytes of float64 derivatives. Warnings (a chunking that splits the stored
-    chunks, say) are passed to ``say`` as one line each.
+    chunks, say) are passed to ``say`` as one line each. A local input's groups are listed in
+    the Dataset's ``encoding["daskgrad_groups"]``, for errors about names it lacks (see
+    ``groups_hint``).
     """
     say = say or (lambda s: None)
     loc = path if isinstance(path, Location) else Location(str(path), local=Path(path))
@@ -127,15 +169,26 @@ def open_input(
             raise UsageError(f"input {path} is a directory but not a zarr store")
         if not is_zarr and (message := truncation(path)):
             raise UsageError(message)
+    group = (group.strip("/") or None) if group is not None else None  # "/": the root
+    # a remote store's groups are listed only to say why --group failed: each costs requests
+    groups = list_groups(source, is_zarr) if loc.local is not None else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            ds = _open(source, is_zarr, {})
+            if group is not None:
+                groups = list_groups(source, is_zarr) if groups is None else groups
+                if group not in groups:
+                    have = f"its groups are {groups}" if groups else "it has no groups"
+                    raise UsageError(
+                        f"argument --group: input {loc} has no group {group!r}; {have}"
+                    )
+            ds = _open(source, is_zarr, {}, group)
+            ds.encoding["daskgrad_groups"] = groups or []
             unknown = [d for d in chunks or {} if d not in ds.dims]
             if unknown:
                 raise UsageError(
                     f"argument --chunks: unknown dim {unknown[0]!r}; the input has dims "
-                    f"{sorted(map(str, ds.dims))}"
+                    f"{sorted(map(str, ds.dims))}{groups_hint(ds)}"
                 )
             if chunks or not is_zarr:
                 auto = {}
@@ -146,7 +199,8 @@ def open_input(
                     auto = netcdf_chunks(ds, threads, max_chunk)
                     auto = {d: n for d, n in auto.items() if d not in fixed}
                 ds.close()
-                ds = _open(source, is_zarr, {**auto, **(chunks or {})})
+                ds = _open(source, is_zarr, {**auto, **(chunks or {})}, group)
+                ds.encoding["daskgrad_groups"] = groups or []
         except UsageError:
             raise
         except Exception as e:
@@ -292,25 +346,44 @@ def keep_stored_chunks(job: Job, stored: Job) -> None:
             var.encoding["chunks"] = tuple(c[0] for c in chunks)
 
 
-def check_input(path: Path | Location, job: Job, strict: bool, say: Callable[[str], None]) -> int:
-    """Warn about input chunks absent from a zarr store (read as the fill value) and about
-    very large chunks; with ``strict`` absent chunks are a UsageError. Returns the count."""
+def check_input(
+    path: Path | Location,
+    job: Job,
+    strict: bool,
+    say: Callable[[str], None],
+    group: str | None = None,
+) -> int:
+    """Report input chunks absent from a zarr store (zarr reads them as the fill value) and
+    very large chunks. zarr records nowhere whether an absent chunk was never written (zarr 3
+    and xarray skip chunks that are all fill value: a land tile) or lost, so absent chunks are
+    not called damage: where the fill value reads as a missing value (NaN, the variable's
+    ``_FillValue``/``missing_value``) they are reported in one line; where they would become
+    numbers they are a warning, and with ``strict`` a UsageError. Returns the count."""
     from dask.utils import format_bytes
 
+    from ._inspect import marks_missing
+
+    names = list(job.source.data_vars)
     if isinstance(path, Location) and path.local is None:
         with access(path, "input"):
-            absent = absent_chunks(path.zarr_store(), list(job.source.data_vars))
+            absent = absent_chunks(path.zarr_store(), names, group)
     else:
         path = path.local if isinstance(path, Location) else path
-        absent = absent_chunks(path, list(job.source.data_vars)) if path.is_dir() else {}
+        absent = absent_chunks(path, names, group) if path.is_dir() else {}
     for name, (n, total, fill) in absent.items():
+        shown = "NaN" if str(fill) == "nan" else str(fill)
         line = (
-            f"input variable {name!r} lacks {n} of its {total} chunks in the store "
-            f"(read as the fill value {fill})"
+            f"input variable {name!r}: {n} of {total} chunks absent, read as the fill value {shown}"
         )
+        if marks_missing(fill, job.source[name].encoding):
+            say(f"{line}, a missing value")
+            continue
+        line += ", a number, not a missing value"
         if strict:
-            raise UsageError(f"{line}; --strict refuses damaged input")
-        say(f"warning: {line}")
+            raise UsageError(
+                f"{line}; --strict refuses absent chunks that would be read as numbers"
+            )
+        say(f"warning: {line} (--strict refuses this)")
     for name, var in job.source.data_vars.items():
         if (nbytes := largest_chunk(var)) > BIG_CHUNK:
             say(
@@ -357,7 +430,10 @@ def prepare(
     periodic = periodic or {}
     for d in [*dims, *periodic]:
         if d not in ds.dims:
-            raise UsageError(f"unknown dim {d!r}; the input has dims {sorted(map(str, ds.dims))}")
+            raise UsageError(
+                f"unknown dim {d!r}; the input has dims {sorted(map(str, ds.dims))}"
+                + groups_hint(ds)
+            )
     for d in periodic:
         if d not in dims:
             raise UsageError(f"periodic dim {d!r} is not one of the --dim dims {list(dims)}")
@@ -368,6 +444,7 @@ def prepare(
             if v not in ds.data_vars:
                 raise UsageError(
                     f"unknown variable {v!r}; the input has {sorted(map(str, ds.data_vars))}"
+                    + groups_hint(ds)
                 )
             if not set(ds[v].dims) & set(dims):
                 raise UsageError(f"variable {v!r} has none of the dims {list(dims)}")
@@ -380,7 +457,10 @@ def prepare(
             if da.dtype.kind in "iufc" and set(da.dims) & set(dims)
         ]
         if not variables:
-            raise UsageError(f"no numeric variable in the input has any of the dims {list(dims)}")
+            raise UsageError(
+                f"no numeric variable in the input has any of the dims {list(dims)}"
+                + groups_hint(ds)
+            )
     need, why = (edge_order + 1, f"--edge-order {edge_order}")
     if accuracy > 2:
         need, why = (accuracy + 1, f"--accuracy {accuracy}")
@@ -427,7 +507,10 @@ def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_po
     periodic = periodic or {}
     for d in [*dims, *periodic]:
         if d not in ds.dims:
-            raise UsageError(f"unknown dim {d!r}; the input has dims {sorted(map(str, ds.dims))}")
+            raise UsageError(
+                f"unknown dim {d!r}; the input has dims {sorted(map(str, ds.dims))}"
+                + groups_hint(ds)
+            )
     for d in dims:
         _check_coordinate(ds, d)
     opts = {"accuracy": accuracy, "edge_order": edge_order, "nan_policy": nan_policy}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import UsageError, first_line, strip_tokens
+from ._inspect import ReadFailed, name_reads
 from ._remote import CommitFailed, RemoteTarget
 from ._store import (
     DEFAULT_STORE_TIMEOUT,
@@ -24,7 +25,7 @@ from ._store import (
 from ._target import Target
 
 
-class ComputeFailed(Exception):
+class ComputeFailed(RuntimeError):
     """A task failed while computing: one line with the first error, its variable and chunk."""
 
 
@@ -188,6 +189,8 @@ def _raise_failed(fut: Any, client: Any) -> None:
             if client.status != "running":  # the scheduler went away: distributed cancels all
                 raise ComputeFailed(f"lost the dask scheduler at {client.scheduler.address}") from e
             raise ComputeFailed(f"the write of {describe_key(fut.key)} was cancelled") from e
+        if isinstance(e, ReadFailed):  # names the input variable and its stored chunk
+            raise ComputeFailed(str(e)) from e
         try:
             key = client.run_on_scheduler(_blame, fut.key)
         except Exception:
@@ -209,6 +212,8 @@ def _compute_local(graph, writes, progress) -> None:
     try:
         with bar:
             dask.threaded.get(graph, writes, pool=pool)
+    except ReadFailed as e:  # names the input variable and its stored chunk
+        raise ComputeFailed(str(e)) from e
     finally:
         # tasks already running finish before the temporary is removed, so none writes into
         # a store that no longer exists
@@ -242,7 +247,8 @@ def write(
             if zarr_format:
                 fmt, result = {"zarr_format": zarr_format}, _fit_codecs(result, zarr_format)
             delayed = result.to_zarr(target.tmp, mode="w", compute=False, **fmt)
-        graph = ensure_dict(delayed.__dask_graph__())
+        # a read that fails names its input variable and stored chunk, whichever task reads
+        graph = name_reads(ensure_dict(delayed.__dask_graph__()))
         # Only the chunk writes are computed, each as its own target. xarray's closing task
         # (which closes a copy of the store on a worker) depends on all of them, and behind it
         # dask.order reads input chunks far ahead of the neighbours their kernels wait for:

@@ -98,6 +98,7 @@ def run_job(
     print the summary line."""
     from dask.utils import format_bytes
 
+    from ._inspect import ReadFailed
     from ._pipeline import say_warnings
     from ._writer import ComputeFailed, write
 
@@ -121,7 +122,8 @@ def run_job(
                 progress=progress, watch=watch, on_commit=committed, zarr_format=zarr_format,
             )  # fmt: skip
         except ComputeFailed as e:
-            if job.batch and ", chunk (" in str(e):
+            stored = isinstance(e.__cause__, ReadFailed)  # names the stored chunk itself
+            if job.batch and ", chunk (" in str(e) and not stored:
                 raise ComputeFailed(f"{e} ({job.batch})") from e
             raise
     seconds = time.perf_counter() - start
@@ -203,7 +205,7 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
         )
     request = _request(args)
     checkpoint()
-    ds = open_input(input, chunks or None, say=say, **_netcdf_shape(args))
+    ds = open_input(input, chunks or None, say=say, group=args.group, **_netcdf_shape(args))
     with contextlib.closing(ds):
         checkpoint()
         job = _build(args, ds, periodic, request)
@@ -215,7 +217,7 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
             with access(output, "output"):
                 remove_stale_remote(output, say)  # a dead run's chunks would read as "exists"
                 check_remote_output(output, args.overwrite, [input])
-        job.absent = check_input(input, job, args.strict, say)
+        job.absent = check_input(input, job, args.strict, say, args.group)
         checkpoint()
         # the temporary is made now: an unwritable OUTPUT is found before any cluster starts
         target = make_target(output, args.overwrite, [input], say)
@@ -323,7 +325,9 @@ def _batched(args, input, job, client, periodic, request):
     batch = batch_chunks(job, room)
     if not batch:
         return job
-    batched = _build(args, open_input(input, batch), periodic, request, quiet=True)
+    batched = _build(
+        args, open_input(input, batch, group=args.group), periodic, request, quiet=True
+    )
     keep_stored_chunks(batched, job)
     batched.absent = job.absent
     ((dim, n),) = batch.items()

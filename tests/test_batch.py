@@ -135,6 +135,7 @@ def test_a_failure_in_a_batched_run_says_how_to_find_the_stored_chunk(cluster, t
     )  # fmt: skip
     assert r.returncode == 1, r.stderr
     line = r.stderr.strip().splitlines()[-1]
-    assert "reading input variable 'T', chunk (0, 1, 1)" in line, line
-    assert "tasks of 3 stored chunks along 'time'; --chunks time=1 gives" in line, line
+    # the stored chunk itself (T/c/2/1/1), not the index of the task that read it
+    assert "reading input variable 'T', chunk (2, 1, 1)" in line, line
+    assert "tasks of" not in line, line
     assert not out.exists()
