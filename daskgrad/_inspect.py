@@ -296,3 +296,27 @@ def name_reads(graph: dict) -> dict:
     # only named keys: the per-chunk tasks (keys (name, i, j…)) refer to the arrays, and
     # walking their arguments costs a second per 10^5 tasks
     return {k: node(k, v, k) if isinstance(k, str) else v for k, v in graph.items()}
+
+
+def zarr_format_of(source: Any) -> int | None:
+    """The zarr format (2 or 3) of the store at ``source`` (a path or a ``Location``), None if
+    it is not a zarr store (a netCDF file) or cannot be read."""
+    import zarr
+
+    from ._store import Location
+
+    try:
+        if isinstance(source, Location):
+            if source.local is None:
+                return int(zarr.open_group(source.zarr_store(), mode="r").metadata.zarr_format)
+            source = source.local
+        path = Path(source)
+        if not path.is_dir():
+            return None
+        if (path / "zarr.json").exists():
+            return 3
+        if (path / ".zgroup").exists() or (path / ".zarray").exists():
+            return 2
+    except Exception:
+        return None
+    return None

@@ -215,28 +215,6 @@ def open_input(
     return ds
 
 
-def zarr_format_of(source: Any) -> int | None:
-    """The zarr format (2 or 3) of the store at ``source`` (a path or a ``Location``), None if
-    it is not a zarr store (a netCDF file) or cannot be read."""
-    import zarr
-
-    try:
-        if isinstance(source, Location):
-            if source.local is None:
-                return int(zarr.open_group(source.zarr_store(), mode="r").metadata.zarr_format)
-            source = source.local
-        path = Path(source)
-        if not path.is_dir():
-            return None
-        if (path / "zarr.json").exists():
-            return 3
-        if (path / ".zgroup").exists() or (path / ".zarray").exists():
-            return 2
-    except Exception:
-        return None
-    return None
-
-
 def largest_chunk(var: Any) -> int:
     """Bytes of the largest chunk of an xarray variable (its whole size if not chunked)."""
     chunks = var.chunks or [[n] for n in var.shape]

@@ -468,7 +468,7 @@ def to_zarr(
     except UsageError as e:
         raise ValueError(f"to_zarr: {str(e).replace('--overwrite', 'overwrite=True')}") from None
     if zarr_format is None:
-        from ._pipeline import zarr_format_of
+        from ._inspect import zarr_format_of
 
         formats = [f for f in map(zarr_format_of, sources) if f is not None]
         zarr_format = formats[0] if len(formats) == 1 else None

@@ -188,7 +188,8 @@ def _count(n: int, noun: str) -> str:
 
 def cmd_run(args: argparse.Namespace, state: State) -> None:
     """``daskgrad run``: validate everything first, then compute on the cluster."""
-    from ._pipeline import check_input, open_input, zarr_format_of
+    from ._inspect import zarr_format_of
+    from ._pipeline import check_input, open_input
     from ._remote import check_remote_output, remove_stale_remote
     from ._store import access, quiet_asyncio
     from ._target import check_output
