@@ -37,7 +37,7 @@ from dask.utils import format_bytes, parse_bytes
 from distributed import Client, LocalCluster
 
 import daskgrad
-from daskgrad._pipeline import open_input, prepare
+from daskgrad.cli.pipeline import open_input, prepare
 
 
 class RssSampler:

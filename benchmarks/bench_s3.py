@@ -32,7 +32,7 @@ from distributed import Client, LocalCluster
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import s3_server  # noqa: E402
 
-from daskgrad._store import quiet_asyncio  # noqa: E402
+from daskgrad.io.locations import quiet_asyncio  # noqa: E402
 
 BUCKET = "daskgrad-bench"
 

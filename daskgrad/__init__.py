@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 
-from ._signals import install_if_program as _install_if_program
+from .signals import install_if_program as _install_if_program
 
 # before the heavy imports below: a Ctrl-C while they run is held for the command line
 _install_if_program()
 
-from ._api import gradient, np_gradient  # noqa: E402
-from ._writer import to_zarr  # noqa: E402
+from .api import gradient, np_gradient  # noqa: E402
+from .io.writer import to_zarr  # noqa: E402
 from .operators import divergence, laplacian, vorticity  # noqa: E402
 
 __all__ = ["divergence", "gradient", "laplacian", "np_gradient", "to_zarr", "vorticity"]
@@ -18,6 +18,6 @@ __version__ = "0.1.0"
 
 with contextlib.suppress(ImportError):  # the .grad accessor, when xarray is installed
     from . import accessor as _accessor  # noqa: F401
-    from .geospatial import geospatial_gradient  # noqa: F401  (needs xarray)
+    from .xr.geospatial import geospatial_gradient  # noqa: F401  (needs xarray)
 
     __all__ += ["geospatial_gradient"]

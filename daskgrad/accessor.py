@@ -8,9 +8,9 @@ from typing import Any
 
 import xarray as xr
 
-from .geospatial import geospatial_gradient
 from .operators import divergence, laplacian, vorticity
-from .xarray import gradient_xarray
+from .xr.geospatial import geospatial_gradient
+from .xr.gradient import gradient_xarray
 
 
 class GradAccessor:

@@ -1,5 +1,5 @@
 """Divergence, relative vorticity and Laplacian at scale: one task per chunk reads the chunks
-of the inputs and their ghost planes once (see :mod:`daskgrad._operators`)."""
+of the inputs and their ghost planes once (see :mod:`daskgrad.core.operators`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _units_pint as units
-from ._operators import operate_arrays
+from .core.operators import operate_arrays
+from .xr import units as units
 
 __all__ = ["divergence", "laplacian", "vorticity"]
 
@@ -121,7 +121,7 @@ def _operate(kind, inputs, dims, geospatial, options):
     if not isinstance(geospatial, bool | np.bool_):
         raise TypeError(f"geospatial must be True or False; got {geospatial!r}")
     if any(_is_xarray(a) for a in inputs):
-        from ._operators_xr import operate_xarray
+        from .xr.operators import operate_xarray
 
         return operate_xarray(kind, inputs, dims, geospatial, options)
     if geospatial:

@@ -315,39 +315,3 @@ def test_numpy_input_large_enough_for_threads(edge_order):
     ext = np.concatenate([[xs[0][-1] - period], xs[0], [xs[0][0] + period]])
     ref = np.gradient(padded, ext, axis=0)[1:-1]
     assert_gradients_close((res,), (ref,), f, [ext])
-
-
-def _package_imports():
-    """{module: modules of the package it imports}, function-level imports included."""
-    import ast
-    import pathlib
-
-    pkg = pathlib.Path(daskgrad.__file__).parent
-    graph = {}
-    for path in pkg.glob("*.py"):
-        deps = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                names = [node.module] if node.module else [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                names = [node.module or ""]
-                names = [n.removeprefix("daskgrad.") for n in names if n.startswith("daskgrad.")]
-            elif isinstance(node, ast.Import):
-                names = [a.name[9:] for a in node.names if a.name.startswith("daskgrad.")]
-            else:
-                continue
-            deps.update(n.split(".")[0] for n in names)
-        graph[path.stem] = deps & {p.stem for p in pkg.glob("*.py")}
-    return graph
-
-
-def test_every_module_imports_only_downward():
-    graph = _package_imports()
-
-    def reaches(src, dst, seen=()):
-        return any(d == dst or (d not in seen and reaches(d, dst, (*seen, d))) for d in graph[src])
-
-    for mod in graph:
-        assert not reaches(mod, mod), f"{mod} imports itself through a cycle"
-    assert "_api" not in graph["xarray"] and "xarray" in graph["_api"]
-    assert "cli" not in graph["demo"] and "_cluster" in graph["cli"]  # issue 9, section 11

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from daskgrad._memory import task_bytes
-from daskgrad._pipeline import BATCH_BYTES, batch_chunks, open_input, prepare
+from daskgrad.cli.pipeline import BATCH_BYTES, batch_chunks, open_input, prepare
+from daskgrad.cluster.memory import task_bytes
 
 from .test_cli import daskgrad
 from .test_cli_ops import cluster, winds  # noqa: F401 - the module's real cluster

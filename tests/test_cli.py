@@ -434,8 +434,8 @@ def test_submitted_writes_stream_the_input(tmp_path):
     from dask.optimization import cull
     from dask.utils import ensure_dict
 
-    from daskgrad._pipeline import open_input, prepare
-    from daskgrad._writer import write_targets
+    from daskgrad.cli.pipeline import open_input, prepare
+    from daskgrad.io.writer import write_targets
 
     inp = tmp_path / "in.zarr"
     f = da.zeros((16, 64, 64), chunks=(1, 16, 16), dtype=np.float32)  # 16 layers of 4 x 4
@@ -461,7 +461,7 @@ def test_write_targets_cover_every_variable(tmp_path):
     import dask.array as da
     from dask.utils import ensure_dict
 
-    from daskgrad._writer import write_targets
+    from daskgrad.io.writer import write_targets
 
     ds = xr.Dataset(
         {

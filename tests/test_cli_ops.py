@@ -165,7 +165,7 @@ def test_geospatial_options_without_geospatial_and_missing_coordinates(tmp_path)
 
 def test_failing_chunk_named_by_its_variable_after_rechunks():
     """The variable, not 'v-<token>', when the input was rechunked on its way to an operator."""
-    from daskgrad._writer import describe_key
+    from daskgrad.io.writer import describe_key
 
     token = "47a8919692ad3bfe97459d5b05d57fae"
     for name in (f"open_dataset-v-{token}", f"open_dataset-v-{token}-{token[::-1]}"):

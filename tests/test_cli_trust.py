@@ -129,7 +129,7 @@ def test_ctrl_c_in_a_terminal_is_one_line_and_prompt(medium_zarr, tmp_path):
 
 INTERRUPT_AFTER_SWAP = """
 import os, signal, sys
-import daskgrad._target as w
+import daskgrad.io.target as w
 
 swap = w.Target.commit
 
@@ -334,7 +334,7 @@ def test_scheduler_that_is_not_there_or_not_dask_exits_2_promptly(tmp_path):
 
 DEMO_FAILS = """
 import sys
-import daskgrad.demo as demo
+import daskgrad.cli.demo as demo
 
 demo.error_bound = lambda ds: 1e-30  # nothing this small is reachable: the verdict must fail
 from daskgrad.cli import main

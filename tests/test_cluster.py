@@ -22,9 +22,9 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from daskgrad._cluster import DEFAULT_CONNECT_TIMEOUT, WorkerWatch, connect  # noqa: E402
-from daskgrad._errors import UsageError  # noqa: E402
-from daskgrad._memory import WORKER_BASELINE, check_memory_limit, local_cluster_shape  # noqa: E402
+from daskgrad.cluster.connect import DEFAULT_CONNECT_TIMEOUT, WorkerWatch, connect  # noqa: E402
+from daskgrad.cluster.memory import WORKER_BASELINE, check_memory_limit, local_cluster_shape  # noqa: E402
+from daskgrad.errors import UsageError  # noqa: E402
 from tests.conftest import popen_tied  # noqa: E402 - dies with pytest
 
 DASK = Path(sys.executable).with_name("dask")
@@ -151,8 +151,8 @@ def refused():
 CONNECT = """
     import time
     import distributed  # imported before the clock starts
-    from daskgrad._cluster import connect
-    from daskgrad._errors import UsageError
+    from daskgrad.cluster.connect import connect
+    from daskgrad.errors import UsageError
     start = time.monotonic()
     try:
         with connect(scheduler={address!r}, connect_timeout={timeout}):
@@ -211,7 +211,7 @@ def test_memory_limit_too_small_says_what_would_fit():
 def test_memory_limit_rule_uses_the_pause_fraction_in_a_fresh_interpreter():
     r = python(
         """
-        from daskgrad._memory import check_memory_limit
+        from daskgrad.cluster.memory import check_memory_limit
         check_memory_limit(200 * 2**20, 2 * 2**20, 2, 2)  # 162 MiB: over 80% of 200 MiB
         """
     )
@@ -303,7 +303,7 @@ def test_local_cluster_line_shape_and_worker_baseline(tmp_path, capfd):
 def test_scratch_directories_of_dead_runs_are_removed(tmp_path):
     import dask
 
-    from daskgrad._cluster import _scratch_dir
+    from daskgrad.cluster.connect import _scratch_dir
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -322,7 +322,7 @@ def test_scratch_directories_of_dead_runs_are_removed(tmp_path):
 
 SIGINT_CHILD = """
     import os, sys, time
-    from daskgrad._cluster import connect
+    from daskgrad.cluster.connect import connect
     with connect(workers=2, threads_per_worker=1, memory_limit=256 * 2**20) as client:
         pids = client.run(os.getpid).values()
         task = client.submit(time.sleep, 60, pure=False)  # uninterruptible in its thread
@@ -376,7 +376,7 @@ def test_ctrl_c_to_the_process_group_is_quiet_and_bounded():
 SYNC_RACE = """
     import asyncio, logging, os, signal, sys, threading, time
     from distributed.utils import LoopRunner, sync
-    from daskgrad._cluster import _sync_cancel_race
+    from daskgrad.cluster.connect import _sync_cancel_race
     if sys.argv[1] == "filtered":
         logging.getLogger("tornado.application").addFilter(_sync_cancel_race)
     runner = LoopRunner(asynchronous=False)

@@ -242,7 +242,7 @@ def test_to_zarr_names_an_unreadable_chunk(tmp_path):
 
 def test_a_corrupt_chunk_inside_a_batched_read_is_found_alone(tmp_path):
     """Unit level: a read spanning several stored chunks names the one that fails."""
-    from daskgrad._inspect import NamedReads, ReadFailed, name_reads
+    from daskgrad.io.inspect import NamedReads, ReadFailed, name_reads
 
     inp = tmp_path / "in.zarr"
     corrupt_store(2, inp)

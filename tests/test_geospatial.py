@@ -13,8 +13,8 @@ da = pytest.importorskip("dask.array")
 import dask  # noqa: E402
 
 import daskgrad  # noqa: E402
-from daskgrad import _metrics  # noqa: E402
-from daskgrad.geospatial import geospatial_dataset, geospatial_gradient  # noqa: E402
+from daskgrad.core import earth as _metrics  # noqa: E402
+from daskgrad.xr.geospatial import geospatial_dataset, geospatial_gradient  # noqa: E402
 
 from .conftest import raise_if_dask_computes  # noqa: E402
 

@@ -250,9 +250,9 @@ def test_to_zarr_refuses_one_s3_store_through_two_spellings_of_its_endpoint(s3, 
 
 def test_a_chained_s3_input_is_the_s3_output_under_it(s3):
     """``simplecache::s3://`` reads the same objects as ``s3://``: the cache is no other store."""
-    from daskgrad._errors import UsageError
-    from daskgrad._remote import check_remote_output
-    from daskgrad._store import locate
+    from daskgrad.errors import UsageError
+    from daskgrad.io.locations import locate
+    from daskgrad.io.remote import check_remote_output
 
     inner = {**s3.options(), "client_kwargs": {"endpoint_url": spell(s3.endpoint, "localhost")}}
     inp = locate(f"simplecache::s3://{BUCKET}/v.zarr", {"s3": inner})
@@ -346,8 +346,8 @@ def test_to_zarr_writes_the_same_key_on_a_provably_different_server(s3, tmp_path
 def test_same_s3_key_is_refused_when_the_input_endpoint_cannot_be_asked(s3):
     """The input's endpoint does not answer (a TEST-NET address): whether it is the output's
     server cannot be told, so OUTPUT is refused."""
-    from daskgrad._remote import check_remote_output
-    from daskgrad._store import locate
+    from daskgrad.io.locations import locate
+    from daskgrad.io.remote import check_remote_output
 
     out = locate(f"s3://{BUCKET}/v.zarr", s3.options(), "output")
     unanswered = {"endpoint_url": "http://192.0.2.1:9"}
@@ -356,5 +356,5 @@ def test_same_s3_key_is_refused_when_the_input_endpoint_cannot_be_asked(s3):
         f"s3://{BUCKET}/v.zarr",
         {**s3.options(), "client_kwargs": unanswered, "config_kwargs": config},
     )
-    with pytest.raises(daskgrad._errors.UsageError, match="cannot tell"):
+    with pytest.raises(daskgrad.errors.UsageError, match="cannot tell"):
         check_remote_output(out, True, [inp])

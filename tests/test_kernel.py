@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import daskgrad.kernel as kernel
-from daskgrad.kernel import coord_ext, gradient_block
+import daskgrad.core.kernel as kernel
+from daskgrad.core.kernel import coord_ext, gradient_block
 
 from .conftest import assert_gradients_close
 

@@ -66,9 +66,9 @@ def test_operators_count_their_inputs_and_outputs(uv, tmp_path):
 
 
 def test_counts_of_a_job():
-    from daskgrad._derived import Request
-    from daskgrad._memory import task_bytes
-    from daskgrad._pipeline import prepare
+    from daskgrad.cli.derived import Request
+    from daskgrad.cli.pipeline import prepare
+    from daskgrad.cluster.memory import task_bytes
 
     f = np.zeros((4, 6, 8), "uint8")
     ds = xr.Dataset({n: (("t", "y", "x"), f) for n in "uv"}).chunk({"t": 2, "y": 3})

@@ -99,7 +99,7 @@ def test_to_zarr_of_an_in_memory_object_uses_zarr_default(tmp_path, field):
 def test_contiguous_netcdf_gives_every_thread_work(tmp_path):
     """A ~40 MB contiguous variable is not one chunk: at least 2 tasks per worker thread."""
     pytest.importorskip("netCDF4")
-    from daskgrad._pipeline import open_input, prepare
+    from daskgrad.cli.pipeline import open_input, prepare
 
     rng = np.random.default_rng(2)
     f = rng.standard_normal((24, 181, 1152)).astype("float32")  # 19 MiB, 38 MiB as float64

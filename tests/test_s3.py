@@ -144,7 +144,7 @@ def leftovers(s3, name: str) -> list[str]:
 
 def local_result(tmp_path, dims, **kw) -> xr.Dataset:
     """The same pipeline on a local copy of the input: what a local run writes."""
-    from daskgrad._pipeline import open_input, prepare
+    from daskgrad.cli.pipeline import open_input, prepare
 
     local = tmp_path / "in.zarr"
     dataset().to_zarr(local)

@@ -32,7 +32,7 @@ TERMINATED = "daskgrad: terminated; no output written"
 # daskgrad.cli.Terminated", then exit 0).
 LOW_GC = """
 import gc, sys
-import daskgrad._writer as writer
+import daskgrad.io.writer as writer
 
 write = writer.write
 

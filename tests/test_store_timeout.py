@@ -212,7 +212,7 @@ def test_store_timeout_reaches_the_backend():
     own config_kwargs win; an s3fs request with its 5 retries fits in the bound."""
     import s3fs
 
-    from daskgrad._store import locate
+    from daskgrad.io.locations import locate
 
     loc = locate("s3://b/x.zarr", {"anon": True}, timeout=60)
     config = loc.fs._prepare_config_kwargs()

@@ -16,8 +16,8 @@ xr = pytest.importorskip("xarray")
 pytest.importorskip("zarr")
 
 import daskgrad  # noqa: E402
-from daskgrad._inspect import absent_chunks, netcdf3_expected_size, truncation  # noqa: E402
-from daskgrad._target import Target, _exchange, remove_stale  # noqa: E402
+from daskgrad.io.inspect import absent_chunks, netcdf3_expected_size, truncation  # noqa: E402
+from daskgrad.io.target import Target, _exchange, remove_stale  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
 
@@ -51,7 +51,7 @@ def test_each_output_chunk_is_one_write_task(tmp_path):
     from dask.optimization import cull
     from dask.utils import ensure_dict
 
-    from daskgrad._writer import fuse_chains, write_targets
+    from daskgrad.io.writer import fuse_chains, write_targets
 
     ds = field()
     grad = ds.grad("x").drop_vars("x")
@@ -167,7 +167,7 @@ def test_a_failure_leaves_nothing_and_the_old_store_whole(tmp_path):
 
 def test_to_zarr_on_a_local_cluster_reports_the_failed_chunk(tmp_path):
     distributed = pytest.importorskip("distributed")
-    from daskgrad._writer import ComputeFailed
+    from daskgrad.io.writer import ComputeFailed
 
     ds = field()
     with (

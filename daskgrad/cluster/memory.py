@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._errors import UsageError
+from ..errors import UsageError
 
 __all__ = ["WORKER_BASELINE", "check_memory_limit", "local_cluster_shape", "task_bytes"]
 __all__ += ["largest_chunk_allowed", "task_room"]
@@ -116,7 +116,7 @@ def check_memory_limit(
     >>> check_memory_limit(10 * 2**20, 0, 0, 1)
     Traceback (most recent call last):
     ...
-    daskgrad._errors.UsageError: memory limit 10.00 MiB per worker is too small: ...
+    daskgrad.errors.UsageError: memory limit 10.00 MiB per worker is too small: ...
     """
     if memory_limit is None:
         return

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import sys
-import types
-import warnings
 from typing import Any
 
 import numpy as np
 
-from . import _units_pint as units
-from ._args import is_dask_collection
-from ._array import gradient_array
-
-_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
-    """Warn at the first line outside daskgrad (the user's call, however deep the API's own
-    calls go: the accessor, an operator, the geospatial grid)."""
-    level = 2  # the frame that called this
-    frame: types.FrameType | None = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
-        level, frame = level + 1, frame.f_back
-    warnings.warn(message, category, stacklevel=level)
+from .core.gradient import gradient_array
+from .core.plan import is_dask_collection
+from .xr import units as units
 
 
 def _is_xarray(obj: Any) -> bool:
@@ -96,7 +80,7 @@ def gradient(
            [ 3.33333333,  5.        , 10.        , 13.33333333]]))
     """
     if _is_xarray(input):
-        from .xarray import gradient_xarray
+        from .xr.gradient import gradient_xarray
 
         return gradient_xarray(
             input,

@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import _metrics as m
-from . import _units_pint as units_pint
-from ._api import gradient, warn_caller
-from ._args import is_dask_collection
-from ._stencil import EvenCoords
-from .xarray import describe, divide_units
+from ..core import earth as m
+from ..core.gradient import gradient_array as gradient
+from ..core.plan import is_dask_collection
+from ..core.stencil import EvenCoords
+from ..errors import warn_caller
+from . import units as units_pint
+from .gradient import describe, divide_units
 
 __all__ = ["geospatial_dataset", "geospatial_gradient"]
 

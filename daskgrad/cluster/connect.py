@@ -13,8 +13,8 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ._errors import UsageError, first_line
-from ._memory import check_memory_limit, fmt_bytes, local_cluster_shape
+from ..errors import UsageError, first_line
+from .memory import check_memory_limit, fmt_bytes, local_cluster_shape
 
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "DEFAULT_NO_WORKERS_TIMEOUT", "WorkerWatch", "connect"]
 
@@ -370,7 +370,7 @@ def connect(
     ...     pass
     Traceback (most recent call last):
     ...
-    daskgrad._errors.UsageError: no dask scheduler at tcp://127.0.0.1:1: connection refused
+    daskgrad.errors.UsageError: no dask scheduler at tcp://127.0.0.1:1: connection refused
     """
     if scheduler and scheduler_file:
         raise UsageError("give a scheduler address or a scheduler file, not both")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._errors import UsageError, first_line
+from ..errors import UsageError, first_line
 
 # protocol -> the daskgrad extra that installs its fsspec backend
 EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}
@@ -134,7 +134,7 @@ def _s3_timeouts(timeout: float) -> dict[str, Any]:
     """
     import s3fs
 
-    from ._s3session import BoundedSession
+    from .s3session import BoundedSession
 
     attempts = max(int(getattr(s3fs.S3FileSystem, "retries", 5)), 1)
     backoff = sum(min(1.7**i * 0.1, 15) for i in range(attempts))

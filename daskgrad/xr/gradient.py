@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import _units_pint as units_pint
-from ._args import is_dask_collection
-from ._array import gradient_array
+from ..core.gradient import gradient_array
+from ..core.plan import is_dask_collection
+from . import units as units_pint
 
 __all__ = ["describe", "divide_units", "gradient_xarray"]
 

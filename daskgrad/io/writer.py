@@ -11,10 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._errors import UsageError, first_line, strip_tokens
-from ._inspect import ReadFailed, name_reads
-from ._remote import CommitFailed, RemoteTarget
-from ._store import (
+from ..errors import UsageError, first_line, strip_tokens
+from .inspect import ReadFailed, name_reads
+from .locations import (
     DEFAULT_STORE_TIMEOUT,
     Location,
     check_in_process,
@@ -22,7 +21,8 @@ from ._store import (
     is_url,
     locate,
 )
-from ._target import Target
+from .remote import CommitFailed, RemoteTarget
+from .target import Target
 
 
 class ComputeFailed(RuntimeError):
@@ -282,7 +282,7 @@ def _sources_in(x: Any, found: dict[str, Any], seen: dict[int, Any], depth: int 
     import numpy as np
     from fsspec import AbstractFileSystem
 
-    from ._store import fs_location
+    from .locations import fs_location
 
     if depth > 24 or id(x) in seen or x is None or isinstance(x, str | bytes | int | float):
         return
@@ -468,7 +468,7 @@ def to_zarr(
     except UsageError as e:
         raise ValueError(f"to_zarr: {str(e).replace('--overwrite', 'overwrite=True')}") from None
     if zarr_format is None:
-        from ._inspect import zarr_format_of
+        from .inspect import zarr_format_of
 
         formats = [f for f in map(zarr_format_of, sources) if f is not None]
         zarr_format = formats[0] if len(formats) == 1 else None

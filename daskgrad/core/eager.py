@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ._args import AxisPlan, Plan, is_scalar
 from .kernel import coord_ext, gradient_block
+from .plan import AxisPlan, Plan, is_scalar
 
 # Below this many bytes one thread is faster than starting a pool.
 _THREAD_MIN_BYTES = 8 << 20

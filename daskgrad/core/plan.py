@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ._stencil import ACCURACIES, NAN_POLICIES, EvenCoords, depth
+from .stencil import ACCURACIES, NAN_POLICIES, EvenCoords, depth
 
 # numpy's own error for a bad axis: an IndexError and a ValueError (numpy.exceptions from 1.25)
 AxisError = getattr(np, "exceptions", np).AxisError

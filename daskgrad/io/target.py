@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._errors import UsageError
+from ..errors import UsageError
 
 ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
 

@@ -1,7 +1,7 @@
 """nan_policy="omit": re-differentiate the points whose stencil touched a NaN, inside their run.
 
 The kernel first computes every point with the stencils of a NaN-free array; only points with
-a NaN within ``p`` along the axis can have a different stencil (see :mod:`daskgrad._stencil`).
+a NaN within ``p`` along the axis can have a different stencil (see :mod:`daskgrad.core.stencil`).
 Those — a band along coastlines — are recomputed here, grouped by stencil window so that each
 group is a handful of vectorized gathers.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._stencil import node_weights, uniform_weights, window
+from .stencil import node_weights, uniform_weights, window
 
 
 def fill_holes(f: np.ndarray, outs, axes) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ._args import is_dask_collection, is_masked, make_plan, normalize_nan_policy
-from ._stencil import depth
 from .kernel import gradient_block
+from .plan import is_dask_collection, is_masked, make_plan, normalize_nan_policy
+from .stencil import depth
 
 # (input, position in dims, derivative order, sign): x is dims[0], y is dims[1]
 _TERMS = {
@@ -103,12 +103,12 @@ def operate_arrays(
     if any(is_dask_collection(a) for a in inputs):
         import dask.array as da
 
-        from ._dask import ghosted_dask
+        from .graph import ghosted_dask
 
         chunks = next(a.chunks for a in inputs if is_dask_collection(a))
         inputs = [a if is_dask_collection(a) else da.from_array(a, chunks=chunks) for a in inputs]
         return ghosted_dask(inputs, plan, func, 1, kind, aux)[0]
-    from ._numpy import ghosted_numpy
+    from .eager import ghosted_numpy
 
     return ghosted_numpy(inputs, plan, func, 1, aux)[0]
 

@@ -7,7 +7,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._errors import UsageError, first_line
+from ..errors import UsageError, first_line
 
 
 @dataclass
@@ -76,7 +76,7 @@ def derived_outputs(
             where = {"latitude": request.latitude, "longitude": request.longitude}
             geo = dict(geospatial=True, earth=request.earth, **where, **stencil)
             if gradient_vars:
-                from .geospatial import geospatial_dataset
+                from ..xr.geospatial import geospatial_dataset
 
                 # auto: every numeric variable on the horizontal grid, the others left out
                 names = None if auto else list(gradient_vars)

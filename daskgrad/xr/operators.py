@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import _units_pint as units
-from ._api import warn_caller
-from ._args import is_dask_collection
-from ._metrics import uniform_step
-from ._operators import _STANDARD_NAMES, check_same_shape, operate_arrays, output_name
-from ._stencil import EvenCoords
+from ..core.earth import uniform_step
+from ..core.operators import _STANDARD_NAMES, check_same_shape, operate_arrays, output_name
+from ..core.plan import is_dask_collection
+from ..core.stencil import EvenCoords
+from ..errors import warn_caller
+from . import units as units
 from .geospatial import _Grid, geospatial_gradient
-from .xarray import _FACTOR, _periods, _spacings, describe, divide_units
+from .gradient import _FACTOR, _periods, _spacings, describe, divide_units
 
 _STENCIL = ("accuracy", "edge_order", "nan_policy")
 _CARTESIAN = {*_STENCIL, "spacing", "periodic"}

@@ -15,26 +15,26 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._errors import UsageError, first_line
-from ._parser import _chunk_size, _key_values, build_parser, locations
-from ._signals import Terminated, checkpoint
+from ..errors import UsageError, first_line
+from ..signals import Terminated, checkpoint
+from .parser import _chunk_size, _key_values, build_parser, locations
 
 
 def say(line: str) -> None:
-    from ._store import redact
+    from ..io.locations import redact
 
     print(redact(f"daskgrad: {line}"), flush=True)
 
 
 def _tell(line: str) -> None:
     """One line on stderr, credentials removed."""
-    from ._store import redact
+    from ..io.locations import redact
 
     print(redact(line), file=sys.stderr, flush=True)
 
 
 def _traceback() -> None:
-    from ._store import redact
+    from ..io.locations import redact
 
     print(redact(traceback.format_exc()), file=sys.stderr, end="", flush=True)
 
@@ -60,8 +60,8 @@ def connect(
     """A distributed Client on the cluster the options ask for; for a local cluster, first
     check that its workers' memory can hold a task on chunks of ``chunk_bytes`` with ``k``
     derivatives (and the ``counts`` of ``task_bytes``)."""
-    from ._cluster import connect
-    from ._memory import check_memory_limit, local_cluster_shape
+    from ..cluster.connect import connect
+    from ..cluster.memory import check_memory_limit, local_cluster_shape
 
     check_cluster_args(args)
     local = not (args.scheduler or args.scheduler_file)
@@ -98,9 +98,9 @@ def run_job(
     print the summary line."""
     from dask.utils import format_bytes
 
-    from ._inspect import ReadFailed
-    from ._pipeline import say_warnings
-    from ._writer import ComputeFailed, write
+    from ..io.inspect import ReadFailed
+    from ..io.writer import ComputeFailed, write
+    from .pipeline import say_warnings
 
     progress = not args.no_progress and sys.stdout.isatty()
     before = set(client.scheduler_info()["workers"]) if client else set()
@@ -158,7 +158,7 @@ class _Guarded:
 def _Watch(client: Any) -> Any:
     """distributed's WorkerWatch, whose check (called by the writer's wait loop every 50 ms)
     acts on a signal first: there the computation is cancelled and the temporary removed."""
-    from ._cluster import WorkerWatch
+    from ..cluster.connect import WorkerWatch
 
     class Watch(WorkerWatch):
         def check(self) -> None:
@@ -188,12 +188,12 @@ def _count(n: int, noun: str) -> str:
 
 def cmd_run(args: argparse.Namespace, state: State) -> None:
     """``daskgrad run``: validate everything first, then compute on the cluster."""
-    from ._inspect import zarr_format_of
-    from ._pipeline import check_input, open_input
-    from ._remote import check_remote_output, remove_stale_remote
-    from ._store import access, quiet_asyncio
-    from ._target import check_output
-    from ._writer import ComputeFailed, make_target
+    from ..io.inspect import zarr_format_of
+    from ..io.locations import access, quiet_asyncio
+    from ..io.remote import check_remote_output, remove_stale_remote
+    from ..io.target import check_output
+    from ..io.writer import ComputeFailed, make_target
+    from .pipeline import check_input, open_input
 
     input, output = locations(args)
     chunks = _key_values(args.chunks, "--chunks", _chunk_size)
@@ -256,7 +256,7 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
 def _netcdf_shape(args: argparse.Namespace) -> dict[str, Any]:
     """``threads`` (all the local cluster's; None: this machine's cores) and ``max_chunk`` (the
     largest float64 chunk its workers' memory allows) for a netCDF INPUT's chunks."""
-    from ._memory import largest_chunk_allowed, local_cluster_shape
+    from ..cluster.memory import largest_chunk_allowed, local_cluster_shape
 
     if args.scheduler or args.scheduler_file:
         return {}
@@ -270,8 +270,8 @@ def _netcdf_shape(args: argparse.Namespace) -> dict[str, Any]:
 def _stalled(e: Exception, detail: str, input: Any, output: Any, timeout: float) -> str | None:
     """The line for a run whose object store stopped answering (a request timed out),
     naming the store: INPUT if the failed task read it, else OUTPUT."""
-    from ._remote import CommitFailed
-    from ._store import is_timeout
+    from ..io.locations import is_timeout
+    from ..io.remote import CommitFailed
 
     if not is_timeout(e) or isinstance(e.__cause__, CommitFailed):
         return None
@@ -293,7 +293,7 @@ def _stalled(e: Exception, detail: str, input: Any, output: Any, timeout: float)
 def _build(args: argparse.Namespace, ds: Any, periodic: dict, request: Any, quiet=False) -> Any:
     """The checked, lazy job; the API's warnings (a per-degree result, say) said in one line
     each, in the command line's words, unless ``quiet`` (said already)."""
-    from ._pipeline import prepare, say_warnings
+    from .pipeline import prepare, say_warnings
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -314,8 +314,8 @@ def _stored_chunks(input: Any) -> bool:
 def _batched(args, input, job, client, periodic, request):
     """``job`` reading several small stored chunks per task (see ``batch_chunks``), if the
     workers' memory allows; the output keeps the stored chunks."""
-    from ._memory import task_room
-    from ._pipeline import batch_chunks, keep_stored_chunks, open_input
+    from ..cluster.memory import task_room
+    from .pipeline import batch_chunks, keep_stored_chunks, open_input
 
     workers = list(client.scheduler_info()["workers"].values())
     if not workers:
@@ -347,7 +347,7 @@ def _batched(args, input, job, client, periodic, request):
 
 def _request(args: argparse.Namespace):
     """The geospatial gradients and operators asked for, checked against --dim."""
-    from ._derived import Request
+    from .derived import Request
 
     if args.geospatial and args.dim:
         raise UsageError(
@@ -377,9 +377,9 @@ def cmd_demo(args: argparse.Namespace, state: State) -> int:
     error against what second-order differences should give; 1 if it is larger."""
     import tempfile
 
+    from ..io.target import Target, is_zarr_store
     from . import demo
-    from ._pipeline import open_input, prepare
-    from ._target import Target, is_zarr_store
+    from .pipeline import open_input, prepare
 
     if args.size < 2**20:
         raise UsageError(
@@ -437,7 +437,7 @@ def _quiet_distributed() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``daskgrad`` console script; returns the exit status."""
-    from . import _signals
+    from .. import signals as _signals
 
     as_program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -482,7 +482,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:
         if debug:
             _traceback()
-        from ._writer import ComputeFailed
+        from ..io.writer import ComputeFailed
 
         detail = str(e) if isinstance(e, ComputeFailed) else first_line(e)
         _tell(f"daskgrad: error: computation failed: {detail}")

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ._api import gradient
-from ._args import is_dask_collection
+from .gradient import gradient_array as gradient
+from .plan import is_dask_collection
 
 SPHERE_RADIUS = 6371008.8  # m, the IUGG mean radius
 WGS84_A = 6378137.0  # m, semi-major axis

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ._holes import fill_holes
-from ._stencil import (
+from .holes import fill_holes
+from .stencil import (
     EvenCoords,
     depth,
     half_width,
@@ -353,7 +353,7 @@ def gradient_block(
     nan_policy: str = "propagate",
     deriv: int = 1,
 ) -> tuple[np.ndarray, ...]:
-    """Every requested partial derivative of ``block`` (see :mod:`daskgrad._stencil`).
+    """Every requested partial derivative of ``block`` (see :mod:`daskgrad.core.stencil`).
 
     Parameters
     ----------

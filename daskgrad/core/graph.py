@@ -12,10 +12,10 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 from dask.utils import disable_gc
 
-from ._args import AxisPlan, Plan
-from ._errors import strip_tokens
-from ._numpy import block_step, gradient_blocks, wrapped
+from ..errors import strip_tokens
+from .eager import block_step, gradient_blocks, wrapped
 from .kernel import coord_ext
+from .plan import AxisPlan, Plan
 
 
 def _repaired_chunks(x: da.Array, plan: Plan) -> tuple[tuple[int, ...], ...]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import first_line, strip_tokens
+from ..errors import first_line, strip_tokens
 
 # netCDF-3 external types: byte char short int float double ubyte ushort uint int64 uint64
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 4, 6: 8, 7: 1, 8: 2, 9: 4, 10: 8, 11: 8}
@@ -303,7 +303,7 @@ def zarr_format_of(source: Any) -> int | None:
     it is not a zarr store (a netCDF file) or cannot be read."""
     import zarr
 
-    from ._store import Location
+    from .locations import Location
 
     try:
         if isinstance(source, Location):

@@ -14,8 +14,8 @@ from typing import Any
 
 from zarr.storage import WrapperStore
 
-from ._errors import UsageError
-from ._store import (
+from ..errors import UsageError
+from .locations import (
     ZARR_MARKERS,
     Location,
     _bucket,
@@ -27,7 +27,7 @@ from ._store import (
     relation,
     same_endpoint,
 )
-from ._target import _TEMP, _alive, _signals_deferred, check_clear
+from .target import _TEMP, _alive, _signals_deferred, check_clear
 
 _META = frozenset(ZARR_MARKERS) | {".zattrs"}
 # written last, in this order: the root's metadata (v2: the group, then the consolidated

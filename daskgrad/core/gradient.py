@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._args import AxisPlan, Plan, is_dask_collection, is_masked, make_plan
-from ._numpy import (
+from .eager import (
     block_step,
     gradient_numpy,
     gradient_numpy_ops,
@@ -17,6 +16,7 @@ from ._numpy import (
     numpy_ops_axis,
     numpy_steps,
 )
+from .plan import AxisPlan, Plan, is_dask_collection, is_masked, make_plan
 
 
 def gradient_array(
@@ -52,7 +52,7 @@ def gradient_array(
     if is_masked(f) and plan.dtype.kind != "m" and (not numpy_like or unknown):
         # the kernel's stencils, masked where they reach a masked value (dask's overlap, which
         # numpy's arithmetic per chunk uses, needs every chunk size known)
-        from ._operators import masked_run
+        from .operators import masked_run
 
         def run(arrays):
             return gradient_array(
@@ -69,7 +69,7 @@ def gradient_array(
     if is_dask_collection(f):
         if needs_numpy_ops(f, plan.dtype):
             return _gradient_dask_numpy_ops(f, plan, spacing)
-        from ._dask import gradient_dask
+        from .graph import gradient_dask
 
         return gradient_dask(f, plan)
     if needs_numpy_ops(f, plan.dtype):
@@ -87,7 +87,7 @@ def _gradient_dask_numpy_ops(x: Any, plan: Plan, spacing: Any) -> tuple[Any, ...
     import dask.array as da
     from dask.array.overlap import overlap
 
-    from ._dask import _repaired_chunks
+    from .graph import _repaired_chunks
 
     chunks = _repaired_chunks(x, plan)
     y = x.rechunk(chunks) if chunks != x.chunks else x
@@ -132,7 +132,7 @@ def _numpy_ops_block(
         if coord is None:
             ext = block_step(ax, offsets[i], offsets[i + 1])
         else:
-            from ._dask import checked_coord_ext
+            from .graph import checked_coord_ext
 
             c = coord.ravel()
             ext = checked_coord_ext(

@@ -7,8 +7,8 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from ._derived import parse_pair
-from ._errors import UsageError
+from ..errors import UsageError
+from .derived import parse_pair
 
 EXAMPLES = """\
 examples:
@@ -66,9 +66,9 @@ def _positive(kind: type) -> Any:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``daskgrad`` argument parser with its ``run`` and ``demo`` subcommands."""
-    from . import __version__
-    from ._cluster import DEFAULT_CONNECT_TIMEOUT
-    from ._store import DEFAULT_STORE_TIMEOUT
+    from .. import __version__
+    from ..cluster.connect import DEFAULT_CONNECT_TIMEOUT
+    from ..io.locations import DEFAULT_STORE_TIMEOUT
 
     common = _Parser(add_help=False)
     common.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -299,7 +299,7 @@ def _chunk_size(text: str) -> int | str:
 
 def locations(args: argparse.Namespace) -> tuple[Any, Any]:
     """INPUT and OUTPUT as Locations with their storage options (backends checked)."""
-    from ._store import MIN_STORE_TIMEOUT, locate, parse_storage_options
+    from ..io.locations import MIN_STORE_TIMEOUT, locate, parse_storage_options
 
     if args.store_timeout < MIN_STORE_TIMEOUT:  # the backend's pauses between retries
         raise UsageError(

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._derived import Request, derived_outputs
-from ._errors import UsageError
-from ._errors import first_line as _first_line
-from ._inspect import absent_chunks, truncation
-from ._memory import task_bytes
-from ._store import Location, access, access_message, bucket_missing, check_bucket
+from ..cluster.memory import task_bytes
+from ..errors import UsageError
+from ..errors import first_line as _first_line
+from ..io.inspect import absent_chunks, truncation
+from ..io.locations import Location, access, access_message, bucket_missing, check_bucket
+from .derived import Request, derived_outputs
 
 
 def _open(source: Any, is_zarr: bool, chunks: dict, group: str | None = None) -> Any:
@@ -339,7 +339,7 @@ def check_input(
     numbers they are a warning, and with ``strict`` a UsageError. Returns the count."""
     from dask.utils import format_bytes
 
-    from ._inspect import marks_missing
+    from ..io.inspect import marks_missing
 
     names = list(job.source.data_vars)
     if isinstance(path, Location) and path.local is None:
@@ -513,7 +513,7 @@ def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_po
     _finish(result)
     job_dims = list(dims)
     if request.geospatial:
-        from .geospatial import grid_dims
+        from ..xr.geospatial import grid_dims
 
         job_dims = grid_dims(ds, request.latitude, request.longitude)
     job = Job(ds[used], result, job_dims, accuracy=accuracy, nan_policy=nan_policy)

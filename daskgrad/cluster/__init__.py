@@ -1,0 +1,1 @@
+"""The dask cluster: connection with deadlines, the embedded LocalCluster, the memory rule."""

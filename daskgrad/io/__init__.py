@@ -1,0 +1,2 @@
+"""Where data lives and how outputs are written: locations, atomic targets, the writer, input
+checks."""

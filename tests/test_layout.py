@@ -1,0 +1,104 @@
+"""The package's layout: folders are layers, imports run downward only, no import circles."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import daskgrad
+
+PKG = pathlib.Path(daskgrad.__file__).parent
+
+# what each folder (or top-level module) may import from the package, besides itself
+ALLOWED = {
+    "errors": set(),
+    "signals": set(),
+    "core": {"errors"},
+    "xr": {"core", "errors"},
+    "io": {"errors", "signals"},
+    "cluster": {"errors", "signals"},
+    "api": {"core", "xr", "errors"},
+    "operators": {"core", "xr", "errors"},
+    "accessor": {"api", "operators", "xr", "errors"},
+    "cli": {"core", "xr", "io", "cluster", "api", "operators", "errors", "signals", "__init__"},
+    "__init__": {"api", "operators", "accessor", "io", "xr", "signals"},
+    "__main__": {"cli"},
+}
+
+
+def module_name(path: pathlib.Path) -> str:
+    rel = path.relative_to(PKG).with_suffix("")
+    return ".".join(rel.parts)
+
+
+def resolve(dep: str) -> str:
+    """The module or package a dotted name under the package refers to (a name imported from a
+    package, such as ``__version__``, refers to its ``__init__``)."""
+    parts = [p for p in dep.split(".") if p and p != "__init__"]
+    while parts and not (
+        PKG.joinpath(*parts).with_suffix(".py").exists() or PKG.joinpath(*parts).is_dir()
+    ):
+        parts.pop()
+    return ".".join(parts) or "__init__"
+
+
+def package_imports() -> dict[str, set[str]]:
+    """{module: modules of the package it imports}, function-level imports included."""
+    graph: dict[str, set[str]] = {}
+    for path in PKG.rglob("*.py"):
+        me = module_name(path)
+        package = me.split(".")[:-1] if path.name != "__init__.py" else me.split(".")[:-1]
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package[: len(package) - (node.level - 1)]
+                if node.module:
+                    deps.add(".".join([*base, node.module]))
+                else:
+                    deps.update(".".join([*base, a.name]) for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("daskgrad."):
+                deps.add(node.module.removeprefix("daskgrad."))
+            elif isinstance(node, ast.Import):
+                deps.update(a.name[9:] for a in node.names if a.name.startswith("daskgrad."))
+        graph[me] = {resolve(d) for d in deps}
+    return graph
+
+
+def layer(mod: str) -> str:
+    return mod.split(".")[0]
+
+
+def test_every_module_imports_only_downward():
+    graph = package_imports()
+    for mod, deps in graph.items():
+        for dep in deps:
+            if layer(dep) == layer(mod):
+                continue
+            assert layer(dep) in ALLOWED[layer(mod)], f"{mod} imports {dep}"
+
+
+def test_no_import_circle():
+    graph = package_imports()
+    known = set(graph)
+
+    def reaches(src, dst, seen=()):
+        return any(
+            d == dst or (d not in seen and reaches(d, dst, (*seen, d)))
+            for d in graph.get(src, ())
+            if d in known
+        )
+
+    for mod in graph:
+        if not mod.endswith("__init__"):
+            assert not reaches(mod, mod), f"{mod} imports itself through a cycle"
+
+
+def test_core_knows_nothing_of_xarray():
+    for path in (PKG / "core").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            assert not any(n.split(".")[0] in ("xarray", "pint") for n in names), path.name
