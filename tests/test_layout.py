@@ -102,3 +102,22 @@ def test_core_knows_nothing_of_xarray():
             elif isinstance(node, ast.ImportFrom) and not node.level:
                 names = [node.module or ""]
             assert not any(n.split(".")[0] in ("xarray", "pint") for n in names), path.name
+
+
+def test_no_module_reaches_for_another_modules_private_names():
+    """What another module needs is public there: no ``from .x import _name``, and no
+    ``module._name`` of a daskgrad module (``import ... as _alias`` of a module is fine)."""
+    reaches = []
+    for path in PKG.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (
+                node.level or (node.module or "").startswith("daskgrad")
+            ):
+                reaches += [
+                    f"{module_name(path)}: {a.name}"
+                    for a in node.names
+                    if a.name.startswith("_")
+                    and not a.name.startswith("__")
+                    and not (PKG / f"{a.name}.py").exists()
+                ]
+    assert not reaches, reaches

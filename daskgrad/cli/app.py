@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import UsageError, first_line
 from ..signals import Terminated, checkpoint
-from .parser import _chunk_size, _key_values, build_parser, locations
+from .parser import build_parser, chunk_size, key_values, locations
 
 
 def say(line: str) -> None:
@@ -196,8 +196,8 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
     from .pipeline import check_input, open_input
 
     input, output = locations(args)
-    chunks = _key_values(args.chunks, "--chunks", _chunk_size)
-    periodic = _key_values(args.periodic, "--periodic", float, optional=True)
+    chunks = key_values(args.chunks, "--chunks", chunk_size)
+    periodic = key_values(args.periodic, "--periodic", float, optional=True)
     in_process = "memory" in (input.protocol, output.protocol)
     if in_process and (args.scheduler or args.scheduler_file):
         raise UsageError(

@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _key_values(
+def key_values(
     items: Sequence[str], option: str, convert: Any, optional: bool = False
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -288,7 +288,7 @@ def _key_values(
     return out
 
 
-def _chunk_size(text: str) -> int | str:
+def chunk_size(text: str) -> int | str:
     if text == "auto":
         return "auto"
     n = int(text)

@@ -87,9 +87,9 @@ def _gradient_dask_numpy_ops(x: Any, plan: Plan, spacing: Any) -> tuple[Any, ...
     import dask.array as da
     from dask.array.overlap import overlap
 
-    from .graph import _repaired_chunks
+    from .graph import repaired_chunks
 
-    chunks = _repaired_chunks(x, plan)
+    chunks = repaired_chunks(x, plan)
     y = x.rechunk(chunks) if chunks != x.chunks else x
     meta = np.empty((0,) * x.ndim, plan.dtype)
     if isinstance(x._meta, np.ma.MaskedArray):

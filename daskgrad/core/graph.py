@@ -18,7 +18,7 @@ from .kernel import coord_ext
 from .plan import AxisPlan, Plan
 
 
-def _repaired_chunks(x: da.Array, plan: Plan) -> tuple[tuple[int, ...], ...]:
+def repaired_chunks(x: da.Array, plan: Plan) -> tuple[tuple[int, ...], ...]:
     """Chunks the kernel can work with: along a differentiated axis no empty chunk, every chunk
     at least as long as the ghost depth (its neighbours take their ghost planes from it alone),
     and a chunk at a true edge long enough that its one-sided stencils reach no further than
@@ -194,7 +194,7 @@ def ghosted_dask(arrays, plan: Plan, func, nout: int, name: str, aux=()) -> tupl
 
 def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, ...]:
     original_chunks = arrays[0].chunks
-    chunks = _repaired_chunks(arrays[0], plan)
+    chunks = repaired_chunks(arrays[0], plan)
     arrays = [a.rechunk(chunks) if a.chunks != chunks else a for a in arrays]
     token = tokenize([a.name for a in arrays], plan, func, aux)
     g = plan.depth

@@ -25,7 +25,7 @@ _TERMS = {
 }
 # metric term on a sphere/ellipsoid, (input, sign) times tan φ / N(φ) (N = R on a sphere)
 _CURVATURE = {"divergence": (1, -1.0), "vorticity": (0, 1.0)}
-_STANDARD_NAMES = {
+STANDARD_NAMES = {
     ("divergence", "eastward_wind"): "divergence_of_wind",
     ("vorticity", "eastward_wind"): "atmosphere_relative_vorticity",
     ("divergence", "eastward_sea_water_velocity"): "divergence_of_sea_water_velocity",

@@ -445,7 +445,7 @@ def _is_connection_error(e: BaseException) -> bool:
     return False
 
 
-def _bucket(loc: Location) -> str | None:
+def bucket_of(loc: Location) -> str | None:
     if loc.protocol in ("s3", "s3a", "gs", "gcs", "abfs", "az", "oss"):
         return loc.path.split("/")[0]
     return None
@@ -459,14 +459,14 @@ def bucket_missing(loc: Location) -> str | None:
     with contextlib.suppress(FileNotFoundError):
         check_bucket(loc)
         return None
-    return _bucket(loc)
+    return bucket_of(loc)
 
 
 def check_bucket(loc: Location) -> None:
     """Raise FileNotFoundError for a missing bucket, PermissionError for one that may not be
     listed, a connection error for an endpoint that does not answer (``exists`` would say
     False to all three)."""
-    if (bucket := _bucket(loc)) is not None:
+    if (bucket := bucket_of(loc)) is not None:
         loc.fs.invalidate_cache()
         loc.fs.ls(bucket, detail=False)
 

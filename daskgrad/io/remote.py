@@ -18,16 +18,16 @@ from ..errors import UsageError
 from .locations import (
     ZARR_MARKERS,
     Location,
-    _bucket,
     access,
     base_fs,
+    bucket_of,
     check_bucket,
     clean_url,
     redact,
     relation,
     same_endpoint,
 )
-from .target import _TEMP, _alive, _signals_deferred, check_clear
+from .target import TEMP_NAME, check_clear, pid_alive, signals_deferred
 
 _META = frozenset(ZARR_MARKERS) | {".zattrs"}
 # written last, in this order: the root's metadata (v2: the group, then the consolidated
@@ -190,7 +190,7 @@ class RemoteTarget:
     def commit(self, on_commit: Callable[[], None] | None = None) -> None:
         """Write the metadata after every chunk; with ``--overwrite`` replace the old store."""
         out = self.loc.path
-        with _signals_deferred():
+        with signals_deferred():
             if not self.replace:
                 self._put_metadata(out)
             else:
@@ -246,7 +246,7 @@ class RemoteTarget:
 def check_remote_output(output: Location, overwrite: bool, inputs: Sequence[Location]) -> bool:
     """UsageError if OUTPUT may not be written; True if it is a zarr store to replace."""
     fs = output.fs
-    if _bucket(output) is not None and "/" not in output.path.strip("/"):
+    if bucket_of(output) is not None and "/" not in output.path.strip("/"):
         raise UsageError(f"output {output} is a bucket; name a zarr store inside it")
     if (disk := output.disk) is not None:  # a chained or file:// URL on this disk
         check_clear(disk, str(output), [i for i in inputs if i.disk is not None])
@@ -347,7 +347,7 @@ def _writer_of(output: Location) -> _Writer | None:
     for entry in entries:
         base = entry.rstrip("/").rpartition("/")[2]
         if base.startswith(f".{name}.daskgrad-") and base.endswith(".writing"):
-            m = _TEMP.fullmatch(base[len(name) + 1 :].removesuffix(".writing") + ".tmp")
+            m = TEMP_NAME.fullmatch(base[len(name) + 1 :].removesuffix(".writing") + ".tmp")
             if m:
                 writer = _Writer(f"a run on {m['host']} (pid {m['pid']})")
                 writer.marker = base
@@ -368,11 +368,11 @@ def remove_stale_remote(output: Location, say: Callable[[str], None]) -> None:
     prefix = f".{name}"
     for entry in sorted(entries):
         base = entry.rstrip("/").rpartition("/")[2]
-        m = _TEMP.fullmatch(base[len(prefix) :]) if base.startswith(prefix) else None
+        m = TEMP_NAME.fullmatch(base[len(prefix) :]) if base.startswith(prefix) else None
         kind = base.rpartition(".")[2]
         if m is None and kind == "writing":
-            m = _TEMP.fullmatch(base[len(prefix) :].removesuffix(".writing") + ".tmp")
-        if m is None or m["host"] != host or _alive(int(m["pid"])):
+            m = TEMP_NAME.fullmatch(base[len(prefix) :].removesuffix(".writing") + ".tmp")
+        if m is None or m["host"] != host or pid_alive(int(m["pid"])):
             continue
         if kind == "writing":
             info = json.loads(fs.cat(entry) or b"{}")

@@ -136,10 +136,10 @@ def check_output(output: Path, overwrite: bool, inputs: Sequence[Any] = ()) -> P
     return out
 
 
-_TEMP = re.compile(r"\.daskgrad-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{8}\.(?P<kind>tmp|old)$")
+TEMP_NAME = re.compile(r"\.daskgrad-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{8}\.(?P<kind>tmp|old)$")
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -162,8 +162,8 @@ def remove_stale(out: Path, say: Callable[[str], None]) -> None:
     host = socket.gethostname()
     prefix = f".{out.name}"
     for p in sorted(out.parent.glob(f"{glob.escape(prefix)}.daskgrad-*")):
-        m = _TEMP.fullmatch(p.name[len(prefix) :])
-        if not p.name.startswith(prefix) or not m or m["host"] != host or _alive(int(m["pid"])):
+        m = TEMP_NAME.fullmatch(p.name[len(prefix) :])
+        if not p.name.startswith(prefix) or not m or m["host"] != host or pid_alive(int(m["pid"])):
             continue
         if m["kind"] == "old" and not (out.exists() or out.is_symlink()):
             os.replace(p, out)
@@ -189,7 +189,7 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
+def signals_deferred() -> Iterator[None]:
     """SIGINT/SIGTERM held back (then re-raised) while the output is being swapped in."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -230,7 +230,7 @@ class Target:
 
     def commit(self, on_commit: Callable[[], None] | None = None) -> None:
         """Put the complete temporary in OUTPUT's place and remove what it replaced."""
-        with _signals_deferred():
+        with signals_deferred():
             out = self.output
             if out.exists() or out.is_symlink():
                 check_output(out, self.overwrite)  # still a zarr store, and allowed

@@ -104,7 +104,7 @@ def geospatial_gradient(
         raise TypeError(
             f"geospatial_gradient takes an xarray DataArray or Dataset; got {type(obj).__name__}"
         )
-    grid = _Grid(obj, latitude, longitude, earth, radius, periodic)
+    grid = Grid(obj, latitude, longitude, earth, radius, periodic)
     return grid.differentiate(obj, _options(accuracy, edge_order, nan_policy))
 
 
@@ -134,7 +134,7 @@ def geospatial_dataset(
     ['dh_dx', 'dh_dy']
     """
     how = _options(accuracy, edge_order, nan_policy)
-    grid = _Grid(ds, latitude, longitude, earth, radius, periodic)
+    grid = Grid(ds, latitude, longitude, earth, radius, periodic)
     skip = {grid.lat_name, grid.lon_name}
     if variables is None:
         names = [
@@ -209,7 +209,7 @@ def grid_dims(obj, latitude=None, longitude=None) -> list[Hashable]:
     return list(dict.fromkeys([*obj[lat].dims, *obj[lon].dims]))
 
 
-class _Grid:
+class Grid:
     """The horizontal grid: which coordinates, on which dims, in radians; metric factors built
     once per chunking and reused by every variable."""
 
@@ -269,7 +269,7 @@ class _Grid:
                 m.monotonic(np.asarray(self.lat, dtype=np.float64), self.lat_name, "latitude")
         self.periodic = False if self.curvilinear else self._periodic_1d(periodic)
 
-    def eager(self) -> _Grid:
+    def eager(self) -> Grid:
         """This grid with NumPy coordinates, for NumPy data (dask coordinates computed)."""
         if not (is_dask_collection(self.lat) or is_dask_collection(self.lon)):
             return self
@@ -298,7 +298,7 @@ class _Grid:
 
     # --- 1-D coordinates ----------------------------------------------------------------------
 
-    def _lon_1d(self):
+    def lon_1d(self):
         """Longitude in radians, unwrapped (a grid crossing the dateline), and its step when
         uniform."""
         lam = self.lon
@@ -313,7 +313,7 @@ class _Grid:
             return False
         if is_dask_collection(self.lon):
             return True  # asked for; the wrap step is computed lazily with a period of 360°
-        lam, step = self._lon_1d()
+        lam, step = self.lon_1d()
         n = lam.size
         covers = step is not None and math.isclose(n * abs(step), 2 * np.pi, rel_tol=1e-6)
         if not covers and periodic and n > 1 and step is None:
@@ -353,7 +353,7 @@ class _Grid:
         return phi * scale if step is None else EvenCoords(step * scale)
 
     def _differentiate_1d(self, x, ay: int, ax: int, opts):
-        lam, step = self._lon_1d()
+        lam, step = self.lon_1d()
         # an even longitude's period is n steps (its 360° to the coordinates' rounding)
         periodic = {ax: None if step is not None else 2 * np.pi} if self.periodic else None
         g_y, g_x = gradient(

@@ -21,7 +21,7 @@ __all__ = ["describe", "divide_units", "gradient_xarray"]
 _TIME_UNITS = {"W": "week", "D": "d", "h": "h", "m": "min", "s": "s", "ms": "ms", "us": "us"}
 _TIME_UNITS.update({"ns": "ns", "ps": "ps", "fs": "fs", "as": "as"})
 # one UDUNITS factor: a name and an optional integer exponent ("m", "s-1", "m2")
-_FACTOR = re.compile(r"^([^\W\d]+)(-?\d+)?$")
+UNIT_FACTOR = re.compile(r"^([^\W\d]+)(-?\d+)?$")
 
 
 def gradient_xarray(
@@ -90,15 +90,15 @@ def gradient_xarray(
     if isinstance(obj, xr.Dataset):
         return _gradient_dataset(obj, spacing, dim, opts, periodic, datetime_unit)
     dims = _requested_dims(dim, obj.dims)
-    steps, units, codes = _spacings(obj, dims, spacing, datetime_unit)
-    periods = _periods(periodic, dims, steps, units)
+    steps, units, codes = dim_spacings(obj, dims, spacing, datetime_unit)
+    periods = dim_periods(periodic, dims, steps, units)
     return _gradient_dataarray(obj, dims, steps, units, codes, periods, opts)
 
 
 def _gradient_dataset(ds, spacing, dim, opts, periodic, datetime_unit) -> xr.Dataset:
     dims = _requested_dims(dim, tuple(ds.dims))
-    steps, units, codes = _spacings(ds, dims, spacing, datetime_unit)
-    periods = _periods(periodic, dims, steps, units)
+    steps, units, codes = dim_spacings(ds, dims, spacing, datetime_unit)
+    periods = dim_periods(periodic, dims, steps, units)
     out: dict[Hashable, xr.DataArray] = {}
     for var in ds.data_vars.values():
         these = [d for d in dims if d in var.dims]
@@ -223,7 +223,7 @@ def _check_dim(d: Hashable, all_dims: Sequence[Hashable], where: str) -> None:
         raise ValueError(f"{where} {d!r} is not a dim of the input; its dims are {tuple(all_dims)}")
 
 
-def _spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict, dict]:
+def dim_spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict, dict]:
     """Per requested dim: the spacing handed to the core (scalar or 1-D array), its units, and
     the time unit that ``differentiate`` converts datetime-like data by (None: its own)."""
     if spacing is not None and not isinstance(spacing, Mapping):
@@ -295,7 +295,7 @@ def _coordinate(coord: xr.DataArray, d: Hashable, datetime_unit: str | None):
     return var.data, coord.attrs.get("units"), datetime_unit
 
 
-def _periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
+def dim_periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
     """{dim: period}; None lets the core use n·step for a scalar spacing."""
     if periodic is None or periodic is False:
         return {}
@@ -384,7 +384,7 @@ def _divide_pint(num: str, den: str) -> str:
     ratio = ureg.parse_units(_pint_syntax(num)) / ureg.parse_units(_pint_syntax(den))
     spelled = {}  # pint's name -> the spelling the user wrote
     for factor in f"{num} {den}".split():
-        match = _FACTOR.match(factor)
+        match = UNIT_FACTOR.match(factor)
         if match:
             (name,) = ureg.parse_units(match[1])._units
             spelled.setdefault(name, match[1])
@@ -396,6 +396,6 @@ def _divide_pint(num: str, den: str) -> str:
 
 
 def _divide_plain(num: str, den: str) -> str:
-    match = _FACTOR.match(den.strip())
+    match = UNIT_FACTOR.match(den.strip())
     inverse = f"{match[1]}{-int(match[2] or 1)}" if match else f"({den})-1"
     return inverse if num.strip() in ("", "1") else f"{num} {inverse}"

@@ -10,13 +10,13 @@ import numpy as np
 import xarray as xr
 
 from ..core.earth import uniform_step
-from ..core.operators import _STANDARD_NAMES, check_same_shape, operate_arrays, output_name
+from ..core.operators import STANDARD_NAMES, check_same_shape, operate_arrays, output_name
 from ..core.plan import is_dask_collection
 from ..core.stencil import EvenCoords
 from ..errors import warn_caller
 from . import units as units
-from .geospatial import _Grid, geospatial_gradient
-from .gradient import _FACTOR, _periods, _spacings, describe, divide_units
+from .geospatial import Grid, geospatial_gradient
+from .gradient import UNIT_FACTOR, describe, dim_periods, dim_spacings, divide_units
 
 _STENCIL = ("accuracy", "edge_order", "nan_policy")
 _CARTESIAN = {*_STENCIL, "spacing", "periodic"}
@@ -81,10 +81,10 @@ def _check_same_grid(kind: str, inputs) -> None:
 def _cartesian(kind, inputs, dims, options, stencil, data_units=None):
     first = inputs[0]
     names = _dims(kind, first, dims)
-    steps, units, _ = _spacings(first, names, options.get("spacing"), None)
+    steps, units, _ = dim_spacings(first, names, options.get("spacing"), None)
     if data_units is not None:
         steps, units = _common_units(kind, steps, units, names, data_units._REGISTRY)
-    periods = _periods(options.get("periodic"), names, steps, units)
+    periods = dim_periods(options.get("periodic"), names, steps, units)
     axes = [first.get_axis_num(d) for d in names]
     periodic = {a: periods[d] for a, d in zip(axes, names, strict=True) if d in periods} or None
     data = _named_errors(
@@ -147,7 +147,7 @@ def _dims(kind, obj, dims) -> list[Hashable]:
 
 def _geospatial(kind, inputs, dims, options, stencil):
     first = inputs[0]
-    grid = _Grid(
+    grid = Grid(
         first,
         options.get("latitude"),
         options.get("longitude"),
@@ -165,7 +165,7 @@ def _geospatial(kind, inputs, dims, options, stencil):
         return _curvilinear(kind, inputs, grid, options, stencil), "m"
     if not is_dask_collection(first.data):
         grid = grid.eager()
-    lam, step = grid._lon_1d()
+    lam, step = grid.lon_1d()
     phi = grid.lat
     phi = phi.astype(np.float64) if is_dask_collection(phi) else np.asarray(phi, np.float64)
     phi = phi * grid.lat_rad
@@ -236,7 +236,7 @@ def _wrap(kind, inputs, data, den, first, accuracy: int) -> xr.DataArray:
     attrs: dict[str, Any] = {"long_name": f"{_WORDS[kind]} of {what}{order}"}
     units = first.attrs.get("units")
     if isinstance(units, str) and isinstance(den, str) and den.strip():
-        square = f"{den.strip()}2" if _FACTOR.fullmatch(den.strip()) else None
+        square = f"{den.strip()}2" if UNIT_FACTOR.fullmatch(den.strip()) else None
         if kind != "laplacian":
             attrs["units"] = divide_units(units, den)
         elif square:  # in one division: "degC m-2", not pint's offset-unit "Δ°C m-2"
@@ -244,7 +244,7 @@ def _wrap(kind, inputs, data, den, first, accuracy: int) -> xr.DataArray:
         else:
             attrs["units"] = divide_units(divide_units(units, den), den)
     names = [a.attrs.get("standard_name") for a in inputs]
-    standard = _STANDARD_NAMES.get((kind, names[0])) if len(names) == 2 else None
+    standard = STANDARD_NAMES.get((kind, names[0])) if len(names) == 2 else None
     # CF's names have units of s-1: not for a per-degree result or one of unknown units
     if standard and names[1] == names[0].replace("eastward", "northward"):
         if attrs.get("units") == "s-1":
