@@ -65,8 +65,13 @@ def gradient(
 
     Returns
     -------
-    tuple of arrays, one per differentiated dim in the order of ``dim``: NumPy for array-like
-    input, lazy dask arrays with the input's chunks for dask input. For a Dataset, a Dataset.
+    tuple of arrays, tuple of DataArrays, or Dataset
+        One derivative per differentiated dim, in the order of ``dim``: NumPy arrays for
+        array-like input, lazy dask arrays with the input's chunks for dask input, masked
+        arrays for masked input, Quantities for Quantity input. For a DataArray, DataArrays
+        named ``d{name}_d{dim}`` with the input's dims, coords and chunks and ``units`` (data /
+        coordinate units, when both are known) and ``long_name`` attrs. For a Dataset, a
+        Dataset of ``d{var}_d{dim}`` for every numeric data variable and requested dim it has.
 
     Examples
     --------
@@ -78,6 +83,15 @@ def gradient(
     (array([[ 4.5,  9. , 18. , 36. ],
            [ 4.5,  9. , 18. , 36. ]]), array([[ 0.33333333,  0.5       ,  1.        ,  1.33333333],
            [ 3.33333333,  5.        , 10.        , 13.33333333]]))
+
+    xarray input is differentiated along its dims by name, spaced by its coordinates:
+
+    >>> import xarray as xr
+    >>> x = xr.DataArray([0.0, 1.0, 3.0], dims="x", attrs={"units": "m"})
+    >>> T = xr.DataArray([0.0, 1.0, 9.0], coords={"x": x}, name="T", attrs={"units": "K"})
+    >>> (dT_dx,) = gradient(T, dim="x")
+    >>> dT_dx.name, dT_dx.attrs["units"], dT_dx.values
+    ('dT_dx', 'K m-1', array([1., 2., 4.]))
     """
     if _is_xarray(input):
         from .xr.gradient import gradient_xarray
@@ -118,9 +132,30 @@ def _with_units(out: tuple, data_units: Any, step_units: Any) -> tuple:
 def np_gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
     """Drop-in for ``numpy.gradient`` (NumPy or dask input): same arguments, same returns.
 
-    Returns one array when a single axis is differentiated, else a tuple. As numpy's:
-    datetime64 data gives timedelta64 of its unit, timedelta64 stays timedelta64 (both
-    truncated as numpy truncates), a masked array gives a masked array.
+    Parameters
+    ----------
+    f : array-like, dask array, masked array, or pint Quantity
+        The sampled function, as for ``numpy.gradient``. Integers are differentiated as
+        float64. As numpy's: datetime64 data gives timedelta64 of its unit, timedelta64 stays
+        timedelta64 (both truncated as numpy truncates), a masked array (``numpy.ma``, also as
+        dask chunks) gives a masked array. A Quantity (NumPy- or dask-backed) gives Quantities
+        in the derivative's units, in its own registry.
+    *varargs : scalars or 1-D arrays, optional
+        The spacing, as ``numpy.gradient``'s: none (unit spacing), one scalar for every
+        differentiated axis, or one entry per differentiated axis, each a scalar step or a 1-D
+        coordinate array as long as that axis. Any of them may be a pint Quantity (its units
+        divide the result's).
+    axis : None, int, or tuple of ints, optional
+        Axes to differentiate, all by default. Negative ints count from the end.
+    edge_order : {1, 2}
+        Order of the one-sided differences at the edges of the array.
+
+    Returns
+    -------
+    array or tuple of arrays
+        One array when a single axis is differentiated, else a tuple of one per axis in the
+        order of ``axis``: NumPy for NumPy input, lazy dask arrays with the input's chunks for
+        dask input, masked arrays for masked input, Quantities for Quantity input.
 
     Examples
     --------
@@ -136,6 +171,21 @@ def np_gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) ->
     masked_array(data=[1.0, --, 3.0, --],
                  mask=[False,  True, False,  True],
            fill_value=1e+20)
+
+    A coordinate array per axis gives a tuple; dask input stays lazy, Quantities keep units:
+
+    >>> np_gradient(np.array([[1, 2, 6], [3, 4, 5]]), 1.0, np.array([0.0, 1.0, 3.0]))
+    (array([[ 2.,  2., -1.],
+           [ 2.,  2., -1.]]), array([[1.        , 1.33333333, 2.        ],
+           [1.        , 0.83333333, 0.5       ]]))
+    >>> import dask.array as da
+    >>> lazy = np_gradient(da.from_array(np.array([1.0, 2.0, 4.0, 7.0]), chunks=2), 2.0)
+    >>> lazy.chunks, lazy.compute()
+    (((2, 2),), array([0.5 , 0.75, 1.25, 1.5 ]))
+    >>> import pint
+    >>> ureg = pint.UnitRegistry()
+    >>> np_gradient(np.array([1.0, 2.0, 4.0, 7.0]) * ureg.K, 0.5 * ureg.m)
+    <Quantity([2. 3. 5. 6.], 'kelvin / meter')>
     """
     f, data_units = units.split(f)
     varargs, step_units = units.split_spacing(list(varargs))

@@ -431,10 +431,23 @@ def to_zarr(
     --------
     >>> import tempfile, numpy as np, xarray as xr
     >>> ds = xr.Dataset({"T": (("y", "x"), np.arange(12.0).reshape(3, 4))}).chunk(2)
-    >>> path = to_zarr(ds.grad("x"), tempfile.mkdtemp() + "/grad.zarr")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = to_zarr(ds.grad("x"), tmp.name + "/grad.zarr")
+    >>> path.name, path.is_absolute()
+    ('grad.zarr', True)
     >>> xr.open_zarr(path).dT_dx.values[0]
     array([1., 1., 1., 1.])
-    >>> to_zarr(ds.grad("x"), "memory://doctest/grad.zarr")
+    >>> to_zarr(ds.grad("x") * 2, path)
+    Traceback (most recent call last):
+    ...
+    ValueError: to_zarr: output ... exists; pass overwrite=True to replace it
+    >>> xr.open_zarr(to_zarr(ds.grad("x") * 2, path, overwrite=True)).dT_dx.values[0]
+    array([2., 2., 2., 2.])
+    >>> tmp.cleanup()
+
+    An fsspec URL gives the URL back (``overwrite=True``: the in-memory store outlives a run):
+
+    >>> to_zarr(ds.grad("x"), "memory://doctest/grad.zarr", overwrite=True)
     'memory://doctest/grad.zarr'
     """
     import xarray as xr

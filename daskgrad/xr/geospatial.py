@@ -50,8 +50,11 @@ def geospatial_gradient(
         (regular or Gaussian, ascending or descending, longitude in [0, 360) or [-180, 180)
         or crossing the dateline) or 2-D curvilinear ``lat(y, x)``, ``lon(y, x)``.
     earth : {"sphere", "wgs84"}
-        A sphere of ``radius`` metres (default 6371008.8, the IUGG mean radius), or the WGS84
-        ellipsoid (eastward scale N(φ) cos φ, northward M(φ)).
+        A sphere of ``radius`` metres, or the WGS84 ellipsoid (eastward scale N(φ) cos φ,
+        northward M(φ)).
+    radius : float, optional
+        The sphere's radius in metres (a positive number); by default 6371008.8, the IUGG
+        mean radius. Only for ``earth="sphere"``: WGS84 has its own axes.
     accuracy, edge_order, nan_policy
         As for :func:`daskgrad.gradient`, along the grid's index dims (and, on 2-D grids, for
         the derivatives of the coordinates).
@@ -62,9 +65,13 @@ def geospatial_gradient(
 
     Returns
     -------
-    (df_dx, df_dy) for a DataArray: named ``d{name}_dx``/``d{name}_dy``, ``units`` data / m,
-    with the input's dims, coords and chunks. For a Dataset, a Dataset of those for every
-    numeric variable that has the horizontal dims.
+    tuple (df_dx, df_dy) of DataArrays, or Dataset
+        For a DataArray, the eastward and northward derivatives, named ``d{name}_dx`` and
+        ``d{name}_dy``, with ``units`` (data units / m, when the data has units) and
+        ``long_name`` attrs and the input's dims, coords and chunks; Quantity data gives
+        Quantity data per metre in its registry. For a Dataset, a Dataset
+        of ``d{var}_dx``, ``d{var}_dy`` for every numeric variable that has the horizontal
+        dims, with the input's coords and attrs.
 
     Notes
     -----

@@ -15,7 +15,7 @@ from ..core.gradient import gradient_array
 from ..core.plan import is_dask_collection
 from . import units as units_pint
 
-__all__ = ["describe", "divide_units", "gradient_xarray"]
+__all__ = ["describe", "gradient_xarray"]
 
 # xarray's datetime_unit codes, spelled as UDUNITS (and pint) understand them
 _TIME_UNITS = {"W": "week", "D": "d", "h": "h", "m": "min", "s": "s", "ms": "ms", "us": "us"}
