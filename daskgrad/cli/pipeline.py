@@ -200,7 +200,9 @@ def open_input(
                 auto = {}
                 if not is_zarr:
                     if threads is None:
-                        from dask.system import CPU_COUNT as threads
+                        from dask.system import CPU_COUNT
+
+                        threads = CPU_COUNT
                     fixed = {d: n for d, n in (chunks or {}).items() if n != "auto"}
                     auto = netcdf_chunks(ds, threads, max_chunk)
                     auto = {d: n for d, n in auto.items() if d not in fixed}
@@ -352,8 +354,8 @@ def check_input(
         with access(path, "input"):
             absent = absent_chunks(path.zarr_store(), names, group)
     else:
-        path = path.local if isinstance(path, Location) else path
-        absent = absent_chunks(path, names, group) if path.is_dir() else {}
+        local = path.local if isinstance(path, Location) else path
+        absent = absent_chunks(local, names, group) if local and local.is_dir() else {}
     for name, (n, total, fill) in absent.items():
         shown = "NaN" if str(fill) == "nan" else str(fill)
         line = (
