@@ -290,7 +290,8 @@ def uniform_step(x: Any, dtype: Any = None) -> float | None:
 
     Examples
     --------
-    >>> uniform_step(np.radians(np.arange(0, 360, 0.25))) == np.radians(0.25)
+    >>> step = uniform_step(np.radians(np.arange(0, 360, 0.25)))
+    >>> bool(abs(step - np.radians(0.25)) < 1e-15)
     True
     >>> uniform_step(np.array([0.0, 1.0, 3.0])) is None
     True
