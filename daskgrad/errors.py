@@ -7,10 +7,109 @@ import re
 import sys
 import types
 import warnings
+from collections.abc import Hashable, Sequence
 
 
 class UsageError(Exception):
     """Bad usage or bad input: reported on one line with exit status 2."""
+
+
+class Wording:
+    """How a caller spells options and dims; this one is the Python API's: keywords
+    (``accuracy``, ``accuracy=4``), dims by name when ``dims`` names them, else by number."""
+
+    def __init__(self, dims: Sequence[Hashable] | None = None) -> None:
+        self.dims = dims
+
+    def option(self, name: str, value: str | None) -> str:
+        return name if value is None else f"{name}={value}"
+
+    def dim(self, axis: int) -> str:
+        return f"dim {axis}" if self.dims is None else f"dim {self.dims[axis]!r}"
+
+    def spacing(self, index: int, axis: int) -> str:
+        """The coordinates spacing a dim: ``spacing[0] (dim 1)``, or ``coordinate 'x'``."""
+        if self.dims is None:
+            return f"spacing[{index}] (dim {axis})"
+        return f"coordinate {self.dims[axis]!r}"
+
+
+# {opt:NAME} an option, {opt:NAME=VALUE} an option given a value, {dim:AXIS} a dim,
+# {spacing:INDEX:AXIS} the INDEX-th spacing argument, of dim AXIS
+_FIELD = re.compile(r"\{(opt|dim|spacing):([^{}]*)\}")
+
+
+class Worded:
+    """A message that names options and dims through a :class:`Wording` chosen by the caller:
+    ``str()`` gives the API's words, ``worded(Flags)`` the command line's. ``option`` is the
+    option at fault (its Python name); ``template`` the message with its fields unspelled;
+    ``dims`` the dim names, when a layer that knows them has set them."""
+
+    option: str
+    template: str
+    dims: Sequence[Hashable] | None
+
+    def worded(self, wording: type[Wording] = Wording) -> str:
+        words = wording(self.dims)
+
+        def spell(m: re.Match[str]) -> str:
+            kind, text = m[1], m[2]
+            if kind == "opt":
+                name, sep, value = text.partition("=")
+                return words.option(name, value if sep else None)
+            if kind == "dim":
+                return words.dim(int(text))
+            index, _, axis = text.partition(":")
+            return words.spacing(int(index), int(axis))
+
+        return _FIELD.sub(spell, self.template)
+
+    @property
+    def message(self) -> str:
+        return self.worded()
+
+    def __str__(self) -> str:
+        return self.worded()
+
+
+class OptionError(Worded, ValueError):
+    """A bad value of the option ``option``, in words each caller chooses (see :class:`Worded`).
+
+    Examples
+    --------
+    >>> e = OptionError("accuracy", "{opt:accuracy} must be 2 or 4; got 3 ({opt:edge_order=1})")
+    >>> str(e), e.option
+    ('accuracy must be 2 or 4; got 3 (edge_order=1)', 'accuracy')
+    """
+
+    def __init__(self, option: str, template: str, dims: Sequence[Hashable] | None = None) -> None:
+        super().__init__(option, template)
+        self.option, self.template, self.dims = option, template, dims
+
+
+class OptionTypeError(OptionError, TypeError):
+    """An option of the wrong type."""
+
+
+class OptionNotImplemented(OptionError, NotImplementedError):
+    """A combination of options daskgrad cannot do (yet)."""
+
+
+class OptionUsageError(Worded, UsageError):
+    """Bad usage of the option ``option`` (an existing output without ``overwrite``, say),
+    in words each caller chooses (see :class:`Worded`)."""
+
+    def __init__(self, option: str, template: str) -> None:
+        super().__init__(option, template)
+        self.option, self.template, self.dims = option, template, None
+
+
+class OptionWarning(Worded, UserWarning):
+    """A warning that names options, in words each caller chooses (see :class:`Worded`)."""
+
+    def __init__(self, option: str, template: str) -> None:
+        super().__init__(option, template)
+        self.option, self.template, self.dims = option, template, None
 
 
 def first_line(e: BaseException) -> str:
@@ -30,7 +129,7 @@ def strip_tokens(name: str) -> str:
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep  # daskgrad/
 
 
-def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
+def warn_caller(message: str | Warning, category: type[Warning] = UserWarning) -> None:
     """Warn at the first line outside daskgrad (the user's call, however deep the API's own
     calls go: the accessor, an operator, the geospatial grid)."""
     level = 2  # the frame that called this

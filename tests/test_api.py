@@ -240,7 +240,7 @@ def test_np_gradient_wrong_number_of_varargs():
         (
             {"spacing": [np.array([0, 1, 1, 2, 3, 4.0])], "dim": 0},
             ValueError,
-            r"spacing\[0\] \(dim 0\) repeats the coordinate 1.0 at positions 1 and 2",
+            r"spacing\[0\] \(dim 0\) repeats the value 1.0 at positions 1 and 2",
         ),
         (
             {"spacing": [np.array(["a"] * 6)], "dim": 0},

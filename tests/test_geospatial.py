@@ -614,7 +614,7 @@ def test_ambiguous_and_missing_coordinates():
             ValueError,
             "share the dim 'cell'",
         ),
-        (lambda f: f.isel(lat=slice(0, 1)), ValueError, "dim 0 has 1 points"),
+        (lambda f: f.isel(lat=slice(0, 1)), ValueError, "dim 'lat' has 1 points"),
         (lambda f: f > 0, TypeError, "bool"),
     ],
 )

@@ -151,7 +151,7 @@ def test_unknown_dims_and_bad_spacing():
         T.grad(["x", "x"])
     with pytest.raises(TypeError, match="coordinate 'x' has dtype <U1"):
         T.assign_coords(x=list("abcdefgh")).grad("x")
-    with pytest.raises(ValueError, match="edge_order=2 needs.*1='x'"):
+    with pytest.raises(ValueError, match="dim 'x' has 2 points; edge_order=2 needs"):
         T.isel(x=slice(2)).grad("x", edge_order=2)
 
 

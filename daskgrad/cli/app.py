@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError, first_line
+from ..errors import UsageError, Worded, first_line
 from ..signals import Terminated, checkpoint
 from .parser import build_parser, chunk_size, key_values, locations
 
@@ -302,7 +302,7 @@ def _build(args: argparse.Namespace, ds: Any, periodic: dict, request: Any, quie
             accuracy=args.accuracy, nan_policy=args.nan_policy, request=request,
         )  # fmt: skip
     if not quiet:
-        say_warnings(caught, lambda line: say(line.replace("geospatial=True", "--geospatial")))
+        say_warnings(caught, say)
     return job
 
 
@@ -465,7 +465,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         if debug:
             _traceback()
-        _tell(f"daskgrad: error: {e}")
+        from .parser import said
+
+        _tell(f"daskgrad: error: {said(e) if isinstance(e, Worded) else e}")
         return 2
     except (KeyboardInterrupt, Terminated) as e:
         if debug:

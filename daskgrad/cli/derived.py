@@ -7,7 +7,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import UsageError, first_line
+from ..errors import UsageError
 
 
 @dataclass
@@ -30,20 +30,6 @@ class Request:
         """The input variables the operators read, in order, without repeats."""
         names = [n for pair in (*self.divergence, *self.vorticity) for n in pair]
         return list(dict.fromkeys([*names, *self.laplacian]))
-
-
-def parse_pair(text: str) -> tuple[str, str]:
-    """``"U,V"`` → ``("U", "V")`` for --divergence/--vorticity.
-
-    Examples
-    --------
-    >>> parse_pair("u10,v10")
-    ('u10', 'v10')
-    """
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) != 2 or not all(parts):
-        raise ValueError(f"expected two variable names U,V; got {text!r}")
-    return parts[0], parts[1]
 
 
 def derived_outputs(
@@ -107,11 +93,7 @@ def derived_outputs(
     except UsageError:
         raise
     except (ValueError, TypeError, IndexError, KeyError, NotImplementedError) as e:
-        # the message without the exception's class; the Python keywords as the options
-        message = first_line(e).partition(": ")[2]
-        for word in ("latitude", "longitude"):
-            message = message.replace(f"pass {word}=NAME", f"pass --{word} NAME")
-            message = message.replace(f"pass {word}= ", f"pass --{word} ")
-        message = message.replace("laplacian(geospatial=True)", "--laplacian with --geospatial")
-        raise UsageError(message) from e
+        from .parser import said
+
+        raise UsageError(said(e)) from e
     return out

@@ -7,8 +7,8 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import UsageError
-from .derived import parse_pair
+from ..core.stencil import ACCURACIES, EDGE_ORDERS, NAN_POLICIES
+from ..errors import UsageError, Worded, Wording, first_line
 
 EXAMPLES = """\
 examples:
@@ -27,9 +27,40 @@ examples:
 TIME_UNITS = ("W", "D", "h", "m", "s", "ms", "us", "ns")
 
 
+class Flags(Wording):
+    """The command line's words for options: ``--accuracy``, ``--accuracy 4``, ``--overwrite``
+    for ``overwrite=True``; dims by name."""
+
+    def option(self, name: str, value: str | None) -> str:
+        flag = "--" + name.replace("_", "-")
+        return flag if value in (None, "True") else f"{flag} {value}"
+
+
+def said(e: BaseException) -> str:
+    """An error's message in the command line's words, without its class: the options that
+    a lower layer names (see ``errors.Worded``) as flags."""
+    if isinstance(e, Worded):
+        return e.worded(Flags)
+    return first_line(e).partition(": ")[2] or str(e)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
+
+
+def parse_pair(text: str) -> tuple[str, str]:
+    """``"U,V"`` → ``("U", "V")`` for --divergence/--vorticity.
+
+    Examples
+    --------
+    >>> parse_pair("u10,v10")
+    ('u10', 'v10')
+    """
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise ValueError(f"expected two variable names U,V; got {text!r}")
+    return parts[0], parts[1]
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -140,19 +171,19 @@ def build_parser() -> argparse.ArgumentParser:
         "operator is asked for)",
     )
     run.add_argument(
-        "--edge-order", type=int, choices=(1, 2), default=1, help="default %(default)s"
+        "--edge-order", type=int, choices=EDGE_ORDERS, default=1, help="default %(default)s"
     )
     run.add_argument(
         "--accuracy",
         type=int,
-        choices=(2, 4, 6, 8),
+        choices=ACCURACIES,
         default=2,
         help="order of accuracy of the differences (default %(default)s: numpy.gradient's; "
         "--edge-order applies to it only)",
     )
     run.add_argument(
         "--nan-policy",
-        choices=("propagate", "omit"),
+        choices=NAN_POLICIES,
         default="propagate",
         help="omit: differentiate each run of values between NaNs (a land mask) on its own, "
         "instead of letting a NaN spread to its neighbours (default %(default)s)",

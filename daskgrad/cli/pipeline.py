@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cluster.memory import task_bytes
-from ..errors import UsageError
+from ..errors import UsageError, Worded
 from ..errors import first_line as _first_line
 from ..io.inspect import absent_chunks, truncation
 from ..io.locations import Location, access, access_message, bucket_missing, check_bucket
@@ -66,8 +66,14 @@ def groups_hint(ds: Any) -> str:
 
 
 def say_warnings(caught: list, say: Callable[[str], None]) -> None:
-    """Each distinct warning of ``caught`` as one ``warning: …`` line (its first line)."""
-    lines = [str(w.message).strip().splitlines() for w in caught]
+    """Each distinct warning of ``caught`` as one ``warning: …`` line (its first line), the
+    options it names as flags."""
+    from .parser import Flags
+
+    said = [
+        m.worded(Flags) if isinstance(m, Worded) else str(m) for m in (w.message for w in caught)
+    ]
+    lines = [text.strip().splitlines() for text in said]
     for line in dict.fromkeys(text[0] for text in lines if text):
         if "consolidated" not in line.lower():
             say(f"warning: {line}")
@@ -194,7 +200,9 @@ def open_input(
                 auto = {}
                 if not is_zarr:
                     if threads is None:
-                        from dask.system import CPU_COUNT as threads
+                        from dask.system import CPU_COUNT
+
+                        threads = CPU_COUNT
                     fixed = {d: n for d, n in (chunks or {}).items() if n != "auto"}
                     auto = netcdf_chunks(ds, threads, max_chunk)
                     auto = {d: n for d, n in auto.items() if d not in fixed}
@@ -346,8 +354,8 @@ def check_input(
         with access(path, "input"):
             absent = absent_chunks(path.zarr_store(), names, group)
     else:
-        path = path.local if isinstance(path, Location) else path
-        absent = absent_chunks(path, names, group) if path.is_dir() else {}
+        local = path.local if isinstance(path, Location) else path
+        absent = absent_chunks(local, names, group) if local and local.is_dir() else {}
     for name, (n, total, fill) in absent.items():
         shown = "NaN" if str(fill) == "nan" else str(fill)
         line = (
@@ -371,17 +379,6 @@ def check_input(
     return sum(n for n, _, _ in absent.values())
 
 
-def _check_coordinate(ds: Any, dim: str) -> None:
-    if dim not in ds.indexes:
-        return
-    index = ds.indexes[dim]
-    if not index.is_unique:
-        dup = index[index.duplicated()][0]
-        raise UsageError(f"coordinate {dim!r} repeats the value {dup}")
-    if not (index.is_monotonic_increasing or index.is_monotonic_decreasing):
-        raise UsageError(f"coordinate {dim!r} is not monotonic")
-
-
 def prepare(
     ds: Any,
     dims: Sequence[str],
@@ -393,12 +390,15 @@ def prepare(
     nan_policy: str = "propagate",
     request: Request | None = None,
 ) -> Job:
-    """Check names and coordinates against ``ds`` and build the lazy gradient Dataset, with
-    the geospatial gradients and operators of ``request``.
+    """Check names against ``ds`` and build the lazy gradient Dataset, with the geospatial
+    gradients and operators of ``request``. The options and the coordinates are checked where
+    they enter the engine (core.plan), as the graph is built: before any cluster starts.
 
     Raises UsageError, naming the culprit, for anything wrong with the request or the input.
     """
     import daskgrad
+
+    from .parser import said
 
     request = request or Request()
     if request.geospatial or request.operators:
@@ -412,9 +412,6 @@ def prepare(
                 f"unknown dim {d!r}; the input has dims {sorted(map(str, ds.dims))}"
                 + groups_hint(ds)
             )
-    for d in periodic:
-        if d not in dims:
-            raise UsageError(f"periodic dim {d!r} is not one of the --dim dims {list(dims)}")
     if len(set(dims)) != len(dims):
         raise UsageError(f"--dim repeats a dim: {list(dims)}")
     if variables:
@@ -439,14 +436,6 @@ def prepare(
                 f"no numeric variable in the input has any of the dims {list(dims)}"
                 + groups_hint(ds)
             )
-    need, why = (edge_order + 1, f"--edge-order {edge_order}")
-    if accuracy > 2:
-        need, why = (accuracy + 1, f"--accuracy {accuracy}")
-    for d in dims:
-        n = ds.sizes[d]
-        if d not in periodic and n < need:
-            raise UsageError(f"dim {d!r} has {n} points; {why} needs at least {need}")
-        _check_coordinate(ds, d)
     source = ds[variables]
     try:
         per = periodic or None
@@ -460,7 +449,7 @@ def prepare(
             nan_policy=nan_policy,
         )
     except (ValueError, TypeError, IndexError, KeyError) as e:
-        raise UsageError(_first_line(e).partition(": ")[2]) from e
+        raise UsageError(said(e)) from e
     result.attrs = {**ds.attrs, **result.attrs}
     _finish(result)
     return Job(source, result, list(dims), accuracy=accuracy, nan_policy=nan_policy)
@@ -489,8 +478,6 @@ def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_po
                 f"unknown dim {d!r}; the input has dims {sorted(map(str, ds.dims))}"
                 + groups_hint(ds)
             )
-    for d in dims:
-        _check_coordinate(ds, d)
     opts = {"accuracy": accuracy, "edge_order": edge_order, "nan_policy": nan_policy}
     grads: dict = {}
     names = list(variables or [])

@@ -282,17 +282,6 @@ def monotonic(x: np.ndarray, name, what: str) -> None:
         )
 
 
-def uniform_step(x: np.ndarray, dtype) -> float | None:
-    """The step of a coordinate uniform to within the rounding of its stored dtype (a regular
-    grid's degrees made radians are not exactly uniform, and uniform spacing is cheaper)."""
-    if x.size < 2:
-        return None
-    step = (x[-1] - x[0]) / (x.size - 1)
-    eps = np.finfo(np.result_type(dtype, np.float32)).eps
-    ok = np.max(np.abs(np.diff(x) - step)) <= 4 * eps * np.max(np.abs(x))
-    return float(step) if ok else None
-
-
 def unwrap_dask(lam, axis: int):
     """``numpy.unwrap`` of a dask array (radians) along ``axis``, lazily: the 2π jumps between
     neighbours summed across chunks (``da.diff``'s ``prepend`` would compute its argument)."""

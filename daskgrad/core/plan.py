@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .stencil import ACCURACIES, NAN_POLICIES, EvenCoords, depth
+from ..errors import OptionError, OptionTypeError
+from .stencil import ACCURACIES, EDGE_ORDERS, NAN_POLICIES, EvenCoords, depth
 
 # numpy's own error for a bad axis: an IndexError and a ValueError (numpy.exceptions from 1.25)
 AxisError = getattr(np, "exceptions", np).AxisError
@@ -111,30 +112,39 @@ def normalize_dims(dim: Any, ndim: int) -> tuple[int, ...]:
 
 def normalize_edge_order(edge_order: Any) -> int:
     ok = not isinstance(edge_order, bool) and isinstance(edge_order, numbers.Real)
-    if not ok or edge_order not in (1, 2):
-        raise ValueError(f"edge_order must be 1 or 2; got {edge_order!r}")
+    if not ok or edge_order not in EDGE_ORDERS:
+        allowed = " or ".join(map(str, EDGE_ORDERS))
+        raise OptionError("edge_order", f"{{opt:edge_order}} must be {allowed}; got {edge_order!r}")
     return int(edge_order)
 
 
 def normalize_accuracy(accuracy: Any, edge_order: int) -> int:
     allowed = ", ".join(map(str, ACCURACIES))
     if not _is_integer(accuracy):
-        raise TypeError(f"accuracy must be one of the ints {allowed}; got {accuracy!r}")
+        raise OptionTypeError(
+            "accuracy", f"{{opt:accuracy}} must be one of the ints {allowed}; got {accuracy!r}"
+        )
     if accuracy not in ACCURACIES:
-        raise ValueError(f"accuracy must be one of {allowed}; got {accuracy!r}")
+        raise OptionError(
+            "accuracy", f"{{opt:accuracy}} must be one of {allowed}; got {accuracy!r}"
+        )
     if accuracy > 2 and edge_order != 1:
-        raise ValueError(
-            f"edge_order={edge_order} applies to accuracy=2 only: with accuracy={accuracy} the "
-            "edges use one-sided stencils of the same order; leave edge_order at its default"
+        raise OptionError(
+            "edge_order",
+            f"{{opt:edge_order={edge_order}}} applies to {{opt:accuracy=2}} only: with "
+            f"{{opt:accuracy={accuracy}}} the edges use one-sided stencils of the same order; "
+            "leave {opt:edge_order} at its default",
         )
     return int(accuracy)
 
 
 def normalize_nan_policy(nan_policy: Any) -> str:
+    allowed = " or ".join(map(repr, NAN_POLICIES))
+    message = f"{{opt:nan_policy}} must be {allowed}; got {nan_policy!r}"
     if not isinstance(nan_policy, str):
-        raise TypeError(f"nan_policy must be 'propagate' or 'omit'; got {nan_policy!r}")
+        raise OptionTypeError("nan_policy", message)
     if nan_policy not in NAN_POLICIES:
-        raise ValueError(f"nan_policy must be 'propagate' or 'omit'; got {nan_policy!r}")
+        raise OptionError("nan_policy", message)
     return nan_policy
 
 
@@ -160,7 +170,12 @@ def _scalar_step(h: Any, where: str) -> float:
     return h
 
 
-def _coordinate(x: Any, size: int, where: str) -> Any:
+def _coordinate(x: Any, size: int, index: int, axis: int) -> Any:
+    """A 1-D coordinate as float64; a NumPy one checked to be finite and strictly monotonic
+    (increasing or decreasing, as numpy.gradient allows: a repeat or a turn gives inf or
+    meaningless differences). A dask one is checked as it computes (see core.graph)."""
+    where = f"spacing[{index}] (dim {axis})"
+    field = f"{{spacing:{index}:{axis}}}"  # in the caller's words (see errors.Wording)
     if not is_dask_collection(x):
         x = np.asarray(x)
     if x.ndim != 1:
@@ -177,11 +192,21 @@ def _coordinate(x: Any, size: int, where: str) -> Any:
     if size > 1:
         dx = np.diff(x)
         if not np.all(np.isfinite(x)):
-            raise ValueError(f"{where} holds non-finite coordinates")
+            raise OptionError("spacing", f"{field} holds non-finite coordinates")
         if np.any(dx == 0):
             i = int(np.flatnonzero(dx == 0)[0])
-            raise ValueError(
-                f"{where} repeats the coordinate {float(x[i])!r} at positions {i} and {i + 1}"
+            raise OptionError(
+                "spacing", f"{field} repeats the value {float(x[i])!r} at positions {i} and {i + 1}"
+            )
+        turns = np.flatnonzero(np.sign(dx) != np.sign(dx[0]))
+        if turns.size:
+            i = int(turns[0])
+            way = "rises" if dx[0] > 0 else "falls"
+            raise OptionError(
+                "spacing",
+                f"{field} is not monotonic: it {way} from position 0, then goes from "
+                f"{float(x[i])!r} to {float(x[i + 1])!r} at positions {i} and {i + 1}; sort the "
+                "data along it first",
             )
     return x
 
@@ -205,8 +230,10 @@ def normalize_spacing(spacing: Any, axes: tuple[int, ...], shape: tuple[int, ...
         )
     out = []
     for i, (h, ax) in enumerate(zip(spacing, axes, strict=True)):
-        where = f"spacing[{i}] (dim {ax})"
-        out.append(_scalar_step(h, where) if is_scalar(h) else _coordinate(h, shape[ax], where))
+        if is_scalar(h):
+            out.append(_scalar_step(h, f"spacing[{i}] (dim {ax})"))
+        else:
+            out.append(_coordinate(h, shape[ax], i, ax))
     return out
 
 
@@ -223,47 +250,66 @@ def normalize_periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> dict[
     elif isinstance(periodic, Sequence) and not isinstance(periodic, str):
         items = [(p, None) for p in periodic]
     else:
-        raise TypeError(
-            "periodic must be None, True, an int, a sequence of ints or a mapping "
-            f"{{dim: period}}; got {periodic!r}"
+        raise OptionTypeError(
+            "periodic",
+            "{opt:periodic} must be None, True, an int, a sequence of ints or a mapping "
+            f"from dim to period; got {periodic!r}",
         )
     out: dict[int, Any] = {}
     given: dict[int, Any] = {}
     for d, period in items:
         if not _is_integer(d):
-            raise TypeError(f"periodic dims must be ints; got {d!r}")
+            raise OptionTypeError("periodic", f"{{opt:periodic}} dims must be ints; got {d!r}")
         if not -ndim <= d < ndim:
             raise AxisError(f"periodic dim {d} is out of range for an input with {ndim} dims")
         if d % ndim in given:
-            raise ValueError(
-                f"periodic names dim {d % ndim} twice, as {given[d % ndim]!r} and {d!r}; "
-                "give each dim once"
+            raise OptionError(
+                "periodic",
+                f"{{opt:periodic}} names {{dim:{d % ndim}}} twice, as {given[d % ndim]!r} and "
+                f"{d!r}; give each dim once",
             )
         given[d % ndim] = d
         d = d % ndim
         if d not in axes:
-            raise ValueError(f"periodic dim {d} is not one of the differentiated dims {axes}")
+            raise OptionError(
+                "periodic",
+                f"{{opt:periodic}} {{dim:{d}}} is not one of the differentiated dims {axes}",
+            )
         if period is not None:
             period = _scalar_step(period, f"period of dim {d}")
         out[d] = period
     return out
 
 
-def _uniform_step(x: Any) -> float | None:
-    """The step of an evenly spaced NumPy coordinate, else None: steps equal up to the rounding
-    of the coordinates themselves (``np.radians(np.arange(0, 360, 0.25))`` is evenly spaced)."""
-    if is_dask_collection(x) or x.shape[0] < 2:
+def uniform_step(x: Any, dtype: Any = None) -> float | None:
+    """The step of an evenly spaced NumPy coordinate, else None (also for dask, or fewer than
+    two points): its steps equal up to the rounding of the coordinates in ``dtype``, the dtype
+    they were stored in (default ``x``'s; at least float32's rounding). The one "evenly spaced"
+    rule of the package: ``np.radians(np.arange(0, 360, 0.25))`` is evenly spaced, and so are
+    float32 degrees made float64 radians when ``dtype`` is float32.
+
+    Examples
+    --------
+    >>> step = uniform_step(np.radians(np.arange(0, 360, 0.25)))
+    >>> bool(abs(step - np.radians(0.25)) < 1e-15)
+    True
+    >>> uniform_step(np.array([0.0, 1.0, 3.0])) is None
+    True
+    """
+    if is_dask_collection(x) or np.shape(x)[0] < 2:
         return None
+    dtype = np.asarray(x).dtype if dtype is None else dtype
+    x = np.asarray(x, dtype=np.float64)
     dx = np.diff(x)
     if np.all(dx == dx[0]):
         return float(dx[0])
     h = (x[-1] - x[0]) / (x.shape[0] - 1)
-    rounding = 8 * np.finfo(np.float64).eps * np.max(np.abs(x))
+    rounding = 8 * np.finfo(np.result_type(dtype, np.float32)).eps * np.max(np.abs(x))
     return float(h) if np.max(np.abs(dx - h)) <= rounding else None
 
 
 def _axis_plan(axis: int, size: int, step: Any, periodic: bool, period: Any) -> AxisPlan:
-    h = None if isinstance(step, float) else _uniform_step(step)
+    h = None if isinstance(step, float) else uniform_step(step)
     if not periodic:
         return AxisPlan(axis, size, step if h is None else EvenCoords(h))
     if isinstance(step, float):
@@ -272,17 +318,19 @@ def _axis_plan(axis: int, size: int, step: Any, periodic: bool, period: Any) -> 
         # a period that does not match n*step makes the wrap-around step non-uniform
         step = step * np.arange(size, dtype=np.float64)
     if period is None:
-        raise ValueError(
-            f"dim {axis} is periodic with coordinate spacing, so its period is required: "
-            f"pass periodic={{{axis}: period}}"
+        raise OptionError(
+            "periodic",
+            f"{{dim:{axis}}} is periodic with coordinate spacing, so its period is required: "
+            f"pass periodic={{{axis}: period}}",
         )
     if not is_dask_collection(step) and size > 0:
         direction = np.sign(step[-1] - step[0]) if size > 1 else np.sign(period)
         wrap = step[0] + direction * abs(period) - step[-1]
         if wrap == 0 or (size > 1 and np.sign(wrap) != direction):
-            raise ValueError(
-                f"period {period!r} of dim {axis} is not larger than the coordinate range "
-                f"{float(step[0])!r}..{float(step[-1])!r}"
+            raise OptionError(
+                "periodic",
+                f"period {period!r} of {{dim:{axis}}} is not larger than the coordinate range "
+                f"{float(step[0])!r}..{float(step[-1])!r}",
             )
     if h is not None and np.isclose(abs(period), size * abs(h), rtol=1e-12, atol=0):
         return AxisPlan(axis, size, EvenCoords(h), abs(period))
@@ -327,10 +375,11 @@ def make_plan(
     for ax, step in zip(axes, steps, strict=True):
         n = shape[ax]
         if ax not in periods and n < need:
-            what = f"edge_order={order}" if accuracy == 2 else f"accuracy={accuracy}"
-            raise ValueError(
-                f"dim {ax} has {n} points; {what} needs at least {need} "
-                "along every differentiated dim"
+            what = ("edge_order", order) if accuracy == 2 else ("accuracy", accuracy)
+            raise OptionError(
+                what[0],
+                f"{{dim:{ax}}} has {n} points; {{opt:{what[0]}={what[1]}}} needs at least {need} "
+                "along every differentiated dim",
             )
         if ax in periods and n < 1:
             raise ValueError(f"periodic dim {ax} has no points")

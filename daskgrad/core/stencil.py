@@ -22,8 +22,10 @@ from functools import cache
 
 import numpy as np
 
+#: the options' allowed values; core.plan checks them, the command line offers them as choices
 ACCURACIES = (2, 4, 6, 8)
 NAN_POLICIES = ("propagate", "omit")
+EDGE_ORDERS = (1, 2)
 
 
 class EvenCoords(float):

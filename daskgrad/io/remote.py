@@ -14,7 +14,7 @@ from typing import Any
 
 from zarr.storage import WrapperStore
 
-from ..errors import UsageError
+from ..errors import OptionUsageError, UsageError
 from .locations import (
     ZARR_MARKERS,
     Location,
@@ -279,13 +279,16 @@ def check_remote_output(output: Location, overwrite: bool, inputs: Sequence[Loca
             f"{output.protocol}://{output.sibling(writer.marker)}"
         )
     if not overwrite:
-        raise UsageError(f"output {output} exists; pass --overwrite to replace it")
+        raise OptionUsageError(
+            "overwrite", f"output {output} exists; pass {{opt:overwrite=True}} to replace it"
+        )
     if fs.isfile(output.path):
         raise UsageError(f"output {output} is not a zarr store (an object); not replacing it")
     if not zarr:
-        raise UsageError(
+        raise OptionUsageError(
+            "overwrite",
             f"output {output} holds objects but no zarr metadata at its root (zarr.json, "
-            ".zgroup, .zarray); --overwrite replaces zarr stores only"
+            ".zgroup, .zarray); {opt:overwrite=True} replaces zarr stores only",
         )
     return True
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import OptionUsageError, UsageError
 
 ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
 
@@ -119,13 +119,16 @@ def check_output(output: Path, overwrite: bool, inputs: Sequence[Any] = ()) -> P
     out_id = _identity(out)
     if out.exists():
         if not overwrite:
-            raise UsageError(f"output {output} exists; pass --overwrite to replace it")
+            raise OptionUsageError(
+                "overwrite", f"output {output} exists; pass {{opt:overwrite=True}} to replace it"
+            )
         if not out.is_dir():
             raise UsageError(f"output {output} is not a zarr store (a file); not replacing it")
         if not is_zarr_store(out):
-            raise UsageError(
+            raise OptionUsageError(
+                "overwrite",
                 f"output {output} is a directory but not a zarr store (no zarr.json, .zgroup or "
-                ".zarray at its root); --overwrite replaces zarr stores only"
+                ".zarray at its root); {opt:overwrite=True} replaces zarr stores only",
             )
         if _is_mount(out):
             raise UsageError(f"output {output} is a mount point; it cannot be replaced by a rename")

@@ -479,7 +479,7 @@ def to_zarr(
         sources = _source_paths(obj)
         target = make_target(loc, overwrite, sources)
     except UsageError as e:
-        raise ValueError(f"to_zarr: {str(e).replace('--overwrite', 'overwrite=True')}") from None
+        raise ValueError(f"to_zarr: {e}") from None  # the API's words (overwrite=True)
     if zarr_format is None:
         from .inspect import zarr_format_of
 

@@ -12,9 +12,9 @@ import xarray as xr
 
 from ..core import earth as m
 from ..core.gradient import gradient_array as gradient
-from ..core.plan import is_dask_collection
+from ..core.plan import is_dask_collection, uniform_step
 from ..core.stencil import EvenCoords
-from ..errors import warn_caller
+from ..errors import OptionError, warn_caller
 from . import units as units_pint
 from .gradient import describe, divide_units
 
@@ -177,9 +177,10 @@ def _find(obj, given, what: str, names: tuple[str, ...]) -> Hashable:
     variables = obj.variables if isinstance(obj, xr.Dataset) else obj.coords
     if given is not None:
         if given not in variables:
-            raise ValueError(
-                f"{what}={given!r} is not a coordinate of the input; its coordinates are "
-                f"{list(obj.coords)}"
+            raise OptionError(
+                what,
+                f"{{opt:{what}={given!r}}} is not a coordinate of the input; its coordinates "
+                f"are {list(obj.coords)}",
             )
         return given
     pools = [obj.coords]
@@ -190,11 +191,15 @@ def _find(obj, given, what: str, names: tuple[str, ...]) -> Hashable:
         if len(found) == 1:
             return found[0]
         if found:
-            raise ValueError(f"several {what} coordinates: {found}; pass {what}= one of them")
-    raise ValueError(
+            raise OptionError(
+                what, f"several {what} coordinates: {found}; pass {{opt:{what}=NAME}}, one of them"
+            )
+    raise OptionError(
+        what,
         f"no {what} coordinate found: none has CF attributes (standard_name {what!r}, units "
         f"'degrees_{'north' if what == 'latitude' else 'east'}') nor one of the names "
-        f"{list(names)}; the input's coordinates are {list(obj.coords)}; pass {what}=NAME"
+        f"{list(names)}; the input's coordinates are {list(obj.coords)}; pass "
+        f"{{opt:{what}=NAME}}",
     )
 
 
@@ -313,7 +318,7 @@ class Grid:
             return m.unwrap_dask(lam.astype(np.float64) * self.lon_rad, 0), None
         lam = np.unwrap(np.asarray(lam, dtype=np.float64) * self.lon_rad)
         m.monotonic(lam, self.lon_name, "longitude")
-        return lam, m.uniform_step(lam, self.lon.dtype)
+        return lam, uniform_step(lam, self.lon.dtype)
 
     def _periodic_1d(self, periodic) -> bool:
         if periodic is False or (periodic is None and is_dask_collection(self.lon)):
@@ -356,7 +361,7 @@ class Grid:
         # an even coordinate's step as EvenCoords: uniform arithmetic, and the coordinate rule
         # at the edges of a regional grid, as for dask coordinates (not inspected)
         phi = np.asarray(phi, dtype=np.float64)
-        step = m.uniform_step(phi, self.lat.dtype)
+        step = uniform_step(phi, self.lat.dtype)
         return phi * scale if step is None else EvenCoords(step * scale)
 
     def _differentiate_1d(self, x, ay: int, ax: int, opts):
@@ -419,6 +424,9 @@ class Grid:
                 dx, dy = grid._differentiate_2d(x, a0, a1, opts)
             else:
                 dx, dy = grid._differentiate_1d(x, a0, a1, opts)
+        except OptionError as err:  # the core numbers dims; the error names them
+            err.dims = da_.dims
+            raise
         except (ValueError, TypeError, IndexError) as err:  # gradient()'s, naming axes
             names = ", ".join(f"{i}={d!r}" for i, d in enumerate(da_.dims))
             raise type(err)(f"{err} (differentiating {_what(da_)}; dims {names})") from err

@@ -12,7 +12,8 @@ import numpy as np
 import xarray as xr
 
 from ..core.gradient import gradient_array
-from ..core.plan import is_dask_collection
+from ..core.plan import is_dask_collection, uniform_step
+from ..errors import OptionError
 from . import units as units_pint
 
 __all__ = ["describe", "gradient_xarray"]
@@ -135,6 +136,9 @@ def _gradient_dataarray(da, dims, steps, units, codes, periods, opts):
                 periodic={a: periods[d] for a, d in zip(axes, these, strict=True) if d in periods}
                 or None,
             )
+        except OptionError as err:
+            err.dims = da.dims  # the core numbers dims; the error names them
+            raise
         except (ValueError, TypeError, IndexError) as err:
             names = ", ".join(f"{i}={d!r}" for i, d in enumerate(da.dims))
             raise type(err)(f"{err} (dim numbers: {names})") from err
@@ -312,7 +316,10 @@ def dim_periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
     out: dict[Hashable, float | None] = {}
     for d, period in given.items():
         if d not in dims:
-            raise ValueError(f"periodic dim {d!r} is not one of the differentiated dims {dims}")
+            raise OptionError(
+                "periodic",
+                f"{{opt:periodic}} dim {d!r} is not one of the differentiated dims {dims}",
+            )
         step = steps[d]
         period = units_pint.period_magnitude(period, units[d], d)
         if isinstance(period, np.timedelta64 | datetime.timedelta):
@@ -330,14 +337,11 @@ def _uniform_period(x: Any, d: Hashable) -> float:
     ask = f"pass periodic={{{d!r}: period}}"
     if is_dask_collection(x):
         raise ValueError(f"periodic dim {d!r} has a dask coordinate; {ask} to keep it lazy")
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
     if x.size < 2:
         raise ValueError(f"periodic dim {d!r} has {x.size} point(s), so no step; {ask}")
-    dx = np.diff(x)
-    step = (x[-1] - x[0]) / (x.size - 1)
-    # steps of a uniform grid stored in the coordinate's own precision differ by a few ulps
-    eps = np.finfo(np.result_type(x.dtype, np.float32)).eps
-    if np.max(np.abs(dx - step)) > 1e-9 * abs(step) + 8 * eps * np.max(np.abs(x)):
+    step = uniform_step(x)
+    if step is None:
         raise ValueError(
             f"periodic dim {d!r} has a non-uniform coordinate, so its period is unknown; {ask}"
         )

@@ -9,11 +9,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..core.earth import uniform_step
 from ..core.operators import STANDARD_NAMES, check_same_shape, operate_arrays, output_name
-from ..core.plan import is_dask_collection
+from ..core.plan import is_dask_collection, uniform_step
 from ..core.stencil import EvenCoords
-from ..errors import warn_caller
+from ..errors import OptionError, OptionNotImplemented, OptionWarning, warn_caller
 from . import units as units
 from .geospatial import Grid, geospatial_gradient
 from .gradient import UNIT_FACTOR, describe, dim_periods, dim_spacings, divide_units
@@ -102,9 +101,13 @@ def _cartesian(kind, inputs, dims, options, stencil, data_units=None):
         den = None  # mixed coordinate units: no units
     degrees = [d for d in names if str(units[d]).startswith("degree")]
     if degrees:
+        where = ", ".join(f"{d}: {units[d]!r}" for d in degrees)
         warn_caller(
-            f"coordinates in degrees ({', '.join(f'{d}: {units[d]!r}' for d in degrees)}): the "
-            "result is per degree; geospatial=True differentiates per metre on the sphere"
+            OptionWarning(
+                "geospatial",
+                f"coordinates in degrees ({where}): the result is per degree; "
+                "{opt:geospatial=True} differentiates per metre on the sphere",
+            )
         )
     return data, den
 
@@ -199,10 +202,11 @@ def _curvilinear(kind, inputs, grid, options, stencil):
     div = Σ_i (∂V_i/∂x e_i + ∂V_i/∂y n_i), vort = Σ_i (∂V_i/∂x n_i − ∂V_i/∂y e_i), which on a
     regular grid are ∂u/∂x + ∂v/∂y − v tan φ / N and ∂v/∂x − ∂u/∂y + u tan φ / N."""
     if kind == "laplacian":
-        raise NotImplementedError(
-            "laplacian(geospatial=True) needs 1-D latitude and longitude coordinates; "
-            f"{grid.lat_name!r}/{grid.lon_name!r} are 2-D (curvilinear). Regrid, or use the "
-            "Cartesian laplacian on projected coordinates"
+        raise OptionNotImplemented(
+            "geospatial",
+            "{opt:laplacian} with {opt:geospatial=True} needs 1-D latitude and longitude "
+            f"coordinates; {grid.lat_name!r}/{grid.lon_name!r} are 2-D (curvilinear). Regrid, "
+            "or use the Cartesian laplacian on projected coordinates",
         )
     keys = ("latitude", "longitude", "earth", "radius", "periodic")
     kw = {k: options[k] for k in keys if k in options}
@@ -225,6 +229,9 @@ def _curvilinear(kind, inputs, grid, options, stencil):
 def _named_errors(obj, fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
+    except OptionError as err:
+        err.dims = obj.dims  # the core numbers dims; the error names them
+        raise
     except (ValueError, TypeError, IndexError) as err:
         names = ", ".join(f"{i}={d!r}" for i, d in enumerate(obj.dims))
         raise type(err)(f"{err} (dim numbers: {names})") from err
