@@ -71,8 +71,12 @@ class Run:
     """``daskgrad run IN OUT --dim x --overwrite`` onto a copy of the old OUTPUT, in a session
     of its own (a terminal's process group), signalled once ``ready`` says so."""
 
-    def __init__(self, root: Path, name: str, sig: int, ready, how: str = "module"):
+    def __init__(
+        self, root: Path, name: str, sig: int, ready, how: str = "module", group: bool = False
+    ):
         import shutil
+
+        self.group = group  # SIGTERM to the whole group too (timeout, Slurm, docker stop)
 
         self.out = root / f"{name}.zarr"
         shutil.copytree(root / "old.zarr", self.out)
@@ -106,8 +110,8 @@ class Run:
         except psutil.NoSuchProcess:
             pass
         if self.sent is None and self.proc.poll() is None and self.ready(self):
-            if self.sig == signal.SIGINT:  # a terminal's Ctrl-C: the whole process group
-                os.killpg(self.proc.pid, signal.SIGINT)
+            if self.sig == signal.SIGINT or self.group:  # Ctrl-C: the whole process group
+                os.killpg(self.proc.pid, self.sig)
             else:
                 self.proc.send_signal(self.sig)
             self.sent = time.monotonic() - self.start
@@ -237,5 +241,18 @@ def test_signals_while_computing(busy, data):
         Run(root, "comp-term-gc-1", signal.SIGTERM, metadata_then(0.3), how="low-gc"),
         Run(root, "comp-term-gc-2", signal.SIGTERM, chunks_written(1), how="low-gc"),
         Run(root, "comp-int-0", signal.SIGINT, chunks_written(2)),
+    ]
+    run_all(runs, ds)
+
+
+def test_sigterm_to_the_process_group(busy, data):
+    """SIGTERM to the whole process group (what ``timeout``, systemd, Slurm and ``docker stop``
+    send) also stops the cluster's processes, so the computation fails before the held signal is
+    acted on: still exit 143 and "terminated", never "computation failed" with exit 1."""
+    root, ds = data
+    runs = [
+        Run(root, "group-term-0", signal.SIGTERM, temporary_then(1.0), group=True),
+        Run(root, "group-term-1", signal.SIGTERM, metadata_then(0.3), group=True),
+        Run(root, "group-term-2", signal.SIGTERM, chunks_written(1), group=True),
     ]
     run_all(runs, ds)

@@ -435,6 +435,17 @@ def _quiet_distributed() -> None:
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
+def _stopped(terminated: bool, state: State) -> int:
+    """Say that a signal stopped the run; its exit status (143 for SIGTERM, 130 for SIGINT)."""
+    what = "terminated" if terminated else "interrupted"
+    if state.committed:
+        told = f"{what} after {state.output} was written; it is complete"
+    else:
+        told = f"{what}; no output written"
+    _tell(f"daskgrad: {told}")
+    return 143 if terminated else 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``daskgrad`` console script; returns the exit status."""
     from .. import signals as _signals
@@ -465,6 +476,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         if debug:
             _traceback()
+        if _signals.held() is not None:  # a signal to the process group stopped the cluster too
+            return _stopped(_signals.held() == signal.SIGTERM, state)
         from .parser import said
 
         _tell(f"daskgrad: error: {said(e) if isinstance(e, Worded) else e}")
@@ -472,18 +485,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, Terminated) as e:
         if debug:
             _traceback()
-        what = "terminated" if isinstance(e, Terminated) else "interrupted"
-        if state.committed:
-            told = f"{what} after {state.output} was written; it is complete"
-        else:
-            told = f"{what}; no output written"
-        _tell(f"daskgrad: {told}")
-        return 143 if isinstance(e, Terminated) else 130
+        # the first signal received decides: a SIGTERM to the process group can make the
+        # cluster's processes end in a way that reaches this process as a KeyboardInterrupt
+        sig = _signals.held()
+        return _stopped(sig == signal.SIGTERM if sig else isinstance(e, Terminated), state)
     except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else 0
     except Exception as e:
         if debug:
             _traceback()
+        if _signals.held() is not None:
+            # SIGINT/SIGTERM to the process group reaches the cluster's processes as well: the
+            # computation fails (a nanny or a connection gone) before the held signal is acted on
+            return _stopped(_signals.held() == signal.SIGTERM, state)
         from ..io.writer import ComputeFailed
 
         detail = str(e) if isinstance(e, ComputeFailed) else first_line(e)
