@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -18,8 +18,14 @@ from .kernel import gradient_block
 from .plan import Plan, is_dask_collection, is_masked, make_plan, normalize_nan_policy
 from .stencil import depth
 
-if TYPE_CHECKING:  # earth differentiates with core.gradient, which imports this module
-    from .earth import Earth
+
+class EarthModel(Protocol):
+    """The radii of curvature the metric terms need (:class:`daskgrad.core.earth.Earth`)."""
+
+    def east(self, phi: np.ndarray) -> np.ndarray: ...
+
+    def north(self, phi: np.ndarray) -> np.ndarray: ...
+
 
 # one term: (input, position in dims, derivative order, sign)
 Term = tuple[int, int, int, float]
@@ -180,7 +186,7 @@ def _operator_block(
     plan: Plan,
     kind: str,
     terms: tuple[Term, ...],
-    geo: tuple[Earth, int] | None,
+    geo: tuple[EarthModel, int] | None,
     out: Sequence[np.ndarray] | None = None,
 ) -> tuple[np.ndarray]:
     """One chunk of the operator: every term from the chunks and their ghost planes."""
@@ -250,7 +256,7 @@ def _trim_step(step: Any, trim: int) -> Any:
 
 
 def _metric(
-    phi: Any, geo: tuple[Earth, int], ndim: int, dtype: np.dtype
+    phi: Any, geo: tuple[EarthModel, int], ndim: int, dtype: np.dtype
 ) -> dict[tuple[int, int, bool] | str, np.ndarray]:
     """Per latitude of the chunk: 1/(N cos φ), 1/M, their squares, and tan φ / N, shaped to
     broadcast along the latitude axis. NaN eastward factors at the poles."""
