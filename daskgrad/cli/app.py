@@ -243,10 +243,11 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
         except Exception as e:
             detail = str(e) if isinstance(e, ComputeFailed) else first_line(e)
             stalled = _stalled(e, detail, input, output, args.store_timeout)
-            if getattr(target, "leftover", None):
+            leftover = getattr(target, "leftover", None)
+            if leftover:
                 raise ComputeFailed(
                     f"{stalled or detail}; could not delete the chunks written under "
-                    f"{target.leftover} (no zarr metadata: not readable as a store)"
+                    f"{leftover} (no zarr metadata: not readable as a store)"
                 ) from e
             if stalled:
                 raise ComputeFailed(stalled) from e

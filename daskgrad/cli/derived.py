@@ -55,18 +55,27 @@ def derived_outputs(
             )
         if ds[name].dtype.kind not in "iufc":
             raise UsageError(f"variable {name!r} has non-numeric dtype {ds[name].dtype}")
-    stencil = {k: opts[k] for k in ("accuracy", "edge_order", "nan_policy") if k in opts}
+    stencil: dict[str, Any] = {
+        k: opts[k] for k in ("accuracy", "edge_order", "nan_policy") if k in opts
+    }
     out: dict[Hashable, Any] = {}
     try:
         if request.geospatial:
             where = {"latitude": request.latitude, "longitude": request.longitude}
-            geo = dict(geospatial=True, earth=request.earth, **where, **stencil)
+            geo: dict[str, Any] = dict(geospatial=True, earth=request.earth, **where, **stencil)
             if gradient_vars:
                 from ..xr.geospatial import geospatial_dataset
 
                 # auto: every numeric variable on the horizontal grid, the others left out
                 names = None if auto else list(gradient_vars)
-                grads = geospatial_dataset(ds, names, earth=request.earth, **where, **stencil)
+                grads = geospatial_dataset(
+                    ds,
+                    names,
+                    latitude=request.latitude,
+                    longitude=request.longitude,
+                    earth=request.earth,
+                    **stencil,
+                )
                 out.update(grads.data_vars)
         else:
             if request.operators and not dims:

@@ -330,7 +330,9 @@ def _local(
             _shut_down(None, cluster, scratch)
         raise
     try:
-        host = get_address_host(client.scheduler.address)
+        scheduler = client.scheduler
+        assert scheduler is not None and scheduler.address is not None  # a connected client
+        host = get_address_host(scheduler.address)
         say(f"local cluster of {_describe(client.scheduler_info(), host)}")
         if n * limit > MEMORY_LIMIT:
             total = fmt_bytes(MEMORY_LIMIT)

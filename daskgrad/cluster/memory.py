@@ -165,10 +165,11 @@ def local_cluster_shape(
     from distributed.deploy.utils import nprocesses_nthreads
     from distributed.system import MEMORY_LIMIT
 
-    if workers is None and threads_per_worker is None:
-        workers, threads_per_worker = nprocesses_nthreads(CPU_COUNT)
-    elif workers is None:
-        workers = max(1, CPU_COUNT // threads_per_worker)
+    if workers is None:
+        if threads_per_worker is None:
+            workers, threads_per_worker = nprocesses_nthreads(CPU_COUNT)
+        else:
+            workers = max(1, CPU_COUNT // threads_per_worker)
     elif threads_per_worker is None:
         threads_per_worker = max(1, math.ceil(CPU_COUNT / workers))
     if memory_limit is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -28,11 +29,13 @@ def wrapped(arr: np.ndarray, axis: int, depth: int, lo: bool) -> np.ndarray:
     if n >= depth:
         return take(arr, axis, -depth, 0) if lo else take(arr, axis, 0, depth)
     q = np.arange(-depth, 0) if lo else np.arange(depth)
-    return np.take(arr, q % n, axis=axis)
+    planes: np.ndarray = np.take(arr, q % n, axis=axis)
+    return planes
 
 
-def block_step(ax: AxisPlan, start: int, stop: int, depth: int = 1):
-    """The kernel's step for the block ``[start, stop)`` of an axis with NumPy or no coordinates."""
+def block_step(ax: AxisPlan, start: int, stop: int, depth: int = 1) -> Any:
+    """The kernel's step for the block ``[start, stop)`` of an axis with NumPy or no coordinates
+    (a float, or the coordinates with ``depth`` ghost values per side)."""
     if ax.uniform:
         return ax.step
     x, n = ax.step, ax.size
@@ -42,7 +45,15 @@ def block_step(ax: AxisPlan, start: int, stop: int, depth: int = 1):
     return coord_ext(prev, x[start:stop], nxt, ax.period, wrap_lo, wrap_hi, depth)
 
 
-def gradient_blocks(blocks, ghosts, steps, aux, *, plan: Plan, out=None):
+def gradient_blocks(
+    blocks: Sequence[np.ndarray],
+    ghosts: Sequence[Sequence[tuple[np.ndarray | None, np.ndarray | None]]],
+    steps: Sequence[Any],
+    aux: Sequence[Any],
+    *,
+    plan: Plan,
+    out: Sequence[np.ndarray] | None = None,
+) -> tuple[np.ndarray, ...]:
     """The block function of :func:`daskgrad.gradient`: every partial derivative of one block."""
     return gradient_block(
         blocks[0],
@@ -62,7 +73,13 @@ def gradient_numpy(f: np.ndarray, plan: Plan) -> tuple[np.ndarray, ...]:
     return ghosted_numpy([f], plan, gradient_blocks, len(plan.axes))
 
 
-def ghosted_numpy(arrays, plan: Plan, func, nout: int, aux=()) -> tuple[np.ndarray, ...]:
+def ghosted_numpy(
+    arrays: Sequence[np.ndarray],
+    plan: Plan,
+    func: Callable[..., Any],
+    nout: int,
+    aux: Sequence[tuple[int, np.ndarray]] = (),
+) -> tuple[np.ndarray, ...]:
     """``func(blocks, ghosts, steps, aux, plan=plan, out=outs)`` over row-blocks of the
     same-shaped ``arrays`` on threads; ``ghosts`` per array and differentiated axis, ``aux``
     the slices of the 1-D arrays ``aux`` [(axis, values)] that fall in the block."""
@@ -79,9 +96,13 @@ def ghosted_numpy(arrays, plan: Plan, func, nout: int, aux=()) -> tuple[np.ndarr
     workers = 1 if nbytes < _THREAD_MIN_BYTES else max(1, min(os.cpu_count() or 1, n0 // rows))
     bounds = np.linspace(0, n0, workers + 1).astype(int)
 
-    def ghosts_of(a, start, stop):
+    def ghosts_of(
+        a: np.ndarray, start: int, stop: int
+    ) -> list[tuple[np.ndarray | None, np.ndarray | None]]:
         out = []
         for ax in plan.axes:
+            lo: np.ndarray | None
+            hi: np.ndarray | None
             if ax.axis == 0:
                 lo = hi = None
                 if start > 0 or ax.periodic:
@@ -163,7 +184,7 @@ def numpy_ops_axis(
     array([1, 2, 4], dtype='timedelta64[s]')
     """
 
-    def at(i):
+    def at(i: int | slice) -> tuple[int | slice, ...]:
         return (slice(None),) * axis + (i,)
 
     out = np.empty_like(f, dtype=dtype)

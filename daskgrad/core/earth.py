@@ -7,12 +7,16 @@ import math
 import numbers
 from dataclasses import dataclass
 from operator import getitem
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .gradient import gradient_array as gradient
 from .plan import is_dask_collection
+
+if TYPE_CHECKING:
+    import dask.array as da
+    from dask.typing import Key
 
 SPHERE_RADIUS = 6371008.8  # m, the IUGG mean radius
 WGS84_A = 6378137.0  # m, semi-major axis
@@ -52,14 +56,20 @@ class Earth:
     e2: float = 0.0
 
     def east(self, phi: np.ndarray) -> np.ndarray:
+        r: np.ndarray
         if self.e2 == 0:
-            return self.a * np.cos(phi)
-        return self.a * np.cos(phi) / np.sqrt(1 - self.e2 * np.sin(phi) ** 2)
+            r = self.a * np.cos(phi)
+        else:
+            r = self.a * np.cos(phi) / np.sqrt(1 - self.e2 * np.sin(phi) ** 2)
+        return r
 
     def north(self, phi: np.ndarray) -> np.ndarray:
+        r: np.ndarray
         if self.e2 == 0:
-            return np.full(np.shape(phi), self.a)
-        return self.a * (1 - self.e2) / (1 - self.e2 * np.sin(phi) ** 2) ** 1.5
+            r = np.full(np.shape(phi), self.a)
+        else:
+            r = self.a * (1 - self.e2) / (1 - self.e2 * np.sin(phi) ** 2) ** 1.5
+        return r
 
     @property
     def constant_north(self) -> float | None:
@@ -125,7 +135,8 @@ def check_latitude(phi: np.ndarray, name: Any) -> None:
 
 
 def poles(phi: np.ndarray) -> np.ndarray:
-    return np.abs(phi) >= HALF_PI * (1 - _POLE_RTOL)
+    near: np.ndarray = np.abs(phi) >= HALF_PI * (1 - _POLE_RTOL)
+    return near
 
 
 def east_factor(lat: np.ndarray, to_rad: float, earth: Earth, name: Any) -> np.ndarray:
@@ -145,7 +156,9 @@ def north_factor(lat: np.ndarray, to_rad: float, earth: Earth, name: Any) -> np.
     return 1.0 / earth.north(phi)
 
 
-def position(lat: np.ndarray, lon: np.ndarray, lat_rad, lon_rad, earth: Earth, name):
+def position(
+    lat: np.ndarray, lon: np.ndarray, lat_rad: float, lon_rad: float, earth: Earth, name: Any
+) -> np.ndarray:
     """Earth-centred Cartesian position (metres), shape ``(3, *lat.shape)``: smooth across the
     dateline and through the poles, unlike longitude."""
     phi = np.asarray(lat, dtype=np.float64) * lat_rad
@@ -159,7 +172,14 @@ def position(lat: np.ndarray, lon: np.ndarray, lat_rad, lon_rad, earth: Earth, n
     return np.stack([horizontal * np.cos(lam), horizontal * np.sin(lam), vertical])
 
 
-def jacobian_coefficients(lat, lon, lat_rad, lon_rad, p_0, p_1) -> np.ndarray:
+def jacobian_coefficients(
+    lat: np.ndarray,
+    lon: np.ndarray,
+    lat_rad: float,
+    lon_rad: float,
+    p_0: np.ndarray,
+    p_1: np.ndarray,
+) -> np.ndarray:
     """Chain-rule coefficients on a 2-D grid: ``(4, ny, nx)`` such that
     ``df/dx = c[0] df/d0 + c[1] df/d1`` and ``df/dy = c[2] df/d0 + c[3] df/d1``.
 
@@ -202,7 +222,9 @@ def scale_inplace(g: np.ndarray, factor: np.ndarray, axis: int) -> np.ndarray:
 _SLAB_BYTES = 1 << 19
 
 
-def combine_inplace(f0: np.ndarray, f1: np.ndarray, coef: np.ndarray, axes) -> tuple:
+def combine_inplace(
+    f0: np.ndarray, f1: np.ndarray, coef: np.ndarray, axes: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     """``(df/dx, df/dy)`` from the index derivatives ``f0``, ``f1`` (along the data's ``axes``)
     and :func:`jacobian_coefficients`, written into ``f0`` and ``f1`` slab by slab along axis 0
     (fresh derivatives nobody else reads), so no temporary is as large as a chunk."""
@@ -211,16 +233,16 @@ def combine_inplace(f0: np.ndarray, f1: np.ndarray, coef: np.ndarray, axes) -> t
         return f0, f1
     c = coef if axes[0] < axes[1] else coef.swapaxes(1, 2)
     shape = [1] * f0.ndim
-    for a, n in zip(sorted(axes), c.shape[1:], strict=True):
-        shape[a] = n
-    c = [ci.reshape(shape) for ci in c]
+    for axis, n in zip(sorted(axes), c.shape[1:], strict=True):
+        shape[axis] = n
+    parts = [ci.reshape(shape) for ci in c]
     row = f0[0].nbytes or 1
     step = max(1, _SLAB_BYTES // row)
     on_0 = 0 in axes
     for s in range(0, f0.shape[0], step):
         sl = slice(s, s + step)
         a, b = f0[sl], f1[sl]
-        cs = [ci[sl] if on_0 else ci for ci in c]
+        cs = [ci[sl] if on_0 else ci for ci in parts]
         x = a * cs[0]
         x += b * cs[1]
         b *= cs[3]
@@ -229,7 +251,9 @@ def combine_inplace(f0: np.ndarray, f1: np.ndarray, coef: np.ndarray, axes) -> t
     return f0, f1
 
 
-def lat_factor(kind: str, lat, to_rad: float, earth: Earth, name, chunks):
+def lat_factor(
+    kind: str, lat: Any, to_rad: float, earth: Earth, name: Any, chunks: tuple[int, ...] | None
+) -> Any:
     """:func:`east_factor` or :func:`north_factor` of a 1-D latitude: NumPy when ``chunks`` is
     None, else a dask array with those chunks (lazy, the range check included)."""
     fn = east_factor if kind == "east" else north_factor
@@ -241,7 +265,16 @@ def lat_factor(kind: str, lat, to_rad: float, earth: Earth, name, chunks):
     return lat.map_blocks(fn, to_rad, earth, name, dtype=np.float64, meta=np.empty((0,)))
 
 
-def curvilinear_coefficients(lat, lon, lat_rad, lon_rad, earth: Earth, name, chunks, opts):
+def curvilinear_coefficients(
+    lat: Any,
+    lon: Any,
+    lat_rad: float,
+    lon_rad: float,
+    earth: Earth,
+    name: Any,
+    chunks: tuple[tuple[int, ...], tuple[int, ...]] | None,
+    opts: dict[str, Any],
+) -> Any:
     """:func:`jacobian_coefficients` of 2-D coordinates: NumPy when ``chunks`` is None, else a
     dask array chunked ``(4,) + chunks``, computed once per horizontal chunk."""
     args = (lat_rad, lon_rad)
@@ -265,7 +298,7 @@ def curvilinear_coefficients(lat, lon, lat_rad, lon_rad, earth: Earth, name, chu
     return barrier(coef)
 
 
-def monotonic(x: np.ndarray, name, what: str) -> None:
+def monotonic(x: np.ndarray, name: Any, what: str) -> None:
     """ValueError unless the 1-D coordinate ``x`` is free of NaN and strictly monotonic."""
     holes = np.flatnonzero(np.isnan(x))
     if holes.size:
@@ -282,21 +315,23 @@ def monotonic(x: np.ndarray, name, what: str) -> None:
         )
 
 
-def unwrap_dask(lam, axis: int):
+def unwrap_dask(lam: da.Array, axis: int) -> da.Array:
     """``numpy.unwrap`` of a dask array (radians) along ``axis``, lazily: the 2π jumps between
     neighbours summed across chunks (``da.diff``'s ``prepend`` would compute its argument)."""
     import dask.array as da
 
-    def part(s):
-        return lam[(slice(None),) * axis + (s,)]
+    def part(s: slice) -> da.Array:
+        planes: da.Array = lam[(slice(None),) * axis + (s,)]
+        return planes
 
     n = lam.shape[axis]
     jumps = -2 * np.pi * da.round((part(slice(1, n)) - part(slice(0, n - 1))) / (2 * np.pi))
     total = da.concatenate([da.zeros_like(part(slice(0, 1))), da.cumsum(jumps, axis)], axis)
-    return (lam + total).rechunk(lam.chunks)
+    unwrapped: da.Array = (lam + total).rechunk(lam.chunks)
+    return unwrapped
 
 
-def scale(g, factor, axis: int):
+def scale(g: Any, factor: Any, axis: int) -> Any:
     """``g`` times a 1-D ``factor`` along ``axis``, in place, per chunk for dask."""
     if not is_dask_collection(g):
         return scale_inplace(g, factor, axis)
@@ -308,7 +343,7 @@ def scale(g, factor, axis: int):
     )
 
 
-def barrier(a):
+def barrier(a: da.Array) -> da.Array:
     """``a`` behind a layer of aliases: dask would otherwise fuse the coefficients' blockwise
     tasks into every consumer, recomputing them once per time step."""
     import dask.array as da
@@ -316,15 +351,18 @@ def barrier(a):
     from dask.highlevelgraph import HighLevelGraph
 
     name = f"geospatial-metrics-{a.name}"
-    layer = {
+    layer: dict[Key, Alias] = {
         (name, *i): Alias((name, *i), (a.name, *i))
         for i in itertools.product(*map(range, a.numblocks))
     }
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[a])
+    # dask.array.Array fails dask's own DaskCollection protocol (see core.graph)
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[a])  # type: ignore[list-item]
     return da.Array(graph, name, a.chunks, meta=a._meta)
 
 
-def combine_dask(g0, g1, coef, axes):
+def combine_dask(
+    g0: da.Array, g1: da.Array, coef: da.Array, axes: tuple[int, int]
+) -> tuple[da.Array, ...]:
     """One task per chunk turns the two index derivatives into (df/dx, df/dy)."""
     import dask.array as da
     from dask._task_spec import Task, TaskRef
@@ -334,7 +372,7 @@ def combine_dask(g0, g1, coef, axes):
     token = tokenize(g0.name, g1.name, coef.name, axes)
     name = f"geospatial-{token}"
     idxs = list(itertools.product(*map(range, g0.numblocks)))
-    layer = {
+    layer: dict[Key, Task] = {
         (name, *i): Task(
             (name, *i),
             combine_inplace,
@@ -345,11 +383,18 @@ def combine_dask(g0, g1, coef, axes):
         )
         for i in idxs
     }
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[g0, g1, coef])
+    # dask.array.Array fails dask's own DaskCollection protocol (see core.graph)
+    graph = HighLevelGraph.from_collections(
+        name,
+        layer,
+        dependencies=[g0, g1, coef],  # type: ignore[list-item]
+    )
     outs = []
     for k, word in enumerate(("dx", "dy")):
         out_name = f"geospatial-{word}-{token}"
-        sub = {(out_name, *i): Task((out_name, *i), getitem, TaskRef((name, *i)), k) for i in idxs}
+        sub: dict[Key, Task] = {
+            (out_name, *i): Task((out_name, *i), getitem, TaskRef((name, *i)), k) for i in idxs
+        }
         g = HighLevelGraph(
             {**graph.layers, out_name: sub}, {**graph.dependencies, out_name: {name}}
         )

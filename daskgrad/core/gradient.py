@@ -54,12 +54,13 @@ def gradient_array(
         # numpy's arithmetic per chunk uses, needs every chunk size known)
         from .operators import masked_run
 
-        def run(arrays):
+        def run(arrays: list[Any]) -> tuple[Any, ...]:
             return gradient_array(
                 arrays[0], spacing, dim, edge_order, periodic, accuracy, nan_policy
             )
 
-        return masked_run(run, [f], plan.nan_policy)
+        masked: tuple[Any, ...] = masked_run(run, [f], plan.nan_policy)
+        return masked
     if needs_numpy_ops(f, plan.dtype) and not numpy_like:
         raise TypeError(
             f"{np.dtype(f.dtype)} input is differentiated with numpy.gradient's own arithmetic, "
@@ -122,8 +123,18 @@ def _gradient_dask_numpy_ops(x: Any, plan: Plan, spacing: Any) -> tuple[Any, ...
 
 
 def _numpy_ops_block(
-    g, coord=None, *, block_id, ax: AxisPlan, uniform_step, offsets, nb, edge_order, otype, label
-):
+    g: np.ndarray,
+    coord: np.ndarray | None = None,
+    *,
+    block_id: tuple[int, ...],
+    ax: AxisPlan,
+    uniform_step: float | None,
+    offsets: np.ndarray,
+    nb: int,
+    edge_order: int,
+    otype: np.dtype,
+    label: str,
+) -> np.ndarray:
     i = block_id[ax.axis]
     lo, hi = ax.periodic or i > 0, ax.periodic or i < nb - 1
     if ax.uniform:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterator, Sequence
 from operator import getitem
+from typing import TYPE_CHECKING, Any
 
 import dask.array as da
 import numpy as np
@@ -16,6 +18,14 @@ from ..errors import strip_tokens
 from .eager import block_step, gradient_blocks, wrapped
 from .kernel import coord_ext
 from .plan import AxisPlan, Plan
+
+if TYPE_CHECKING:
+    from dask.typing import Key
+
+# per block, per differentiated axis: the (lower, upper) ghost planes, None at a true edge
+Ghosts = list[tuple[np.ndarray | None, np.ndarray | None]]
+# per differentiated axis: (axis, whether the lower neighbour needs planes, the upper one)
+Needs = Sequence[tuple[int, bool, bool]]
 
 
 def repaired_chunks(x: da.Array, plan: Plan) -> tuple[tuple[int, ...], ...]:
@@ -43,14 +53,14 @@ def repaired_chunks(x: da.Array, plan: Plan) -> tuple[tuple[int, ...], ...]:
     return tuple(chunks)
 
 
-def _planes(block, needs, depth):
+def _planes(block: np.ndarray, needs: Needs, depth: int) -> Ghosts:
     """The first and last ``depth`` planes of ``block`` along each differentiated axis, as its
     neighbours need them (None where no neighbour does).
 
     Copies: a view would keep the whole chunk alive, hidden from distributed's memory
     accounting, until every neighbour's kernel has run.
     """
-    out = []
+    out: Ghosts = []
     for a, need_first, need_last in needs:
         # a copy either way: np.take copies, and so does the slice of wrapped()
         first = np.array(wrapped(block, a, depth, False)) if need_first else None
@@ -65,16 +75,24 @@ def _label(x: da.Array) -> str:
     return name.removeprefix("open_dataset-").removeprefix("original-") or "array"
 
 
-def _pack(*blocks):
+def _pack(*blocks: np.ndarray) -> list[np.ndarray]:
     return list(blocks)
 
 
-def _planes_of(pack, needs, depth):
+def _planes_of(pack: Sequence[np.ndarray], needs: Needs, depth: int) -> list[Ghosts]:
     """The planes of every block of ``pack`` (the chunks of several inputs), one list each."""
     return [_planes(block, needs, depth) for block in pack]
 
 
-def _block_task(*args, n_in, k, func, plan, n_aux, packed=False):
+def _block_task(
+    *args: Any,
+    n_in: int,
+    k: int,
+    func: Callable[..., Any],
+    plan: Plan,
+    n_aux: int,
+    packed: tuple[int, ...] = (),
+) -> Any:
     # args: n_in blocks (or, packed, one list of them), k steps, n_aux aux slices, then per
     # input and axis the planes of the lower and of the upper neighbour (None at a true edge;
     # packed, per axis only, each a list over the inputs); flat, so that every dependency is
@@ -83,8 +101,9 @@ def _block_task(*args, n_in, k, func, plan, n_aux, packed=False):
         args = (*(args[0][j] for j in packed), *args[1:])
     blocks, steps = args[:n_in], args[n_in : n_in + k]
     aux, planes = args[n_in + k : n_in + k + n_aux], args[n_in + k + n_aux :]
-    ghosts = []
+    ghosts: list[Ghosts] = []
     for i in range(n_in):
+        mine: Sequence[Any]
         if packed:
             mine = [None if p is None else p[packed[i]] for p in planes]
         else:
@@ -98,12 +117,12 @@ def _block_task(*args, n_in, k, func, plan, n_aux, packed=False):
     return func(list(blocks), ghosts, list(steps), list(aux), plan=plan)
 
 
-def _block_task_one(*args, **kwargs):
+def _block_task_one(*args: Any, **kwargs: Any) -> Any:
     (out,) = _block_task(*args, **kwargs)
     return out
 
 
-def _without_layers(graph: HighLevelGraph, top: str, names: set) -> HighLevelGraph:
+def _without_layers(graph: HighLevelGraph, top: str, names: set[str]) -> HighLevelGraph:
     """``graph`` without the layers ``names`` (their tasks run inlined in ``top``'s), ``top``
     depending on what they depended on."""
     layers = {k: v for k, v in graph.layers.items() if k not in names}
@@ -113,18 +132,29 @@ def _without_layers(graph: HighLevelGraph, top: str, names: set) -> HighLevelGra
     return HighLevelGraph(layers, deps)
 
 
-def _inline(graph, key):
+def _inline(graph: Any, key: Key) -> Task | TaskRef:
     """The task that makes ``key``, to run inside another task; a reference if it is not a
     task object (legacy tuples, aliases)."""
     task = graph.get(key) if hasattr(graph, "get") else None
     return task if isinstance(task, Task) else TaskRef(key)
 
 
-def _ref(key):
+def _ref(key: Key | None) -> TaskRef | None:
     return None if key is None else TaskRef(key)
 
 
-def checked_coord_ext(prev, cur, nxt, period, wrap_lo, wrap_hi, depth, where, start, size):
+def checked_coord_ext(
+    prev: np.ndarray | None,
+    cur: np.ndarray,
+    nxt: np.ndarray | None,
+    period: float | None,
+    wrap_lo: bool,
+    wrap_hi: bool,
+    depth: int,
+    where: str,
+    start: int,
+    size: int,
+) -> np.ndarray:
     """:func:`coord_ext` of a chunk of a dask coordinate, which could not be checked before
     computing: ValueError naming ``where`` when its values, or they and their neighbours'
     ghost values, hold a non-finite value or repeat one (a zero step). ``start`` is the
@@ -148,8 +178,8 @@ def checked_coord_ext(prev, cur, nxt, period, wrap_lo, wrap_hi, depth, where, st
 
 
 def _dask_coord_steps(
-    ax: AxisPlan, chunks: tuple[int, ...], name: str, dsk: dict, depth: int, where: str
-):
+    ax: AxisPlan, chunks: tuple[int, ...], name: str, dsk: dict[Key, Any], depth: int, where: str
+) -> tuple[list[TaskRef], da.Array]:
     """Per-chunk coordinate tasks for a dask coordinate array; returns (refs, array)."""
     c = ax.step.rechunk((chunks,))
     nb = len(chunks)
@@ -159,7 +189,7 @@ def _dask_coord_steps(
         wrap_lo, wrap_hi = ax.periodic and j == 0, ax.periodic and j == nb - 1
         prev = (c.name, (j - 1) % nb) if (j > 0 or wrap_lo) else None
         nxt = (c.name, (j + 1) % nb) if (j < nb - 1 or wrap_hi) else None
-        key = (f"{name}-coord{ax.axis}", j)
+        key: Key = (f"{name}-coord{ax.axis}", j)
         dsk[key] = Task(
             key,
             checked_coord_ext,
@@ -182,7 +212,14 @@ def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
     return ghosted_dask([x], plan, gradient_blocks, len(plan.axes), "gradient")
 
 
-def ghosted_dask(arrays, plan: Plan, func, nout: int, name: str, aux=()) -> tuple[da.Array, ...]:
+def ghosted_dask(
+    arrays: Sequence[da.Array],
+    plan: Plan,
+    func: Callable[..., Any],
+    nout: int,
+    name: str,
+    aux: Sequence[tuple[int, Any]] = (),
+) -> tuple[da.Array, ...]:
     """``func(blocks, ghosts, steps, aux, plan=plan)`` on every chunk of the same-shaped dask
     ``arrays`` (rechunked to the first one's repaired chunks), with the ghost planes of each
     and the chunk's slice of the 1-D arrays ``aux`` [(axis, values)]; ``nout`` outputs."""
@@ -192,18 +229,25 @@ def ghosted_dask(arrays, plan: Plan, func, nout: int, name: str, aux=()) -> tupl
         return _ghosted_dask(arrays, plan, func, nout, name, aux)
 
 
-def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, ...]:
+def _ghosted_dask(
+    arrays: Sequence[da.Array],
+    plan: Plan,
+    func: Callable[..., Any],
+    nout: int,
+    name: str,
+    aux: Sequence[tuple[int, Any]],
+) -> tuple[da.Array, ...]:
     original_chunks = arrays[0].chunks
     chunks = repaired_chunks(arrays[0], plan)
     arrays = [a.rechunk(chunks) if a.chunks != chunks else a for a in arrays]
     token = tokenize([a.name for a in arrays], plan, func, aux)
     g = plan.depth
     numblocks = arrays[0].numblocks
-    dsk: dict = {}
+    dsk: dict[Key, Any] = {}
     dependencies = list(arrays)
 
     # per differentiated axis and chunk index: steps and where the ghost planes come from
-    steps_by_axis = []
+    steps_by_axis: list[list[Any]] = []
     for k, ax in enumerate(plan.axes):
         c = chunks[ax.axis]
         if isinstance(ax.step, da.Array):
@@ -216,7 +260,7 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
             steps_by_axis.append(
                 [block_step(ax, offsets[j], offsets[j + 1], g) for j in range(len(c))]
             )
-    aux_by_axis = []
+    aux_by_axis: list[tuple[int, list[Any]]] = []
     for axis, values in aux:
         c = chunks[axis]
         if isinstance(values, da.Array):
@@ -239,19 +283,20 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
     spans = [(ax.axis, numblocks[ax.axis], ax.periodic) for ax in plan.axes]
     planes_names = [f"{name}-planes{n}-{token}" for n in range(len(arrays))]
 
-    def needs(i):
+    def needs(i: tuple[int, ...]) -> list[tuple[int, bool, bool]]:
         return [(a, per or i[a] > 0, per or i[a] < nb - 1) for a, nb, per in spans]
 
     # Several inputs: one task reads chunk i of each (their reading tasks inlined), so that
     # they are on the same worker and only ghost planes cross between workers.
     sources = [a.__dask_graph__() for a in arrays]
     first = (0,) * arrays[0].ndim
-    packed = len(arrays) > 1 and all(
+    pack = len(arrays) > 1 and all(
         isinstance(_inline(src, (a.name, *first)), Task)
         for src, a in zip(sources, arrays, strict=True)
     )
-    inlined: set = set()
-    if packed:
+    packed: tuple[int, ...] = ()  # with pack: the position of each input among the distinct
+    inlined: set[str] = set()
+    if pack:
         # the distinct inputs in the order of their names, the read named by them alone and
         # their planes by them and the ghost layout: operators on the same u and v in one graph
         # (divergence of u, v and vorticity of v, u) share these tasks
@@ -262,7 +307,7 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
         read_name += "-" + tokenize(order)
         inlined = set(order)  # input layers whose every task is inlined
         for i in idxs:
-            key = (read_name, *i)
+            key: Key = (read_name, *i)
             parts = [_inline(distinct[n][1], (n, *i)) for n in order]
             inlined &= {n for n, t in zip(order, parts, strict=True) if isinstance(t, Task)}
             dsk[key] = Task(key, _pack, *parts)
@@ -280,7 +325,7 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
                 key = (planes_name, *i)
                 dsk[key] = Task(key, _planes, TaskRef((arr.name, *i)), needs(i), g)
 
-    def neighbours(i):
+    def neighbours(i: tuple[int, ...]) -> Iterator[TaskRef | None]:
         for planes_name in planes_names:
             for a, nb, per in spans:
                 lo, hi = i[a] - 1, i[a] + 1
@@ -291,7 +336,7 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
         if not planes_names:
             yield from [None] * (2 * len(spans) * (1 if packed else len(arrays)))
 
-    kernel_args = dict(
+    kernel_args: dict[str, Any] = dict(
         n_in=len(arrays),
         k=len(plan.axes),
         func=func,
@@ -318,7 +363,13 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
             **kernel_args,
         )
 
-    graph = HighLevelGraph.from_collections(kernel_name, dsk, dependencies=dependencies)
+    # dask's DaskCollection protocol types __dask_scheduler__ as a staticmethod object, which no
+    # collection's attribute is when read from an instance: dask.array.Array fails its check
+    graph = HighLevelGraph.from_collections(
+        kernel_name,
+        dsk,
+        dependencies=dependencies,  # type: ignore[arg-type]
+    )
     # a layer of exactly the inlined tasks goes (a rechunk's also holds the pieces they read)
     inlined = {n for n in inlined if len(graph.layers.get(n, ())) == len(idxs)}
     if inlined:
@@ -329,7 +380,7 @@ def _ghosted_dask(arrays, plan: Plan, func, nout, name, aux) -> tuple[da.Array, 
         return (out.rechunk(original_chunks) if chunks != original_chunks else out,)
     outs = []
     for k, out_name in enumerate(out_names):
-        layer = {
+        layer: dict[Key, Task] = {
             (out_name, *i): Task((out_name, *i), getitem, TaskRef((kernel_name, *i)), k)
             for i in idxs
         }

@@ -8,12 +8,33 @@ group is a handful of vectorized gathers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, Protocol
+
 import numpy as np
 
 from .stencil import node_weights, uniform_weights, window
 
 
-def fill_holes(f: np.ndarray, outs, axes) -> None:
+class HoleAxis(Protocol):
+    """What re-differentiating needs of one of the kernel's axes (its per-block axis data)."""
+
+    n: int  # points along the axis in the block
+    g: int  # ghost planes per side
+    p: int  # accuracy
+    stride: int  # in elements
+    deriv: int
+    lo: np.ndarray | None  # ghost planes before the block; None at a true edge
+    hi: np.ndarray | None
+    q_edge: int  # the order of one-sided stencils at a true edge
+    from_point: bool
+    uniform: bool
+    h: float  # the step, when uniform
+    ext: Any  # the block's coordinates with g ghost values per side, when not uniform
+    coef_dtype: np.dtype
+
+
+def fill_holes(f: np.ndarray, outs: Sequence[np.ndarray], axes: Sequence[HoleAxis]) -> None:
     """Apply nan_policy="omit" to the outputs ``outs`` (C-contiguous, like ``f``) of the
     kernel's axes ``axes``.
 
@@ -33,13 +54,14 @@ def fill_holes(f: np.ndarray, outs, axes) -> None:
         if has_nan:
             # NaN points whose stencil skipped them (a centred uniform one has no weight there)
             out.reshape(-1)[np.flatnonzero(nan & ~bad)] = np.nan
+            assert valid is not None
             np.logical_and(bad, valid, out=bad)
         flat = np.flatnonzero(bad)
         if flat.size:
             out.reshape(-1)[flat] = _refill(f, ax, flat, out.dtype)
 
 
-def _refill(f, ax, flat, dtype):
+def _refill(f: np.ndarray, ax: HoleAxis, flat: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """The derivative at the points ``flat`` (flat indices into ``f``) within their runs."""
     n, g, p, st, deriv = ax.n, ax.g, ax.p, ax.stride, ax.deriv
     i = (flat // st) % n
@@ -93,7 +115,7 @@ def _refill(f, ax, flat, dtype):
     return out
 
 
-def _gather(f, ax, flat, i, k):
+def _gather(f: np.ndarray, ax: HoleAxis, flat: np.ndarray, i: np.ndarray, k: int) -> np.ndarray:
     """Values ``k`` points along the axis from the points ``flat`` (at axis index ``i``):
     from the block, from a ghost plane, or NaN beyond a true edge."""
     n, g, st = ax.n, ax.g, ax.stride

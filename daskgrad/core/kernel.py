@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -83,7 +83,7 @@ def _slab_axis(shape: tuple[int, ...], itemsize: int, target: int) -> tuple[int,
     return j, max(1, target // inner[j + 1])
 
 
-def _slabs(shape: tuple[int, ...], j: int, step: int):
+def _slabs(shape: tuple[int, ...], j: int, step: int) -> Iterator[tuple[tuple[int, ...], int, int]]:
     """Split C-ordered ``shape`` into slabs of ``step`` indices of axis ``j``.
 
     Yields ``(lead, start, stop)``: fixed indices for axes ``< j``, a range on axis ``j``,
@@ -99,7 +99,7 @@ def _scratch_buffer(size: int, dtype: np.dtype) -> np.ndarray:
     nbytes = size * dtype.itemsize
     if nbytes > _SCRATCH_KEEP:
         return np.empty(size, dtype)
-    buf = getattr(_scratch, "buf", None)
+    buf: np.ndarray | None = getattr(_scratch, "buf", None)
     if buf is None:
         buf = _scratch.buf = np.empty(_SCRATCH_KEEP, np.uint8)
     return buf[:nbytes].view(dtype)
@@ -113,7 +113,18 @@ class _Axis:
     ``k = -d..d-1`` with ``D[t] = f[t+1] - f[t]``: one difference array serves every term.
     """
 
-    def __init__(self, axis, shape, step, ghosts, accuracy, edge_order, depth, coef_dtype, deriv):
+    def __init__(
+        self,
+        axis: int,
+        shape: tuple[int, ...],
+        step: Any,  # a float (EvenCoords too) or the block's coordinates with ghost values
+        ghosts: tuple[np.ndarray | None, np.ndarray | None],
+        accuracy: int,
+        edge_order: int,
+        depth: int,
+        coef_dtype: np.dtype,
+        deriv: int,
+    ) -> None:
         self.axis, self.n, self.g, self.p, self.deriv = axis, shape[axis], depth, accuracy, deriv
         self.stride = int(np.prod(shape[axis + 1 :], dtype=np.int64))  # in elements
         self.lo, self.hi = ghosts
@@ -172,7 +183,9 @@ class _Axis:
         return pos, point_weights(nodes, -start, self.deriv)
 
 
-def _sum_terms(out, terms, tmp, scratch: bool) -> None:
+def _sum_terms(
+    out: np.ndarray, terms: Sequence[tuple[Any, np.ndarray]], tmp: np.ndarray, scratch: bool
+) -> None:
     """out = Σ weight · view over ``terms`` [(weight, view)], weights scalars or arrays that
     broadcast. With ``scratch`` the views are work space: the last one is scaled in place."""
     (w0, v0), rest = terms[0], terms[1:]
@@ -183,7 +196,15 @@ def _sum_terms(out, terms, tmp, scratch: bool) -> None:
         np.add(out, t, out=out)
 
 
-def _interior(f, outs, axes: list[_Axis], tmp, tmp2, j: int, step: int) -> None:
+def _interior(
+    f: np.ndarray,
+    outs: Sequence[np.ndarray],
+    axes: list[_Axis],
+    tmp: np.ndarray,
+    tmp2: np.ndarray,
+    j: int,
+    step: int,
+) -> None:
     """Centred stencils of every axis, slab by slab, as 1-D operations on the raveled block.
 
     Shifting a C-contiguous block by ``o`` strides of axis ``a`` gives the neighbours at
@@ -269,11 +290,13 @@ def _interior(f, outs, axes: list[_Axis], tmp, tmp2, j: int, step: int) -> None:
             subtract(upper, lower, out=diff)
             pre = (slice(None),) * k_ax
             span = o.shape[k_ax]
-            terms = [(c, diff[(*pre, slice(k, k + span))]) for k, c in enumerate(coefs)]
+            terms = [(c, diff[pre + (slice(k, k + span),)]) for k, c in enumerate(coefs)]
             _sum_terms(o, terms, tmp2, scratch=True)
 
 
-def _difference_views(ff, out, ax: _Axis, j, s, e, s0, e0):
+def _difference_views(
+    ff: np.ndarray, out: np.ndarray, ax: _Axis, j: int, s: int, e: int, s0: int, e0: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, list[np.ndarray]] | None:
     """Views of one slab for the interior points along ``ax`` (an axis at or after the slab's):
     the output, the two operands of the differences f[t+1] - f[t] from ``d`` points before the
     first interior point to ``d`` after the last, the axis of the view that ``ax`` became, and
@@ -287,7 +310,7 @@ def _difference_views(ff, out, ax: _Axis, j, s, e, s0, e0):
             return None
         base = s0 - s * st  # flat offset of index 0 along the axis
 
-        def rows(i0, i1, arr=ff):
+        def rows(i0: int, i1: int, arr: np.ndarray = ff) -> np.ndarray:
             return arr[base + i0 * st : base + i1 * st].reshape(i1 - i0, st)
 
         coefs = [c[lo:hi, None] for c in ax.cd]
@@ -301,21 +324,23 @@ def _difference_views(ff, out, ax: _Axis, j, s, e, s0, e0):
     return o3[:, d : n - d], f3[:, : n - 1], f3[:, 1:], 1, coefs
 
 
-def _boundary(f, out, ax: _Axis) -> None:
+def _boundary(f: np.ndarray, out: np.ndarray, ax: _Axis) -> None:
     """The planes within ``d`` of index 0 or n-1: centred with ghost planes, else one-sided."""
     a, n, d = ax.axis, ax.n, ax.d
     pre = (slice(None),) * a
 
-    def plane(i):
-        if i < 0:
-            return ax.lo[(*pre, slice(ax.g + i, ax.g + i + 1))]
+    def plane(i: int) -> np.ndarray:
+        if i < 0:  # a stencil reaches before index 0 only into a ghost plane
+            assert ax.lo is not None
+            return ax.lo[pre + (slice(ax.g + i, ax.g + i + 1),)]
         if i >= n:
-            return ax.hi[(*pre, slice(i - n, i - n + 1))]
-        return f[(*pre, slice(i, i + 1))]
+            assert ax.hi is not None
+            return ax.hi[pre + (slice(i - n, i - n + 1),)]
+        return f[pre + (slice(i, i + 1),)]
 
-    tmp = None
+    tmp: np.ndarray | None = None
     for i in sorted(set(range(min(d, n))) | set(range(max(n - d, 0), n))):
-        o = out[(*pre, slice(i, i + 1))]
+        o = out[pre + (slice(i, i + 1),)]
         pos, weights = ax.stencil(i)
         if not pos:
             o[...] = np.nan
@@ -330,10 +355,10 @@ def _boundary(f, out, ax: _Axis) -> None:
         terms = [(w, q) for w, q in zip(weights, pos, strict=True) if q != i and w != 0]
         paired = ax.from_point and ax.deriv == 1 and pos == list(range(i - d, i + d + 1))
         if paired:
-            terms = [(w, q, 2 * i - q) for w, q in terms if q > i]
+            differences = [(w, q, 2 * i - q) for w, q in terms if q > i]
         else:
-            terms = [(w, q, i) for w, q in terms]
-        for k, (w, q, r) in enumerate(terms):
+            differences = [(w, q, i) for w, q in terms]
+        for k, (w, q, r) in enumerate(differences):
             t = o if k == 0 else tmp
             np.subtract(plane(q), plane(r), out=t)
             np.multiply(t, w, out=t)
@@ -383,7 +408,10 @@ def gradient_block(
     dtype = np.dtype(dtype)
     if block.dtype != dtype:
         block = block.astype(dtype)
-        ghosts = [tuple(None if g is None else g.astype(dtype) for g in lh) for lh in ghosts]
+        ghosts = [
+            (None if lo is None else lo.astype(dtype), None if hi is None else hi.astype(dtype))
+            for lo, hi in ghosts
+        ]
     block = np.ascontiguousarray(block)
     if out is None:
         out = [np.empty(block.shape, dtype) for _ in axes]
@@ -414,7 +442,13 @@ def gradient_block(
     return tuple(out)
 
 
-def _second_differences(o, tmp, plane, pos, weights) -> None:
+def _second_differences(
+    o: np.ndarray,
+    tmp: np.ndarray,
+    plane: Callable[[int], np.ndarray],
+    pos: list[int],
+    weights: list[float],
+) -> None:
     """o = Σ w_q f[q] over consecutive ``pos`` as Σ_j W2_j (f[j+2] - 2 f[j+1] + f[j]) - W2_b
     (f[b+1] - f[b]), b = pos[-2], W2 the twice-accumulated weights (summation by parts; the
     last term vanishes for weights that annihilate linear functions of the index). Each term

@@ -8,15 +8,27 @@ is written once; NumPy input runs the same function on row-blocks on threads.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .kernel import gradient_block
-from .plan import is_dask_collection, is_masked, make_plan, normalize_nan_policy
+from .plan import Plan, is_dask_collection, is_masked, make_plan, normalize_nan_policy
 from .stencil import depth
+
+
+class EarthModel(Protocol):
+    """The radii of curvature the metric terms need (:class:`daskgrad.core.earth.Earth`)."""
+
+    def east(self, phi: np.ndarray) -> np.ndarray: ...
+
+    def north(self, phi: np.ndarray) -> np.ndarray: ...
+
+
+# one term: (input, position in dims, derivative order, sign)
+Term = tuple[int, int, int, float]
 
 # (input, position in dims, derivative order, sign): x is dims[0], y is dims[1]
 _TERMS = {
@@ -33,7 +45,9 @@ STANDARD_NAMES = {
 }
 
 
-def check_same_shape(kind: str, inputs: Sequence[Any], names=("u", "v")) -> None:
+def check_same_shape(
+    kind: str, inputs: Sequence[Any], names: Sequence[Hashable] = ("u", "v")
+) -> None:
     if len(inputs) == 2 and tuple(inputs[0].shape) != tuple(inputs[1].shape):
         raise ValueError(
             f"{kind}: {names[0]} has shape {tuple(inputs[0].shape)} but {names[1]} has shape "
@@ -91,7 +105,7 @@ def operate_arrays(
     plan = make_plan(
         inputs[0].shape, dtype, spacing, dims, edge_order, periodic, accuracy, nan_policy, deriv
     )
-    aux = ()
+    aux: tuple[tuple[int, Any], ...] = ()
     geo = None
     if curvature is not None:
         phi, earth, lat_axis = curvature
@@ -113,7 +127,7 @@ def operate_arrays(
     return ghosted_numpy(inputs, plan, func, 1, aux)[0]
 
 
-def masked_run(run, inputs: Sequence[Any], nan_policy: str) -> Any:
+def masked_run(run: Callable[[list[Any]], Any], inputs: Sequence[Any], nan_policy: str) -> Any:
     """``run(inputs)`` of masked inputs (NumPy or dask), as a masked result whose mask covers
     every point whose stencil reaches a masked value.
 
@@ -163,13 +177,24 @@ def _mask_where_nan(values: np.ndarray, touched: np.ndarray) -> np.ma.MaskedArra
     return np.ma.masked_array(values, mask=np.isnan(touched))
 
 
-def _operator_block(blocks, ghosts, steps, aux, *, plan, kind, terms, geo, out=None):
+def _operator_block(
+    blocks: Sequence[np.ndarray],
+    ghosts: Sequence[Sequence[tuple[np.ndarray | None, np.ndarray | None]]],
+    steps: Sequence[Any],
+    aux: Sequence[Any],
+    *,
+    plan: Plan,
+    kind: str,
+    terms: tuple[Term, ...],
+    geo: tuple[EarthModel, int] | None,
+    out: Sequence[np.ndarray] | None = None,
+) -> tuple[np.ndarray]:
     """One chunk of the operator: every term from the chunks and their ghost planes."""
     dtype = plan.dtype
     result = out[0] if out else np.empty(blocks[0].shape, dtype)
     factors = _metric(aux[0], geo, blocks[0].ndim, dtype) if geo is not None else None
     first = True
-    groups: dict[tuple[int, int], list] = {}
+    groups: dict[tuple[int, int], list[tuple[int, float]]] = {}
     for j, a, deriv, sign in terms:
         groups.setdefault((j, deriv), []).append((a, sign))
     for (j, deriv), members in groups.items():
@@ -192,7 +217,7 @@ def _operator_block(blocks, ghosts, steps, aux, *, plan, kind, terms, geo, out=N
             deriv=deriv,
         )
         for (a, sign), d in zip(members, grads, strict=True):
-            scale = sign
+            scale: float | np.ndarray = sign
             if factors is not None:
                 scale = sign * factors[(a, deriv, kind == "laplacian")]
             if first:
@@ -211,24 +236,28 @@ def _operator_block(blocks, ghosts, steps, aux, *, plan, kind, terms, geo, out=N
     return (result,)
 
 
-def _trim_ghosts(lh, axis: int, trim: int):
+def _trim_ghosts(
+    lh: tuple[np.ndarray | None, np.ndarray | None], axis: int, trim: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     if not trim:
         return lh
     lo, hi = lh
     pre = (slice(None),) * axis
     return (
-        None if lo is None else lo[(*pre, slice(trim, None))],
-        None if hi is None else hi[(*pre, slice(0, hi.shape[axis] - trim))],
+        None if lo is None else lo[pre + (slice(trim, None),)],
+        None if hi is None else hi[pre + (slice(0, hi.shape[axis] - trim),)],
     )
 
 
-def _trim_step(step, trim: int):
+def _trim_step(step: Any, trim: int) -> Any:
     if not trim or not isinstance(step, np.ndarray):
         return step
     return step[trim:-trim]
 
 
-def _metric(phi, geo, ndim: int, dtype) -> dict:
+def _metric(
+    phi: Any, geo: tuple[EarthModel, int], ndim: int, dtype: np.dtype
+) -> dict[tuple[int, int, bool] | str, np.ndarray]:
     """Per latitude of the chunk: 1/(N cos φ), 1/M, their squares, and tan φ / N, shaped to
     broadcast along the latitude axis. NaN eastward factors at the poles."""
     earth, lat_axis = geo
@@ -242,7 +271,7 @@ def _metric(phi, geo, ndim: int, dtype) -> dict:
         n_radius = east / np.cos(phi)
         tan_n = np.tan(phi) / n_radius
     x, y = 1.0 / east, 1.0 / north
-    r = {
+    r: dict[tuple[int, int, bool] | str, np.ndarray] = {
         (0, 1, False): x,
         (1, 1, False): y,
         (0, 2, True): x * x,

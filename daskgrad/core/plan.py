@@ -84,7 +84,8 @@ def output_dtype(dtype: np.dtype) -> np.dtype:
     if dtype.kind in "fcm":
         return dtype
     if dtype.kind == "M":
-        return np.dtype(dtype.name.replace("datetime", "timedelta"))
+        timedelta: np.dtype = np.dtype(dtype.name.replace("datetime", "timedelta"))
+        return timedelta
     raise TypeError(
         f"input has dtype {dtype}; only integer, float, complex, datetime64 and timedelta64 "
         "arrays are allowed"
@@ -162,12 +163,12 @@ def _scalar_step(h: Any, where: str) -> float:
     if isinstance(h, bool) or np.iscomplexobj(h):
         raise TypeError(f"{where} must be a real number; got {h!r}")
     try:
-        h = h if isinstance(h, EvenCoords) else float(h)  # an even coordinate's step stays one
+        step = h if isinstance(h, EvenCoords) else float(h)  # an even coordinate's step stays one
     except (TypeError, ValueError):
         raise TypeError(f"{where} must be a real number; got {h!r}") from None
-    if h == 0 or not np.isfinite(h):
-        raise ValueError(f"{where} must be finite and non-zero; got {h!r}")
-    return h
+    if step == 0 or not np.isfinite(step):
+        raise ValueError(f"{where} must be finite and non-zero; got {step!r}")
+    return step
 
 
 def _coordinate(x: Any, size: int, index: int, axis: int) -> Any:

@@ -17,8 +17,10 @@ Weights are the exact first-derivative weights of the Lagrange polynomial throug
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fractions import Fraction
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -33,10 +35,10 @@ class EvenCoords(float):
     arithmetic, with the coordinate rule for the stencils at the ends of runs (findiff treats
     a coordinate array the same way whatever its steps)."""
 
-    def __dask_tokenize__(self):
+    def __dask_tokenize__(self) -> tuple[str, float]:
         return ("EvenCoords", float(self))
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[EvenCoords], tuple[float]]:
         return EvenCoords, (float(self),)
 
 
@@ -53,7 +55,15 @@ def half_width(accuracy: int, from_point: bool, deriv: int = 1) -> int:
     return accuracy // 2 + (0 if from_point else deriv - 1)
 
 
-def window(left, right, accuracy: int, from_point: bool, q_lo=None, q_hi=None, deriv: int = 1):
+def window(
+    left: Any,
+    right: Any,
+    accuracy: int,
+    from_point: bool,
+    q_lo: Any = None,
+    q_hi: Any = None,
+    deriv: int = 1,
+) -> tuple[Any, Any]:
     """First offset and number of points of the stencil of points with ``left``/``right`` run
     points on their left/right (scalars or arrays). ``from_point``: a scalar step (one-sided
     stencils start at the point) rather than coordinates (the points nearest the run's end).
@@ -91,7 +101,16 @@ def window(left, right, accuracy: int, from_point: bool, q_lo=None, q_hi=None, d
 
 
 @cache
-def _window_scalar(left, right, accuracy, from_point, q_lo, q_hi, deriv, half):
+def _window_scalar(
+    left: int,
+    right: int,
+    accuracy: int,
+    from_point: bool,
+    q_lo: int,
+    q_hi: int,
+    deriv: int,
+    half: int,
+) -> tuple[int, int]:
     """:func:`window` for one point, in plain Python (the kernel's edge planes ask often)."""
     run = left + right + 1
     if left >= half and right >= half:
@@ -120,7 +139,7 @@ def uniform_weights(start: int, m: int, deriv: int = 1) -> tuple[float, ...]:
     return tuple(float(w) for w in fornberg(nodes, Fraction(0), deriv))
 
 
-def fornberg(x, x0, deriv: int = 1):
+def fornberg(x: Any, x0: Any, deriv: int = 1) -> np.ndarray:
     """Weights of the nodes ``x[..., :]`` for the ``deriv``-th derivative at ``x0[...]``
     (Fornberg 1988), for many points at once; exact when given Fractions (object arrays).
 
@@ -153,10 +172,11 @@ def fornberg(x, x0, deriv: int = 1):
                     c[..., j, k] = (c4 * c[..., j, k] - k * c[..., j, k - 1]) / c3
                 c[..., j, 0] = c4 * c[..., j, 0] / c3
             c1 = c2
-    return c[..., deriv]
+    weights: np.ndarray = c[..., deriv]
+    return weights
 
 
-def point_weights(x, k: int, deriv: int = 1) -> list[float]:
+def point_weights(x: Iterable[Any], k: int, deriv: int = 1) -> list[float]:
     """:func:`node_weights` of one point's nodes, in plain Python floats (Fornberg's recursion
     on scalars: the kernel's edge planes need one stencil each, numpy's overhead would dominate).
 
@@ -165,15 +185,15 @@ def point_weights(x, k: int, deriv: int = 1) -> list[float]:
     >>> [round(w, 6) for w in point_weights([0.0, 1.0, 3.0], 0)]
     [-1.333333, 1.5, -0.166667]
     """
-    x = [float(v) for v in x]
-    x0, n = x[k], len(x)
+    xs = [float(v) for v in x]
+    x0, n = xs[k], len(xs)
     c = [[0.0] * (deriv + 1) for _ in range(n)]
     c[0][0] = c1 = 1.0
-    c4 = x[0] - x0
+    c4 = xs[0] - x0
     for i in range(1, n):
-        mn, c2, c5, c4 = min(i, deriv), 1.0, c4, x[i] - x0
+        mn, c2, c5, c4 = min(i, deriv), 1.0, c4, xs[i] - x0
         for j in range(i):
-            c3 = x[i] - x[j]
+            c3 = xs[i] - xs[j]
             c2 *= c3
             if j == i - 1:
                 for q in range(mn, 0, -1):
@@ -186,7 +206,7 @@ def point_weights(x, k: int, deriv: int = 1) -> list[float]:
     return [row[deriv] for row in c]
 
 
-def node_weights(x: np.ndarray, k, deriv: int = 1) -> np.ndarray:
+def node_weights(x: np.ndarray, k: int | np.ndarray, deriv: int = 1) -> np.ndarray:
     """Weights of the nodes ``x[..., :]`` at their node ``k`` (an int or one per row).
 
     Examples
@@ -195,6 +215,6 @@ def node_weights(x: np.ndarray, k, deriv: int = 1) -> np.ndarray:
     array([[-1.33333333,  1.5       , -0.16666667]])
     """
     x = np.asarray(x, dtype=np.float64)
-    k = np.broadcast_to(np.asarray(k), x.shape[:-1])
-    x0 = np.take_along_axis(x, k[..., None], axis=-1)[..., 0]
+    rows = np.broadcast_to(np.asarray(k), x.shape[:-1])
+    x0 = np.take_along_axis(x, rows[..., None], axis=-1)[..., 0]
     return fornberg(x, x0, deriv)

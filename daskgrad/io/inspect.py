@@ -125,13 +125,18 @@ def absent_chunks(
     try:
         root = zarr.open_group(store, mode="r")
         if group and group.strip("/"):
-            root = root[group.strip("/")]
+            node = root[group.strip("/")]
+            if not isinstance(node, zarr.Group):
+                return {}
+            root = node
     except Exception:
         return {}
     out = {}
     for name in variables:
         try:
             arr = root[name]
+            if not isinstance(arr, zarr.Array):
+                continue
             total, present = int(arr.nchunks), int(arr.nchunks_initialized)
         except Exception:
             continue

@@ -376,7 +376,7 @@ def _this_machine() -> set[str]:
     with contextlib.suppress(Exception):
         import socket
 
-        own |= {i[4][0] for i in socket.getaddrinfo(socket.gethostname(), None)}
+        own |= {str(i[4][0]) for i in socket.getaddrinfo(socket.gethostname(), None)}
     return {str(ipaddress.ip_address(a)) for a in own if _is_ip(a)}
 
 
@@ -434,14 +434,15 @@ def same_endpoint(a: str | None, b: str | None) -> str | None:
 
 def _is_connection_error(e: BaseException) -> bool:
     seen: set[int] = set()
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        name = type(e).__name__
-        if isinstance(e, ConnectionError | TimeoutError) or any(
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        name = type(cur).__name__
+        if isinstance(cur, ConnectionError | TimeoutError) or any(
             word in name for word in ("Connect", "Timeout", "ServerDisconnected")
         ):
             return True
-        e = e.__cause__ or e.__context__
+        cur = cur.__cause__ or cur.__context__
     return False
 
 
@@ -489,11 +490,12 @@ def access_message(e: BaseException, loc: Location, role: str) -> str:
 def is_timeout(e: BaseException) -> bool:
     """Whether ``e`` (or an exception it was raised from) is a request that timed out."""
     seen: set[int] = set()
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        if isinstance(e, TimeoutError) or "Timeout" in type(e).__name__:
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, TimeoutError) or "Timeout" in type(cur).__name__:
             return True
-        e = e.__cause__ or e.__context__
+        cur = cur.__cause__ or cur.__context__
     return False
 
 

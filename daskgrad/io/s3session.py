@@ -17,6 +17,6 @@ class BoundedSession(AIOHTTPSession):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         t = self._timeout
-        self._timeout = aiohttp.ClientTimeout(
+        self._timeout: aiohttp.ClientTimeout = aiohttp.ClientTimeout(
             total=t.sock_read, sock_connect=t.sock_connect, sock_read=t.sock_read
         )

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import UsageError, first_line, strip_tokens
 from .inspect import ReadFailed, name_reads
@@ -39,20 +39,23 @@ def write_targets(graph: dict, closing: Any) -> list:
     """
     from dask.core import get_dependencies
 
+    aliases: tuple[type, ...] = ()  # a dask without task-spec aliases has none
     try:
         from dask._task_spec import Alias
-    except ImportError:  # a dask without task-spec aliases
-        Alias = ()  # noqa: N806
+
+        aliases = (Alias,)
+    except ImportError:
+        pass
 
     def resolve(key):
-        while isinstance(graph.get(key), Alias):
+        while isinstance(graph.get(key), aliases):
             key = graph[key].target
         return key
 
     def is_write(key):
         return isinstance(key, tuple) and str(key[0]).startswith("store-map-")
 
-    targets = []
+    targets: list[Any] = []
     for dep in map(resolve, get_dependencies(graph, closing)):
         writes = get_dependencies(graph, dep)
         if writes and all(map(is_write, writes)):
@@ -203,7 +206,7 @@ def _compute_local(graph, writes, progress) -> None:
 
     import dask.threaded
 
-    bar = contextlib.nullcontext()
+    bar: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if progress:
         from dask.diagnostics import ProgressBar
 
@@ -220,9 +223,20 @@ def _compute_local(graph, writes, progress) -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+class WriteTarget(Protocol):
+    """What ``write`` needs of a target (a Target, a RemoteTarget or a proxy of one)."""
+
+    @property
+    def tmp(self) -> Any: ...
+
+    def commit(self, on_commit: Callable[[], None] | None = None) -> None: ...
+
+    def discard(self) -> None: ...
+
+
 def write(
     result: Any,
-    target: Target | RemoteTarget,
+    target: WriteTarget,
     client: Any = None,
     *,
     progress: bool = False,

@@ -240,8 +240,8 @@ class Grid:
                     f"{what} coordinate {c.name!r} must be a 1-D or 2-D array of real numbers; "
                     f"it has dims {c.dims} and dtype {c.dtype}"
                 )
-        self.lat_rad = m.radians_per_unit(lat.attrs.get("units"), lat.name, "latitude")
-        self.lon_rad = m.radians_per_unit(lon.attrs.get("units"), lon.name, "longitude")
+        lat_rad = m.radians_per_unit(lat.attrs.get("units"), lat.name, "latitude")
+        lon_rad = m.radians_per_unit(lon.attrs.get("units"), lon.name, "longitude")
         self.curvilinear = lat.ndim == 2 or lon.ndim == 2
         if self.curvilinear:
             dims = lat.dims if lat.ndim == 2 else lon.dims
@@ -268,13 +268,15 @@ class Grid:
             lat, lon = lat.variable, lon.variable
         self.dims: tuple[Hashable, Hashable] = dims
         self.lat, self.lon = lat.data, lon.data
-        self._default_units()
+        self.lat_rad, self.lon_rad = self._default_units(lat_rad, lon_rad)
         self._setup(periodic)
 
     def _setup(self, periodic) -> None:
         """Checks what can be checked without computing (dask coordinates are checked as their
         chunks compute) and decides the wrap."""
-        self._periodic_arg, self._cache, self._eager = periodic, {}, None
+        self._periodic_arg = periodic
+        self._cache: dict[tuple[Any, ...], Any] = {}
+        self._eager: Grid | None = None
         if not is_dask_collection(self.lat):
             m.check_latitude(np.asarray(self.lat, dtype=np.float64) * self.lat_rad, self.lat_name)
             if not self.curvilinear:
@@ -292,21 +294,21 @@ class Grid:
             self._eager = grid
         return self._eager
 
-    def _default_units(self) -> None:
-        """Coordinates without units are degrees; warn when a latitude could be radians."""
+    def _default_units(self, lat_rad: float | None, lon_rad: float | None) -> tuple[float, float]:
+        """Radians per unit of latitude and longitude: coordinates without units are degrees;
+        warn when a latitude could be radians."""
         lat, lon = self.lat, self.lon
         lazy = is_dask_collection(lat) or is_dask_collection(lon)
-        if self.lat_rad is None and self.lon_rad != m.DEGREE and not lazy and np.size(lat) > 1:
+        if lat_rad is None and lon_rad != m.DEGREE and not lazy and np.size(lat) > 1:
             small_lat = np.nanmax(np.abs(lat)) <= np.pi / 2
-            small_lon = self.lon_rad == 1.0 or np.nanmax(np.abs(lon)) <= 2 * np.pi
+            small_lon = lon_rad == 1.0 or np.nanmax(np.abs(lon)) <= 2 * np.pi
             if small_lat and small_lon:
                 warn_caller(
                     f"latitude {self.lat_name!r} has no units and all its values lie within "
                     "±π/2; it is taken as degrees. Set its attrs['units'] to 'degrees_north' "
                     "or 'radians' to say which"
                 )
-        self.lat_rad = self.lat_rad or m.DEGREE
-        self.lon_rad = self.lon_rad or m.DEGREE
+        return lat_rad or m.DEGREE, lon_rad or m.DEGREE
 
     # --- 1-D coordinates ----------------------------------------------------------------------
 
@@ -436,8 +438,9 @@ class Grid:
             reg = data_units._REGISTRY
             per_m = units_pint.derivative_units(data_units, reg.meter, reg)
             dx, dy = units_pint.quantity(dx, per_m), units_pint.quantity(dy, per_m)
-        return tuple(
-            xr.DataArray(
+
+        def wrap(g: Any, c: str, word: str) -> xr.DataArray:
+            return xr.DataArray(
                 g,
                 coords=da_.coords,
                 dims=da_.dims,
@@ -447,8 +450,8 @@ class Grid:
                     **({"units": divide_units(units, "m")} if isinstance(units, str) else {}),
                 },
             )
-            for g, c, word in ((dx, "x", "eastward"), (dy, "y", "northward"))
-        )
+
+        return wrap(dx, "x", "eastward"), wrap(dy, "y", "northward")
 
 
 def _angle(c: Any) -> Any:

@@ -326,7 +326,8 @@ def dim_periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
             unit = next((k for k, v in _TIME_UNITS.items() if v == units[d]), None)
             if unit is None:
                 raise TypeError(f"period of dim {d!r} is a timedelta but its coordinate is not")
-            period = np.timedelta64(period) / np.timedelta64(1, unit)
+            # numpy's stubs take only a literal unit name; unit is one of _TIME_UNITS' keys
+            period = np.timedelta64(period) / np.timedelta64(1, unit)  # type: ignore[call-overload]
         if period is None and np.ndim(step) != 0:
             period = _uniform_period(step, d)
         out[d] = period
@@ -386,7 +387,7 @@ def _pint_syntax(units: str) -> str:
 def _divide_pint(num: str, den: str) -> str:
     ureg = _registry()
     ratio = ureg.parse_units(_pint_syntax(num)) / ureg.parse_units(_pint_syntax(den))
-    spelled = {}  # pint's name -> the spelling the user wrote
+    spelled: dict[str, str] = {}  # pint's name -> the spelling the user wrote
     for factor in f"{num} {den}".split():
         match = UNIT_FACTOR.match(factor)
         if match:

@@ -23,7 +23,9 @@ _GEOSPATIAL = {*_STENCIL, "periodic", "latitude", "longitude", "earth", "radius"
 _WORDS = {"divergence": "divergence", "vorticity": "relative vorticity", "laplacian": "Laplacian"}
 
 
-def operate_xarray(kind: str, inputs, dims, geospatial: bool, options: dict) -> xr.DataArray:
+def operate_xarray(
+    kind: str, inputs, dims, geospatial: bool | np.bool_, options: dict
+) -> xr.DataArray:
     if not all(isinstance(a, xr.DataArray) for a in inputs):
         kinds = ", ".join(type(a).__name__ for a in inputs)
         raise TypeError(f"{kind} takes DataArrays or arrays, not a mix ({kinds})")
@@ -215,7 +217,7 @@ def _curvilinear(kind, inputs, grid, options, stencil):
     lam = xr.DataArray(grid.lon, dims=grid.dims) * grid.lon_rad
     east = (-np.sin(lam), np.cos(lam), 0.0 * lam)
     north = (-np.sin(phi) * np.cos(lam), -np.sin(phi) * np.sin(lam), np.cos(phi))
-    out = 0.0
+    out: Any = 0.0  # a DataArray from the first term on
     for e_i, n_i in zip(east, north, strict=True):
         component = (u * e_i + v * n_i).rename(u.name).assign_attrs(u.attrs)
         dx, dy = geospatial_gradient(component, **kw, **stencil)
