@@ -387,3 +387,15 @@ def test_masked_dask_gradient_with_unknown_row_chunks_keeps_numpys_mask():
     with np.errstate(invalid="ignore", over="ignore"):
         want = np.gradient(f, 0.5, axis=1)
     _check_masked(g.compute(), np.ma.getdata(want), np.ma.getmaskarray(want))
+
+
+@pytest.mark.parametrize("bad", [[0, 1, 2, 2, 3, 4, 5, 6.0], [0, 1, 2, np.nan, 4, 5, 6, 7.0]])
+def test_numpy_data_with_a_bad_dask_coordinate_is_refused(bad):
+    """NumPy data with a dask coordinate that repeats a value or holds NaN (adversarial trial:
+    [1, 1, inf, nan, 1, ...] without a word) is refused as the same coordinate in NumPy is."""
+    f = np.arange(8.0)
+    with pytest.raises(ValueError, match="spacing") as lazy:
+        daskgrad.gradient(f, spacing=[da.from_array(np.array(bad), chunks=3)])
+    with pytest.raises(ValueError) as eager:
+        daskgrad.gradient(f, spacing=[np.array(bad)])
+    assert str(lazy.value) == str(eager.value)

@@ -44,6 +44,10 @@ def gradient_array(
     """
     if not is_dask_collection(f) and not isinstance(f, np.ma.MaskedArray):
         f = np.asarray(f)
+    if not is_dask_collection(f) and isinstance(spacing, list | tuple):
+        # eager data computes its coordinates anyway: as NumPy they get NumPy's checks (a
+        # repeated or NaN value), which a lazy coordinate only gets as its chunks compute
+        spacing = [np.asarray(h) if is_dask_collection(h) else h for h in spacing]
     plan = make_plan(f.shape, f.dtype, spacing, dim, edge_order, periodic, accuracy, nan_policy)
     if f.ndim == 0 or not plan.axes:
         return ()
