@@ -89,7 +89,7 @@ def _positive(kind: type) -> Any:
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
         if not 0 < n < 1e9:  # inf, nan and 1e30 seconds or workers are typos, not wishes
-            raise argparse.ArgumentTypeError(f"must be positive and finite; got {text}")
+            raise argparse.ArgumentTypeError(f"must be more than 0 and less than 1e9; got {text}")
         return n
 
     return convert
@@ -286,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="give up on an object store that stops answering: every request to it (connect "
         "and read, with the backend's retries) ends within SECONDS; a run then fails in one "
-        "line naming the store, OUTPUT as it was (s3://; default %(default)g)",
+        "line naming the store, OUTPUT as it was (s3://; at least 5, default %(default)g)",
     )
     demo = sub.add_parser(
         "demo",
