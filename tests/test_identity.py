@@ -168,6 +168,27 @@ def test_to_zarr_refuses_a_store_the_object_reads_from(store, opener, kind):
     np.testing.assert_allclose(xr.open_zarr(out).dtemp_dlon.values, expect, rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "opener",
+    [
+        lambda p: xr.open_dataset(p, engine="zarr"),
+        lambda p: xr.open_zarr(p, chunks=None),
+        lambda p: xr.open_zarr(p).persist(),
+    ],
+    ids=["open_dataset", "open_zarr-chunks-None", "persist"],
+)
+@pytest.mark.parametrize("how", ["grad", "geospatial"])
+def test_to_zarr_refuses_a_result_computed_into_memory_from_its_store(store, opener, how):
+    """The adversarial trial's data loss: a Dataset opened without dask (xarray's default) has
+    no graph; its derivatives keep the store the Dataset names in ``encoding["source"]``."""
+    ds = opener(store)[["temp"]]
+    result = ds.grad("lat") if how == "grad" else ds.grad.geospatial()
+    before = snapshot(store)
+    with pytest.raises(ValueError, match="is the input"):
+        daskgrad.to_zarr(result, store, overwrite=True)
+    assert snapshot(store) == before
+
+
 # --- S3: one server spelled two ways -----------------------------------------------------
 
 

@@ -360,11 +360,11 @@ def _source_paths(obj: Any) -> list[Any]:
     ``da.from_array``, zarr stores of zarr 2 and 3, fsspec mappers; found in the dask graph."""
     found: dict[str, Any] = {}
     seen: dict[int, Any] = {}
-    for var in obj.variables.values():
+    for var in [obj, *obj.variables.values()]:  # a Dataset's own encoding names its store
         source = var.encoding.get("source")
         if isinstance(source, str) and not is_url(source):
             found.setdefault(os.path.abspath(source), Path(os.path.abspath(source)))
-        graph = getattr(var.data, "dask", None)
+        graph = None if var is obj else getattr(var.data, "dask", None)
         for node in dict(graph or {}).values():
             _sources_in(node, found, seen)
     return list(found.values())

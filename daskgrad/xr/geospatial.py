@@ -16,7 +16,7 @@ from ..core.plan import is_dask_collection, uniform_step
 from ..core.stencil import EvenCoords
 from ..errors import OptionError, warn_caller
 from . import units as units_pint
-from .gradient import describe, divide_units
+from .gradient import derived_dataset, describe, divide_units
 
 __all__ = ["geospatial_dataset", "geospatial_gradient"]
 
@@ -163,7 +163,7 @@ def geospatial_dataset(
     for k in names:
         dx, dy = grid.differentiate(ds[k], how)
         out[dx.name], out[dy.name] = dx, dy
-    return xr.Dataset(out, coords=ds.coords, attrs=ds.attrs)
+    return derived_dataset(out, ds)
 
 
 def _options(accuracy, edge_order, nan_policy) -> dict[str, Any]:

@@ -106,7 +106,17 @@ def _gradient_dataset(ds, spacing, dim, opts, periodic, datetime_unit) -> xr.Dat
         if these and var.dtype.kind in "iufc":
             for grad in _gradient_dataarray(var, these, steps, units, codes, periods, opts):
                 out[grad.name] = grad
-    return xr.Dataset(out, coords=ds.coords, attrs=ds.attrs)
+    return derived_dataset(out, ds)
+
+
+def derived_dataset(out: dict[Hashable, xr.DataArray], ds: xr.Dataset) -> xr.Dataset:
+    """The Dataset of ``ds``'s derivatives ``out``, with ``ds``'s coordinates, attrs and the
+    file or store it was opened from (``encoding["source"]``: a result computed into memory keeps
+    no other trace of it, and ``daskgrad.to_zarr`` refuses to write over it)."""
+    result = xr.Dataset(out, coords=ds.coords, attrs=ds.attrs)
+    if "source" in ds.encoding:
+        result.encoding["source"] = ds.encoding["source"]
+    return result
 
 
 def _gradient_dataarray(da, dims, steps, units, codes, periods, opts):
