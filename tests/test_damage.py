@@ -294,6 +294,24 @@ def test_netcdf_groups_are_named_and_read_with_group(tmp_path):
     np.testing.assert_allclose(xr.open_zarr(out).dt_dx.values, ref, rtol=1e-12)
 
 
+def test_geospatial_on_a_root_without_coordinates_is_a_usage_error_in_flags(tmp_path):
+    """New-user trial: ``--geospatial`` on a file whose variables are all in groups exited 1
+    with "computation failed: ... pass latitude=NAME" (the API's words)."""
+    nc = tmp_path / "in.nc"
+    lat, lon = np.linspace(-60, 60, 7), np.arange(0, 360, 40.0)
+    coords = {
+        "lat": ("lat", lat, {"units": "degrees_north"}),
+        "lon": ("lon", lon, {"units": "degrees_east"}),
+    }
+    u = xr.DataArray(np.ones((7, 9)), dims=("lat", "lon"), coords=coords)
+    xr.Dataset().to_netcdf(nc, mode="w")
+    xr.Dataset({"u": u, "v": u}).to_netcdf(nc, mode="a", group="atm")
+    r = daskgrad("run", nc, tmp_path / "out.zarr", "--geospatial", *LEAN)
+    line = one_error_line(r.stderr)
+    assert r.returncode == 2, r.stderr
+    assert "--latitude NAME" in line and "latitude=" not in line, line
+
+
 def test_zarr_groups_are_read_with_group(tmp_path):
     inp = tmp_path / "in.zarr"
     ds = land_sea(3, tmp_path / "flat.zarr")

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError, Worded, first_line
+from ..errors import OptionError, UsageError, Worded, first_line
 from ..signals import Terminated, checkpoint
 from .parser import build_parser, chunk_size, key_values, locations
 
@@ -474,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return status
         checkpoint()
         return 0
-    except UsageError as e:
+    except (UsageError, OptionError) as e:  # an option the engine refused: bad usage too
         if debug:
             _traceback()
         if _signals.held() is not None:  # a signal to the process group stopped the cluster too
