@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -379,6 +379,16 @@ def check_input(
     return sum(n for n, _, _ in absent.values())
 
 
+def known_dims(ds: Any, dims: Sequence[Hashable]) -> None:
+    """Refuse a dim the input lacks, naming the input's dims (and its groups, if any)."""
+    for d in dims:
+        if d not in ds.dims:
+            raise UsageError(
+                f"unknown dim {d!r}; the input has dims {sorted(map(str, ds.dims))}"
+                + groups_hint(ds)
+            )
+
+
 def prepare(
     ds: Any,
     dims: Sequence[str],
@@ -406,12 +416,7 @@ def prepare(
             ds, dims, variables, edge_order, periodic, accuracy, nan_policy, request
         )
     periodic = periodic or {}
-    for d in [*dims, *periodic]:
-        if d not in ds.dims:
-            raise UsageError(
-                f"unknown dim {d!r}; the input has dims {sorted(map(str, ds.dims))}"
-                + groups_hint(ds)
-            )
+    known_dims(ds, [*dims, *periodic])
     if len(set(dims)) != len(dims):
         raise UsageError(f"--dim repeats a dim: {list(dims)}")
     if variables:
@@ -472,12 +477,7 @@ def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_po
     import xarray as xr
 
     periodic = periodic or {}
-    for d in [*dims, *periodic]:
-        if d not in ds.dims:
-            raise UsageError(
-                f"unknown dim {d!r}; the input has dims {sorted(map(str, ds.dims))}"
-                + groups_hint(ds)
-            )
+    known_dims(ds, [*dims, *periodic])
     opts = {"accuracy": accuracy, "edge_order": edge_order, "nan_policy": nan_policy}
     grads: dict = {}
     names = list(variables or [])
