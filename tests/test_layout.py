@@ -12,17 +12,29 @@ PKG = pathlib.Path(daskgrad.__file__).parent
 # what each folder (or top-level module) may import from the package, besides itself
 ALLOWED = {
     "errors": set(),
+    "compat": set(),
     "signals": set(),
-    "core": {"errors"},
-    "xr": {"core", "errors"},
-    "io": {"errors", "signals"},
-    "cluster": {"errors", "signals"},
-    "api": {"core", "xr", "errors"},
-    "operators": {"core", "xr", "errors"},
-    "accessor": {"api", "operators", "xr", "errors"},
-    "cli": {"core", "xr", "io", "cluster", "api", "operators", "errors", "signals", "__init__"},
-    "__init__": {"api", "operators", "accessor", "io", "xr", "signals"},
-    "__main__": {"cli"},
+    "core": {"compat", "errors"},
+    "xr": {"compat", "core", "errors"},
+    "io": {"compat", "errors", "signals"},
+    "cluster": {"compat", "errors", "signals"},
+    "api": {"compat", "core", "xr", "errors"},
+    "operators": {"compat", "core", "xr", "errors"},
+    "accessor": {"compat", "api", "operators", "xr", "errors"},
+    "cli": {
+        "compat",
+        "core",
+        "xr",
+        "io",
+        "cluster",
+        "api",
+        "operators",
+        "errors",
+        "signals",
+        "__init__",
+    },
+    "__init__": {"compat", "api", "operators", "accessor", "io", "xr", "signals"},
+    "__main__": {"compat", "cli"},
 }
 
 
@@ -121,3 +133,26 @@ def test_no_module_reaches_for_another_modules_private_names():
                     and not (PKG / f"{a.name}.py").exists()
                 ]
     assert not reaches, reaches
+
+
+def test_other_libraries_private_apis_are_used_from_compat_only():
+    """dask's task spec and xarray's private helpers are imported in ``daskgrad/compat.py``
+    alone (one place to change when a release moves them; tests/test_compat.py checks them)."""
+    users = []
+    for path in PKG.rglob("*.py"):
+        if path.name == "compat.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            private = [
+                n
+                for n in names
+                if n.split(".")[0] in ("dask", "distributed", "xarray", "zarr")
+                and any(part.startswith("_") for part in n.split(".")[1:])
+            ]
+            users += [f"{module_name(path)}: {n}" for n in private]
+    assert not users, users

@@ -347,8 +347,9 @@ def barrier(a: da.Array) -> da.Array:
     """``a`` behind a layer of aliases: dask would otherwise fuse the coefficients' blockwise
     tasks into every consumer, recomputing them once per time step."""
     import dask.array as da
-    from dask._task_spec import Alias
     from dask.highlevelgraph import HighLevelGraph
+
+    from ..compat import Alias
 
     name = f"geospatial-metrics-{a.name}"
     layer: dict[Key, Alias] = {
@@ -365,9 +366,10 @@ def combine_dask(
 ) -> tuple[da.Array, ...]:
     """One task per chunk turns the two index derivatives into (df/dx, df/dy)."""
     import dask.array as da
-    from dask._task_spec import Task, TaskRef
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
+
+    from ..compat import Task, TaskRef
 
     token = tokenize(g0.name, g1.name, coef.name, axes)
     name = f"geospatial-{token}"

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import dask.array as da
 import numpy as np
-from dask._task_spec import Task, TaskRef
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 from dask.utils import disable_gc
 
+from ..compat import Task, TaskRef
 from ..errors import strip_tokens
 from .eager import block_step, gradient_blocks, wrapped
 from .kernel import coord_ext

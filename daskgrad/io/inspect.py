@@ -278,7 +278,7 @@ def name_reads(graph: dict) -> dict:
     xarray's ``original-open_dataset-VAR-…`` data and zarr arrays (``dask.array.from_zarr``),
     whether a key's value, its data node, the data node of a task passing it on (dask's
     ProhibitReuse) or inside a task that runs a fused subgraph (a graph of one chunk)."""
-    from dask._task_spec import DataNode, Task
+    from ..compat import DataNode, Task
 
     def node(key: Any, value: Any, name: str) -> Any:
         """``value`` with its input arrays wrapped; ``name``: the key whose value it is."""

@@ -41,7 +41,7 @@ def write_targets(graph: dict, closing: Any) -> list:
 
     aliases: tuple[type, ...] = ()  # a dask without task-spec aliases has none
     try:
-        from dask._task_spec import Alias
+        from ..compat import Alias
 
         aliases = (Alias,)
     except ImportError:
@@ -70,8 +70,9 @@ def fuse_chains(graph: dict, writes: list) -> dict:
     (dask.array.store's identity wrappers): one task to schedule per output chunk instead of
     two. The writes keep their keys; reads and kernels stay tasks of their own, so that a
     failure is still blamed on them."""
-    from dask._task_spec import Task, convert_legacy_graph
     from dask.core import get_dependencies, reverse_dict
+
+    from ..compat import Task, convert_legacy_graph
 
     graph = convert_legacy_graph(graph)
     deps = {k: get_dependencies(graph, k) for k in graph}

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..compat import contains_datetime_like, to_numeric
 from ..core.gradient import gradient_array
 from ..core.plan import is_dask_collection, uniform_step
 from ..errors import OptionError
@@ -190,9 +191,8 @@ def _is_time(var: xr.Variable) -> bool:
     (telling needs a read), and :func:`_time_numbers` checks them when they compute."""
     if var.dtype == object and is_dask_collection(var.data):
         return True
-    from xarray.core.common import _contains_datetime_like_objects
 
-    return bool(_contains_datetime_like_objects(var))
+    return bool(contains_datetime_like(var))
 
 
 def _time_numbers(da: xr.DataArray, unit: str | None) -> tuple[Any, str]:
@@ -206,7 +206,7 @@ def _time_numbers(da: xr.DataArray, unit: str | None) -> tuple[Any, str]:
             data = data.map_blocks(_check_cftime, what, meta=data._meta)
         # xarray's builtin min() reads a dask array at once and fails on 2-D arrays
         offset, var = data.min(), xr.Variable(var.dims, data)
-    numbers = var._to_numeric(offset=offset, datetime_unit=unit).data
+    numbers = to_numeric(var, offset=offset, datetime_unit=unit).data
     return numbers, unit or (np.datetime_data(var.dtype)[0] if var.dtype.kind in "mM" else "ns")
 
 
@@ -285,7 +285,6 @@ def _override(h: Any, d: Hashable, size: int) -> tuple[Any, str | None]:
 
 def _coordinate(coord: xr.DataArray, d: Hashable, datetime_unit: str | None):
     """The coordinate as numbers, converted exactly like ``DataArray.differentiate`` does."""
-    from xarray.core.common import _contains_datetime_like_objects
 
     var = coord.variable
     if var.ndim != 1:
@@ -296,11 +295,11 @@ def _coordinate(coord: xr.DataArray, d: Hashable, datetime_unit: str | None):
         return _coordinate(
             xr.DataArray(var, attrs={"units": units_pint.udunits(quantity)}), d, datetime_unit
         )
-    if _contains_datetime_like_objects(var):
+    if contains_datetime_like(var):
         unit = datetime_unit
         if unit is None:  # differentiate's defaults
             unit = np.datetime_data(var.dtype)[0] if var.dtype.kind in "mM" else "s"
-        return var._to_numeric(datetime_unit=unit).data, _TIME_UNITS.get(unit, unit), unit
+        return to_numeric(var, datetime_unit=unit).data, _TIME_UNITS.get(unit, unit), unit
     if var.dtype.kind not in "iuf":
         raise TypeError(
             f"coordinate {d!r} has dtype {var.dtype}, which cannot space a gradient; "
