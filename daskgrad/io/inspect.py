@@ -166,8 +166,8 @@ def marks_missing(fill: Any, encoding: dict) -> bool:
                 marker = np.asarray(encoding[key]).ravel()
                 if np.isin(value, marker).all():
                     return True
-    except (TypeError, ValueError):
-        pass
+    except (TypeError, ValueError):  # a fill value that is not a number marks nothing missing
+        return False
     return False
 
 

@@ -39,13 +39,9 @@ def write_targets(graph: dict, closing: Any) -> list:
     """
     from dask.core import get_dependencies
 
-    aliases: tuple[type, ...] = ()  # a dask without task-spec aliases has none
-    try:
-        from ..compat import Alias
+    from ..compat import Alias  # compat needs a dask with task-spec aliases
 
-        aliases = (Alias,)
-    except ImportError:
-        pass
+    aliases: tuple[type, ...] = (Alias,)
 
     def resolve(key):
         while isinstance(graph.get(key), aliases):
