@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .derivatives import trim_ghosts, trim_step
 from .kernel import gradient_block
 from .plan import Plan, is_dask_collection, is_masked, make_plan, normalize_nan_policy
 from .stencil import depth
@@ -207,8 +208,8 @@ def _operator_block(
         grads = gradient_block(
             blocks[j],
             [ax.axis for ax in axes],
-            [_trim_ghosts(ghosts[j][a], plan.axes[a].axis, trim) for a, _ in members],
-            [_trim_step(steps[a], trim) for a, _ in members],
+            [trim_ghosts(ghosts[j][a], plan.axes[a].axis, trim) for a, _ in members],
+            [trim_step(steps[a], trim) for a, _ in members],
             plan.edge_order,
             dtype,
             out=[result, *outs] if first else [np.empty(result.shape, dtype), *outs],
@@ -234,25 +235,6 @@ def _operator_block(
         t = np.multiply(blocks[j], sign * factors["tan/N"], dtype=dtype)
         np.add(result, t, out=result)
     return (result,)
-
-
-def _trim_ghosts(
-    lh: tuple[np.ndarray | None, np.ndarray | None], axis: int, trim: int
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    if not trim:
-        return lh
-    lo, hi = lh
-    pre = (slice(None),) * axis
-    return (
-        None if lo is None else lo[pre + (slice(trim, None),)],
-        None if hi is None else hi[pre + (slice(0, hi.shape[axis] - trim),)],
-    )
-
-
-def _trim_step(step: Any, trim: int) -> Any:
-    if not trim or not isinstance(step, np.ndarray):
-        return step
-    return step[trim:-trim]
 
 
 def _metric(
