@@ -41,6 +41,7 @@ def derive(
     nan_policy: Any = "propagate",
     periodic: Any = None,
     metric: MetricModel | None = None,
+    in_place: bool = False,
 ) -> tuple[Any, ...]:
     """``nout`` arrays from NumPy or dask ``inputs`` of one shape.
 
@@ -58,6 +59,9 @@ def derive(
     spacing, accuracy, edge_order, nan_policy, periodic : as for
         :func:`daskgrad.core.gradient.gradient_array`, one spacing per dim.
     metric : where the factors come from (its 1-D arrays are chunked with the data).
+    in_place : the formula promises that its i-th output is ``d[requests[i]]``, updated in
+        place (the derivatives are the formula's own arrays): NumPy input then computes those
+        derivatives straight into the outputs, without a copy.
 
     Returns
     -------
@@ -90,6 +94,7 @@ def derive(
         requests=tuple(requests),
         formula=formula,
         metric=metric,
+        in_place=in_place,
     )
     if any(is_dask_collection(a) for a in inputs):
         import dask.array as da
@@ -114,11 +119,13 @@ def _derive_block(
     requests: tuple[Request, ...],
     formula: Formula,
     metric: MetricModel | None,
+    in_place: bool,
     out: Sequence[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, ...]:
     """One chunk: every requested derivative, the factors, the formula."""
     dtype = plan.dtype
     d: Derivatives = {}
+    into = dict(zip(requests, out, strict=False)) if in_place and out is not None else {}
     groups: dict[tuple[int, int], list[int]] = {}
     for j, a, k in requests:
         groups.setdefault((j, k), []).append(a)
@@ -131,6 +138,7 @@ def _derive_block(
             [trim_step(steps[a], trim) for a in positions],
             plan.edge_order,
             dtype,
+            out=[_buffer(into.get((j, a, k)), blocks[j].shape, dtype) for a in positions],
             accuracy=plan.accuracy,
             nan_policy=plan.nan_policy,
             deriv=k,
@@ -144,7 +152,8 @@ def _derive_block(
     final = []
     for i, r in enumerate(results):
         if out is not None:
-            np.copyto(out[i], r, casting="unsafe")
+            if r is not out[i]:
+                np.copyto(out[i], r, casting="unsafe")
             final.append(out[i])
             continue
         arr = np.asarray(r, dtype=dtype)
@@ -152,6 +161,10 @@ def _derive_block(
             arr = np.array(np.broadcast_to(arr, blocks[0].shape), dtype=dtype)  # owns its memory
         final.append(arr)
     return tuple(final)
+
+
+def _buffer(given: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    return np.empty(shape, dtype) if given is None else given
 
 
 def trim_ghosts(

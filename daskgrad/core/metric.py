@@ -135,6 +135,37 @@ class LatLonMetric:
         )
 
 
+def scaled(a: np.ndarray, factor: Any) -> np.ndarray:
+    """``a * factor`` in place in ``a`` (a derivative the formula owns)."""
+    out: np.ndarray = np.multiply(a, factor, out=a, casting="unsafe")
+    return out
+
+
+def tensor_component(which: str, raw: np.ndarray, u: Any, v: Any, f: Factors | None) -> Any:
+    """One component of :func:`velocity_gradient` ("du/dx", "du/dy", "dv/dx" or "dv/dy") from
+    its raw derivative per coordinate unit, which it overwrites.
+
+    Examples
+    --------
+    >>> f = Factors(mx=2.0, my=3.0, cx=0.5, cy=0.0, lx=0.0, ly=0.0)
+    >>> float(tensor_component("du/dx", np.array(1.0), 4.0, 6.0, f))
+    -1.0
+    """
+    if f is None:
+        return raw
+    scale, correction, other, sign = {
+        "du/dx": (f.mx, f.cx, v, -1.0),
+        "du/dy": (f.my, f.cy, v, 1.0),
+        "dv/dx": (f.mx, f.cx, u, 1.0),
+        "dv/dy": (f.my, f.cy, u, -1.0),
+    }[which]
+    out = scaled(raw, scale)
+    if np.any(correction != 0):
+        term = np.multiply(other, correction, dtype=out.dtype)
+        (np.add if sign > 0 else np.subtract)(out, term, out=out)
+    return out
+
+
 def velocity_gradient(
     dudx: Any, dudy: Any, dvdx: Any, dvdy: Any, u: Any, v: Any, f: Factors | None
 ) -> tuple[Any, Any, Any, Any]:
@@ -144,14 +175,12 @@ def velocity_gradient(
     Examples
     --------
     >>> f = Factors(mx=2.0, my=3.0, cx=0.5, cy=0.0, lx=0.0, ly=0.0)
-    >>> velocity_gradient(1.0, 1.0, 1.0, 1.0, 4.0, 6.0, f)
-    (-1.0, 3.0, 4.0, 3.0)
+    >>> [float(c) for c in velocity_gradient(1.0, 1.0, 1.0, 1.0, 4.0, 6.0, f)]
+    [-1.0, 3.0, 4.0, 3.0]
     """
-    if f is None:
-        return dudx, dudy, dvdx, dvdy
-    return (
-        f.mx * dudx - f.cx * v,
-        f.my * dudy + f.cy * v,
-        f.mx * dvdx + f.cx * u,
-        f.my * dvdy - f.cy * u,
-    )
+    names = ("du/dx", "du/dy", "dv/dx", "dv/dy")
+    raw: tuple[Any, ...] = (dudx, dudy, dvdx, dvdy)
+    if f is not None:
+        raw = tuple(np.array(r, dtype=np.result_type(r, f.mx)) for r in raw)
+    a, b, c, d = (tensor_component(w, r, u, v, f) for w, r in zip(names, raw, strict=True))
+    return a, b, c, d
