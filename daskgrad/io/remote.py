@@ -15,7 +15,9 @@ from typing import Any
 from zarr.storage import WrapperStore
 
 from ..errors import OptionUsageError, UsageError
+from ..signals import pid_alive
 from .locations import (
+    CONSOLIDATED,
     ZARR_MARKERS,
     Location,
     access,
@@ -27,9 +29,9 @@ from .locations import (
     relation,
     same_endpoint,
 )
-from .target import TEMP_NAME, check_clear, pid_alive, signals_deferred
+from .target import TEMP_NAME, check_clear, signals_deferred
 
-_META = frozenset(ZARR_MARKERS) | {".zattrs"}
+_META = frozenset(ZARR_MARKERS) | {CONSOLIDATED, ".zattrs"}
 # written last, in this order: the root's metadata (v2: the group, then the consolidated
 # metadata readers try first; v3: the root zarr.json, which holds the consolidated metadata)
 _ROOT_ORDER = (".zattrs", ".zarray", ".zgroup", "zarr.json", ".zmetadata")

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OptionUsageError, UsageError
-
-ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
+from ..signals import pid_alive
+from .locations import ZARR_MARKERS
 
 
 def is_zarr_store(path: Path) -> bool:
@@ -140,16 +140,6 @@ def check_output(output: Path, overwrite: bool, inputs: Sequence[Any] = ()) -> P
 
 
 TEMP_NAME = re.compile(r"\.daskgrad-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{8}\.(?P<kind>tmp|old)$")
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove(path: Path) -> None:
