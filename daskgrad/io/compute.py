@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from .inspect import ReadFailed
-from .report import ComputeFailed, raise_failed
+from .report import ComputeFailed, failure
 
 
 def _executing(keys: set[str], dask_worker: Any = None) -> int:
@@ -60,7 +60,7 @@ def compute_distributed(graph: dict, writes: list, client: Any, progress: bool, 
             while not done.is_empty():
                 for fut in done.next_batch(block=False) if done.has_ready() else ():
                     if fut.status != "finished":
-                        raise_failed(fut, client)
+                        _raise_failed(fut, client)
                 if watch is not None:
                     watch.check()
                 time.sleep(0.05)
@@ -71,6 +71,17 @@ def compute_distributed(graph: dict, writes: list, client: Any, progress: bool, 
             client.cancel(futures, force=True)
             _quiesce(client, keys)
         raise
+
+
+def _raise_failed(fut: Any, client: Any) -> None:
+    try:
+        fut.result()
+    except ReadFailed as e:  # names the input variable and its stored chunk
+        if fut.status == "cancelled":
+            raise ComputeFailed(failure(fut, e, client)) from e
+        raise ComputeFailed(str(e)) from e
+    except Exception as e:
+        raise ComputeFailed(failure(fut, e, client)) from e
 
 
 def compute_local(graph: dict, writes: list, progress: bool) -> None:

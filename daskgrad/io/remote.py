@@ -29,7 +29,7 @@ from .locations import (
     relation,
     same_endpoint,
 )
-from .target import TEMP_NAME, check_clear, signals_deferred
+from .target import TEMP_NAME, Discarding, check_clear, signals_deferred
 
 _META = frozenset(ZARR_MARKERS) | {CONSOLIDATED, ".zattrs"}
 # written last, in this order: the root's metadata (v2: the group, then the consolidated
@@ -138,7 +138,7 @@ class HeldMetadata(WrapperStore):
             yield name
 
 
-class RemoteTarget:
+class RemoteTarget(Discarding):
     """A checked OUTPUT on an object store, announced by a marker object beside it (host, pid)
     so that a later run can clean up after a killed one. ``commit`` writes the metadata (or,
     with ``--overwrite``, replaces the old store); ``discard`` deletes what was written."""
@@ -236,13 +236,6 @@ class RemoteTarget:
             self._remove(self.marker)
         except Exception:
             self.leftover = f"{self.loc.protocol}://{self.prefix}"
-
-    def __enter__(self) -> RemoteTarget:
-        return self
-
-    def __exit__(self, kind: Any, *_: Any) -> None:
-        if kind is not None:
-            self.discard()
 
 
 def check_remote_output(output: Location, overwrite: bool, inputs: Sequence[Location]) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import first_line, strip_tokens
-from .inspect import ReadFailed
 
 
 class ComputeFailed(RuntimeError):
@@ -41,19 +40,15 @@ def blamed_key(key: Any, dask_scheduler: Any = None) -> Any:
     return blamed.key if blamed is not None else key
 
 
-def raise_failed(fut: Any, client: Any) -> None:
-    """Raise ComputeFailed for the failed or cancelled future ``fut``, naming what it was."""
+def failure(fut: Any, error: Exception, client: Any) -> str:
+    """What went wrong with the future ``fut`` of ``client``, cancelled or failed with ``error``
+    (not a ReadFailed, which names its variable and chunk itself), on one line."""
+    if fut.status == "cancelled":
+        if client.status != "running":  # the scheduler went away: distributed cancels all
+            return f"lost the dask scheduler at {client.scheduler.address}"
+        return f"the write of {describe_key(fut.key)} was cancelled"
     try:
-        fut.result()
-    except Exception as e:
-        if fut.status == "cancelled":
-            if client.status != "running":  # the scheduler went away: distributed cancels all
-                raise ComputeFailed(f"lost the dask scheduler at {client.scheduler.address}") from e
-            raise ComputeFailed(f"the write of {describe_key(fut.key)} was cancelled") from e
-        if isinstance(e, ReadFailed):  # names the input variable and its stored chunk
-            raise ComputeFailed(str(e)) from e
-        try:
-            key = client.run_on_scheduler(blamed_key, fut.key)
-        except Exception:
-            key = fut.key
-        raise ComputeFailed(f"{describe_key(key)}: {first_line(e)}") from e
+        key = client.run_on_scheduler(blamed_key, fut.key)
+    except Exception:
+        key = fut.key
+    return f"{describe_key(key)}: {first_line(error)}"
