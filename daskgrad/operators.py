@@ -208,7 +208,7 @@ def _dim(dim: Any, dims: Any) -> Any:
 def _operate(kind, inputs, dims, geospatial, options):
     if not isinstance(geospatial, bool | np.bool_):
         raise TypeError(f"geospatial must be True or False; got {geospatial!r}")
-    if any(_is_xarray(a) for a in inputs):
+    if any(units.is_xarray(a) for a in inputs):
         from .xr.operators import operate_xarray
 
         return operate_xarray(kind, inputs, dims, geospatial, options)
@@ -235,8 +235,3 @@ def _operate(kind, inputs, dims, geospatial, options):
         return out
     order = 2 if kind == "laplacian" else 1
     return units.quantity(out, units.derivative_units(data_units, step_units, registry, order))
-
-
-def _is_xarray(obj: Any) -> bool:
-    mod = type(obj).__module__
-    return mod.startswith("xarray.") and type(obj).__name__ in ("DataArray", "Dataset")

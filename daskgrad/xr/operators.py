@@ -13,10 +13,17 @@ from ..core.metric import LatLonMetric
 from ..core.operators import STANDARD_NAMES, check_same_shape, operate_arrays, output_name
 from ..core.plan import is_dask_collection, uniform_step
 from ..core.stencil import EvenCoords
-from ..errors import OptionError, OptionNotImplemented, OptionWarning, warn_caller
+from ..errors import OptionNotImplemented, OptionWarning, dims_named, warn_caller
 from . import units as units
 from .geospatial import Grid, geospatial_gradient
-from .gradient import UNIT_FACTOR, describe, dim_periods, dim_spacings, divide_units
+from .gradient import (
+    UNIT_FACTOR,
+    accuracy_note,
+    describe,
+    dim_periods,
+    dim_spacings,
+    divide_units,
+)
 
 _STENCIL = ("accuracy", "edge_order", "nan_policy")
 _CARTESIAN = {*_STENCIL, "spacing", "periodic"}
@@ -230,20 +237,13 @@ def _curvilinear(kind, inputs, grid, options, stencil):
 
 
 def _named_errors(obj, fn, *args, **kwargs):
-    try:
+    with dims_named(obj.dims):  # the core numbers dims; the error names them
         return fn(*args, **kwargs)
-    except OptionError as err:
-        err.dims = obj.dims  # the core numbers dims; the error names them
-        raise
-    except (ValueError, TypeError, IndexError) as err:
-        names = ", ".join(f"{i}={d!r}" for i, d in enumerate(obj.dims))
-        raise type(err)(f"{err} (dim numbers: {names})") from err
 
 
 def _wrap(kind, inputs, data, den, first, accuracy: int) -> xr.DataArray:
     what = " and ".join(str(describe(a)) for a in inputs)
-    order = f" (order-{accuracy} accurate)" if accuracy > 2 else ""
-    attrs: dict[str, Any] = {"long_name": f"{_WORDS[kind]} of {what}{order}"}
+    attrs: dict[str, Any] = {"long_name": f"{_WORDS[kind]} of {what}{accuracy_note(accuracy)}"}
     units = first.attrs.get("units")
     if isinstance(units, str) and isinstance(den, str) and den.strip():
         square = f"{den.strip()}2" if UNIT_FACTOR.fullmatch(den.strip()) else None
