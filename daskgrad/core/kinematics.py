@@ -250,7 +250,13 @@ def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
 
     chunks = tuple(c if n > 1 else (1,) for c, n in zip(like.chunks, phi.shape, strict=True))
     phi = phi.rechunk(chunks) if is_dask_collection(phi) else da.from_array(phi, chunks=chunks)
-    return da.broadcast_to(phi, like.shape, chunks=like.chunks)
+    # a task object per chunk on top of dask's broadcast (legacy tasks), so that the engine
+    # reads the latitude's chunk in the same task as the data's (see core/graph.py)
+    return da.broadcast_to(phi, like.shape, chunks=like.chunks).map_blocks(_same, dtype=dtype)
+
+
+def _same(block: np.ndarray) -> np.ndarray:
+    return block
 
 
 def kinematic_arrays(

@@ -15,6 +15,7 @@ __all__ = [
     "parsed_units",
     "quantities_of",
     "si_number",
+    "spell",
 ]
 
 _WIND = ("u", "v")
@@ -41,6 +42,36 @@ def si_number(value: Any, unit: str, what: str) -> float:
         raise TypeError(
             f"{what} must be a number (SI units) or a Quantity; got {value!r}"
         ) from None
+
+
+_ORDER = ("[length]", "[mass]", "[time]")
+
+
+def spell(unit: Any) -> str:
+    """A Unit in UDUNITS' words as the CF tables write them: factors with positive exponents
+    first, then the negative ones by length, mass, time (``K m-1 s-1``, not ``K s-1 m-1``).
+
+    Examples
+    --------
+    >>> import pint
+    >>> ureg = pint.UnitRegistry()
+    >>> spell(ureg.Unit("K / s / m"))
+    'K m-1 s-1'
+    """
+    registry = unit._REGISTRY
+
+    def rank(item: tuple[str, Any]) -> tuple[bool, int]:
+        name, exp = item
+        if exp > 0:
+            return (False, 0)
+        dims = registry.get_dimensionality(name)
+        return (True, next((i for i, d in enumerate(_ORDER) if d in dims), len(_ORDER)))
+
+    parts = []
+    for name, exp in sorted(unit._units.items(), key=rank):
+        exp = int(exp) if exp == int(exp) else exp
+        parts.append(f"{registry.get_symbol(name)}{'' if exp == 1 else exp}")
+    return " ".join(parts) or "1"
 
 
 def _factor(unit: Any, to: Any) -> float:

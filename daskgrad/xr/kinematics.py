@@ -20,6 +20,7 @@ from .kinematic_units import (
     kinematic_units,
     parsed_units,
     quantities_of,
+    spell,
 )
 from .operators import check_same_grid, grid_data
 
@@ -182,12 +183,15 @@ def _metric_latitude(kind: str, metric: Any, like: xr.DataArray, latitude: Any) 
 def _wrap(kind, inputs, names, data, out_units, quantity: bool, geospatial: bool) -> Any:
     first = inputs[0]
     what = " and ".join(str(describe(a)) for a in inputs)
-    texts = [None if u is None else units_pint.udunits(u) for u in out_units]
+    texts = [None if u is None else spell(u) for u in out_units]
     labels = [a.name for a in inputs]
     if kind in _WORDS:
         prefix, word = _WORDS[kind]
         named = [labels[0]] if kind in ("advection", "frontogenesis") else labels
         name = None if any(n is None for n in named) else "_".join([prefix, *map(str, named)])
+        if len(inputs) == 3:  # a scalar carried or deformed by the wind
+            winds = " and ".join(str(describe(a)) for a in inputs[1:])
+            what = f"{describe(first)} by {winds}"
         long_names, out_names = [f"{word} of {what}"], [name]
         standard = _STANDARD.get((kind, first.attrs.get("standard_name"), texts[0]))
         paired = kind != "absolute_vorticity" or _paired(inputs, names)
