@@ -10,7 +10,7 @@ import numpy as np
 
 from .core.kinematics import GRAVITY, KINDS, OMEGA, coriolis_array, kinematic_arrays
 from .core.plan import is_dask_collection
-from .operators import check_flag, dim_alias, is_xarray
+from .operators import check_array_options, check_flag, dim_alias, is_xarray
 from .xr import units as units_pint
 from .xr.kinematic_units import kinematic_units, quantities_of, si_number
 
@@ -25,8 +25,6 @@ __all__ = [
     "stretching_deformation",
     "total_deformation",
 ]
-
-_ARRAY_OPTIONS = {"spacing", "accuracy", "edge_order", "nan_policy", "periodic"}
 
 
 def shearing_deformation(
@@ -477,16 +475,7 @@ def _kinematic(
         from .xr.kinematics import kinematic_xarray
 
         return kinematic_xarray(kind, inputs, dims, geospatial, options, latitude, omega, gravity)
-    if geospatial:
-        raise TypeError(
-            "geospatial=True needs xarray DataArrays whose latitude/longitude coordinates "
-            "give the metric; got arrays"
-        )
-    unknown = set(options) - _ARRAY_OPTIONS
-    if unknown:
-        raise TypeError(
-            f"{kind}() got unexpected options {sorted(unknown)}; allowed: {sorted(_ARRAY_OPTIONS)}"
-        )
+    check_array_options(kind, geospatial, options)
     spec = KINDS[kind]
     names = [n for n in spec.inputs if n != "latitude"]
     plain, found = quantities_of(kind, inputs, names)

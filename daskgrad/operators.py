@@ -211,15 +211,7 @@ def _operate(kind, inputs, dims, geospatial, options):
         from .xr.operators import operate_xarray
 
         return operate_xarray(kind, inputs, dims, geospatial, options)
-    if geospatial:
-        raise TypeError(
-            "geospatial=True needs xarray DataArrays whose latitude/longitude coordinates "
-            "give the metric; got arrays"
-        )
-    allowed = {"spacing", "accuracy", "edge_order", "nan_policy", "periodic"}
-    unknown = set(options) - allowed
-    if unknown:
-        raise TypeError(f"{kind}() got unexpected options {sorted(unknown)}; allowed: {allowed}")
+    check_array_options(kind, geospatial, options)
     names = ("u", "v") if len(inputs) == 2 else ("f",)
     plain, data_units = units.same_units(kind, inputs, names)
     if "spacing" in options:
@@ -234,6 +226,19 @@ def _operate(kind, inputs, dims, geospatial, options):
         return out
     order = 2 if kind == "laplacian" else 1
     return units.quantity(out, units.derivative_units(data_units, step_units, registry, order))
+
+
+def check_array_options(kind: str, geospatial: Any, options: dict) -> None:
+    """Arrays (not DataArrays) take no ``geospatial=True`` and only the gradient's options."""
+    if geospatial:
+        raise TypeError(
+            "geospatial=True needs xarray DataArrays whose latitude/longitude coordinates "
+            "give the metric; got arrays"
+        )
+    allowed = {"spacing", "accuracy", "edge_order", "nan_policy", "periodic"}
+    unknown = set(options) - allowed
+    if unknown:
+        raise TypeError(f"{kind}() got unexpected options {sorted(unknown)}; allowed: {allowed}")
 
 
 def check_flag(geospatial: Any) -> None:

@@ -22,13 +22,10 @@ from .kinematic_units import (
     quantities_of,
     spell,
 )
-from .operators import check_same_grid, grid_data
+from .operators import check_inputs, check_same_grid, grid_data
 
 __all__ = ["coriolis_xarray", "kinematic_xarray", "latitude_radians"]
 
-_STENCIL = {"accuracy", "edge_order", "nan_policy"}
-_CARTESIAN = {*_STENCIL, "spacing", "periodic"}
-_GEOSPATIAL = {*_STENCIL, "periodic", "latitude", "longitude", "earth", "radius"}
 _LAT_NAMES = ("lat", "latitude", "nav_lat")
 
 _WORDS = {
@@ -61,16 +58,7 @@ def kinematic_xarray(
     DataArray, or a tuple of them for the (a)geostrophic wind."""
     spec = KINDS[kind]
     names = [n for n in spec.inputs if n != "latitude"]
-    if not all(isinstance(a, xr.DataArray) for a in inputs):
-        kinds = ", ".join(type(a).__name__ for a in inputs)
-        raise TypeError(f"{kind} takes DataArrays or arrays, not a mix ({kinds})")
-    allowed = _GEOSPATIAL if geospatial else _CARTESIAN
-    unknown = set(options) - allowed
-    if unknown:
-        raise TypeError(
-            f"{kind}() got unexpected options {sorted(unknown)}; allowed with "
-            f"geospatial={geospatial}: {sorted(allowed)}"
-        )
+    check_inputs(kind, inputs, geospatial, options)
     check_same_grid(kind, inputs, names)
     plain, found = quantities_of(kind, [a.data for a in inputs], names)
     quantity = any(u is not None for u in found.values())

@@ -27,16 +27,7 @@ _WORDS = {"divergence": "divergence", "vorticity": "relative vorticity", "laplac
 def operate_xarray(
     kind: str, inputs, dims, geospatial: bool | np.bool_, options: dict
 ) -> xr.DataArray:
-    if not all(isinstance(a, xr.DataArray) for a in inputs):
-        kinds = ", ".join(type(a).__name__ for a in inputs)
-        raise TypeError(f"{kind} takes DataArrays or arrays, not a mix ({kinds})")
-    allowed = _GEOSPATIAL if geospatial else _CARTESIAN
-    unknown = set(options) - allowed
-    if unknown:
-        raise TypeError(
-            f"{kind}() got unexpected options {sorted(unknown)}; allowed with "
-            f"geospatial={geospatial}: {sorted(allowed)}"
-        )
+    check_inputs(kind, inputs, geospatial, options)
     check_same_grid(kind, inputs)
     names = ("u", "v") if len(inputs) == 2 else ("f",)
     datas, data_units = units.same_units(kind, [a.data for a in inputs], names)
@@ -62,6 +53,21 @@ def operate_xarray(
     return out.copy(
         data=units.quantity(out.data, units.derivative_units(data_units, den, registry, order))
     )
+
+
+def check_inputs(kind: str, inputs, geospatial, options: dict) -> None:
+    """All ``inputs`` are DataArrays and ``options`` are the operators' (with or without
+    ``geospatial``)."""
+    if not all(isinstance(a, xr.DataArray) for a in inputs):
+        kinds = ", ".join(type(a).__name__ for a in inputs)
+        raise TypeError(f"{kind} takes DataArrays or arrays, not a mix ({kinds})")
+    allowed = _GEOSPATIAL if geospatial else _CARTESIAN
+    unknown = set(options) - allowed
+    if unknown:
+        raise TypeError(
+            f"{kind}() got unexpected options {sorted(unknown)}; allowed with "
+            f"geospatial={geospatial}: {sorted(allowed)}"
+        )
 
 
 def check_same_grid(kind: str, inputs, names=("u", "v")) -> None:
