@@ -467,11 +467,10 @@ class GradAccessor:
         """
         what = "potential_vorticity_baroclinic"
         theta_, u_, v_ = self._named(what, theta, u, v)
-        if isinstance(pressure, str) and pressure in self._obj.data_vars:
-            pressure = self._obj[pressure]
-        return kinematics_vertical.potential_vorticity_baroclinic(
-            theta_, pressure, u_, v_, **options
-        )
+        p: Any = pressure
+        if isinstance(p, str) and p in self._obj.data_vars:
+            p = self._obj[p]
+        return kinematics_vertical.potential_vorticity_baroclinic(theta_, p, u_, v_, **options)
 
     def q_vector(
         self,
