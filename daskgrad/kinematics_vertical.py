@@ -16,9 +16,10 @@ from .core.kinematics_vertical import (
     q_vector_arrays,
 )
 from .core.plan import is_dask_collection
-from .operators import check_flag, dim_alias, is_xarray
+from .operators import check_flag, dim_alias
 from .xr import units as units_pint
 from .xr.kinematic_units import quantities_of, si_number
+from .xr.units import is_xarray
 from .xr.vertical_units import advection_w_units, pv_units, q_vector_units
 
 __all__ = ["advection_with_w", "potential_vorticity_baroclinic", "q_vector"]
