@@ -510,7 +510,7 @@ def test_errors_name_the_argument():
         daskgrad.geostrophic_wind(x * mpu.s, latitude=0.5, spacing=mpu.m)
     with pytest.raises(ValueError, match="advection: scalar is a Quantity but u has no units"):
         daskgrad.advection(x * mpu.K, x, y)
-    with pytest.raises(NotImplementedError, match="w and vertical_dim"):
+    with pytest.raises(ValueError, match="vertical_dim: -3 is not an axis of the 2-dim"):
         daskgrad.advection(x, x, y, w=x)
     with pytest.raises(TypeError, match="omega must be a number"):
         daskgrad.absolute_vorticity(x, y, latitude=0.5, omega="fast")

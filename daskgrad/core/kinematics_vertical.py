@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 
 from .derivatives import Derivatives, Request, derive
+from .kinematics import GRAVITY as G
+from .kinematics import OMEGA
 from .metric import Factors, MetricModel, scaled, tensor_component
 from .operators import masked_run
 from .plan import is_dask_collection, is_masked, is_scalar
 
-G = 9.80665  # m s-2, MetPy's standard gravity
-OMEGA = 7.292115e-5  # s-1, MetPy's Earth's angular velocity
 # J kg-1 K-1, MetPy's gas constant of dry air exactly (287.047 to its 3 decimals): R / Md, the
 # molar gas constant over the molar mass of dry air; 287.047 itself is 1.7e-6 off MetPy's Q
 RD = 8.314462618 / 28.96546e-3

@@ -20,8 +20,8 @@ from .gradient import accuracy_note, derived_dataset, describe, divide_units
 
 __all__ = ["geospatial_dataset", "geospatial_gradient"]
 
-_LAT_NAMES = ("lat", "latitude", "nav_lat")
-_LON_NAMES = ("lon", "longitude", "nav_lon")
+LAT_NAMES = ("lat", "latitude", "nav_lat")
+LON_NAMES = ("lon", "longitude", "nav_lon")
 
 
 def geospatial_gradient(
@@ -216,8 +216,8 @@ def _cf_candidates(obj, pool, what: str) -> list[Hashable]:
 def grid_dims(obj, latitude=None, longitude=None) -> list[Hashable]:
     """The dims of ``obj``'s latitude and longitude coordinates (found as the geospatial
     functions find them): the dims a geospatial derivative differentiates along."""
-    lat = _find(obj, latitude, "latitude", _LAT_NAMES)
-    lon = _find(obj, longitude, "longitude", _LON_NAMES)
+    lat = _find(obj, latitude, "latitude", LAT_NAMES)
+    lon = _find(obj, longitude, "longitude", LON_NAMES)
     return list(dict.fromkeys([*obj[lat].dims, *obj[lon].dims]))
 
 
@@ -229,8 +229,8 @@ class Grid:
         self.earth = m.make_earth(earth, radius)
         if periodic not in (None, True, False):
             raise TypeError(f"periodic must be None, True or False; got {periodic!r}")
-        self.lat_name = _find(obj, latitude, "latitude", _LAT_NAMES)
-        self.lon_name = _find(obj, longitude, "longitude", _LON_NAMES)
+        self.lat_name = _find(obj, latitude, "latitude", LAT_NAMES)
+        self.lon_name = _find(obj, longitude, "longitude", LON_NAMES)
         if self.lat_name == self.lon_name:
             raise ValueError(f"latitude and longitude are the same coordinate {self.lat_name!r}")
         lat, lon = (_angle(obj[n]) for n in (self.lat_name, self.lon_name))

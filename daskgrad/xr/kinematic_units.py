@@ -74,10 +74,6 @@ def spell(unit: Any) -> str:
     return " ".join(parts) or "1"
 
 
-def _factor(unit: Any, to: Any) -> float:
-    return float(unit._REGISTRY.Quantity(1.0, unit).to(to).magnitude)
-
-
 def kinematic_units(
     kind: str,
     units: dict[str, Any],
@@ -132,7 +128,11 @@ def kinematic_units(
     if kind == "absolute_vorticity":
         rate = units_pint.delta_units(wind) * per_length
         try:
-            return (rate,), omega / _factor(rate, registry.Unit("1/s")), gravity
+            return (
+                (rate,),
+                omega / units_pint.conversion_factor(rate, registry.Unit("1/s")),
+                gravity,
+            )
         except Exception:
             raise ValueError(
                 f"{kind}: u per spacing has units {rate}, not a rate (1/s): the Coriolis "
@@ -148,7 +148,7 @@ def kinematic_units(
     raw = (registry.Unit("m/s**2") if gravity != 1.0 else registry.dimensionless) * height
     out = registry.Unit("m/s") if wind is None else wind
     try:
-        factor = _factor(raw * per_length * registry.Unit("s"), out)
+        factor = units_pint.conversion_factor(raw * per_length * registry.Unit("s"), out)
     except Exception:
         raise ValueError(
             f"{kind}: g·height/spacing/f has units {raw * per_length * registry.Unit('s')}, "

@@ -14,6 +14,7 @@ from ..core.kinematics import GRAVITY, KINDS, OMEGA, coriolis_array, kinematic_a
 from ..core.metric import LatLonMetric
 from ..core.plan import is_dask_collection
 from . import units as units_pint
+from .geospatial import LAT_NAMES
 from .gradient import describe, dim_spacings
 from .kinematic_units import (
     application_registry,
@@ -26,9 +27,8 @@ from .operators import check_inputs, check_same_grid, grid_data
 
 __all__ = ["coriolis_xarray", "kinematic_xarray", "latitude_radians"]
 
-_LAT_NAMES = ("lat", "latitude", "nav_lat")
 
-_WORDS = {
+_KINEMATIC_WORDS = {
     "shearing_deformation": ("shear_def", "shearing deformation"),
     "stretching_deformation": ("stretch_def", "stretching deformation"),
     "total_deformation": ("total_def", "total deformation"),
@@ -133,7 +133,7 @@ def latitude_radians(kind: str, like: xr.DataArray, latitude: Any) -> Any:
         found = [
             n
             for n, c in like.coords.items()
-            if n in _LAT_NAMES or c.attrs.get("standard_name") == "latitude"
+            if n in LAT_NAMES or c.attrs.get("standard_name") == "latitude"
         ]
         if len(found) != 1:
             raise ValueError(
@@ -173,8 +173,8 @@ def _wrap(kind, inputs, names, data, out_units, quantity: bool, geospatial: bool
     what = " and ".join(str(describe(a)) for a in inputs)
     texts = [None if u is None else spell(u) for u in out_units]
     labels = [a.name for a in inputs]
-    if kind in _WORDS:
-        prefix, word = _WORDS[kind]
+    if kind in _KINEMATIC_WORDS:
+        prefix, word = _KINEMATIC_WORDS[kind]
         named = [labels[0]] if kind in ("advection", "frontogenesis") else labels
         name = None if any(n is None for n in named) else "_".join([prefix, *map(str, named)])
         if len(inputs) == 3:  # a scalar carried or deformed by the wind

@@ -19,14 +19,16 @@ from . import units as units_pint
 from .gradient import describe, dim_spacings
 from .kinematic_units import application_registry, parsed_units, quantities_of
 from .kinematics import latitude_radians
-from .operators import check_same_grid, grid_data
+from .operators import (
+    CARTESIAN_OPTIONS,
+    GEOSPATIAL_OPTIONS,
+    check_same_grid,
+    grid_data,
+)
 from .vertical_units import advection_w_units, pv_units, q_vector_units
 
 __all__ = ["vertical_xarray"]
 
-_STENCIL = {"accuracy", "edge_order", "nan_policy"}
-_CARTESIAN = {*_STENCIL, "spacing", "periodic"}
-_GEOSPATIAL = {*_STENCIL, "periodic", "latitude", "longitude", "earth", "radius"}
 _NAMES = {
     "potential_vorticity_baroclinic": ("theta", "u", "v"),
     "q_vector": ("u", "v", "temperature"),
@@ -51,7 +53,7 @@ def vertical_xarray(
     if not all(isinstance(a, xr.DataArray) for a in inputs):
         kinds = ", ".join(type(a).__name__ for a in inputs)
         raise TypeError(f"{kind} takes DataArrays or arrays, not a mix ({kinds})")
-    allowed = _GEOSPATIAL if geospatial else _CARTESIAN
+    allowed = GEOSPATIAL_OPTIONS if geospatial else CARTESIAN_OPTIONS
     unknown = set(options) - allowed
     if unknown:
         raise TypeError(
@@ -253,7 +255,7 @@ def _metric_latitude(metric: Any, like: xr.DataArray) -> Any:
     return metric.phi.reshape(shape)
 
 
-_WORDS = {
+_VERTICAL_WORDS = {
     "potential_vorticity_baroclinic": ["baroclinic potential vorticity"],
     "q_vector": ["{x} component of the Q-vector", "{y} component of the Q-vector"],
     "advection": ["advection"],
@@ -268,7 +270,9 @@ def _wrap(kind, inputs, data, unit, quantity: bool, geospatial: bool) -> Any:
     prefixes = {"potential_vorticity_baroclinic": ["pv"], "q_vector": ["q1", "q2"]}
     outs = []
     for i, d in enumerate(data):
-        attrs: dict[str, Any] = {"long_name": f"{_WORDS[kind][i].format(**frame)} of {what}"}
+        attrs: dict[str, Any] = {
+            "long_name": f"{_VERTICAL_WORDS[kind][i].format(**frame)} of {what}"
+        }
         if quantity and unit is not None:
             d = units_pint.quantity(d, unit)
         elif unit is not None:

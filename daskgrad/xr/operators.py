@@ -25,9 +25,9 @@ from .gradient import (
     divide_units,
 )
 
-_STENCIL = ("accuracy", "edge_order", "nan_policy")
-_CARTESIAN = {*_STENCIL, "spacing", "periodic"}
-_GEOSPATIAL = {*_STENCIL, "periodic", "latitude", "longitude", "earth", "radius"}
+STENCIL_OPTIONS = ("accuracy", "edge_order", "nan_policy")
+CARTESIAN_OPTIONS = {*STENCIL_OPTIONS, "spacing", "periodic"}
+GEOSPATIAL_OPTIONS = {*STENCIL_OPTIONS, "periodic", "latitude", "longitude", "earth", "radius"}
 _WORDS = {"divergence": "divergence", "vorticity": "relative vorticity", "laplacian": "Laplacian"}
 
 
@@ -44,7 +44,7 @@ def operate_xarray(
         inputs = tuple(
             a.copy(data=d).assign_attrs(units=spelled) for a, d in zip(inputs, datas, strict=True)
         )
-    stencil = {k: options[k] for k in _STENCIL if k in options}
+    stencil = {k: options[k] for k in STENCIL_OPTIONS if k in options}
     first = inputs[0]
     if geospatial:
         data, units_den = _geospatial(kind, inputs, dims, options, stencil)
@@ -68,7 +68,7 @@ def check_inputs(kind: str, inputs, geospatial, options: dict) -> None:
     if not all(isinstance(a, xr.DataArray) for a in inputs):
         kinds = ", ".join(type(a).__name__ for a in inputs)
         raise TypeError(f"{kind} takes DataArrays or arrays, not a mix ({kinds})")
-    allowed = _GEOSPATIAL if geospatial else _CARTESIAN
+    allowed = GEOSPATIAL_OPTIONS if geospatial else CARTESIAN_OPTIONS
     unknown = set(options) - allowed
     if unknown:
         raise TypeError(
@@ -249,7 +249,7 @@ def grid_data(kind, inputs, dims, options, geospatial, data_units, engine):
     data of the DataArrays ``inputs`` (checked to share one grid) with the spacing, periodic
     axes and metric of their grid, as the operators get them; returns what it returns and the
     units of the spacing ("m" with ``geospatial``, None when unknown or mixed)."""
-    stencil = {k: options[k] for k in _STENCIL if k in options}
+    stencil = {k: options[k] for k in STENCIL_OPTIONS if k in options}
     if geospatial:
         return _geospatial(kind, inputs, dims, options, stencil, engine)
     return _cartesian(kind, inputs, dims, options, stencil, data_units, engine)

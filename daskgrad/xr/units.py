@@ -216,3 +216,8 @@ def strip_periods(periodic: Any, spacing_units: Any) -> Any:
             )
         unit = next(u for u in spacing_units if u is not None) if found else None
     return {d: period_magnitude(p, unit, d) for d, p in periodic.items()}
+
+
+def conversion_factor(unit: Any, to: Any) -> float:
+    """How many ``to`` one ``unit`` is (both pint Units of one registry)."""
+    return float(unit._REGISTRY.Quantity(1.0, unit).to(to).magnitude)

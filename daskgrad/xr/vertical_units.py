@@ -13,10 +13,6 @@ __all__ = ["advection_w_units", "pv_units", "q_vector_units"]
 PV_UNITS = "K * m**2 / (kg * s)"  # MetPy's result units of the baroclinic PV
 
 
-def _factor(unit: Any, to: Any) -> float:
-    return float(unit._REGISTRY.Quantity(1.0, unit).to(to).magnitude)
-
-
 def _known(units: dict[str, Any], spacing: Any) -> bool:
     return spacing is not None and all(u is not None for u in units.values())
 
@@ -54,10 +50,10 @@ def pv_units(
         return None, omega, g
     reg = spacing._REGISTRY
     rate = _rate("potential_vorticity_baroclinic", units["u"], spacing)
-    omega = omega / _factor(rate, reg.Unit("1/s"))
+    omega = omega / units_pint.conversion_factor(rate, reg.Unit("1/s"))
     raw = reg.Unit("m/s**2") * units_pint.delta_units(units["theta"]) * rate / units["pressure"]
     try:
-        return reg.Unit(PV_UNITS), omega, g * _factor(raw, reg.Unit(PV_UNITS))
+        return reg.Unit(PV_UNITS), omega, g * units_pint.conversion_factor(raw, reg.Unit(PV_UNITS))
     except Exception:
         return raw, omega, g
 
@@ -109,7 +105,7 @@ def advection_w_units(units: dict[str, Any], spacing: Any, vertical: Any) -> tup
         return None, 1.0
     horizontal = units_pint.delta_units(units["u"]) / spacing
     try:
-        factor = _factor(units["w"] / vertical, horizontal)
+        factor = units_pint.conversion_factor(units["w"] / vertical, horizontal)
     except Exception:
         raise ValueError(
             f"advection: w per vertical coordinate has units {units['w'] / vertical}, not those "
