@@ -73,7 +73,7 @@ def divergence(
     >>> div.name, div.attrs["units"], div.values[0]
     ('div_u_v', 's-1', array([0.005, 0.005, 0.005, 0.005, 0.005]))
     """
-    return _operate("divergence", (u, v), _dim(dim, dims), geospatial, options)
+    return _operate("divergence", (u, v), dim_alias(dim, dims), geospatial, options)
 
 
 def vorticity(
@@ -135,7 +135,7 @@ def vorticity(
     >>> vort.name, vort.values[0]
     ('vort_u_v', array([0.002, 0.002, 0.002, 0.002, 0.002]))
     """
-    return _operate("vorticity", (u, v), _dim(dim, dims), geospatial, options)
+    return _operate("vorticity", (u, v), dim_alias(dim, dims), geospatial, options)
 
 
 def laplacian(
@@ -195,10 +195,10 @@ def laplacian(
     >>> lap.name, lap.attrs["units"], lap.values[0]
     ('lap_T', 'K m-2', array([4., 4., 4., 4., 4.]))
     """
-    return _operate("laplacian", (f,), _dim(dim, dims), geospatial, options)
+    return _operate("laplacian", (f,), dim_alias(dim, dims), geospatial, options)
 
 
-def _dim(dim: Any, dims: Any) -> Any:
+def dim_alias(dim: Any, dims: Any) -> Any:
     """``dims`` is an alias of ``dim``, the word :func:`daskgrad.gradient` uses."""
     if dim is not None and dims is not None:
         raise TypeError(f"give dim or its alias dims, not both (dim={dim!r}, dims={dims!r})")
@@ -206,9 +206,8 @@ def _dim(dim: Any, dims: Any) -> Any:
 
 
 def _operate(kind, inputs, dims, geospatial, options):
-    if not isinstance(geospatial, bool | np.bool_):
-        raise TypeError(f"geospatial must be True or False; got {geospatial!r}")
-    if any(_is_xarray(a) for a in inputs):
+    check_flag(geospatial)
+    if any(is_xarray(a) for a in inputs):
         from .xr.operators import operate_xarray
 
         return operate_xarray(kind, inputs, dims, geospatial, options)
@@ -237,6 +236,12 @@ def _operate(kind, inputs, dims, geospatial, options):
     return units.quantity(out, units.derivative_units(data_units, step_units, registry, order))
 
 
-def _is_xarray(obj: Any) -> bool:
+def check_flag(geospatial: Any) -> None:
+    """``geospatial`` is a bool (a string or None would pass for True or False)."""
+    if not isinstance(geospatial, bool | np.bool_):
+        raise TypeError(f"geospatial must be True or False; got {geospatial!r}")
+
+
+def is_xarray(obj: Any) -> bool:
     mod = type(obj).__module__
     return mod.startswith("xarray.") and type(obj).__name__ in ("DataArray", "Dataset")

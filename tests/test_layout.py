@@ -20,7 +20,8 @@ ALLOWED = {
     "cluster": {"compat", "errors", "signals"},
     "api": {"compat", "core", "xr", "errors"},
     "operators": {"compat", "core", "xr", "errors"},
-    "accessor": {"compat", "api", "operators", "xr", "errors"},
+    "kinematics": {"compat", "core", "xr", "errors", "operators"},
+    "accessor": {"compat", "api", "operators", "kinematics", "xr", "errors"},
     "cli": {
         "compat",
         "core",
@@ -29,11 +30,12 @@ ALLOWED = {
         "cluster",
         "api",
         "operators",
+        "kinematics",
         "errors",
         "signals",
         "__init__",
     },
-    "__init__": {"compat", "api", "operators", "accessor", "io", "xr", "signals"},
+    "__init__": {"compat", "api", "operators", "kinematics", "accessor", "io", "xr", "signals"},
     "__main__": {"compat", "cli"},
 }
 

@@ -37,7 +37,7 @@ def operate_xarray(
             f"{kind}() got unexpected options {sorted(unknown)}; allowed with "
             f"geospatial={geospatial}: {sorted(allowed)}"
         )
-    _check_same_grid(kind, inputs)
+    check_same_grid(kind, inputs)
     names = ("u", "v") if len(inputs) == 2 else ("f",)
     datas, data_units = units.same_units(kind, [a.data for a in inputs], names)
     if data_units is not None:  # pint Quantities inside: differentiate their magnitudes
@@ -64,23 +64,25 @@ def operate_xarray(
     )
 
 
-def _check_same_grid(kind: str, inputs) -> None:
+def check_same_grid(kind: str, inputs, names=("u", "v")) -> None:
+    """The DataArrays ``inputs`` (called ``names``) have the same dims, shape and coords."""
     if len(inputs) < 2:
         return
-    u, v = inputs
-    if u.dims != v.dims:
-        raise ValueError(f"{kind}: u has dims {u.dims} but v has dims {v.dims}")
-    check_same_shape(kind, inputs)
-    for name in set(u.coords) | set(v.coords):
-        if name not in u.coords or name not in v.coords:
-            which = "u" if name in u.coords else "v"
-            raise ValueError(f"{kind}: coordinate {name!r} is on {which} only")
-        a, b = u.coords[name], v.coords[name]
-        if a.dims != b.dims or not (a.variable.equals(b.variable)):
-            raise ValueError(f"{kind}: u and v have different coordinate {name!r}")
+    u, first = inputs[0], names[0]
+    for v, name in zip(inputs[1:], names[1:], strict=False):
+        if u.dims != v.dims:
+            raise ValueError(f"{kind}: {first} has dims {u.dims} but {name} has dims {v.dims}")
+        check_same_shape(kind, (u, v), (first, name))
+        for c in set(u.coords) | set(v.coords):
+            if c not in u.coords or c not in v.coords:
+                which = first if c in u.coords else name
+                raise ValueError(f"{kind}: coordinate {c!r} is on {which} only")
+            a, b = u.coords[c], v.coords[c]
+            if a.dims != b.dims or not (a.variable.equals(b.variable)):
+                raise ValueError(f"{kind}: {first} and {name} have different coordinate {c!r}")
 
 
-def _cartesian(kind, inputs, dims, options, stencil, data_units=None):
+def _cartesian(kind, inputs, dims, options, stencil, data_units=None, engine=operate_arrays):
     first = inputs[0]
     names = _dims(kind, first, dims)
     steps, units, _ = dim_spacings(first, names, options.get("spacing"), None)
@@ -91,7 +93,7 @@ def _cartesian(kind, inputs, dims, options, stencil, data_units=None):
     periodic = {a: periods[d] for a, d in zip(axes, names, strict=True) if d in periods} or None
     data = _named_errors(
         first,
-        operate_arrays,
+        engine,
         kind,
         [a.data for a in inputs],
         axes,
@@ -151,7 +153,7 @@ def _dims(kind, obj, dims) -> list[Hashable]:
     return names
 
 
-def _geospatial(kind, inputs, dims, options, stencil):
+def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays):
     first = inputs[0]
     grid = Grid(
         first,
@@ -184,7 +186,7 @@ def _geospatial(kind, inputs, dims, options, stencil):
     periodic = {axes[0]: None if step is not None else 2 * np.pi} if grid.periodic else None
     data = _named_errors(
         first,
-        operate_arrays,
+        engine,
         kind,
         [a.data for a in inputs],
         axes,
@@ -204,12 +206,12 @@ def _curvilinear(kind, inputs, grid, options, stencil):
     not, each differentiated eastward and northward by geospatial_gradient's chain rule; then
     div = Σ_i (∂V_i/∂x e_i + ∂V_i/∂y n_i), vort = Σ_i (∂V_i/∂x n_i − ∂V_i/∂y e_i), which on a
     regular grid are ∂u/∂x + ∂v/∂y − v tan φ / N and ∂v/∂x − ∂u/∂y + u tan φ / N."""
-    if kind == "laplacian":
+    if kind not in ("divergence", "vorticity"):
         raise OptionNotImplemented(
             "geospatial",
-            "{opt:laplacian} with {opt:geospatial=True} needs 1-D latitude and longitude "
+            f"{{opt:{kind}}} with {{opt:geospatial=True}} needs 1-D latitude and longitude "
             f"coordinates; {grid.lat_name!r}/{grid.lon_name!r} are 2-D (curvilinear). Regrid, "
-            "or use the Cartesian laplacian on projected coordinates",
+            f"or use the Cartesian {kind} on projected coordinates",
         )
     keys = ("latitude", "longitude", "earth", "radius", "periodic")
     kw = {k: options[k] for k in keys if k in options}
@@ -227,6 +229,17 @@ def _curvilinear(kind, inputs, grid, options, stencil):
         else:
             out = out + dx * n_i - dy * e_i
     return out.transpose(*u.dims).data
+
+
+def grid_data(kind, inputs, dims, options, geospatial, data_units, engine):
+    """``engine(kind, datas, axes, *, spacing, periodic, metric=None, **stencil)`` on the
+    data of the DataArrays ``inputs`` (checked to share one grid) with the spacing, periodic
+    axes and metric of their grid, as the operators get them; returns what it returns and the
+    units of the spacing ("m" with ``geospatial``, None when unknown or mixed)."""
+    stencil = {k: options[k] for k in _STENCIL if k in options}
+    if geospatial:
+        return _geospatial(kind, inputs, dims, options, stencil, engine)
+    return _cartesian(kind, inputs, dims, options, stencil, data_units, engine)
 
 
 def _named_errors(obj, fn, *args, **kwargs):
