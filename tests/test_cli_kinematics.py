@@ -252,10 +252,13 @@ def _chunk_reads(gets):
 
 
 OPERATORS = ["--vorticity", "u,v", "--divergence", "v,u", "--laplacian", "u"]
-KINEMATICS = [
-    "--advection", "t:u,v,w", "--deformation", "u,v", "--absolute-vorticity", "u,v",
+HORIZONTAL = [
+    "--advection", "t:u,v", "--deformation", "u,v", "--absolute-vorticity", "u,v",
     "--frontogenesis", "theta:u,v", "--geostrophic", "z", "--ageostrophic", "z:u,v",
-    "--potential-vorticity", "theta:u,v", "--q-vector", "t:u,v", "--vertical", "level",
+]  # fmt: skip
+KINEMATICS = [
+    *HORIZONTAL, "--advection", "t:u,v,w", "--potential-vorticity", "theta:u,v",
+    "--q-vector", "t:u,v", "--vertical", "level",
 ]  # fmt: skip
 
 
@@ -272,9 +275,10 @@ def _request(argv):
     [
         ["--dim", "longitude", "--dim", "latitude", "--var", "u", *OPERATORS],
         ["--geospatial", "--var", "u", "--var", "t", *OPERATORS],
+        ["--geospatial", "--var", "u", *OPERATORS, *HORIZONTAL],
         ["--geospatial", "--var", "t", *OPERATORS, *KINEMATICS],
     ],
-    ids=["cartesian-operators", "geospatial-operators", "everything"],
+    ids=["cartesian-operators", "geospatial-operators", "horizontal", "everything"],
 )
 def test_one_pass_reads_each_input_chunk_once(store, argv):
     """The job a run computes, on a store that counts its reads: every stored chunk of every
