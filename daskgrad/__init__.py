@@ -22,6 +22,7 @@ from .kinematics import (  # noqa: E402
     stretching_deformation,
     total_deformation,
 )
+from .kinematics_vertical import potential_vorticity_baroclinic, q_vector  # noqa: E402
 from .operators import divergence, laplacian, vorticity  # noqa: E402
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "gradient",
     "laplacian",
     "np_gradient",
+    "potential_vorticity_baroclinic",
+    "q_vector",
     "shearing_deformation",
     "stretching_deformation",
     "to_zarr",

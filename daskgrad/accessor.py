@@ -8,7 +8,7 @@ from typing import Any
 
 import xarray as xr
 
-from . import kinematics
+from . import kinematics, kinematics_vertical
 from .operators import divergence, laplacian, vorticity
 from .xr.geospatial import geospatial_gradient
 from .xr.gradient import gradient_xarray
@@ -423,6 +423,93 @@ class GradAccessor:
         array([1., 1., 1., 1.])
         """
         return kinematics.frontogenesis(*self._named("frontogenesis", theta, u, v), **options)
+
+    def potential_vorticity_baroclinic(
+        self,
+        theta: Hashable,
+        pressure: Hashable | None,
+        u: Hashable,
+        v: Hashable,
+        **options: Any,
+    ) -> xr.DataArray:
+        """:func:`daskgrad.potential_vorticity_baroclinic` of the Dataset's variables.
+
+        Parameters
+        ----------
+        theta, u, v : str or DataArray
+            Names of data variables of this Dataset: potential temperature and the wind.
+        pressure : str or None
+            A coordinate's or data variable's name, or None for ``vertical_dim``'s coordinate.
+        **options
+            The keywords of :func:`daskgrad.potential_vorticity_baroclinic`
+            (``vertical_dim``, ``geospatial``, ...).
+
+        Returns
+        -------
+        DataArray
+            Named ``pv_{theta}``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = ("p", [1000.0, 900.0, 800.0], {"units": "hPa"})
+        >>> dims = ("p", "y", "x")
+        >>> theta = 300 - 0.01 * np.array(p[1])[:, None, None] + np.zeros((3, 2, 4))
+        >>> ds = xr.Dataset({"theta": (dims, theta, {"units": "K"}),
+        ...                  "u": (dims, np.zeros((3, 2, 4)), {"units": "m s-1"}),
+        ...                  "v": (dims, np.zeros((3, 2, 4)), {"units": "m s-1"})},
+        ...                 coords={"p": p, "lat": ("y", [30.0, 90.0]),
+        ...                         "y": ("y", [0.0, 1e3], {"units": "m"}),
+        ...                         "x": ("x", [0.0, 1e3, 2e3, 3e3], {"units": "m"})})
+        >>> pv = ds.grad.potential_vorticity_baroclinic("theta", None, "u", "v", vertical_dim="p")
+        >>> pv.name, pv.attrs["units"], round(float(pv[1, 1, 0]) / 1e-6, 4)
+        ('pv_theta', 'K m2 kg-1 s-1', 0.143)
+        """
+        what = "potential_vorticity_baroclinic"
+        theta_, u_, v_ = self._named(what, theta, u, v)
+        p: Any = pressure
+        if isinstance(p, str) and p in self._obj.data_vars:
+            p = self._obj[p]
+        return kinematics_vertical.potential_vorticity_baroclinic(theta_, p, u_, v_, **options)
+
+    def q_vector(
+        self,
+        u: Hashable,
+        v: Hashable,
+        temperature: Hashable,
+        pressure: Any = None,
+        **options: Any,
+    ) -> tuple[xr.DataArray, xr.DataArray]:
+        """:func:`daskgrad.q_vector` of the Dataset's variables.
+
+        Parameters
+        ----------
+        u, v, temperature : str or DataArray
+            Names of data variables of this Dataset.
+        pressure : str, number, Quantity or None
+            A coordinate's or data variable's name, one level's pressure, or None for
+            ``vertical_dim``'s coordinate.
+        **options
+            The keywords of :func:`daskgrad.q_vector` (``static_stability``, ...).
+
+        Returns
+        -------
+        tuple of DataArray
+            Named ``q1_{temperature}`` and ``q2_{temperature}``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> y, x = np.mgrid[0:4, 0:5].astype(float)
+        >>> ds = xr.Dataset({"u": (("y", "x"), y), "v": (("y", "x"), x), "T": (("y", "x"), x)})
+        >>> q1, q2 = ds.grad.q_vector("u", "v", "T", 50000.0, rd=287.0)
+        >>> q2.name, float(q2[1, 1])
+        ('q2_T', -0.00574)
+        """
+        u_, v_, t_ = self._named("q_vector", u, v, temperature)
+        if isinstance(pressure, str) and pressure in self._obj.data_vars:
+            pressure = self._obj[pressure]
+        return kinematics_vertical.q_vector(u_, v_, t_, pressure, **options)
 
     def geostrophic_wind(
         self, height: Hashable | None = None, **options: Any

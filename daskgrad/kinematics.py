@@ -259,14 +259,17 @@ def advection(
     u, v : arrays, Quantities or DataArrays like ``scalar``
         The wind's x and y components (eastward and northward with ``geospatial=True``).
     w : optional
-        The vertical wind, along ``vertical_dim``: not implemented yet (a
-        NotImplementedError); compute the vertical term with :func:`daskgrad.gradient`.
+        The vertical wind, along ``vertical_dim``, adding ``w ∂s/∂z`` with z's spacing:
+        for arrays the third entry of ``spacing`` (a number, a 1-D coordinate, or an array
+        broadcastable to the data that varies by column), for DataArrays
+        ``vertical_dim``'s coordinate (w per z's units is converted to u per spacing's).
     dim : pair (x, y) of axes or dim names, optional
         As for :func:`shearing_deformation`.
     dims : optional
         Alias of ``dim``.
     vertical_dim : optional
-        The dim of ``w`` (with ``w`` only).
+        The axis (default -3) or dim name of ``w``'s derivative (with ``w`` only); not one
+        of ``dim``.
     geospatial : bool
         Per metre on a latitude/longitude grid (a scalar's gradient has no metric term).
     **options
@@ -285,11 +288,21 @@ def advection(
     >>> advection(2 * x + y, np.ones((3, 4)), np.ones((3, 4)))[0]
     array([-3., -3., -3., -3.])
     """
-    if w is not None or vertical_dim is not None:
-        raise NotImplementedError(
-            "advection: w and vertical_dim (vertical advection) are not implemented yet; "
-            "add -w * ds/dz from daskgrad.gradient"
+    if w is not None:
+        from .kinematics_vertical import advection_with_w
+
+        return advection_with_w(
+            scalar,
+            u,
+            v,
+            w,
+            vertical_dim=vertical_dim,
+            dims=dim_alias(dim, dims),
+            geospatial=geospatial,
+            options=options,
         )
+    if vertical_dim is not None:
+        raise TypeError("advection: vertical_dim goes with w, the vertical wind; w is None")
     return _kinematic("advection", (scalar, u, v), dim_alias(dim, dims), geospatial, options)
 
 

@@ -364,3 +364,141 @@ def test_bad_input_names_the_culprit():
         q_vector_arrays(u, v, theta, p, (2, 1))
     with pytest.raises(ValueError, match="static_stability has shape"):
         q_vector_arrays(u, v, theta, 5e4, (2, 1), static_stability=np.ones((2, 2)))
+
+
+# --- the public functions: DataArrays, pint, the accessor -----------------------------------
+
+
+def dataset(p_hpa=LEVELS, lat=LAT, lon=LON, seed=0):
+    theta, u, v = latlon_fields(p_hpa, lat, lon, seed)
+    coords = {
+        "level": ("level", p_hpa, {"units": "hPa"}),
+        "lat": ("lat", lat, {"units": "degrees_north"}),
+        "lon": ("lon", lon, {"units": "degrees_east"}),
+    }
+    dims = ("level", "lat", "lon")
+    return xr.Dataset(
+        {
+            "theta": (dims, theta, {"units": "K"}),
+            "u": (dims, u, {"units": "m s-1", "standard_name": "eastward_wind"}),
+            "v": (dims, v, {"units": "m s-1", "standard_name": "northward_wind"}),
+        },
+        coords=coords,
+    )
+
+
+def metpy_of(ds):
+    crs = dict(grid_mapping_name="latitude_longitude", earth_radius=R)
+    return [ds[n].metpy.assign_crs(**crs) for n in ("theta", "u", "v")]
+
+
+def test_public_pv_of_dataarrays_in_hpa_and_of_the_accessor():
+    import daskgrad
+
+    ds = dataset()
+    mt, mu, mv = metpy_of(ds)
+    ref = mpcalc.potential_vorticity_baroclinic(mt, mt.level, mu, mv)
+    kw = dict(vertical_dim="level", geospatial=True, radius=R, edge_order=2)
+    pv = daskgrad.potential_vorticity_baroclinic(ds.theta, None, ds.u, ds.v, **kw)
+    assert pv.name == "pv_theta" and pv.dims == ds.theta.dims
+    assert pv.attrs["units"] == "K m2 kg-1 s-1" and "standard_name" not in pv.attrs
+    close_to_scale(pv.values[INSIDE], ref.values[INSIDE], 1e-4)
+    by_name = ds.grad.potential_vorticity_baroclinic("theta", "level", "u", "v", **kw)
+    xr.testing.assert_identical(by_name, pv)
+    lazy = ds.chunk({"level": 2, "lat": 100})
+    with raise_if_dask_computes():
+        pv_lazy = daskgrad.potential_vorticity_baroclinic(
+            lazy.theta, lazy.level, lazy.u, lazy.v, **kw
+        )
+    np.testing.assert_allclose(pv_lazy.values, pv.values, rtol=1e-13, atol=0)
+    with pytest.raises(ValueError, match="vertical_dim='lat' is also one of the horizontal"):
+        daskgrad.potential_vorticity_baroclinic(
+            ds.theta, None, ds.u, ds.v, vertical_dim="lat", geospatial=True
+        )
+
+
+def test_public_q_vector_one_level_and_by_coordinate():
+    import daskgrad
+
+    ds = dataset(seed=1)
+    mt, mu, mv = metpy_of(ds)
+    kw = dict(geospatial=True, radius=R, edge_order=2)
+    level = ds.isel(level=2)
+    q1, q2 = daskgrad.q_vector(level.u, level.v, level.theta, 850 * units.hPa, **kw)
+    refs = mpcalc.q_vector(mu[2], mv[2], mt[2], 850 * units.hPa)
+    assert (q1.name, q2.name) == ("q1_theta", "q2_theta")
+    assert q1.attrs["units"] == "m2 kg-1 s-1"
+    assert q1.attrs["long_name"].startswith("eastward component of the Q-vector")
+    for q, ref in zip((q1, q2), refs, strict=True):
+        close_to_scale(q.values[INSIDE[1:]], ref.values[INSIDE[1:]], 1e-4)
+    qs = ds.grad.q_vector("u", "v", "theta", "level", **kw)
+    refs = mpcalc.q_vector(mu, mv, mt, mt.level)
+    for q, ref in zip(qs, refs, strict=True):
+        close_to_scale(q.values[INSIDE], ref.values[INSIDE], 1e-4)
+
+
+def test_public_functions_of_quantities_in_their_registry():
+    """Quantities in hPa and km: the results are MetPy's, in its units and the inputs'
+    registry (a fresh one here)."""
+    import pint
+
+    import daskgrad
+
+    ureg = pint.UnitRegistry()
+    p, theta, u, v, w, lat = cartesian_fields()
+    dx, dy = 25.0, 30.0  # km
+    Q = ureg.Quantity
+    pv = daskgrad.potential_vorticity_baroclinic(
+        Q(theta, "K"), Q(p / 100, "hPa"), Q(u, "m/s"), Q(v, "m/s"), spacing=Q([dx, dy], "km"),
+        latitude=Q(np.degrees(lat), "degree"), edge_order=2,
+    )  # fmt: skip
+    assert pv.units._REGISTRY is ureg and pv.units == ureg("K m**2 / kg / s").units
+    ref = mpcalc.potential_vorticity_baroclinic(
+        theta * units.K, p[:, None, None] * units.Pa, u * units("m/s"), v * units("m/s"),
+        dx=dx * units.km, dy=dy * units.km, latitude=lat * units.radian,
+    )  # fmt: skip
+    close_to_scale(pv.magnitude, ref.m_as("K m**2 / kg / s"), 1e-10)
+    q1, q2 = daskgrad.q_vector(
+        Q(u, "m/s"), Q(v, "m/s"), Q(theta, "K"), Q(p / 100, "hPa"), vertical_dim=0,
+        spacing=Q(dx, "km"), edge_order=2,
+    )  # fmt: skip
+    refs = mpcalc.q_vector(
+        u * units("m/s"), v * units("m/s"), theta * units.K, p[:, None, None] * units.Pa,
+        dx=dx * units.km, dy=dx * units.km,
+    )  # fmt: skip
+    for q, ref in zip((q1, q2), refs, strict=True):
+        close_to_scale(q.to("m**2/kg/s").magnitude, ref.m_as("m**2/kg/s"), 1e-10)
+    adv = daskgrad.advection(
+        Q(theta, "K"), Q(u, "m/s"), Q(v, "m/s"), Q(w, "Pa/s"), vertical_dim=0,
+        spacing=[Q(dx, "km"), Q(dy, "km"), Q(p / 100, "hPa")], edge_order=2,
+    )  # fmt: skip
+    ref = mpcalc.advection(
+        theta * units.K, u * units("m/s"), v * units("m/s"), w * units("Pa/s"),
+        dx=dx * units.km, dy=dy * units.km, dz=np.diff(p)[:, None, None] * units.Pa,
+    )  # fmt: skip
+    close_to_scale(adv.to("K/s").magnitude, ref.m_as("K/s"), 1e-10)
+
+
+def test_public_advection_with_w_of_dataarrays():
+    import daskgrad
+
+    p, s, u, v, w, _ = cartesian_fields(seed=8)
+    dims = ("level", "y", "x")
+    coords = {
+        "level": ("level", p / 100, {"units": "hPa"}),
+        "y": ("y", 30e3 * np.arange(s.shape[1]), {"units": "m"}),
+        "x": ("x", 25e3 * np.arange(s.shape[2]), {"units": "m"}),
+    }
+    arrays = {n: xr.DataArray(a, dims=dims, coords=coords, name=n) for n, a in
+              (("T", s), ("u", u), ("v", v), ("w", w))}  # fmt: skip
+    arrays["T"].attrs.update(units="K", standard_name="air_temperature")
+    for n, un in (("u", "m s-1"), ("v", "m s-1"), ("w", "Pa s-1")):
+        arrays[n].attrs["units"] = un
+    adv = daskgrad.advection(*arrays.values(), vertical_dim="level", edge_order=2)
+    assert adv.name == "adv_T" and adv.attrs["units"] == "K s-1"
+    assert adv.attrs["standard_name"] == "tendency_of_air_temperature_due_to_advection"
+    ref = mpcalc.advection(
+        s * units.K, u * units("m/s"), v * units("m/s"), w * units("Pa/s"),
+        dx=25e3 * units.m, dy=30e3 * units.m, dz=np.diff(p)[:, None, None] * units.Pa,
+    )  # fmt: skip
+    close_to_scale(adv.values, ref.m_as("K/s"), 1e-10)
