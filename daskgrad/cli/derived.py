@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
+from .parser import said
 from .quantities import Context, by_key, check, compute, variables
 
 
@@ -97,8 +98,6 @@ def derived_outputs(
             )
             out.update(grads.data_vars)
     except (ValueError, TypeError, IndexError, KeyError, NotImplementedError) as e:
-        from .parser import said
-
         raise UsageError(said(e)) from e
-    out.update(compute(context, request.quantities))
+    out.update(compute(context, request.quantities, said))
     return out

@@ -390,11 +390,13 @@ def check(c: Context, quantities: Sequence[tuple[str, tuple[str, ...]]]) -> None
                 raise UsageError(f"argument --vertical: dim {v!r} has no coordinate")
 
 
-def compute(c: Context, quantities: Sequence[tuple[str, tuple[str, ...]]]) -> dict[Hashable, Any]:
+def compute(
+    c: Context,
+    quantities: Sequence[tuple[str, tuple[str, ...]]],
+    said: Callable[[BaseException], str] = str,
+) -> dict[Hashable, Any]:
     """The lazy outputs of every quantity, by name. A lower layer's error becomes a
-    UsageError naming the flag and its argument."""
-    from .parser import said
-
+    UsageError naming the flag and its argument, the error in the words ``said`` gives it."""
     out: dict[Hashable, Any] = {}
     for key, names in quantities:
         q = by_key(key)
