@@ -264,7 +264,7 @@ def _netcdf_shape(args: argparse.Namespace) -> dict[str, Any]:
     workers, threads, memory = local_cluster_shape(
         args.workers, args.threads_per_worker, args.memory_limit
     )
-    k = 2 if args.geospatial else max(len(args.dim), 1)
+    k = (2 if args.geospatial else max(len(args.dim), 1)) + int(args.vertical is not None)
     return {"threads": workers * threads, "max_chunk": largest_chunk_allowed(memory, k, threads)}
 
 
@@ -347,8 +347,9 @@ def _batched(args, input, job, client, periodic, request):
 
 
 def _request(args: argparse.Namespace):
-    """The geospatial gradients and operators asked for, checked against --dim."""
+    """The geospatial gradients and quantities asked for, checked against --dim."""
     from .derived import Request
+    from .quantities import asked
 
     if args.geospatial and args.dim:
         raise UsageError(
@@ -367,9 +368,8 @@ def _request(args: argparse.Namespace):
         earth=args.earth or "sphere",
         latitude=args.latitude,
         longitude=args.longitude,
-        divergence=list(args.divergence),
-        vorticity=list(args.vorticity),
-        laplacian=list(args.laplacian),
+        quantities=asked(args),
+        vertical=args.vertical,
     )
 
 

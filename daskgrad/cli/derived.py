@@ -1,5 +1,6 @@
-"""The command line's derived outputs: geospatial gradients and the vector-calculus operators,
-added to the gradient Dataset of a run (every output shares the input's chunk reads)."""
+"""The command line's derived outputs: geospatial gradients and the quantities (the
+vector-calculus operators and the kinematics of :mod:`daskgrad.cli.quantities`), added to the
+gradient Dataset of a run (every output shares the input's chunk reads)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
+from .parser import said
+from .quantities import Context, by_key, check, compute, variables
 
 
 @dataclass
 class Request:
-    """What a run computes besides (or instead of) plain gradients."""
+    """What a run computes besides (or instead of) plain gradients: geospatial gradients and
+    the quantities of :data:`daskgrad.cli.quantities.QUANTITIES`, as (key, variable names).
+    ``divergence``, ``vorticity`` and ``laplacian`` are shorthands, added to ``quantities``."""
 
     geospatial: bool = False
     earth: str = "sphere"
@@ -21,15 +26,34 @@ class Request:
     divergence: list[tuple[str, str]] = field(default_factory=list)
     vorticity: list[tuple[str, str]] = field(default_factory=list)
     laplacian: list[str] = field(default_factory=list)
+    quantities: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    vertical: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [
+            *(("divergence", tuple(p)) for p in self.divergence),
+            *(("vorticity", tuple(p)) for p in self.vorticity),
+            *(("laplacian", (f,)) for f in self.laplacian),
+        ]
+        self.quantities = list(dict.fromkeys([*given, *map(_item, self.quantities)]))
 
     @property
     def operators(self) -> bool:
-        return bool(self.divergence or self.vorticity or self.laplacian)
+        return bool(self.quantities)
 
     def variables(self) -> list[str]:
-        """The input variables the operators read, in order, without repeats."""
-        names = [n for pair in (*self.divergence, *self.vorticity) for n in pair]
-        return list(dict.fromkeys([*names, *self.laplacian]))
+        """The input variables the quantities read, in order, without repeats."""
+        return variables(self.quantities)
+
+    @property
+    def vertical_dims(self) -> list[str]:
+        """[--vertical] when a quantity differentiates along it, else []."""
+        used = any(by_key(k).differentiates_vertical(n) for k, n in self.quantities)
+        return [self.vertical] if used and self.vertical is not None else []
+
+
+def _item(item: tuple[str, Sequence[str]]) -> tuple[str, tuple[str, ...]]:
+    return item[0], tuple(item[1])
 
 
 def derived_outputs(
@@ -41,68 +65,39 @@ def derived_outputs(
     auto: bool = False,
 ) -> dict[Hashable, Any]:
     """The lazy DataArrays of ``request`` for the Dataset ``ds``: geospatial gradients of
-    ``gradient_vars`` (when ``request.geospatial``) and the operators. ``dims``: the --dim dims
-    of Cartesian operators (x then y for divergence/vorticity). ``opts``: accuracy, edge_order,
-    nan_policy, and periodic ({dim: period}, Cartesian only). ``auto``: the geospatial
-    gradients of every variable on the grid, not of each of ``gradient_vars``. UsageError for
-    bad requests."""
-    import daskgrad
-
-    for name in request.variables():
-        if name not in ds.data_vars:
-            raise UsageError(
-                f"unknown variable {name!r}; the input has {sorted(map(str, ds.data_vars))}"
-            )
-        if ds[name].dtype.kind not in "iufc":
-            raise UsageError(f"variable {name!r} has non-numeric dtype {ds[name].dtype}")
+    ``gradient_vars`` (when ``request.geospatial``) and the quantities. ``dims``: the --dim
+    dims of Cartesian quantities (x then y). ``opts``: accuracy, edge_order, nan_policy, and
+    periodic ({dim: period}, Cartesian only). ``auto``: the geospatial gradients of every
+    variable on the grid, not of each of ``gradient_vars``. UsageError for bad requests,
+    naming the flag."""
     stencil: dict[str, Any] = {
         k: opts[k] for k in ("accuracy", "edge_order", "nan_policy") if k in opts
     }
+    if request.geospatial:
+        where = {"latitude": request.latitude, "longitude": request.longitude}
+        geo: dict[str, Any] = dict(geospatial=True, earth=request.earth, **where, **stencil)
+        context = Context(ds, None, geo, request.vertical)
+    else:
+        periodic = opts.get("periodic") or None
+        context = Context(ds, list(dims), dict(**stencil, periodic=periodic), request.vertical)
+    check(context, request.quantities)
     out: dict[Hashable, Any] = {}
     try:
-        if request.geospatial:
-            where = {"latitude": request.latitude, "longitude": request.longitude}
-            geo: dict[str, Any] = dict(geospatial=True, earth=request.earth, **where, **stencil)
-            if gradient_vars:
-                from ..xr.geospatial import geospatial_dataset
+        if request.geospatial and gradient_vars:
+            from ..xr.geospatial import geospatial_dataset
 
-                # auto: every numeric variable on the horizontal grid, the others left out
-                names = None if auto else list(gradient_vars)
-                grads = geospatial_dataset(
-                    ds,
-                    names,
-                    latitude=request.latitude,
-                    longitude=request.longitude,
-                    earth=request.earth,
-                    **stencil,
-                )
-                out.update(grads.data_vars)
-        else:
-            if request.operators and not dims:
-                raise UsageError(
-                    "--divergence, --vorticity and --laplacian need --dim (or --geospatial)"
-                )
-            if (request.divergence or request.vorticity) and len(dims) != 2:
-                raise UsageError(
-                    "--divergence and --vorticity need exactly two --dim dims, x then y; "
-                    f"got {list(dims)}"
-                )
-            periodic = opts.get("periodic") or None
-            geo = dict(**stencil, periodic=periodic)
-        for kind, pairs in (("divergence", request.divergence), ("vorticity", request.vorticity)):
-            for u, v in pairs:
-                res = getattr(daskgrad, kind)(
-                    ds[u], ds[v], dims=None if request.geospatial else list(dims), **geo
-                )
-                out[res.name] = res
-        for f in request.laplacian:
-            lap_dims = None if request.geospatial else [d for d in dims if d in ds[f].dims]
-            res = daskgrad.laplacian(ds[f], dims=lap_dims, **geo)
-            out[res.name] = res
-    except UsageError:
-        raise
+            # auto: every numeric variable on the horizontal grid, the others left out
+            names = None if auto else list(gradient_vars)
+            grads = geospatial_dataset(
+                ds,
+                names,
+                latitude=request.latitude,
+                longitude=request.longitude,
+                earth=request.earth,
+                **stencil,
+            )
+            out.update(grads.data_vars)
     except (ValueError, TypeError, IndexError, KeyError, NotImplementedError) as e:
-        from .parser import said
-
         raise UsageError(said(e)) from e
+    out.update(compute(context, request.quantities, said))
     return out

@@ -22,6 +22,8 @@ examples:
       --storage-option 'client_kwargs={"endpoint_url": "http://127.0.0.1:9000"}'
   daskgrad run era5.zarr grad.zarr --geospatial --var t2m --vorticity u10,v10 --accuracy 4
   daskgrad run ocean.zarr lap.zarr --dim x --dim y --laplacian sst --nan-policy omit
+  daskgrad run era5.zarr kin.zarr --geospatial --frontogenesis theta:u,v --deformation u,v \\
+      --potential-vorticity theta:u,v --vertical level --advection t:u,v --geostrophic z
   daskgrad demo --size 64MiB
 """
 TIME_UNITS = ("W", "D", "h", "m", "s", "ms", "us", "ns")
@@ -47,27 +49,6 @@ def said(e: BaseException) -> str:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
-
-
-def parse_pair(text: str) -> tuple[str, str]:
-    """``"U,V"`` → ``("U", "V")`` for --divergence/--vorticity.
-
-    Examples
-    --------
-    >>> parse_pair("u10,v10")
-    ('u10', 'v10')
-    """
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) != 2 or not all(parts):
-        raise ValueError(f"expected two variable names U,V; got {text!r}")
-    return parts[0], parts[1]
-
-
-def _pair(text: str) -> tuple[str, str]:
-    try:
-        return parse_pair(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _size(text: str) -> int:
@@ -233,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ops = run.add_argument_group(
         "geospatial gradients and operators",
-        "computed with the gradients in the same pass over the input",
+        "computed with the gradients in the same pass over the input, which reads each input "
+        "chunk once",
     )
     ops.add_argument(
         "--geospatial",
@@ -252,18 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="NAME",
             help=f"{flag[2:]} coordinate of --geospatial (default: found by CF attributes or name)",
         )
-    for flag, what in (
-        ("--divergence", "write div_U_V = dU/dx + dV/dy (repeatable)"),
-        ("--vorticity", "write vort_U_V = dV/dx - dU/dy (repeatable)"),
-    ):
-        ops.add_argument(flag, action="append", default=[], metavar="U,V", type=_pair, help=what)
-    ops.add_argument(
-        "--laplacian",
-        action="append",
-        default=[],
-        metavar="VAR",
-        help="write lap_VAR, the sum of second derivatives over the dims (repeatable)",
-    )
+    from .quantities import add_flags
+
+    add_flags(ops)
     store = run.add_argument_group(
         "object stores", "INPUT/OUTPUT may be fsspec URLs: s3://, gs://, memory://, file://"
     )

@@ -17,6 +17,7 @@ from ..errors import first_line as _first_line
 from ..io.inspect import absent_chunks, truncation
 from ..io.locations import Location, access, access_message, bucket_missing, check_bucket
 from .derived import Request, derived_outputs
+from .quantities import read_once, task_counts
 
 
 def _open(source: Any, is_zarr: bool, chunks: dict, group: str | None = None) -> Any:
@@ -477,7 +478,9 @@ def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_po
     import xarray as xr
 
     periodic = periodic or {}
-    known_dims(ds, [*dims, *periodic])
+    known_dims(ds, [*dims, *periodic, *([request.vertical] if request.vertical else [])])
+    # every input chunk of the quantities read once, by one task all their outputs share
+    ds = read_once(ds, request.variables())
     opts = {"accuracy": accuracy, "edge_order": edge_order, "nan_policy": nan_policy}
     grads: dict = {}
     names = list(variables or [])
@@ -503,11 +506,11 @@ def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_po
         from ..xr.geospatial import grid_dims
 
         job_dims = grid_dims(ds, request.latitude, request.longitude)
+    job_dims += [d for d in request.vertical_dims if d not in job_dims]
     job = Job(ds[used], result, job_dims, accuracy=accuracy, nan_policy=nan_policy)
-    # a divergence or vorticity reads u and v in one task; an operator's result is computed
-    # besides its derivatives (a geospatial one also its metric terms)
-    job.inputs = 2 if request.divergence or request.vorticity else 1
-    job.outputs = int(request.operators) + int(request.geospatial and request.operators)
+    # one task reads the chunks of every input of the quantities; a quantity's outputs and
+    # temporaries are held besides its derivatives (a geospatial one's metric terms too)
+    job.inputs, job.outputs = task_counts(request.quantities, request.geospatial)
     return job
 
 
