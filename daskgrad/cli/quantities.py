@@ -432,10 +432,6 @@ def task_counts(
     return inputs, held
 
 
-def _pack(*blocks: Any) -> list[Any]:
-    return list(blocks)
-
-
 def read_once(ds: Any, names: Sequence[str]) -> Any:
     """``ds`` with the variables ``names`` read together: one task per chunk reads the chunk
     of each (their reading tasks inlined), and each variable's chunk is taken from it, so
@@ -457,6 +453,7 @@ def read_once(ds: Any, names: Sequence[str]) -> Any:
     from dask.highlevelgraph import HighLevelGraph
 
     from ..compat import Task, TaskRef
+    from ..core.graph import pack
 
     groups: dict[Any, list[str]] = {}
     for name in dict.fromkeys(names):
@@ -486,7 +483,7 @@ def read_once(ds: Any, names: Sequence[str]) -> Any:
                     parts.append(TaskRef((a.name, *i)))
                     inlined.discard(a.name)
             key = (read, *i)
-            dsk[key] = Task(key, _pack, *parts)
+            dsk[key] = Task(key, pack, *parts)
         graph = HighLevelGraph.from_collections(read, dsk, dependencies=arrays)
         # the layers whose every task runs inside the read go, the read depending on theirs
         inlined = {n for n in inlined if len(graph.layers.get(n, ())) == len(idxs)}

@@ -75,7 +75,8 @@ def _label(x: da.Array) -> str:
     return name.removeprefix("open_dataset-").removeprefix("original-") or "array"
 
 
-def _pack(*blocks: np.ndarray) -> list[np.ndarray]:
+def pack(*blocks: np.ndarray) -> list[np.ndarray]:
+    """The blocks as one list (a task that hands several chunks on together)."""
     return list(blocks)
 
 
@@ -290,13 +291,13 @@ def _ghosted_dask(
     # they are on the same worker and only ghost planes cross between workers.
     sources = [a.__dask_graph__() for a in arrays]
     first = (0,) * arrays[0].ndim
-    pack = len(arrays) > 1 and all(
+    packing = len(arrays) > 1 and all(
         isinstance(_inline(src, (a.name, *first)), Task)
         for src, a in zip(sources, arrays, strict=True)
     )
     packed: tuple[int, ...] = ()  # with pack: the position of each input among the distinct
     inlined: set[str] = set()
-    if pack:
+    if packing:
         # the distinct inputs in the order of their names, the read named by them alone and
         # their planes by them and the ghost layout: operators on the same u and v in one graph
         # (divergence of u, v and vorticity of v, u) share these tasks
@@ -310,7 +311,7 @@ def _ghosted_dask(
             key: Key = (read_name, *i)
             parts = [_inline(distinct[n][1], (n, *i)) for n in order]
             inlined &= {n for n, t in zip(order, parts, strict=True) if isinstance(t, Task)}
-            dsk[key] = Task(key, _pack, *parts)
+            dsk[key] = Task(key, pack, *parts)
 
     if not any(per or nb > 1 for _, nb, per in spans):
         planes_names = []
