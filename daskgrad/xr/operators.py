@@ -14,7 +14,7 @@ from ..core.plan import is_dask_collection, uniform_step
 from ..core.stencil import EvenCoords
 from ..errors import OptionError, OptionNotImplemented, OptionWarning, warn_caller
 from . import units as units
-from .geospatial import Grid, geospatial_gradient
+from .geospatial import geospatial_gradient, make_grid
 from .gradient import UNIT_FACTOR, describe, dim_periods, dim_spacings, divide_units
 
 _STENCIL = ("accuracy", "edge_order", "nan_policy")
@@ -152,13 +152,15 @@ def _dims(kind, obj, dims) -> list[Hashable]:
 
 def _geospatial(kind, inputs, dims, options, stencil):
     first = inputs[0]
-    grid = Grid(
+    grid = make_grid(
         first,
+        options.get("grid"),
         options.get("latitude"),
         options.get("longitude"),
-        options.get("earth", "sphere"),
+        options.get("earth"),
         options.get("radius"),
         options.get("periodic"),
+        options.get("crs"),
     )
     lat_dim, lon_dim = grid.dims
     if dims is not None and set(np.atleast_1d(dims).tolist()) != {lat_dim, lon_dim}:
