@@ -76,9 +76,10 @@ class Grid:
     >>> grid = Grid(ds)
     >>> grid.projected, grid.dims
     (True, ('y', 'x'))
-    >>> print(grid.describe().replace(" on ", "\n on "))
-    projected grid 'x'/'y' (Lambert Conic Conformal (1SP))
-     on a sphere R=6371229 m (from grid_mapping 'crs')
+    >>> grid.describe()[:50]
+    "projected grid 'x'/'y' (Lambert Conic Conformal (1"
+    >>> grid.describe()[50:]
+    "SP)) on a sphere R=6371229 m (from grid_mapping 'crs')"
     >>> lat = xr.DataArray(np.arange(-60.0, 61.0, 30.0), dims="lat")
     >>> Grid(xr.Dataset(coords={"lat": lat, "lon": np.arange(0.0, 360.0, 90.0)})).describe()
     "latitude/longitude grid 'lat'/'lon' (periodic) on a sphere R=6371008.8 m (default)"
