@@ -10,33 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from .kernel import gradient_block
-from .plan import Plan, is_dask_collection, is_masked, make_plan, normalize_nan_policy
-from .stencil import depth
+from .derivatives import Derivatives, derive
+from .metric import Factors, MetricModel, scaled, tensor_component
+from .plan import is_dask_collection, is_masked, normalize_nan_policy
 
-
-class EarthModel(Protocol):
-    """The radii of curvature the metric terms need (:class:`daskgrad.core.earth.Earth`)."""
-
-    def east(self, phi: np.ndarray) -> np.ndarray: ...
-
-    def north(self, phi: np.ndarray) -> np.ndarray: ...
-
-
-# one term: (input, position in dims, derivative order, sign)
-Term = tuple[int, int, int, float]
-
-# (input, position in dims, derivative order, sign): x is dims[0], y is dims[1]
-_TERMS = {
-    "divergence": [(0, 0, 1, 1.0), (1, 1, 1, 1.0)],
-    "vorticity": [(1, 0, 1, 1.0), (0, 1, 1, -1.0)],
-}
-# metric term on a sphere/ellipsoid, (input, sign) times tan φ / N(φ) (N = R on a sphere)
-_CURVATURE = {"divergence": (1, -1.0), "vorticity": (0, 1.0)}
 STANDARD_NAMES = {
     ("divergence", "eastward_wind"): "divergence_of_wind",
     ("vorticity", "eastward_wind"): "atmosphere_relative_vorticity",
@@ -65,13 +46,13 @@ def operate_arrays(
     edge_order: int = 1,
     nan_policy: str = "propagate",
     periodic: Any = None,
-    curvature: Any = None,
+    metric: MetricModel | None = None,
 ) -> Any:
     """The operator ``kind`` on NumPy or dask arrays along the axes ``dims``.
 
-    ``curvature``: for geospatial operators, ``(phi, earth, lat_axis, scale)``: the latitude of
-    each index of ``lat_axis`` in radians (NumPy or dask), the earth model, and whether to
-    divide the derivatives by the metric (the spacings are then in radians).
+    ``metric``: for geospatial operators, where the chunks' metric factors come from (the
+    spacings are then per coordinate unit, radians on latitude/longitude): the operators are
+    combinations of :func:`daskgrad.core.metric.velocity_gradient`.
     """
     inputs = [a if is_dask_collection(a) else np.asanyarray(a) for a in inputs]
     check_same_shape(kind, inputs)
@@ -85,7 +66,7 @@ def operate_arrays(
             edge_order=edge_order,
             nan_policy=nan_policy,
             periodic=periodic,
-            curvature=curvature,
+            metric=metric,
         )
         return masked_run(run, inputs, nan_policy)
     ndim = inputs[0].ndim
@@ -94,37 +75,67 @@ def operate_arrays(
         dims = (dims,) if np.ndim(dims) == 0 else tuple(dims)
         if not dims:
             raise ValueError(f"laplacian needs at least one dim; got dim={dims!r}")
-        terms = [(0, j, 2, 1.0) for j in range(len(dims))]
+        if metric is None:
+            requests = [(0, a, 2) for a in range(len(dims))]
+        else:
+            requests = [(0, 0, 2), (0, 1, 2), (0, 0, 1), (0, 1, 1)]
     else:
         dims = (-1, -2) if dims is None else dims
         if np.ndim(dims) != 1 or len(dims) != 2:
             raise ValueError(f"{kind} needs dim=(x, y), two dims; got dim={dims!r}")
-        terms = list(_TERMS[kind])
-    dtype = np.result_type(*[a.dtype for a in inputs])
-    deriv = 2 if kind == "laplacian" else 1
-    plan = make_plan(
-        inputs[0].shape, dtype, spacing, dims, edge_order, periodic, accuracy, nan_policy, deriv
-    )
-    aux: tuple[tuple[int, Any], ...] = ()
-    geo = None
-    if curvature is not None:
-        phi, earth, lat_axis = curvature
-        aux = ((lat_axis, phi),)
-        geo = (earth, lat_axis)
-        if kind == "laplacian":  # − (tan φ / N) ∂f/∂y: y is the latitude, the second dim
-            terms.append((0, 1, 1, -1.0))
-    func = partial(_operator_block, kind=kind, terms=tuple(terms), geo=geo)
-    if any(is_dask_collection(a) for a in inputs):
-        import dask.array as da
+        requests = [(0, 0, 1), (1, 1, 1)] if kind == "divergence" else [(1, 0, 1), (0, 1, 1)]
+    formula = partial(_FORMULAS[kind], n=len(requests))
+    return derive(
+        kind,
+        inputs,
+        requests,
+        formula,
+        1,
+        dims,
+        spacing=spacing,
+        accuracy=accuracy,
+        edge_order=edge_order,
+        nan_policy=nan_policy,
+        periodic=periodic,
+        metric=metric,
+        in_place=True,
+    )[0]
 
-        from .graph import ghosted_dask
 
-        chunks = next(a.chunks for a in inputs if is_dask_collection(a))
-        inputs = [a if is_dask_collection(a) else da.from_array(a, chunks=chunks) for a in inputs]
-        return ghosted_dask(inputs, plan, func, 1, kind, aux)[0]
-    from .eager import ghosted_numpy
+def _divergence(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, n: int) -> Any:
+    """∂u/∂x + ∂v/∂y of the velocity-gradient tensor, in place in the derivatives."""
+    dudx, dvdy = d[(0, 0, 1)], d[(1, 1, 1)]
+    if f is None:
+        return (np.add(dudx, dvdy, out=dudx),)
+    a = tensor_component("du/dx", dudx, blocks[0], blocks[1], f)
+    return (np.add(a, tensor_component("dv/dy", dvdy, blocks[0], blocks[1], f), out=a),)
 
-    return ghosted_numpy(inputs, plan, func, 1, aux)[0]
+
+def _vorticity(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, n: int) -> Any:
+    """∂v/∂x − ∂u/∂y of the velocity-gradient tensor, in place in the derivatives."""
+    dvdx, dudy = d[(1, 0, 1)], d[(0, 1, 1)]
+    if f is None:
+        return (np.subtract(dvdx, dudy, out=dvdx),)
+    c = tensor_component("dv/dx", dvdx, blocks[0], blocks[1], f)
+    return (np.subtract(c, tensor_component("du/dy", dudy, blocks[0], blocks[1], f), out=c),)
+
+
+def _laplacian(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, n: int) -> Any:
+    """Σ ∂²f/∂x_a², or with factors mx² f_XX + my² f_YY + lx f_X + ly f_Y."""
+    if f is None:
+        r = d[(0, 0, 2)]
+        for a in range(1, n):
+            np.add(r, d[(0, a, 2)], out=r)
+        return (r,)
+    r = scaled(d[(0, 0, 2)], f.mx * f.mx)
+    np.add(r, scaled(d[(0, 1, 2)], f.my * f.my), out=r)
+    for key, c in (((0, 0, 1), f.lx), ((0, 1, 1), f.ly)):
+        if np.any(c != 0):
+            np.add(r, scaled(d[key], c), out=r)
+    return (r,)
+
+
+_FORMULAS = {"divergence": _divergence, "vorticity": _vorticity, "laplacian": _laplacian}
 
 
 def masked_run(run: Callable[[list[Any]], Any], inputs: Sequence[Any], nan_policy: str) -> Any:
@@ -175,112 +186,6 @@ def join_masked(values: Any, touched: Any) -> Any:
 
 def _mask_where_nan(values: np.ndarray, touched: np.ndarray) -> np.ma.MaskedArray:
     return np.ma.masked_array(values, mask=np.isnan(touched))
-
-
-def _operator_block(
-    blocks: Sequence[np.ndarray],
-    ghosts: Sequence[Sequence[tuple[np.ndarray | None, np.ndarray | None]]],
-    steps: Sequence[Any],
-    aux: Sequence[Any],
-    *,
-    plan: Plan,
-    kind: str,
-    terms: tuple[Term, ...],
-    geo: tuple[EarthModel, int] | None,
-    out: Sequence[np.ndarray] | None = None,
-) -> tuple[np.ndarray]:
-    """One chunk of the operator: every term from the chunks and their ghost planes."""
-    dtype = plan.dtype
-    result = out[0] if out else np.empty(blocks[0].shape, dtype)
-    factors = _metric(aux[0], geo, blocks[0].ndim, dtype) if geo is not None else None
-    first = True
-    groups: dict[tuple[int, int], list[tuple[int, float]]] = {}
-    for j, a, deriv, sign in terms:
-        groups.setdefault((j, deriv), []).append((a, sign))
-    for (j, deriv), members in groups.items():
-        g = plan.depth
-        trim = g - depth(plan.accuracy, plan.nan_policy, deriv)
-        axes = [plan.axes[a] for a, _ in members]
-        # the first derivative is computed into the result, the others added to it: one
-        # pass over the chunk per further term (two when it has a metric factor)
-        outs = [np.empty(result.shape, dtype) for _ in members[1:]]
-        grads = gradient_block(
-            blocks[j],
-            [ax.axis for ax in axes],
-            [_trim_ghosts(ghosts[j][a], plan.axes[a].axis, trim) for a, _ in members],
-            [_trim_step(steps[a], trim) for a, _ in members],
-            plan.edge_order,
-            dtype,
-            out=[result, *outs] if first else [np.empty(result.shape, dtype), *outs],
-            accuracy=plan.accuracy,
-            nan_policy=plan.nan_policy,
-            deriv=deriv,
-        )
-        for (a, sign), d in zip(members, grads, strict=True):
-            scale: float | np.ndarray = sign
-            if factors is not None:
-                scale = sign * factors[(a, deriv, kind == "laplacian")]
-            if first:
-                if factors is not None or sign != 1.0:
-                    np.multiply(result, scale, out=result)
-                first = False
-            elif factors is None:
-                (np.add if sign > 0 else np.subtract)(result, d, out=result)
-            else:
-                np.multiply(d, scale, out=d)
-                np.add(result, d, out=result)
-    if factors is not None and kind in _CURVATURE:
-        j, sign = _CURVATURE[kind]
-        t = np.multiply(blocks[j], sign * factors["tan/N"], dtype=dtype)
-        np.add(result, t, out=result)
-    return (result,)
-
-
-def _trim_ghosts(
-    lh: tuple[np.ndarray | None, np.ndarray | None], axis: int, trim: int
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    if not trim:
-        return lh
-    lo, hi = lh
-    pre = (slice(None),) * axis
-    return (
-        None if lo is None else lo[pre + (slice(trim, None),)],
-        None if hi is None else hi[pre + (slice(0, hi.shape[axis] - trim),)],
-    )
-
-
-def _trim_step(step: Any, trim: int) -> Any:
-    if not trim or not isinstance(step, np.ndarray):
-        return step
-    return step[trim:-trim]
-
-
-def _metric(
-    phi: Any, geo: tuple[EarthModel, int], ndim: int, dtype: np.dtype
-) -> dict[tuple[int, int, bool] | str, np.ndarray]:
-    """Per latitude of the chunk: 1/(N cos φ), 1/M, their squares, and tan φ / N, shaped to
-    broadcast along the latitude axis. NaN eastward factors at the poles."""
-    earth, lat_axis = geo
-    phi = np.asarray(phi, dtype=np.float64)
-    shape = [1] * ndim
-    shape[lat_axis] = phi.size
-    with np.errstate(divide="ignore", invalid="ignore"):
-        east = earth.east(phi)
-        east = np.where(np.isclose(np.abs(phi), np.pi / 2, rtol=0, atol=1e-12), np.nan, east)
-        north = earth.north(phi)
-        n_radius = east / np.cos(phi)
-        tan_n = np.tan(phi) / n_radius
-    x, y = 1.0 / east, 1.0 / north
-    r: dict[tuple[int, int, bool] | str, np.ndarray] = {
-        (0, 1, False): x,
-        (1, 1, False): y,
-        (0, 2, True): x * x,
-        (1, 2, True): y * y,
-        (1, 1, True): tan_n * y,
-        "tan/N": tan_n,
-    }
-    real = np.finfo(dtype).dtype  # float32 factors for float32 (and complex64) data
-    return {k: v.reshape(shape).astype(real) for k, v in r.items()}
 
 
 def output_name(kind: str, names: Sequence[Hashable | None]) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..core.metric import LatLonMetric
 from ..core.operators import STANDARD_NAMES, check_same_shape, operate_arrays, output_name
 from ..core.plan import is_dask_collection, uniform_step
 from ..core.stencil import EvenCoords
@@ -193,7 +194,7 @@ def _geospatial(kind, inputs, dims, options, stencil):
         # a regional grid, as dask ones (not inspected) do
         spacing=[lam_spacing, phi_spacing],
         periodic=periodic,
-        curvature=(phi, grid.earth, axes[1]),
+        metric=LatLonMetric(grid.earth, axes[1], phi),
         **stencil,
     )
     return data, "m"

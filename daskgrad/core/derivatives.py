@@ -1,0 +1,189 @@
+"""The block engine of every derived quantity: the derivatives a formula needs, then the formula.
+
+A quantity (advection, a deformation, frontogenesis, potential vorticity, …) is a pointwise
+formula of some derivatives of its inputs, the inputs themselves and the metric factors of the
+grid. :func:`derive` computes, per chunk, every requested derivative from the chunks of the
+inputs and their ghost planes (each input chunk read once), the chunk's metric factors once,
+and then calls the formula, which returns every output of the quantity: one task per chunk for
+dask input, row-blocks on threads for NumPy input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from .kernel import gradient_block
+from .metric import Factors, MetricModel
+from .plan import Plan, is_dask_collection, make_plan
+from .stencil import depth
+
+# one requested derivative: (input index, position in dims, derivative order 1 or 2)
+Request = tuple[int, int, int]
+Derivatives = dict[Request, np.ndarray]
+Formula = Callable[[Derivatives, Sequence[np.ndarray], "Factors | None"], Sequence[np.ndarray]]
+
+
+def derive(
+    name: str,
+    inputs: Sequence[Any],
+    requests: Sequence[Request],
+    formula: Formula,
+    nout: int,
+    dims: Sequence[int],
+    *,
+    spacing: Any = None,
+    accuracy: Any = 2,
+    edge_order: Any = 1,
+    nan_policy: Any = "propagate",
+    periodic: Any = None,
+    metric: MetricModel | None = None,
+    in_place: bool = False,
+) -> tuple[Any, ...]:
+    """``nout`` arrays from NumPy or dask ``inputs`` of one shape.
+
+    Parameters
+    ----------
+    name : the quantity's name (dask key prefix).
+    inputs : the arrays; NumPy ones are sliced like the first dask one when any is dask.
+    requests : ``(input index, position in dims, derivative order)`` for every derivative the
+        formula reads.
+    formula : ``formula(d, blocks, factors)``: ``d[request]`` is that derivative per unit of
+        the dim's coordinate, ``blocks`` the inputs' chunks, ``factors`` the chunk's
+        :class:`~daskgrad.core.metric.Factors` (None without ``metric``); returns ``nout``
+        arrays of the chunk's shape.
+    dims : the axes the requests number.
+    spacing, accuracy, edge_order, nan_policy, periodic : as for
+        :func:`daskgrad.core.gradient.gradient_array`, one spacing per dim.
+    metric : where the factors come from (its 1-D arrays are chunked with the data).
+    in_place : the formula promises that its i-th output is ``d[requests[i]]``, updated in
+        place (the derivatives are the formula's own arrays): NumPy input then computes those
+        derivatives straight into the outputs, without a copy.
+
+    Returns
+    -------
+    tuple of ``nout`` arrays in the derivatives' dtype (float64 for integers, float32 kept):
+    NumPy, or lazy dask with the first dask input's chunks.
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:4, 0:5].astype(float)
+    >>> def div(d, blocks, factors):
+    ...     return (d[0, 0, 1] + d[1, 1, 1],)
+    >>> derive("div", [2 * x, 3 * y], [(0, 0, 1), (1, 1, 1)], div, 1, (1, 0))[0][0]
+    array([5., 5., 5., 5., 5.])
+    """
+    inputs = [a if is_dask_collection(a) else np.asanyarray(a) for a in inputs]
+    shape = tuple(inputs[0].shape)
+    for k, a in enumerate(inputs[1:], 1):
+        if tuple(a.shape) != shape:
+            raise ValueError(f"{name}: input {k} has shape {tuple(a.shape)}, input 0 {shape}")
+    common = np.result_type(*[a.dtype for a in inputs])
+    deriv = max(k for _, _, k in requests)
+    plan = make_plan(
+        shape, common, spacing, list(dims), edge_order, periodic, accuracy, nan_policy, deriv
+    )
+    aux: tuple[tuple[int, Any], ...] = ()
+    if metric is not None:
+        aux = tuple(zip(metric.aux_axes, metric.aux_values, strict=True))
+    func = partial(
+        _derive_block,
+        requests=tuple(requests),
+        formula=formula,
+        metric=metric,
+        in_place=in_place,
+    )
+    if any(is_dask_collection(a) for a in inputs):
+        import dask.array as da
+
+        from .graph import ghosted_dask
+
+        chunks = next(a.chunks for a in inputs if is_dask_collection(a))
+        inputs = [a if is_dask_collection(a) else da.from_array(a, chunks=chunks) for a in inputs]
+        return ghosted_dask(inputs, plan, func, nout, name, aux)
+    from .eager import ghosted_numpy
+
+    return ghosted_numpy(inputs, plan, func, nout, aux)
+
+
+def _derive_block(
+    blocks: Sequence[np.ndarray],
+    ghosts: Sequence[Sequence[tuple[np.ndarray | None, np.ndarray | None]]],
+    steps: Sequence[Any],
+    aux: Sequence[Any],
+    *,
+    plan: Plan,
+    requests: tuple[Request, ...],
+    formula: Formula,
+    metric: MetricModel | None,
+    in_place: bool,
+    out: Sequence[np.ndarray] | None = None,
+) -> tuple[np.ndarray, ...]:
+    """One chunk: every requested derivative, the factors, the formula."""
+    dtype = plan.dtype
+    d: Derivatives = {}
+    into = dict(zip(requests, out, strict=False)) if in_place and out is not None else {}
+    groups: dict[tuple[int, int], list[int]] = {}
+    for j, a, k in requests:
+        groups.setdefault((j, k), []).append(a)
+    for (j, k), positions in groups.items():
+        trim = plan.depth - depth(plan.accuracy, plan.nan_policy, k)
+        grads = gradient_block(
+            blocks[j],
+            [plan.axes[a].axis for a in positions],
+            [trim_ghosts(ghosts[j][a], plan.axes[a].axis, trim) for a in positions],
+            [trim_step(steps[a], trim) for a in positions],
+            plan.edge_order,
+            dtype,
+            out=[_buffer(into.get((j, a, k)), blocks[j].shape, dtype) for a in positions],
+            accuracy=plan.accuracy,
+            nan_policy=plan.nan_policy,
+            deriv=k,
+        )
+        for a, g in zip(positions, grads, strict=True):
+            d[(j, a, k)] = g
+    factors = None
+    if metric is not None:
+        factors = metric.factors(aux, blocks[0].ndim, dtype)
+    results = formula(d, blocks, factors)
+    final = []
+    for i, r in enumerate(results):
+        if out is not None:
+            if r is not out[i]:
+                np.copyto(out[i], r, casting="unsafe")
+            final.append(out[i])
+            continue
+        arr = np.asarray(r, dtype=dtype)
+        if arr.shape != blocks[0].shape or arr.base is not None or any(arr is b for b in blocks):
+            arr = np.array(np.broadcast_to(arr, blocks[0].shape), dtype=dtype)  # owns its memory
+        final.append(arr)
+    return tuple(final)
+
+
+def _buffer(given: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    return np.empty(shape, dtype) if given is None else given
+
+
+def trim_ghosts(
+    lh: tuple[np.ndarray | None, np.ndarray | None], axis: int, trim: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The ``trim`` ghost planes farthest from the chunk dropped (a lower-order derivative
+    needs fewer than the plan's depth)."""
+    if not trim:
+        return lh
+    lo, hi = lh
+    pre = (slice(None),) * axis
+    return (
+        None if lo is None else lo[pre + (slice(trim, None),)],
+        None if hi is None else hi[pre + (slice(0, hi.shape[axis] - trim),)],
+    )
+
+
+def trim_step(step: Any, trim: int) -> Any:
+    """The coordinates of a chunk with ``trim`` fewer ghost values per side."""
+    if not trim or not isinstance(step, np.ndarray):
+        return step
+    return step[trim:-trim]
