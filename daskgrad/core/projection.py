@@ -4,14 +4,21 @@ convergence, per horizontal chunk of the projection's x and y coordinates (metre
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .metric import Factors
 
 # Offset (metres) of the central differences that give the derivatives of the map factors:
 # small against the scale on which they vary (hundreds of km), large against the noise of
 # pyproj's factors (~1e-12): truncation and noise both ~1e-8 of the derivative.
 _DELTA = 500.0
+# Bytes of factors kept per projection: the chunks of a grid reused by the next operator.
+_CACHE_BYTES = 1 << 28
 
 NAMES = ("k", "h", "cos", "sin", "dk_dy", "dh_dx", "lx", "ly")
 
@@ -39,8 +46,22 @@ class Projection:
         self.crs = crs
         self._proj = pyproj.Proj(crs)
         self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[Any, ...], dict[str, np.ndarray]] = OrderedDict()
         self.evaluations = 0  # chunks whose factors were computed (a count the tests check)
         self.conformal = self._is_conformal()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # sent to dask workers: the CRS, not the lock, the PROJ handle or the cache
+        return {"crs": self.crs, "conformal": self.conformal}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import pyproj
+
+        self.crs, self.conformal = state["crs"], state["conformal"]
+        self._proj = pyproj.Proj(self.crs)
+        self._lock = threading.Lock()
+        self._cache = OrderedDict()
+        self.evaluations = 0
 
     def _is_conformal(self) -> bool:
         """True when pyproj finds no angular distortion at a few points of the projection's
@@ -65,11 +86,26 @@ class Projection:
         k, h, cos and sin of the angle that turns grid components into eastward/northward
         (east = cos·gx − sin·gy, north = sin·gx + cos·gy, i.e. the angle −γ), dk/dy, dh/dx,
         and the Laplacian's coefficients of ∂f/∂x and ∂f/∂y, k h ∂(k/h)/∂x and
-        k h ∂(h/k)/∂y (zero on conformal projections)."""
-        with self._lock:
-            self.evaluations += 1
+        k h ∂(h/k)/∂y (zero on conformal projections). Kept for the next call on the same
+        points (up to 256 MiB per projection)."""
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
+        key = (x.tobytes(), y.tobytes())
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+            self.evaluations += 1
+        out = self._compute(x, y)
+        with self._lock:
+            self._cache[key] = out
+            total = sum(sum(a.nbytes for a in v.values()) for v in self._cache.values())
+            while total > _CACHE_BYTES and len(self._cache) > 1:
+                _, old = self._cache.popitem(last=False)
+                total -= sum(a.nbytes for a in old.values())
+        return out
+
+    def _compute(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         gx, gy = np.meshgrid(x, y)
         d = _DELTA
         k, h, gamma = self._scales(gx, gy)
@@ -92,3 +128,59 @@ class Projection:
             out["lx"] = k * h * (k_xp / h_xp - k_xm / h_xm) / (2 * d)
             out["ly"] = k * h * (h_yp / k_yp - h_ym / k_ym) / (2 * d)
         return out
+
+
+@dataclass(frozen=True)
+class ProjectedMetric:
+    """The metric of a projected grid for :func:`daskgrad.core.derivatives.derive`: x and y
+    in metres along ``x_axis`` and ``y_axis``; ``mx``, ``my`` the parallel and meridional
+    scales (MetPy's map-factor convention, with grid-relative vector components).
+
+    Examples
+    --------
+    >>> import pyproj
+    >>> p = Projection(pyproj.CRS("+proj=merc +R=6371000"))
+    >>> m = ProjectedMetric(p, 1, 0, np.array([0.0, 1e5]), np.array([0.0, 1e6]))
+    >>> f = m.factors(m.aux_values, 2, np.dtype("float64"))
+    >>> f.mx.shape, np.round(f.cx.ravel() * 6371000, 4).tolist()  # tan φ = sinh(y / R)
+    ((2, 2), [0.0, 0.0, 0.1576, 0.1576])
+    """
+
+    projection: Projection
+    x_axis: int
+    y_axis: int
+    x: Any
+    y: Any
+
+    @property
+    def aux_axes(self) -> tuple[int, ...]:
+        return (self.x_axis, self.y_axis)
+
+    @property
+    def aux_values(self) -> tuple[Any, ...]:
+        return (self.x, self.y)
+
+    def factors(self, aux: Sequence[np.ndarray], ndim: int, dtype: np.dtype) -> Factors:
+        """The factors on the chunk's x × y points, shaped to broadcast over the chunk."""
+        f = self.projection.factors(aux[0], aux[1])
+        real = np.finfo(dtype).dtype
+        shape = [1] * ndim
+        shape[self.y_axis], shape[self.x_axis] = f["k"].shape
+        flip = self.x_axis < self.y_axis
+
+        def shaped(a: np.ndarray) -> np.ndarray:
+            a = a.T if flip else a
+            return np.ascontiguousarray(a, dtype=real).reshape(shape)
+
+        k, h = f["k"], f["h"]
+        zero = real.type(0)
+        return Factors(
+            mx=shaped(k),
+            my=shaped(h),
+            cx=shaped(h / k * f["dk_dy"]),
+            cy=shaped(k / h * f["dh_dx"]),
+            lx=zero if self.projection.conformal else shaped(f["lx"]),
+            ly=zero if self.projection.conformal else shaped(f["ly"]),
+            cos=shaped(f["cos"]),
+            sin=shaped(f["sin"]),
+        )

@@ -1,10 +1,11 @@
-"""Eastward and northward derivatives per metre on latitude/longitude grids (xarray layer)."""
+"""Eastward and northward derivatives per metre on latitude/longitude and projected grids."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+import numpy as np  # noqa: F401  (the examples use it)
 import xarray as xr
 
 from .gradient import derived_dataset

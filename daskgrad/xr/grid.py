@@ -62,6 +62,16 @@ class Grid:
     periodic : None or bool
         As for :func:`daskgrad.geospatial_gradient` (1-D longitudes only).
 
+    Returns
+    -------
+    Grid
+        With ``dims`` (the two horizontal dims, y-like first), ``projected``, ``crs`` (a
+        pyproj CRS or None), ``earth`` (its ``describe()`` is said in results' attrs),
+        ``periodic``, and :meth:`describe`. Pass it as ``grid=`` to
+        :func:`daskgrad.geospatial_gradient`, :func:`daskgrad.divergence`,
+        :func:`daskgrad.vorticity`, :func:`daskgrad.laplacian` and
+        :func:`daskgrad.rotate_winds`, which then reuse its map factors.
+
     Examples
     --------
     >>> import pyproj
@@ -389,6 +399,7 @@ class Grid:
         if key in self._cache:
             return self._cache[key]
         n = {"rotation": 2}.get(kind, 4)
+        out: Any
         if chunks is None:
             out = factor_block(self.projection, kind, np.asarray(self.y), np.asarray(self.x))
         else:
@@ -657,7 +668,7 @@ def _crs(obj, crs) -> tuple[Any, str | None]:
         raise OptionError(
             "crs", f"{{opt:crs}} is not a CRS pyproj knows ({crs!r}): {err}"
         ) from None
-    if data is not None and not given.equals(data, ignore_axis_order=True):
+    if mapping is not None and data is not None and not given.equals(data, ignore_axis_order=True):
         raise OptionError(
             "crs",
             f"{{opt:crs}} ({given.name!r}) contradicts grid_mapping {mapping[0]!r} of the data "

@@ -12,15 +12,20 @@ import xarray as xr
 from ..core.metric import LatLonMetric
 from ..core.operators import STANDARD_NAMES, check_same_shape, operate_arrays, output_name
 from ..core.plan import is_dask_collection, uniform_step
+from ..core.projection import ProjectedMetric
 from ..core.stencil import EvenCoords
 from ..errors import OptionError, OptionNotImplemented, OptionWarning, warn_caller
 from . import units as units
 from .geospatial import geospatial_gradient, make_grid
 from .gradient import UNIT_FACTOR, describe, dim_periods, dim_spacings, divide_units
+from .grid import rotate_winds
 
 _STENCIL = ("accuracy", "edge_order", "nan_policy")
 _CARTESIAN = {*_STENCIL, "spacing", "periodic"}
-_GEOSPATIAL = {*_STENCIL, "periodic", "latitude", "longitude", "earth", "radius"}
+_GEOSPATIAL = {
+    *_STENCIL,
+    *("periodic", "latitude", "longitude", "earth", "radius", "crs", "x", "y", "grid", "winds"),
+}
 _WORDS = {"divergence": "divergence", "vorticity": "relative vorticity", "laplacian": "Laplacian"}
 
 
@@ -48,11 +53,13 @@ def operate_xarray(
         )
     stencil = {k: options[k] for k in _STENCIL if k in options}
     first = inputs[0]
+    extra: dict[str, str] = {}
     if geospatial:
-        data, units_den = _geospatial(kind, inputs, dims, options, stencil)
+        data, units_den, extra = _geospatial(kind, inputs, dims, options, stencil)
     else:
         data, units_den = _cartesian(kind, inputs, dims, options, stencil, data_units)
     out = _wrap(kind, inputs, data, units_den, first, stencil.get("accuracy", 2))
+    out.attrs.update(extra)
     if data_units is None:
         return out
     registry = data_units._REGISTRY
@@ -162,15 +169,22 @@ def _geospatial(kind, inputs, dims, options, stencil):
         options.get("radius"),
         options.get("periodic"),
         options.get("crs"),
+        x=options.get("x"),
+        y=options.get("y"),
     )
+    winds = options.get("winds")
+    if winds not in (None, "grid", "earth"):
+        raise OptionError("winds", f"{{opt:winds}} must be 'grid' or 'earth'; got {winds!r}")
     lat_dim, lon_dim = grid.dims
     if dims is not None and set(np.atleast_1d(dims).tolist()) != {lat_dim, lon_dim}:
         raise ValueError(
             f"{kind} with geospatial=True works on the horizontal dims {grid.dims} of "
             f"{grid.lat_name!r}/{grid.lon_name!r}; got dim={dims!r}"
         )
+    if grid.projected:
+        return _projected(kind, inputs, grid, winds, stencil), "m", grid.attrs()
     if grid.curvilinear:
-        return _curvilinear(kind, inputs, grid, options, stencil), "m"
+        return _curvilinear(kind, inputs, grid, options, stencil), "m", grid.attrs()
     if not is_dask_collection(first.data):
         grid = grid.eager()
     lam, step = grid.lon_1d()
@@ -197,7 +211,38 @@ def _geospatial(kind, inputs, dims, options, stencil):
         metric=LatLonMetric(grid.earth, axes[1], phi),
         **stencil,
     )
-    return data, "m"
+    return data, "m", grid.attrs()
+
+
+def _projected(kind, inputs, grid, winds, stencil):
+    """On a projected grid: grid-relative components (earth-relative ones turned first), the
+    derivatives along x and y in metres, MetPy's map-factor forms per chunk."""
+    if kind != "laplacian":
+        if winds is None:
+            raise OptionError(
+                "winds",
+                f"{kind} on a projected grid ({grid.describe()}) needs {{opt:winds}}: 'grid' "
+                "when u and v are along the grid's x and y (as models write them), 'earth' "
+                "when they are eastward and northward",
+            )
+        if winds == "earth":
+            inputs = rotate_winds(inputs[0], inputs[1], grid, to="grid")
+    first = inputs[0]
+    lazy = is_dask_collection(first.data)
+    g = grid if lazy else grid.eager()
+    y_dim, x_dim = grid.dims
+    axes = (first.get_axis_num(x_dim), first.get_axis_num(y_dim))
+    metric = ProjectedMetric(g.projection, axes[0], axes[1], g.x, g.y)
+    return _named_errors(
+        first,
+        operate_arrays,
+        kind,
+        [a.data for a in inputs],
+        axes,
+        spacing=[g.xy_spacing(g.x), g.xy_spacing(g.y)],
+        metric=metric,
+        **stencil,
+    )
 
 
 def _curvilinear(kind, inputs, grid, options, stencil):
@@ -213,8 +258,7 @@ def _curvilinear(kind, inputs, grid, options, stencil):
             f"coordinates; {grid.lat_name!r}/{grid.lon_name!r} are 2-D (curvilinear). Regrid, "
             "or use the Cartesian laplacian on projected coordinates",
         )
-    keys = ("latitude", "longitude", "earth", "radius", "periodic")
-    kw = {k: options[k] for k in keys if k in options}
+    kw = {"grid": grid}
     u, v = inputs
     phi = xr.DataArray(grid.lat, dims=grid.dims) * grid.lat_rad
     lam = xr.DataArray(grid.lon, dims=grid.dims) * grid.lon_rad
