@@ -15,7 +15,10 @@ class Request:
     """What a run computes besides (or instead of) plain gradients."""
 
     geospatial: bool = False
-    earth: str = "sphere"
+    earth: str | None = None  # None: the grid_mapping's, else the default sphere
+    crs: str | int | None = None
+    winds: str | None = None
+    grid: Any = None  # the Grid derived_outputs found (its describe() goes in the summary)
     latitude: str | None = None
     longitude: str | None = None
     divergence: list[tuple[str, str]] = field(default_factory=list)
@@ -61,21 +64,22 @@ def derived_outputs(
     out: dict[Hashable, Any] = {}
     try:
         if request.geospatial:
-            where = {"latitude": request.latitude, "longitude": request.longitude}
-            geo: dict[str, Any] = dict(geospatial=True, earth=request.earth, **where, **stencil)
+            from ..xr.grid import Grid
+
+            grid = request.grid = Grid(
+                ds,
+                latitude=request.latitude,
+                longitude=request.longitude,
+                earth=request.earth,
+                crs=request.crs,
+            )  # built once: its map factors are shared by every output
+            geo: dict[str, Any] = dict(geospatial=True, grid=grid, winds=request.winds, **stencil)
             if gradient_vars:
                 from ..xr.geospatial import geospatial_dataset
 
                 # auto: every numeric variable on the horizontal grid, the others left out
                 names = None if auto else list(gradient_vars)
-                grads = geospatial_dataset(
-                    ds,
-                    names,
-                    latitude=request.latitude,
-                    longitude=request.longitude,
-                    earth=request.earth,
-                    **stencil,
-                )
+                grads = geospatial_dataset(ds, names, grid=grid, **stencil)
                 out.update(grads.data_vars)
         else:
             if request.operators and not dims:

@@ -242,6 +242,7 @@ class Job:
     batch: str = ""  # how tasks group stored chunks, for a failure's chunk index
     inputs: int = 1  # input variables one task reads together (u and v of a vorticity)
     outputs: int = 0  # arrays a task computes besides the derivatives (an operator's result)
+    grid: str = ""  # the geospatial grid found, for the summary line
 
     @property
     def bytes_read(self) -> int:
@@ -499,11 +500,11 @@ def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_po
     result = xr.Dataset(grads, coords=ds.coords, attrs=dict(ds.attrs))
     _finish(result)
     job_dims = list(dims)
-    if request.geospatial:
-        from ..xr.geospatial import grid_dims
-
-        job_dims = grid_dims(ds, request.latitude, request.longitude)
+    if request.grid is not None:
+        job_dims = [str(d) for d in request.grid.dims]
     job = Job(ds[used], result, job_dims, accuracy=accuracy, nan_policy=nan_policy)
+    if request.grid is not None:
+        job.grid = request.grid.describe()
     # a divergence or vorticity reads u and v in one task; an operator's result is computed
     # besides its derivatives (a geospatial one also its metric terms)
     job.inputs = 2 if request.divergence or request.vorticity else 1
