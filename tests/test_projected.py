@@ -273,3 +273,69 @@ def test_dask_is_lazy_chunked_and_factors_computed_once_per_horizontal_chunk():
     assert eager.dtype == np.float32
     np.testing.assert_allclose(got, eager.values, rtol=1e-6, atol=1e-6 * abs(eager.values).max())
     np.testing.assert_allclose(dxv, geospatial_gradient(uu, grid=grid)[0].values, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "crs, x0, y0",
+    [
+        (LCC, -9e5, -7e5),
+        (STERE, -3e6, -3e6),
+        ("EPSG:3031", -2e6, -2e6),  # south polar stereographic, WGS84
+        ("+proj=lcc +lat_1=-30 +lat_2=-40 +lat_0=-35 +lon_0=140 +ellps=GRS80", -5e5, -5e5),
+        ("+proj=merc +ellps=WGS84 +lat_ts=33", -1e6, 1e6),
+    ],
+)
+def test_map_factors_equal_pyproj_on_large_chunks(crs, x0, y0):
+    """The closed forms (and their latitude table on large chunks) against pyproj's
+    get_factors: scales to 1e-8, convergence to 1e-9 rad, derivatives of the scales against
+    central differences of pyproj's scales."""
+    from daskgrad.core.projection import Projection
+
+    step = 20000.0
+    x, y = x0 + step * np.arange(301), y0 + step * np.arange(300)
+    projection = Projection(pyproj.CRS(crs))
+    assert projection.closed is not None  # the closed forms, not pyproj at 5 points per point
+    ours = projection.factors(x, y)
+    p = pyproj.Proj(crs)
+    X, Y = np.meshgrid(x, y)
+
+    def k_gamma(X, Y):
+        f = p.get_factors(*p(X, Y, inverse=True))
+        return np.asarray(f.parallel_scale), np.radians(f.meridian_convergence)
+
+    k, gamma = k_gamma(X, Y)
+    ok = np.isfinite(k)
+    np.testing.assert_allclose(ours["k"][ok], k[ok], rtol=1e-8)
+    np.testing.assert_allclose(ours["h"][ok], k[ok], rtol=1e-8)
+    pole = ~np.isfinite(ours["cos"])  # the pole on a grid point: no direction there
+    assert pole.sum() <= 1 and np.all(np.abs(p(X[pole], Y[pole], inverse=True)[1]) == 90)
+    ok &= ~pole
+    np.testing.assert_allclose(ours["cos"][ok], np.cos(gamma)[ok], atol=1e-9)
+    np.testing.assert_allclose(ours["sin"][ok], -np.sin(gamma)[ok], atol=1e-9)
+    d = 2000.0
+    dk_dy = (k_gamma(X, Y + d)[0] - k_gamma(X, Y - d)[0]) / (2 * d)
+    dk_dx = (k_gamma(X + d, Y)[0] - k_gamma(X - d, Y)[0]) / (2 * d)
+    scale = np.nanmax(np.abs(dk_dy)) + np.nanmax(np.abs(dk_dx))
+    np.testing.assert_allclose(ours["dk_dy"][ok], dk_dy[ok], rtol=0, atol=1e-5 * scale)
+    np.testing.assert_allclose(ours["dh_dx"][ok], dk_dx[ok], rtol=0, atol=1e-5 * scale)
+
+
+def test_pole_on_a_grid_point():
+    n = 21
+    step = 1e5
+    x = (np.arange(n) - n // 2) * step
+    ds = grid_ds(STERE, x[0], x[0], step, ny=n, nx=n)
+    p = pyproj.Proj(STERE)
+    X, Y = np.meshgrid(ds.x.values, ds.y.values)
+    _, lat = p(X, Y, inverse=True)
+    exact = 2 * 20.0 * np.sin(np.radians(lat)) / R
+    u, v = -20.0 * Y * np.cos(np.radians(lat)), 20.0 * X * np.cos(np.radians(lat))
+    rho = np.hypot(X, Y)
+    with np.errstate(invalid="ignore"):
+        u, v = np.where(rho > 0, u / rho, 0.0), np.where(rho > 0, v / rho, 0.0)
+    vort = vorticity(
+        with_mapping(ds, u, "u"), with_mapping(ds, v, "v"), geospatial=True, winds="grid"
+    ).values
+    c = n // 2
+    assert np.isfinite(vort[c, c])
+    assert abs(vort[c, c] - exact[c, c]) < 1e-3 * exact[c, c]

@@ -17,6 +17,8 @@ from .metric import Factors
 # small against the scale on which they vary (hundreds of km), large against the noise of
 # pyproj's factors (~1e-12): truncation and noise both ~1e-8 of the derivative.
 _DELTA = 500.0
+# Latitudes tabulated along a conic's meridian for a large chunk (see _latitude_of_rho)
+_NODES = 1 << 14
 # Bytes of factors kept per projection: the chunks of a grid reused by the next operator.
 _CACHE_BYTES = 1 << 28
 
@@ -49,15 +51,16 @@ class Projection:
         self._cache: OrderedDict[tuple[Any, ...], dict[str, np.ndarray]] = OrderedDict()
         self.evaluations = 0  # chunks whose factors were computed (a count the tests check)
         self.conformal = self._is_conformal()
+        self.closed: dict[str, Any] | None = self._closed_form()
 
     def __getstate__(self) -> dict[str, Any]:
         # sent to dask workers: the CRS, not the lock, the PROJ handle or the cache
-        return {"crs": self.crs, "conformal": self.conformal}
+        return {"crs": self.crs, "conformal": self.conformal, "closed": self.closed}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         import pyproj
 
-        self.crs, self.conformal = state["crs"], state["conformal"]
+        self.crs, self.conformal, self.closed = state["crs"], state["conformal"], state["closed"]
         self._proj = pyproj.Proj(self.crs)
         self._lock = threading.Lock()
         self._cache = OrderedDict()
@@ -96,13 +99,140 @@ class Projection:
                 self._cache.move_to_end(key)
                 return self._cache[key]
             self.evaluations += 1
-        out = self._compute(x, y)
+        out = self._compute_closed(x, y) if self.closed else self._compute(x, y)
         with self._lock:
             self._cache[key] = out
             total = sum(sum(a.nbytes for a in v.values()) for v in self._cache.values())
             while total > _CACHE_BYTES and len(self._cache) > 1:
                 _, old = self._cache.popitem(last=False)
                 total -= sum(a.nbytes for a in old.values())
+        return out
+
+    # --- closed forms: normal-aspect conformal conics (Lambert, polar stereographic), Mercator
+
+    def _closed_form(self) -> dict[str, Any] | None:
+        """The constants of the closed forms when the projection has them, checked against
+        pyproj's factors at sample points (None: use pyproj everywhere).
+
+        On a conformal conic the scale depends on the distance ρ from the apex (the pole's
+        image) only: k = n ρ / (a m(φ)), m = cos φ / √(1 − e² sin² φ), and dk/dρ =
+        (n − s sin φ) / (a m), s = ±1 the apex's pole; true north points to (or, s = −1, away
+        from) the apex. On Mercator k = k0 / m(φ) depends on y only, dk/dy = sin φ / (a m)."""
+        op = self.crs.coordinate_operation if self.conformal else None
+        method = (op.method_name or "").lower() if op is not None else ""
+        ell = self.crs.ellipsoid
+        a = float(ell.semi_major_metre)
+        e2 = 1.0 - (float(ell.semi_minor_metre) / a) ** 2
+        with np.errstate(all="ignore"):
+            if method.startswith("mercator"):
+                k, *_ = self._scales(np.array([0.0]), np.array([1e6]))
+                phi = np.radians(self._proj(0.0, 1e6, inverse=True, errcheck=False)[1])
+                c: dict[str, Any] = {"kind": "merc", "a": a, "e2": e2}
+                c["k0"] = float(k[0] * _m(np.asarray(phi), e2))
+            elif method.startswith(("lambert conic conformal", "polar stereographic")):
+                apexes = [np.array(self._proj(0.0, lat, errcheck=False)) for lat in (90.0, -90.0)]
+                finite = [bool(np.all(np.isfinite(p)) and np.all(np.abs(p) < 1e15)) for p in apexes]
+                if finite.count(True) != 1:
+                    return None
+                sign = 1.0 if finite[0] else -1.0
+                xa, ya = (float(v) for v in apexes[0 if finite[0] else 1])
+                rho = 2e6
+                ref_x, ref_y = np.array([xa]), np.array([ya - sign * rho])
+                k, *_ = self._scales(ref_x, ref_y)
+                phi = np.radians(self._proj(ref_x, ref_y, inverse=True, errcheck=False)[1])
+                c = {"kind": "conic", "a": a, "e2": e2, "s": sign, "xa": xa, "ya": ya}
+                c["n"] = float(k[0] * a * _m(phi, e2)[0] / rho)
+            else:
+                return None
+        return c if self._closed_agrees(c) else None
+
+    def _closed_agrees(self, c: dict[str, Any]) -> bool:
+        if c["kind"] == "conic":
+            x = c["xa"] + np.array([-8e5, 0.0, 1.3e6])
+            y = c["ya"] - c["s"] * np.array([1.5e6, 3e6])
+        else:
+            x, y = np.array([-5e5, 0.0, 7e5]), np.array([-2e6, 1e5, 3e6])
+        self.closed = c
+        try:
+            fast = self._compute_closed(x, y)
+        finally:
+            self.closed = None
+        slow = self._compute(x, y)
+        # pyproj's factors are numerical (~1e-9 relative), their differences noisier
+        for name, rtol in (("k", 1e-7), ("h", 1e-7), ("cos", 1e-7), ("sin", 1e-7)) + (
+            ("dk_dy", 1e-4),
+            ("dh_dx", 1e-4),
+        ):
+            tol = rtol * max(float(np.max(np.abs(slow[name]))), 1e-300)
+            if not np.allclose(fast[name], slow[name], rtol=0, atol=tol):
+                return False
+        return True
+
+    def _compute_closed(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+        c = self.closed
+        assert c is not None
+        a, e2 = c["a"], c["e2"]
+        if c["kind"] == "merc":
+            lat = self._proj(np.zeros_like(y), y, inverse=True, errcheck=False)[1]
+            phi = np.radians(np.asarray(lat, dtype=np.float64))
+            m = _m(phi, e2)
+            k1 = c["k0"] / m
+            dk1 = np.sin(phi) / (a * m)
+            shape = (y.size, x.size)
+            k = np.broadcast_to(k1[:, None], shape).copy()
+            zero = np.zeros(shape)
+            return {
+                "k": k,
+                "h": k.copy(),
+                "cos": np.ones(shape),
+                "sin": zero,
+                "dk_dy": np.broadcast_to(dk1[:, None], shape).copy(),
+                "dh_dx": zero.copy(),
+                "lx": zero.copy(),
+                "ly": zero.copy(),
+            }
+        gx, gy = np.meshgrid(x, y)
+        dx, dy = gx - c["xa"], gy - c["ya"]
+        rho = np.hypot(dx, dy)
+        phi = self._latitude_of_rho(rho)
+        m = _m(phi, e2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            k = c["n"] * rho / (a * m)
+            dk_drho = (c["n"] - c["s"] * np.sin(phi)) / (a * m)
+            ux, uy = dx / rho, dy / rho
+        apex = rho == 0
+        if apex.any():  # the pole on a grid point: k's limit; no direction to rotate by
+            k[apex] = self._scales(np.array([c["xa"]]), np.array([c["ya"] - c["s"]]))[0][0]
+            dk_drho[apex] = 0.0
+        zero = np.zeros_like(k)
+        return {
+            "k": k,
+            "h": k.copy(),
+            "cos": -c["s"] * uy,
+            "sin": -c["s"] * ux,
+            "dk_dy": np.where(apex, 0.0, dk_drho * uy),
+            "dh_dx": np.where(apex, 0.0, dk_drho * ux),
+            "lx": zero,
+            "ly": zero.copy(),
+        }
+
+    def _latitude_of_rho(self, rho: np.ndarray) -> np.ndarray:
+        """φ (radians) at the distances ``rho`` from a conic's apex: on a large chunk
+        interpolated in a table of pyproj's inverse at ``_NODES`` distances (φ depends on ρ
+        alone; the table's step is ~1e-4 of the range, interpolation error ~1e-10 rad)."""
+        c = self.closed
+        assert c is not None
+        s, xa, ya = c["s"], c["xa"], c["ya"]
+        finite = rho[np.isfinite(rho)]
+        if rho.size <= 4 * _NODES or not finite.size:
+            nodes = rho.ravel()
+        else:
+            nodes = np.linspace(finite.min(), finite.max(), _NODES)
+        lat = self._proj(np.full_like(nodes, xa), ya - s * nodes, inverse=True, errcheck=False)[1]
+        phi = np.radians(np.asarray(lat, dtype=np.float64))
+        if nodes.size == rho.size:
+            return phi.reshape(rho.shape)
+        out: np.ndarray = np.interp(rho, nodes, phi)
         return out
 
     def _compute(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
@@ -128,6 +258,12 @@ class Projection:
             out["lx"] = k * h * (k_xp / h_xp - k_xm / h_xm) / (2 * d)
             out["ly"] = k * h * (h_yp / k_yp - h_ym / k_ym) / (2 * d)
         return out
+
+
+def _m(phi: np.ndarray, e2: float) -> np.ndarray:
+    """cos φ / √(1 − e² sin² φ): the parallel's radius over the semi-major axis."""
+    out: np.ndarray = np.cos(phi) / np.sqrt(1.0 - e2 * np.sin(phi) ** 2)
+    return out
 
 
 @dataclass(frozen=True)
