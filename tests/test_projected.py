@@ -339,3 +339,15 @@ def test_pole_on_a_grid_point():
     c = n // 2
     assert np.isfinite(vort[c, c])
     assert abs(vort[c, c] - exact[c, c]) < 1e-3 * exact[c, c]
+
+
+def test_dataset_accessor_builds_the_grid_from_the_whole_dataset():
+    crs, x0, y0, step = CASES["lcc-30km"]
+    ds = grid_ds(crs, x0, y0, step).reset_coords("crs")
+    ds["u"] = with_mapping(ds, cubic(ds, 1), "u")
+    ds["v"] = with_mapping(ds, cubic(ds, 2), "v")
+    got = ds.grad.vorticity("u", "v", geospatial=True, winds="grid")
+    ref = vorticity(ds.u, ds.v, geospatial=True, winds="grid", crs=crs)
+    np.testing.assert_allclose(got.values, ref.values, rtol=1e-12)
+    lap = ds.grad.laplacian("u", geospatial=True)
+    assert lap.attrs["earth"] == f"sphere R={R:.10g} m"

@@ -102,10 +102,10 @@ class Projection:
         out = self._compute_closed(x, y) if self.closed else self._compute(x, y)
         with self._lock:
             self._cache[key] = out
-            total = sum(sum(a.nbytes for a in v.values()) for v in self._cache.values())
+            total = sum(map(_nbytes, self._cache.values()))
             while total > _CACHE_BYTES and len(self._cache) > 1:
                 _, old = self._cache.popitem(last=False)
-                total -= sum(a.nbytes for a in old.values())
+                total -= _nbytes(old)
         return out
 
     # --- closed forms: normal-aspect conformal conics (Lambert, polar stereographic), Mercator
@@ -260,6 +260,10 @@ class Projection:
         return out
 
 
+def _nbytes(factors: dict[Any, Any]) -> int:
+    return sum(getattr(a, "nbytes", 0) for a in factors.values())
+
+
 def _m(phi: np.ndarray, e2: float) -> np.ndarray:
     """cos φ / √(1 − e² sin² φ): the parallel's radius over the semi-major axis."""
     out: np.ndarray = np.cos(phi) / np.sqrt(1.0 - e2 * np.sin(phi) ** 2)
@@ -297,8 +301,17 @@ class ProjectedMetric:
         return (self.x, self.y)
 
     def factors(self, aux: Sequence[np.ndarray], ndim: int, dtype: np.dtype) -> Factors:
-        """The factors on the chunk's x × y points, shaped to broadcast over the chunk."""
-        f = self.projection.factors(aux[0], aux[1])
+        """The factors on the chunk's x × y points, shaped to broadcast over the chunk (kept
+        with the projection's factors: the next chunk on the same points reuses them)."""
+        f: dict[Any, Any] = self.projection.factors(aux[0], aux[1])
+        key = ("Factors", ndim, np.dtype(dtype).str, self.x_axis, self.y_axis)
+        done = f.get(key)
+        if done is None:
+            done = f[key] = self._shaped(f, ndim, dtype)
+        assert isinstance(done, Factors)
+        return done
+
+    def _shaped(self, f: dict[str, np.ndarray], ndim: int, dtype: np.dtype) -> Factors:
         real = np.finfo(dtype).dtype
         shape = [1] * ndim
         shape[self.y_axis], shape[self.x_axis] = f["k"].shape
