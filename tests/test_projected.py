@@ -262,6 +262,7 @@ def test_dask_is_lazy_chunked_and_factors_computed_once_per_horizontal_chunk():
             uu.chunk(chunks), vv.chunk(chunks), geospatial=True, winds="grid", grid=grid
         )
         dx, dy = geospatial_gradient(uu.chunk(chunks), grid=grid)
+        east, _ = rotate_winds(uu.chunk(chunks), vv.chunk(chunks), grid)
     assert isinstance(lazy.data, da.Array) and lazy.dtype == np.float32
     assert lazy.chunks == uu.chunk(chunks).chunks and dx.dtype == np.float32
     with dask.config.set(scheduler="sync"):
@@ -273,6 +274,8 @@ def test_dask_is_lazy_chunked_and_factors_computed_once_per_horizontal_chunk():
     assert eager.dtype == np.float32
     np.testing.assert_allclose(got, eager.values, rtol=1e-6, atol=1e-6 * abs(eager.values).max())
     np.testing.assert_allclose(dxv, geospatial_gradient(uu, grid=grid)[0].values, rtol=1e-6)
+    assert isinstance(east.data, da.Array) and east.chunks == lazy.chunks
+    np.testing.assert_allclose(east.values, rotate_winds(uu, vv, grid)[0].values, rtol=1e-6)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from .metric import Factors
 # small against the scale on which they vary (hundreds of km), large against the noise of
 # pyproj's factors (~1e-12): truncation and noise both ~1e-8 of the derivative.
 _DELTA = 500.0
-# Latitudes tabulated along a conic's meridian for a large chunk (see _latitude_of_rho)
+# Distances tabulated from a conic's apex for a large chunk (see Projection._radial)
 _NODES = 1 << 14
 # Bytes of factors kept per projection: the chunks of a grid reused by the next operator.
 _CACHE_BYTES = 1 << 28
@@ -183,46 +183,43 @@ class Projection:
             zero = np.zeros(shape)
             return {
                 "k": k,
-                "h": k.copy(),
+                "h": k,
                 "cos": np.ones(shape),
                 "sin": zero,
                 "dk_dy": np.broadcast_to(dk1[:, None], shape).copy(),
-                "dh_dx": zero.copy(),
-                "lx": zero.copy(),
-                "ly": zero.copy(),
+                "dh_dx": zero,
+                "lx": np.zeros(()),
+                "ly": np.zeros(()),
             }
-        gx, gy = np.meshgrid(x, y)
-        dx, dy = gx - c["xa"], gy - c["ya"]
+        dx = (x - c["xa"])[None, :]
+        dy = (y - c["ya"])[:, None]
         rho = np.hypot(dx, dy)
-        phi = self._latitude_of_rho(rho)
-        m = _m(phi, e2)
+        k, dk_drho = self._radial(rho)
         with np.errstate(divide="ignore", invalid="ignore"):
-            k = c["n"] * rho / (a * m)
-            dk_drho = (c["n"] - c["s"] * np.sin(phi)) / (a * m)
-            ux, uy = dx / rho, dy / rho
+            ux, uy = dx / rho, dy / rho  # NaN at the apex: no direction to rotate by there
+            dk_dy, dh_dx = dk_drho * uy, dk_drho * ux
         apex = rho == 0
-        if apex.any():  # the pole on a grid point: k's limit; no direction to rotate by
-            k[apex] = self._scales(np.array([c["xa"]]), np.array([c["ya"] - c["s"]]))[0][0]
-            dk_drho[apex] = 0.0
-        zero = np.zeros_like(k)
+        dk_dy[apex] = dh_dx[apex] = 0.0
+        zero = np.zeros(())  # lx, ly: a conformal projection's Laplacian has none
         return {
             "k": k,
-            "h": k.copy(),
+            "h": k,
             "cos": -c["s"] * uy,
             "sin": -c["s"] * ux,
-            "dk_dy": np.where(apex, 0.0, dk_drho * uy),
-            "dh_dx": np.where(apex, 0.0, dk_drho * ux),
+            "dk_dy": dk_dy,
+            "dh_dx": dh_dx,
             "lx": zero,
-            "ly": zero.copy(),
+            "ly": zero,
         }
 
-    def _latitude_of_rho(self, rho: np.ndarray) -> np.ndarray:
-        """φ (radians) at the distances ``rho`` from a conic's apex: on a large chunk
-        interpolated in a table of pyproj's inverse at ``_NODES`` distances (φ depends on ρ
-        alone; the table's step is ~1e-4 of the range, interpolation error ~1e-10 rad)."""
+    def _radial(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """k and dk/dρ at the distances ``rho`` from a conic's apex. Both depend on ρ alone:
+        on a large chunk they are interpolated in a table of ``_NODES`` distances (a step of
+        ~1e-4 of the range: interpolation error ~1e-9 of k), the latitude of each from
+        pyproj's inverse along the central meridian."""
         c = self.closed
         assert c is not None
-        s, xa, ya = c["s"], c["xa"], c["ya"]
+        a, e2, n, s, xa, ya = (c[k] for k in ("a", "e2", "n", "s", "xa", "ya"))
         finite = rho[np.isfinite(rho)]
         if rho.size <= 4 * _NODES or not finite.size:
             nodes = rho.ravel()
@@ -230,10 +227,17 @@ class Projection:
             nodes = np.linspace(finite.min(), finite.max(), _NODES)
         lat = self._proj(np.full_like(nodes, xa), ya - s * nodes, inverse=True, errcheck=False)[1]
         phi = np.radians(np.asarray(lat, dtype=np.float64))
+        m = _m(phi, e2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            k = n * nodes / (a * m)
+            dk = (n - s * np.sin(phi)) / (a * m)
+        apex = nodes == 0
+        if apex.any():  # the pole on a grid point: k's limit, and dk/dρ = 0 by symmetry
+            k[apex] = self._scales(np.array([xa]), np.array([ya - s]))[0][0]
+            dk[apex] = 0.0
         if nodes.size == rho.size:
-            return phi.reshape(rho.shape)
-        out: np.ndarray = np.interp(rho, nodes, phi)
-        return out
+            return k.reshape(rho.shape), dk.reshape(rho.shape)
+        return np.interp(rho, nodes, k), np.interp(rho, nodes, dk)
 
     def _compute(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         gx, gy = np.meshgrid(x, y)
