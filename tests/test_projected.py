@@ -36,6 +36,8 @@ CASES = {
     "lcc-30km": (LCC, -1.5e6, -6e5, 30000.0),
     "stere-60N": (STERE, -8e5, -2.5e6, 25000.0),
     "merc": (MERC, 1e6, 2e6, 30000.0),
+    # not conformal: distinct parallel and meridional scales, MetPy's general forms
+    "laea": (f"+proj=laea +lat_0=52 +lon_0=10 +R={R} +units=m", 1.2e6, 8e5, 30000.0),
 }
 
 
