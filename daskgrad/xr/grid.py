@@ -16,15 +16,10 @@ from ..core.gradient import gradient_array as gradient
 from ..core.plan import is_dask_collection, uniform_step
 from ..core.stencil import EvenCoords
 from ..errors import OptionError, warn_caller
+from . import cf
 from . import units as units_pint
 
 __all__ = ["Grid", "grid_dims"]
-
-_LAT_NAMES = ("lat", "latitude", "nav_lat")
-_LON_NAMES = ("lon", "longitude", "nav_lon")
-_PROJECTION = {"x": "projection_x_coordinate", "y": "projection_y_coordinate"}
-_METRES = {"m": 1.0, "metre": 1.0, "meter": 1.0, "metres": 1.0, "meters": 1.0, "km": 1e3}
-_METRES.update({"kilometre": 1e3, "kilometer": 1e3, "kilometres": 1e3, "kilometers": 1e3})
 
 
 class Grid:
@@ -112,13 +107,13 @@ class Grid:
             raise TypeError(f"Grid takes an xarray DataArray or Dataset; got {type(obj).__name__}")
         if periodic not in (None, True, False):
             raise TypeError(f"periodic must be None, True or False; got {periodic!r}")
-        self.crs, self.crs_source = _crs(obj, crs)
+        self.crs, self.crs_source = cf.data_crs(obj, crs)
         latlon = latitude is not None or longitude is not None
         projected_crs = self.crs is not None and self.crs.is_projected
-        names = None if latlon else _projection_xy(obj, x, y, projected_crs)
+        names = None if latlon else cf.projection_xy(obj, x, y, projected_crs)
         if names is not None and not projected_crs:
             explicit = x is not None or y is not None or self.crs is not None
-            if explicit or len(_latlon_names(obj)) < 2:
+            if explicit or len(cf.latlon_names(obj)) < 2:
                 raise OptionError(
                     "crs",
                     f"projection coordinates {names[0]!r}/{names[1]!r} need a projected CRS; "
@@ -138,7 +133,7 @@ class Grid:
                 f"projection_y_coordinate, or dims x and y); the coordinates are "
                 f"{list(obj.coords)}; pass {{opt:x}} and {{opt:y}}",
             )
-        self.earth, self.earth_source = _earth(earth, radius, self.crs, self.crs_source)
+        self.earth, self.earth_source = cf.data_earth(earth, radius, self.crs, self.crs_source)
         self.projected = names is not None
         self.projection: Any = None
         self._cache: dict[tuple[Any, ...], Any] = {}
@@ -166,11 +161,11 @@ class Grid:
                     f"numbers; it has dims {c.dims} and dtype {c.dtype}"
                 )
             unit = str(c.attrs.get("units", "m")).strip()
-            if unit not in _METRES:
+            if unit not in cf.METRES:
                 raise ValueError(
                     f"projection {what} coordinate {name!r} has units {unit!r}; expected m or km"
                 )
-            data = c.data.astype(np.float64) * _METRES[unit]
+            data = c.data.astype(np.float64) * cf.METRES[unit]
             if not is_dask_collection(data):
                 data = np.asarray(data)
                 m.monotonic(data, name, f"projection {what}")
@@ -186,14 +181,14 @@ class Grid:
         self.curvilinear = False
         self.periodic = False
         self.projection = Projection(self.crs)
-        self.skip = {x_name, y_name, *_latlon_names(obj)}
+        self.skip = {x_name, y_name, *cf.latlon_names(obj)}
 
     def _init_latlon(self, obj, latitude, longitude, periodic) -> None:
-        self.lat_name = find_coordinate(obj, latitude, "latitude", _LAT_NAMES)
-        self.lon_name = find_coordinate(obj, longitude, "longitude", _LON_NAMES)
+        self.lat_name = cf.find_coordinate(obj, latitude, "latitude", cf.LAT_NAMES)
+        self.lon_name = cf.find_coordinate(obj, longitude, "longitude", cf.LON_NAMES)
         if self.lat_name == self.lon_name:
             raise ValueError(f"latitude and longitude are the same coordinate {self.lat_name!r}")
-        lat, lon = (_angle(obj[n]) for n in (self.lat_name, self.lon_name))
+        lat, lon = (cf.angle(obj[n]) for n in (self.lat_name, self.lon_name))
         for c, what in ((lat, "latitude"), (lon, "longitude")):
             if c.ndim not in (1, 2) or c.dtype.kind not in "iuf":
                 raise ValueError(
@@ -455,7 +450,7 @@ class Grid:
         missing = [d for d in self.dims if d not in da_.dims]
         if missing:
             raise ValueError(
-                f"{_what(da_)} has dims {da_.dims}, not the horizontal dims {self.dims} of "
+                f"{cf.what_var(da_)} has dims {da_.dims}, not the horizontal dims {self.dims} of "
                 f"{self.lat_name!r}/{self.lon_name!r}"
             )
         x, data_units = units_pint.split(da_.data)
@@ -475,7 +470,7 @@ class Grid:
             raise
         except (ValueError, TypeError, IndexError) as err:  # gradient()'s, naming axes
             names = ", ".join(f"{i}={d!r}" for i, d in enumerate(da_.dims))
-            raise type(err)(f"{err} (differentiating {_what(da_)}; dims {names})") from err
+            raise type(err)(f"{err} (differentiating {cf.what_var(da_)}; dims {names})") from err
         from .gradient import describe, divide_units
 
         what = describe(da_)
@@ -522,291 +517,12 @@ def factor_block(proj: Any, kind: str, y: np.ndarray, x: np.ndarray) -> np.ndarr
     return np.stack([-sin * h, cos * k, cos * h, sin * k])
 
 
-# --- finding the coordinates and the CRS --------------------------------------------------------
-
-
-def find_coordinate(obj, given, what: str, names: tuple[str, ...]) -> Hashable:
-    """The name of ``obj``'s latitude or longitude coordinate (``what``): ``given``, or found by
-    its CF attributes, or by one of ``names``."""
-    variables = obj.variables if isinstance(obj, xr.Dataset) else obj.coords
-    if given is not None:
-        if given not in variables:
-            raise OptionError(
-                what,
-                f"{{opt:{what}={given!r}}} is not a coordinate of the input; its coordinates "
-                f"are {list(obj.coords)}",
-            )
-        return given
-    pools = [obj.coords]
-    if isinstance(obj, xr.Dataset):  # 2-D lat/lon stored as data variables
-        pools.append(obj.data_vars)
-    for pool in pools:
-        found = _cf_candidates(obj, pool, what) or [n for n in names if n in pool]
-        if len(found) == 1:
-            return found[0]
-        if found:
-            raise OptionError(
-                what, f"several {what} coordinates: {found}; pass {{opt:{what}=NAME}}, one of them"
-            )
-    raise OptionError(
-        what,
-        f"no {what} coordinate found: none has CF attributes (standard_name {what!r}, units "
-        f"'degrees_{'north' if what == 'latitude' else 'east'}') nor one of the names "
-        f"{list(names)}; the input's coordinates are {list(obj.coords)}; pass "
-        f"{{opt:{what}=NAME}}",
-    )
-
-
-def _cf_candidates(obj, pool, what: str) -> list[Hashable]:
-    try:
-        import cf_xarray  # noqa: F401
-    except ImportError:
-        return []
-    if isinstance(obj, xr.Dataset) and pool is not obj.coords:
-        obj = obj.set_coords(list(pool))
-    return [n for n in obj.cf.coordinates.get(what, []) if n in pool]
-
-
-def _latlon_names(obj) -> set[Hashable]:
-    found = set()
-    for what, names in (("latitude", _LAT_NAMES), ("longitude", _LON_NAMES)):
-        try:
-            found.add(find_coordinate(obj, None, what, names))
-        except ValueError:
-            pass
-    return found
-
-
 def grid_dims(obj, latitude=None, longitude=None, crs=None) -> list[Hashable]:
     """The horizontal dims of ``obj``'s grid (found as :class:`Grid` finds it): the dims a
     geospatial derivative differentiates along."""
     return list(Grid(obj, latitude=latitude, longitude=longitude, crs=crs).dims)
 
 
-def _projection_xy(obj, x, y, have_crs: bool) -> tuple[Hashable, Hashable] | None:
-    """Names of the projection x/y coordinates: given, or by standard_name, or (with a
-    projected CRS) the coordinates of dims named x and y."""
-    if x is not None or y is not None:
-        for name, what in ((x, "x"), (y, "y")):
-            if name is None or name not in obj.coords:
-                raise OptionError(
-                    what,
-                    f"{{opt:{what}={name!r}}} is not a coordinate of the input; its coordinates "
-                    f"are {list(obj.coords)}"
-                    + ("" if name is not None else " (give {opt:x} and {opt:y} together)"),
-                )
-        return x, y
-    found = []
-    for what in ("x", "y"):
-        hits = [
-            n for n, c in obj.coords.items() if c.attrs.get("standard_name") == _PROJECTION[what]
-        ]
-        if len(hits) > 1:
-            raise OptionError(
-                what, f"several projection {what} coordinates: {hits}; pass {{opt:{what}=NAME}}"
-            )
-        if not hits and have_crs:
-            hits = [n for n in (what, what.upper()) if n in obj.coords and obj[n].dims == (n,)]
-        found.append(hits[0] if hits else None)
-    if found[0] is None or found[1] is None:
-        return None
-    return found[0], found[1]
-
-
-def _grid_mapping(obj) -> tuple[Hashable, dict[str, Any]] | None:
-    """The CF grid-mapping variable the data's variables name (attrs or, as xarray's
-    ``decode_coords="all"`` leaves it, encoding): its name and attrs."""
-    variables = [obj] if isinstance(obj, xr.DataArray) else list(obj.data_vars.values())
-    pool = obj.coords if isinstance(obj, xr.DataArray) else obj.variables
-    names: dict[Hashable, None] = {}
-    for v in variables:
-        ref = v.attrs.get("grid_mapping", v.encoding.get("grid_mapping"))
-        if isinstance(ref, str) and ref.strip():
-            names[ref.split(":")[0].split()[0]] = None
-    if not names:
-        found = [n for n, c in pool.items() if "grid_mapping_name" in c.attrs]
-        names = dict.fromkeys(found[:1]) if len(found) == 1 else {}
-    if len(names) > 1:
-        raise ValueError(f"the variables name several grid mappings {list(names)}; select one")
-    if not names:
-        return None
-    (name,) = names
-    if name not in pool:
-        if isinstance(obj, xr.DataArray):
-            warn_caller(
-                f"{_what(obj)} names grid_mapping {name!r}, which is not among its coords: "
-                "its CRS and earth are not used (pass the Dataset, open it with "
-                "decode_coords='all', or pass crs=)"
-            )
-            return None
-        raise ValueError(f"grid_mapping {name!r} is named but not in the dataset")
-    return name, dict(pool[name].attrs)
-
-
-def _crs(obj, crs) -> tuple[Any, str | None]:
-    """The CRS (pyproj) of the data or of ``crs``, and where it came from."""
-    mapping = _grid_mapping(obj)
-    if crs is None and mapping is None:
-        return None, None
-    import pyproj
-
-    data = None
-    if mapping is not None:
-        try:
-            data = pyproj.CRS.from_cf(mapping[1])
-        except Exception as err:
-            raise ValueError(
-                f"grid_mapping {mapping[0]!r} does not describe a CRS pyproj knows: {err}"
-            ) from None
-    if crs is None:
-        return data, f"from grid_mapping {mapping[0]!r}" if mapping else None
-    try:
-        given = (
-            pyproj.CRS.from_cf(crs) if isinstance(crs, dict) else pyproj.CRS.from_user_input(crs)
-        )
-    except Exception as err:
-        raise OptionError(
-            "crs", f"{{opt:crs}} is not a CRS pyproj knows ({crs!r}): {err}"
-        ) from None
-    if mapping is not None and data is not None and not given.equals(data, ignore_axis_order=True):
-        raise OptionError(
-            "crs",
-            f"{{opt:crs}} ({given.name!r}) contradicts grid_mapping {mapping[0]!r} of the data "
-            f"({data.name!r}); drop one",
-        )
-    return given, "from crs="
-
-
-def _earth(earth, radius, crs, source) -> tuple[m.Earth, str]:
-    """The earth model: the CRS's, unless ``earth``/``radius`` say otherwise (then they must
-    agree with it); without a CRS, ``earth``/``radius`` or the default sphere."""
-    given = earth is not None or radius is not None
-    if crs is None:
-        return m.make_earth(earth or "sphere", radius), "earth=/radius=" if given else "default"
-    ell = crs.ellipsoid
-    data = m.ellipsoid(ell.semi_major_metre, ell.inverse_flattening)
-    if not given:
-        return data, source
-    if earth is None or (str(earth).lower() == "sphere" and radius is None and data.e2 == 0):
-        mine = data if radius is None else m.make_earth("sphere", radius)
-    else:
-        mine = m.make_earth(earth, radius)
-    if not mine.same(data):
-        what = ", ".join(
-            f"{{opt:{k}={v!r}}}" for k, v in (("earth", earth), ("radius", radius)) if v is not None
-        )
-        raise OptionError(
-            "earth" if earth is not None else "radius",
-            f"{what} ({mine.describe()}) contradicts the earth of the data's CRS "
-            f"({data.describe()}, {source}); drop it, or change the grid_mapping",
-        )
-    return data, source
-
-
-def _angle(c: Any) -> Any:
-    """A latitude/longitude coordinate holding a pint Quantity as degrees with a units attr."""
-    _, unit = units_pint.split(c.data)
-    if unit is None:
-        return c
-    try:
-        degrees = c.data.to(unit._REGISTRY.degree).magnitude
-    except Exception:
-        raise ValueError(f"coordinate {c.name!r} has units {unit}, which is not an angle") from None
-    return c.copy(data=degrees).assign_attrs(units="degrees")
-
-
 def _order(opts) -> str:
     p = opts.get("accuracy", 2)
     return f" (order-{p} accurate)" if p > 2 else ""
-
-
-def _what(da_: xr.DataArray) -> str:
-    return "the data" if da_.name is None else f"variable {da_.name!r}"
-
-
-_RENAMED = {
-    "earth": {"x_wind": "eastward_wind", "y_wind": "northward_wind"},
-    "grid": {"eastward_wind": "x_wind", "northward_wind": "y_wind"},
-}
-
-
-def rotate_winds(u: Any, v: Any, grid: Any, *, to: str = "earth") -> tuple[Any, Any]:
-    """Turn vector components between the grid's x/y axes and eastward/northward.
-
-    Parameters
-    ----------
-    u, v : DataArrays, or NumPy/dask arrays laid out ``(..., y, x)``
-        The components: along grid x and y for ``to="earth"``, eastward and northward for
-        ``to="grid"``. Dask stays lazy.
-    grid : Grid, Dataset or DataArray
-        The :class:`Grid`, or data to build it from.
-    to : {"earth", "grid"}
-        The frame of the result.
-
-    Returns
-    -------
-    tuple (u, v)
-        Like the input. On a latitude/longitude grid the frames coincide and u, v are
-        returned as given; DataArrays keep their names and attrs (CF's ``x_wind``/
-        ``y_wind`` standard names become ``eastward_wind``/``northward_wind`` and back).
-
-    Examples
-    --------
-    >>> ds = xr.Dataset(
-    ...     {"crs": ((), 0, {"grid_mapping_name": "polar_stereographic",
-    ...                      "straight_vertical_longitude_from_pole": 0.0,
-    ...                      "latitude_of_projection_origin": 90.0,
-    ...                      "standard_parallel": 60.0, "earth_radius": 6371000.0})},
-    ...     coords={"x": ("x", [1e5], {"standard_name": "projection_x_coordinate"}),
-    ...             "y": ("y", [0.0], {"standard_name": "projection_y_coordinate"})})
-    >>> u = xr.DataArray([[1.0]], dims=("y", "x"))  # at 90°E, grid x points south
-    >>> east, north = rotate_winds(u, 0 * u, ds)
-    >>> np.round([float(east[0, 0]), float(north[0, 0])], 6) + 0.0
-    array([ 0., -1.])
-    """
-    if to not in _RENAMED:
-        raise OptionError("to", f"{{opt:to}} must be 'earth' or 'grid'; got {to!r}")
-    if isinstance(grid, xr.DataArray | xr.Dataset):
-        grid = Grid(grid)
-    elif not isinstance(grid, Grid):
-        raise TypeError(f"grid must be a daskgrad.Grid, Dataset or DataArray; got {grid!r}")
-    arrays = not isinstance(u, xr.DataArray)
-    if arrays != (not isinstance(v, xr.DataArray)):
-        raise TypeError("rotate_winds takes two DataArrays or two arrays, not a mix")
-    if not grid.projected:
-        return u, v
-    if arrays:
-        u, v = (_as_grid_array(a, grid, n) for a, n in ((u, "u"), (v, "v")))
-    for a, n in ((u, "u"), (v, "v")):
-        if not set(grid.dims) <= set(a.dims):
-            raise ValueError(f"{n} has dims {a.dims}, not the grid's dims {grid.dims}")
-    if u.shape != v.shape or u.dims != v.dims:
-        raise ValueError(f"u has dims {dict(u.sizes)} but v {dict(v.sizes)}")
-    data = units_pint.split(u.data)[0]
-    lazy = is_dask_collection(data)
-    chunks = tuple(u.chunksizes[d] for d in grid.dims) if lazy else None
-    rot = (grid if lazy else grid.eager()).rotation(chunks)
-    cos, sin = (xr.DataArray(rot[i], dims=grid.dims) for i in (0, 1))
-    if to == "earth":
-        a, b = cos * u - sin * v, sin * u + cos * v
-    else:
-        a, b = cos * u + sin * v, cos * v - sin * u
-    out = []
-    for new, old in ((a, u), (b, v)):
-        new = new.transpose(*old.dims).rename(old.name)
-        attrs = dict(old.attrs)
-        name = attrs.get("standard_name")
-        if name in _RENAMED[to]:
-            attrs["standard_name"] = _RENAMED[to][name]
-        out.append(new.assign_attrs(attrs))
-    if arrays:
-        return out[0].data, out[1].data
-    return out[0], out[1]
-
-
-def _as_grid_array(a: Any, grid: Grid, name: str) -> xr.DataArray:
-    shape = tuple(np.shape(a))
-    if len(shape) < 2:
-        raise ValueError(f"{name} must have at least the grid's two dims (..., y, x)")
-    dims = (*(f"dim_{i}" for i in range(len(shape) - 2)), *grid.dims)
-    return xr.DataArray(a if is_dask_collection(a) else np.asanyarray(a), dims=dims)

@@ -18,7 +18,7 @@ from ..errors import OptionError, OptionNotImplemented, OptionWarning, warn_call
 from . import units as units
 from .geospatial import geospatial_gradient, make_grid
 from .gradient import UNIT_FACTOR, describe, dim_periods, dim_spacings, divide_units
-from .grid import rotate_winds
+from .winds import rotate_winds
 
 _STENCIL = ("accuracy", "edge_order", "nan_policy")
 _CARTESIAN = {*_STENCIL, "spacing", "periodic"}
