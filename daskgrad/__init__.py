@@ -11,9 +11,39 @@ _install_if_program()
 
 from .api import gradient, np_gradient  # noqa: E402
 from .io.writer import to_zarr  # noqa: E402
+from .kinematics import (  # noqa: E402
+    absolute_vorticity,
+    advection,
+    ageostrophic_wind,
+    coriolis_parameter,
+    frontogenesis,
+    geostrophic_wind,
+    shearing_deformation,
+    stretching_deformation,
+    total_deformation,
+)
+from .kinematics_vertical import potential_vorticity_baroclinic, q_vector  # noqa: E402
 from .operators import divergence, laplacian, vorticity  # noqa: E402
 
-__all__ = ["divergence", "gradient", "laplacian", "np_gradient", "to_zarr", "vorticity"]
+__all__ = [
+    "absolute_vorticity",
+    "advection",
+    "ageostrophic_wind",
+    "coriolis_parameter",
+    "divergence",
+    "frontogenesis",
+    "geostrophic_wind",
+    "gradient",
+    "laplacian",
+    "np_gradient",
+    "potential_vorticity_baroclinic",
+    "q_vector",
+    "shearing_deformation",
+    "stretching_deformation",
+    "to_zarr",
+    "total_deformation",
+    "vorticity",
+]
 __version__ = "0.1.0"
 
 with contextlib.suppress(ImportError):  # the .grad accessor, when xarray is installed

@@ -1,5 +1,5 @@
-"""The ``.grad`` accessor of DataArrays and Datasets: gradients, geospatial gradients and the
-vector-calculus operators as methods."""
+"""The ``.grad`` accessor of DataArrays and Datasets: gradients, geospatial gradients, the
+vector-calculus operators and the kinematics as methods."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import xarray as xr
 
+from . import kinematics, kinematics_vertical
 from .operators import divergence, laplacian, vorticity
 from .xr.geospatial import geospatial_gradient
 from .xr.gradient import gradient_xarray
@@ -15,8 +16,9 @@ from .xr.gradient import gradient_xarray
 
 class GradAccessor:
     """``obj.grad(dim, ...)``: :func:`daskgrad.gradient` as a DataArray/Dataset method, with
-    ``.geospatial(...)``, ``.divergence(u, v, ...)``, ``.vorticity(u, v, ...)`` and
-    ``.laplacian(...)``.
+    ``.geospatial(...)``, ``.divergence(u, v, ...)``, ``.vorticity(u, v, ...)``,
+    ``.laplacian(...)`` and the kinematics (``.advection("T", "u", "v")``,
+    ``.frontogenesis("theta", "u", "v")``, ...) by variable names.
 
     Examples
     --------
@@ -272,6 +274,334 @@ class GradAccessor:
         keys = ("latitude", "longitude", "x", "y", "crs", "earth", "radius", "periodic")
         rest = {k: v for k, v in options.items() if k not in keys}
         return {**rest, "grid": Grid(self._obj, **{k: options[k] for k in keys if k in options})}
+
+    # --- kinematics (daskgrad.kinematics), by the Dataset's variable names ---------------------
+
+    def shearing_deformation(self, u: Hashable, v: Hashable, **options: Any) -> xr.DataArray:
+        """:func:`daskgrad.shearing_deformation` of the Dataset's variables ``u`` and ``v``.
+
+        Parameters
+        ----------
+        u, v : str or DataArray
+            The wind's components: names of data variables of this Dataset (or its own
+            DataArrays), as for :meth:`divergence`.
+        **options
+            The keywords of :func:`daskgrad.shearing_deformation`.
+
+        Returns
+        -------
+        DataArray
+            Named ``shear_def_{u}_{v}``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+        >>> ds = xr.Dataset({"u": (("y", "x"), y), "v": (("y", "x"), x)})
+        >>> ds.grad.shearing_deformation("u", "v").values[0]
+        array([2., 2., 2., 2.])
+        """
+        return kinematics.shearing_deformation(
+            *self._named("shearing_deformation", u, v), **options
+        )
+
+    def stretching_deformation(self, u: Hashable, v: Hashable, **options: Any) -> xr.DataArray:
+        """:func:`daskgrad.stretching_deformation` of the Dataset's variables ``u`` and ``v``.
+
+        Parameters
+        ----------
+        u, v : str or DataArray
+            The wind's components, names of data variables of this Dataset.
+        **options
+            The keywords of :func:`daskgrad.stretching_deformation`.
+
+        Returns
+        -------
+        DataArray
+            Named ``stretch_def_{u}_{v}``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+        >>> ds = xr.Dataset({"u": (("y", "x"), x), "v": (("y", "x"), -y)})
+        >>> ds.grad.stretching_deformation("u", "v").values[0]
+        array([2., 2., 2., 2.])
+        """
+        return kinematics.stretching_deformation(
+            *self._named("stretching_deformation", u, v), **options
+        )
+
+    def total_deformation(self, u: Hashable, v: Hashable, **options: Any) -> xr.DataArray:
+        """:func:`daskgrad.total_deformation` of the Dataset's variables ``u`` and ``v``.
+
+        Parameters
+        ----------
+        u, v : str or DataArray
+            The wind's components, names of data variables of this Dataset.
+        **options
+            The keywords of :func:`daskgrad.total_deformation`.
+
+        Returns
+        -------
+        DataArray
+            Named ``total_def_{u}_{v}``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+        >>> ds = xr.Dataset({"u": (("y", "x"), 3 * x), "v": (("y", "x"), 4 * x)})
+        >>> ds.grad.total_deformation("u", "v").values[0]
+        array([5., 5., 5., 5.])
+        """
+        return kinematics.total_deformation(*self._named("total_deformation", u, v), **options)
+
+    def absolute_vorticity(self, u: Hashable, v: Hashable, **options: Any) -> xr.DataArray:
+        """:func:`daskgrad.absolute_vorticity` of the Dataset's variables ``u`` and ``v``.
+
+        Parameters
+        ----------
+        u, v : str or DataArray
+            The wind's components, names of data variables of this Dataset.
+        **options
+            The keywords of :func:`daskgrad.absolute_vorticity` (``latitude``, ``omega``,
+            ``geospatial``, ...).
+
+        Returns
+        -------
+        DataArray
+            Named ``abs_vort_{u}_{v}``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> zero = (("y", "x"), np.zeros((3, 2)))
+        >>> ds = xr.Dataset({"u": zero, "v": zero}, coords={"lat": ("y", [0.0, 30.0, 90.0])})
+        >>> ds.grad.absolute_vorticity("u", "v", omega=0.5).values[:, 0]
+        array([0. , 0.5, 1. ])
+        """
+        return kinematics.absolute_vorticity(*self._named("absolute_vorticity", u, v), **options)
+
+    def advection(self, scalar: Hashable, u: Hashable, v: Hashable, **options: Any) -> xr.DataArray:
+        """:func:`daskgrad.advection` of the Dataset's variable ``scalar`` by ``u`` and ``v``.
+
+        Parameters
+        ----------
+        scalar, u, v : str or DataArray
+            Names of data variables of this Dataset: the advected field and the wind.
+        **options
+            The keywords of :func:`daskgrad.advection`.
+
+        Returns
+        -------
+        DataArray
+            Named ``adv_{scalar}``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+        >>> ds = xr.Dataset({"T": (("y", "x"), 2 * x), "u": (("y", "x"), np.ones((3, 4))),
+        ...                  "v": (("y", "x"), np.zeros((3, 4)))})
+        >>> adv = ds.grad.advection("T", "u", "v")
+        >>> adv.name, adv.values[0]
+        ('adv_T', array([-2., -2., -2., -2.]))
+        """
+        return kinematics.advection(*self._named("advection", scalar, u, v), **options)
+
+    def frontogenesis(
+        self, theta: Hashable, u: Hashable, v: Hashable, **options: Any
+    ) -> xr.DataArray:
+        """:func:`daskgrad.frontogenesis` of the Dataset's variables ``theta``, ``u``, ``v``.
+
+        Parameters
+        ----------
+        theta, u, v : str or DataArray
+            Names of data variables of this Dataset: potential temperature and the wind.
+        **options
+            The keywords of :func:`daskgrad.frontogenesis`.
+
+        Returns
+        -------
+        DataArray
+            Named ``fgen_{theta}``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+        >>> ds = xr.Dataset({"theta": (("y", "x"), x), "u": (("y", "x"), -x),
+        ...                  "v": (("y", "x"), y)})
+        >>> ds.grad.frontogenesis("theta", "u", "v").values[0]
+        array([1., 1., 1., 1.])
+        """
+        return kinematics.frontogenesis(*self._named("frontogenesis", theta, u, v), **options)
+
+    def potential_vorticity_baroclinic(
+        self,
+        theta: Hashable,
+        pressure: Hashable | None,
+        u: Hashable,
+        v: Hashable,
+        **options: Any,
+    ) -> xr.DataArray:
+        """:func:`daskgrad.potential_vorticity_baroclinic` of the Dataset's variables.
+
+        Parameters
+        ----------
+        theta, u, v : str or DataArray
+            Names of data variables of this Dataset: potential temperature and the wind.
+        pressure : str or None
+            A coordinate's or data variable's name, or None for ``vertical_dim``'s coordinate.
+        **options
+            The keywords of :func:`daskgrad.potential_vorticity_baroclinic`
+            (``vertical_dim``, ``geospatial``, ...).
+
+        Returns
+        -------
+        DataArray
+            Named ``pv_{theta}``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = ("p", [1000.0, 900.0, 800.0], {"units": "hPa"})
+        >>> dims = ("p", "y", "x")
+        >>> theta = 300 - 0.01 * np.array(p[1])[:, None, None] + np.zeros((3, 2, 4))
+        >>> ds = xr.Dataset({"theta": (dims, theta, {"units": "K"}),
+        ...                  "u": (dims, np.zeros((3, 2, 4)), {"units": "m s-1"}),
+        ...                  "v": (dims, np.zeros((3, 2, 4)), {"units": "m s-1"})},
+        ...                 coords={"p": p, "lat": ("y", [30.0, 90.0]),
+        ...                         "y": ("y", [0.0, 1e3], {"units": "m"}),
+        ...                         "x": ("x", [0.0, 1e3, 2e3, 3e3], {"units": "m"})})
+        >>> pv = ds.grad.potential_vorticity_baroclinic("theta", None, "u", "v", vertical_dim="p")
+        >>> pv.name, pv.attrs["units"], round(float(pv[1, 1, 0]) / 1e-6, 4)
+        ('pv_theta', 'K m2 kg-1 s-1', 0.143)
+        """
+        what = "potential_vorticity_baroclinic"
+        theta_, u_, v_ = self._named(what, theta, u, v)
+        p: Any = pressure
+        if isinstance(p, str) and p in self._obj.data_vars:
+            p = self._obj[p]
+        return kinematics_vertical.potential_vorticity_baroclinic(theta_, p, u_, v_, **options)
+
+    def q_vector(
+        self,
+        u: Hashable,
+        v: Hashable,
+        temperature: Hashable,
+        pressure: Any = None,
+        **options: Any,
+    ) -> tuple[xr.DataArray, xr.DataArray]:
+        """:func:`daskgrad.q_vector` of the Dataset's variables.
+
+        Parameters
+        ----------
+        u, v, temperature : str or DataArray
+            Names of data variables of this Dataset.
+        pressure : str, number, Quantity or None
+            A coordinate's or data variable's name, one level's pressure, or None for
+            ``vertical_dim``'s coordinate.
+        **options
+            The keywords of :func:`daskgrad.q_vector` (``static_stability``, ...).
+
+        Returns
+        -------
+        tuple of DataArray
+            Named ``q1_{temperature}`` and ``q2_{temperature}``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> y, x = np.mgrid[0:4, 0:5].astype(float)
+        >>> ds = xr.Dataset({"u": (("y", "x"), y), "v": (("y", "x"), x), "T": (("y", "x"), x)})
+        >>> q1, q2 = ds.grad.q_vector("u", "v", "T", 50000.0, rd=287.0)
+        >>> q2.name, float(q2[1, 1])
+        ('q2_T', -0.00574)
+        """
+        u_, v_, t_ = self._named("q_vector", u, v, temperature)
+        if isinstance(pressure, str) and pressure in self._obj.data_vars:
+            pressure = self._obj[pressure]
+        return kinematics_vertical.q_vector(u_, v_, t_, pressure, **options)
+
+    def geostrophic_wind(
+        self, height: Hashable | None = None, **options: Any
+    ) -> tuple[xr.DataArray, xr.DataArray]:
+        """:func:`daskgrad.geostrophic_wind` of this DataArray or of a Dataset's ``height``.
+
+        Parameters
+        ----------
+        height : str or DataArray, optional
+            On a Dataset (required there): the name of the geopotential (height) variable.
+            On a DataArray it must be left out.
+        **options
+            The keywords of :func:`daskgrad.geostrophic_wind`.
+
+        Returns
+        -------
+        tuple (u_g, v_g) of DataArrays
+            Named ``ug_{height}`` and ``vg_{height}``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> z = xr.DataArray(np.outer([0.0, 10.0, 20.0], np.ones(4)), dims=("y", "x"),
+        ...                  coords={"lat": ("y", [90.0] * 3)}, name="z")
+        >>> ug, vg = z.grad.geostrophic_wind(omega=0.5, g=1.0)
+        >>> ug.name, ug.values[0]
+        ('ug_z', array([-10., -10., -10., -10.]))
+        """
+        if isinstance(self._obj, xr.Dataset):
+            if height is None:
+                raise TypeError("Dataset.grad.geostrophic_wind needs the name of a variable")
+            return kinematics.geostrophic_wind(
+                self._variable(height, "geostrophic_wind"), **options
+            )
+        if height is not None:
+            raise TypeError(
+                "DataArray.grad.geostrophic_wind takes no variable name; pass dim=... for the dims"
+            )
+        return kinematics.geostrophic_wind(self._obj, **options)
+
+    def ageostrophic_wind(
+        self, height: Hashable, u: Hashable, v: Hashable, **options: Any
+    ) -> tuple[xr.DataArray, xr.DataArray]:
+        """:func:`daskgrad.ageostrophic_wind` of the Dataset's ``height``, ``u`` and ``v``.
+
+        Parameters
+        ----------
+        height, u, v : str or DataArray
+            Names of data variables of this Dataset: the geopotential (height) and the wind.
+        **options
+            The keywords of :func:`daskgrad.ageostrophic_wind`.
+
+        Returns
+        -------
+        tuple (u_a, v_a) of DataArrays
+            Named ``ageo_{u}_{height}`` and ``ageo_{v}_{height}``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+        >>> ds = xr.Dataset({"z": (("y", "x"), 10 * y), "u": (("y", "x"), -10 + 0 * x),
+        ...                  "v": (("y", "x"), 0 * x)}, coords={"lat": ("y", [90.0] * 3)})
+        >>> ua, va = ds.grad.ageostrophic_wind("z", "u", "v", omega=0.5, g=1.0)
+        >>> ua.name, ua.values[0]
+        ('ageo_u_z', array([0., 0., 0., 0.]))
+        """
+        return kinematics.ageostrophic_wind(
+            *self._named("ageostrophic_wind", height, u, v), **options
+        )
+
+    def _named(self, what: str, *names: Hashable) -> list[xr.DataArray]:
+        if not isinstance(self._obj, xr.Dataset):
+            raise TypeError(
+                f"{what} takes several variables: call it on a Dataset with their names "
+                f"(ds.grad.{what}(...)) or use daskgrad.{what}(...)"
+            )
+        return [self._variable(n, what) for n in names]
 
     def _pair(self, what: str, u: Hashable, v: Hashable):
         if not isinstance(self._obj, xr.Dataset):

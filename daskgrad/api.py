@@ -11,11 +11,6 @@ from .core.plan import is_dask_collection
 from .xr import units as units
 
 
-def _is_xarray(obj: Any) -> bool:
-    mod = type(obj).__module__
-    return mod.startswith("xarray.") and type(obj).__name__ in ("DataArray", "Dataset")
-
-
 def gradient(
     input: Any,
     *,
@@ -93,7 +88,7 @@ def gradient(
     >>> dT_dx.name, dT_dx.attrs["units"], dT_dx.values
     ('dT_dx', 'K m-1', array([1., 2., 4.]))
     """
-    if _is_xarray(input):
+    if units.is_xarray(input):
         from .xr.gradient import gradient_xarray
 
         return gradient_xarray(

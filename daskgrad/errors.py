@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
 import types
 import warnings
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 
 
 class UsageError(Exception):
@@ -110,6 +111,50 @@ class OptionWarning(Worded, UserWarning):
     def __init__(self, option: str, template: str) -> None:
         super().__init__(option, template)
         self.option, self.template, self.dims = option, template, None
+
+
+@contextlib.contextmanager
+def dims_named(dims: Sequence[Hashable], what: str | None = None) -> Iterator[None]:
+    """Errors of the array layer, which numbers dims, named by the layer that knows ``dims``.
+
+    An :class:`OptionError` raised inside gets ``dims``, so that its words name them; a
+    ValueError, TypeError or IndexError is raised again, of its type, with the dims listed by
+    number: ``(dim numbers: 0='y', 1='x')``, or ``(differentiating WHAT; dims 0='y', 1='x')``
+    when ``what`` says what was differentiated.
+
+    Parameters
+    ----------
+    dims : sequence of hashable
+        The names of dims 0, 1, … of the array differentiated inside.
+    what : str, optional
+        What is differentiated (``"variable 't'"``), for the message.
+
+    Returns
+    -------
+    context manager
+
+    Examples
+    --------
+    >>> with dims_named(("y", "x")):
+    ...     raise OptionError("dim", "{dim:1} has 1 point")
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionError: dim 'x' has 1 point
+    >>> with dims_named(("y", "x")):
+    ...     raise IndexError("axis 2 is out of bounds")
+    Traceback (most recent call last):
+    ...
+    IndexError: axis 2 is out of bounds (dim numbers: 0='y', 1='x')
+    """
+    try:
+        yield
+    except OptionError as err:
+        err.dims = dims
+        raise
+    except (ValueError, TypeError, IndexError) as err:
+        names = ", ".join(f"{i}={d!r}" for i, d in enumerate(dims))
+        note = f"dim numbers: {names}" if what is None else f"differentiating {what}; dims {names}"
+        raise type(err)(f"{err} ({note})") from err
 
 
 def first_line(e: BaseException) -> str:

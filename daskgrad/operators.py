@@ -82,7 +82,7 @@ def divergence(
     >>> div.name, div.attrs["units"], div.values[0]
     ('div_u_v', 's-1', array([0.005, 0.005, 0.005, 0.005, 0.005]))
     """
-    return _operate("divergence", (u, v), _dim(dim, dims), geospatial, _winds(winds, options))
+    return _operate("divergence", (u, v), dim_alias(dim, dims), geospatial, _winds(winds, options))
 
 
 def vorticity(
@@ -152,7 +152,7 @@ def vorticity(
     >>> vort.name, vort.values[0]
     ('vort_u_v', array([0.002, 0.002, 0.002, 0.002, 0.002]))
     """
-    return _operate("vorticity", (u, v), _dim(dim, dims), geospatial, _winds(winds, options))
+    return _operate("vorticity", (u, v), dim_alias(dim, dims), geospatial, _winds(winds, options))
 
 
 def laplacian(
@@ -214,14 +214,14 @@ def laplacian(
     >>> lap.name, lap.attrs["units"], lap.values[0]
     ('lap_T', 'K m-2', array([4., 4., 4., 4., 4.]))
     """
-    return _operate("laplacian", (f,), _dim(dim, dims), geospatial, options)
+    return _operate("laplacian", (f,), dim_alias(dim, dims), geospatial, options)
 
 
 def _winds(winds: Any, options: dict[str, Any]) -> dict[str, Any]:
     return options if winds is None else {**options, "winds": winds}
 
 
-def _dim(dim: Any, dims: Any) -> Any:
+def dim_alias(dim: Any, dims: Any) -> Any:
     """``dims`` is an alias of ``dim``, the word :func:`daskgrad.gradient` uses."""
     if dim is not None and dims is not None:
         raise TypeError(f"give dim or its alias dims, not both (dim={dim!r}, dims={dims!r})")
@@ -229,21 +229,12 @@ def _dim(dim: Any, dims: Any) -> Any:
 
 
 def _operate(kind, inputs, dims, geospatial, options):
-    if not isinstance(geospatial, bool | np.bool_):
-        raise TypeError(f"geospatial must be True or False; got {geospatial!r}")
-    if any(_is_xarray(a) for a in inputs):
+    check_flag(geospatial)
+    if any(units.is_xarray(a) for a in inputs):
         from .xr.operators import operate_xarray
 
         return operate_xarray(kind, inputs, dims, geospatial, options)
-    if geospatial:
-        raise TypeError(
-            "geospatial=True needs xarray DataArrays whose latitude/longitude coordinates "
-            "give the metric; got arrays"
-        )
-    allowed = {"spacing", "accuracy", "edge_order", "nan_policy", "periodic"}
-    unknown = set(options) - allowed
-    if unknown:
-        raise TypeError(f"{kind}() got unexpected options {sorted(unknown)}; allowed: {allowed}")
+    check_array_options(kind, geospatial, options)
     names = ("u", "v") if len(inputs) == 2 else ("f",)
     plain, data_units = units.same_units(kind, inputs, names)
     if "spacing" in options:
@@ -260,6 +251,20 @@ def _operate(kind, inputs, dims, geospatial, options):
     return units.quantity(out, units.derivative_units(data_units, step_units, registry, order))
 
 
-def _is_xarray(obj: Any) -> bool:
-    mod = type(obj).__module__
-    return mod.startswith("xarray.") and type(obj).__name__ in ("DataArray", "Dataset")
+def check_array_options(kind: str, geospatial: Any, options: dict) -> None:
+    """Arrays (not DataArrays) take no ``geospatial=True`` and only the gradient's options."""
+    if geospatial:
+        raise TypeError(
+            "geospatial=True needs xarray DataArrays whose latitude/longitude coordinates "
+            "give the metric; got arrays"
+        )
+    allowed = {"spacing", "accuracy", "edge_order", "nan_policy", "periodic"}
+    unknown = set(options) - allowed
+    if unknown:
+        raise TypeError(f"{kind}() got unexpected options {sorted(unknown)}; allowed: {allowed}")
+
+
+def check_flag(geospatial: Any) -> None:
+    """``geospatial`` is a bool (a string or None would pass for True or False)."""
+    if not isinstance(geospatial, bool | np.bool_):
+        raise TypeError(f"geospatial must be True or False; got {geospatial!r}")

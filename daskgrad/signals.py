@@ -58,6 +58,18 @@ def _launcher(path: str) -> bool:
         return False
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host still runs (signal 0: sent nowhere, only checked);
+    one of another user, which may not be signalled, counts as running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def install_if_program() -> None:
     """Install the handler when this import is the start of the ``daskgrad`` program (``python
     -m daskgrad`` or the console script), never when a user's program imports daskgrad."""

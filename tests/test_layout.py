@@ -20,7 +20,17 @@ ALLOWED = {
     "cluster": {"compat", "errors", "signals"},
     "api": {"compat", "core", "xr", "errors"},
     "operators": {"compat", "core", "xr", "errors"},
-    "accessor": {"compat", "api", "operators", "xr", "errors"},
+    "kinematics": {"compat", "core", "xr", "errors", "operators", "kinematics_vertical"},
+    "kinematics_vertical": {"compat", "core", "xr", "errors", "operators"},
+    "accessor": {
+        "compat",
+        "api",
+        "operators",
+        "kinematics",
+        "kinematics_vertical",
+        "xr",
+        "errors",
+    },
     "cli": {
         "compat",
         "core",
@@ -29,11 +39,23 @@ ALLOWED = {
         "cluster",
         "api",
         "operators",
+        "kinematics",
+        "kinematics_vertical",
         "errors",
         "signals",
         "__init__",
     },
-    "__init__": {"compat", "api", "operators", "accessor", "io", "xr", "signals"},
+    "__init__": {
+        "compat",
+        "api",
+        "operators",
+        "kinematics",
+        "kinematics_vertical",
+        "accessor",
+        "io",
+        "xr",
+        "signals",
+    },
     "__main__": {"compat", "cli"},
 }
 
@@ -156,3 +178,77 @@ def test_other_libraries_private_apis_are_used_from_compat_only():
             ]
             users += [f"{module_name(path)}: {n}" for n in private]
     assert not users, users
+
+
+_STUB = ast.dump(
+    ast.Module(body=[ast.Expr(ast.Constant(...))], type_ignores=[]), annotate_fields=False
+)
+_PASS = ast.dump(ast.Module(body=[ast.Pass()], type_ignores=[]), annotate_fields=False)
+_EMPTY = ast.dump(ast.Module(body=[], type_ignores=[]), annotate_fields=False)
+
+
+def _body(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """A function's body without its docstring, as a comparable string."""
+    body = fn.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return ast.dump(ast.Module(body=body, type_ignores=[]), annotate_fields=False)
+
+
+def duplicate_functions(root: pathlib.Path) -> list[list[str]]:
+    """Functions and methods of the same name and the same body (docstrings aside) in more
+    than one module: logic written out twice. Stubs (``...``, ``pass``) do not count."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            body = _body(node)
+            if body in (_STUB, _PASS, _EMPTY):
+                continue
+            rel = str(path.relative_to(root))
+            seen.setdefault((node.name, body), []).append(f"{rel}:{node.lineno} {node.name}")
+    return [places for places in seen.values() if len({p.split(":")[0] for p in places}) > 1]
+
+
+def duplicate_constants(root: pathlib.Path) -> dict[str, list[str]]:
+    """Module-level CONSTANTS (upper-case names) assigned in more than one module: one of
+    them is a copy that can drift (ZARR_MARKERS had two different contents)."""
+    where: dict[str, list[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if isinstance(node, ast.AnnAssign):
+                targets = [node.target]
+            for t in targets:
+                if isinstance(t, ast.Name) and t.id.lstrip("_").isupper() and t.id != "__all__":
+                    where.setdefault(t.id, []).append(str(path.relative_to(root)))
+    return {name: paths for name, paths in where.items() if len(paths) > 1}
+
+
+def test_no_logic_written_out_twice():
+    assert not duplicate_functions(PKG)
+
+
+def test_no_constant_defined_twice():
+    assert not duplicate_constants(PKG)
+
+
+def test_the_duplication_rules_catch_a_copy(tmp_path):
+    """Each rule above fails on a tree with a copy put back: the xarray test of ``api`` in
+    ``operators`` (same name, same body, another docstring), ZARR_MARKERS in ``io/target``."""
+    import shutil
+
+    tree = tmp_path / "daskgrad"
+    shutil.copytree(PKG, tree, ignore=shutil.ignore_patterns("__pycache__"))
+    assert not duplicate_functions(tree) and not duplicate_constants(tree)
+    units = ast.parse((PKG / "xr" / "units.py").read_text())
+    (is_xarray,) = [n for n in units.body if getattr(n, "name", "") == "is_xarray"]
+    copy = ast.unparse(is_xarray).replace('"""', '"""A copy: ', 1)
+    with open(tree / "operators.py", "a") as f:
+        f.write("\n\n" + copy + "\n")
+    with open(tree / "io" / "target.py", "a") as f:
+        f.write('\nZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray", ".zmetadata")\n')
+    (dup,) = duplicate_functions(tree)
+    assert [p.split(":")[0] for p in dup] == ["operators.py", "xr/units.py"]
+    assert duplicate_constants(tree) == {"ZARR_MARKERS": ["io/locations.py", "io/target.py"]}

@@ -14,6 +14,7 @@ import dask  # noqa: E402
 import dask.array as da  # noqa: E402
 from metpy.units import units as mu  # noqa: E402
 
+import daskgrad  # noqa: E402
 from daskgrad import (  # noqa: E402
     Grid,
     divergence,
@@ -356,3 +357,28 @@ def test_dataset_accessor_builds_the_grid_from_the_whole_dataset():
     np.testing.assert_allclose(got.values, ref.values, rtol=1e-12)
     lap = ds.grad.laplacian("u", geospatial=True)
     assert lap.attrs["earth"] == f"sphere R={R:.10g} m"
+
+
+@pytest.mark.parametrize("case", ["lcc-30km", "laea"])
+def test_kinematics_on_projected_grids_match_metpy(case):
+    crs, x0, y0, step = CASES[case]
+    ds = grid_ds(crs, x0, y0, step)
+    k, h, *_ = scales(crs, ds)
+    u, v, t = cubic(ds, 1), cubic(ds, 2), 280 + cubic(ds, 3)
+    uu, vv, tt = (with_mapping(ds, a, n) for a, n in ((u, "u"), (v, "v"), (t, "T")))
+    kw = {"dx": step * mu.m, "dy": step * mu.m, "parallel_scale": k, "meridional_scale": h}
+    um, vm = u * mu("m/s"), v * mu("m/s")
+    ops = {"geospatial": True, "winds": "grid"}
+    assert_close_scale(
+        daskgrad.total_deformation(uu, vv, **ops).values, mpcalc.total_deformation(um, vm, **kw)
+    )
+    assert_close_scale(
+        daskgrad.shearing_deformation(uu, vv, **ops).values,
+        mpcalc.shearing_deformation(um, vm, **kw),
+    )
+    assert_close_scale(
+        daskgrad.advection(tt, uu, vv, **ops).values,
+        mpcalc.advection(t * mu.K, um, vm, **kw),
+    )
+    with pytest.raises(ValueError, match="needs winds"):
+        daskgrad.total_deformation(uu, vv, geospatial=True)

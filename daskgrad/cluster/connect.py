@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import UsageError, first_line
+from ..signals import pid_alive
 from .memory import check_memory_limit, fmt_bytes, local_cluster_shape
 
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "DEFAULT_NO_WORKERS_TIMEOUT", "WorkerWatch", "connect"]
@@ -271,10 +272,8 @@ def _scratch_dir() -> str:
     host = socket.gethostname()
     for old in glob.glob(os.path.join(base, f"daskgrad-scratch-*@{host}-*")):
         pid = os.path.basename(old).removeprefix("daskgrad-scratch-").split("@")[0]
-        with contextlib.suppress(ValueError, PermissionError):
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
+        with contextlib.suppress(ValueError):
+            if not pid_alive(int(pid)):
                 shutil.rmtree(old, ignore_errors=True)
     return tempfile.mkdtemp(prefix=f"daskgrad-scratch-{os.getpid()}@{host}-", dir=base)
 

@@ -31,7 +31,10 @@ _SECRET_ENV = (
     "AZURE_STORAGE_SAS_TOKEN",
 )
 _SECRETS: set[str] = set()
-ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray", ".zmetadata")
+# a directory or prefix with one of these at its root is a zarr store (v3, v2 group, v2 array)
+ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
+# zarr v2's consolidated metadata, beside a .zgroup: also a sign of a store on an object store
+CONSOLIDATED = ".zmetadata"
 # seconds one request to an object store may take, the backend's retries included
 DEFAULT_STORE_TIMEOUT = 300.0
 MIN_STORE_TIMEOUT = 5.0
@@ -253,7 +256,7 @@ class Location:
 
     def has_zarr_metadata(self, path: str | None = None) -> bool:
         root = (path or self.path).rstrip("/")
-        return any(self.fs.exists(f"{root}/{m}") for m in ZARR_MARKERS)
+        return any(self.fs.exists(f"{root}/{m}") for m in (*ZARR_MARKERS, CONSOLIDATED))
 
 
 _ALIASES = {"s3a": "s3", "gcs": "gs", "local": "file", "abfss": "abfs", "az": "abfs"}

@@ -15,7 +15,9 @@ from typing import Any
 from zarr.storage import WrapperStore
 
 from ..errors import OptionUsageError, UsageError
+from ..signals import pid_alive
 from .locations import (
+    CONSOLIDATED,
     ZARR_MARKERS,
     Location,
     access,
@@ -27,9 +29,9 @@ from .locations import (
     relation,
     same_endpoint,
 )
-from .target import TEMP_NAME, check_clear, pid_alive, signals_deferred
+from .target import TEMP_NAME, Discarding, check_clear, signals_deferred
 
-_META = frozenset(ZARR_MARKERS) | {".zattrs"}
+_META = frozenset(ZARR_MARKERS) | {CONSOLIDATED, ".zattrs"}
 # written last, in this order: the root's metadata (v2: the group, then the consolidated
 # metadata readers try first; v3: the root zarr.json, which holds the consolidated metadata)
 _ROOT_ORDER = (".zattrs", ".zarray", ".zgroup", "zarr.json", ".zmetadata")
@@ -136,7 +138,7 @@ class HeldMetadata(WrapperStore):
             yield name
 
 
-class RemoteTarget:
+class RemoteTarget(Discarding):
     """A checked OUTPUT on an object store, announced by a marker object beside it (host, pid)
     so that a later run can clean up after a killed one. ``commit`` writes the metadata (or,
     with ``--overwrite``, replaces the old store); ``discard`` deletes what was written."""
@@ -234,13 +236,6 @@ class RemoteTarget:
             self._remove(self.marker)
         except Exception:
             self.leftover = f"{self.loc.protocol}://{self.prefix}"
-
-    def __enter__(self) -> RemoteTarget:
-        return self
-
-    def __exit__(self, kind: Any, *_: Any) -> None:
-        if kind is not None:
-            self.discard()
 
 
 def check_remote_output(output: Location, overwrite: bool, inputs: Sequence[Location]) -> bool:

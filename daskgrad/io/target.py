@@ -16,11 +16,11 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import OptionUsageError, UsageError
-
-ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
+from ..signals import pid_alive
+from .locations import ZARR_MARKERS
 
 
 def is_zarr_store(path: Path) -> bool:
@@ -142,16 +142,6 @@ def check_output(output: Path, overwrite: bool, inputs: Sequence[Any] = ()) -> P
 TEMP_NAME = re.compile(r"\.daskgrad-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{8}\.(?P<kind>tmp|old)$")
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
@@ -209,7 +199,25 @@ def signals_deferred() -> Iterator[None]:
             signal.raise_signal(signum)
 
 
-class Target:
+_Self = TypeVar("_Self", bound="Discarding")
+
+
+class Discarding:
+    """A target as a context manager: leaving it on an error (before or while writing)
+    discards what was written, so no temporary is left."""
+
+    def discard(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        if kind is not None:
+            self.discard()
+
+
+class Target(Discarding):
     """A checked OUTPUT with its temporary sibling, created at once (so an unwritable place is
     found before any computing). ``commit`` swaps it in; ``discard`` removes it."""
 
@@ -250,10 +258,3 @@ class Target:
 
     def discard(self) -> None:
         _remove(self.tmp)
-
-    def __enter__(self) -> Target:
-        return self
-
-    def __exit__(self, kind: Any, *_: Any) -> None:
-        if kind is not None:  # whatever failed, before or while writing: no temporary left
-            self.discard()

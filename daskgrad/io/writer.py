@@ -1,18 +1,21 @@
 """Atomic zarr writing: the chunk writes computed as their own targets into a temporary
-sibling, which is swapped into place only when complete; the public ``to_zarr``."""
+sibling, which is swapped into place only when complete; the public ``to_zarr``.
+
+The graph surgery is in ``tasks``, running it in ``compute``, failure wording in ``report``,
+finding the stores an input reads in ``sources``."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import UsageError, first_line, strip_tokens
-from .inspect import ReadFailed, name_reads
+from ..errors import UsageError
+from .compute import compute_distributed, compute_local
+from .inspect import name_reads
 from .locations import (
     DEFAULT_STORE_TIMEOUT,
     Location,
@@ -22,202 +25,22 @@ from .locations import (
     locate,
 )
 from .remote import CommitFailed, RemoteTarget
+from .report import ComputeFailed, describe_key
+from .sources import source_paths
 from .target import Target
+from .tasks import fuse_chains, write_targets
 
-
-class ComputeFailed(RuntimeError):
-    """A task failed while computing: one line with the first error, its variable and chunk."""
-
-
-def write_targets(graph: dict, closing: Any) -> list:
-    """What to compute of xarray's delayed zarr write: the writes, not the task closing them.
-
-    Each dependency of the ``closing`` task that only gathers chunk writes (dask.array.store's
-    ``store-map`` tasks, one gather per variable) is replaced by those writes, aliases resolved
-    (an alias is one more task to schedule). Any other dependency, such as a small variable's
-    write fused with its gather, is kept as it is: computed whole, it is still written.
-    """
-    from dask.core import get_dependencies
-
-    from ..compat import Alias  # compat needs a dask with task-spec aliases
-
-    aliases: tuple[type, ...] = (Alias,)
-
-    def resolve(key):
-        while isinstance(graph.get(key), aliases):
-            key = graph[key].target
-        return key
-
-    def is_write(key):
-        return isinstance(key, tuple) and str(key[0]).startswith("store-map-")
-
-    targets: list[Any] = []
-    for dep in map(resolve, get_dependencies(graph, closing)):
-        writes = get_dependencies(graph, dep)
-        if writes and all(map(is_write, writes)):
-            targets.extend(map(resolve, writes))
-        else:
-            targets.append(dep)
-    return targets
-
-
-def fuse_chains(graph: dict, writes: list) -> dict:
-    """``graph`` with each write fused with the writing tasks below it that only it needs
-    (dask.array.store's identity wrappers): one task to schedule per output chunk instead of
-    two. The writes keep their keys; reads and kernels stay tasks of their own, so that a
-    failure is still blamed on them."""
-    from dask.core import get_dependencies, reverse_dict
-
-    from ..compat import Task, convert_legacy_graph
-
-    graph = convert_legacy_graph(graph)
-    deps = {k: get_dependencies(graph, k) for k in graph}
-    dependents = reverse_dict(deps)
-    keep = set(writes)
-    for key in writes:
-        chain, cur = [graph[key]], key
-        while len(deps[cur]) == 1:
-            (below,) = deps[cur]
-            task = graph.get(below)
-            if (
-                below in keep
-                or len(dependents[below]) != 1
-                or not isinstance(task, Task)
-                or "store-map-" not in str(below[0] if isinstance(below, tuple) else below)
-            ):
-                break
-            chain.insert(0, task)
-            cur = below
-        if len(chain) > 1 and isinstance(chain[-1], Task):
-            for task in chain[:-1]:
-                del graph[task.key]
-            graph[key] = Task.fuse(*chain, key=key)
-    return graph
-
-
-def describe_key(key: Any) -> str:
-    """Where a task key comes from, in a user's words: 'input variable 't', chunk (0, 1)'."""
-    name, index = (key[0], tuple(key[1:])) if isinstance(key, tuple) else (key, ())
-    name = str(name).removeprefix("original-")
-    where = f", chunk {index}" if index else ""
-    if "-finalize-" in name or name.startswith("finalize-"):
-        # a graph of one chunk, fused by dask into its finalizing task: names mean nothing
-        return "computing and writing the output"
-    if name.startswith("open_dataset-"):
-        # xarray names it open_dataset-VAR-TOKEN, with more -TOKENs after a rechunk
-        return f"reading input variable {strip_tokens(name[13:])!r}{where}"
-    if name.startswith("read-"):  # several inputs' chunks read in one task
-        names = " and ".join(map(repr, strip_tokens(name[5:]).split("+")))
-        return f"reading input variables {names}{where}"
-    if "store-map-" in name or name.startswith("store-"):
-        return f"writing the output{where}"
-    if name.startswith("gradient"):
-        return f"computing the gradient{where}"
-    return f"task {name.rsplit('-', 1)[0]}{where}"
-
-
-def _blame(key: Any, dask_scheduler: Any = None) -> Any:
-    ts = dask_scheduler.tasks.get(key)
-    blamed = getattr(ts, "exception_blame", None) if ts is not None else None
-    return blamed.key if blamed is not None else key
-
-
-def _executing(keys: set[str], dask_worker: Any = None) -> int:
-    return sum(str(ts.key) in keys for ts in dask_worker.state.executing)
-
-
-def _quiesce(client: Any, keys: set[str], timeout: float = 30.0) -> None:
-    """Wait until no worker is still running one of ``keys``: a cancelled task that is already
-    executing runs to its end and would write into the store after we removed it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            busy = sum(client.run(_executing, keys, on_error="return").values(), 0)
-        except Exception:
-            return
-        if not busy:
-            return
-        time.sleep(0.2)
-
-
-def _compute_distributed(graph, writes, client, progress, watch) -> None:
-    from dask.highlevelgraph import HighLevelGraph
-    from distributed import as_completed
-
-    keys = {str(k) for k in graph}
-    # as a HighLevelGraph: distributed names a plain dict graph by tokenizing every task,
-    # a third of a second for 10^3 tasks
-    layers = HighLevelGraph({"daskgrad-write": graph}, {"daskgrad-write": set()})
-    futures = client.get(layers, writes, sync=False)
-    try:
-        if progress:
-            import threading
-
-            from distributed import progress as progress_bar
-
-            # the text bar, also in Jupyter (its widget needs ipywidgets); in a thread of its
-            # own, so that this one keeps checking (watch.check acts on a held Ctrl-C)
-            kwargs = {"multi": False, "scheduler": client.scheduler.address, "notebook": False}
-            bar = threading.Thread(target=progress_bar, args=(futures,), kwargs=kwargs)
-            bar.daemon = True
-            bar.start()
-        # the first failure is raised as soon as it happens (unlike distributed.wait), and an
-        # interrupt leaves no orphaned gather behind (unlike client.gather)
-        with client.as_current():
-            done = as_completed(futures)
-            while not done.is_empty():
-                for fut in done.next_batch(block=False) if done.has_ready() else ():
-                    if fut.status != "finished":
-                        _raise_failed(fut, client)
-                if watch is not None:
-                    watch.check()
-                time.sleep(0.05)
-            if progress:
-                bar.join(5.0)  # its last line drawn before the summary
-    except BaseException:
-        with contextlib.suppress(Exception):
-            client.cancel(futures, force=True)
-            _quiesce(client, keys)
-        raise
-
-
-def _raise_failed(fut: Any, client: Any) -> None:
-    try:
-        fut.result()
-    except Exception as e:
-        if fut.status == "cancelled":
-            if client.status != "running":  # the scheduler went away: distributed cancels all
-                raise ComputeFailed(f"lost the dask scheduler at {client.scheduler.address}") from e
-            raise ComputeFailed(f"the write of {describe_key(fut.key)} was cancelled") from e
-        if isinstance(e, ReadFailed):  # names the input variable and its stored chunk
-            raise ComputeFailed(str(e)) from e
-        try:
-            key = client.run_on_scheduler(_blame, fut.key)
-        except Exception:
-            key = fut.key
-        raise ComputeFailed(f"{describe_key(key)}: {first_line(e)}") from e
-
-
-def _compute_local(graph, writes, progress) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    import dask.threaded
-
-    bar: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
-    if progress:
-        from dask.diagnostics import ProgressBar
-
-        bar = ProgressBar()
-    pool = ThreadPoolExecutor(os.cpu_count() or 1)
-    try:
-        with bar:
-            dask.threaded.get(graph, writes, pool=pool)
-    except ReadFailed as e:  # names the input variable and its stored chunk
-        raise ComputeFailed(str(e)) from e
-    finally:
-        # tasks already running finish before the temporary is removed, so none writes into
-        # a store that no longer exists
-        pool.shutdown(wait=True, cancel_futures=True)
+# ComputeFailed, describe_key, write_targets and fuse_chains are imported from here too
+__all__ = [
+    "ComputeFailed",
+    "WriteTarget",
+    "describe_key",
+    "fuse_chains",
+    "make_target",
+    "to_zarr",
+    "write",
+    "write_targets",
+]
 
 
 class WriteTarget(Protocol):
@@ -269,9 +92,9 @@ def write(
         # culled here, not left to the scheduler: dask.order must not see the closing task
         graph = fuse_chains(cull(graph, writes)[0], writes)
         if writes and client is not None:
-            _compute_distributed(graph, writes, client, progress, watch)
+            compute_distributed(graph, writes, client, progress, watch)
         elif writes:
-            _compute_local(graph, writes, progress)
+            compute_local(graph, writes, progress)
         try:
             target.commit(on_commit)
         except CommitFailed as e:
@@ -279,55 +102,6 @@ def write(
     except BaseException:
         target.discard()
         raise
-
-
-# attributes through which array wrappers (xarray's, dask's getters, zarr's) reach their store
-_THROUGH = (
-    "array", "_array", "store", "_store", "chunk_store", "_chunk_store", "store_path",
-    "datastore", "zarr_group", "zarr_array", "_manager", "mapper", "map",
-)  # fmt: skip
-
-
-def _sources_in(x: Any, found: dict[str, Any], seen: dict[int, Any], depth: int = 0) -> None:
-    """Add to ``found`` the stores and files that ``x`` (a task, a node's value) reads."""
-    import numpy as np
-    from fsspec import AbstractFileSystem
-
-    from .locations import fs_location
-
-    if depth > 24 or id(x) in seen or x is None or isinstance(x, str | bytes | int | float):
-        return
-    if isinstance(x, np.ndarray | np.generic | AbstractFileSystem | type):
-        return
-    seen[id(x)] = x  # held: a property's fresh object must not free its id for another
-    inner: list[Any] = []
-    if isinstance(x, list | tuple | set | frozenset):
-        inner = list(x)
-    elif isinstance(x, dict):
-        inner = list(x.values())
-    elif type(x).__module__.startswith("dask"):  # the task spec
-        inner = [getattr(x, a, None) for a in ("value", "args", "kwargs", "func")]
-    fs, name, root = getattr(x, "fs", None), type(x).__name__, None
-    if isinstance(fs, AbstractFileSystem):  # FsspecStore, zarr 2 FSStore, FSMap, OpenFile
-        path = next((p for a in ("path", "root") if isinstance(p := getattr(x, a, None), str)), "")
-        loc = fs_location(fs, path)
-        found.setdefault(str(loc), loc)
-        return
-    if name == "LocalStore":  # zarr 3
-        root = getattr(x, "root", None)
-    elif name in ("DirectoryStore", "NestedDirectoryStore", "N5Store", "ZipStore"):  # zarr 2
-        root = getattr(x, "path", None)
-    elif name == "CachingFileManager":  # xarray's netCDF files: the file is its first argument
-        root = next(iter(getattr(x, "_args", ()) or ()), None)
-    if isinstance(root, str | os.PathLike) and not is_url(root):
-        found.setdefault(os.path.abspath(root), Path(os.path.abspath(root)))
-        return
-    inner.append(root)
-    for attr in _THROUGH:
-        with contextlib.suppress(Exception):
-            inner.append(getattr(x, attr, None))
-    for y in inner:
-        _sources_in(y, found, seen, depth + 1)
 
 
 _CODEC_KEYS = ("compressors", "compressor", "filters", "serializer", "shards", "fill_value")
@@ -349,22 +123,6 @@ def _fit_codecs(result: Any, zarr_format: int) -> Any:
         if any(c is not None and other(c) for c in codecs):
             var.encoding = {k: v for k, v in enc.items() if k not in _CODEC_KEYS}
     return result
-
-
-def _source_paths(obj: Any) -> list[Any]:
-    """Files and zarr stores (paths, or Locations for fsspec stores) the variables of ``obj``
-    are read from, whatever opened them: xarray, ``da.from_zarr``, ``zarr.open`` with
-    ``da.from_array``, zarr stores of zarr 2 and 3, fsspec mappers; found in the dask graph."""
-    found: dict[str, Any] = {}
-    seen: dict[int, Any] = {}
-    for var in [obj, *obj.variables.values()]:  # a Dataset's own encoding names its store
-        source = var.encoding.get("source")
-        if isinstance(source, str) and not is_url(source):
-            found.setdefault(os.path.abspath(source), Path(os.path.abspath(source)))
-        graph = None if var is obj else getattr(var.data, "dask", None)
-        for node in dict(graph or {}).values():
-            _sources_in(node, found, seen)
-    return list(found.values())
 
 
 def make_target(
@@ -487,7 +245,7 @@ def to_zarr(
     try:
         loc = locate(store, storage_options, "store", timeout=store_timeout)
         check_in_process(loc, client)
-        sources = _source_paths(obj)
+        sources = source_paths(obj)
         target = make_target(loc, overwrite, sources)
     except UsageError as e:
         raise ValueError(f"to_zarr: {e}") from None  # the API's words (overwrite=True)

@@ -14,7 +14,7 @@ import xarray as xr
 from ..compat import contains_datetime_like, to_numeric
 from ..core.gradient import gradient_array
 from ..core.plan import is_dask_collection, uniform_step
-from ..errors import OptionError
+from ..errors import OptionError, dims_named
 from . import units as units_pint
 
 __all__ = ["describe", "gradient_xarray"]
@@ -138,7 +138,7 @@ def _gradient_dataarray(da, dims, steps, units, codes, periods, opts):
             data, unit = _time_numbers(da, code)
             data_units = data_units or _TIME_UNITS.get(unit, unit)
         axes = [da.get_axis_num(d) for d in these]
-        try:
+        with dims_named(da.dims):  # the core numbers dims; the error names them
             out = gradient_array(
                 data,
                 spacing=[steps[d] for d in these],
@@ -147,12 +147,6 @@ def _gradient_dataarray(da, dims, steps, units, codes, periods, opts):
                 periodic={a: periods[d] for a, d in zip(axes, these, strict=True) if d in periods}
                 or None,
             )
-        except OptionError as err:
-            err.dims = da.dims  # the core numbers dims; the error names them
-            raise
-        except (ValueError, TypeError, IndexError) as err:
-            names = ", ".join(f"{i}={d!r}" for i, d in enumerate(da.dims))
-            raise type(err)(f"{err} (dim numbers: {names})") from err
         grads.update({d: (g, data_units) for d, g in zip(these, out, strict=True)})
     what = describe(da)
     out = tuple(
@@ -361,11 +355,21 @@ def _uniform_period(x: Any, d: Hashable) -> float:
 def _attrs(
     what: Any, d: Hashable, data_units: Any, coord_units: Any, accuracy: int = 2
 ) -> dict[str, str]:
-    order = f" (order-{accuracy} accurate)" if accuracy > 2 else ""
-    attrs = {"long_name": f"derivative of {what} with respect to {d}{order}"}
+    attrs = {"long_name": f"derivative of {what} with respect to {d}{accuracy_note(accuracy)}"}
     if isinstance(data_units, str) and isinstance(coord_units, str) and coord_units.strip():
         attrs["units"] = divide_units(data_units, coord_units)
     return attrs
+
+
+def accuracy_note(accuracy: int) -> str:
+    """What a result's ``long_name`` says of an accuracy above numpy.gradient's 2.
+
+    Examples
+    --------
+    >>> accuracy_note(4), accuracy_note(2)
+    (' (order-4 accurate)', '')
+    """
+    return f" (order-{accuracy} accurate)" if accuracy > 2 else ""
 
 
 def divide_units(num: str, den: str) -> str:

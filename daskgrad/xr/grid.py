@@ -15,9 +15,10 @@ from ..core import earth as m
 from ..core.gradient import gradient_array as gradient
 from ..core.plan import is_dask_collection, uniform_step
 from ..core.stencil import EvenCoords
-from ..errors import OptionError, warn_caller
+from ..errors import OptionError, dims_named, warn_caller
 from . import cf
 from . import units as units_pint
+from .gradient import accuracy_note, describe, divide_units
 
 __all__ = ["Grid", "grid_dims"]
 
@@ -458,21 +459,13 @@ class Grid:
         if not is_dask_collection(x):
             x, grid = np.asarray(x), self.eager()
         a0, a1 = (da_.get_axis_num(d) for d in self.dims)
-        try:
+        with dims_named(da_.dims, cf.what_var(da_)):  # the core numbers dims; the error names them
             if self.projected:
                 dx, dy = grid._differentiate_projected(x, a0, a1, opts, frame)
             elif self.curvilinear:
                 dx, dy = grid._differentiate_2d(x, a0, a1, opts)
             else:
                 dx, dy = grid._differentiate_1d(x, a0, a1, opts)
-        except OptionError as err:  # the core numbers dims; the error names them
-            err.dims = da_.dims
-            raise
-        except (ValueError, TypeError, IndexError) as err:  # gradient()'s, naming axes
-            names = ", ".join(f"{i}={d!r}" for i, d in enumerate(da_.dims))
-            raise type(err)(f"{err} (differentiating {cf.what_var(da_)}; dims {names})") from err
-        from .gradient import describe, divide_units
-
         what = describe(da_)
         units = None if data_units is not None else da_.attrs.get("units")
         if data_units is not None:  # a Quantity in: Quantities per metre, in its registry
@@ -524,5 +517,4 @@ def grid_dims(obj, latitude=None, longitude=None, crs=None) -> list[Hashable]:
 
 
 def _order(opts) -> str:
-    p = opts.get("accuracy", 2)
-    return f" (order-{p} accurate)" if p > 2 else ""
+    return accuracy_note(opts.get("accuracy", 2))

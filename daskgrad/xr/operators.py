@@ -14,10 +14,17 @@ from ..core.operators import STANDARD_NAMES, check_same_shape, operate_arrays, o
 from ..core.plan import is_dask_collection, uniform_step
 from ..core.projection import ProjectedMetric
 from ..core.stencil import EvenCoords
-from ..errors import OptionError, OptionNotImplemented, OptionWarning, warn_caller
+from ..errors import OptionError, OptionNotImplemented, OptionWarning, dims_named, warn_caller
 from . import units as units
 from .geospatial import geospatial_gradient, make_grid
-from .gradient import UNIT_FACTOR, describe, dim_periods, dim_spacings, divide_units
+from .gradient import (
+    UNIT_FACTOR,
+    accuracy_note,
+    describe,
+    dim_periods,
+    dim_spacings,
+    divide_units,
+)
 from .winds import rotate_winds
 
 _STENCIL = ("accuracy", "edge_order", "nan_policy")
@@ -32,17 +39,8 @@ _WORDS = {"divergence": "divergence", "vorticity": "relative vorticity", "laplac
 def operate_xarray(
     kind: str, inputs, dims, geospatial: bool | np.bool_, options: dict
 ) -> xr.DataArray:
-    if not all(isinstance(a, xr.DataArray) for a in inputs):
-        kinds = ", ".join(type(a).__name__ for a in inputs)
-        raise TypeError(f"{kind} takes DataArrays or arrays, not a mix ({kinds})")
-    allowed = _GEOSPATIAL if geospatial else _CARTESIAN
-    unknown = set(options) - allowed
-    if unknown:
-        raise TypeError(
-            f"{kind}() got unexpected options {sorted(unknown)}; allowed with "
-            f"geospatial={geospatial}: {sorted(allowed)}"
-        )
-    _check_same_grid(kind, inputs)
+    check_inputs(kind, inputs, geospatial, options)
+    check_same_grid(kind, inputs)
     names = ("u", "v") if len(inputs) == 2 else ("f",)
     datas, data_units = units.same_units(kind, [a.data for a in inputs], names)
     if data_units is not None:  # pint Quantities inside: differentiate their magnitudes
@@ -71,23 +69,40 @@ def operate_xarray(
     )
 
 
-def _check_same_grid(kind: str, inputs) -> None:
+def check_inputs(kind: str, inputs, geospatial, options: dict) -> None:
+    """All ``inputs`` are DataArrays and ``options`` are the operators' (with or without
+    ``geospatial``)."""
+    if not all(isinstance(a, xr.DataArray) for a in inputs):
+        kinds = ", ".join(type(a).__name__ for a in inputs)
+        raise TypeError(f"{kind} takes DataArrays or arrays, not a mix ({kinds})")
+    allowed = _GEOSPATIAL if geospatial else _CARTESIAN
+    unknown = set(options) - allowed
+    if unknown:
+        raise TypeError(
+            f"{kind}() got unexpected options {sorted(unknown)}; allowed with "
+            f"geospatial={geospatial}: {sorted(allowed)}"
+        )
+
+
+def check_same_grid(kind: str, inputs, names=("u", "v")) -> None:
+    """The DataArrays ``inputs`` (called ``names``) have the same dims, shape and coords."""
     if len(inputs) < 2:
         return
-    u, v = inputs
-    if u.dims != v.dims:
-        raise ValueError(f"{kind}: u has dims {u.dims} but v has dims {v.dims}")
-    check_same_shape(kind, inputs)
-    for name in set(u.coords) | set(v.coords):
-        if name not in u.coords or name not in v.coords:
-            which = "u" if name in u.coords else "v"
-            raise ValueError(f"{kind}: coordinate {name!r} is on {which} only")
-        a, b = u.coords[name], v.coords[name]
-        if a.dims != b.dims or not (a.variable.equals(b.variable)):
-            raise ValueError(f"{kind}: u and v have different coordinate {name!r}")
+    u, first = inputs[0], names[0]
+    for v, name in zip(inputs[1:], names[1:], strict=False):
+        if u.dims != v.dims:
+            raise ValueError(f"{kind}: {first} has dims {u.dims} but {name} has dims {v.dims}")
+        check_same_shape(kind, (u, v), (first, name))
+        for c in set(u.coords) | set(v.coords):
+            if c not in u.coords or c not in v.coords:
+                which = first if c in u.coords else name
+                raise ValueError(f"{kind}: coordinate {c!r} is on {which} only")
+            a, b = u.coords[c], v.coords[c]
+            if a.dims != b.dims or not (a.variable.equals(b.variable)):
+                raise ValueError(f"{kind}: {first} and {name} have different coordinate {c!r}")
 
 
-def _cartesian(kind, inputs, dims, options, stencil, data_units=None):
+def _cartesian(kind, inputs, dims, options, stencil, data_units=None, engine=operate_arrays):
     first = inputs[0]
     names = _dims(kind, first, dims)
     steps, units, _ = dim_spacings(first, names, options.get("spacing"), None)
@@ -98,7 +113,7 @@ def _cartesian(kind, inputs, dims, options, stencil, data_units=None):
     periodic = {a: periods[d] for a, d in zip(axes, names, strict=True) if d in periods} or None
     data = _named_errors(
         first,
-        operate_arrays,
+        engine,
         kind,
         [a.data for a in inputs],
         axes,
@@ -158,7 +173,7 @@ def _dims(kind, obj, dims) -> list[Hashable]:
     return names
 
 
-def _geospatial(kind, inputs, dims, options, stencil):
+def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays):
     first = inputs[0]
     grid = make_grid(
         first,
@@ -182,7 +197,7 @@ def _geospatial(kind, inputs, dims, options, stencil):
             f"{grid.lat_name!r}/{grid.lon_name!r}; got dim={dims!r}"
         )
     if grid.projected:
-        return _projected(kind, inputs, grid, winds, stencil), "m", grid.attrs()
+        return _projected(kind, inputs, grid, winds, stencil, engine), "m", grid.attrs()
     if grid.curvilinear:
         return _curvilinear(kind, inputs, grid, options, stencil), "m", grid.attrs()
     if not is_dask_collection(first.data):
@@ -200,7 +215,7 @@ def _geospatial(kind, inputs, dims, options, stencil):
     periodic = {axes[0]: None if step is not None else 2 * np.pi} if grid.periodic else None
     data = _named_errors(
         first,
-        operate_arrays,
+        engine,
         kind,
         [a.data for a in inputs],
         axes,
@@ -214,10 +229,12 @@ def _geospatial(kind, inputs, dims, options, stencil):
     return data, "m", grid.attrs()
 
 
-def _projected(kind, inputs, grid, winds, stencil):
+def _projected(kind, inputs, grid, winds, stencil, engine=operate_arrays):
     """On a projected grid: grid-relative components (earth-relative ones turned first), the
-    derivatives along x and y in metres, MetPy's map-factor forms per chunk."""
-    if kind != "laplacian":
+    derivatives along x and y in metres, MetPy's map-factor forms per chunk. A vector result
+    (the (a)geostrophic wind) is turned back for ``winds="earth"``."""
+    wind_at, vector_out = _vectors(kind, len(inputs))
+    if wind_at or vector_out:
         if winds is None:
             raise OptionError(
                 "winds",
@@ -225,24 +242,52 @@ def _projected(kind, inputs, grid, winds, stencil):
                 "when u and v are along the grid's x and y (as models write them), 'earth' "
                 "when they are eastward and northward",
             )
-        if winds == "earth":
-            inputs = rotate_winds(inputs[0], inputs[1], grid, to="grid")
+        if winds == "earth" and wind_at:
+            inputs = list(inputs)
+            i, j = wind_at
+            inputs[i], inputs[j] = rotate_winds(inputs[i], inputs[j], grid, to="grid")
     first = inputs[0]
     lazy = is_dask_collection(first.data)
     g = grid if lazy else grid.eager()
     y_dim, x_dim = grid.dims
     axes = (first.get_axis_num(x_dim), first.get_axis_num(y_dim))
     metric = ProjectedMetric(g.projection, axes[0], axes[1], g.x, g.y)
-    return _named_errors(
+    data = _named_errors(
         first,
-        operate_arrays,
+        engine,
         kind,
         [a.data for a in inputs],
         axes,
         spacing=[g.xy_spacing(g.x), g.xy_spacing(g.y)],
+        periodic=None,
         metric=metric,
         **stencil,
     )
+    if vector_out and winds == "earth":
+        pair = [xr.DataArray(d, dims=first.dims) for d in data]
+        data = tuple(a.data for a in rotate_winds(pair[0], pair[1], grid, to="earth"))
+    return data
+
+
+def _vectors(kind: str, n_inputs: int) -> tuple[tuple[int, int] | None, bool]:
+    """Where the wind's (u, v) are among the inputs of ``kind``, and whether its result is a
+    vector: what depends on the frame of the components on a projected grid."""
+    if kind in ("divergence", "vorticity"):
+        return (0, 1), False
+    if kind == "laplacian":
+        return None, False
+    from ..core.kinematics import KINDS
+
+    spec = KINDS.get(kind)
+    if spec is None or len(spec.inputs) - spec.needs_latitude != n_inputs:
+        raise OptionNotImplemented(  # PV, Q-vectors, advection with w
+            "geospatial",
+            f"{kind} with a vertical dim on a projected grid is not supported yet; "
+            "use a latitude/longitude grid",
+        )
+    names = list(spec.inputs)
+    at = (names.index("u"), names.index("v")) if "u" in names and "v" in names else None
+    return at, spec.outputs == ("u", "v")
 
 
 def _curvilinear(kind, inputs, grid, options, stencil):
@@ -251,12 +296,12 @@ def _curvilinear(kind, inputs, grid, options, stencil):
     not, each differentiated eastward and northward by geospatial_gradient's chain rule; then
     div = Σ_i (∂V_i/∂x e_i + ∂V_i/∂y n_i), vort = Σ_i (∂V_i/∂x n_i − ∂V_i/∂y e_i), which on a
     regular grid are ∂u/∂x + ∂v/∂y − v tan φ / N and ∂v/∂x − ∂u/∂y + u tan φ / N."""
-    if kind == "laplacian":
+    if kind not in ("divergence", "vorticity"):
         raise OptionNotImplemented(
             "geospatial",
-            "{opt:laplacian} with {opt:geospatial=True} needs 1-D latitude and longitude "
+            f"{{opt:{kind}}} with {{opt:geospatial=True}} needs 1-D latitude and longitude "
             f"coordinates; {grid.lat_name!r}/{grid.lon_name!r} are 2-D (curvilinear). Regrid, "
-            "or use the Cartesian laplacian on projected coordinates",
+            f"or use the Cartesian {kind} on projected coordinates",
         )
     kw = {"grid": grid}
     u, v = inputs
@@ -275,21 +320,26 @@ def _curvilinear(kind, inputs, grid, options, stencil):
     return out.transpose(*u.dims).data
 
 
+def grid_data(kind, inputs, dims, options, geospatial, data_units, engine):
+    """``engine(kind, datas, axes, *, spacing, periodic, metric=None, **stencil)`` on the
+    data of the DataArrays ``inputs`` (checked to share one grid) with the spacing, periodic
+    axes and metric of their grid, as the operators get them; returns what it returns and the
+    units of the spacing ("m" with ``geospatial``, None when unknown or mixed)."""
+    stencil = {k: options[k] for k in _STENCIL if k in options}
+    if geospatial:
+        data, den, _ = _geospatial(kind, inputs, dims, options, stencil, engine)
+        return data, den
+    return _cartesian(kind, inputs, dims, options, stencil, data_units, engine)
+
+
 def _named_errors(obj, fn, *args, **kwargs):
-    try:
+    with dims_named(obj.dims):  # the core numbers dims; the error names them
         return fn(*args, **kwargs)
-    except OptionError as err:
-        err.dims = obj.dims  # the core numbers dims; the error names them
-        raise
-    except (ValueError, TypeError, IndexError) as err:
-        names = ", ".join(f"{i}={d!r}" for i, d in enumerate(obj.dims))
-        raise type(err)(f"{err} (dim numbers: {names})") from err
 
 
 def _wrap(kind, inputs, data, den, first, accuracy: int) -> xr.DataArray:
     what = " and ".join(str(describe(a)) for a in inputs)
-    order = f" (order-{accuracy} accurate)" if accuracy > 2 else ""
-    attrs: dict[str, Any] = {"long_name": f"{_WORDS[kind]} of {what}{order}"}
+    attrs: dict[str, Any] = {"long_name": f"{_WORDS[kind]} of {what}{accuracy_note(accuracy)}"}
     units = first.attrs.get("units")
     if isinstance(units, str) and isinstance(den, str) and den.strip():
         square = f"{den.strip()}2" if UNIT_FACTOR.fullmatch(den.strip()) else None

@@ -11,6 +11,7 @@ from typing import Any
 __all__ = [
     "delta_units",
     "is_quantity",
+    "is_xarray",
     "parse_units",
     "quantity",
     "split",
@@ -23,6 +24,13 @@ def is_quantity(x: Any) -> bool:
     """A pint Quantity of any registry (False without importing pint when it is not loaded)."""
     pint = sys.modules.get("pint")
     return pint is not None and isinstance(x, pint.Quantity)
+
+
+def is_xarray(obj: Any) -> bool:
+    """An xarray DataArray or Dataset (False without importing xarray): the input that goes
+    to the xarray layer, for the top-level functions that take arrays of any kind."""
+    mod = type(obj).__module__
+    return mod.startswith("xarray.") and type(obj).__name__ in ("DataArray", "Dataset")
 
 
 def split(x: Any) -> tuple[Any, Any]:

@@ -1,0 +1,390 @@
+"""Kinematics on arrays: deformations, absolute vorticity, advection, frontogenesis and the
+geostrophic wind as formulas on the engine :func:`daskgrad.core.derivatives.derive`.
+
+Every quantity of a wind is a combination of the one velocity-gradient tensor
+(:func:`daskgrad.core.metric.tensor_component`), so all of them agree with divergence and
+vorticity by construction; a scalar's gradient has no metric term beyond per-metre spacing.
+The Coriolis parameter needs the latitude of each point: it comes as one more input array
+(radians, broadcast lazily to the data and chunked like it), of which no derivative is taken.
+Constants are MetPy's; callers express them in the units of their data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from .derivatives import Derivatives, Formula, Request, derive
+from .metric import Factors, MetricModel, scaled, tensor_component
+from .operators import join_masked, split_masked
+from .plan import is_dask_collection, is_masked, normalize_nan_policy
+
+OMEGA = 7.292115e-5  # s-1, the earth's rotation rate (MetPy's)
+GRAVITY = 9.80665  # m s-2, standard gravity (MetPy's)
+
+__all__ = [
+    "GRAVITY",
+    "KINDS",
+    "OMEGA",
+    "broadcast_latitude",
+    "coriolis_array",
+    "kinematic_arrays",
+    "scalar_component",
+]
+
+
+def scalar_component(which: str, raw: np.ndarray, f: Factors | None) -> np.ndarray:
+    """∂s/∂x ("x") or ∂s/∂y ("y") per metre from the raw derivative per coordinate unit,
+    which it overwrites (a scalar has no metric term beyond the scale).
+
+    Examples
+    --------
+    >>> f = Factors(mx=2.0, my=3.0, cx=0.5, cy=0.0, lx=0.0, ly=0.0)
+    >>> float(scalar_component("y", np.array(1.0), f))
+    3.0
+    """
+    if f is None:
+        return raw
+    return scaled(raw, f.mx if which == "x" else f.my)
+
+
+def _tensor(
+    d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, u: int, v: int
+) -> tuple[Any, ...]:
+    """The four components of the velocity-gradient tensor of inputs ``u`` and ``v``."""
+    return tuple(
+        tensor_component(which, d[key], blocks[u], blocks[v], f)
+        for which, key in (
+            ("du/dx", (u, 0, 1)),
+            ("du/dy", (u, 1, 1)),
+            ("dv/dx", (v, 0, 1)),
+            ("dv/dy", (v, 1, 1)),
+        )
+    )
+
+
+def _compact(a: np.ndarray) -> np.ndarray:
+    """The distinct values of a broadcast view (a size-1 axis where its stride is 0): the sine
+    of a latitude broadcast to a chunk costs one row of it."""
+    return a[tuple(slice(0, 1) if s == 0 else slice(None) for s in a.strides)]
+
+
+def _shearing(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) -> Any:
+    c = tensor_component("dv/dx", d[(1, 0, 1)], blocks[0], blocks[1], f)
+    return (np.add(c, tensor_component("du/dy", d[(0, 1, 1)], blocks[0], blocks[1], f), out=c),)
+
+
+def _stretching(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) -> Any:
+    a = tensor_component("du/dx", d[(0, 0, 1)], blocks[0], blocks[1], f)
+    return (
+        np.subtract(a, tensor_component("dv/dy", d[(1, 1, 1)], blocks[0], blocks[1], f), out=a),
+    )
+
+
+def _total(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) -> Any:
+    a, b, c, e = _tensor(d, blocks, f, 0, 1)
+    shear, stretch = np.add(c, b, out=c), np.subtract(a, e, out=a)
+    np.multiply(shear, shear, out=shear)
+    np.add(shear, np.multiply(stretch, stretch, out=stretch), out=shear)
+    return (np.sqrt(shear, out=shear),)
+
+
+def _absolute_vorticity(
+    d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, omega: float
+) -> Any:
+    c = tensor_component("dv/dx", d[(1, 0, 1)], blocks[0], blocks[1], f)
+    np.subtract(c, tensor_component("du/dy", d[(0, 1, 1)], blocks[0], blocks[1], f), out=c)
+    coriolis = np.sin(_compact(blocks[2]))
+    coriolis *= 2 * omega
+    return (np.add(c, coriolis, out=c),)
+
+
+def _advection(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) -> Any:
+    """−Σ wind_a ∂s/∂x_a: the first two along the horizontal (per metre), any further one
+    (``w`` along a vertical dim) per unit of its coordinate."""
+    out: np.ndarray | None = None
+    for a in range(len(blocks) - 1):
+        g = d[(0, a, 1)]
+        if a < 2:
+            g = scalar_component("xy"[a], g, f)
+        np.multiply(g, blocks[a + 1], out=g)
+        out = g if out is None else np.add(out, g, out=out)
+    assert out is not None
+    return (np.negative(out, out=out),)
+
+
+def _frontogenesis(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) -> Any:
+    """MetPy's Petterssen form ½|∇θ|(D cos 2β − δ), which is algebraically
+    −(θx² ∂u/∂x + θx θy (∂v/∂x + ∂u/∂y) + θy² ∂v/∂y) / |∇θ| (0 where ∇θ = 0): no angles."""
+    tx = scalar_component("x", d[(0, 0, 1)], f)
+    ty = scalar_component("y", d[(0, 1, 1)], f)
+    a, b, c, e = _tensor(d, blocks, f, 1, 2)
+    np.add(c, b, out=c)
+    np.multiply(c, tx, out=c)
+    np.multiply(c, ty, out=c)
+    for g, t in ((a, tx), (e, ty)):
+        np.multiply(g, t, out=g)
+        np.multiply(g, t, out=g)
+    np.add(a, e, out=a)
+    np.add(a, c, out=a)
+    mag = np.hypot(tx, ty, out=tx)
+    np.divide(a, mag, out=a, where=mag != 0)
+    return (np.negative(a, out=a),)
+
+
+def _geostrophic(
+    d: Derivatives,
+    blocks: Sequence[np.ndarray],
+    f: Factors | None,
+    omega: float,
+    gravity: float,
+    wind: int | None = None,
+) -> Any:
+    """(−(g/f) ∂Z/∂y, (g/f) ∂Z/∂x); minus it from the wind (inputs ``wind``, ``wind + 1``)
+    for the ageostrophic wind. Infinite or NaN where f = 0, as MetPy's."""
+    gx = scalar_component("x", d[(0, 0, 1)], f)
+    gy = scalar_component("y", d[(0, 1, 1)], f)
+    sin = np.sin(_compact(blocks[-1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.multiply(gy, -gravity / (2 * omega), out=gy)
+        np.multiply(gx, gravity / (2 * omega), out=gx)
+        np.divide(gy, sin, out=gy)
+        np.divide(gx, sin, out=gx)
+    if wind is None:
+        return gy, gx
+    ua = np.subtract(blocks[wind], gy, out=gy)
+    return ua, np.subtract(blocks[wind + 1], gx, out=gx)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A quantity: its inputs' names (for errors), the derivatives its formula reads (with
+    ``n`` winds for advection), its formula, its outputs' names and its constants."""
+
+    inputs: tuple[str, ...]
+    requests: tuple[Request, ...]
+    formula: Any
+    outputs: tuple[str, ...] = ("",)
+    constants: tuple[str, ...] = ()
+
+    @property
+    def needs_latitude(self) -> bool:
+        return self.inputs[-1] == "latitude"
+
+
+_TENSOR = ((0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 1))
+KINDS: dict[str, Kind] = {
+    "shearing_deformation": Kind(("u", "v"), ((1, 0, 1), (0, 1, 1)), _shearing),
+    "stretching_deformation": Kind(("u", "v"), ((0, 0, 1), (1, 1, 1)), _stretching),
+    "total_deformation": Kind(("u", "v"), _TENSOR, _total),
+    "absolute_vorticity": Kind(
+        ("u", "v", "latitude"), ((1, 0, 1), (0, 1, 1)), _absolute_vorticity, ("",), ("omega",)
+    ),
+    "advection": Kind(("scalar", "u", "v"), ((0, 0, 1), (0, 1, 1)), _advection),
+    "frontogenesis": Kind(
+        ("theta", "u", "v"),
+        ((0, 0, 1), (0, 1, 1), *((j + 1, a, k) for j, a, k in _TENSOR)),
+        _frontogenesis,
+    ),
+    "geostrophic_wind": Kind(
+        ("height", "latitude"),
+        ((0, 0, 1), (0, 1, 1)),
+        _geostrophic,
+        ("u", "v"),
+        ("omega", "gravity"),
+    ),
+    "ageostrophic_wind": Kind(
+        ("height", "u", "v", "latitude"),
+        ((0, 0, 1), (0, 1, 1)),
+        partial(_geostrophic, wind=1),
+        ("u", "v"),
+        ("omega", "gravity"),
+    ),
+}
+
+
+def coriolis_array(phi: Any, omega: float = OMEGA) -> Any:
+    """2Ω sin φ of latitudes ``phi`` in radians (NumPy or lazy dask, float32 kept).
+
+    Examples
+    --------
+    >>> coriolis_array(np.radians([0.0, 30.0]), omega=1.0)
+    array([0., 1.])
+    """
+    phi = phi if is_dask_collection(phi) else np.asanyarray(phi)
+    if phi.dtype.kind not in "fc":
+        phi = phi.astype(np.float64)
+    return np.sin(phi) * phi.dtype.type(2 * omega)
+
+
+def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
+    """``phi`` broadcast to ``like``'s shape (numpy's rules) in ``dtype``, without copying:
+    a read-only view for NumPy, chunked like ``like`` for dask.
+
+    Examples
+    --------
+    >>> broadcast_latitude(np.array([[0.0], [1.0]]), np.zeros((2, 3)), np.float32).strides
+    (4, 0)
+    """
+    lazy = is_dask_collection(like)
+    phi = phi if is_dask_collection(phi) else np.asarray(phi)
+    try:
+        np.broadcast_shapes(phi.shape, like.shape)
+        if len(phi.shape) > len(like.shape) or np.broadcast_shapes(phi.shape, like.shape) != tuple(
+            like.shape
+        ):
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"latitude has shape {tuple(phi.shape)}, which does not broadcast to the data's "
+            f"shape {tuple(like.shape)}"
+        ) from None
+    phi = phi.reshape((1,) * (len(like.shape) - phi.ndim) + tuple(phi.shape)).astype(dtype)
+    if not lazy:
+        return np.broadcast_to(phi, like.shape)
+    import dask.array as da
+
+    chunks = tuple(c if n > 1 else (1,) for c, n in zip(like.chunks, phi.shape, strict=True))
+    phi = phi.rechunk(chunks) if is_dask_collection(phi) else da.from_array(phi, chunks=chunks)
+    # a task object per chunk on top of dask's broadcast (legacy tasks), so that the engine
+    # reads the latitude's chunk in the same task as the data's (see core/graph.py)
+    return da.broadcast_to(phi, like.shape, chunks=like.chunks).map_blocks(_same, dtype=dtype)
+
+
+def _same(block: np.ndarray) -> np.ndarray:
+    return block
+
+
+def kinematic_arrays(
+    kind: str,
+    inputs: Sequence[Any],
+    dims: Any = None,
+    *,
+    spacing: Any = None,
+    accuracy: Any = 2,
+    edge_order: Any = 1,
+    nan_policy: Any = "propagate",
+    periodic: Any = None,
+    metric: MetricModel | None = None,
+    omega: float = OMEGA,
+    gravity: float = GRAVITY,
+) -> tuple[Any, ...]:
+    """The outputs of the quantity ``kind`` (a key of :data:`KINDS`) of NumPy or dask arrays.
+
+    Parameters
+    ----------
+    kind : str
+        ``"shearing_deformation"``, ``"stretching_deformation"``, ``"total_deformation"``,
+        ``"absolute_vorticity"``, ``"advection"``, ``"frontogenesis"``,
+        ``"geostrophic_wind"`` or ``"ageostrophic_wind"``.
+    inputs : sequence of arrays
+        In the order of ``KINDS[kind].inputs``, of one shape; a ``latitude`` (radians) may be
+        anything that broadcasts to it. Advection takes one wind per dim: ``(s, u, v, w)``
+        with ``dims=(x, y, z)`` adds ``w ∂s/∂z`` per unit of z's coordinate.
+    dims : pair (x, y) of axes, optional
+        Default ``(-1, -2)``.
+    spacing, accuracy, edge_order, nan_policy, periodic
+        As for :func:`daskgrad.core.derivatives.derive`, one spacing per dim.
+    metric : MetricModel, optional
+        The grid's metric (spacings then per coordinate unit); Cartesian without it.
+    omega, gravity : float
+        Ω and g in the units of the data (g = 1 for geopotential).
+
+    Returns
+    -------
+    tuple of arrays
+        NumPy, or lazy dask with the first input's chunks (one task per chunk for all of
+        them); masked where a stencil touches a masked value.
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+    >>> kinematic_arrays("shearing_deformation", [y, x])[0][0]
+    array([2., 2., 2., 2.])
+    >>> kinematic_arrays("advection", [x, 2 + 0 * x, 0 * x])[0][0]
+    array([-2., -2., -2., -2.])
+    """
+    spec = KINDS[kind]
+    inputs = [a if is_dask_collection(a) else np.asanyarray(a) for a in inputs]
+    winds = len(inputs) - 1 if kind == "advection" else 2
+    if len(inputs) != len(spec.inputs) and kind != "advection":
+        raise TypeError(f"{kind} takes the inputs {spec.inputs}; got {len(inputs)}")
+    names = list(spec.inputs) + ["w"] * (len(inputs) - len(spec.inputs))
+    dims = (-1, -2) if dims is None else dims
+    if np.ndim(dims) != 1 or len(dims) != winds:
+        raise ValueError(f"{kind} needs dims=(x, y), {winds} dims; got dims={dims!r}")
+    data = [a for a, n in zip(inputs, names, strict=True) if n != "latitude"]
+    for a, n in zip(data[1:], names[1:], strict=False):
+        if tuple(a.shape) != tuple(data[0].shape):
+            raise ValueError(
+                f"{kind}: {n} has shape {tuple(a.shape)} but {names[0]} has shape "
+                f"{tuple(data[0].shape)}; the inputs must be on the same points"
+            )
+    if spec.needs_latitude:
+        dtype = np.result_type(*[a.dtype for a in data], np.float16)
+        inputs[-1] = broadcast_latitude(inputs[-1], data[0], dtype)
+    run = partial(
+        _run,
+        kind,
+        spec,
+        dims,
+        spacing,
+        accuracy,
+        edge_order,
+        nan_policy,
+        periodic,
+        metric,
+        omega,
+        gravity,
+        winds,
+    )
+    lat = [inputs.pop()] if spec.needs_latitude else []
+    if not any(is_masked(a) for a in inputs):
+        return run([*inputs, *lat])
+    # masked_run's two passes, the indicators' with a latitude where f is finite (a pole), so
+    # that only the data's masks mark the result
+    omit = normalize_nan_policy(nan_policy) == "omit"
+    parts, flags = zip(*(split_masked(a, omit) for a in inputs), strict=True)
+    pole = [np.full_like(lat[0], np.pi / 2)] if lat else []
+    values, touched = run([*parts, *lat]), run([*flags, *pole])
+    return tuple(join_masked(v, t) for v, t in zip(values, touched, strict=True))
+
+
+def _run(
+    kind: str,
+    spec: Kind,
+    dims: Any,
+    spacing: Any,
+    accuracy: Any,
+    edge_order: Any,
+    nan_policy: Any,
+    periodic: Any,
+    metric: MetricModel | None,
+    omega: float,
+    gravity: float,
+    winds: int,
+    inputs: Sequence[Any],
+) -> tuple[Any, ...]:
+    requests = spec.requests
+    if kind == "advection":
+        requests = tuple((0, a, 1) for a in range(winds))
+    values = {"omega": omega, "gravity": gravity}
+    formula: Formula = partial(spec.formula, **{c: values[c] for c in spec.constants})
+    return derive(
+        kind,
+        inputs,
+        requests,
+        formula,
+        len(spec.outputs),
+        dims,
+        spacing=spacing,
+        accuracy=accuracy,
+        edge_order=edge_order,
+        nan_policy=nan_policy,
+        periodic=periodic,
+        metric=metric,
+    )

@@ -1,0 +1,505 @@
+"""Kinematics with a vertical coordinate: baroclinic potential vorticity, Q-vectors, 3-D advection.
+
+Each quantity is one call of :func:`daskgrad.core.derivatives.derive` (one task per chunk):
+horizontal derivatives along ``dims = (x, y)`` and vertical ones along ``vertical_dim``, spaced
+by its coordinate. The horizontal velocity-gradient components come from
+:func:`daskgrad.core.metric.tensor_component` with the chunk's factors, so that ζ here is the
+vorticity of :func:`daskgrad.vorticity` and the Q-vector's tensor that of the deformations.
+
+The vertical coordinate (pressure, height) is either one 1-D array along ``vertical_dim`` (the
+derivative then uses its coordinates, any spacing, ascending or descending, as ``gradient``
+does) or a field broadcastable to the data that varies by column; then the derivative along
+the coordinate is the chain rule ``(∂s/∂k) / (∂c/∂k)`` of derivatives per level index ``k``,
+each of the same order of accuracy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from .derivatives import Derivatives, Request, derive
+from .metric import Factors, MetricModel, scaled, tensor_component
+from .operators import masked_run
+from .plan import is_dask_collection, is_masked, is_scalar
+
+G = 9.80665  # m s-2, MetPy's standard gravity
+OMEGA = 7.292115e-5  # s-1, MetPy's Earth's angular velocity
+# J kg-1 K-1, MetPy's gas constant of dry air exactly (287.047 to its 3 decimals): R / Md, the
+# molar gas constant over the molar mass of dry air; 287.047 itself is 1.7e-6 off MetPy's Q
+RD = 8.314462618 / 28.96546e-3
+
+_X, _Y, _Z = 0, 1, 2  # positions of x, y and the vertical in the dims given to derive
+
+
+@dataclass(frozen=True)
+class Vertical:
+    """How the vertical derivative is taken: ``spacing`` for :func:`derive` (a 1-D coordinate
+    or a float), and ``field`` the coordinate as a full-shape input when it varies by column
+    (the chain rule), else None."""
+
+    spacing: Any
+    field: Any = None
+
+
+def potential_vorticity_arrays(
+    theta: Any,
+    pressure: Any,
+    u: Any,
+    v: Any,
+    dims: Sequence[int],
+    vertical_dim: int,
+    *,
+    latitude: Any,
+    spacing: Any = None,
+    g: float = G,
+    omega: float = OMEGA,
+    accuracy: Any = 2,
+    edge_order: Any = 1,
+    nan_policy: Any = "propagate",
+    periodic: Any = None,
+    metric: MetricModel | None = None,
+) -> tuple[Any]:
+    """MetPy's baroclinic potential vorticity −g[(f + ζ) ∂θ/∂p + ∂u/∂p ∂θ/∂y − ∂v/∂p ∂θ/∂x].
+
+    Parameters
+    ----------
+    theta, u, v : NumPy or dask arrays of one shape: potential temperature, the wind.
+    pressure : a 1-D array along ``vertical_dim``, or an array broadcastable to the data
+        (pressure varying by column).
+    dims : the axes (x, y).
+    vertical_dim : the vertical axis; not one of ``dims``.
+    latitude : radians, broadcastable to the data (the Coriolis parameter 2Ω sin φ).
+    spacing : the two horizontal spacings, as for ``gradient`` (per coordinate unit with
+        ``metric``).
+    g, omega : gravity and the Earth's angular velocity.
+    accuracy, edge_order, nan_policy, periodic, metric : as for :func:`derive`; ``periodic``
+        names horizontal dims only (True: both).
+
+    Returns
+    -------
+    tuple of one array, the potential vorticity (in the units of θ, p, u and the spacings: K
+    m2 kg-1 s-1 for SI input).
+
+    Examples
+    --------
+    >>> p = np.array([1000.0, 900.0, 800.0])[:, None, None] * 100
+    >>> theta = np.broadcast_to(300 - 0.0001 * p, (3, 4, 5))
+    >>> wind = np.zeros((3, 4, 5))
+    >>> (pv,) = potential_vorticity_arrays(
+    ...     theta, p[:, 0, 0], wind, wind, (2, 1), 0, latitude=np.pi / 2, spacing=1e5
+    ... )
+    >>> float(np.round(pv[1, 2, 2] / (9.80665 * 2 * 7.292115e-5 * 1e-4), 12))
+    1.0
+    """
+    data = _arrays([theta, u, v])
+    axes = _axes(data[0].ndim, dims, vertical_dim)
+    vert = vertical_coordinate(pressure, data[0], axes[_Z], "pressure", step=False)
+    lat = _field(latitude, data[0], None, "latitude")
+
+    def run(arrays: list[Any]) -> tuple[Any, ...]:
+        inputs = [*arrays, lat] if vert.field is None else [*arrays, lat, vert.field]
+        requests: list[Request] = [(0, _X, 1), (0, _Y, 1), (0, _Z, 1)]
+        requests += [(1, _Y, 1), (1, _Z, 1), (2, _X, 1), (2, _Z, 1)]
+        formula = partial(_pv, g=g, two_omega=2 * omega, chain=vert.field is not None)
+        return derive(
+            "potential_vorticity",
+            inputs,
+            requests + _chain_request(vert, 4),
+            formula,
+            1,
+            axes,
+            spacing=[*_horizontal_spacing(spacing), vert.spacing],
+            accuracy=accuracy,
+            edge_order=edge_order,
+            nan_policy=nan_policy,
+            periodic=_periodic(periodic, axes, data[0].ndim),
+            metric=metric,
+        )
+
+    return _masked_or(run, data, nan_policy)
+
+
+def q_vector_arrays(
+    u: Any,
+    v: Any,
+    temperature: Any,
+    pressure: Any,
+    dims: Sequence[int],
+    *,
+    vertical_dim: int | None = None,
+    static_stability: Any = 1,
+    spacing: Any = None,
+    rd: float = RD,
+    accuracy: Any = 2,
+    edge_order: Any = 1,
+    nan_policy: Any = "propagate",
+    periodic: Any = None,
+    metric: MetricModel | None = None,
+) -> tuple[Any, Any]:
+    """MetPy's Q-vector: Q1 = −Rd/(p σ) (∂u/∂x ∂T/∂x + ∂v/∂x ∂T/∂y),
+    Q2 = −Rd/(p σ) (∂u/∂y ∂T/∂x + ∂v/∂y ∂T/∂y).
+
+    Parameters
+    ----------
+    u, v, temperature : NumPy or dask arrays of one shape.
+    pressure : a number (one level), a 1-D array along ``vertical_dim``, or an array
+        broadcastable to the data.
+    dims : the axes (x, y).
+    vertical_dim : the axis a 1-D ``pressure`` runs along.
+    static_stability : σ, a number or an array broadcastable to the data (1: GEMPAK's QVEC).
+    spacing : the two horizontal spacings.
+    rd : the gas constant of dry air.
+    accuracy, edge_order, nan_policy, periodic, metric : as for :func:`derive`.
+
+    Returns
+    -------
+    (Q1, Q2)
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:4, 0:5].astype(float)
+    >>> q1, q2 = q_vector_arrays(y, x, x, 500.0, (1, 0))
+    >>> round(float(q1[1, 1]), 6), round(float(q2[1, 1]), 6)
+    (-0.0, -0.574095)
+    """
+    data = _arrays([u, v, temperature])
+    ndim = data[0].ndim
+    axes = _axes(ndim, dims, vertical_dim) if vertical_dim is not None else _axes(ndim, dims)
+    p = _level_field(pressure, data[0], vertical_dim, "pressure")
+    sigma = _level_field(static_stability, data[0], vertical_dim, "static_stability")
+    horizontal = axes[:2]
+
+    def run(arrays: list[Any]) -> tuple[Any, ...]:
+        extra = [a for a in (p, sigma) if not is_scalar(a)]
+        requests: list[Request] = [(j, a, 1) for j in range(3) for a in (_X, _Y)]
+        formula = partial(_q_vector, rd=rd, p=p, sigma=sigma)
+        return derive(
+            "q_vector",
+            [*arrays, *extra],
+            requests,
+            formula,
+            2,
+            horizontal,
+            spacing=_horizontal_spacing(spacing),
+            accuracy=accuracy,
+            edge_order=edge_order,
+            nan_policy=nan_policy,
+            periodic=_periodic(periodic, horizontal, ndim),
+            metric=metric,
+        )
+
+    return _masked_or(run, data, nan_policy)
+
+
+def advection_arrays(
+    scalar: Any,
+    u: Any,
+    v: Any,
+    w: Any,
+    dims: Sequence[int],
+    vertical_dim: int,
+    *,
+    vertical: Any = None,
+    spacing: Any = None,
+    accuracy: Any = 2,
+    edge_order: Any = 1,
+    nan_policy: Any = "propagate",
+    periodic: Any = None,
+    metric: MetricModel | None = None,
+) -> tuple[Any]:
+    """MetPy's advection with a vertical wind: −(u ∂s/∂x + v ∂s/∂y + w ∂s/∂z).
+
+    Parameters
+    ----------
+    scalar, w : NumPy or dask arrays of one shape.
+    u, v : arrays of that shape, or None (no term).
+    dims : the axes (x, y).
+    vertical_dim : the axis of z.
+    vertical : z's spacing: None (1), a number, a 1-D coordinate along ``vertical_dim`` or an
+        array broadcastable to the data (varying by column).
+    spacing : the two horizontal spacings.
+    accuracy, edge_order, nan_policy, periodic, metric : as for :func:`derive`.
+
+    Returns
+    -------
+    tuple of one array.
+
+    Examples
+    --------
+    >>> z = np.array([0.0, 100.0, 300.0, 600.0])
+    >>> s = np.broadcast_to(2 * z[:, None, None], (4, 3, 3))
+    >>> (adv,) = advection_arrays(s, None, None, np.ones((4, 3, 3)), (2, 1), 0, vertical=z)
+    >>> adv[:, 1, 1].tolist()
+    [-2.0, -2.0, -2.0, -2.0]
+    """
+    given = [a for a in (u, v) if a is not None]
+    data = _arrays([scalar, w, *given])
+    axes = _axes(data[0].ndim, dims, vertical_dim)
+    if vertical is None or is_scalar(vertical):
+        vert = Vertical(1.0 if vertical is None else vertical)
+    else:
+        vert = vertical_coordinate(vertical, data[0], axes[_Z], "vertical", step=True)
+    which = tuple(pos for pos, a in ((_X, u), (_Y, v)) if a is not None)
+
+    def run(arrays: list[Any]) -> tuple[Any, ...]:
+        inputs = [*arrays] if vert.field is None else [*arrays, vert.field]
+        requests: list[Request] = [(0, pos, 1) for pos in (*which, _Z)]
+        formula = partial(_advection, which=which, chain=vert.field is not None)
+        return derive(
+            "advection",
+            inputs,
+            requests + _chain_request(vert, len(arrays)),
+            formula,
+            1,
+            axes,
+            spacing=[*_horizontal_spacing(spacing), vert.spacing],
+            accuracy=accuracy,
+            edge_order=edge_order,
+            nan_policy=nan_policy,
+            periodic=_periodic(periodic, axes, data[0].ndim),
+            metric=metric,
+        )
+
+    return _masked_or(run, data, nan_policy)
+
+
+# -- the formulas, on one chunk --------------------------------------------------------------
+
+
+def _per_coordinate(d: Derivatives, j: int, chain: bool, c: int) -> np.ndarray:
+    """∂input_j/∂z per unit of the vertical coordinate (the chain rule over input ``c``)."""
+    dz = d[(j, _Z, 1)]
+    return np.divide(dz, d[(c, _Z, 1)], out=dz) if chain else dz
+
+
+def _scalar_gradient(d: Derivatives, j: int, pos: int, f: Factors | None) -> np.ndarray:
+    """∂s/∂x or ∂s/∂y per metre: no metric term beyond the spacing's scale."""
+    raw = d[(j, pos, 1)]
+    return raw if f is None else scaled(raw, f.mx if pos == _X else f.my)
+
+
+def _pv(
+    d: Derivatives,
+    blocks: Sequence[np.ndarray],
+    f: Factors | None,
+    *,
+    g: float,
+    two_omega: float,
+    chain: bool,
+) -> tuple[np.ndarray]:
+    u, v, lat = blocks[1], blocks[2], blocks[3]
+    zeta = tensor_component("dv/dx", d[(2, _X, 1)], u, v, f)
+    np.subtract(zeta, tensor_component("du/dy", d[(1, _Y, 1)], u, v, f), out=zeta)
+    zeta += (two_omega * np.sin(lat)).astype(zeta.dtype, copy=False)
+    dtdx, dtdy = _scalar_gradient(d, 0, _X, f), _scalar_gradient(d, 0, _Y, f)
+    dtdp, dudp, dvdp = (_per_coordinate(d, j, chain, 4) for j in (0, 1, 2))
+    pv = np.multiply(zeta, dtdp, out=zeta)
+    pv += np.multiply(dudp, dtdy, out=dudp)
+    pv -= np.multiply(dvdp, dtdx, out=dvdp)
+    pv *= pv.dtype.type(-g)
+    return (pv,)
+
+
+def _q_vector(
+    d: Derivatives,
+    blocks: Sequence[np.ndarray],
+    f: Factors | None,
+    *,
+    rd: float,
+    p: Any,
+    sigma: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    u, v = blocks[0], blocks[1]
+    dudx = tensor_component("du/dx", d[(0, _X, 1)], u, v, f)
+    dudy = tensor_component("du/dy", d[(0, _Y, 1)], u, v, f)
+    dvdx = tensor_component("dv/dx", d[(1, _X, 1)], u, v, f)
+    dvdy = tensor_component("dv/dy", d[(1, _Y, 1)], u, v, f)
+    dtdx, dtdy = _scalar_gradient(d, 2, _X, f), _scalar_gradient(d, 2, _Y, f)
+    extra = iter(blocks[3:])
+    p_block = p if is_scalar(p) else next(extra)
+    sigma_block = sigma if is_scalar(sigma) else next(extra)
+    factor = np.asarray(-rd / (p_block * sigma_block), dtype=dudx.dtype)
+    q1 = np.multiply(dudx, dtdx, out=dudx)
+    q1 += np.multiply(dvdx, dtdy, out=dvdx)
+    q2 = np.multiply(dudy, dtdx, out=dudy)
+    q2 += np.multiply(dvdy, dtdy, out=dvdy)
+    q1 *= factor
+    q2 *= factor
+    return q1, q2
+
+
+def _advection(
+    d: Derivatives,
+    blocks: Sequence[np.ndarray],
+    f: Factors | None,
+    *,
+    which: tuple[int, ...],
+    chain: bool,
+) -> tuple[np.ndarray]:
+    w = blocks[1]
+    out = _per_coordinate(d, 0, chain, 2 + len(which))
+    np.multiply(out, w, out=out)
+    for k, pos in enumerate(which):
+        grad = _scalar_gradient(d, 0, pos, f)
+        out += np.multiply(grad, blocks[2 + k], out=grad)
+    return (np.negative(out, out=out),)
+
+
+# -- arguments -------------------------------------------------------------------------------
+
+
+def _arrays(arrays: Sequence[Any]) -> list[Any]:
+    return [a if is_dask_collection(a) else np.asanyarray(a) for a in arrays]
+
+
+def _axes(ndim: int, dims: Sequence[int], vertical_dim: int | None = None) -> tuple[int, ...]:
+    """(x, y[, vertical]) as non-negative axes; the vertical one must not be horizontal."""
+    if np.ndim(dims) != 1 or len(dims) != 2:
+        raise ValueError(f"dims must be the two horizontal axes (x, y); got dims={dims!r}")
+    out = [_axis(a, ndim, "dims") for a in dims]
+    if vertical_dim is not None:
+        z = _axis(vertical_dim, ndim, "vertical_dim")
+        if z in out:
+            raise ValueError(
+                f"vertical_dim={vertical_dim!r} is also one of the horizontal dims {tuple(dims)}; "
+                "the vertical dim cannot be differentiated horizontally"
+            )
+        out.append(z)
+    return tuple(out)
+
+
+def _axis(a: Any, ndim: int, name: str) -> int:
+    if isinstance(a, bool) or not isinstance(a, int | np.integer) or not -ndim <= a < ndim:
+        raise ValueError(f"{name}: {a!r} is not an axis of the {ndim}-dimensional input")
+    return int(a) % ndim
+
+
+def _horizontal_spacing(spacing: Any) -> list[Any]:
+    if spacing is None:
+        return [1.0, 1.0]
+    if is_scalar(spacing):
+        return [spacing, spacing]
+    if isinstance(spacing, Sequence | np.ndarray) and len(spacing) == 2:
+        return list(spacing)
+    raise ValueError("spacing must be one scalar or two spacings (x, y)")
+
+
+def _periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> Any:
+    """``periodic`` for the horizontal dims only: True means both; the vertical never is."""
+    if periodic is True:
+        return dict.fromkeys(axes[:2])
+    if len(axes) < 3 or periodic is None or periodic is False:
+        return periodic
+    named = periodic.keys() if isinstance(periodic, Mapping) else np.atleast_1d(periodic)
+    for k in named:
+        if isinstance(k, int | np.integer) and -ndim <= k < ndim and k % ndim == axes[_Z]:
+            raise ValueError(
+                f"periodic names the vertical dim {axes[_Z]}; only horizontal dims are periodic"
+            )
+    return periodic
+
+
+def vertical_coordinate(coord: Any, like: Any, axis: int, name: str, *, step: bool) -> Vertical:
+    """``coord`` as the vertical spacing of ``like`` along ``axis``: a 1-D array along it as
+    it is; an array broadcastable to ``like`` that varies along the axis only as its 1-D
+    coordinate (NumPy); any other as a field for the chain rule, in ``like``'s float dtype."""
+    if is_scalar(coord):
+        if step:
+            return Vertical(coord)
+        raise ValueError(
+            f"{name} is a single value; a vertical derivative needs one {name} per level "
+            f"along vertical_dim {axis}"
+        )
+    if not is_dask_collection(coord):
+        coord = np.asarray(coord)
+    if coord.ndim == 1:
+        if coord.shape[0] != like.shape[axis]:
+            raise ValueError(
+                f"{name} has {coord.shape[0]} values but vertical_dim {axis} has "
+                f"{like.shape[axis]} levels"
+            )
+        return Vertical(coord)
+    shape = _broadcast_shape(coord, like, name)
+    if shape[axis] != like.shape[axis]:
+        raise ValueError(
+            f"{name} has shape {tuple(coord.shape)}: it does not vary along vertical_dim {axis}"
+        )
+    if all(n == 1 for k, n in enumerate(shape) if k != axis):
+        return Vertical(coord.reshape(-1))  # the same in every column: the coordinate
+    return Vertical(1.0, _field(coord, like, None, name))
+
+
+def _broadcast_shape(a: Any, like: Any, name: str) -> tuple[int, ...]:
+    """The shape of ``a`` with leading 1s to ``like``'s dims, checked broadcastable."""
+    if a.ndim > like.ndim:
+        raise ValueError(f"{name} has {a.ndim} dims but the data has {like.ndim}")
+    shape: tuple[int, ...] = (1,) * (like.ndim - a.ndim) + tuple(a.shape)
+    for n, m in zip(shape, like.shape, strict=True):
+        if n not in (1, m):
+            raise ValueError(
+                f"{name} has shape {tuple(a.shape)}, which does not broadcast to the data's "
+                f"{tuple(like.shape)}"
+            )
+    return shape
+
+
+def _level_field(value: Any, like: Any, vertical_dim: int | None, name: str) -> Any:
+    """A number as it is; a 1-D array along ``vertical_dim`` or a broadcastable array as a
+    full-shape input."""
+    if is_scalar(value):
+        return value
+    value = value if is_dask_collection(value) else np.asarray(value)
+    if value.ndim == 1 and like.ndim > 1:
+        if vertical_dim is None:
+            raise ValueError(
+                f"{name} is 1-D ({value.shape[0]} values): give vertical_dim, the axis it runs "
+                "along, or an array broadcastable to the data"
+            )
+        return _field(value, like, vertical_dim, name)
+    return _field(value, like, None, name)
+
+
+def _field(value: Any, like: Any, axis: int | None, name: str) -> Any:
+    """``value`` broadcast to ``like``'s shape (a 1-D one along ``axis``), lazily and chunked
+    like ``like`` when it is dask, in ``like``'s float dtype (float32 data stays float32)."""
+    if value is None:
+        raise ValueError(f"{name} is required")
+    dtype = like.dtype if like.dtype.kind == "f" else np.dtype(np.float64)
+    if is_scalar(value):
+        value = np.asarray(value)
+    if axis is not None:
+        if value.shape[0] != like.shape[axis]:
+            raise ValueError(
+                f"{name} has {value.shape[0]} values but dim {axis} has {like.shape[axis]}"
+            )
+        value = value.reshape([-1 if k == axis else 1 for k in range(like.ndim)])
+    shape = _broadcast_shape(value, like, name)
+    value = value.reshape(shape).astype(dtype)
+    if is_dask_collection(like) or is_dask_collection(value):
+        import dask.array as da
+
+        small = value if is_dask_collection(value) else da.from_array(value, chunks=-1)
+        if not is_dask_collection(like):
+            return da.broadcast_to(small, like.shape)
+        # along the dims it has, chunked as the data; size-1 dims are broadcast
+        along = tuple((1,) if n == 1 else c for n, c in zip(small.shape, like.chunks, strict=True))
+        return da.broadcast_to(small.rechunk(along), like.shape, chunks=like.chunks)
+    return np.broadcast_to(value, like.shape)
+
+
+def _chain_request(vert: Vertical, index: int) -> list[Request]:
+    return [] if vert.field is None else [(index, _Z, 1)]
+
+
+def _masked_or(
+    run: Callable[[list[Any]], tuple[Any, ...]], data: list[Any], nan_policy: Any
+) -> tuple[Any, ...]:
+    if any(is_masked(a) for a in data):
+        result: tuple[Any, ...] = masked_run(run, data, nan_policy)
+        return result
+    return run(data)

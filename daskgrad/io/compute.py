@@ -1,0 +1,107 @@
+"""Running a write's graph: on a distributed client (the first failure raised at once, the rest
+cancelled and waited for on an interrupt) or on dask's threads in this process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import Any
+
+from .inspect import ReadFailed
+from .report import ComputeFailed, failure
+
+
+def _executing(keys: set[str], dask_worker: Any = None) -> int:
+    return sum(str(ts.key) in keys for ts in dask_worker.state.executing)
+
+
+def _quiesce(client: Any, keys: set[str], timeout: float = 30.0) -> None:
+    """Wait until no worker is still running one of ``keys``: a cancelled task that is already
+    executing runs to its end and would write into the store after we removed it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            busy = sum(client.run(_executing, keys, on_error="return").values(), 0)
+        except Exception:
+            return
+        if not busy:
+            return
+        time.sleep(0.2)
+
+
+def compute_distributed(graph: dict, writes: list, client: Any, progress: bool, watch: Any) -> None:
+    """Compute ``writes`` of ``graph`` on ``client``, ``watch.check()`` between polls; on
+    any failure or interrupt cancel the rest and wait until no worker still runs one."""
+    from dask.highlevelgraph import HighLevelGraph
+    from distributed import as_completed
+
+    keys = {str(k) for k in graph}
+    # as a HighLevelGraph: distributed names a plain dict graph by tokenizing every task,
+    # a third of a second for 10^3 tasks
+    layers = HighLevelGraph({"daskgrad-write": graph}, {"daskgrad-write": set()})
+    futures = client.get(layers, writes, sync=False)
+    try:
+        if progress:
+            import threading
+
+            from distributed import progress as progress_bar
+
+            # the text bar, also in Jupyter (its widget needs ipywidgets); in a thread of its
+            # own, so that this one keeps checking (watch.check acts on a held Ctrl-C)
+            kwargs = {"multi": False, "scheduler": client.scheduler.address, "notebook": False}
+            bar = threading.Thread(target=progress_bar, args=(futures,), kwargs=kwargs)
+            bar.daemon = True
+            bar.start()
+        # the first failure is raised as soon as it happens (unlike distributed.wait), and an
+        # interrupt leaves no orphaned gather behind (unlike client.gather)
+        with client.as_current():
+            done = as_completed(futures)
+            while not done.is_empty():
+                for fut in done.next_batch(block=False) if done.has_ready() else ():
+                    if fut.status != "finished":
+                        _raise_failed(fut, client)
+                if watch is not None:
+                    watch.check()
+                time.sleep(0.05)
+            if progress:
+                bar.join(5.0)  # its last line drawn before the summary
+    except BaseException:
+        with contextlib.suppress(Exception):
+            client.cancel(futures, force=True)
+            _quiesce(client, keys)
+        raise
+
+
+def _raise_failed(fut: Any, client: Any) -> None:
+    try:
+        fut.result()
+    except ReadFailed as e:  # names the input variable and its stored chunk
+        if fut.status == "cancelled":
+            raise ComputeFailed(failure(fut, e, client)) from e
+        raise ComputeFailed(str(e)) from e
+    except Exception as e:
+        raise ComputeFailed(failure(fut, e, client)) from e
+
+
+def compute_local(graph: dict, writes: list, progress: bool) -> None:
+    """Compute ``writes`` of ``graph`` on dask's threads in this process, one per core."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import dask.threaded
+
+    bar: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if progress:
+        from dask.diagnostics import ProgressBar
+
+        bar = ProgressBar()
+    pool = ThreadPoolExecutor(os.cpu_count() or 1)
+    try:
+        with bar:
+            dask.threaded.get(graph, writes, pool=pool)
+    except ReadFailed as e:  # names the input variable and its stored chunk
+        raise ComputeFailed(str(e)) from e
+    finally:
+        # tasks already running finish before the temporary is removed, so none writes into
+        # a store that no longer exists
+        pool.shutdown(wait=True, cancel_futures=True)

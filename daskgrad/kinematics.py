@@ -1,0 +1,537 @@
+"""Kinematics at scale with MetPy's names and definitions: deformations, absolute vorticity,
+advection, frontogenesis, the (a)geostrophic wind and the Coriolis parameter, each one task
+per chunk for all its derivatives (see :mod:`daskgrad.core.kinematics`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .core.kinematics import GRAVITY, KINDS, OMEGA, coriolis_array, kinematic_arrays
+from .core.plan import is_dask_collection
+from .operators import check_array_options, check_flag, dim_alias
+from .xr import units as units_pint
+from .xr.kinematic_units import kinematic_units, quantities_of, si_number
+from .xr.units import is_xarray
+
+__all__ = [
+    "absolute_vorticity",
+    "advection",
+    "ageostrophic_wind",
+    "coriolis_parameter",
+    "frontogenesis",
+    "geostrophic_wind",
+    "shearing_deformation",
+    "stretching_deformation",
+    "total_deformation",
+]
+
+
+def shearing_deformation(
+    u: Any, v: Any, *, dim: Any = None, dims: Any = None, geospatial: bool = False, **options: Any
+) -> Any:
+    """Shearing deformation ∂v/∂x + ∂u/∂y of the horizontal wind (u, v), as MetPy's.
+
+    Parameters
+    ----------
+    u, v : NumPy or dask arrays, pint Quantities, or xarray DataArrays of the same shape
+        The x and y components (eastward and northward with ``geospatial=True``).
+        Quantities (bare or as DataArray data; v is converted to u's units) give a Quantity
+        in u's units per spacing unit, in u's registry; masked arrays a masked result.
+    dim : pair (x, y) of axes (arrays) or dim names (DataArrays), optional
+        Default: the last dim is x, the one before it y (MetPy's ``(…, y, x)``). With
+        ``geospatial=True`` the longitude and latitude dims (the only ones accepted).
+    dims : optional
+        Alias of ``dim`` (give one of them, not both).
+    geospatial : bool
+        Per metre on a latitude/longitude grid, with the metric terms of the one
+        velocity-gradient tensor (``∂v/∂x + (u/R) tan φ``; N(φ) for R on WGS84), as
+        :func:`daskgrad.vorticity` has them.
+    **options
+        ``spacing``, ``accuracy``, ``edge_order``, ``nan_policy``, ``periodic`` as for
+        :func:`daskgrad.gradient`; with ``geospatial=True`` ``latitude``, ``longitude``,
+        ``earth``, ``radius``, ``accuracy``, ``edge_order``, ``nan_policy``, ``periodic`` as
+        for :func:`daskgrad.geospatial_gradient`. Any other is a TypeError.
+
+    Returns
+    -------
+    array, Quantity, or DataArray
+        Like ``u``: NumPy, lazy dask with u's chunks, masked, a Quantity, or a DataArray
+        named ``shear_def_{u}_{v}`` with ``long_name`` and ``units`` (u's / the spacing's,
+        when both are known).
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+    >>> shearing_deformation(y, x, spacing=0.5)[0]
+    array([4., 4., 4., 4.])
+    """
+    return _kinematic("shearing_deformation", (u, v), dim_alias(dim, dims), geospatial, options)
+
+
+def stretching_deformation(
+    u: Any, v: Any, *, dim: Any = None, dims: Any = None, geospatial: bool = False, **options: Any
+) -> Any:
+    """Stretching deformation ∂u/∂x − ∂v/∂y of the horizontal wind (u, v), as MetPy's.
+
+    Parameters
+    ----------
+    u, v : NumPy or dask arrays, pint Quantities, or xarray DataArrays of the same shape
+        The x and y components, as for :func:`shearing_deformation`.
+    dim : pair (x, y) of axes or dim names, optional
+        As for :func:`shearing_deformation`.
+    dims : optional
+        Alias of ``dim``.
+    geospatial : bool
+        Per metre on a latitude/longitude grid with the metric terms
+        (``∂u/∂x − (v/R) tan φ``).
+    **options
+        As for :func:`shearing_deformation`.
+
+    Returns
+    -------
+    array, Quantity, or DataArray
+        Like ``u``; a DataArray is named ``stretch_def_{u}_{v}``.
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+    >>> stretching_deformation(x, y)[0]
+    array([0., 0., 0., 0.])
+    >>> import xarray as xr
+    >>> m = {"units": "m"}
+    >>> u = xr.DataArray(3 * x, dims=("y", "x"), name="u", attrs={"units": "m s-1"},
+    ...                  coords={"x": ("x", 1e3 * np.arange(4), m),
+    ...                          "y": ("y", 1e3 * np.arange(3), m)})
+    >>> st = stretching_deformation(u, u.rename("v") * 0)
+    >>> st.name, st.attrs["units"], st.values[0]
+    ('stretch_def_u_v', 's-1', array([0.003, 0.003, 0.003, 0.003]))
+    """
+    return _kinematic("stretching_deformation", (u, v), dim_alias(dim, dims), geospatial, options)
+
+
+def total_deformation(
+    u: Any, v: Any, *, dim: Any = None, dims: Any = None, geospatial: bool = False, **options: Any
+) -> Any:
+    """Total deformation √(shearing² + stretching²) of the horizontal wind, as MetPy's.
+
+    Parameters
+    ----------
+    u, v : NumPy or dask arrays, pint Quantities, or xarray DataArrays of the same shape
+        The x and y components, as for :func:`shearing_deformation`.
+    dim : pair (x, y) of axes or dim names, optional
+        As for :func:`shearing_deformation`.
+    dims : optional
+        Alias of ``dim``.
+    geospatial : bool
+        Per metre on a latitude/longitude grid, both deformations with their metric terms.
+    **options
+        As for :func:`shearing_deformation`.
+
+    Returns
+    -------
+    array, Quantity, or DataArray
+        Like ``u``; a DataArray is named ``total_def_{u}_{v}``.
+
+    Examples
+    --------
+    >>> import pint
+    >>> ureg = pint.UnitRegistry()
+    >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+    >>> total_deformation(3 * x * ureg("m/s"), 4 * x * ureg("m/s"), spacing=ureg("1 km"))[0]
+    <Quantity([5. 5. 5. 5.], 'meter / second / kilometer')>
+    """
+    return _kinematic("total_deformation", (u, v), dim_alias(dim, dims), geospatial, options)
+
+
+def absolute_vorticity(
+    u: Any,
+    v: Any,
+    *,
+    dim: Any = None,
+    dims: Any = None,
+    geospatial: bool = False,
+    latitude: Any = None,
+    omega: Any = OMEGA,
+    **options: Any,
+) -> Any:
+    """Absolute vorticity ∂v/∂x − ∂u/∂y + f, f = 2Ω sin φ, as MetPy's.
+
+    Parameters
+    ----------
+    u, v : NumPy or dask arrays, pint Quantities, or xarray DataArrays of the same shape
+        The x and y components, as for :func:`shearing_deformation`; plain numbers are
+        taken as m/s on a spacing in metres (f is added in s⁻¹).
+    dim : pair (x, y) of axes or dim names, optional
+        As for :func:`shearing_deformation`.
+    dims : optional
+        Alias of ``dim``.
+    geospatial : bool
+        Per metre on a latitude/longitude grid (metric term ``+(u/R) tan φ``); f from the
+        grid's latitude.
+    latitude : array, Quantity, str or DataArray, optional
+        Arrays: the latitude of every point, broadcastable to u (plain numbers are radians, as
+        in MetPy; a Quantity in any angle unit); required. DataArrays: the name of a
+        coordinate or a DataArray of latitudes (degrees unless its units say radians); by
+        default the grid's latitude with ``geospatial=True``, else the coordinate named
+        lat/latitude/nav_lat or with ``standard_name`` latitude.
+    omega : float or Quantity
+        The earth's rotation rate, s⁻¹ (MetPy's 7.292115e-5).
+    **options
+        As for :func:`shearing_deformation`.
+
+    Returns
+    -------
+    array, Quantity, or DataArray
+        Like ``u``; a DataArray is named ``abs_vort_{u}_{v}``, with CF's ``standard_name``
+        ``atmosphere_absolute_vorticity`` for eastward/northward winds in ``s-1``.
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+    >>> absolute_vorticity(-y, x, spacing=1e3, latitude=np.pi / 6, omega=1e-4)[0]
+    array([0.0021, 0.0021, 0.0021, 0.0021])
+    """
+    return _kinematic(
+        "absolute_vorticity", (u, v), dim_alias(dim, dims), geospatial, options, latitude, omega
+    )
+
+
+def coriolis_parameter(latitude: Any, *, omega: Any = OMEGA) -> Any:
+    """The Coriolis parameter f = 2Ω sin φ, as MetPy's.
+
+    Parameters
+    ----------
+    latitude : array, Quantity, or DataArray
+        NumPy or dask arrays of plain numbers are radians (as in MetPy; values beyond π/2 are
+        a ValueError), Quantities in any angle unit, DataArrays in degrees unless their
+        ``units`` say radians.
+    omega : float or Quantity
+        The earth's rotation rate, s⁻¹ (MetPy's 7.292115e-5).
+
+    Returns
+    -------
+    array, Quantity, or DataArray
+        f in s⁻¹: like ``latitude`` (lazy for dask); a Quantity ``1/s`` in latitude's
+        registry; a DataArray named ``f`` with ``units`` ``s-1`` and CF's ``standard_name``
+        ``coriolis_parameter``.
+
+    Examples
+    --------
+    >>> coriolis_parameter(np.radians([0.0, 30.0, 90.0]))
+    array([0.000000e+00, 7.292115e-05, 1.458423e-04])
+    >>> import xarray as xr
+    >>> f = coriolis_parameter(xr.DataArray([45.0], dims="lat", attrs={"units": "degrees_north"}))
+    >>> f.name, f.attrs["standard_name"], round(float(f[0]), 10)
+    ('f', 'coriolis_parameter', 0.0001031261)
+    """
+    omega = si_number(omega, "1/s", "omega")
+    if is_xarray(latitude):
+        from .xr.kinematics import coriolis_xarray
+
+        return coriolis_xarray(latitude, omega)
+    out = coriolis_array(_radians("coriolis_parameter", latitude), omega)
+    if units_pint.is_quantity(latitude):
+        return units_pint.quantity(out, latitude._REGISTRY.Unit("1/s"))
+    return out
+
+
+def advection(
+    scalar: Any,
+    u: Any,
+    v: Any,
+    w: Any = None,
+    *,
+    dim: Any = None,
+    dims: Any = None,
+    vertical_dim: Any = None,
+    geospatial: bool = False,
+    **options: Any,
+) -> Any:
+    """Advection −(u ∂s/∂x + v ∂s/∂y) of a scalar by the horizontal wind, as MetPy's.
+
+    Parameters
+    ----------
+    scalar : NumPy or dask array, pint Quantity, or xarray DataArray
+        The advected field.
+    u, v : arrays, Quantities or DataArrays like ``scalar``
+        The wind's x and y components (eastward and northward with ``geospatial=True``).
+    w : optional
+        The vertical wind, along ``vertical_dim``, adding ``w ∂s/∂z`` with z's spacing:
+        for arrays the third entry of ``spacing`` (a number, a 1-D coordinate, or an array
+        broadcastable to the data that varies by column), for DataArrays
+        ``vertical_dim``'s coordinate (w per z's units is converted to u per spacing's).
+    dim : pair (x, y) of axes or dim names, optional
+        As for :func:`shearing_deformation`.
+    dims : optional
+        Alias of ``dim``.
+    vertical_dim : optional
+        The axis (default -3) or dim name of ``w``'s derivative (with ``w`` only); not one
+        of ``dim``.
+    geospatial : bool
+        Per metre on a latitude/longitude grid (a scalar's gradient has no metric term).
+    **options
+        As for :func:`shearing_deformation`.
+
+    Returns
+    -------
+    array, Quantity, or DataArray
+        Like ``scalar``, in scalar's units times u's per spacing unit (``K s-1``); a
+        DataArray is named ``adv_{scalar}`` (CF's
+        ``tendency_of_air_temperature_due_to_advection`` for ``air_temperature`` in K).
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+    >>> advection(2 * x + y, np.ones((3, 4)), np.ones((3, 4)))[0]
+    array([-3., -3., -3., -3.])
+    """
+    if w is not None:
+        from .kinematics_vertical import advection_with_w
+
+        return advection_with_w(
+            scalar,
+            u,
+            v,
+            w,
+            vertical_dim=vertical_dim,
+            dims=dim_alias(dim, dims),
+            geospatial=geospatial,
+            options=options,
+        )
+    if vertical_dim is not None:
+        raise TypeError("advection: vertical_dim goes with w, the vertical wind; w is None")
+    return _kinematic("advection", (scalar, u, v), dim_alias(dim, dims), geospatial, options)
+
+
+def frontogenesis(
+    theta: Any,
+    u: Any,
+    v: Any,
+    *,
+    dim: Any = None,
+    dims: Any = None,
+    geospatial: bool = False,
+    **options: Any,
+) -> Any:
+    """2-D kinematic (Petterssen) frontogenesis ½|∇θ|(D cos 2β − δ), as MetPy's.
+
+    Computed as the equal −(θx² ∂u/∂x + θx θy (∂v/∂x + ∂u/∂y) + θy² ∂v/∂y)/|∇θ| (0 where
+    ∇θ = 0), the wind's derivatives from the one velocity-gradient tensor.
+
+    Parameters
+    ----------
+    theta : NumPy or dask array, pint Quantity, or xarray DataArray
+        Potential temperature.
+    u, v : arrays, Quantities or DataArrays like ``theta``
+        The wind's x and y components (eastward and northward with ``geospatial=True``).
+    dim : pair (x, y) of axes or dim names, optional
+        As for :func:`shearing_deformation`.
+    dims : optional
+        Alias of ``dim``.
+    geospatial : bool
+        Per metre on a latitude/longitude grid, the wind's derivatives with their metric
+        terms.
+    **options
+        As for :func:`shearing_deformation`.
+
+    Returns
+    -------
+    array, Quantity, or DataArray
+        Like ``theta``, in θ's units per spacing unit times u's per spacing unit
+        (``K m-1 s-1``); a DataArray is named ``fgen_{theta}``.
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+    >>> frontogenesis(x, -x, y)[0]  # θ along x, compressed along x: frontogenetic
+    array([1., 1., 1., 1.])
+    """
+    return _kinematic("frontogenesis", (theta, u, v), dim_alias(dim, dims), geospatial, options)
+
+
+def geostrophic_wind(
+    height: Any,
+    *,
+    dim: Any = None,
+    dims: Any = None,
+    geospatial: bool = False,
+    latitude: Any = None,
+    omega: Any = OMEGA,
+    g: Any = GRAVITY,
+    **options: Any,
+) -> Any:
+    """The geostrophic wind (−(g/f) ∂Z/∂y, (g/f) ∂Z/∂x), as MetPy's.
+
+    Parameters
+    ----------
+    height : NumPy or dask array, pint Quantity, or xarray DataArray
+        Geopotential height (m), or geopotential (m² s⁻², then g is not used), told apart by
+        the units of a Quantity or of the ``units`` attribute; plain numbers are heights in m
+        on a spacing in m.
+    dim : pair (x, y) of axes or dim names, optional
+        As for :func:`shearing_deformation`.
+    dims : optional
+        Alias of ``dim``.
+    geospatial : bool
+        Per metre on a latitude/longitude grid, f from the grid's latitude.
+    latitude : optional
+        As for :func:`absolute_vorticity` (required for arrays).
+    omega : float or Quantity
+        The earth's rotation rate, s⁻¹ (MetPy's 7.292115e-5).
+    g : float or Quantity
+        Gravity, m s⁻² (MetPy's 9.80665).
+    **options
+        As for :func:`shearing_deformation`.
+
+    Returns
+    -------
+    tuple (u_g, v_g)
+        Like ``height`` in m/s (infinite where f = 0, as MetPy's); DataArrays named
+        ``ug_{height}`` and ``vg_{height}``, with CF's ``geostrophic_eastward_wind`` and
+        ``geostrophic_northward_wind`` on a latitude/longitude grid.
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+    >>> ug, vg = geostrophic_wind(10 * y + 5 * x, spacing=1.0, latitude=np.pi / 2, omega=0.5, g=1.0)
+    >>> ug[0], vg[0]
+    (array([-10., -10., -10., -10.]), array([5., 5., 5., 5.]))
+    """
+    return _kinematic(
+        "geostrophic_wind",
+        (height,),
+        dim_alias(dim, dims),
+        geospatial,
+        options,
+        latitude,
+        omega,
+        g,
+    )
+
+
+def ageostrophic_wind(
+    height: Any,
+    u: Any,
+    v: Any,
+    *,
+    dim: Any = None,
+    dims: Any = None,
+    geospatial: bool = False,
+    latitude: Any = None,
+    omega: Any = OMEGA,
+    g: Any = GRAVITY,
+    **options: Any,
+) -> Any:
+    """The ageostrophic wind (u − u_g, v − v_g), as MetPy's.
+
+    Parameters
+    ----------
+    height : array, Quantity or DataArray
+        Geopotential height or geopotential, as for :func:`geostrophic_wind`.
+    u, v : arrays, Quantities or DataArrays like ``height``
+        The wind.
+    dim : pair (x, y) of axes or dim names, optional
+        As for :func:`shearing_deformation`.
+    dims : optional
+        Alias of ``dim``.
+    geospatial : bool
+        Per metre on a latitude/longitude grid, f from the grid's latitude.
+    latitude : optional
+        As for :func:`absolute_vorticity` (required for arrays).
+    omega : float or Quantity
+        The earth's rotation rate, s⁻¹.
+    g : float or Quantity
+        Gravity, m s⁻².
+    **options
+        As for :func:`shearing_deformation`.
+
+    Returns
+    -------
+    tuple (u_a, v_a)
+        Like ``u``, in u's units; DataArrays named ``ageo_{u}_{height}`` and
+        ``ageo_{v}_{height}``.
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:3, 0:4].astype(float)
+    >>> ua, va = ageostrophic_wind(-y, 1 + 0 * x, 0 * x, latitude=np.pi / 2, omega=0.5, g=1.0)
+    >>> ua[0], va[0]
+    (array([0., 0., 0., 0.]), array([0., 0., 0., 0.]))
+    """
+    return _kinematic(
+        "ageostrophic_wind",
+        (height, u, v),
+        dim_alias(dim, dims),
+        geospatial,
+        options,
+        latitude,
+        omega,
+        g,
+    )
+
+
+def _kinematic(
+    kind: str,
+    inputs: tuple[Any, ...],
+    dims: Any,
+    geospatial: Any,
+    options: dict[str, Any],
+    latitude: Any = None,
+    omega: Any = OMEGA,
+    gravity: Any = GRAVITY,
+) -> Any:
+    check_flag(geospatial)
+    omega = si_number(omega, "1/s", "omega")
+    gravity = si_number(gravity, "m/s**2", "g")
+    if any(is_xarray(a) for a in inputs):
+        from .xr.kinematics import kinematic_xarray
+
+        return kinematic_xarray(kind, inputs, dims, geospatial, options, latitude, omega, gravity)
+    check_array_options(kind, geospatial, options)
+    spec = KINDS[kind]
+    names = [n for n in spec.inputs if n != "latitude"]
+    plain, found = quantities_of(kind, inputs, names)
+    step_units = None
+    if "spacing" in options:
+        options["spacing"], step_units = units_pint.common_spacing(kind, options["spacing"])
+    if "periodic" in options:
+        options["periodic"] = units_pint.strip_periods(options["periodic"], step_units)
+    registry = units_pint.registry_of(*found.values(), step_units)
+    if spec.needs_latitude:
+        if latitude is None:
+            raise ValueError(
+                f"{kind} needs latitude= (the latitude of every point, radians or an angle "
+                "Quantity) for the Coriolis parameter"
+            )
+        plain.append(_radians(kind, latitude))
+    if registry is not None and step_units is None:
+        step_units = registry.dimensionless
+    out_units, omega, gravity = kinematic_units(kind, found, step_units, registry, omega, gravity)
+    out = kinematic_arrays(kind, plain, dims, **options, omega=omega, gravity=gravity)
+    if registry is not None:
+        out = tuple(units_pint.quantity(o, unit) for o, unit in zip(out, out_units, strict=True))
+    return out[0] if len(out) == 1 else out
+
+
+def _radians(kind: str, latitude: Any) -> Any:
+    """Latitudes in radians: a Quantity converted, plain numbers checked to be radians."""
+    values, unit = units_pint.split(latitude)
+    if unit is not None:
+        try:
+            return latitude.to(unit._REGISTRY.radian).magnitude
+        except Exception:
+            raise ValueError(f"{kind}: latitude has units {unit}, not an angle") from None
+    if is_dask_collection(values):
+        return values
+    values = np.asarray(values)
+    if values.dtype.kind not in "iuf":
+        raise TypeError(f"{kind}: latitude must be real numbers; got dtype {values.dtype}")
+    top = float(np.nanmax(np.abs(values))) if values.size else 0.0
+    if top > np.pi / 2 * (1 + 1e-12):
+        raise ValueError(
+            f"{kind}: latitude reaches {top:.6g}, beyond π/2: plain numbers are radians (as "
+            "in MetPy); pass np.radians(lat) or a Quantity in degrees"
+        )
+    return values

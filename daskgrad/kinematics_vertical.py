@@ -1,0 +1,378 @@
+"""Kinematics with a vertical coordinate, with MetPy's names and definitions: baroclinic potential
+vorticity, Q-vectors and (through :func:`daskgrad.advection`) advection with a vertical wind;
+each one task per chunk for all its derivatives (see :mod:`daskgrad.core.kinematics_vertical`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .core.kinematics import GRAVITY, OMEGA
+from .core.kinematics_vertical import (
+    RD,
+    advection_arrays,
+    potential_vorticity_arrays,
+    q_vector_arrays,
+)
+from .core.plan import is_dask_collection
+from .operators import check_flag, dim_alias
+from .xr import units as units_pint
+from .xr.kinematic_units import quantities_of, si_number
+from .xr.units import is_xarray
+from .xr.vertical_units import advection_w_units, pv_units, q_vector_units
+
+__all__ = ["advection_with_w", "potential_vorticity_baroclinic", "q_vector"]
+
+_ARRAY_OPTIONS = {"spacing", "accuracy", "edge_order", "nan_policy", "periodic"}
+
+
+def potential_vorticity_baroclinic(
+    theta: Any,
+    pressure: Any,
+    u: Any,
+    v: Any,
+    *,
+    vertical_dim: Any = None,
+    dim: Any = None,
+    dims: Any = None,
+    geospatial: bool = False,
+    latitude: Any = None,
+    omega: Any = OMEGA,
+    g: Any = GRAVITY,
+    **options: Any,
+) -> Any:
+    """Baroclinic potential vorticity −g[(f + ζ) ∂θ/∂p + ∂u/∂p ∂θ/∂y − ∂v/∂p ∂θ/∂x], as MetPy's.
+
+    ζ is :func:`daskgrad.vorticity`'s (the same velocity-gradient tensor), f = 2Ω sin φ, and
+    ∂/∂p is along ``vertical_dim``, spaced by the pressure (any spacing, ascending or
+    descending; MetPy's one-sided edges with ``edge_order=2``).
+
+    Parameters
+    ----------
+    theta : NumPy or dask array, pint Quantity, or xarray DataArray
+        Potential temperature.
+    pressure : array, Quantity, DataArray, str or None
+        Arrays: a 1-D array along ``vertical_dim``, or an array broadcastable to theta
+        (pressure varying by column: then ∂/∂p is the chain rule (∂/∂k)/(∂p/∂k) along the
+        levels k, of the same order). DataArrays: a DataArray (1-D along the vertical dim, or
+        a field), a coordinate's name, or None for ``vertical_dim``'s coordinate. Plain
+        numbers are Pa.
+    u, v : arrays, Quantities or DataArrays like ``theta``
+        The wind's x and y components (eastward and northward with ``geospatial=True``).
+    vertical_dim : int or str, optional
+        The vertical axis (arrays; default -3, MetPy's ``(…, p, y, x)``) or dim name
+        (DataArrays; default the dim of a 1-D pressure DataArray). Not one of ``dim``.
+    dim : pair (x, y) of axes or dim names, optional
+        The horizontal dims, as for :func:`daskgrad.shearing_deformation`.
+    dims : optional
+        Alias of ``dim``.
+    geospatial : bool
+        Per metre on a latitude/longitude grid, f from the grid's latitude.
+    latitude : optional
+        As for :func:`daskgrad.absolute_vorticity` (required for arrays).
+    omega : float or Quantity
+        The earth's rotation rate, s⁻¹ (MetPy's 7.292115e-5).
+    g : float or Quantity
+        Gravity, m s⁻² (MetPy's 9.80665).
+    **options
+        As for :func:`daskgrad.shearing_deformation`; ``spacing`` is the horizontal one.
+
+    Returns
+    -------
+    array, Quantity, or DataArray
+        Like ``theta``, in K m² kg⁻¹ s⁻¹ (MetPy's units; plain numbers as SI); a DataArray is
+        named ``pv_{theta}`` (no CF standard name: ``ertel_potential_vorticity`` is another
+        quantity).
+
+    Examples
+    --------
+    >>> p = np.array([1000.0, 900.0, 800.0]) * 100
+    >>> theta = np.broadcast_to(300 - 1e-4 * p[:, None, None], (3, 4, 5))
+    >>> rest = np.zeros((3, 4, 5))
+    >>> pv = potential_vorticity_baroclinic(theta, p, rest, rest, latitude=np.pi / 2,
+    ...                                     spacing=1e5)
+    >>> round(float(pv[1, 2, 2]) / 1e-6, 6)  # −g f ∂θ/∂p, in PVU
+    0.143022
+    """
+    check_flag(geospatial)
+    consts = {
+        "omega": si_number(omega, "1/s", "omega"),
+        "g": si_number(g, "m/s**2", "g"),
+        "latitude": latitude,
+    }
+    kind = "potential_vorticity_baroclinic"
+    horizontal = dim_alias(dim, dims)
+    if any(is_xarray(a) for a in (theta, u, v)):
+        from .xr.kinematics_vertical import vertical_xarray
+
+        inputs = (theta, u, v)
+        return vertical_xarray(
+            kind, inputs, pressure, vertical_dim, horizontal, geospatial, options, consts
+        )
+    options = _array_options(kind, geospatial, options)
+    (theta, u, v), found, registry, step = _array_units(kind, (theta, u, v), options)
+    p, p_unit = _in(kind, pressure, registry, "pressure")
+    units = {"theta": found["theta"], "pressure": p_unit, "u": found["u"]}
+    out_unit, omega_, g_ = pv_units(units, step, consts["omega"], consts["g"])
+    if latitude is None:
+        raise ValueError(
+            f"{kind} needs latitude= (the latitude of every point, radians or an angle "
+            "Quantity) for the Coriolis parameter"
+        )
+    z = -3 if vertical_dim is None else vertical_dim
+    out = potential_vorticity_arrays(
+        theta,
+        p,
+        u,
+        v,
+        (-1, -2) if horizontal is None else horizontal,
+        z,
+        latitude=_radians(kind, latitude),
+        g=g_,
+        omega=omega_,
+        **options,
+    )
+    return _with_units(out, out_unit)[0]
+
+
+def q_vector(
+    u: Any,
+    v: Any,
+    temperature: Any,
+    pressure: Any,
+    *,
+    static_stability: Any = 1,
+    vertical_dim: Any = None,
+    dim: Any = None,
+    dims: Any = None,
+    geospatial: bool = False,
+    rd: Any = RD,
+    **options: Any,
+) -> Any:
+    """The Q-vector (Q1, Q2) = −Rd/(σ p) (∂v⃗/∂x · ∇T, ∂v⃗/∂y · ∇T), as MetPy's.
+
+    The wind's derivatives are the one velocity-gradient tensor of :func:`daskgrad.vorticity`
+    and the deformations (with its metric terms on the sphere).
+
+    Parameters
+    ----------
+    u, v : NumPy or dask arrays, pint Quantities, or xarray DataArrays of the same shape
+        The (geostrophic) wind's x and y components.
+    temperature : array, Quantity or DataArray like ``u``
+        Temperature.
+    pressure : number, array, Quantity, DataArray or str
+        One level's pressure (a number or 0-d Quantity); a 1-D array along ``vertical_dim``;
+        or an array broadcastable to the data. DataArrays: also a coordinate's name, or None
+        for ``vertical_dim``'s coordinate. Plain numbers are Pa.
+    static_stability : number, array, Quantity or DataArray
+        σ (J kg⁻¹ Pa⁻²), broadcastable to the data; the default 1 (no units) is GEMPAK's
+        QVEC, as in MetPy.
+    vertical_dim : int or str, optional
+        The axis or dim a 1-D ``pressure`` runs along.
+    dim : pair (x, y) of axes or dim names, optional
+        As for :func:`daskgrad.shearing_deformation`.
+    dims : optional
+        Alias of ``dim``.
+    geospatial : bool
+        Per metre on a latitude/longitude grid, with the metric terms.
+    rd : float or Quantity
+        The gas constant of dry air, J kg⁻¹ K⁻¹ (MetPy's R/Md = 287.0475).
+    **options
+        As for :func:`daskgrad.shearing_deformation`.
+
+    Returns
+    -------
+    tuple (Q1, Q2)
+        Like ``u``, in base SI units as MetPy's (m² kg⁻¹ s⁻¹ with σ = 1); DataArrays named
+        ``q1_{temperature}`` and ``q2_{temperature}``.
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:4, 0:5].astype(float)
+    >>> q1, q2 = q_vector(y, x, x, 50000.0, rd=287.0)
+    >>> float(q1[1, 1]), float(q2[1, 1])
+    (-0.0, -0.00574)
+    """
+    check_flag(geospatial)
+    kind = "q_vector"
+    horizontal = dim_alias(dim, dims)
+    rd = si_number(rd, "J/(kg*K)", "rd")
+    if any(is_xarray(a) for a in (u, v, temperature)):
+        from .xr.kinematics_vertical import vertical_xarray
+
+        consts = {"rd": rd, "static_stability": static_stability}
+        return vertical_xarray(
+            kind,
+            (u, v, temperature),
+            pressure,
+            vertical_dim,
+            horizontal,
+            geospatial,
+            options,
+            consts,
+        )
+    options = _array_options(kind, geospatial, options)
+    (u, v, temperature), found, registry, step = _array_units(kind, (u, v, temperature), options)
+    p, p_unit = _in(kind, pressure, registry, "pressure")
+    sigma, sigma_unit = _in(kind, static_stability, registry, "static_stability", True)
+    units = {
+        "u": found["u"],
+        "temperature": found["temperature"],
+        "pressure": p_unit,
+        "static_stability": sigma_unit,
+    }
+    out_unit, rd_ = q_vector_units(units, step, rd)
+    out = q_vector_arrays(
+        u,
+        v,
+        temperature,
+        p,
+        (-1, -2) if horizontal is None else horizontal,
+        vertical_dim=vertical_dim,
+        static_stability=sigma,
+        rd=rd_,
+        **options,
+    )
+    return _with_units(out, out_unit)
+
+
+def advection_with_w(
+    scalar: Any,
+    u: Any,
+    v: Any,
+    w: Any,
+    *,
+    vertical_dim: Any,
+    dims: Any,
+    geospatial: bool,
+    options: dict[str, Any],
+) -> Any:
+    """:func:`daskgrad.advection` with a vertical wind ``w`` along ``vertical_dim``.
+
+    Arrays: ``spacing`` has the two horizontal spacings and, third, the vertical one (a
+    number, a 1-D coordinate along ``vertical_dim`` or an array broadcastable to the data);
+    ``vertical_dim`` defaults to -3. DataArrays: the vertical coordinate is
+    ``vertical_dim``'s (index spacing without one).
+
+    Examples
+    --------
+    >>> z = np.array([0.0, 100.0, 300.0, 600.0])
+    >>> s = np.broadcast_to(2 * z[:, None, None], (4, 3, 3))
+    >>> one = np.ones((4, 3, 3))
+    >>> advection_with_w(s, one, one, one, vertical_dim=0, dims=None, geospatial=False,
+    ...                  options={"spacing": (1.0, 1.0, z)})[:, 1, 1]
+    array([-2., -2., -2., -2.])
+    """
+    check_flag(geospatial)
+    if any(is_xarray(a) for a in (scalar, u, v, w)):
+        from .xr.kinematics_vertical import vertical_xarray
+
+        return vertical_xarray(
+            "advection", (scalar, u, v, w), None, vertical_dim, dims, geospatial, options, {}
+        )
+    options = _array_options("advection", geospatial, options)
+    spacing = options.pop("spacing", None)
+    if isinstance(spacing, list | tuple) and len(spacing) == 3:
+        horizontal, vertical = list(spacing[:2]), spacing[2]
+    elif spacing is None or np.ndim(units_pint.split(spacing)[0]) == 0:
+        horizontal, vertical = spacing, spacing
+    else:
+        raise ValueError(
+            "advection with w: spacing must be a scalar or three spacings (x, y, vertical)"
+        )
+    options["spacing"] = horizontal
+    (scalar, u, v), found, registry, step = _array_units("advection", (scalar, u, v), options)
+    w, found["w"] = _in("advection", w, registry, "w")
+    z, z_unit = _in("advection", vertical, registry, "spacing[2]")
+    units = {"scalar": found["scalar"], "u": found["u"], "w": found["w"]}
+    out_unit, factor = advection_w_units(units, step, z_unit)
+    if factor != 1.0:
+        z = z / factor
+    out = advection_arrays(
+        scalar,
+        u,
+        v,
+        w,
+        (-1, -2) if dims is None else dims,
+        -3 if vertical_dim is None else vertical_dim,
+        vertical=z,
+        **options,
+    )
+    return _with_units(out, out_unit)[0]
+
+
+def _array_options(kind: str, geospatial: bool, options: dict[str, Any]) -> dict[str, Any]:
+    if geospatial:
+        raise TypeError(
+            "geospatial=True needs xarray DataArrays whose latitude/longitude coordinates "
+            "give the metric; got arrays"
+        )
+    unknown = set(options) - _ARRAY_OPTIONS
+    if unknown:
+        raise TypeError(
+            f"{kind}() got unexpected options {sorted(unknown)}; allowed: {sorted(_ARRAY_OPTIONS)}"
+        )
+    return dict(options)
+
+
+def _array_units(
+    kind: str, inputs: tuple[Any, ...], options: dict[str, Any]
+) -> tuple[list[Any], dict[str, Any], Any, Any]:
+    """The inputs' magnitudes, their Units by name, the registry (None without Quantities)
+    and the horizontal spacing's Unit; ``options``' spacing and periods made plain."""
+    names = {"potential_vorticity_baroclinic": ("theta", "u", "v")}.get(
+        kind, ("u", "v", "temperature") if kind == "q_vector" else ("scalar", "u", "v")
+    )
+    plain, found = quantities_of(kind, list(inputs), names)
+    step = None
+    if options.get("spacing") is not None:
+        options["spacing"], step = units_pint.common_spacing(kind, options["spacing"])
+    if "periodic" in options:
+        options["periodic"] = units_pint.strip_periods(options["periodic"], step)
+    registry = units_pint.registry_of(*found.values(), step)
+    if registry is not None:
+        step = units_pint.in_registry(step, registry)
+    return plain, found, registry, step
+
+
+def _in(kind: str, value: Any, registry: Any, name: str, optional: bool = False) -> Any:
+    """(magnitude, Unit in ``registry``) of a Quantity argument; a plain one with Quantity
+    data has no units (an error) unless ``optional`` (then dimensionless)."""
+    magnitude, unit = units_pint.split(value)
+    if registry is None:
+        if unit is not None:
+            raise ValueError(
+                f"{kind}: {name} is a Quantity but the data are plain numbers; give both "
+                "with units or neither"
+            )
+        return magnitude, None
+    if unit is None and not optional:
+        raise ValueError(f"{kind}: the inputs are Quantities but {name} has no units")
+    return magnitude, units_pint.in_registry(unit, registry)
+
+
+def _with_units(out: tuple[Any, ...], unit: Any) -> tuple[Any, ...]:
+    if unit is None:
+        return out
+    return tuple(units_pint.quantity(o, unit) for o in out)
+
+
+def _radians(kind: str, latitude: Any) -> Any:
+    """Latitudes in radians: a Quantity converted, plain numbers checked to be radians."""
+    values, unit = units_pint.split(latitude)
+    if unit is not None:
+        try:
+            return latitude.to(unit._REGISTRY.radian).magnitude
+        except Exception:
+            raise ValueError(f"{kind}: latitude has units {unit}, not an angle") from None
+    if is_dask_collection(values):
+        return values
+    values = np.asarray(values)
+    top = float(np.nanmax(np.abs(values))) if values.size else 0.0
+    if top > np.pi / 2 * (1 + 1e-12):
+        raise ValueError(
+            f"{kind}: latitude reaches {top:.6g}, beyond π/2: plain numbers are radians (as "
+            "in MetPy); pass np.radians(lat) or a Quantity in degrees"
+        )
+    return values

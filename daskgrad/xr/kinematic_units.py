@@ -1,0 +1,191 @@
+"""Units of the kinematic quantities with pint: the result's units from the inputs' and the
+spacing's, and MetPy's constants (Ω, g) expressed in the units of the data (pint is imported
+only when some units are known)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from . import units as units_pint
+
+__all__ = [
+    "application_registry",
+    "kinematic_units",
+    "parsed_units",
+    "quantities_of",
+    "si_number",
+    "spell",
+]
+
+_WIND = ("u", "v")
+
+
+def application_registry() -> Any:
+    """pint's application registry, the one MetPy and cf-xarray set: units daskgrad reads from
+    attrs live there, so that results mix with MetPy's Quantities."""
+    import pint
+
+    return pint.get_application_registry()
+
+
+def si_number(value: Any, unit: str, what: str) -> float:
+    """A constant given as a number (SI) or a Quantity, as a number in ``unit``."""
+    if units_pint.is_quantity(value):
+        try:
+            return float(value.to(unit).magnitude)
+        except Exception as err:
+            raise ValueError(f"{what} has units {value.units}, not {unit}: {err}") from None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{what} must be a number (SI units) or a Quantity; got {value!r}"
+        ) from None
+
+
+_ORDER = ("[length]", "[mass]", "[time]")
+
+
+def spell(unit: Any) -> str:
+    """A Unit in UDUNITS' words as the CF tables write them: factors with positive exponents
+    first, then the negative ones by length, mass, time (``K m-1 s-1``, not ``K s-1 m-1``).
+
+    Examples
+    --------
+    >>> import pint
+    >>> ureg = pint.UnitRegistry()
+    >>> spell(ureg.Unit("K / s / m"))
+    'K m-1 s-1'
+    """
+    registry = unit._REGISTRY
+
+    def rank(item: tuple[str, Any]) -> tuple[bool, int]:
+        name, exp = item
+        if exp > 0:
+            return (False, 0)
+        dims = registry.get_dimensionality(name)
+        return (True, next((i for i, d in enumerate(_ORDER) if d in dims), len(_ORDER)))
+
+    parts = []
+    for name, exp in sorted(unit._units.items(), key=rank):
+        exp = int(exp) if exp == int(exp) else exp
+        parts.append(f"{registry.get_symbol(name)}{'' if exp == 1 else exp}")
+    return " ".join(parts) or "1"
+
+
+def _factor(unit: Any, to: Any) -> float:
+    return float(unit._REGISTRY.Quantity(1.0, unit).to(to).magnitude)
+
+
+def kinematic_units(
+    kind: str,
+    units: dict[str, Any],
+    spacing: Any,
+    registry: Any,
+    omega: float,
+    gravity: float,
+) -> tuple[tuple[Any, ...], float, float]:
+    """(the outputs' Units, Ω and g as the formula needs them).
+
+    ``units`` maps the inputs' names to their Units (u's for v, whose data is in u's units)
+    or None where unknown, ``spacing`` is the spacing's Unit or None, ``omega`` (s-1) and
+    ``gravity`` (m s-2) are SI numbers. The formula gets Ω in the units of the vorticity for
+    absolute vorticity, and for the geostrophic wind g (1 for a geopotential) times the factor
+    that turns g Z / L / f into the output's units; the outputs are None when some units are
+    unknown (numbers are then taken as SI: Z in m, L in m).
+
+    Examples
+    --------
+    >>> import pint
+    >>> ureg = pint.UnitRegistry()
+    >>> out, omega, g = kinematic_units(
+    ...     "geostrophic_wind", {"height": ureg.Unit("m**2/s**2")}, ureg.Unit("km"), ureg,
+    ...     7.292115e-5, 9.80665)
+    >>> str(out[0]), g
+    ('meter / second', 0.001)
+    """
+    nout = 2 if kind.endswith("geostrophic_wind") else 1
+    if registry is not None:  # Quantities of several registries: all in the first one's
+        units = {
+            k: None if u is None else units_pint.in_registry(u, registry) for k, u in units.items()
+        }
+        spacing = None if spacing is None else units_pint.in_registry(spacing, registry)
+    height = units.get("height")
+    if height is not None:
+        dims = height.dimensionality
+        if dims == registry.get_dimensionality("[length]"):
+            pass
+        elif dims == registry.get_dimensionality("[length]**2/[time]**2"):
+            gravity = 1.0  # a geopotential: Φ = g Z
+        else:
+            raise ValueError(
+                f"{kind}: height has units {height}, neither a geopotential height (m) nor a "
+                "geopotential (m2 s-2)"
+            )
+    if registry is None or spacing is None or any(u is None for u in units.values()):
+        return (None,) * nout, omega, gravity
+    wind = units.get("u")
+    per_length = spacing**-1
+    if kind in ("shearing_deformation", "stretching_deformation", "total_deformation"):
+        return (units_pint.delta_units(wind) * per_length,), omega, gravity
+    if kind == "absolute_vorticity":
+        rate = units_pint.delta_units(wind) * per_length
+        try:
+            return (rate,), omega / _factor(rate, registry.Unit("1/s")), gravity
+        except Exception:
+            raise ValueError(
+                f"{kind}: u per spacing has units {rate}, not a rate (1/s): the Coriolis "
+                "parameter cannot be added; give u in m/s and the spacing in m"
+            ) from None
+    if kind == "advection":
+        scalar = units_pint.delta_units(units["scalar"])
+        return (scalar * wind * per_length,), omega, gravity
+    if kind == "frontogenesis":
+        theta = units_pint.delta_units(units["theta"]) * per_length
+        return (theta * units_pint.delta_units(wind) * per_length,), omega, gravity
+    # the geostrophic wind: g Z / (L f), into m/s (or u's units for the ageostrophic wind)
+    raw = (registry.Unit("m/s**2") if gravity != 1.0 else registry.dimensionless) * height
+    out = registry.Unit("m/s") if wind is None else wind
+    try:
+        factor = _factor(raw * per_length * registry.Unit("s"), out)
+    except Exception:
+        raise ValueError(
+            f"{kind}: g·height/spacing/f has units {raw * per_length * registry.Unit('s')}, "
+            f"not a speed ({out})"
+        ) from None
+    return (out, out), omega, gravity * factor
+
+
+def parsed_units(texts: dict[str, Any], registry: Any) -> dict[str, Any]:
+    """Units written in attrs as Units of ``registry`` (None where absent or unknown)."""
+    out = {}
+    for name, text in texts.items():
+        try:
+            out[name] = None if text is None else units_pint.parse_units(text, registry, name)
+        except ValueError:
+            out[name] = None
+    return out
+
+
+def quantities_of(kind: str, datas: Sequence[Any], names: Sequence[str]) -> tuple[list, dict]:
+    """The magnitudes of the inputs (the winds in u's units) and their Units by name, all
+    None when none is a Quantity; a ValueError naming the one without units otherwise."""
+    parts = [units_pint.split(a) for a in datas]
+    if all(u is None for _, u in parts):
+        return [m for m, _ in parts], dict.fromkeys(names)
+    for (_, u), name in zip(parts, names, strict=True):
+        if u is None:
+            have = next(n for (_, w), n in zip(parts, names, strict=True) if w is not None)
+            raise ValueError(
+                f"{kind}: {have} is a Quantity but {name} has no units; give every input as a "
+                "Quantity or none"
+            )
+    plain = [m for m, _ in parts]
+    found = {n: u for (_, u), n in zip(parts, names, strict=True)}
+    if "v" in names:
+        i, j = names.index("u"), names.index("v")
+        winds, wind_units = units_pint.same_units(kind, [datas[i], datas[j]], _WIND)
+        plain[i], plain[j] = winds
+        found["v"] = wind_units
+    return plain, found

@@ -1,0 +1,239 @@
+"""Kinematics on DataArrays: dims by name, the grid's spacing and metric as the operators get
+them, the latitude for f, units with pint, names and CF attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..core import earth as m
+from ..core.kinematics import GRAVITY, KINDS, OMEGA, coriolis_array, kinematic_arrays
+from ..core.metric import LatLonMetric
+from ..core.plan import is_dask_collection
+from . import units as units_pint
+from .gradient import describe, dim_spacings
+from .kinematic_units import (
+    application_registry,
+    kinematic_units,
+    parsed_units,
+    quantities_of,
+    spell,
+)
+from .operators import check_inputs, check_same_grid, grid_data
+
+__all__ = ["coriolis_xarray", "kinematic_xarray", "latitude_radians"]
+
+_LAT_NAMES = ("lat", "latitude", "nav_lat")
+
+_WORDS = {
+    "shearing_deformation": ("shear_def", "shearing deformation"),
+    "stretching_deformation": ("stretch_def", "stretching deformation"),
+    "total_deformation": ("total_def", "total deformation"),
+    "absolute_vorticity": ("abs_vort", "absolute vorticity"),
+    "advection": ("adv", "advection"),
+    "frontogenesis": ("fgen", "2-D kinematic frontogenesis"),
+}
+# CF standard names, given only where the inputs' say the result is that quantity
+_STANDARD: dict[tuple[str, Any, Any], str] = {
+    ("absolute_vorticity", "eastward_wind", "s-1"): "atmosphere_absolute_vorticity",
+    ("advection", "air_temperature", "K s-1"): "tendency_of_air_temperature_due_to_advection",
+}
+_HEIGHTS = ("geopotential_height", "geopotential")
+
+
+def kinematic_xarray(
+    kind: str,
+    inputs: Sequence[xr.DataArray],
+    dims: Any,
+    geospatial: bool,
+    options: dict[str, Any],
+    latitude: Any = None,
+    omega: float = OMEGA,
+    gravity: float = GRAVITY,
+) -> Any:
+    """The quantity ``kind`` of DataArrays (in the order of its inputs, no latitude): one
+    DataArray, or a tuple of them for the (a)geostrophic wind."""
+    spec = KINDS[kind]
+    names = [n for n in spec.inputs if n != "latitude"]
+    check_inputs(kind, inputs, geospatial, options)
+    check_same_grid(kind, inputs, names)
+    plain, found = quantities_of(kind, [a.data for a in inputs], names)
+    quantity = any(u is not None for u in found.values())
+    first = inputs[0]
+    if quantity:
+        registry = units_pint.registry_of(*found.values())
+        inputs = [a.copy(data=d) for a, d in zip(inputs, plain, strict=True)]
+    else:
+        registry = application_registry()
+        texts = {n: a.attrs.get("units") for n, a in zip(names, inputs, strict=True)}
+        found = parsed_units(texts, registry)
+    if geospatial and latitude is not None:
+        options = {**options, "latitude": latitude}
+    spacing = "m" if geospatial else _spacing_units(first, dims, options)
+    spacing_unit = None
+    if spacing is not None:
+        spacing_unit = parsed_units({"spacing": spacing}, registry)["spacing"]
+    out_units, omega, gravity = kinematic_units(kind, found, spacing_unit, registry, omega, gravity)
+    phi = None
+    if spec.needs_latitude and not geospatial:
+        phi = latitude_radians(kind, first, latitude)
+
+    def engine(_: str, datas, axes, *, spacing, periodic, metric=None, **stencil):
+        lat = []
+        if spec.needs_latitude:
+            lat = [phi if phi is not None else _metric_latitude(kind, metric, first, latitude)]
+        return kinematic_arrays(
+            kind,
+            [*datas, *lat],
+            axes,
+            spacing=spacing,
+            periodic=periodic,
+            metric=metric,
+            omega=omega,
+            gravity=gravity,
+            **stencil,
+        )
+
+    first_units = next((u for u in found.values() if u is not None), None) if quantity else None
+    data, _ = grid_data(kind, inputs, dims, options, geospatial, first_units, engine)
+    return _wrap(kind, inputs, names, data, out_units, quantity, geospatial)
+
+
+def _spacing_units(first: xr.DataArray, dims: Any, options: dict[str, Any]) -> Any:
+    """The units of the Cartesian spacing as the operators will find it (None: unknown, or
+    mixed); what goes wrong here is reported by the operators' own checks."""
+    if dims is None:
+        dims = [first.dims[-1], first.dims[-2]] if first.ndim >= 2 else []
+    names = [dims] if isinstance(dims, str) or np.ndim(dims) == 0 else list(dims)
+    try:
+        _, units, _ = dim_spacings(first, names, options.get("spacing"), None)
+    except Exception:
+        return None
+    found = {str(units[d]) for d in names}
+    return units[names[0]] if len(found) == 1 else None
+
+
+def latitude_radians(kind: str, like: xr.DataArray, latitude: Any) -> Any:
+    """The latitude of ``like``'s points in radians, with ``like``'s number of dims (size 1
+    along those it does not vary on): from ``latitude`` (a coordinate's name or a DataArray),
+    else the coordinate named lat/latitude/nav_lat or with standard_name latitude."""
+    if isinstance(latitude, xr.DataArray):
+        lat = latitude
+    elif latitude is not None:
+        if latitude not in like.coords:
+            raise ValueError(
+                f"{kind}: latitude={latitude!r} is not a coordinate of the input; its "
+                f"coordinates are {list(like.coords)}"
+            )
+        lat = like.coords[latitude]
+    else:
+        found = [
+            n
+            for n, c in like.coords.items()
+            if n in _LAT_NAMES or c.attrs.get("standard_name") == "latitude"
+        ]
+        if len(found) != 1:
+            raise ValueError(
+                f"{kind} needs the latitude of every point for the Coriolis parameter: "
+                f"{'several' if found else 'no'} latitude coordinates found {found or ''}; "
+                "pass latitude=NAME of a coordinate or a DataArray of latitudes"
+            )
+        lat = like.coords[found[0]]
+    if not set(lat.dims) <= set(like.dims):
+        raise ValueError(
+            f"{kind}: latitude has dims {lat.dims}, which are not all dims of the input {like.dims}"
+        )
+    values, unit = units_pint.split(lat.data)
+    if unit is not None:
+        values = lat.data.to(unit._REGISTRY.radian).magnitude
+    else:
+        values = values * (
+            m.radians_per_unit(lat.attrs.get("units"), lat.name, "latitude") or m.DEGREE
+        )
+    order = [d for d in like.dims if d in lat.dims]
+    values = xr.Variable(lat.dims, values).transpose(*order).data
+    shape = [lat.sizes[d] if d in lat.dims else 1 for d in like.dims]
+    return values.reshape(shape)
+
+
+def _metric_latitude(kind: str, metric: Any, like: xr.DataArray, latitude: Any) -> Any:
+    """The latitude of a latitude/longitude grid's metric, shaped along its axis."""
+    if isinstance(metric, LatLonMetric):
+        shape = [1] * like.ndim
+        shape[metric.lat_axis] = -1
+        return metric.phi.reshape(shape)
+    return latitude_radians(kind, like, latitude)
+
+
+def _wrap(kind, inputs, names, data, out_units, quantity: bool, geospatial: bool) -> Any:
+    first = inputs[0]
+    what = " and ".join(str(describe(a)) for a in inputs)
+    texts = [None if u is None else spell(u) for u in out_units]
+    labels = [a.name for a in inputs]
+    if kind in _WORDS:
+        prefix, word = _WORDS[kind]
+        named = [labels[0]] if kind in ("advection", "frontogenesis") else labels
+        name = None if any(n is None for n in named) else "_".join([prefix, *map(str, named)])
+        if len(inputs) == 3:  # a scalar carried or deformed by the wind
+            winds = " and ".join(str(describe(a)) for a in inputs[1:])
+            what = f"{describe(first)} by {winds}"
+        long_names, out_names = [f"{word} of {what}"], [name]
+        standard = _STANDARD.get((kind, first.attrs.get("standard_name"), texts[0]))
+        paired = kind != "absolute_vorticity" or _paired(inputs, names)
+        standards = [standard if paired else None]
+    else:  # the geostrophic wind of the height (its ageostrophic part of the wind)
+        z = describe(first)
+        frame = ("eastward", "northward") if geospatial else ("x", "y")
+        if kind == "geostrophic_wind":
+            long_names = [f"{c} geostrophic wind of {z}" for c in frame]
+            out_names = [None if labels[0] is None else f"{c}g_{labels[0]}" for c in "uv"]
+            good = geospatial and first.attrs.get("standard_name") in _HEIGHTS
+            standards = [
+                f"geostrophic_{c}_wind" if good and t == "m s-1" else None
+                for c, t in zip(frame, texts, strict=True)
+            ]
+        else:
+            long_names = [f"ageostrophic part of {describe(w)} (given {z})" for w in inputs[1:]]
+            out_names = [None if n is None else f"ageo_{n}_{labels[0]}" for n in labels[1:]]
+            standards = [None, None]
+    outs = []
+    for d, unit, text, long_name, name, standard in zip(
+        data, out_units, texts, long_names, out_names, standards, strict=True
+    ):
+        attrs: dict[str, Any] = {"long_name": long_name}
+        if quantity and unit is not None:
+            d = units_pint.quantity(d, unit)
+        elif text is not None:
+            attrs["units"] = text
+        if standard:
+            attrs["standard_name"] = standard
+        outs.append(xr.DataArray(d, coords=first.coords, dims=first.dims, name=name, attrs=attrs))
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _paired(inputs: Sequence[xr.DataArray], names: Sequence[str]) -> bool:
+    """The winds (if any) are CF's eastward and northward pair of the same kind."""
+    if "u" not in names:
+        return True
+    u, v = (inputs[names.index(n)].attrs.get("standard_name") for n in ("u", "v"))
+    return isinstance(u, str) and u.startswith("eastward") and v == u.replace("east", "north")
+
+
+def coriolis_xarray(latitude: xr.DataArray, omega: float) -> xr.DataArray:
+    """2Ω sin φ of a DataArray of latitudes (degrees unless its units say radians; Quantity
+    data in any angle unit), named ``f`` with CF's ``coriolis_parameter``."""
+    phi = latitude_radians("coriolis_parameter", latitude, latitude)
+    values = np.reshape(phi, latitude.shape) if not is_dask_collection(phi) else phi
+    out = coriolis_array(values, omega)
+    attrs = {
+        "long_name": f"Coriolis parameter at {describe(latitude)}",
+        "standard_name": "coriolis_parameter",
+    }
+    if units_pint.is_quantity(latitude.data):
+        out = units_pint.quantity(out, latitude.data._REGISTRY.Unit("1/s"))
+    else:
+        attrs["units"] = "s-1"
+    return xr.DataArray(out, coords=latitude.coords, dims=latitude.dims, name="f", attrs=attrs)

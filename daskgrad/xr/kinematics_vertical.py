@@ -1,0 +1,282 @@
+"""PV, Q-vectors and advection with w on DataArrays: the horizontal grid as the operators get it,
+the vertical dim by name with its coordinate (or a pressure DataArray), units with pint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..core.kinematics_vertical import (
+    advection_arrays,
+    potential_vorticity_arrays,
+    q_vector_arrays,
+)
+from ..core.metric import LatLonMetric
+from . import units as units_pint
+from .gradient import describe, dim_spacings
+from .kinematic_units import application_registry, parsed_units, quantities_of
+from .kinematics import latitude_radians
+from .operators import check_same_grid, grid_data
+from .vertical_units import advection_w_units, pv_units, q_vector_units
+
+__all__ = ["vertical_xarray"]
+
+_STENCIL = {"accuracy", "edge_order", "nan_policy"}
+_CARTESIAN = {*_STENCIL, "spacing", "periodic"}
+_GEOSPATIAL = {*_STENCIL, "periodic", "latitude", "longitude", "earth", "radius"}
+_NAMES = {
+    "potential_vorticity_baroclinic": ("theta", "u", "v"),
+    "q_vector": ("u", "v", "temperature"),
+    "advection": ("scalar", "u", "v", "w"),
+}
+
+
+def vertical_xarray(
+    kind: str,
+    inputs: Sequence[xr.DataArray],
+    coordinate: Any,
+    vertical_dim: Hashable | None,
+    dims: Any,
+    geospatial: bool,
+    options: dict[str, Any],
+    constants: dict[str, Any],
+) -> Any:
+    """``kind`` of DataArrays (in the order of :data:`_NAMES`); ``coordinate`` is the
+    pressure (a DataArray, a coordinate's name, or None: ``vertical_dim``'s coordinate; a
+    number for a Q-vector on one level), or advection's vertical coordinate."""
+    names = _NAMES[kind]
+    if not all(isinstance(a, xr.DataArray) for a in inputs):
+        kinds = ", ".join(type(a).__name__ for a in inputs)
+        raise TypeError(f"{kind} takes DataArrays or arrays, not a mix ({kinds})")
+    allowed = _GEOSPATIAL if geospatial else _CARTESIAN
+    unknown = set(options) - allowed
+    if unknown:
+        raise TypeError(
+            f"{kind}() got unexpected options {sorted(unknown)}; allowed with "
+            f"geospatial={geospatial}: {sorted(allowed)}"
+        )
+    check_same_grid(kind, inputs, names)
+    first = inputs[0]
+    plain, found = quantities_of(kind, [a.data for a in inputs[:3]], names[:3])
+    quantity = any(u is not None for u in found.values())
+    if kind == "advection":
+        w_plain, w_unit = units_pint.split(inputs[3].data)
+        plain.append(w_plain)
+        found["w"] = w_unit
+    inputs = [a.copy(data=d) for a, d in zip(inputs, plain, strict=True)]
+    if not quantity:
+        texts = {n: a.attrs.get("units") for n, a in zip(names, inputs, strict=True)}
+        found = parsed_units(texts, application_registry())
+    if isinstance(coordinate, str):
+        if coordinate not in first.coords:
+            raise ValueError(
+                f"{kind}: pressure={coordinate!r} is not a coordinate of the input; its "
+                f"coordinates are {list(first.coords)}"
+            )
+        coordinate = first.coords[coordinate]
+    vertical_dim = _vertical_dim(kind, first, coordinate, vertical_dim)
+    coord, coord_unit = _coordinate(kind, first, coordinate, vertical_dim, quantity)
+    spacing_unit = _spacing_unit(first, dims, options, geospatial)
+    reg = units_pint.registry_of(*found.values()) if quantity else application_registry()
+    found = {k: None if u is None else units_pint.in_registry(u, reg) for k, u in found.items()}
+    coord_unit = None if coord_unit is None else units_pint.in_registry(coord_unit, reg)
+    spacing_unit = None if spacing_unit is None else units_pint.in_registry(spacing_unit, reg)
+    if kind == "q_vector":
+        sigma = constants["static_stability"]
+        if isinstance(sigma, xr.DataArray):
+            split = _values(sigma, first, kind, "static_stability")
+        else:
+            split = units_pint.split(sigma)
+        constants = {**constants, "static_stability": split}
+    out_unit, run = _prepare(kind, found, coord, coord_unit, spacing_unit, constants)
+    phi = None
+    if kind == "potential_vorticity_baroclinic" and not geospatial:
+        phi = latitude_radians(kind, first, constants.get("latitude"))
+
+    def engine(_: str, datas, axes, *, spacing, periodic, metric=None, **stencil):
+        z = None if vertical_dim is None else first.get_axis_num(vertical_dim)
+        if z is not None and z in axes:
+            raise ValueError(
+                f"{kind}: vertical_dim={vertical_dim!r} is also one of the horizontal dims "
+                f"{tuple(first.dims[a] for a in axes)}"
+            )
+        lat = phi if phi is not None or metric is None else _metric_latitude(metric, first)
+        kw = dict(spacing=spacing, periodic=periodic, metric=metric, **stencil)
+        return run(datas, tuple(axes), z, lat, kw)
+
+    data, _ = grid_data(kind, inputs, dims, options, geospatial, None, engine)
+    return _wrap(kind, inputs, data, out_unit, quantity, geospatial)
+
+
+def _prepare(
+    kind: str,
+    found: dict[str, Any],
+    coord: Any,
+    coord_unit: Any,
+    spacing_unit: Any,
+    constants: dict[str, Any],
+) -> tuple[Any, Callable[..., tuple[Any, ...]]]:
+    """The result's Unit and the call of the core with the constants in the data's units."""
+    if kind == "potential_vorticity_baroclinic":
+        units = {"theta": found["theta"], "pressure": coord_unit, "u": found["u"]}
+        out, omega, g = pv_units(units, spacing_unit, constants["omega"], constants["g"])
+
+        def pv(datas: Sequence[Any], axes: Any, z: Any, lat: Any, kw: dict) -> tuple[Any, ...]:
+            theta, u, v = datas
+            return potential_vorticity_arrays(
+                theta, coord, u, v, axes, z, latitude=lat, g=g, omega=omega, **kw
+            )
+
+        return out, pv
+    if kind == "q_vector":
+        sigma, sigma_unit = constants["static_stability"]
+        if sigma_unit is not None and spacing_unit is not None:
+            sigma_unit = units_pint.in_registry(sigma_unit, spacing_unit._REGISTRY)
+        units = {
+            "u": found["u"],
+            "temperature": found["temperature"],
+            "pressure": coord_unit,
+            "static_stability": sigma_unit or _dimensionless(spacing_unit),
+        }
+        out, rd = q_vector_units(units, spacing_unit, constants["rd"])
+
+        def q(datas: Sequence[Any], axes: Any, z: Any, lat: Any, kw: dict) -> tuple[Any, ...]:
+            u, v, temperature = datas
+            return q_vector_arrays(
+                u,
+                v,
+                temperature,
+                coord,
+                axes,
+                vertical_dim=z,
+                static_stability=sigma,
+                rd=rd,
+                **kw,
+            )
+
+        return out, q
+    units = {"scalar": found["scalar"], "u": found["u"], "w": found["w"]}
+    out, factor = advection_w_units(units, spacing_unit, coord_unit)
+    scaled = coord if factor == 1.0 or coord is None else coord / factor
+
+    def adv(datas: Sequence[Any], axes: Any, z: Any, lat: Any, kw: dict) -> tuple[Any, ...]:
+        scalar, u, v, w = datas
+        return advection_arrays(scalar, u, v, w, axes, z, vertical=scaled, **kw)
+
+    return out, adv
+
+
+def _dimensionless(unit: Any) -> Any:
+    return None if unit is None else unit._REGISTRY.dimensionless
+
+
+def _vertical_dim(kind: str, first: xr.DataArray, coordinate: Any, dim: Any) -> Any:
+    if dim is None and isinstance(coordinate, xr.DataArray) and coordinate.ndim == 1:
+        dim = coordinate.dims[0]
+    if dim is None:
+        if kind == "q_vector":
+            return None
+        raise ValueError(f"{kind} needs vertical_dim=, the name of the vertical dim")
+    if dim not in first.dims:
+        raise ValueError(
+            f"{kind}: vertical_dim={dim!r} is not one of the input's dims {first.dims}"
+        )
+    return dim
+
+
+def _coordinate(
+    kind: str, first: xr.DataArray, coordinate: Any, dim: Any, quantity: bool
+) -> tuple[Any, Any]:
+    """The pressure (vertical coordinate) as an array broadcastable to the data, and its Unit
+    (None when unknown)."""
+    what = "pressure" if kind != "advection" else "the vertical coordinate"
+    if coordinate is None:
+        if dim is None:
+            raise ValueError(f"{kind} needs pressure=, a number, DataArray or coordinate name")
+        if dim not in first.coords:
+            if kind == "advection":
+                return None, None
+            raise ValueError(
+                f"{kind}: vertical_dim={dim!r} has no coordinate; pass pressure= as a DataArray"
+            )
+        coordinate = first.coords[dim]
+    if not isinstance(coordinate, xr.DataArray):
+        value, unit = units_pint.split(coordinate)
+        if np.ndim(value) != 0:
+            raise TypeError(
+                f"{kind}: {what} must be a DataArray, a coordinate's name or a number with "
+                "DataArray input"
+            )
+        return value, unit if unit is not None or quantity else None
+    return _values(coordinate, first, kind, what)
+
+
+def _values(arr: xr.DataArray, like: xr.DataArray | None, kind: str, what: str) -> Any:
+    """(values broadcastable to ``like``, Unit or None) of a DataArray: 1-D values as they
+    are; others transposed to ``like``'s dim order with size-1 dims where it does not vary."""
+    values, unit = units_pint.split(arr.data)
+    if unit is None and arr.attrs.get("units") is not None:
+        unit = parsed_units({what: arr.attrs["units"]}, application_registry())[what]
+    if like is None or arr.ndim <= 1:
+        return values, unit
+    if not set(arr.dims) <= set(like.dims):
+        raise ValueError(f"{kind}: {what} has dims {arr.dims}, not all dims of the input")
+    order = [d for d in like.dims if d in arr.dims]
+    values = xr.Variable(arr.dims, values).transpose(*order).data
+    return values.reshape([arr.sizes[d] if d in arr.dims else 1 for d in like.dims]), unit
+
+
+def _spacing_unit(first: xr.DataArray, dims: Any, options: dict[str, Any], geo: bool) -> Any:
+    """The horizontal spacing's Unit (metres on a geospatial grid; None when unknown)."""
+    reg = application_registry()
+    if geo:
+        return reg.Unit("m")
+    names = [first.dims[-1], first.dims[-2]] if dims is None else list(np.atleast_1d(dims))
+    try:
+        _, units, _ = dim_spacings(first, names, options.get("spacing"), None)
+    except Exception:
+        return None  # the operators' own checks say what is wrong
+    found = {str(units[d]) for d in names}
+    if len(found) != 1 or units[names[0]] is None:
+        return None
+    return parsed_units({"spacing": units[names[0]]}, reg)["spacing"]
+
+
+def _metric_latitude(metric: Any, like: xr.DataArray) -> Any:
+    if not isinstance(metric, LatLonMetric):
+        raise ValueError("potential_vorticity_baroclinic needs the grid's latitude")
+    shape = [1] * like.ndim
+    shape[metric.lat_axis] = -1
+    return metric.phi.reshape(shape)
+
+
+_WORDS = {
+    "potential_vorticity_baroclinic": ["baroclinic potential vorticity"],
+    "q_vector": ["{x} component of the Q-vector", "{y} component of the Q-vector"],
+    "advection": ["advection"],
+}
+
+
+def _wrap(kind, inputs, data, unit, quantity: bool, geospatial: bool) -> Any:
+    first = inputs[0]
+    what = " and ".join(str(describe(a)) for a in inputs)
+    frame = {"x": "eastward", "y": "northward"} if geospatial else {"x": "x", "y": "y"}
+    label = inputs[2].name if kind == "q_vector" else first.name
+    prefixes = {"potential_vorticity_baroclinic": ["pv"], "q_vector": ["q1", "q2"]}
+    outs = []
+    for i, d in enumerate(data):
+        attrs: dict[str, Any] = {"long_name": f"{_WORDS[kind][i].format(**frame)} of {what}"}
+        if quantity and unit is not None:
+            d = units_pint.quantity(d, unit)
+        elif unit is not None:
+            attrs["units"] = units_pint.udunits(unit)
+        if kind == "advection" and first.attrs.get("standard_name") == "air_temperature":
+            if attrs.get("units") == "K s-1":
+                attrs["standard_name"] = "tendency_of_air_temperature_due_to_advection"
+        prefix = prefixes.get(kind, ["adv"])[i]
+        name = None if label is None else f"{prefix}_{label}"
+        outs.append(xr.DataArray(d, coords=first.coords, dims=first.dims, name=name, attrs=attrs))
+    return outs[0] if len(outs) == 1 else tuple(outs)
