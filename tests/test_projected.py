@@ -382,3 +382,21 @@ def test_kinematics_on_projected_grids_match_metpy(case):
     )
     with pytest.raises(ValueError, match="needs winds"):
         daskgrad.total_deformation(uu, vv, geospatial=True)
+
+
+def test_geostrophic_wind_on_a_projected_grid_in_either_frame():
+    crs, x0, y0, step = CASES["lcc-30km"]
+    ds = grid_ds(crs, x0, y0, step)
+    k, h, gamma, lon, lat = scales(crs, ds)
+    z = 5500 + cubic(ds, 4)
+    zz = with_mapping(ds, z, "z").assign_attrs(units="m")
+    zz = zz.assign_coords(lat=(("y", "x"), lat, {"units": "degrees_north"}))
+    kw = {"dx": step * mu.m, "dy": step * mu.m, "parallel_scale": k, "meridional_scale": h}
+    mu_, mv_ = mpcalc.geostrophic_wind(z * mu.m, latitude=lat * mu.degree, **kw)
+    ug, vg = daskgrad.geostrophic_wind(zz, geospatial=True, winds="grid")
+    assert_close_scale(ug.values, mu_)
+    assert_close_scale(vg.values, mv_)
+    ue, ve = daskgrad.geostrophic_wind(zz, geospatial=True, winds="earth")
+    mu_, mv_ = mu_.magnitude, mv_.magnitude
+    assert_close_scale(ue.values, np.cos(gamma) * mu_ + np.sin(gamma) * mv_)
+    assert_close_scale(ve.values, -np.sin(gamma) * mu_ + np.cos(gamma) * mv_)
