@@ -158,7 +158,8 @@ class GradAccessor:
             The keywords of :func:`daskgrad.divergence`: ``dim`` (alias ``dims``),
             ``geospatial``, ``spacing``, ``accuracy``, ``edge_order``, ``nan_policy``,
             ``periodic``, and with ``geospatial=True`` ``latitude``, ``longitude``, ``earth``,
-            ``radius``.
+            ``radius``, ``crs``, ``grid``, ``winds`` (a projected grid is built from the whole
+            Dataset, its ``grid_mapping`` included).
 
         Returns
         -------
@@ -177,7 +178,7 @@ class GradAccessor:
         >>> ds.grad.divergence(ds.u, ds.v, spacing={"x": 2.0}).values[0]
         array([4., 4., 4., 4., 4.])
         """
-        return divergence(*self._pair("divergence", u, v), **options)
+        return divergence(*self._pair("divergence", u, v), **self._grid(options))
 
     def vorticity(self, u: Hashable, v: Hashable, **options: Any) -> xr.DataArray:
         """:func:`daskgrad.vorticity` of the Dataset's variables ``u`` and ``v``.
@@ -195,7 +196,8 @@ class GradAccessor:
             The keywords of :func:`daskgrad.vorticity`: ``dim`` (alias ``dims``),
             ``geospatial``, ``spacing``, ``accuracy``, ``edge_order``, ``nan_policy``,
             ``periodic``, and with ``geospatial=True`` ``latitude``, ``longitude``, ``earth``,
-            ``radius``.
+            ``radius``, ``crs``, ``grid``, ``winds`` (a projected grid is built from the whole
+            Dataset, its ``grid_mapping`` included).
 
         Returns
         -------
@@ -218,7 +220,7 @@ class GradAccessor:
         >>> vort.values[0]
         array([0.002, 0.002, 0.002, 0.002, 0.002])
         """
-        return vorticity(*self._pair("vorticity", u, v), **options)
+        return vorticity(*self._pair("vorticity", u, v), **self._grid(options))
 
     def laplacian(self, var: Hashable | None = None, **options: Any) -> xr.DataArray:
         """:func:`daskgrad.laplacian` of this DataArray, or of a Dataset's variable ``var``.
@@ -232,7 +234,8 @@ class GradAccessor:
             The keywords of :func:`daskgrad.laplacian`: ``dim`` (alias ``dims``),
             ``geospatial``, ``spacing``, ``accuracy``, ``edge_order``, ``nan_policy``,
             ``periodic``, and with ``geospatial=True`` ``latitude``, ``longitude``, ``earth``,
-            ``radius``.
+            ``radius``, ``crs``, ``grid``, ``winds`` (a projected grid is built from the whole
+            Dataset, its ``grid_mapping`` included).
 
         Returns
         -------
@@ -254,12 +257,23 @@ class GradAccessor:
         if isinstance(self._obj, xr.Dataset):
             if var is None:
                 raise TypeError("Dataset.grad.laplacian needs the name of a variable")
-            return laplacian(self._variable(var, "laplacian"), **options)
+            return laplacian(self._variable(var, "laplacian"), **self._grid(options))
         if var is not None:
             raise TypeError(
                 "DataArray.grad.laplacian takes no variable name; pass dim=... for the dims"
             )
         return laplacian(self._obj, **options)
+
+    def _grid(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Geospatial options on a Dataset: its Grid, built from the whole Dataset (whose
+        grid_mapping variable a DataArray taken from it would not carry)."""
+        if not options.get("geospatial") or "grid" in options:
+            return options
+        from .xr.grid import Grid
+
+        keys = ("latitude", "longitude", "x", "y", "crs", "earth", "radius", "periodic")
+        rest = {k: v for k, v in options.items() if k not in keys}
+        return {**rest, "grid": Grid(self._obj, **{k: options[k] for k in keys if k in options})}
 
     # --- kinematics (daskgrad.kinematics), by the Dataset's variable names ---------------------
 

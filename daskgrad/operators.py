@@ -20,6 +20,7 @@ def divergence(
     dim: Any = None,
     dims: Any = None,
     geospatial: bool = False,
+    winds: str | None = None,
     **options: Any,
 ) -> Any:
     """Horizontal divergence ∂u/∂x + ∂v/∂y of the vector field (u, v).
@@ -39,14 +40,22 @@ def divergence(
     geospatial : bool
         Per metre on a latitude/longitude grid, with the metric term ``-(v/R) tan φ``
         (``N(φ)`` in place of ``R`` on WGS84); coordinates found as
-        :func:`daskgrad.geospatial_gradient` finds them.
+        :func:`daskgrad.geospatial_gradient` finds them, or a projected grid as
+        :class:`daskgrad.Grid` finds it.
+    winds : {"grid", "earth"}, optional
+        With ``geospatial=True`` on a projected grid, required: "grid" when u and v are along
+        the grid's x and y (as regional models write them; MetPy's convention), "earth" when
+        they are eastward and northward (turned to the grid by the meridian convergence
+        first). The result is MetPy's map-factor form with pyproj's parallel and meridional
+        scales. Ignored on latitude/longitude grids, where the frames coincide.
     **options
         ``spacing``, ``accuracy``, ``edge_order``, ``nan_policy``, ``periodic`` as for
         :func:`daskgrad.gradient` (spacings may be Quantities; for DataArrays a mapping
         ``{dim: spacing}`` overriding the coordinates); with ``geospatial=True``
         ``latitude``, ``longitude``, ``earth``, ``radius``, ``accuracy``, ``edge_order``,
-        ``nan_policy``, ``periodic`` as for :func:`daskgrad.geospatial_gradient` (the spacing
-        then comes from the coordinates). Any other is a TypeError.
+        ``nan_policy``, ``periodic``, ``crs``, ``grid`` as for
+        :func:`daskgrad.geospatial_gradient` (the spacing then comes from the coordinates).
+        Any other is a TypeError.
 
     Returns
     -------
@@ -73,7 +82,7 @@ def divergence(
     >>> div.name, div.attrs["units"], div.values[0]
     ('div_u_v', 's-1', array([0.005, 0.005, 0.005, 0.005, 0.005]))
     """
-    return _operate("divergence", (u, v), dim_alias(dim, dims), geospatial, options)
+    return _operate("divergence", (u, v), dim_alias(dim, dims), geospatial, _winds(winds, options))
 
 
 def vorticity(
@@ -83,6 +92,7 @@ def vorticity(
     dim: Any = None,
     dims: Any = None,
     geospatial: bool = False,
+    winds: str | None = None,
     **options: Any,
 ) -> Any:
     """Relative vorticity ∂v/∂x − ∂u/∂y (vertical component of the curl) of (u, v).
@@ -102,7 +112,14 @@ def vorticity(
     geospatial : bool
         Per metre on a latitude/longitude grid, with the metric term ``+(u/R) tan φ``
         (``N(φ)`` in place of ``R`` on WGS84); coordinates found as
-        :func:`daskgrad.geospatial_gradient` finds them.
+        :func:`daskgrad.geospatial_gradient` finds them, or a projected grid as
+        :class:`daskgrad.Grid` finds it.
+    winds : {"grid", "earth"}, optional
+        With ``geospatial=True`` on a projected grid, required: "grid" when u and v are along
+        the grid's x and y (as regional models write them; MetPy's convention), "earth" when
+        they are eastward and northward (turned to the grid by the meridian convergence
+        first). The result is MetPy's map-factor form with pyproj's parallel and meridional
+        scales. Ignored on latitude/longitude grids, where the frames coincide.
     **options
         ``spacing``, ``accuracy``, ``edge_order``, ``nan_policy``, ``periodic`` as for
         :func:`daskgrad.gradient`; with ``geospatial=True`` ``latitude``, ``longitude``,
@@ -135,7 +152,7 @@ def vorticity(
     >>> vort.name, vort.values[0]
     ('vort_u_v', array([0.002, 0.002, 0.002, 0.002, 0.002]))
     """
-    return _operate("vorticity", (u, v), dim_alias(dim, dims), geospatial, options)
+    return _operate("vorticity", (u, v), dim_alias(dim, dims), geospatial, _winds(winds, options))
 
 
 def laplacian(
@@ -166,7 +183,9 @@ def laplacian(
     geospatial : bool
         Per metre on a latitude/longitude grid with 1-D coordinates (2-D ones are a
         NotImplementedError): ``∂²f/∂x² + ∂²f/∂y² − (tan φ / R) ∂f/∂y``; coordinates found as
-        :func:`daskgrad.geospatial_gradient` finds them.
+        :func:`daskgrad.geospatial_gradient` finds them. On a projected grid (see
+        :class:`daskgrad.Grid`) ``k² f_xx + h² f_yy`` plus, on non-conformal projections,
+        ``k h ∂(k/h)/∂x f_x + k h ∂(h/k)/∂y f_y`` (k, h the parallel and meridional scales).
     **options
         As for :func:`divergence`: ``spacing``, ``accuracy``, ``edge_order``, ``nan_policy``,
         ``periodic``; with ``geospatial=True`` ``latitude``, ``longitude``, ``earth``,
@@ -196,6 +215,10 @@ def laplacian(
     ('lap_T', 'K m-2', array([4., 4., 4., 4., 4.]))
     """
     return _operate("laplacian", (f,), dim_alias(dim, dims), geospatial, options)
+
+
+def _winds(winds: Any, options: dict[str, Any]) -> dict[str, Any]:
+    return options if winds is None else {**options, "winds": winds}
 
 
 def dim_alias(dim: Any, dims: Any) -> Any:

@@ -501,7 +501,11 @@ def test_names_units_and_dtypes():
     f.attrs["long_name"] = "air temperature"
     dx, dy = geospatial_gradient(f)
     assert (dx.name, dy.name) == ("dT_dx", "dT_dy")
-    assert dx.attrs == {"long_name": "eastward derivative of air temperature", "units": "K m-1"}
+    assert dx.attrs == {
+        "long_name": "eastward derivative of air temperature",
+        "units": "K m-1",
+        "earth": "sphere R=6371008.8 m",  # issue 21: the earth used is said
+    }
     assert dy.attrs["long_name"] == "northward derivative of air temperature"
     xr.testing.assert_identical(dx.coords.to_dataset(), f.coords.to_dataset())
     f32 = f.astype(np.float32)
@@ -510,7 +514,10 @@ def test_names_units_and_dtypes():
     assert geospatial_gradient(ints)[1].dtype == np.float64
     anon = xr.DataArray(f.values, f.coords, f.dims)
     dx, _ = geospatial_gradient(anon)
-    assert dx.name is None and dx.attrs == {"long_name": "eastward derivative of data"}
+    assert dx.name is None and dx.attrs == {
+        "long_name": "eastward derivative of data",
+        "earth": "sphere R=6371008.8 m",
+    }
 
 
 def test_dataset():

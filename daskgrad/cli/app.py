@@ -136,7 +136,9 @@ def run_job(
         f"{label}: {_count(len(job.result.data_vars), 'array')} (accuracy {job.accuracy}, "
         f"nan-policy {job.nan_policy}); read {format_bytes(read)}, "
         f"wrote {format_bytes(written)} in {seconds:.1f} s ({rate}/s); "
-        f"{_count(lost, 'worker')} lost" + (absent if job.absent else "")
+        f"{_count(lost, 'worker')} lost"
+        + (absent if job.absent else "")
+        + (f"; {job.grid}" if getattr(job, "grid", "") else "")
     )
 
 
@@ -358,14 +360,18 @@ def _request(args: argparse.Namespace):
         )
     if args.geospatial and args.periodic:
         raise UsageError("--periodic does not go with --geospatial: a global longitude wraps")
-    given = [f for f in ("earth", "latitude", "longitude") if getattr(args, f) is not None]
+    given = [
+        f for f in ("earth", "latitude", "longitude", "crs") if getattr(args, f, None) is not None
+    ]
     if given and not args.geospatial:
         raise UsageError(f"--{given[0]} applies to --geospatial only")
     if not args.geospatial and not args.dim:
         raise UsageError("the following arguments are required: --dim (or --geospatial)")
     return Request(
         geospatial=args.geospatial,
-        earth=args.earth or "sphere",
+        earth=args.earth,
+        crs=getattr(args, "crs", None),
+        winds=getattr(args, "winds", None),
         latitude=args.latitude,
         longitude=args.longitude,
         quantities=asked(args),

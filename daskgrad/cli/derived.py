@@ -20,7 +20,10 @@ class Request:
     ``divergence``, ``vorticity`` and ``laplacian`` are shorthands, added to ``quantities``."""
 
     geospatial: bool = False
-    earth: str = "sphere"
+    earth: str | None = None  # None: the grid_mapping's, else the default sphere
+    crs: str | int | None = None
+    winds: str | None = None
+    grid: Any = None  # the Grid derived_outputs found (its describe() goes in the summary)
     latitude: str | None = None
     longitude: str | None = None
     divergence: list[tuple[str, str]] = field(default_factory=list)
@@ -74,8 +77,21 @@ def derived_outputs(
         k: opts[k] for k in ("accuracy", "edge_order", "nan_policy") if k in opts
     }
     if request.geospatial:
-        where = {"latitude": request.latitude, "longitude": request.longitude}
-        geo: dict[str, Any] = dict(geospatial=True, earth=request.earth, **where, **stencil)
+        from ..xr.grid import Grid
+
+        try:  # built once: its map factors are shared by every output
+            request.grid = Grid(
+                ds,
+                latitude=request.latitude,
+                longitude=request.longitude,
+                earth=request.earth,
+                crs=request.crs,
+            )
+        except (ValueError, TypeError, KeyError, NotImplementedError) as e:
+            raise UsageError(said(e)) from e
+        geo: dict[str, Any] = dict(
+            geospatial=True, grid=request.grid, winds=request.winds, **stencil
+        )
         context = Context(ds, None, geo, request.vertical)
     else:
         periodic = opts.get("periodic") or None
@@ -88,14 +104,7 @@ def derived_outputs(
 
             # auto: every numeric variable on the horizontal grid, the others left out
             names = None if auto else list(gradient_vars)
-            grads = geospatial_dataset(
-                ds,
-                names,
-                latitude=request.latitude,
-                longitude=request.longitude,
-                earth=request.earth,
-                **stencil,
-            )
+            grads = geospatial_dataset(ds, names, grid=request.grid, **stencil)
             out.update(grads.data_vars)
     except (ValueError, TypeError, IndexError, KeyError, NotImplementedError) as e:
         raise UsageError(said(e)) from e

@@ -228,6 +228,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("sphere", "wgs84"),
         help="earth model of --geospatial (default sphere, radius 6371008.8 m)",
     )
+    ops.add_argument(
+        "--crs",
+        type=_crs,
+        help="CRS of a projected grid whose file lacks a grid_mapping: a PROJ string or an "
+        "EPSG code (with --geospatial; x/y found by standard_name or as dims x and y)",
+    )
+    ops.add_argument(
+        "--winds",
+        choices=("grid", "earth"),
+        help="on a projected grid, whether the --divergence/--vorticity components are along "
+        "the grid's x/y (as models write them) or eastward/northward (required there)",
+    )
     for flag in ("--latitude", "--longitude"):
         ops.add_argument(
             flag,
@@ -326,3 +338,8 @@ def locations(args: argparse.Namespace) -> tuple[Any, Any]:
     if both and all(loc.local is not None for loc in locs):
         raise UsageError("argument --storage-option: INPUT and OUTPUT are local paths, not URLs")
     return locs[0], locs[1]
+
+
+def _crs(text: str) -> str | int:
+    """--crs: an EPSG code as a number, anything else as given (a PROJ string, EPSG:N)."""
+    return int(text) if text.strip().isdigit() else text

@@ -243,6 +243,7 @@ class Job:
     batch: str = ""  # how tasks group stored chunks, for a failure's chunk index
     inputs: int = 1  # input variables one task reads together (u and v of a vorticity)
     outputs: int = 0  # arrays a task computes besides the derivatives (an operator's result)
+    grid: str = ""  # the geospatial grid found, for the summary line
 
     @property
     def bytes_read(self) -> int:
@@ -502,12 +503,12 @@ def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_po
     result = xr.Dataset(grads, coords=ds.coords, attrs=dict(ds.attrs))
     _finish(result)
     job_dims = list(dims)
-    if request.geospatial:
-        from ..xr.geospatial import grid_dims
-
-        job_dims = grid_dims(ds, request.latitude, request.longitude)
+    if request.grid is not None:
+        job_dims = [str(d) for d in request.grid.dims]
     job_dims += [d for d in request.vertical_dims if d not in job_dims]
     job = Job(ds[used], result, job_dims, accuracy=accuracy, nan_policy=nan_policy)
+    if request.grid is not None:
+        job.grid = request.grid.describe()
     # one task reads the chunks of every input of the quantities; a quantity's outputs and
     # temporaries are held besides its derivatives (a geospatial one's metric terms too)
     job.inputs, job.outputs = task_counts(request.quantities, request.geospatial)

@@ -76,6 +76,41 @@ class Earth:
         """The northward scale when it does not depend on latitude (the sphere's R)."""
         return self.a if self.e2 == 0 else None
 
+    @property
+    def inverse_flattening(self) -> float:
+        """1/f of the ellipsoid; 0 for a sphere (pyproj's and CF's convention)."""
+        return 0.0 if self.e2 == 0 else 1.0 / (1.0 - math.sqrt(1.0 - self.e2))
+
+    def describe(self) -> str:
+        """``sphere R=6371008.8 m`` or ``WGS84 ellipsoid a=6378137 m 1/f=298.257223563``."""
+        if self.e2 == 0:
+            return f"sphere R={self.a:.10g} m"
+        name = "WGS84 ellipsoid" if self.kind == "wgs84" else "ellipsoid"
+        return f"{name} a={self.a:.10g} m 1/f={self.inverse_flattening:.12g}"
+
+    def same(self, other: Earth) -> bool:
+        """Equal axes (to 1e-9 relative): the same earth whatever it is called."""
+        return math.isclose(self.a, other.a, rel_tol=1e-9) and math.isclose(
+            self.e2, other.e2, rel_tol=1e-9, abs_tol=1e-15
+        )
+
+
+def ellipsoid(a: float, inverse_flattening: float) -> Earth:
+    """The earth of semi-major axis ``a`` metres and ``1/f`` (0: a sphere of radius ``a``).
+
+    Examples
+    --------
+    >>> ellipsoid(6370000.0, 0.0).describe()
+    'sphere R=6370000 m'
+    >>> ellipsoid(6378137.0, 298.257223563).kind
+    'wgs84'
+    """
+    if not inverse_flattening:
+        return Earth("sphere", float(a))
+    f = 1.0 / inverse_flattening
+    wgs84 = math.isclose(a, WGS84_A, rel_tol=1e-12) and math.isclose(f, WGS84_F, rel_tol=1e-9)
+    return Earth("wgs84" if wgs84 else "ellipsoid", float(a), f * (2 - f))
+
 
 def make_earth(earth: Any, radius: Any = None) -> Earth:
     """The earth model named by ``earth`` ("sphere" or "wgs84"), with ``radius`` for a sphere."""

@@ -14,7 +14,7 @@ from ..core.kinematics import GRAVITY, KINDS, OMEGA, coriolis_array, kinematic_a
 from ..core.metric import LatLonMetric
 from ..core.plan import is_dask_collection
 from . import units as units_pint
-from .geospatial import LAT_NAMES
+from .cf import LAT_NAMES
 from .gradient import describe, dim_spacings
 from .kinematic_units import (
     application_registry,

@@ -12,10 +12,11 @@ import xarray as xr
 from ..core.metric import LatLonMetric
 from ..core.operators import STANDARD_NAMES, check_same_shape, operate_arrays, output_name
 from ..core.plan import is_dask_collection, uniform_step
+from ..core.projection import ProjectedMetric
 from ..core.stencil import EvenCoords
-from ..errors import OptionNotImplemented, OptionWarning, dims_named, warn_caller
+from ..errors import OptionError, OptionNotImplemented, OptionWarning, dims_named, warn_caller
 from . import units as units
-from .geospatial import Grid, geospatial_gradient
+from .geospatial import geospatial_gradient, make_grid
 from .gradient import (
     UNIT_FACTOR,
     accuracy_note,
@@ -24,10 +25,14 @@ from .gradient import (
     dim_spacings,
     divide_units,
 )
+from .winds import rotate_winds
 
 STENCIL_OPTIONS = ("accuracy", "edge_order", "nan_policy")
 CARTESIAN_OPTIONS = {*STENCIL_OPTIONS, "spacing", "periodic"}
-GEOSPATIAL_OPTIONS = {*STENCIL_OPTIONS, "periodic", "latitude", "longitude", "earth", "radius"}
+GEOSPATIAL_OPTIONS = {
+    *STENCIL_OPTIONS,
+    *("periodic", "latitude", "longitude", "earth", "radius", "crs", "x", "y", "grid", "winds"),
+}
 _WORDS = {"divergence": "divergence", "vorticity": "relative vorticity", "laplacian": "Laplacian"}
 
 
@@ -46,11 +51,13 @@ def operate_xarray(
         )
     stencil = {k: options[k] for k in STENCIL_OPTIONS if k in options}
     first = inputs[0]
+    extra: dict[str, str] = {}
     if geospatial:
-        data, units_den = _geospatial(kind, inputs, dims, options, stencil)
+        data, units_den, extra = _geospatial(kind, inputs, dims, options, stencil)
     else:
         data, units_den = _cartesian(kind, inputs, dims, options, stencil, data_units)
     out = _wrap(kind, inputs, data, units_den, first, stencil.get("accuracy", 2))
+    out.attrs.update(extra)
     if data_units is None:
         return out
     registry = data_units._REGISTRY
@@ -168,22 +175,31 @@ def _dims(kind, obj, dims) -> list[Hashable]:
 
 def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays):
     first = inputs[0]
-    grid = Grid(
+    grid = make_grid(
         first,
+        options.get("grid"),
         options.get("latitude"),
         options.get("longitude"),
-        options.get("earth", "sphere"),
+        options.get("earth"),
         options.get("radius"),
         options.get("periodic"),
+        options.get("crs"),
+        x=options.get("x"),
+        y=options.get("y"),
     )
+    winds = options.get("winds")
+    if winds not in (None, "grid", "earth"):
+        raise OptionError("winds", f"{{opt:winds}} must be 'grid' or 'earth'; got {winds!r}")
     lat_dim, lon_dim = grid.dims
     if dims is not None and set(np.atleast_1d(dims).tolist()) != {lat_dim, lon_dim}:
         raise ValueError(
             f"{kind} with geospatial=True works on the horizontal dims {grid.dims} of "
             f"{grid.lat_name!r}/{grid.lon_name!r}; got dim={dims!r}"
         )
+    if grid.projected:
+        return _projected(kind, inputs, grid, winds, stencil, engine), "m", grid.attrs()
     if grid.curvilinear:
-        return _curvilinear(kind, inputs, grid, options, stencil), "m"
+        return _curvilinear(kind, inputs, grid, options, stencil), "m", grid.attrs()
     if not is_dask_collection(first.data):
         grid = grid.eager()
     lam, step = grid.lon_1d()
@@ -210,7 +226,68 @@ def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays):
         metric=LatLonMetric(grid.earth, axes[1], phi),
         **stencil,
     )
-    return data, "m"
+    return data, "m", grid.attrs()
+
+
+def _projected(kind, inputs, grid, winds, stencil, engine=operate_arrays):
+    """On a projected grid: grid-relative components (earth-relative ones turned first), the
+    derivatives along x and y in metres, MetPy's map-factor forms per chunk. A vector result
+    (the (a)geostrophic wind) is turned back for ``winds="earth"``."""
+    wind_at, vector_out = _vectors(kind, len(inputs))
+    if wind_at or vector_out:
+        if winds is None:
+            raise OptionError(
+                "winds",
+                f"{kind} on a projected grid ({grid.describe()}) needs {{opt:winds}}: 'grid' "
+                "when u and v are along the grid's x and y (as models write them), 'earth' "
+                "when they are eastward and northward",
+            )
+        if winds == "earth" and wind_at:
+            inputs = list(inputs)
+            i, j = wind_at
+            inputs[i], inputs[j] = rotate_winds(inputs[i], inputs[j], grid, to="grid")
+    first = inputs[0]
+    lazy = is_dask_collection(first.data)
+    g = grid if lazy else grid.eager()
+    y_dim, x_dim = grid.dims
+    axes = (first.get_axis_num(x_dim), first.get_axis_num(y_dim))
+    metric = ProjectedMetric(g.projection, axes[0], axes[1], g.x, g.y)
+    data = _named_errors(
+        first,
+        engine,
+        kind,
+        [a.data for a in inputs],
+        axes,
+        spacing=[g.xy_spacing(g.x), g.xy_spacing(g.y)],
+        periodic=None,
+        metric=metric,
+        **stencil,
+    )
+    if vector_out and winds == "earth":
+        pair = [xr.DataArray(d, dims=first.dims) for d in data]
+        data = tuple(a.data for a in rotate_winds(pair[0], pair[1], grid, to="earth"))
+    return data
+
+
+def _vectors(kind: str, n_inputs: int) -> tuple[tuple[int, int] | None, bool]:
+    """Where the wind's (u, v) are among the inputs of ``kind``, and whether its result is a
+    vector: what depends on the frame of the components on a projected grid."""
+    if kind in ("divergence", "vorticity"):
+        return (0, 1), False
+    if kind == "laplacian":
+        return None, False
+    from ..core.kinematics import KINDS
+
+    spec = KINDS.get(kind)
+    if spec is None or len(spec.inputs) - spec.needs_latitude != n_inputs:
+        raise OptionNotImplemented(  # PV, Q-vectors, advection with w
+            "geospatial",
+            f"{kind} with a vertical dim on a projected grid is not supported yet; "
+            "use a latitude/longitude grid",
+        )
+    names = list(spec.inputs)
+    at = (names.index("u"), names.index("v")) if "u" in names and "v" in names else None
+    return at, spec.outputs == ("u", "v")
 
 
 def _curvilinear(kind, inputs, grid, options, stencil):
@@ -226,8 +303,7 @@ def _curvilinear(kind, inputs, grid, options, stencil):
             f"coordinates; {grid.lat_name!r}/{grid.lon_name!r} are 2-D (curvilinear). Regrid, "
             f"or use the Cartesian {kind} on projected coordinates",
         )
-    keys = ("latitude", "longitude", "earth", "radius", "periodic")
-    kw = {k: options[k] for k in keys if k in options}
+    kw = {"grid": grid}
     u, v = inputs
     phi = xr.DataArray(grid.lat, dims=grid.dims) * grid.lat_rad
     lam = xr.DataArray(grid.lon, dims=grid.dims) * grid.lon_rad
@@ -251,7 +327,8 @@ def grid_data(kind, inputs, dims, options, geospatial, data_units, engine):
     units of the spacing ("m" with ``geospatial``, None when unknown or mixed)."""
     stencil = {k: options[k] for k in STENCIL_OPTIONS if k in options}
     if geospatial:
-        return _geospatial(kind, inputs, dims, options, stencil, engine)
+        data, den, _ = _geospatial(kind, inputs, dims, options, stencil, engine)
+        return data, den
     return _cartesian(kind, inputs, dims, options, stencil, data_units, engine)
 
 

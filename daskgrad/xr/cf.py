@@ -1,0 +1,211 @@
+"""CF metadata of a grid: latitude/longitude and projection coordinates, the grid-mapping
+variable and its CRS (pyproj), the earth it gives."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import xarray as xr
+
+from ..core import earth as m
+from ..errors import OptionError, warn_caller
+from . import units as units_pint
+
+LAT_NAMES = ("lat", "latitude", "nav_lat")
+LON_NAMES = ("lon", "longitude", "nav_lon")
+_PROJECTION = {"x": "projection_x_coordinate", "y": "projection_y_coordinate"}
+METRES = {"m": 1.0, "metre": 1.0, "meter": 1.0, "metres": 1.0, "meters": 1.0, "km": 1e3}
+METRES.update({"kilometre": 1e3, "kilometer": 1e3, "kilometres": 1e3, "kilometers": 1e3})
+
+
+# --- finding the coordinates and the CRS --------------------------------------------------------
+
+
+def find_coordinate(obj, given, what: str, names: tuple[str, ...]) -> Hashable:
+    """The name of ``obj``'s latitude or longitude coordinate (``what``): ``given``, or found by
+    its CF attributes, or by one of ``names``."""
+    variables = obj.variables if isinstance(obj, xr.Dataset) else obj.coords
+    if given is not None:
+        if given not in variables:
+            raise OptionError(
+                what,
+                f"{{opt:{what}={given!r}}} is not a coordinate of the input; its coordinates "
+                f"are {list(obj.coords)}",
+            )
+        return given
+    pools = [obj.coords]
+    if isinstance(obj, xr.Dataset):  # 2-D lat/lon stored as data variables
+        pools.append(obj.data_vars)
+    for pool in pools:
+        found = _cf_candidates(obj, pool, what) or [n for n in names if n in pool]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise OptionError(
+                what, f"several {what} coordinates: {found}; pass {{opt:{what}=NAME}}, one of them"
+            )
+    raise OptionError(
+        what,
+        f"no {what} coordinate found: none has CF attributes (standard_name {what!r}, units "
+        f"'degrees_{'north' if what == 'latitude' else 'east'}') nor one of the names "
+        f"{list(names)}; the input's coordinates are {list(obj.coords)}; pass "
+        f"{{opt:{what}=NAME}}",
+    )
+
+
+def _cf_candidates(obj, pool, what: str) -> list[Hashable]:
+    try:
+        import cf_xarray  # noqa: F401
+    except ImportError:
+        return []
+    if isinstance(obj, xr.Dataset) and pool is not obj.coords:
+        obj = obj.set_coords(list(pool))
+    return [n for n in obj.cf.coordinates.get(what, []) if n in pool]
+
+
+def latlon_names(obj) -> set[Hashable]:
+    found = set()
+    for what, names in (("latitude", LAT_NAMES), ("longitude", LON_NAMES)):
+        try:
+            found.add(find_coordinate(obj, None, what, names))
+        except ValueError:
+            pass
+    return found
+
+
+def projection_xy(obj, x, y, have_crs: bool) -> tuple[Hashable, Hashable] | None:
+    """Names of the projection x/y coordinates: given, or by standard_name, or (with a
+    projected CRS) the coordinates of dims named x and y."""
+    if x is not None or y is not None:
+        for name, what in ((x, "x"), (y, "y")):
+            if name is None or name not in obj.coords:
+                raise OptionError(
+                    what,
+                    f"{{opt:{what}={name!r}}} is not a coordinate of the input; its coordinates "
+                    f"are {list(obj.coords)}"
+                    + ("" if name is not None else " (give {opt:x} and {opt:y} together)"),
+                )
+        return x, y
+    found = []
+    for what in ("x", "y"):
+        hits = [
+            n for n, c in obj.coords.items() if c.attrs.get("standard_name") == _PROJECTION[what]
+        ]
+        if len(hits) > 1:
+            raise OptionError(
+                what, f"several projection {what} coordinates: {hits}; pass {{opt:{what}=NAME}}"
+            )
+        if not hits and have_crs:
+            hits = [n for n in (what, what.upper()) if n in obj.coords and obj[n].dims == (n,)]
+        found.append(hits[0] if hits else None)
+    if found[0] is None or found[1] is None:
+        return None
+    return found[0], found[1]
+
+
+def grid_mapping(obj) -> tuple[Hashable, dict[str, Any]] | None:
+    """The CF grid-mapping variable the data's variables name (attrs or, as xarray's
+    ``decode_coords="all"`` leaves it, encoding): its name and attrs."""
+    variables = [obj] if isinstance(obj, xr.DataArray) else list(obj.data_vars.values())
+    pool = obj.coords if isinstance(obj, xr.DataArray) else obj.variables
+    names: dict[Hashable, None] = {}
+    for v in variables:
+        ref = v.attrs.get("grid_mapping", v.encoding.get("grid_mapping"))
+        if isinstance(ref, str) and ref.strip():
+            names[ref.split(":")[0].split()[0]] = None
+    if not names:
+        found = [n for n, c in pool.items() if "grid_mapping_name" in c.attrs]
+        names = dict.fromkeys(found[:1]) if len(found) == 1 else {}
+    if len(names) > 1:
+        raise ValueError(f"the variables name several grid mappings {list(names)}; select one")
+    if not names:
+        return None
+    (name,) = names
+    if name not in pool:
+        if isinstance(obj, xr.DataArray):
+            warn_caller(
+                f"{what_var(obj)} names grid_mapping {name!r}, which is not among its coords: "
+                "its CRS and earth are not used (pass the Dataset, open it with "
+                "decode_coords='all', or pass crs=)"
+            )
+            return None
+        raise ValueError(f"grid_mapping {name!r} is named but not in the dataset")
+    return name, dict(pool[name].attrs)
+
+
+def data_crs(obj, crs) -> tuple[Any, str | None]:
+    """The CRS (pyproj) of the data or of ``crs``, and where it came from."""
+    mapping = grid_mapping(obj)
+    if crs is None and mapping is None:
+        return None, None
+    import pyproj
+
+    data = None
+    if mapping is not None:
+        try:
+            data = pyproj.CRS.from_cf(mapping[1])
+        except Exception as err:
+            raise ValueError(
+                f"grid_mapping {mapping[0]!r} does not describe a CRS pyproj knows: {err}"
+            ) from None
+    if crs is None:
+        return data, f"from grid_mapping {mapping[0]!r}" if mapping else None
+    try:
+        given = (
+            pyproj.CRS.from_cf(crs) if isinstance(crs, dict) else pyproj.CRS.from_user_input(crs)
+        )
+    except Exception as err:
+        raise OptionError(
+            "crs", f"{{opt:crs}} is not a CRS pyproj knows ({crs!r}): {err}"
+        ) from None
+    if mapping is not None and data is not None and not given.equals(data, ignore_axis_order=True):
+        raise OptionError(
+            "crs",
+            f"{{opt:crs}} ({given.name!r}) contradicts grid_mapping {mapping[0]!r} of the data "
+            f"({data.name!r}); drop one",
+        )
+    return given, "from crs="
+
+
+def data_earth(earth, radius, crs, source) -> tuple[m.Earth, str]:
+    """The earth model: the CRS's, unless ``earth``/``radius`` say otherwise (then they must
+    agree with it); without a CRS, ``earth``/``radius`` or the default sphere."""
+    given = earth is not None or radius is not None
+    if crs is None:
+        return m.make_earth(earth or "sphere", radius), "earth=/radius=" if given else "default"
+    ell = crs.ellipsoid
+    data = m.ellipsoid(ell.semi_major_metre, ell.inverse_flattening)
+    if not given:
+        return data, source
+    if earth is None or (str(earth).lower() == "sphere" and radius is None and data.e2 == 0):
+        mine = data if radius is None else m.make_earth("sphere", radius)
+    else:
+        mine = m.make_earth(earth, radius)
+    if not mine.same(data):
+        what = ", ".join(
+            f"{{opt:{k}={v!r}}}" for k, v in (("earth", earth), ("radius", radius)) if v is not None
+        )
+        raise OptionError(
+            "earth" if earth is not None else "radius",
+            f"{what} ({mine.describe()}) contradicts the earth of the data's CRS "
+            f"({data.describe()}, {source}); drop it, or change the grid_mapping",
+        )
+    return data, source
+
+
+def angle(c: Any) -> Any:
+    """A latitude/longitude coordinate holding a pint Quantity as degrees with a units attr."""
+    _, unit = units_pint.split(c.data)
+    if unit is None:
+        return c
+    try:
+        degrees = c.data.to(unit._REGISTRY.degree).magnitude
+    except Exception:
+        raise ValueError(f"coordinate {c.name!r} has units {unit}, which is not an angle") from None
+    return c.copy(data=degrees).assign_attrs(units="degrees")
+
+
+def what_var(da_: xr.DataArray) -> str:
+    """ "the data", or "variable 'NAME'" in messages."""
+    return "the data" if da_.name is None else f"variable {da_.name!r}"

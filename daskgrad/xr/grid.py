@@ -1,0 +1,520 @@
+"""The public horizontal grid: latitude/longitude (1-D or 2-D) or projection x/y with a CRS,
+its earth model, periodicity and metric factors, built once from a Dataset or DataArray."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..core import earth as m
+from ..core.gradient import gradient_array as gradient
+from ..core.plan import is_dask_collection, uniform_step
+from ..core.stencil import EvenCoords
+from ..errors import OptionError, dims_named, warn_caller
+from . import cf
+from . import units as units_pint
+from .gradient import accuracy_note, describe, divide_units
+
+__all__ = ["Grid", "grid_dims"]
+
+
+class Grid:
+    """The horizontal grid of a Dataset or DataArray, built once and passed around.
+
+    A latitude/longitude grid (1-D coordinates on two dims, or 2-D curvilinear ones) or a
+    projected grid (1-D projection x/y coordinates in m or km plus a CRS), with the earth it
+    is on, whether longitude wraps around, and its metric factors (computed lazily once per
+    horizontal chunking and shared by every variable differentiated with it).
+
+    Parameters
+    ----------
+    obj : DataArray or Dataset
+        The data whose coordinates and CF metadata give the grid. Projection coordinates are
+        found by ``standard_name`` (``projection_x_coordinate``/``projection_y_coordinate``)
+        or, with ``crs``, as the coordinates of dims named x and y; the CRS comes from the CF
+        ``grid_mapping`` variable its variables name (``pyproj.CRS.from_cf``; for a DataArray
+        the grid-mapping variable must be among its coords, as
+        ``xr.open_dataset(..., decode_coords="all")`` puts it), or from ``crs``. Otherwise
+        latitude/longitude as :func:`daskgrad.geospatial_gradient` finds them.
+    latitude, longitude : str, optional
+        Names of the latitude/longitude coordinates; giving one asks for a latitude/longitude
+        grid even when projection coordinates are present.
+    x, y : str, optional
+        Names of the projection x/y coordinates (a projected CRS is then needed).
+    crs : pyproj.CRS, dict, str or int, optional
+        The CRS when the data has no ``grid_mapping``: a pyproj CRS, a CF grid-mapping dict, a
+        PROJ string or an EPSG code. A geographic CRS gives the earth of a lat/lon grid.
+    earth : {"sphere", "wgs84"}, optional
+        The earth model. By default the ellipsoid or sphere of the CRS, else a sphere of
+        radius 6371008.8 m. Contradicting the CRS is a ValueError naming both.
+    radius : float, optional
+        The sphere's radius in metres (``earth="sphere"``); contradicting the CRS is a
+        ValueError.
+    periodic : None or bool
+        As for :func:`daskgrad.geospatial_gradient` (1-D longitudes only).
+
+    Returns
+    -------
+    Grid
+        With ``dims`` (the two horizontal dims, y-like first), ``projected``, ``crs`` (a
+        pyproj CRS or None), ``earth`` (its ``describe()`` is said in results' attrs),
+        ``periodic``, and :meth:`describe`. Pass it as ``grid=`` to
+        :func:`daskgrad.geospatial_gradient`, :func:`daskgrad.divergence`,
+        :func:`daskgrad.vorticity`, :func:`daskgrad.laplacian` and
+        :func:`daskgrad.rotate_winds`, which then reuse its map factors.
+
+    Examples
+    --------
+    >>> import pyproj
+    >>> x = np.arange(-3.0, 4.0) * 3000.0
+    >>> ds = xr.Dataset(
+    ...     {"T": (("y", "x"), np.zeros((7, 7)), {"grid_mapping": "crs"}),
+    ...      "crs": ((), 0, {"grid_mapping_name": "lambert_conformal_conic",
+    ...                      "standard_parallel": 38.5, "longitude_of_central_meridian": 262.5,
+    ...                      "latitude_of_projection_origin": 38.5, "earth_radius": 6371229.0})},
+    ...     coords={"x": ("x", x, {"standard_name": "projection_x_coordinate", "units": "m"}),
+    ...             "y": ("y", x, {"standard_name": "projection_y_coordinate", "units": "m"})})
+    >>> grid = Grid(ds)
+    >>> grid.projected, grid.dims
+    (True, ('y', 'x'))
+    >>> grid.describe()[:50]
+    "projected grid 'x'/'y' (Lambert Conic Conformal (1"
+    >>> grid.describe()[50:]
+    "SP)) on a sphere R=6371229 m (from grid_mapping 'crs')"
+    >>> lat = xr.DataArray(np.arange(-60.0, 61.0, 30.0), dims="lat")
+    >>> Grid(xr.Dataset(coords={"lat": lat, "lon": np.arange(0.0, 360.0, 90.0)})).describe()
+    "latitude/longitude grid 'lat'/'lon' (periodic) on a sphere R=6371008.8 m (default)"
+    """
+
+    def __init__(
+        self,
+        obj: xr.DataArray | xr.Dataset,
+        *,
+        latitude: Hashable | None = None,
+        longitude: Hashable | None = None,
+        x: Hashable | None = None,
+        y: Hashable | None = None,
+        crs: Any = None,
+        earth: str | None = None,
+        radius: float | None = None,
+        periodic: bool | None = None,
+    ) -> None:
+        if not isinstance(obj, xr.DataArray | xr.Dataset):
+            raise TypeError(f"Grid takes an xarray DataArray or Dataset; got {type(obj).__name__}")
+        if periodic not in (None, True, False):
+            raise TypeError(f"periodic must be None, True or False; got {periodic!r}")
+        self.crs, self.crs_source = cf.data_crs(obj, crs)
+        latlon = latitude is not None or longitude is not None
+        projected_crs = self.crs is not None and self.crs.is_projected
+        names = None if latlon else cf.projection_xy(obj, x, y, projected_crs)
+        if names is not None and not projected_crs:
+            explicit = x is not None or y is not None or self.crs is not None
+            if explicit or len(cf.latlon_names(obj)) < 2:
+                raise OptionError(
+                    "crs",
+                    f"projection coordinates {names[0]!r}/{names[1]!r} need a projected CRS; "
+                    + (
+                        f"{self.crs_source} is {self.crs.name!r}"
+                        if self.crs is not None
+                        else "the data has no grid_mapping: pass {opt:crs} (a PROJ string, "
+                        "an EPSG code, a CF dict or a pyproj CRS)"
+                    ),
+                )
+            names = None  # lat/lon found next, or an error naming both kinds
+        if projected_crs and names is None and not latlon:
+            raise OptionError(
+                "crs",
+                f"{self.crs_source} is a projected CRS ({self.crs.name!r}) but no projection "
+                "x/y coordinates were found (standard_name projection_x_coordinate/"
+                f"projection_y_coordinate, or dims x and y); the coordinates are "
+                f"{list(obj.coords)}; pass {{opt:x}} and {{opt:y}}",
+            )
+        self.earth, self.earth_source = cf.data_earth(earth, radius, self.crs, self.crs_source)
+        self.projected = names is not None
+        self.projection: Any = None
+        self._cache: dict[tuple[Any, ...], Any] = {}
+        self._eager: Grid | None = None
+        self._periodic_arg = periodic
+        if self.projected:
+            assert names is not None
+            self._init_projected(obj, *names, periodic)
+        else:
+            self._init_latlon(obj, latitude, longitude, periodic)
+
+    # --- construction -------------------------------------------------------------------------
+
+    def _init_projected(self, obj, x_name, y_name, periodic) -> None:
+        from ..core.projection import Projection
+
+        if periodic:
+            raise ValueError("periodic=True needs a 1-D longitude; a projected grid never wraps")
+        coords = []
+        for name, what in ((x_name, "x"), (y_name, "y")):
+            c = obj[name]
+            if c.ndim != 1 or c.dtype.kind not in "iuf":
+                raise ValueError(
+                    f"projection {what} coordinate {name!r} must be a 1-D array of real "
+                    f"numbers; it has dims {c.dims} and dtype {c.dtype}"
+                )
+            unit = str(c.attrs.get("units", "m")).strip()
+            if unit not in cf.METRES:
+                raise ValueError(
+                    f"projection {what} coordinate {name!r} has units {unit!r}; expected m or km"
+                )
+            data = c.data.astype(np.float64) * cf.METRES[unit]
+            if not is_dask_collection(data):
+                data = np.asarray(data)
+                m.monotonic(data, name, f"projection {what}")
+            coords.append((c, data))
+        (xc, self.x), (yc, self.y) = coords
+        if xc.dims == yc.dims:
+            raise ValueError(
+                f"projection coordinates {x_name!r} and {y_name!r} share the dim {xc.dims[0]!r}"
+            )
+        self.dims: tuple[Hashable, Hashable] = (yc.dims[0], xc.dims[0])
+        self.x_name, self.y_name = x_name, y_name
+        self.lat_name, self.lon_name = y_name, x_name  # the names the messages give
+        self.curvilinear = False
+        self.periodic = False
+        self.projection = Projection(self.crs)
+        self.skip = {x_name, y_name, *cf.latlon_names(obj)}
+
+    def _init_latlon(self, obj, latitude, longitude, periodic) -> None:
+        self.lat_name = cf.find_coordinate(obj, latitude, "latitude", cf.LAT_NAMES)
+        self.lon_name = cf.find_coordinate(obj, longitude, "longitude", cf.LON_NAMES)
+        if self.lat_name == self.lon_name:
+            raise ValueError(f"latitude and longitude are the same coordinate {self.lat_name!r}")
+        lat, lon = (cf.angle(obj[n]) for n in (self.lat_name, self.lon_name))
+        for c, what in ((lat, "latitude"), (lon, "longitude")):
+            if c.ndim not in (1, 2) or c.dtype.kind not in "iuf":
+                raise ValueError(
+                    f"{what} coordinate {c.name!r} must be a 1-D or 2-D array of real numbers; "
+                    f"it has dims {c.dims} and dtype {c.dtype}"
+                )
+        lat_rad = m.radians_per_unit(lat.attrs.get("units"), lat.name, "latitude")
+        lon_rad = m.radians_per_unit(lon.attrs.get("units"), lon.name, "longitude")
+        self.curvilinear = lat.ndim == 2 or lon.ndim == 2
+        if self.curvilinear:
+            dims = lat.dims if lat.ndim == 2 else lon.dims
+            if not (set(lat.dims) <= set(dims) and set(lon.dims) <= set(dims)):
+                raise ValueError(
+                    f"latitude {lat.name!r} has dims {lat.dims} and longitude {lon.name!r} "
+                    f"dims {lon.dims}; 2-D coordinates must share the same two dims"
+                )
+            if periodic:
+                raise ValueError(
+                    "periodic=True needs a 1-D longitude; 2-D coordinates "
+                    f"{lat.name!r}/{lon.name!r} are differentiated without wrapping"
+                )
+            sizes = dict((lat if lat.ndim == 2 else lon).sizes)
+            lat, lon = (c.variable.set_dims(sizes).transpose(*dims) for c in (lat, lon))
+        elif lat.dims == lon.dims:
+            raise ValueError(
+                f"latitude {lat.name!r} and longitude {lon.name!r} share the dim {lat.dims[0]!r} "
+                "(points along a track or an unstructured mesh); geospatial gradients need a "
+                "grid: 1-D coordinates on two dims or 2-D coordinates"
+            )
+        else:
+            dims = (lat.dims[0], lon.dims[0])
+            lat, lon = lat.variable, lon.variable
+        self.dims = dims
+        self.lat, self.lon = lat.data, lon.data
+        self.lat_rad, self.lon_rad = self._default_units(lat_rad, lon_rad)
+        self.skip = {self.lat_name, self.lon_name}
+        self._setup(periodic)
+
+    def _setup(self, periodic) -> None:
+        """Checks what can be checked without computing (dask coordinates are checked as their
+        chunks compute) and decides the wrap."""
+        if not is_dask_collection(self.lat):
+            m.check_latitude(np.asarray(self.lat, dtype=np.float64) * self.lat_rad, self.lat_name)
+            if not self.curvilinear:
+                m.monotonic(np.asarray(self.lat, dtype=np.float64), self.lat_name, "latitude")
+        self.periodic = False if self.curvilinear else self._periodic_1d(periodic)
+
+    def eager(self) -> Grid:
+        """This grid with NumPy coordinates, for NumPy data (dask coordinates computed)."""
+        lazy = [self.x, self.y] if self.projected else [self.lat, self.lon]
+        if not any(is_dask_collection(c) for c in lazy):
+            return self
+        if self._eager is None:
+            grid = copy.copy(self)
+            grid._cache = {}
+            if self.projected:
+                grid.x, grid.y = np.asarray(self.x), np.asarray(self.y)
+            else:
+                grid.lat, grid.lon = np.asarray(self.lat), np.asarray(self.lon)
+                grid._setup(self._periodic_arg)
+            self._eager = grid
+        return self._eager
+
+    def describe(self) -> str:
+        """One line saying which grid and which earth (the command line's summary shows it)."""
+        if self.projected:
+            op = self.crs.coordinate_operation
+            proj = op.method_name if op is not None else self.crs.name
+            what = f"projected grid {self.x_name!r}/{self.y_name!r} ({proj})"
+        else:
+            shape = "2-D" if self.curvilinear else "periodic" if self.periodic else "1-D"
+            what = f"latitude/longitude grid {self.lat_name!r}/{self.lon_name!r} ({shape})"
+        return f"{what} on a {self.earth.describe()} ({self.earth_source})"
+
+    def _default_units(self, lat_rad: float | None, lon_rad: float | None) -> tuple[float, float]:
+        """Radians per unit of latitude and longitude: coordinates without units are degrees;
+        warn when a latitude could be radians."""
+        lat, lon = self.lat, self.lon
+        lazy = is_dask_collection(lat) or is_dask_collection(lon)
+        if lat_rad is None and lon_rad != m.DEGREE and not lazy and np.size(lat) > 1:
+            small_lat = np.nanmax(np.abs(lat)) <= np.pi / 2
+            small_lon = lon_rad == 1.0 or np.nanmax(np.abs(lon)) <= 2 * np.pi
+            if small_lat and small_lon:
+                warn_caller(
+                    f"latitude {self.lat_name!r} has no units and all its values lie within "
+                    "±π/2; it is taken as degrees. Set its attrs['units'] to 'degrees_north' "
+                    "or 'radians' to say which"
+                )
+        return lat_rad or m.DEGREE, lon_rad or m.DEGREE
+
+    # --- 1-D latitude/longitude -----------------------------------------------------------------
+
+    def lon_1d(self):
+        """Longitude in radians, unwrapped (a grid crossing the dateline), and its step when
+        uniform."""
+        lam = self.lon
+        if is_dask_collection(lam):
+            return m.unwrap_dask(lam.astype(np.float64) * self.lon_rad, 0), None
+        lam = np.unwrap(np.asarray(lam, dtype=np.float64) * self.lon_rad)
+        m.monotonic(lam, self.lon_name, "longitude")
+        return lam, uniform_step(lam, self.lon.dtype)
+
+    def _periodic_1d(self, periodic) -> bool:
+        if periodic is False or (periodic is None and is_dask_collection(self.lon)):
+            return False
+        if is_dask_collection(self.lon):
+            return True  # asked for; the wrap step is computed lazily with a period of 360°
+        lam, step = self.lon_1d()
+        n = lam.size
+        covers = step is not None and math.isclose(n * abs(step), 2 * np.pi, rel_tol=1e-6)
+        if not covers and periodic and n > 1 and step is None:
+            gap = 2 * np.pi - abs(lam[-1] - lam[0])
+            covers = 0 < gap <= np.max(np.abs(np.diff(lam))) * (1 + 1e-6)
+        if periodic and not covers:
+            span = np.degrees(abs(lam[-1] - lam[0])) if n else 0.0
+            raise ValueError(
+                f"periodic=True but longitude {self.lon_name!r} does not cover the globe: "
+                f"{n} points spanning {span:.6g} degrees"
+                + (
+                    " (its last point repeats the first; drop it)"
+                    if math.isclose(span, 360)
+                    else ""
+                )
+            )
+        return covers
+
+    def _lat_factor(self, kind: str, chunks):
+        key = (kind, chunks)
+        if key not in self._cache:
+            args = (self.lat, self.lat_rad, self.earth, self.lat_name)
+            self._cache[key] = m.lat_factor(kind, *args, chunks)
+        return self._cache[key]
+
+    def _lat_spacing(self):
+        """Latitude spacing for the index derivative: metres on the sphere (R·φ, so no scaling
+        pass is needed), radians on the ellipsoid."""
+        scale = self.lat_rad * (self.earth.constant_north or 1.0)
+        phi = self.lat
+        if is_dask_collection(phi):
+            return phi.astype(np.float64) * scale
+        # an even coordinate's step as EvenCoords: uniform arithmetic, and the coordinate rule
+        # at the edges of a regional grid, as for dask coordinates (not inspected)
+        phi = np.asarray(phi, dtype=np.float64)
+        step = uniform_step(phi, self.lat.dtype)
+        return phi * scale if step is None else EvenCoords(step * scale)
+
+    def _differentiate_1d(self, x, ay: int, ax: int, opts):
+        lam, step = self.lon_1d()
+        # an even longitude's period is n steps (its 360° to the coordinates' rounding)
+        periodic = {ax: None if step is not None else 2 * np.pi} if self.periodic else None
+        g_y, g_x = gradient(
+            x,
+            dim=[ay, ax],
+            spacing=[self._lat_spacing(), lam if step is None else EvenCoords(step)],
+            periodic=periodic,
+            **opts,
+        )
+        chunks = x.chunks[ay] if is_dask_collection(x) else None
+        dx = m.scale(g_x, self._lat_factor("east", chunks), ay)
+        if self.earth.constant_north is None:
+            g_y = m.scale(g_y, self._lat_factor("north", chunks), ay)
+        return dx, g_y
+
+    # --- 2-D latitude/longitude -----------------------------------------------------------------
+
+    def _coefficients(self, chunks, opts):
+        key = ("jacobian", chunks, tuple(sorted(opts.items())))
+        if key not in self._cache:
+            self._cache[key] = m.curvilinear_coefficients(
+                self.lat,
+                self.lon,
+                self.lat_rad,
+                self.lon_rad,
+                self.earth,
+                self.lat_name,
+                chunks,
+                opts,
+            )
+        return self._cache[key]
+
+    def _differentiate_2d(self, x, a0: int, a1: int, opts, coef=None):
+        g0, g1 = gradient(x, dim=[a0, a1], **opts)
+        if not is_dask_collection(x):
+            return m.combine_inplace(g0, g1, coef or self._coefficients(None, opts), (a0, a1))
+        if coef is None:
+            coef = self._coefficients((x.chunks[a0], x.chunks[a1]), opts)
+        return m.combine_dask(g0, g1, coef, (a0, a1))
+
+    # --- projected --------------------------------------------------------------------------------
+
+    def xy_spacing(self, c):
+        """Spacing of a projection coordinate (metres): its step when even."""
+        if is_dask_collection(c):
+            return c
+        step = uniform_step(c, c.dtype)
+        return c if step is None else EvenCoords(step)
+
+    def map_factors(self, chunks: tuple[tuple[int, ...], tuple[int, ...]] | None, kind: str):
+        """The projection's factors for ``kind`` (see :func:`factor_block`), ``(n, ny, nx)``:
+        NumPy when ``chunks`` (along y, x) is None, else dask, computed once per horizontal
+        chunk and cached on the grid."""
+        key = ("factors", chunks, kind)
+        if key in self._cache:
+            return self._cache[key]
+        n = {"rotation": 2}.get(kind, 4)
+        out: Any
+        if chunks is None:
+            out = factor_block(self.projection, kind, np.asarray(self.y), np.asarray(self.x))
+        else:
+            import dask.array as da
+
+            y, x = (
+                c.rechunk((ch,)) if is_dask_collection(c) else da.from_array(c, (ch,))
+                for c, ch in zip((self.y, self.x), chunks, strict=True)
+            )
+            out = da.blockwise(
+                factor_block,
+                "kij",
+                self.projection,
+                None,
+                kind,
+                None,
+                y,
+                "i",
+                x,
+                "j",
+                new_axes={"k": n},
+                dtype=np.float64,
+                meta=np.empty((0, 0, 0)),
+            )
+            out = m.barrier(out)
+        self._cache[key] = out
+        return out
+
+    def _differentiate_projected(self, x, ay: int, ax: int, opts, frame: str):
+        spacing = [self.xy_spacing(self.y), self.xy_spacing(self.x)]
+        g_y, g_x = gradient(x, dim=[ay, ax], spacing=spacing, **opts)
+        if not is_dask_collection(x):
+            return m.combine_inplace(g_y, g_x, self.map_factors(None, frame), (ay, ax))
+        coef = self.map_factors((x.chunks[ay], x.chunks[ax]), frame)
+        return m.combine_dask(g_y, g_x, coef, (ay, ax))
+
+    def rotation(self, chunks: tuple[tuple[int, ...], tuple[int, ...]] | None):
+        """``(cos, sin)`` of the angle turning grid-relative components eastward/northward
+        (east = cos·gx − sin·gy), ``(2, ny, nx)``; None on a latitude/longitude grid."""
+        if not self.projected:
+            return None
+        return self.map_factors(chunks, "rotation")
+
+    # --- every grid -----------------------------------------------------------------------------
+
+    def differentiate(
+        self, da_: xr.DataArray, opts, frame: str = "earth"
+    ) -> tuple[xr.DataArray, xr.DataArray]:
+        """``(df/dx, df/dy)`` per metre of ``da_`` (eastward/northward, or along grid x/y with
+        ``frame="grid"`` on a projected grid), named and with attrs."""
+        if frame not in ("earth", "grid"):
+            raise OptionError("frame", f"{{opt:frame}} must be 'earth' or 'grid'; got {frame!r}")
+        missing = [d for d in self.dims if d not in da_.dims]
+        if missing:
+            raise ValueError(
+                f"{cf.what_var(da_)} has dims {da_.dims}, not the horizontal dims {self.dims} of "
+                f"{self.lat_name!r}/{self.lon_name!r}"
+            )
+        x, data_units = units_pint.split(da_.data)
+        grid = self
+        if not is_dask_collection(x):
+            x, grid = np.asarray(x), self.eager()
+        a0, a1 = (da_.get_axis_num(d) for d in self.dims)
+        with dims_named(da_.dims, cf.what_var(da_)):  # the core numbers dims; the error names them
+            if self.projected:
+                dx, dy = grid._differentiate_projected(x, a0, a1, opts, frame)
+            elif self.curvilinear:
+                dx, dy = grid._differentiate_2d(x, a0, a1, opts)
+            else:
+                dx, dy = grid._differentiate_1d(x, a0, a1, opts)
+        what = describe(da_)
+        units = None if data_units is not None else da_.attrs.get("units")
+        if data_units is not None:  # a Quantity in: Quantities per metre, in its registry
+            reg = data_units._REGISTRY
+            per_m = units_pint.derivative_units(data_units, reg.meter, reg)
+            dx, dy = units_pint.quantity(dx, per_m), units_pint.quantity(dy, per_m)
+
+        def wrap(g: Any, c: str, word: str) -> xr.DataArray:
+            return xr.DataArray(
+                g,
+                coords=da_.coords,
+                dims=da_.dims,
+                name=None if da_.name is None else f"d{da_.name}_d{c}",
+                attrs={
+                    "long_name": f"{word} derivative of {what}{_order(opts)}",
+                    **({"units": divide_units(units, "m")} if isinstance(units, str) else {}),
+                    **self.attrs(),
+                },
+            )
+
+        if self.projected and frame == "grid":
+            return wrap(dx, "x", "grid-x"), wrap(dy, "y", "grid-y")
+        return wrap(dx, "x", "eastward"), wrap(dy, "y", "northward")
+
+    def attrs(self) -> dict[str, str]:
+        """The attrs every result on this grid carries: the earth model it used."""
+        return {"earth": self.earth.describe()}
+
+
+def factor_block(proj: Any, kind: str, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """One horizontal chunk's factors: the chain-rule coefficients ``c`` of
+    :func:`daskgrad.core.earth.combine_inplace` (``d/dx = c0 ∂f/∂y + c1 ∂f/∂x``,
+    ``d/dy = c2 ∂f/∂y + c3 ∂f/∂x``) for ``kind`` "grid" (k ∂f/∂x, h ∂f/∂y) or "earth" (those
+    turned eastward/northward), or ``(cos, sin)`` for "rotation"."""
+    f = proj.factors(x, y)
+    k, h, cos, sin = f["k"], f["h"], f["cos"], f["sin"]
+    if kind == "rotation":
+        return np.stack([cos, sin])
+    if kind == "grid":
+        zero = np.zeros_like(k)
+        return np.stack([zero, k, h, zero])
+    return np.stack([-sin * h, cos * k, cos * h, sin * k])
+
+
+def grid_dims(obj, latitude=None, longitude=None, crs=None) -> list[Hashable]:
+    """The horizontal dims of ``obj``'s grid (found as :class:`Grid` finds it): the dims a
+    geospatial derivative differentiates along."""
+    return list(Grid(obj, latitude=latitude, longitude=longitude, crs=crs).dims)
+
+
+def _order(opts) -> str:
+    return accuracy_note(opts.get("accuracy", 2))
