@@ -100,7 +100,7 @@ def run_job(
 
     from ..io.inspect import ReadFailed
     from ..io.writer import ComputeFailed, write
-    from .pipeline import say_warnings
+    from .parser import say_warnings
 
     progress = not args.no_progress and sys.stdout.isatty()
     before = set(client.scheduler_info()["workers"]) if client else set()
@@ -193,7 +193,8 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
     from ..io.remote import check_remote_output, remove_stale_remote
     from ..io.target import check_output
     from ..io.writer import ComputeFailed, make_target
-    from .pipeline import check_input, open_input
+    from .checks import check_input
+    from .opening import open_input
 
     input, output = locations(args)
     chunks = key_values(args.chunks, "--chunks", chunk_size)
@@ -294,7 +295,8 @@ def _stalled(e: Exception, detail: str, input: Any, output: Any, timeout: float)
 def _build(args: argparse.Namespace, ds: Any, periodic: dict, request: Any, quiet=False) -> Any:
     """The checked, lazy job; the API's warnings (a per-degree result, say) said in one line
     each, in the command line's words, unless ``quiet`` (said already)."""
-    from .pipeline import prepare, say_warnings
+    from .jobs import prepare
+    from .parser import say_warnings
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -316,7 +318,8 @@ def _batched(args, input, job, client, periodic, request):
     """``job`` reading several small stored chunks per task (see ``batch_chunks``), if the
     workers' memory allows; the output keeps the stored chunks."""
     from ..cluster.memory import task_room
-    from .pipeline import batch_chunks, keep_stored_chunks, open_input
+    from .batching import batch_chunks, keep_stored_chunks
+    from .opening import open_input
 
     workers = list(client.scheduler_info()["workers"].values())
     if not workers:
@@ -380,7 +383,8 @@ def cmd_demo(args: argparse.Namespace, state: State) -> int:
 
     from ..io.target import Target, is_zarr_store
     from . import demo
-    from .pipeline import open_input, prepare
+    from .jobs import prepare
+    from .opening import open_input
 
     if args.size < 2**20:
         raise UsageError(
