@@ -47,6 +47,12 @@ class Job:
         return max(map(largest_chunk, self.result.data_vars.values()), default=0)
 
     @property
+    def chunk_bytes_whole(self) -> int:
+        """The largest output variable, whole, in bytes: a task's chunk when one process
+        computes everything at once."""
+        return max((int(v.nbytes) for v in self.result.data_vars.values()), default=0)
+
+    @property
     def k(self) -> int:
         """Derivatives computed per input chunk, at most."""
         return len(self.dims)
