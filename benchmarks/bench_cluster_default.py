@@ -44,6 +44,15 @@ CONTENDERS = {
     "1 process x 2 threads": ["--workers", "1", "--threads-per-worker", "2"],
     "no cluster (threads)": [],
 }
+# the run's own threads at any size below the larger-than-memory shape: the no-cluster
+# threshold (daskgrad.cluster.inprocess.SMALL_BYTES) raised in the run's process
+THREADS = """
+import sys
+import daskgrad.cluster.inprocess as inprocess
+inprocess.SMALL_BYTES = 2**40
+from daskgrad.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 def write_input(path: Path, shape: tuple[int, int, int], fmt: str) -> int:
@@ -109,6 +118,8 @@ def run_once(cmd: list[str], out: Path, limit: int | None, workers: int) -> dict
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
     stdout, stderr = proc.communicate()
+    if workers == 0 and "local cluster" in stdout:
+        raise SystemExit(f"{' '.join(cmd)} started a cluster: {stdout}")
     seconds = time.perf_counter() - start
     stop.set()
     thread.join()
@@ -144,15 +155,18 @@ def main() -> None:
                 shutil.rmtree(src, ignore_errors=True)
                 src.unlink(missing_ok=True)
                 nbytes = write_input(src, shape, fmt)
-                base = [sys.executable, "-m", "daskgrad", "run", str(src), str(tmp / "out.zarr")]
-                base += ["--geospatial", "--var", "t", "--vorticity", "u,v", "--divergence", "u,v"]
-                base += ["--no-progress"]
+                opts = ["run", str(src), str(tmp / "out.zarr"), "--no-progress", "--geospatial"]
+                opts += ["--var", "t", "--vorticity", "u,v", "--divergence", "u,v"]
                 best: dict[str, dict] = {}
                 for _ in range(args.repeat):
                     for name, flags in CONTENDERS.items():
                         if not flags and total is not None:
                             continue  # larger than memory: a cluster's limits are the point
-                        cmd = [*base, *flags]
+                        head = [
+                            sys.executable,
+                            *(["-c", THREADS] if not flags else ["-m", "daskgrad"]),
+                        ]
+                        cmd = [*head, *opts, *flags]
                         workers = int(flags[1]) if flags else 0
                         limit = None
                         if total is not None:

@@ -228,13 +228,20 @@ def local_cluster_shape(
 
 def default_shape(cores: int) -> tuple[int, int]:
     """``(workers, threads per worker)`` of the embedded cluster on ``cores`` cores when no
-    option sets them: distributed's choice (one process per core up to 4 cores).
+    option sets them: on up to 2 cores one worker process with a thread per core, measured
+    1.25-1.4x faster than distributed's one process per core on 2 cores, with one worker's
+    baseline memory instead of two (benchmarks/bench_cluster_default.py, README "Clusters");
+    on more cores distributed's choice (one process per core up to 4 cores).
 
     Examples
     --------
     >>> default_shape(2)
-    (2, 1)
+    (1, 2)
+    >>> default_shape(4)
+    (4, 1)
     """
+    if cores <= 2:
+        return 1, max(cores, 1)
     if cores <= 4:
         return max(cores, 1), 1
     workers = min(f for f in range(1, cores + 1) if cores % f == 0 and f * f >= cores)
