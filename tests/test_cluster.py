@@ -235,8 +235,8 @@ def test_connect_refuses_a_tiny_limit_before_starting_anything(limit):
 
 
 @pytest.mark.parametrize(
-    "shape", [(None, None, None), (1, None, None), (None, 1, None), (3, 2, 2**30), (1, 1, None)]
-)
+    "shape", [(1, None, None), (None, 1, None), (3, 2, 2**30), (1, 1, None)]
+)  # with no option at all the shape is daskgrad's own (tests/test_cluster_default.py)
 def test_local_cluster_shape_is_what_distributed_would_choose(shape):
     from distributed import LocalCluster
 

@@ -83,7 +83,9 @@ class Run:
         self.before = snapshot(self.out)
         self.sig, self.ready, self.name = sig, ready, name
         args = ["run", str(root / "in.zarr"), str(self.out), "--dim", "x", "--overwrite"]
-        args += ["--no-progress"]
+        # --workers: on its embedded cluster (a run this small computes on threads without
+        # one otherwise; tests/test_small_inputs.py signals that)
+        args += ["--no-progress", "--workers", "2"]
         if how == "module":
             cmd = [sys.executable, "-m", "daskgrad", *args]
         elif how == "script":

@@ -64,6 +64,8 @@ def connect(
     from ..cluster.memory import check_memory_limit, local_cluster_shape
 
     check_cluster_args(args)
+    if not args.debug:
+        _quiet_distributed()  # imported here: a run on this process's threads never needs it
     local = not (args.scheduler or args.scheduler_file)
     if local:
         _, threads, memory = local_cluster_shape(
@@ -100,7 +102,7 @@ def run_job(
 
     from ..io.inspect import ReadFailed
     from ..io.writer import ComputeFailed, write
-    from .pipeline import say_warnings
+    from .parser import say_warnings
 
     progress = not args.no_progress and sys.stdout.isatty()
     before = set(client.scheduler_info()["workers"]) if client else set()
@@ -195,7 +197,8 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
     from ..io.remote import check_remote_output, remove_stale_remote
     from ..io.target import check_output
     from ..io.writer import ComputeFailed, make_target
-    from .pipeline import check_input, open_input
+    from .checks import check_input
+    from .opening import open_input
 
     input, output = locations(args)
     chunks = key_values(args.chunks, "--chunks", chunk_size)
@@ -210,6 +213,7 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
     checkpoint()
     ds = open_input(input, chunks or None, say=say, group=args.group, **_netcdf_shape(args))
     with contextlib.closing(ds):
+        say(_opened(input, ds))  # within a second of the start, whatever the input's size
         checkpoint()
         job = _build(args, ds, periodic, request)
         checkpoint()
@@ -226,9 +230,11 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
         target = make_target(output, args.overwrite, [input], say)
         if in_process:
             say("memory:// stores live in this process: computing on its threads, no cluster")
+        elif on_threads := _small(args, job):
+            say(on_threads)
         cluster = (
             contextlib.nullcontext()
-            if in_process
+            if in_process or on_threads
             else connect(args, job.chunk_bytes, job.k, job.counts)
         )
         try:
@@ -237,7 +243,7 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
                 local = not (args.scheduler or args.scheduler_file)
                 if client is not None and local and not args.debug:
                     client.run(quiet_asyncio)
-                if client is not None and not chunks and _stored_chunks(input):
+                if not chunks and _stored_chunks(input):
                     job = _batched(args, input, job, client, periodic, request)
                 checkpoint()
                 fmt = getattr(args, "zarr_format", None) or zarr_format_of(input)
@@ -254,6 +260,50 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
             if stalled:
                 raise ComputeFailed(stalled) from e
             raise
+
+
+def _opened(input: Any, ds: Any) -> str:
+    """'INPUT: 2 variables, 1.00 MiB in 4 chunks': what was opened (its data variables, their
+    bytes and chunks), said before anything is built or started."""
+    from dask.utils import format_bytes
+
+    variables = list(ds.data_vars.values())
+    nbytes = sum(int(v.nbytes) for v in variables)
+    chunks = sum(math.prod(map(len, v.chunks)) if v.chunks else 1 for v in variables)
+    return (
+        f"{input}: {_count(len(variables), 'variable')}, {format_bytes(nbytes)} in "
+        f"{_count(chunks, 'chunk')}"
+    )
+
+
+def _cluster_asked(args: argparse.Namespace) -> bool:
+    """Whether an option names the cluster: a scheduler, or the local cluster's shape."""
+    return any(
+        getattr(args, o) is not None
+        for o in ("scheduler", "scheduler_file", "workers", "threads_per_worker", "memory_limit")
+    )
+
+
+def _small(args: argparse.Namespace, job: Any) -> str:
+    """The line to say when ``job`` computes on this process's threads without a cluster (no
+    cluster option given, a small run that fits the memory rule whole: see
+    ``cluster.inprocess``); '' when it needs a cluster."""
+    from dask.system import CPU_COUNT
+    from dask.utils import format_bytes
+
+    from ..cluster.inprocess import SMALL_BYTES, threads_suffice
+
+    if _cluster_asked(args):
+        return ""
+    read, written = job.bytes_read, job.bytes_written
+    arrays = max(len(job.source.data_vars) // max(job.inputs, 1), 1)
+    if not threads_suffice(read, written, job.chunk_bytes_whole, arrays, job.k, job.counts):
+        return ""
+    return (
+        f"{format_bytes(read + written)} to read and write: computing on this process's "
+        f"{_count(CPU_COUNT, 'thread')}, no cluster (one starts above "
+        f"{format_bytes(SMALL_BYTES)}, or with --workers/--threads-per-worker/--memory-limit)"
+    )
 
 
 def _netcdf_shape(args: argparse.Namespace) -> dict[str, Any]:
@@ -296,7 +346,8 @@ def _stalled(e: Exception, detail: str, input: Any, output: Any, timeout: float)
 def _build(args: argparse.Namespace, ds: Any, periodic: dict, request: Any, quiet=False) -> Any:
     """The checked, lazy job; the API's warnings (a per-degree result, say) said in one line
     each, in the command line's words, unless ``quiet`` (said already)."""
-    from .pipeline import prepare, say_warnings
+    from .jobs import prepare
+    from .parser import say_warnings
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -316,16 +367,23 @@ def _stored_chunks(input: Any) -> bool:
 
 def _batched(args, input, job, client, periodic, request):
     """``job`` reading several small stored chunks per task (see ``batch_chunks``), if the
-    workers' memory allows; the output keeps the stored chunks."""
-    from ..cluster.memory import task_room
-    from .pipeline import batch_chunks, keep_stored_chunks, open_input
+    workers' memory allows (``client`` None: this process's threads); the output keeps the
+    stored chunks."""
+    from ..cluster.memory import machine_memory, task_room
+    from .batching import batch_chunks, keep_stored_chunks
+    from .opening import open_input
 
-    workers = list(client.scheduler_info()["workers"].values())
-    if not workers:
-        return job
-    limits = [w.get("memory_limit") or 0 for w in workers]
-    threads = max(w["nthreads"] for w in workers)
-    room = task_room(min(limits) if all(limits) else None, threads, spill=True)
+    if client is None:  # this process's threads: the machine's memory is their limit
+        from dask.system import CPU_COUNT
+
+        room = task_room(machine_memory(), CPU_COUNT, spill=True)
+    else:
+        workers = list(client.scheduler_info()["workers"].values())
+        if not workers:
+            return job
+        limits = [w.get("memory_limit") or 0 for w in workers]
+        threads = max(w["nthreads"] for w in workers)
+        room = task_room(min(limits) if all(limits) else None, threads, spill=True)
     batch = batch_chunks(job, room)
     if not batch:
         return job
@@ -386,7 +444,8 @@ def cmd_demo(args: argparse.Namespace, state: State) -> int:
 
     from ..io.target import Target, is_zarr_store
     from . import demo
-    from .pipeline import open_input, prepare
+    from .jobs import prepare
+    from .opening import open_input
 
     if args.size < 2**20:
         raise UsageError(
@@ -438,8 +497,6 @@ def _quiet_distributed() -> None:
     for name in ["distributed", *logging.root.manager.loggerDict]:
         if name.startswith("distributed"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
-    # aiohttp's "Unclosed client session" of an object store's filesystem at exit
-    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 def _stopped(terminated: bool, state: State) -> int:
@@ -468,7 +525,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         checkpoint()  # held since the first import (daskgrad/__init__ installs the handler)
         if not debug:
-            _quiet_distributed()
+            # aiohttp's "Unclosed client session" of an object store's filesystem at exit
+            logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         args = build_parser().parse_args(argv)
         check_cluster_args(args)
         checkpoint()

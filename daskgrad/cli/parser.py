@@ -4,7 +4,7 @@ OUTPUT as locations with their storage options."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..core.stencil import ACCURACIES, EDGE_ORDERS, NAN_POLICIES
@@ -44,6 +44,18 @@ def said(e: BaseException) -> str:
     if isinstance(e, Worded):
         return e.worded(Flags)
     return first_line(e).partition(": ")[2] or str(e)
+
+
+def say_warnings(caught: list, say: Callable[[str], None]) -> None:
+    """Each distinct warning of ``caught`` as one ``warning: …`` line (its first line), the
+    options it names as flags."""
+    said = [
+        m.worded(Flags) if isinstance(m, Worded) else str(m) for m in (w.message for w in caught)
+    ]
+    lines = [text.strip().splitlines() for text in said]
+    for line in dict.fromkeys(text[0] for text in lines if text):
+        if "consolidated" not in line.lower():
+            say(f"warning: {line}")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -4,12 +4,13 @@ and choices made from them before and after a cluster starts."""
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 from ..errors import UsageError
 
 __all__ = ["WORKER_BASELINE", "check_memory_limit", "local_cluster_shape", "task_bytes"]
-__all__ += ["largest_chunk_allowed", "task_room"]
+__all__ += ["largest_chunk_allowed", "machine_memory", "task_room"]
 
 #: Resident memory of a worker process once it has run daskgrad's tasks: 103 MiB started,
 #: 122 MiB after a zarr-to-zarr run, 135 MiB with a netCDF4 input (distributed 2026.8, Python
@@ -26,14 +27,63 @@ def fmt_bytes(n: float) -> str:
     return format_bytes(int(n))
 
 
+def machine_memory() -> int:
+    """The memory this process may use, in bytes: the machine's, lowered to a cgroup's limit
+    or an RSS rlimit, as ``distributed.system.memory_limit`` computes it (without importing
+    distributed).
+
+    Examples
+    --------
+    >>> machine_memory() > 0
+    True
+    """
+    import os
+
+    try:
+        import psutil  # distributed's dependency
+
+        limit = int(psutil.virtual_memory().total)
+    except ImportError:
+        limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if sys.platform == "linux":
+        for path in (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",  # cgroups v1 hard limit
+            "/sys/fs/cgroup/memory/memory.soft_limit_in_bytes",  # cgroups v1 soft limit
+            "/sys/fs/cgroup/memory.max",  # cgroups v2 hard limit
+            "/sys/fs/cgroup/memory.high",  # cgroups v2 soft limit
+            "/sys/fs/cgroup/memory.low",  # cgroups v2 softest limit
+        ):
+            try:
+                with open(path) as f:
+                    value = int(f.read())
+            except (OSError, ValueError):  # absent, or "max"
+                continue
+            if value > 0:
+                limit = min(limit, value)
+    if sys.platform != "win32":
+        import resource
+
+        hard = resource.getrlimit(resource.RLIMIT_RSS)[1]
+        if 0 < hard < limit:
+            limit = hard
+    return limit
+
+
 def _usable_fraction(*keys: str) -> float:
     """The fraction of a worker's memory limit at which distributed pauses it (else kills it),
     or the first of ``keys`` set (``spill``: where it starts writing its data to disk)."""
     import dask
-    import distributed  # noqa: F401 - its config holds the fractions
 
     keys = (*keys, "distributed.worker.memory.pause", "distributed.worker.memory.terminate")
-    return float(next((f for f in (dask.config.get(k, False) for k in keys) if f), 1.0))
+    # distributed adds its defaults to dask's config when imported; a run on this process's
+    # threads does not import it, and reads them here (a user's dask config wins either way)
+    values = [dask.config.get(k, MEMORY_FRACTIONS[k.rsplit(".", 1)[1]]) for k in keys]
+    return float(next((f for f in values if f), 1.0))
+
+
+#: distributed's defaults for the fractions of a worker's limit at which it spills to disk,
+#: pauses, and is restarted (its distributed.yaml; tests/test_small_inputs.py compares)
+MEMORY_FRACTIONS = {"spill": 0.7, "pause": 0.8, "terminate": 0.95}
 
 
 #: The least limit keeps a worker this far below the fraction at which distributed pauses it:
@@ -162,16 +212,37 @@ def local_cluster_shape(
     (2, 1, 1073741824)
     """
     from dask.system import CPU_COUNT
-    from distributed.deploy.utils import nprocesses_nthreads
-    from distributed.system import MEMORY_LIMIT
 
     if workers is None:
         if threads_per_worker is None:
-            workers, threads_per_worker = nprocesses_nthreads(CPU_COUNT)
+            workers, threads_per_worker = default_shape(CPU_COUNT)
         else:
             workers = max(1, CPU_COUNT // threads_per_worker)
     elif threads_per_worker is None:
         threads_per_worker = max(1, math.ceil(CPU_COUNT / workers))
+    total = machine_memory()
     if memory_limit is None:
-        memory_limit = MEMORY_LIMIT // workers
-    return workers, threads_per_worker, min(int(memory_limit), MEMORY_LIMIT)
+        memory_limit = total // workers
+    return workers, threads_per_worker, min(int(memory_limit), total)
+
+
+def default_shape(cores: int) -> tuple[int, int]:
+    """``(workers, threads per worker)`` of the embedded cluster on ``cores`` cores when no
+    option sets them: on up to 2 cores one worker process with a thread per core, measured
+    1.25-1.4x faster than distributed's one process per core on 2 cores, with one worker's
+    baseline memory instead of two (benchmarks/bench_cluster_default.py, README "Clusters");
+    on more cores distributed's choice (one process per core up to 4 cores).
+
+    Examples
+    --------
+    >>> default_shape(2)
+    (1, 2)
+    >>> default_shape(4)
+    (4, 1)
+    """
+    if cores <= 2:
+        return 1, max(cores, 1)
+    if cores <= 4:
+        return max(cores, 1), 1
+    workers = min(f for f in range(1, cores + 1) if cores % f == 0 and f * f >= cores)
+    return workers, cores // workers

@@ -1,0 +1,207 @@
+"""The command line's job: a request checked against the input, built into the lazy output
+Dataset, with what the memory rule counts of its tasks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UsageError
+from .derived import Request, derived_outputs
+from .opening import groups_hint, known_dims
+from .quantities import read_once, task_counts
+
+
+def largest_chunk(var: Any) -> int:
+    """Bytes of the largest chunk of an xarray variable (its whole size if not chunked)."""
+    chunks = var.chunks or [[n] for n in var.shape]
+    return var.dtype.itemsize * math.prod(max(c, default=0) for c in chunks)
+
+
+@dataclass
+class Job:
+    """A validated, lazily built gradient: what to read and what to write."""
+
+    source: Any  # the input variables, lazy
+    result: Any  # the output Dataset, lazy
+    dims: list[str] = field(default_factory=list)  # differentiated dims
+    absent: int = 0  # input chunks absent from the store
+    accuracy: int = 2
+    nan_policy: str = "propagate"
+    batch: str = ""  # how tasks group stored chunks, for a failure's chunk index
+    inputs: int = 1  # input variables one task reads together (u and v of a vorticity)
+    outputs: int = 0  # arrays a task computes besides the derivatives (an operator's result)
+    grid: str = ""  # the geospatial grid found, for the summary line
+
+    @property
+    def bytes_read(self) -> int:
+        return int(sum(v.nbytes for v in self.source.data_vars.values()))
+
+    @property
+    def bytes_written(self) -> int:
+        return int(sum(v.nbytes for v in self.result.data_vars.values()))
+
+    @property
+    def chunk_bytes(self) -> int:
+        """The largest chunk of any output variable, in bytes (inputs are at most as large)."""
+        return max(map(largest_chunk, self.result.data_vars.values()), default=0)
+
+    @property
+    def chunk_bytes_whole(self) -> int:
+        """The largest output variable, whole, in bytes: a task's chunk when one process
+        computes everything at once."""
+        return max((int(v.nbytes) for v in self.result.data_vars.values()), default=0)
+
+    @property
+    def k(self) -> int:
+        """Derivatives computed per input chunk, at most."""
+        return len(self.dims)
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        """What ``task_bytes`` counts besides the chunk and ``k``: the inputs a task reads,
+        the outputs it computes besides the derivatives, the input's itemsize over the
+        results' (uint8 → float64: 1/8), whether neighbouring chunks give ghost planes."""
+        source = list(self.source.data_vars.values())
+        result = list(self.result.data_vars.values())
+        if not source or not result:
+            return {"inputs": self.inputs, "outputs": self.outputs}
+        widest = max(result, key=largest_chunk)
+        ratio = max(v.dtype.itemsize for v in source) / widest.dtype.itemsize
+        neighbours = any(
+            v.chunks is not None and d in v.dims and len(v.chunks[v.dims.index(d)]) > 1
+            for v in source
+            for d in self.dims
+        )
+        return {
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "input_ratio": ratio,
+            "neighbours": neighbours,
+        }
+
+
+def prepare(
+    ds: Any,
+    dims: Sequence[str],
+    variables: Sequence[str] | None = None,
+    edge_order: int = 1,
+    periodic: dict[str, float | None] | None = None,
+    datetime_unit: str | None = None,
+    accuracy: int = 2,
+    nan_policy: str = "propagate",
+    request: Request | None = None,
+) -> Job:
+    """Check names against ``ds`` and build the lazy gradient Dataset, with the geospatial
+    gradients and operators of ``request``. The options and the coordinates are checked where
+    they enter the engine (core.plan), as the graph is built: before any cluster starts.
+
+    Raises UsageError, naming the culprit, for anything wrong with the request or the input.
+    """
+    import daskgrad
+
+    from .parser import said
+
+    request = request or Request()
+    if request.geospatial or request.operators:
+        return _prepare_derived(
+            ds, dims, variables, edge_order, periodic, accuracy, nan_policy, request
+        )
+    periodic = periodic or {}
+    known_dims(ds, [*dims, *periodic])
+    if len(set(dims)) != len(dims):
+        raise UsageError(f"--dim repeats a dim: {list(dims)}")
+    if variables:
+        for v in variables:
+            if v not in ds.data_vars:
+                raise UsageError(
+                    f"unknown variable {v!r}; the input has {sorted(map(str, ds.data_vars))}"
+                    + groups_hint(ds)
+                )
+            if not set(ds[v].dims) & set(dims):
+                raise UsageError(f"variable {v!r} has none of the dims {list(dims)}")
+            if ds[v].dtype.kind not in "iufc":
+                raise UsageError(f"variable {v!r} has non-numeric dtype {ds[v].dtype}")
+    else:
+        variables = [
+            str(v)
+            for v, da in ds.data_vars.items()
+            if da.dtype.kind in "iufc" and set(da.dims) & set(dims)
+        ]
+        if not variables:
+            raise UsageError(
+                f"no numeric variable in the input has any of the dims {list(dims)}"
+                + groups_hint(ds)
+            )
+    source = ds[variables]
+    try:
+        per = periodic or None
+        result = daskgrad.gradient(
+            source,
+            dim=list(dims),
+            edge_order=edge_order,
+            periodic=per,
+            datetime_unit=datetime_unit,
+            accuracy=accuracy,
+            nan_policy=nan_policy,
+        )
+    except (ValueError, TypeError, IndexError, KeyError) as e:
+        raise UsageError(said(e)) from e
+    result.attrs = {**ds.attrs, **result.attrs}
+    _finish(result)
+    return Job(source, result, list(dims), accuracy=accuracy, nan_policy=nan_policy)
+
+
+def _finish(result) -> None:
+    """No encodings from the input; regular chunks, as zarr needs (equal sizes, the last one
+    possibly smaller)."""
+    for name in result.variables:
+        result[name].encoding = {}
+    for name, var in result.data_vars.items():
+        chunks = var.chunks or ()
+        if any(len(c) > 1 and (len(set(c[:-1])) > 1 or c[-1] > c[0]) for c in chunks):
+            result[name] = var.chunk({d: c[0] for d, c in zip(var.dims, chunks, strict=True)})
+
+
+def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_policy, request):
+    """A run with --geospatial or operators: plain or geospatial gradients of ``variables``
+    (none unless named, when operators are asked for), then the operators."""
+    import xarray as xr
+
+    periodic = periodic or {}
+    known_dims(ds, [*dims, *periodic, *([request.vertical] if request.vertical else [])])
+    # every input chunk of the quantities read once, by one task all their outputs share
+    ds = read_once(ds, request.variables())
+    opts = {"accuracy": accuracy, "edge_order": edge_order, "nan_policy": nan_policy}
+    grads: dict = {}
+    names = list(variables or [])
+    if not names and not request.operators:  # --geospatial alone: every variable it can
+        names = [str(v) for v, a in ds.data_vars.items() if a.dtype.kind in "iufc"]
+    if names and not request.geospatial:
+        job = prepare(ds, dims, names, edge_order, periodic, None, accuracy, nan_policy)
+        grads.update(job.result.data_vars)
+    outputs = derived_outputs(
+        ds,
+        request,
+        dims,
+        names if request.geospatial else [],
+        {**opts, "periodic": periodic},
+        auto=not variables,
+    )
+    grads.update(outputs)
+    used = list(dict.fromkeys([*names, *request.variables()]))
+    result = xr.Dataset(grads, coords=ds.coords, attrs=dict(ds.attrs))
+    _finish(result)
+    job_dims = list(dims)
+    if request.grid is not None:
+        job_dims = [str(d) for d in request.grid.dims]
+    job_dims += [d for d in request.vertical_dims if d not in job_dims]
+    job = Job(ds[used], result, job_dims, accuracy=accuracy, nan_policy=nan_policy)
+    if request.grid is not None:
+        job.grid = request.grid.describe()
+    # one task reads the chunks of every input of the quantities; a quantity's outputs and
+    # temporaries are held besides its derivatives (a geospatial one's metric terms too)
+    job.inputs, job.outputs = task_counts(request.quantities, request.geospatial)
+    return job

@@ -1,0 +1,245 @@
+"""Small inputs in a blink (issue "Close to the limit", item 3): with no cluster option, a run
+small enough that a cluster costs more than it saves computes on the process's own threads —
+no dask worker process, distributed not even imported — and says so in one line; the results
+are numpy's; explicit cluster options and larger runs still get a cluster; the trust rules
+hold on the threads too (SIGTERM: exit 143, OUTPUT intact)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .test_cli import leftovers, small_dataset
+from .test_cli_trust import snapshot
+
+psutil = pytest.importorskip("psutil")
+xr = pytest.importorskip("xarray")
+pytest.importorskip("distributed")
+pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
+
+ON_THREADS = "computing on this process's"
+
+# ``daskgrad run`` in a fresh interpreter that reports, after the run, whether distributed
+# was ever imported (a cluster needs it; the small path must not)
+PROBE = """
+import sys
+from daskgrad.cli import main
+code = main(sys.argv[1:])
+print("distributed imported:", "distributed" in sys.modules, flush=True)
+sys.exit(code)
+"""
+
+
+class Watched:
+    """A ``daskgrad`` command in a subprocess, its child processes noted every 20 ms."""
+
+    def __init__(self, cmd: list[str]) -> None:
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.ps = psutil.Process(self.proc.pid)
+        self.children: dict[int, str] = {}
+
+    def tick(self) -> None:
+        try:
+            for child in self.ps.children(recursive=True):
+                with_cmd = self.children.setdefault(child.pid, "")
+                if not with_cmd:
+                    try:
+                        self.children[child.pid] = " ".join(child.cmdline())
+                    except psutil.Error:
+                        pass
+        except psutil.NoSuchProcess:
+            pass
+
+    def wait(self, timeout: float = 180) -> tuple[str, str]:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            self.tick()
+            time.sleep(0.02)
+        if self.proc.poll() is None:
+            self.proc.kill()
+        return self.proc.communicate(timeout=30)
+
+
+def probe(*args: str) -> Watched:
+    return Watched([sys.executable, "-c", PROBE, *map(str, args)])
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """A store of a few KiB on an uneven grid, as ``daskgrad run`` gets it."""
+    root = tmp_path_factory.mktemp("small")
+    ds = small_dataset(shape=(6, 20, 30)).chunk({"time": 2})
+    ds.to_zarr(root / "in.zarr")
+    return root, ds
+
+
+def test_a_small_run_computes_on_threads_without_a_cluster(small):
+    """No child process at all (no nanny, no worker, no scheduler), distributed never
+    imported; one line says where it computes; the results are numpy's."""
+    root, ds = small
+    out = root / "threads.zarr"
+    run = probe("run", root / "in.zarr", out, "--dim", "x", "--dim", "y", "--no-progress")
+    stdout, stderr = run.wait()
+    assert run.proc.returncode == 0, stderr
+    assert run.children == {}, run.children
+    assert "distributed imported: False" in stdout
+    said = [ln for ln in stdout.splitlines() if ON_THREADS in ln]
+    assert len(said) == 1 and "no cluster" in said[0], stdout
+    assert "local cluster" not in stdout and "dashboard" not in stdout
+    assert " -> " in stdout and "0 workers lost" in stdout  # the summary line
+    got = xr.open_zarr(out)
+    for v in ("t", "q", "n"):
+        data = ds[v].values.astype("float64")
+        axes = {"x": data.ndim - 1, "y": data.ndim - 2}
+        for d, axis in axes.items():
+            want = np.gradient(data, ds[d].values, axis=axis)
+            have = got[f"d{v}_d{d}"].values
+            tol = 1e-12 if have.dtype == np.float64 else 1e-6  # float32 data stay float32
+            np.testing.assert_allclose(have, want, rtol=tol, atol=tol * np.abs(want).max())
+    assert leftovers(out) == []
+
+
+@pytest.mark.parametrize(
+    "flag", [["--workers", "1"], ["--threads-per-worker", "1"], ["--memory-limit", "1GiB"]]
+)
+def test_an_explicit_cluster_option_still_starts_a_cluster(small, flag):
+    """--workers, --threads-per-worker and --memory-limit keep their meaning on a small input:
+    a local cluster of worker processes computes it (as README's "Clusters" says)."""
+    root, ds = small
+    out = root / f"flag{flag[0]}.zarr"
+    run = probe("run", root / "in.zarr", out, "--dim", "x", "--no-progress", *flag)
+    stdout, stderr = run.wait()
+    assert run.proc.returncode == 0, stderr
+    assert "local cluster of " in stdout and ON_THREADS not in stdout, stdout
+    assert any("multiprocessing" in cmd for cmd in run.children.values()), run.children
+    want = np.gradient(ds.t.values, ds.x.values, axis=2)
+    np.testing.assert_allclose(xr.open_zarr(out).dt_dx.values, want, rtol=1e-12, atol=1e-12)
+
+
+def test_an_explicit_scheduler_is_used_not_threads(small):
+    """--scheduler on a small input still means that scheduler: one that is not there is an
+    error, not a quiet run on this process's threads."""
+    root, _ = small
+    out = root / "sched.zarr"
+    r = subprocess.run(
+        [sys.executable, "-m", "daskgrad", "run", root / "in.zarr", out, "--dim", "x",
+         "--scheduler", "tcp://127.0.0.1:1"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    assert "no dask scheduler at tcp://127.0.0.1:1" in r.stderr
+    assert ON_THREADS not in r.stdout and not out.exists()
+
+
+def test_a_larger_run_starts_a_cluster(small):
+    """A run above the threshold gets the local cluster (the threshold lowered below this
+    run's bytes in the run's own process, as a larger input would be)."""
+    root, ds = small
+    out = root / "larger.zarr"
+    lowered = PROBE.replace(
+        "from daskgrad.cli import main",
+        "import daskgrad.cluster.inprocess as inprocess\n"
+        "inprocess.SMALL_BYTES = 1024\n"
+        "from daskgrad.cli import main",
+    )
+    run = Watched(
+        [sys.executable, "-c", lowered, "run", str(root / "in.zarr"), str(out), "--dim", "x"]
+    )
+    stdout, stderr = run.wait()
+    assert run.proc.returncode == 0, stderr
+    assert "local cluster of " in stdout and ON_THREADS not in stdout, stdout
+    assert "distributed imported: True" in stdout
+    assert any("multiprocessing" in cmd for cmd in run.children.values()), run.children
+    want = np.gradient(ds.t.values, ds.x.values, axis=2)
+    np.testing.assert_allclose(xr.open_zarr(out).dt_dx.values, want, rtol=1e-12, atol=1e-12)
+
+
+def test_the_memory_rule_bounds_the_threads():
+    """One process never computes more than the memory rule allows: a run that fits the
+    threshold but not, held whole, in the memory (less the baseline, below the pause share)
+    needs a cluster; the rule's fractions are distributed's own defaults."""
+    import dask
+    import distributed  # noqa: F401 - adds its defaults to dask's config
+
+    from daskgrad.cluster.inprocess import SMALL_BYTES, threads_suffice
+    from daskgrad.cluster.memory import MEMORY_FRACTIONS, machine_memory
+
+    for name, value in MEMORY_FRACTIONS.items():
+        assert dask.config.get(f"distributed.worker.memory.{name}") == value
+    from distributed.system import MEMORY_LIMIT
+
+    assert machine_memory() == MEMORY_LIMIT
+    mib = 2**20
+    assert threads_suffice(8 * mib, 16 * mib, 8 * mib, 1, 2, memory=8 * 2**30)
+    # 8 MiB whole: read, converted, 2 derivatives, 2 encoded = 48 MiB, + 190 MiB baseline
+    assert not threads_suffice(8 * mib, 16 * mib, 8 * mib, 1, 2, memory=300 * mib)
+    assert threads_suffice(8 * mib, 16 * mib, 8 * mib, 1, 2, memory=320 * mib)
+    assert not threads_suffice(SMALL_BYTES, 1, 1, 1, 1, memory=8 * 2**30)
+
+
+def test_sigterm_while_computing_on_threads_leaves_output_intact(medium_zarr, tmp_path):
+    """SIGTERM while a small run computes on its threads (chunks being written into the
+    temporary): exit 143, one line, the old OUTPUT untouched, no temporary, no process."""
+    old = tmp_path / "out.zarr"
+    small_dataset(seed=7).to_zarr(old)
+    before = snapshot(old)
+    run = Watched(
+        [sys.executable, "-m", "daskgrad", "run", str(medium_zarr), str(old), "--dim", "x",
+         "--overwrite", "--no-progress"]
+    )  # fmt: skip
+    sent = False
+    deadline = time.monotonic() + 180
+    try:
+        while run.proc.poll() is None and time.monotonic() < deadline:
+            run.tick()
+            names = leftovers(old)
+            tmp = old.parent / names[0] if names else None
+            written = 0
+            if tmp is not None:
+                try:
+                    written = sum(1 for p in tmp.rglob("*") if p.is_file() and "c" in p.parts)
+                except OSError:
+                    written = 0
+            if not sent and written >= 2:
+                run.proc.send_signal(signal.SIGTERM)
+                sent = True
+            time.sleep(0.01)
+        stdout, stderr = run.proc.communicate(timeout=60)
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+            run.proc.wait()
+    assert sent, f"the run ended before any chunk was seen written: {stdout}"
+    assert ON_THREADS in stdout, stdout
+    assert run.children == {}, run.children
+    assert run.proc.returncode == 143, stderr
+    assert stderr.strip().splitlines() == ["daskgrad: terminated; no output written"], stderr
+    time.sleep(0.5)  # a straggling write would recreate the temporary
+    assert leftovers(old) == []
+    assert snapshot(old) == before
+
+
+def test_first_line_comes_before_the_work(small, tmp_path):
+    """The first line names the input and its size before anything is built, checked or
+    started: it is printed even when the run is then refused."""
+    root, _ = small
+    out = tmp_path / "o.zarr"
+    shutil.copytree(root / "in.zarr", out)  # exists: refused without --overwrite
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    r = subprocess.run(
+        [sys.executable, "-m", "daskgrad", "run", root / "in.zarr", out, "--dim", "x"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    first = r.stdout.splitlines()[0]
+    assert first.startswith(f"daskgrad: {Path(root / 'in.zarr')}: 4 variables, ") and (
+        "chunks" in first
+    ), r.stdout
