@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -126,7 +127,7 @@ class _Axis:
         deriv: int,
     ) -> None:
         self.axis, self.n, self.g, self.p, self.deriv = axis, shape[axis], depth, accuracy, deriv
-        self.stride = int(np.prod(shape[axis + 1 :], dtype=np.int64))  # in elements
+        self.stride = math.prod(shape[axis + 1 :])  # in elements
         self.lo, self.hi = ghosts
         # the order of one-sided stencils at a true edge: numpy's edge_order at accuracy 2
         self.q_edge = edge_order if accuracy == 2 else accuracy
@@ -215,7 +216,7 @@ def _interior(
     """
     ff = f.reshape(-1)
     size = ff.size
-    lead_strides = [int(np.prod(f.shape[i + 1 :], dtype=np.int64)) for i in range(f.ndim)]
+    lead_strides = [math.prod(f.shape[i + 1 :]) for i in range(f.ndim)]
     pairs = [(ax, o.reshape(-1)) for ax, o in zip(axes, outs, strict=True)]
     subtract = np.subtract
     for lead, s, e in _slabs(f.shape, j, step):
@@ -324,9 +325,57 @@ def _difference_views(
     return o3[:, d : n - d], f3[:, : n - 1], f3[:, 1:], 1, coefs
 
 
+# per plane within d of an end: None (no stencil: NaN), or ("second", pos, weights) or
+# ("diff", [(w, q, r)]): o = Σ w (f[q] - f[r])
+_Recipe = list[tuple[int, Any]]
+
+
+def _boundary_recipe(ax: _Axis) -> _Recipe:
+    """What :func:`_boundary` computes for each plane within ``d`` of index 0 or n-1."""
+    n, d = ax.n, ax.d
+    recipe: _Recipe = []
+    for i in sorted(set(range(min(d, n))) | set(range(max(n - d, 0), n))):
+        pos, weights = ax.stencil(i)
+        if not pos:
+            recipe.append((i, None))
+            continue
+        if ax.deriv == 2:
+            recipe.append((i, ("second", pos, weights)))
+            continue
+        # differences with the point itself, Σ w_q (f[q] - f[i]) (the weights sum to zero): a
+        # constant gives exactly zero; a centred uniform first derivative pairs f[i+o] - f[i-o]
+        terms = [(w, q) for w, q in zip(weights, pos, strict=True) if q != i and w != 0]
+        paired = ax.from_point and ax.deriv == 1 and pos == list(range(i - d, i + d + 1))
+        if paired:
+            differences = [(w, q, 2 * i - q) for w, q in terms if q > i]
+        else:
+            differences = [(w, q, i) for w, q in terms]
+        recipe.append((i, ("diff", differences)))
+    return recipe
+
+
+# recipes of uniform axes, which depend on a few scalars only (tiny blocks ask for the same
+# ones over and over); bounded, as a block's shape and step are part of the key
+_RECIPES: dict[tuple[Any, ...], _Recipe] = {}
+_RECIPES_KEEP = 4096
+
+
+def _cached_recipe(ax: _Axis) -> _Recipe:
+    if not ax.uniform or not math.isfinite(ax.h) or ax.h == 0:  # -0.0 == 0.0 as a key
+        return _boundary_recipe(ax)
+    key = (ax.n, ax.d, ax.g, ax.p, ax.q_edge, ax.deriv, ax.from_point, ax.h)
+    key += (ax.lo is None, ax.hi is None)
+    recipe = _RECIPES.get(key)
+    if recipe is None:
+        if len(_RECIPES) >= _RECIPES_KEEP:
+            _RECIPES.clear()
+        recipe = _RECIPES[key] = _boundary_recipe(ax)
+    return recipe
+
+
 def _boundary(f: np.ndarray, out: np.ndarray, ax: _Axis) -> None:
     """The planes within ``d`` of index 0 or n-1: centred with ghost planes, else one-sided."""
-    a, n, d = ax.axis, ax.n, ax.d
+    a, n = ax.axis, ax.n
     pre = (slice(None),) * a
 
     def plane(i: int) -> np.ndarray:
@@ -339,26 +388,17 @@ def _boundary(f: np.ndarray, out: np.ndarray, ax: _Axis) -> None:
         return f[pre + (slice(i, i + 1),)]
 
     tmp: np.ndarray | None = None
-    for i in sorted(set(range(min(d, n))) | set(range(max(n - d, 0), n))):
+    for i, how in _cached_recipe(ax):
         o = out[pre + (slice(i, i + 1),)]
-        pos, weights = ax.stencil(i)
-        if not pos:
+        if how is None:
             o[...] = np.nan
             continue
         if tmp is None:
             tmp = np.empty(o.shape, o.dtype)
-        if ax.deriv == 2:
-            _second_differences(o, tmp, plane, pos, weights)
+        if how[0] == "second":
+            _second_differences(o, tmp, plane, how[1], how[2])
             continue
-        # differences with the point itself, Σ w_q (f[q] - f[i]) (the weights sum to zero): a
-        # constant gives exactly zero; a centred uniform first derivative pairs f[i+o] - f[i-o]
-        terms = [(w, q) for w, q in zip(weights, pos, strict=True) if q != i and w != 0]
-        paired = ax.from_point and ax.deriv == 1 and pos == list(range(i - d, i + d + 1))
-        if paired:
-            differences = [(w, q, 2 * i - q) for w, q in terms if q > i]
-        else:
-            differences = [(w, q, i) for w, q in terms]
-        for k, (w, q, r) in enumerate(differences):
+        for k, (w, q, r) in enumerate(how[1]):
             t = o if k == 0 else tmp
             np.subtract(plane(q), plane(r), out=t)
             np.multiply(t, w, out=t)
@@ -424,7 +464,7 @@ def gradient_block(
     ]
     if block.size:
         j, step = _slab_axis(block.shape, block.itemsize, SLAB_BYTES)
-        row = int(np.prod(block.shape[j + 1 :], dtype=np.int64))
+        row = math.prod(block.shape[j + 1 :])
         # a slab plus 2d-1 indices of its axis: the differences along that axis
         d = max((ax.d for ax in prepared), default=1)
         tmp = _scratch_buffer(min(block.size, (step + 2 * d) * row + 2 * d), dtype)
