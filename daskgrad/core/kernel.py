@@ -363,7 +363,7 @@ _RECIPES_KEEP = 4096
 def _cached_recipe(ax: _Axis) -> _Recipe:
     if not ax.uniform or not math.isfinite(ax.h) or ax.h == 0:  # -0.0 == 0.0 as a key
         return _boundary_recipe(ax)
-    key = (ax.n, ax.d, ax.g, ax.p, ax.q_edge, ax.deriv, ax.from_point, ax.h)
+    key: tuple[Any, ...] = (ax.n, ax.d, ax.g, ax.p, ax.q_edge, ax.deriv, ax.from_point, ax.h)
     key += (ax.lo is None, ax.hi is None)
     recipe = _RECIPES.get(key)
     if recipe is None:
