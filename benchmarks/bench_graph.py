@@ -76,14 +76,21 @@ def fresh(side: int, chunk: int) -> da.Array:
     return da.ones((side * chunk,) * 3, chunks=chunk)
 
 
-def time_once(fn: Contender, side: int, chunk: int) -> tuple[float, float]:
-    """(build + compute seconds, build seconds) of ``fn``'s outputs on the sync scheduler."""
+def time_once(fn: Contender, side: int, chunk: int, compute: bool = True) -> tuple[float, float]:
+    """(build + compute seconds, build seconds) of ``fn``'s outputs on the sync scheduler;
+    without ``compute``, build + materialize (every layer turned into tasks) in place of
+    build + compute."""
     x = fresh(side, chunk)
+    if not compute:
+        ensure_dict(x.dask)  # the input's own tasks are not ours to count
     gc.collect()
     t = time.perf_counter()
     outs = fn(x)
     built = time.perf_counter() - t
-    dask.compute(*outs, scheduler="sync")
+    if compute:
+        dask.compute(*outs, scheduler="sync")
+    else:
+        ensure_dict(HighLevelGraph.merge(*[o.dask for o in outs]))
     return time.perf_counter() - t, built
 
 
@@ -105,7 +112,7 @@ def graph_memory(fn: Contender, side: int, chunk: int) -> dict[str, float]:
 
 
 def measure(
-    sides: list[int], chunk: int = 4, repeat: int = 3, peer: bool = False
+    sides: list[int], chunk: int = 4, repeat: int = 3, peer: bool = False, compute: bool = True
 ) -> list[dict[str, object]]:
     """For each side and contender: time and memory per chunk, as dicts (one per pair)."""
     rows: list[dict[str, object]] = []
@@ -114,7 +121,7 @@ def measure(
         best = dict.fromkeys(fns, (math.inf, math.inf))
         for _ in range(repeat):
             for label, fn in fns.items():
-                total, built = time_once(fn, side, chunk)
+                total, built = time_once(fn, side, chunk, compute)
                 best[label] = min(best[label], (total, built))
         for label, fn in fns.items():
             mem = graph_memory(fn, side, chunk)
@@ -187,6 +194,12 @@ def main(argv: list[str] | None = None) -> None:
         help="chunks per side (default 22 46: 10648 and 97336 chunks)",
     )
     p.add_argument("--million", action="store_true", help="also 100^3 = 10^6 chunks")
+    p.add_argument(
+        "--build-only",
+        action="store_true",
+        help="time build + materialize instead of build + compute (the growth of the graph "
+        "alone: quick at 10^6 chunks)",
+    )
     p.add_argument("--chunk", type=int, default=4, help="chunk edge (default 4)")
     p.add_argument("--repeat", type=int, default=3, help="rounds; the best is kept (3)")
     p.add_argument("--peer", action="store_true", help="also dask.array.gradient")
@@ -198,9 +211,10 @@ def main(argv: list[str] | None = None) -> None:
     sides = args.sides + ([100] if args.million else [])
     print(f"## Graph overhead: chunks of {args.chunk}^3 float64, 3 dims, sync scheduler\n")
     print(f"{machine()}; {load()} at start\n")
-    rows = measure(sides, args.chunk, args.repeat, args.peer)
+    rows = measure(sides, args.chunk, args.repeat, args.peer, not args.build_only)
+    what = "build + materialize" if args.build_only else "build + compute"
     print(
-        "| chunks | contender | tasks / chunk | build µs | build + compute µs "
+        f"| chunks | contender | tasks / chunk | build µs | {what} µs "
         "| / minimal | graph held B | / minimal | build peak B |"
     )
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -473,7 +473,7 @@ def suite(scale: str = "small", repeat: int = 3, shared=None) -> list[dict]:
         )
     ]
     # out of core, through the command line
-    ont, ony, onx = {"smoke": (2, 73, 144), "small": (16, 721, 1440)}[scale]
+    ont, ony, onx = {"smoke": (2, 73, 144), "small": (48, 721, 1440)}[scale]
     chunks = (8, ony // 2 + 1, onx // 2)
     work = Path(tempfile.mkdtemp(prefix="daskgrad-suite-ops-"))
     warnings.filterwarnings("ignore", message="Consolidated metadata")

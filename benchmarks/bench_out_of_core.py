@@ -155,7 +155,7 @@ def command_here(inp: Path, out: Path, scheduler: str, *extra: str) -> str:
 def suite(scale: str = "small", repeat: int = 3, shared=None) -> list[dict]:
     """Rows for benchmarks/run_all.py: ``daskgrad run --dim y --dim x`` against the I/O floor
     on a cluster of 2 workers x 512 MiB (``shared.client()``, else one of its own)."""
-    size = {"smoke": "2MiB", "small": "64MiB"}[scale]
+    size = {"smoke": "2MiB", "small": "256MiB"}[scale]
     shape = shape_for(parse_bytes(size))
     chunks = normalize_chunks((8, 256, 256), shape, dtype=np.float32)
     work = Path(tempfile.mkdtemp(prefix="daskgrad-suite-ooc-"))
