@@ -43,6 +43,80 @@ def machine():
     )
 
 
+def race(fns, repeat):
+    """Best time of each function over ``repeat`` rounds, one call of each per round."""
+    best_ = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            best_[name] = min(best_[name], time.perf_counter() - t)
+    return best_
+
+
+def suite(scale="small", repeat=3):
+    """Rows for benchmarks/run_all.py: NumPy input against np.gradient; dask input (computed,
+    threads) against da.gradient and the floor of three elementwise passes."""
+    n = {"smoke": 24, "small": 128}[scale]
+    rng = np.random.default_rng(0)
+    f = rng.standard_normal((n, n, n))
+    xs = [np.cumsum(rng.uniform(0.5, 1.5, n)) for _ in range(3)]
+    t = race(
+        {
+            "np": lambda: np.gradient(f),
+            "ours": lambda: daskgrad.gradient(f),
+            "np xs": lambda: np.gradient(f, *xs),
+            "ours xs": lambda: daskgrad.gradient(f, spacing=xs),
+        },
+        repeat,
+    )
+    x = da.from_array(f, chunks=(n // 4, n // 2, n)).map_blocks(np.ascontiguousarray)
+    x = x.persist(scheduler="threads")
+    with dask.config.set(scheduler="threads"):
+        t |= race(
+            {
+                "dask ours": lambda: dask.compute(*daskgrad.gradient(x)),
+                "dask peer": lambda: dask.compute(*da.gradient(x)),
+                "dask passes": lambda: dask.compute(x * 1.0, x * 2.0, x * 3.0),
+                "dask ours xs": lambda: dask.compute(*daskgrad.gradient(x, spacing=xs)),
+                "dask peer xs": lambda: dask.compute(*da.gradient(x, *xs)),
+            },
+            repeat,
+        )
+    size = f"{n}^3 float64, 3 dims"
+    dask_size = f"dask {size}, chunks {(n // 4, n // 2, n)}, computed"
+    return [
+        dict(what=f"NumPy {size}", reference="np.gradient", ours=t["ours"], ref=t["np"]),
+        dict(
+            what=f"NumPy {size}, coordinates",
+            reference="np.gradient",
+            ours=t["ours xs"],
+            ref=t["np xs"],
+        ),
+        dict(
+            what=dask_size,
+            reference="da.gradient",
+            ours=t["dask ours"],
+            ref=t["dask peer"],
+            target=0.5,
+        ),
+        dict(
+            what=f"{dask_size}, coordinates",
+            reference="da.gradient",
+            ours=t["dask ours xs"],
+            ref=t["dask peer xs"],
+            target=0.5,
+        ),
+        dict(
+            what=dask_size,
+            reference="3 elementwise passes x*1, x*2, x*3",
+            ours=t["dask ours"],
+            ref=t["dask passes"],
+            target=1.15,
+        ),
+    ]
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=256, help="edge of the cube (default 256)")

@@ -1,136 +1,190 @@
-"""Per-chunk graph overhead of daskgrad against its peers, measured side by side in one run.
+"""Per-chunk graph overhead of daskgrad against the minimal graph, measured side by side in one run.
 
-    python benchmarks/bench_graph.py                   # 22^3 and 46^3 chunks of 4^3 (~10^4, ~10^5)
-    python benchmarks/bench_graph.py --sides 22        # quicker: ~10^4 only
+    python benchmarks/bench_graph.py                  # 22^3 and 46^3 chunks of 4^3 (~10^4, ~10^5)
+    python benchmarks/bench_graph.py --million        # + 100^3 chunks (10^6; minutes, GiBs)
+    python benchmarks/bench_graph.py --sides 22 --peer   # + dask.array.gradient at that size
     python benchmarks/bench_graph.py --sides 22 --profile   # cProfile of daskgrad's compute
 
 Chunks of 4^3 float64 are so small that the arithmetic is negligible: what is timed is the cost
-of the graph (building it, materializing it, and dask.compute on the sync scheduler: graph
-optimization, dask.order and running the tasks one by one). All 3 dims are differentiated
-unless --k says fewer.
+of the graph. The contenders have the same outputs, one key per output chunk:
 
-Prints markdown tables of seconds, microseconds per input chunk and ratios (peer / daskgrad:
-> 1 means daskgrad is faster). dask.array.gradient is measured only at the smallest size (it
-takes ~4 ms per chunk); its per-chunk figures are compared at the larger sizes as they are.
+- daskgrad: ``daskgrad.gradient(x, dim=[0, 1, 2])``;
+- the minimal graph: three elementwise passes ``x * 1.0, x * 2.0, x * 3.0`` over the same chunks
+  (three ``map_blocks``), the floor of any graph with these outputs;
+- dask.array.gradient, with --peer (about 4 ms per chunk: slow at 10^5 chunks).
+
+Per chunk, for each contender:
+
+- time: building the arrays plus ``dask.compute`` on the sync scheduler (which materializes and
+  optimizes the graph, orders it, runs the tasks one by one and gathers the result), best of
+  --repeat; the contenders run in turn within each round, so a burst of load hits all of them;
+- memory: the bytes the client holds for the materialized graph of the outputs (tracemalloc,
+  in a run of its own: tracing slows Python down), and its peak while building it.
+
+Prints one markdown table with the ratios to the minimal graph (target: daskgrad <= 1.5x in time
+at 10^4 and 10^5 chunks) and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
+import math
 import os
 import platform
 import pstats
 import time
-from contextlib import contextmanager
+import tracemalloc
+from collections.abc import Callable
 
 import dask
 import dask.array as da
-import dask.array.optimization
-import dask.local
 import numpy as np
 from dask.highlevelgraph import HighLevelGraph
 from dask.utils import ensure_dict
 
 import daskgrad
 
-# where dask.compute spends the graph's overhead on the sync scheduler; wrapped to time them
-_TIMED = {
-    "conversion": [
-        (dask.local, "convert_legacy_graph"),
-        (dask.array.optimization, "convert_legacy_graph"),
-    ],
-    "order": [(dask.local, "order")],
-}
+Contender = Callable[[da.Array], list[da.Array]]
+MINIMAL = "minimal graph: 3 elementwise passes"
 
 
-@contextmanager
-def timed_internals():
-    """Time spent in dask's legacy-graph conversion and in dask.order while inside."""
-    spent = dict.fromkeys(_TIMED, 0.0)
-    saved = []
-
-    def wrap(what, fn):
-        def timed(*args, **kwargs):
-            t = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                spent[what] += time.perf_counter() - t
-
-        return timed
-
-    for what, places in _TIMED.items():
-        for mod, attr in places:
-            if hasattr(mod, attr):
-                saved.append((mod, attr, getattr(mod, attr)))
-                setattr(mod, attr, wrap(what, getattr(mod, attr)))
-    try:
-        yield spent
-    finally:
-        for mod, attr, fn in saved:
-            setattr(mod, attr, fn)
-
-
-def machine():
+def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, " + (
         f"numpy {np.__version__}, dask {dask.__version__}, Python {platform.python_version()}"
     )
 
 
-def contenders(k):
-    dims = list(range(k))
-    passes = ", ".join(f"x*{j + 1}" for j in dims)
+def load() -> str:
+    return "load average " + ", ".join(f"{a:.1f}" for a in os.getloadavg())
 
-    def peer(x):
-        out = da.gradient(x, axis=dims)
-        return out if isinstance(out, list) else [out]
 
-    return {
-        "daskgrad": lambda x: daskgrad.gradient(x, dim=dims),
-        "dask.array.gradient": peer,
-        f"{k} elementwise pass{'es' if k > 1 else ''} {passes}": lambda x: [
-            x * (j + 1.0) for j in dims
-        ],
+def contenders(peer: bool = False) -> dict[str, Contender]:
+    """The graphs compared, each a function of the input array giving its 3 outputs."""
+    out: dict[str, Contender] = {
+        "daskgrad.gradient": lambda x: list(daskgrad.gradient(x, dim=[0, 1, 2])),
+        MINIMAL: lambda x: [x * (j + 1.0) for j in range(3)],
     }
+    if peer:
+        out["dask.array.gradient"] = lambda x: list(da.gradient(x, axis=[0, 1, 2]))
+    return out
 
 
-def measure(fn, side, chunk):
-    """construct, materialize and compute seconds, with tasks and the compute's internals.
+def fresh(side: int, chunk: int) -> da.Array:
+    """A new input of side^3 chunks of chunk^3 float64 (dask caches materialized layers)."""
+    return da.ones((side * chunk,) * 3, chunks=chunk)
 
-    Every phase starts from freshly built arrays: dask caches materialized layers.
-    """
 
-    def fresh():
-        return da.ones((side * chunk,) * 3, chunks=chunk)
-
-    x = fresh()
+def time_once(fn: Contender, side: int, chunk: int, compute: bool = True) -> tuple[float, float]:
+    """(build + compute seconds, build seconds) of ``fn``'s outputs on the sync scheduler;
+    without ``compute``, build + materialize (every layer turned into tasks) in place of
+    build + compute."""
+    x = fresh(side, chunk)
+    if not compute:
+        ensure_dict(x.dask)  # the input's own tasks are not ours to count
+    gc.collect()
     t = time.perf_counter()
     outs = fn(x)
-    construct = time.perf_counter() - t
-
-    x = fresh()
-    ensure_dict(x.dask)  # the input's own tasks are not ours to count (dask caches them)
-    outs = fn(x)
-    t = time.perf_counter()
-    n_tasks = len(ensure_dict(HighLevelGraph.merge(*[o.dask for o in outs])))
-    materialize = time.perf_counter() - t
-
-    outs = fn(fresh())
-    with timed_internals() as spent:
-        t = time.perf_counter()
+    built = time.perf_counter() - t
+    if compute:
         dask.compute(*outs, scheduler="sync")
-        compute = time.perf_counter() - t
-    return dict(
-        construct=construct, materialize=materialize, compute=compute, tasks=n_tasks, **spent
-    )
+    else:
+        ensure_dict(HighLevelGraph.merge(*[o.dask for o in outs]))
+    return time.perf_counter() - t, built
 
 
-def cell(seconds, nchunks):
-    return f"{seconds:.2f} ({seconds / nchunks * 1e6:.0f})"
+def graph_memory(fn: Contender, side: int, chunk: int) -> dict[str, float]:
+    """Bytes held by the materialized graph of ``fn``'s outputs (the input's tasks excluded)
+    and the peak while building it; the number of tasks."""
+    x = fresh(side, chunk)
+    ensure_dict(x.dask)  # the input's own tasks are not ours to count
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        outs = fn(x)
+        graph = ensure_dict(HighLevelGraph.merge(*[o.dask for o in outs]))
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return {"held": held - before, "peak": peak - before, "tasks": len(graph)}
 
 
-def main(argv=None):
+def measure(
+    sides: list[int], chunk: int = 4, repeat: int = 3, peer: bool = False, compute: bool = True
+) -> list[dict[str, object]]:
+    """For each side and contender: time and memory per chunk, as dicts (one per pair)."""
+    rows: list[dict[str, object]] = []
+    for side in sides:
+        fns = contenders(peer)
+        best = dict.fromkeys(fns, (math.inf, math.inf))
+        for _ in range(repeat):
+            for label, fn in fns.items():
+                total, built = time_once(fn, side, chunk, compute)
+                best[label] = min(best[label], (total, built))
+        for label, fn in fns.items():
+            mem = graph_memory(fn, side, chunk)
+            n = side**3
+            rows.append(
+                dict(
+                    chunks=n,
+                    contender=label,
+                    us=best[label][0] / n * 1e6,
+                    build_us=best[label][1] / n * 1e6,
+                    held=mem["held"] / n,
+                    peak=mem["peak"] / n,
+                    tasks=mem["tasks"] / n,
+                )
+            )
+    return rows
+
+
+def ratios(rows: list[dict[str, object]], chunks: int) -> tuple[float, float]:
+    """daskgrad / minimal graph at ``chunks``: (time, held bytes)."""
+    at = {r["contender"]: r for r in rows if r["chunks"] == chunks}
+    ours, floor = at["daskgrad.gradient"], at[MINIMAL]
+    return ours["us"] / floor["us"], ours["held"] / floor["held"]  # type: ignore[operator]
+
+
+def suite(scale: str = "small", repeat: int = 3) -> list[dict[str, object]]:
+    """Rows for benchmarks/run_all.py: daskgrad against the minimal graph per chunk."""
+    side = {"smoke": 5, "small": 12}[scale]
+    rows = measure([side], repeat=repeat)
+    at = {r["contender"]: r for r in rows}
+    ours, floor = at["daskgrad.gradient"], at[MINIMAL]
+    n = side**3
+    return [
+        dict(
+            what=f"per-chunk overhead, {n} chunks of 4^3, sync: time",
+            reference="minimal graph (3 elementwise map_blocks)",
+            ours=ours["us"],
+            ref=floor["us"],
+            unit="µs/chunk",
+            target=1.5,
+        ),
+        dict(
+            what=f"per-chunk overhead, {n} chunks of 4^3: graph memory",
+            reference="minimal graph (3 elementwise map_blocks)",
+            ours=ours["held"],
+            ref=floor["held"],
+            unit="B/chunk",
+            target=None,
+        ),
+    ]
+
+
+def profile(side: int, chunk: int) -> None:
+    x = fresh(side, chunk)
+    prof = cProfile.Profile()
+    prof.enable()
+    outs = daskgrad.gradient(x, dim=[0, 1, 2])
+    dask.compute(*outs, scheduler="sync")
+    prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(30)
+
+
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
         "--sides",
@@ -139,78 +193,43 @@ def main(argv=None):
         default=[22, 46],
         help="chunks per side (default 22 46: 10648 and 97336 chunks)",
     )
-    p.add_argument("--chunk", type=int, default=4, help="chunk edge (default 4)")
+    p.add_argument("--million", action="store_true", help="also 100^3 = 10^6 chunks")
     p.add_argument(
-        "--peer-side",
-        type=int,
-        default=22,
-        help="chunks per side for dask.array.gradient (default 22; 0 skips it)",
+        "--build-only",
+        action="store_true",
+        help="time build + materialize instead of build + compute (the growth of the graph "
+        "alone: quick at 10^6 chunks)",
     )
-    p.add_argument("--k", type=int, default=3, choices=[1, 2, 3], help="dims differentiated")
-    p.add_argument("--profile", action="store_true", help="cProfile daskgrad's compute")
+    p.add_argument("--chunk", type=int, default=4, help="chunk edge (default 4)")
+    p.add_argument("--repeat", type=int, default=3, help="rounds; the best is kept (3)")
+    p.add_argument("--peer", action="store_true", help="also dask.array.gradient")
+    p.add_argument("--profile", action="store_true", help="cProfile daskgrad at the first side")
     args = p.parse_args(argv)
-    c = args.chunk
-
     if args.profile:
-        x = da.ones((args.sides[0] * c,) * 3, chunks=c)
-        outs = daskgrad.gradient(x, dim=list(range(args.k)))
-        prof = cProfile.Profile()
-        prof.runcall(dask.compute, *outs, scheduler="sync")
-        stats = pstats.Stats(prof).sort_stats("cumulative")
-        stats.print_stats(25)
+        profile(args.sides[0], args.chunk)
         return
-
-    print(f"## Graph overhead: chunks of {c}^3 float64, {args.k} of 3 dims, sync scheduler\n")
-    print(f"Machine: {machine()}\n")
+    sides = args.sides + ([100] if args.million else [])
+    print(f"## Graph overhead: chunks of {args.chunk}^3 float64, 3 dims, sync scheduler\n")
+    print(f"{machine()}; {load()} at start\n")
+    rows = measure(sides, args.chunk, args.repeat, args.peer, not args.build_only)
+    what = "build + materialize" if args.build_only else "build + compute"
     print(
-        "Seconds, with microseconds per input chunk in brackets. materialize turns every "
-        "layer but the input's into tasks; compute is `dask.compute` of freshly built arrays "
-        "(it materializes and optimizes the graph again, orders it, runs it and gathers the "
-        "result); conversion and order are the parts of compute spent in dask's legacy-tuple "
-        "conversion (`convert_legacy_graph`) and in `dask.order`.\n"
+        f"| chunks | contender | tasks / chunk | build µs | {what} µs "
+        "| / minimal | graph held B | / minimal | build peak B |"
     )
-    peer_cache = {}
-    for side in args.sides:
-        nchunks = side**3
-        results = {}
-        for label, fn in contenders(args.k).items():
-            if label == "dask.array.gradient":
-                if not args.peer_side:
-                    continue
-                if args.peer_side not in peer_cache:
-                    peer_cache[args.peer_side] = measure(fn, args.peer_side, c)
-                r = dict(peer_cache[args.peer_side])
-                if args.peer_side != side:
-                    label = f"{label} (measured on {args.peer_side**3} chunks)"
-                r["nchunks"] = args.peer_side**3
-            else:
-                r = measure(fn, side, c)
-                r["nchunks"] = nchunks
-            results[label] = r
-        ours = results["daskgrad"]
-        ours_graph = (ours["construct"] + ours["materialize"]) / nchunks
-
-        print(f"### {nchunks} chunks (array {side * c}^3)\n")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        floor = next(f for f in rows if f["chunks"] == r["chunks"] and f["contender"] == MINIMAL)
         print(
-            "| contender | tasks / chunk | construct s (µs) | materialize s (µs) "
-            "| compute s (µs) | conversion s (µs) | order s (µs) "
-            "| graph vs daskgrad | compute vs daskgrad |"
+            f"| {r['chunks']} | {r['contender']} | {r['tasks']:.1f} | {r['build_us']:.0f} "
+            f"| {r['us']:.0f} | {r['us'] / floor['us']:.2f}x "  # type: ignore[operator]
+            f"| {r['held']:.0f} | {r['held'] / floor['held']:.2f}x "  # type: ignore[operator]
+            f"| {r['peak']:.0f} |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for label, r in results.items():
-            n = r["nchunks"]
-            graph = (r["construct"] + r["materialize"]) / n
-            print(
-                f"| {label} | {r['tasks'] / n:.1f} | {cell(r['construct'], n)} "
-                f"| {cell(r['materialize'], n)} | {cell(r['compute'], n)} "
-                f"| {cell(r['conversion'], n)} | {cell(r['order'], n)} "
-                f"| {graph / ours_graph:.2f}x "
-                f"| {r['compute'] / n / (ours['compute'] / nchunks):.2f}x |"
-            )
-        print()
     print(
-        "Ratios are per chunk (peer µs / daskgrad µs): > 1 means daskgrad is faster. "
-        "graph = construct + materialize. Tasks include the input's own."
+        f"\nPer input chunk; time best of {args.repeat} rounds, contenders interleaved; memory "
+        f"by tracemalloc (graph held after materializing, input's tasks excluded). {load()} "
+        "at end. Target: daskgrad <= 1.5x the minimal graph in time at 10^4 and 10^5 chunks."
     )
 
 

@@ -15,7 +15,9 @@ default; <= 1.4 at --accuracy 4), peak RSS / limit (<= 1), and worker restarts (
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
+import io
 import os
 import platform
 import shutil
@@ -88,6 +90,117 @@ def measure(client: Client, fn) -> dict:
     return {"seconds": seconds, "peak": max(rss.peak.values()), "restarts": restarts}
 
 
+def start_cluster(workers: int = 2, threads: int = 1, limit: str | int = "512MiB"):
+    """The benchmark's LocalCluster: worker processes under a memory limit, quiet."""
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=threads,
+        memory_limit=parse_bytes(limit) if isinstance(limit, str) else limit,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=40,
+    )
+
+
+def write_input(client: Client, path: Path, shape: tuple[int, ...], chunks) -> int:
+    """A float32 zarr store at ``path``: random ``f`` (z, y, x), non-uniform x; its bytes."""
+    f = da.random.default_rng(0).random(shape, chunks=chunks, dtype=np.float32)
+    x = np.cumsum(np.linspace(1.0, 2.0, shape[2]))  # non-uniform spacing along x
+    ds = xr.Dataset({"f": (("z", "y", "x"), f)}, coords={"x": x})
+    client.compute(ds.to_zarr(path, compute=False)).result()
+    return int(ds.f.nbytes)
+
+
+def io_floor(client: Client, inp: Path, out: Path) -> None:
+    """The I/O floor: read the input once, write 2 arrays of its size."""
+    src = open_input(inp)
+    copy = xr.Dataset({"a": src.f, "b": -src.f}, coords=src.coords)
+    client.compute(copy.to_zarr(out, compute=False)).result()
+
+
+def gradient(client: Client, inp: Path, out: Path, accuracy: int = 2) -> None:
+    """What ``daskgrad run IN OUT --dim y --dim x`` computes, in this process."""
+    options = {} if accuracy == 2 else {"accuracy": accuracy}
+    job = prepare(open_input(inp), ["y", "x"], **options)
+    daskgrad.to_zarr(job.result, out, client=client, progress=False)
+
+
+def command(inp: Path, out: Path, scheduler: str, *extra: str) -> str:
+    """``daskgrad run IN OUT --no-progress --scheduler ADDRESS *extra`` in a process of its
+    own; its standard output. RuntimeError with its last line of error when it fails."""
+    cmd = [sys.executable, "-m", "daskgrad", "run", str(inp), str(out), *extra]
+    cmd += ["--no-progress", "--scheduler", scheduler]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"daskgrad run {' '.join(extra)} exited {done.returncode}: {last}")
+    return done.stdout
+
+
+def command_here(inp: Path, out: Path, scheduler: str, *extra: str) -> str:
+    """:func:`command` run by this process (``daskgrad.cli.app.main``), so that the time is the
+    run's and not Python's start-up and imports; its standard output."""
+    from daskgrad.cli.app import main as cli_main
+
+    said, err = io.StringIO(), io.StringIO()
+    argv = ["run", str(inp), str(out), *extra, "--no-progress", "--scheduler", scheduler]
+    with contextlib.redirect_stdout(said), contextlib.redirect_stderr(err):
+        status = cli_main(argv)
+    if status:
+        last = (err.getvalue().strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"daskgrad run {' '.join(extra)} exited {status}: {last}")
+    return said.getvalue()
+
+
+def suite(scale: str = "small", repeat: int = 3, shared=None) -> list[dict]:
+    """Rows for benchmarks/run_all.py: ``daskgrad run --dim y --dim x`` against the I/O floor
+    on a cluster of 2 workers x 512 MiB (``shared.client()``, else one of its own)."""
+    size = {"smoke": "2MiB", "small": "256MiB"}[scale]
+    shape = shape_for(parse_bytes(size))
+    chunks = normalize_chunks((8, 256, 256), shape, dtype=np.float32)
+    work = Path(tempfile.mkdtemp(prefix="daskgrad-suite-ooc-"))
+    warnings.filterwarnings("ignore", message="Consolidated metadata")
+    own = None if shared is not None else start_cluster()
+    try:
+        client = shared.client() if shared is not None else Client(own)
+        address = client.scheduler.address
+        inp = work / "input.zarr"
+        nbytes = write_input(client, inp, shape, chunks)
+        n = [0]
+
+        def fresh() -> Path:
+            n[0] += 1
+            return work / f"out{n[0]}.zarr"
+
+        fns = {
+            "floor": lambda: io_floor(client, inp, fresh()),
+            "run": lambda: command_here(inp, fresh(), address, "--dim", "y", "--dim", "x"),
+        }
+        best = dict.fromkeys(fns, float("inf"))
+        restarts = 0
+        for _ in range(repeat):
+            for name, fn in fns.items():
+                m = measure(client, fn)
+                best[name] = min(best[name], m["seconds"])
+                restarts += m["restarts"]
+                for old in work.glob("out*.zarr"):
+                    shutil.rmtree(old)
+    finally:
+        if own is not None:
+            own.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return [
+        dict(
+            what=f"out of core, `daskgrad run --dim y --dim x` (start-up excluded) on "
+            f"{format_bytes(nbytes)} float32 zarr, 2 workers x 512 MiB ({restarts} restarts)",
+            reference="I/O floor: read once, write 2 arrays",
+            ours=best["run"],
+            ref=best["floor"],
+            target=1.1,
+        )
+    ]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", default="2GiB", help="input size (default 2GiB)")
@@ -140,54 +253,34 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="daskgrad-bench-", dir=args.dir))
     warnings.filterwarnings("ignore", message="Consolidated metadata")
     try:
-        cluster = LocalCluster(
-            n_workers=args.workers,
-            threads_per_worker=args.threads_per_worker,
-            memory_limit=limit,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=40,
-        )
+        cluster = start_cluster(args.workers, args.threads_per_worker, limit)
         with cluster, Client(cluster) as client:
             inp = work / "input.zarr"
-            f = da.random.default_rng(0).random(shape, chunks=chunks, dtype=np.float32)
-            x = np.cumsum(np.linspace(1.0, 2.0, shape[2]))  # non-uniform spacing along x
-            ds = xr.Dataset({"f": (("z", "y", "x"), f)}, coords={"x": x})
-            client.compute(ds.to_zarr(inp, compute=False)).result()
-            nbytes = ds.f.nbytes
+            nbytes = write_input(client, inp, shape, chunks)
 
             def floor(i=[0]):  # noqa: B006 - a fresh output name per call
                 i[0] += 1
-                src = open_input(inp)
-                copy = xr.Dataset({"a": src.f, "b": -src.f}, coords=src.coords)
-                client.compute(copy.to_zarr(work / f"floor{i[0]}.zarr", compute=False)).result()
+                io_floor(client, inp, work / f"floor{i[0]}.zarr")
 
-            def gradient(accuracy, i=[0]):  # noqa: B006
+            def grad(accuracy, i=[0]):  # noqa: B006
                 i[0] += 1
-                options = {} if accuracy == 2 else {"accuracy": accuracy}
-                job = prepare(open_input(inp), ["y", "x"], **options)
-                out = work / f"grad{i[0]}.zarr"
-                daskgrad.to_zarr(job.result, out, client=client, progress=False)
+                gradient(client, inp, work / f"grad{i[0]}.zarr", accuracy)
 
-            def command(accuracy, i=[0]):  # noqa: B006
+            def cli(accuracy, i=[0]):  # noqa: B006
                 i[0] += 1
                 out = work / f"grad-cli{i[0]}.zarr"
-                cmd = [sys.executable, "-m", "daskgrad", "run", str(inp), str(out)]
-                cmd += ["--dim", "y", "--dim", "x", "--no-progress"]
-                cmd += ["--scheduler", cluster.scheduler_address]
-                cmd += [] if accuracy == 2 else ["--accuracy", str(accuracy)]
-                done = subprocess.run(cmd, capture_output=True, text=True)
-                if done.returncode:
-                    raise RuntimeError(f"daskgrad run exited {done.returncode}: {done.stderr}")
-                said.update(ln for ln in done.stdout.splitlines() if "each task reads" in ln)
+                extra = ["--dim", "y", "--dim", "x"]
+                extra += [] if accuracy == 2 else ["--accuracy", str(accuracy)]
+                stdout = command(inp, out, cluster.scheduler_address, *extra)
+                said.update(ln for ln in stdout.splitlines() if "each task reads" in ln)
 
             said: set[str] = set()
             fns = {"I/O floor (read 1, write 2)": floor}
             for acc in orders:
                 name = "daskgrad, 2 of 3 dims" + (f", accuracy {acc}" if orders != [2] else "")
-                fns[name] = lambda acc=acc: gradient(acc)
+                fns[name] = lambda acc=acc: grad(acc)
                 if args.command:
-                    fns[f"`daskgrad run`, {name[10:]}"] = lambda acc=acc: command(acc)
+                    fns[f"`daskgrad run`, {name[10:]}"] = lambda acc=acc: cli(acc)
             runs = {name: [] for name in fns}
             for _ in range(args.repeat):
                 for name, fn in fns.items():

@@ -280,6 +280,31 @@ def profile(f, chunks, accuracy, nan_policy):
 # --- the parent ---------------------------------------------------------------------------------
 
 
+def suite(scale="small", repeat=3):
+    """Rows for benchmarks/run_all.py: NumPy input at accuracy 4 against findiff."""
+    import findiff
+
+    n = {"smoke": 24, "small": 96}[scale]
+    f, _ = cube(n)
+    diffs = [findiff.Diff(axis, 1.0, acc=4) for axis in range(3)]
+    t = race(
+        {
+            "acc4": lambda: daskgrad.gradient(f, accuracy=4),
+            "findiff": lambda: [d(f) for d in diffs],
+        },
+        repeat,
+    )
+    return [
+        dict(
+            what=f"NumPy {n}^3 float64, 3 dims, accuracy 4",
+            reference="findiff.Diff(axis, h, acc=4)",
+            ours=t["acc4"],
+            ref=t["findiff"],
+            target=0.2,
+        )
+    ]
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, help="edge of the cube (default 256, 64 with --quick)")

@@ -20,17 +20,23 @@ def n_tasks(arrays) -> int:
 
 @pytest.mark.parametrize("dims", [[0], [0, 2], [0, 1, 2]])
 @pytest.mark.parametrize("periodic", [False, True])
-def test_at_most_3k_plus_2_tasks_per_chunk(dims, periodic):
-    x = da.random.random((40, 40, 40), chunks=(8, 10, 20))
+@pytest.mark.parametrize(
+    "chunks, planes",
+    # chunks above 64 KiB get tasks copying their ghost planes; smaller ones are taken whole
+    # by their neighbours' kernels
+    [((8, 10, 20), 0), ((20, 40, 20), 1)],
+)
+def test_at_most_3k_plus_2_tasks_per_chunk(dims, periodic, chunks, planes):
+    x = da.random.random((40, 40, 40), chunks=chunks)
     nchunks = np.prod(x.numblocks)
     assert n_tasks([x]) == nchunks
     with raise_if_dask_computes():
         outs = gradient(x, dim=dims, periodic=periodic)
     k = len(dims)
     assert n_tasks(outs) <= (3 * k + 2) * nchunks  # the README's bound
-    # input, planes for the neighbours, kernel, and one getitem per output (none for k = 1:
-    # the kernel's task is the output)
-    assert n_tasks(outs) == (k + 3 if k > 1 else 3) * nchunks
+    # input, planes for the neighbours (large chunks), kernel, and one getitem per output
+    # (none for k = 1: the kernel's task is the output)
+    assert n_tasks(outs) == (k + 2 + planes if k > 1 else 2 + planes) * nchunks
     # the peer for comparison: dask.array.gradient needs more per chunk
     peer = da.gradient(x, axis=dims)
     peer = peer if isinstance(peer, list) else [peer]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from operator import getitem
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +23,12 @@ from .plan import AxisPlan, Plan
 
 if TYPE_CHECKING:
     from dask.typing import Key
+
+# Chunks of at most this many bytes (each input's) skip the tasks that copy ghost planes: each
+# kernel task takes its neighbours' whole chunks and slices their planes itself. Those tasks
+# are there to keep a large chunk from staying alive, and being sent whole to another worker,
+# for the sake of a few planes; on tiny chunks they only add a task per chunk to schedule.
+WHOLE_NEIGHBOURS_BYTES = 1 << 16
 
 # per block, per differentiated axis: the (lower, upper) ghost planes, None at a true edge
 Ghosts = list[tuple[np.ndarray | None, np.ndarray | None]]
@@ -93,26 +101,40 @@ def _block_task(
     plan: Plan,
     n_aux: int,
     packed: tuple[int, ...] = (),
+    whole: bool = False,
 ) -> Any:
     # args: n_in blocks (or, packed, one list of them), k steps, n_aux aux slices, then per
     # input and axis the planes of the lower and of the upper neighbour (None at a true edge;
-    # packed, per axis only, each a list over the inputs); flat, so that every dependency is
-    # a top-level TaskRef
+    # packed, per axis only, each a list over the inputs; with ``whole``, the neighbours'
+    # blocks themselves); flat, so that every dependency is a top-level TaskRef
     if packed:  # the positions of the inputs in the pack of distinct ones
         args = (*(args[0][j] for j in packed), *args[1:])
     blocks, steps = args[:n_in], args[n_in : n_in + k]
     aux, planes = args[n_in + k : n_in + k + n_aux], args[n_in + k + n_aux :]
     ghosts: list[Ghosts] = []
+    axes, g = [ax.axis for ax in plan.axes], plan.depth
     for i in range(n_in):
         mine: Sequence[Any]
         if packed:
             mine = [None if p is None else p[packed[i]] for p in planes]
         else:
             mine = planes[2 * k * i : 2 * k * (i + 1)]
+        lows, highs = mine[::2], mine[1::2]
+        if whole:  # the lower neighbour's last planes, the upper one's first
+            ghosts.append(
+                [
+                    (
+                        None if lo is None else wrapped(lo, a, g, True),
+                        None if hi is None else wrapped(hi, a, g, False),
+                    )
+                    for a, lo, hi in zip(axes, lows, highs, strict=True)
+                ]
+            )
+            continue
         ghosts.append(
             [
                 (None if lo is None else lo[j][1], None if hi is None else hi[j][0])
-                for j, (lo, hi) in enumerate(zip(mine[::2], mine[1::2], strict=True))
+                for j, (lo, hi) in enumerate(zip(lows, highs, strict=True))
             ]
         )
     return func(list(blocks), ghosts, list(steps), list(aux), plan=plan)
@@ -313,8 +335,13 @@ def _ghosted_dask(
             inlined &= {n for n, t in zip(order, parts, strict=True) if isinstance(t, Task)}
             dsk[key] = Task(key, pack, *parts)
 
+    itemsize = max(np.dtype(a.dtype).itemsize for a in arrays)
+    largest = math.prod(max(c, default=0) for c in chunks) * itemsize  # at most: the largest
+    whole_neighbours = largest <= WHOLE_NEIGHBOURS_BYTES
     if not any(per or nb > 1 for _, nb, per in spans):
         planes_names = []
+    elif whole_neighbours:  # the neighbours' chunks themselves (or packs of them)
+        planes_names = [read_name] if packed else [a.name for a in arrays]
     elif packed:  # one task copies the planes of every input's chunk
         planes_names = [f"planes-{tokenize(read_name, spans, g)}"]
         for i in idxs:
@@ -337,22 +364,26 @@ def _ghosted_dask(
         if not planes_names:
             yield from [None] * (2 * len(spans) * (1 if packed else len(arrays)))
 
-    kernel_args: dict[str, Any] = dict(
+    # the arguments every kernel task shares, bound once: as each task's keyword arguments they
+    # were a dict per task, parsed per task (a fifth of the graph's memory on tiny chunks)
+    one = nout == 1
+    kernel = partial(
+        _block_task_one if one else _block_task,
         n_in=len(arrays),
         k=len(plan.axes),
         func=func,
         plan=plan,
         n_aux=len(aux_by_axis),
         packed=packed,
+        whole=whole_neighbours,
     )
-    one = nout == 1
     kernel_name = f"{name}-{token}"
     out_names = [f"{name}-out{n}-{token}" for n in range(nout)] if not one else [kernel_name]
     for i in idxs:
         key = (kernel_name, *i)
         dsk[key] = Task(
             key,
-            _block_task_one if one else _block_task,
+            kernel,
             *(
                 [TaskRef((read_name, *i))]
                 if packed
@@ -361,7 +392,6 @@ def _ghosted_dask(
             *[st[i[ax.axis]] for ax, st in zip(plan.axes, steps_by_axis, strict=True)],
             *[vals[i[axis]] for axis, vals in aux_by_axis],
             *neighbours(i),
-            **kernel_args,
         )
 
     # dask's DaskCollection protocol types __dask_scheduler__ as a staticmethod object, which no

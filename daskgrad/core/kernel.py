@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -126,7 +128,7 @@ class _Axis:
         deriv: int,
     ) -> None:
         self.axis, self.n, self.g, self.p, self.deriv = axis, shape[axis], depth, accuracy, deriv
-        self.stride = int(np.prod(shape[axis + 1 :], dtype=np.int64))  # in elements
+        self.stride = math.prod(shape[axis + 1 :])  # in elements
         self.lo, self.hi = ghosts
         # the order of one-sided stencils at a true edge: numpy's edge_order at accuracy 2
         self.q_edge = edge_order if accuracy == 2 else accuracy
@@ -215,7 +217,7 @@ def _interior(
     """
     ff = f.reshape(-1)
     size = ff.size
-    lead_strides = [int(np.prod(f.shape[i + 1 :], dtype=np.int64)) for i in range(f.ndim)]
+    lead_strides = [math.prod(f.shape[i + 1 :]) for i in range(f.ndim)]
     pairs = [(ax, o.reshape(-1)) for ax, o in zip(axes, outs, strict=True)]
     subtract = np.subtract
     for lead, s, e in _slabs(f.shape, j, step):
@@ -324,9 +326,57 @@ def _difference_views(
     return o3[:, d : n - d], f3[:, : n - 1], f3[:, 1:], 1, coefs
 
 
+# per plane within d of an end: None (no stencil: NaN), or ("second", pos, weights) or
+# ("diff", [(w, q, r)]): o = Σ w (f[q] - f[r])
+_Recipe = list[tuple[int, Any]]
+
+
+def _boundary_recipe(ax: _Axis) -> _Recipe:
+    """What :func:`_boundary` computes for each plane within ``d`` of index 0 or n-1."""
+    n, d = ax.n, ax.d
+    recipe: _Recipe = []
+    for i in sorted(set(range(min(d, n))) | set(range(max(n - d, 0), n))):
+        pos, weights = ax.stencil(i)
+        if not pos:
+            recipe.append((i, None))
+            continue
+        if ax.deriv == 2:
+            recipe.append((i, ("second", pos, weights)))
+            continue
+        # differences with the point itself, Σ w_q (f[q] - f[i]) (the weights sum to zero): a
+        # constant gives exactly zero; a centred uniform first derivative pairs f[i+o] - f[i-o]
+        terms = [(w, q) for w, q in zip(weights, pos, strict=True) if q != i and w != 0]
+        paired = ax.from_point and ax.deriv == 1 and pos == list(range(i - d, i + d + 1))
+        if paired:
+            differences = [(w, q, 2 * i - q) for w, q in terms if q > i]
+        else:
+            differences = [(w, q, i) for w, q in terms]
+        recipe.append((i, ("diff", differences)))
+    return recipe
+
+
+# recipes of uniform axes, which depend on a few scalars only (tiny blocks ask for the same
+# ones over and over); bounded, as a block's shape and step are part of the key
+_RECIPES: dict[tuple[Any, ...], _Recipe] = {}
+_RECIPES_KEEP = 4096
+
+
+def _cached_recipe(ax: _Axis) -> _Recipe:
+    if not ax.uniform or not math.isfinite(ax.h) or ax.h == 0:  # -0.0 == 0.0 as a key
+        return _boundary_recipe(ax)
+    key: tuple[Any, ...] = (ax.n, ax.d, ax.g, ax.p, ax.q_edge, ax.deriv, ax.from_point, ax.h)
+    key += (ax.lo is None, ax.hi is None)
+    recipe = _RECIPES.get(key)
+    if recipe is None:
+        if len(_RECIPES) >= _RECIPES_KEEP:
+            _RECIPES.clear()
+        recipe = _RECIPES[key] = _boundary_recipe(ax)
+    return recipe
+
+
 def _boundary(f: np.ndarray, out: np.ndarray, ax: _Axis) -> None:
     """The planes within ``d`` of index 0 or n-1: centred with ghost planes, else one-sided."""
-    a, n, d = ax.axis, ax.n, ax.d
+    a, n = ax.axis, ax.n
     pre = (slice(None),) * a
 
     def plane(i: int) -> np.ndarray:
@@ -339,31 +389,62 @@ def _boundary(f: np.ndarray, out: np.ndarray, ax: _Axis) -> None:
         return f[pre + (slice(i, i + 1),)]
 
     tmp: np.ndarray | None = None
-    for i in sorted(set(range(min(d, n))) | set(range(max(n - d, 0), n))):
+    for i, how in _cached_recipe(ax):
         o = out[pre + (slice(i, i + 1),)]
-        pos, weights = ax.stencil(i)
-        if not pos:
+        if how is None:
             o[...] = np.nan
             continue
         if tmp is None:
             tmp = np.empty(o.shape, o.dtype)
-        if ax.deriv == 2:
-            _second_differences(o, tmp, plane, pos, weights)
+        if how[0] == "second":
+            _second_differences(o, tmp, plane, how[1], how[2])
             continue
-        # differences with the point itself, Σ w_q (f[q] - f[i]) (the weights sum to zero): a
-        # constant gives exactly zero; a centred uniform first derivative pairs f[i+o] - f[i-o]
-        terms = [(w, q) for w, q in zip(weights, pos, strict=True) if q != i and w != 0]
-        paired = ax.from_point and ax.deriv == 1 and pos == list(range(i - d, i + d + 1))
-        if paired:
-            differences = [(w, q, 2 * i - q) for w, q in terms if q > i]
-        else:
-            differences = [(w, q, i) for w, q in terms]
-        for k, (w, q, r) in enumerate(differences):
+        for k, (w, q, r) in enumerate(how[1]):
             t = o if k == 0 else tmp
             np.subtract(plane(q), plane(r), out=t)
             np.multiply(t, w, out=t)
             if k:
                 np.add(o, t, out=o)
+
+
+# Blocks of at most this many elements take :func:`_padded` where they can: a pass over the
+# whole axis costs a copy of the block, and saves the per-plane work of the edge planes, which
+# dominates on tiny blocks (10^5 chunks of 4^3).
+PADDED_MAX = 1 << 12
+
+
+@cache
+def _coef_dtype(dtype: np.dtype) -> np.dtype:
+    return np.result_type(np.finfo(dtype).dtype, np.float32)
+
+
+def _padded(f: np.ndarray, out: np.ndarray, ax: _Axis) -> bool:
+    """The centred odd-derivative stencil of a uniform ``ax`` over every plane of ``f`` at once,
+    from ``f`` padded with ``d`` ghost planes per side, when both sides have them; False (and
+    nothing done) otherwise. The same operations, in the same order, as :func:`_interior` and
+    :func:`_boundary` on those planes: Σ_k w_k (f[i+k] - f[i-k]), k = 1..d."""
+    lo, hi, d, a = ax.lo, ax.hi, ax.d, ax.axis
+    if not (ax.uniform and ax.from_point and ax.deriv % 2) or lo is None or hi is None:
+        return False
+    if ax.g < d or ax.n < 1:
+        return False
+    pre = (slice(None),) * a
+    ext = np.concatenate((lo[pre + (slice(ax.g - d, ax.g),)], f, hi[pre + (slice(0, d),)]), a)
+    n = ax.n
+    tmp: np.ndarray | None = None
+    for k, w in enumerate(ax.pairs, start=1):
+        if k == 1:
+            t = out
+        else:
+            tmp = np.empty_like(out) if tmp is None else tmp
+            t = tmp
+        np.subtract(
+            ext[pre + (slice(d + k, d + k + n),)], ext[pre + (slice(d - k, d - k + n),)], out=t
+        )
+        np.multiply(t, w, out=t)
+        if k > 1:
+            np.add(out, t, out=out)
+    return True
 
 
 def gradient_block(
@@ -416,26 +497,32 @@ def gradient_block(
     if out is None:
         out = [np.empty(block.shape, dtype) for _ in axes]
     work = [o if o.flags.c_contiguous else np.empty(block.shape, dtype) for o in out]
-    coef_dtype = np.result_type(np.finfo(dtype).dtype, np.float32)
+    coef_dtype = _coef_dtype(dtype)
     g = depth(accuracy, nan_policy, deriv)
     prepared = [
         _Axis(a, block.shape, s, gh, accuracy, edge_order, g, coef_dtype, deriv)
         for a, s, gh in zip(axes, steps, ghosts, strict=True)
     ]
-    if block.size:
+    if block.size and block.size <= PADDED_MAX and nan_policy == "propagate":
+        # small blocks: axes with ghost planes on both sides in one pass each (see _padded)
+        rest = [(ax, o) for ax, o in zip(prepared, work, strict=True) if not _padded(block, o, ax)]
+        prepared, work_rest = [ax for ax, _ in rest], [o for _, o in rest]
+    else:
+        work_rest = work
+    if block.size and prepared:
         j, step = _slab_axis(block.shape, block.itemsize, SLAB_BYTES)
-        row = int(np.prod(block.shape[j + 1 :], dtype=np.int64))
+        row = math.prod(block.shape[j + 1 :])
         # a slab plus 2d-1 indices of its axis: the differences along that axis
         d = max((ax.d for ax in prepared), default=1)
         tmp = _scratch_buffer(min(block.size, (step + 2 * d) * row + 2 * d), dtype)
         tmp2 = np.empty(min(block.size, step * row) if d > 1 or deriv > 1 else 0, dtype)
         # the flat passes compute garbage at row ends (overwritten below): no warnings there
         with np.errstate(invalid="ignore", over="ignore"):
-            _interior(block, work, prepared, tmp, tmp2, j, step)
-        for ax, o in zip(prepared, work, strict=True):
+            _interior(block, work_rest, prepared, tmp, tmp2, j, step)
+        for ax, o in zip(prepared, work_rest, strict=True):
             _boundary(block, o, ax)
         if nan_policy == "omit":
-            fill_holes(block, work, prepared)
+            fill_holes(block, work_rest, prepared)
     for o, w in zip(out, work, strict=True):
         if o is not w:
             o[...] = w
