@@ -153,10 +153,12 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_an_interrupt_after_the_swap_says_the_output_is_complete(tmp_path):
+def test_an_interrupt_after_the_swap_says_the_output_is_complete(tmp_path, shared):
+    """SIGINT to the run's own process (on the session's cluster: the cluster gets no signal;
+    tests/test_signals.py signals an embedded cluster at the swap)."""
     ds = write_small(tmp_path / "in.zarr")
     out = tmp_path / "out.zarr"
-    args = [tmp_path / "in.zarr", out, "--dim", "x", *LEAN]
+    args = [tmp_path / "in.zarr", out, "--dim", "x", *shared]
     r = subprocess.run(
         [sys.executable, "-c", INTERRUPT_AFTER_SWAP, "run", *map(str, args)],
         capture_output=True,
