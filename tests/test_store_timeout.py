@@ -36,7 +36,7 @@ TIMEOUT = ["--store-timeout", "5"]
 LEAN = ["--workers", "1", "--threads-per-worker", "1", "--no-progress"]
 
 
-def dataset(shape=(48, 32, 32), chunks=(1, 8, 8), seed=0):
+def dataset(shape=(48, 32, 32), chunks=(1, 16, 16), seed=0):
     rng = np.random.default_rng(seed)
     return xr.Dataset(
         {"t": (("time", "y", "x"), rng.standard_normal(shape))},
@@ -46,7 +46,8 @@ def dataset(shape=(48, 32, 32), chunks=(1, 8, 8), seed=0):
 
 @pytest.fixture(scope="module")
 def s3():
-    """moto's server in this process, a bucket with an input of 768 small chunks."""
+    """moto's server in this process, a bucket with an input of 192 small chunks (a run of
+    48 tasks, --chunks time=1: long enough to be frozen while it computes)."""
     server = s3_server.start()
     server.make_bucket(BUCKET)
     dataset().to_zarr(f"s3://{BUCKET}/in.zarr", storage_options=server.options())
