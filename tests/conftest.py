@@ -204,6 +204,28 @@ def stop_cluster(procs, log) -> None:
     log.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_process_outlives_the_session():
+    """At the end of the session, whatever this pytest process started and is still running
+    (a worker of an embedded cluster that a test run in this process left, say) is killed: the
+    tied processes die with pytest however it ends, this catches the rest on a normal end."""
+    yield
+    try:
+        import psutil
+    except ImportError:  # distributed depends on it: no cluster ran without it
+        return
+    left = []
+    for p in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            cmd = " ".join(p.cmdline())
+            if ("dask" in cmd or "spawn_main" in cmd) and "resource_tracker" not in cmd:
+                left.append(p)
+    _, alive = psutil.wait_procs(left, timeout=5)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+
+
 @pytest.fixture(scope="session")
 def dask_cluster(tmp_path_factory):
     """One external cluster (a scheduler and 2 workers of 1 thread and 1 GiB) for the whole
