@@ -160,13 +160,14 @@ def cli(*args) -> CliRun:
 DASK = Path(sys.executable).with_name("dask")
 
 
-def start_cluster(where: Path, n_workers: int, *extra: str):
+def start_cluster(where: Path, n_workers: int, *extra: str, env: dict | None = None):
     """`dask scheduler` and ``n_workers`` `dask worker` processes on 127.0.0.1, no nannies,
-    each tied to pytest (``popen_tied``): they die with it however it ends. Returns the
-    scheduler file, the processes (scheduler first) and their log."""
+    each tied to pytest (``popen_tied``): they die with it however it ends. ``env``: their
+    environment (default this one). Returns the scheduler file, the processes (scheduler
+    first) and their log."""
     sf = where / "scheduler.json"
     log = open(where / "cluster.log", "w")  # noqa: SIM115 - closed with the processes
-    common = dict(stdout=log, stderr=subprocess.STDOUT)
+    common = dict(stdout=log, stderr=subprocess.STDOUT, env=env)
     procs = [
         popen_tied(
             [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
@@ -230,9 +231,15 @@ def _no_process_outlives_the_session():
 def dask_cluster(tmp_path_factory):
     """One external cluster (a scheduler and 2 workers of 1 thread and 1 GiB) for the whole
     session: the command-line runs that are not about the cluster they run on share it
-    (``--scheduler-file``). Its scheduler file."""
+    (``--scheduler-file``). Its processes see none of the machine's AWS configuration and a
+    HOME of their own (tests/s3_server.py ``hermetic_env``). Its scheduler file."""
     pytest.importorskip("distributed")
+    from tests.s3_server import hermetic_env
+
     where = tmp_path_factory.mktemp("cluster")
-    sf, procs, log = start_cluster(where, 2, "--memory-limit", "1GiB")
+    home = where / "home"
+    home.mkdir()
+    env = hermetic_env(str(home))
+    sf, procs, log = start_cluster(where, 2, "--memory-limit", "1GiB", env=env)
     yield sf
     stop_cluster(procs, log)
