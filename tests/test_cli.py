@@ -353,7 +353,7 @@ def test_input_twice_the_cluster_memory(tmp_path):
     xr.Dataset({"f": (("z", "y", "x"), f)}).to_zarr(inp)
     out = tmp_path / "out.zarr"
     mem = ["--workers", "2", "--threads-per-worker", "1", "--memory-limit", "288MiB"]
-    r = cli("run", inp, out, "--dim", "x", "--dim", "y", *mem, "--no-progress")
+    r = daskgrad("run", inp, out, "--dim", "x", "--dim", "y", *mem, "--no-progress", timeout=600)
     assert r.returncode == 0, r.stderr
     assert "1.00 GiB" in r.stdout and "0 workers lost" in r.stdout, r.stdout
     src, res = xr.open_zarr(inp), xr.open_zarr(out)
