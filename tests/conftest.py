@@ -4,9 +4,13 @@ environment free of the machine's AWS configuration, and processes that die with
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,3 +109,137 @@ def tied(cmd: list) -> list:
 def popen_tied(cmd: list, **kwargs) -> subprocess.Popen:
     """``subprocess.Popen(cmd, **kwargs)`` whose process dies with pytest (see ``tied``)."""
     return subprocess.Popen(tied(cmd), **kwargs)
+
+
+# ------------------------------------------------------------------- the command line, in-process
+
+
+@dataclass
+class CliRun:
+    """What ``daskgrad ARGS`` did: its exit status and what it printed (as subprocess.run)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args) -> CliRun:
+    """``daskgrad ARGS`` run in this process by the console script's own entry point
+    (``daskgrad.cli.main``), its standard output and error captured. For the tests where a
+    process of its own adds nothing (the process boundary, a signal, an exit of the interpreter
+    is not what is tested): it saves an interpreter start and its imports per call."""
+    import warnings
+
+    from daskgrad.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        # what the interpreter of a `daskgrad` process would print: on its standard error
+        err.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    with (
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        warnings.catch_warnings(),
+    ):
+        # a warning that escaped the command line is printed, as Python's default filters do
+        # in a program of its own (pytest's filters would record it and say nothing)
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
+            warnings.simplefilter("ignore", category)
+        warnings.simplefilter("ignore", ResourceWarning)
+        warnings.showwarning = show
+        code = main([str(a) for a in args])
+    return CliRun(code, out.getvalue(), err.getvalue())
+
+
+# ------------------------------------------------------------------- one dask cluster for all
+
+DASK = Path(sys.executable).with_name("dask")
+
+
+def start_cluster(where: Path, n_workers: int, *extra: str, env: dict | None = None):
+    """`dask scheduler` and ``n_workers`` `dask worker` processes on 127.0.0.1, no nannies,
+    each tied to pytest (``popen_tied``): they die with it however it ends. ``env``: their
+    environment (default this one). Returns the scheduler file, the processes (scheduler
+    first) and their log."""
+    sf = where / "scheduler.json"
+    log = open(where / "cluster.log", "w")  # noqa: SIM115 - closed with the processes
+    common = dict(stdout=log, stderr=subprocess.STDOUT, env=env)
+    procs = [
+        popen_tied(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
+            + ["--scheduler-file", sf],
+            **common,
+        )
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not (sf.exists() and sf.read_text().strip().endswith("}")):
+            assert time.monotonic() < deadline, (where / "cluster.log").read_text()
+            time.sleep(0.1)
+        for _ in range(n_workers):
+            procs.append(
+                popen_tied(
+                    [DASK, "worker", "--scheduler-file", sf, "--host", "127.0.0.1"]
+                    + ["--nthreads", "1", "--no-dashboard", "--no-nanny", *extra],
+                    **common,
+                )
+            )
+        from distributed import Client
+
+        with Client(scheduler_file=str(sf), timeout="30s") as c:
+            c.wait_for_workers(n_workers, timeout=60)
+    except BaseException:
+        stop_cluster(procs, log)
+        raise
+    return sf, procs, log
+
+
+def stop_cluster(procs, log) -> None:
+    for p in reversed(procs):  # no nannies, so nothing is orphaned
+        p.kill()
+        p.wait()
+    log.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_process_outlives_the_session():
+    """At the end of the session, whatever this pytest process started and is still running
+    (a worker of an embedded cluster that a test run in this process left, say) is killed: the
+    tied processes die with pytest however it ends, this catches the rest on a normal end."""
+    yield
+    try:
+        import psutil
+    except ImportError:  # distributed depends on it: no cluster ran without it
+        return
+    left = []
+    for p in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            cmd = " ".join(p.cmdline())
+            if ("dask" in cmd or "spawn_main" in cmd) and "resource_tracker" not in cmd:
+                left.append(p)
+    _, alive = psutil.wait_procs(left, timeout=5)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory):
+    """One external cluster (a scheduler and 2 workers of 1 thread and 1 GiB) for the whole
+    session: the command-line runs that are not about the cluster they run on share it
+    (``--scheduler-file``). Its processes see none of the machine's AWS configuration and a
+    HOME of their own (tests/s3_server.py ``hermetic_env``). Its scheduler file."""
+    pytest.importorskip("distributed")
+    from tests.s3_server import hermetic_env
+
+    where = tmp_path_factory.mktemp("cluster")
+    home = where / "home"
+    home.mkdir()
+    env = hermetic_env(str(home))
+    sf, procs, log = start_cluster(where, 2, "--memory-limit", "1GiB", env=env)
+    yield sf
+    stop_cluster(procs, log)

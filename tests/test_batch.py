@@ -9,8 +9,8 @@ import pytest
 from daskgrad.cli.pipeline import BATCH_BYTES, batch_chunks, open_input, prepare
 from daskgrad.cluster.memory import task_bytes
 
-from .test_cli import daskgrad
-from .test_cli_ops import cluster, winds  # noqa: F401 - the module's real cluster
+from .conftest import cli
+from .test_cli_ops import cluster, winds  # noqa: F401 - the session's real cluster
 
 xr = pytest.importorskip("xarray")
 pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
@@ -70,7 +70,7 @@ def test_batched_run_writes_the_apis_values_in_the_stored_chunks(cluster, tmp_pa
     ]:  # fmt: skip
         out = tmp_path / f"{name}.zarr"
         args = ["run", inp, out, *extra, "--scheduler-file", cluster, "--no-progress"]
-        r = daskgrad(*args)
+        r = cli(*args)
         assert r.returncode == 0, r.stderr
         said = [ln for ln in r.stdout.splitlines() if "each task reads" in ln]
         line = f"daskgrad: each task reads {str(batch).replace(' along', ' stored chunks along')}"
@@ -110,7 +110,7 @@ def test_geospatial_runs_batch_along_a_dim_off_the_grid_only(cluster, tmp_path):
     src = xr.open_zarr(inp)
     for store, said in [(inp, "3 stored chunks along 'time'"), (flat, None)]:
         out = tmp_path / f"out-{store.name}"
-        r = daskgrad(
+        r = cli(
             "run", store, out, "--geospatial", "--var", "T", "--vorticity", "u,v",
             "--scheduler-file", cluster, "--no-progress",
         )  # fmt: skip
@@ -130,7 +130,7 @@ def test_a_failure_in_a_batched_run_says_how_to_find_the_stored_chunk(cluster, t
     winds().chunk({"time": 1, "lat": 19, "lon": 40}).to_zarr(inp)
     (inp / "T" / "c" / "2" / "1" / "1").write_bytes(b"not zstd")
     out = tmp_path / "out.zarr"
-    r = daskgrad(
+    r = cli(
         "run", inp, out, "--var", "T", "--dim", "lon", "--scheduler-file", cluster, "--no-progress"
     )  # fmt: skip
     assert r.returncode == 1, r.stderr

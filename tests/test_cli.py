@@ -1,4 +1,6 @@
-"""The command line, run as a subprocess against real clusters, files and signals."""
+"""The command line against real clusters, files and signals: in this process (``cli``, the
+console script's entry point) where a process of its own adds nothing, as a subprocess where
+the process is what is tested (signals, a terminal)."""
 
 from __future__ import annotations
 
@@ -14,14 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import popen_tied  # dies with pytest
+from tests.conftest import cli, start_cluster, stop_cluster  # noqa: F401 - start_cluster: others
 
 xr = pytest.importorskip("xarray")
 pytest.importorskip("zarr")
 pytest.importorskip("distributed")
 pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
 
-DASK = Path(sys.executable).with_name("dask")
 LEAN = ["--workers", "1", "--threads-per-worker", "2", "--no-progress"]
 
 
@@ -98,62 +99,23 @@ def small_zarr(tmp_path):
     return ds, path
 
 
-def start_cluster(where: Path, n_workers: int, *extra: str):
-    """`dask scheduler` and ``n_workers`` `dask worker` processes on 127.0.0.1."""
-    sf = where / "scheduler.json"
-    log = open(where / "cluster.log", "w")  # noqa: SIM115 - closed with the processes
-    common = dict(stdout=log, stderr=subprocess.STDOUT)
-    procs = [
-        popen_tied(
-            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
-            + ["--scheduler-file", sf],
-            **common,
-        )
-    ]
-    deadline = time.monotonic() + 60
-    while not (sf.exists() and sf.read_text().strip().endswith("}")):
-        assert time.monotonic() < deadline, (where / "cluster.log").read_text()
-        time.sleep(0.1)
-    for _ in range(n_workers):
-        procs.append(
-            popen_tied(
-                [DASK, "worker", "--scheduler-file", sf, "--host", "127.0.0.1", "--nthreads", "1"]
-                + ["--no-dashboard", "--no-nanny", *extra],
-                **common,
-            )
-        )
-    from distributed import Client
-
-    with Client(scheduler_file=str(sf), timeout="30s") as c:
-        c.wait_for_workers(n_workers, timeout=60)
-    return sf, procs, log
-
-
-def stop_cluster(procs, log):
-    for p in reversed(procs):  # no nannies, so nothing is orphaned
-        p.kill()
-        p.wait()
-    log.close()
-
-
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    sf, procs, log = start_cluster(tmp_path_factory.mktemp("cluster"), 2, "--memory-limit", "1GiB")
-    yield sf
-    stop_cluster(procs, log)
+def cluster(dask_cluster):
+    """The session's external cluster (tests/conftest.py): its scheduler file."""
+    return dask_cluster
 
 
 def test_help_shows_examples():
-    r = daskgrad("run", "--help")
+    r = cli("run", "--help")
     assert r.returncode == 0
     assert "examples:" in r.stdout and "--scheduler-file" in r.stdout
-    assert daskgrad("--help").returncode == 0
+    assert cli("--help").returncode == 0
 
 
 def test_zarr_to_zarr_on_local_cluster(small_zarr, tmp_path):
     ds, inp = small_zarr
     out = tmp_path / "out.zarr"
-    r = daskgrad("run", inp, out, "--dim", "x", "--dim", "y", "--edge-order", "2", *LEAN)
+    r = cli("run", inp, out, "--dim", "x", "--dim", "y", "--edge-order", "2", *LEAN)
     assert r.returncode == 0, r.stderr
     assert "local cluster of 1 worker, 2 threads each" in r.stdout and "dashboard" in r.stdout
     assert "read " in r.stdout and "wrote " in r.stdout and "0 workers lost" in r.stdout
@@ -174,7 +136,7 @@ def test_netcdf_to_zarr_on_scheduler_file(cluster, tmp_path):
     ds.to_netcdf(inp)
     out = tmp_path / "out.zarr"
     args = ["--dim", "time", "--dim", "x", "--var", "t", "--chunks", "y=4", "--chunks", "x=6"]
-    r = daskgrad("run", inp, out, *args, "--scheduler-file", cluster, "--no-progress")
+    r = cli("run", inp, out, *args, "--scheduler-file", cluster, "--no-progress")
     assert r.returncode == 0, r.stderr
     assert "connected to tcp://127.0.0.1:" in r.stdout
     res = xr.open_zarr(out)
@@ -193,11 +155,11 @@ def test_periodic_and_overwrite_on_scheduler_address(cluster, small_zarr, tmp_pa
     out = tmp_path / "out.zarr"
     small_dataset(seed=5).to_zarr(out)  # an older zarr store: the only kind --overwrite replaces
     run = ["run", inp, out, "--dim", "x", "--var", "t", "--scheduler", address, "--no-progress"]
-    r = daskgrad(*run)
+    r = cli(*run)
     assert r.returncode == 2 and "--overwrite" in r.stderr
     assert "t" in xr.open_zarr(out).data_vars
     period = 40.0
-    r = daskgrad(*run, "--periodic", f"x={period}", "--overwrite")
+    r = cli(*run, "--periodic", f"x={period}", "--overwrite")
     assert r.returncode == 0, r.stderr
     assert list(xr.open_zarr(out).data_vars) == ["dt_dx"] and leftovers(out) == []
     x = ds.x.values
@@ -221,7 +183,7 @@ def test_accuracy_and_nan_policy_reach_the_gradient(cluster, tmp_path):
     inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
     ds.chunk({"time": 2, "y": 5, "x": 8}).to_zarr(inp)
     args = ["--dim", "x", "--dim", "y", "--var", "t", "--scheduler-file", cluster, "--no-progress"]
-    r = daskgrad("run", inp, out, *args, "--accuracy", "4", "--nan-policy", "omit")
+    r = cli("run", inp, out, *args, "--accuracy", "4", "--nan-policy", "omit")
     assert r.returncode == 0, r.stderr
     assert "1 array" not in r.stdout and "2 arrays (accuracy 4, nan-policy omit); read" in r.stdout
     got = xr.open_zarr(out)
@@ -294,15 +256,11 @@ def _bad_inputs(tmp: Path):
 
 def test_bad_inputs_exit_2_with_one_line_and_no_output(tmp_path):
     cases = _bad_inputs(tmp_path)
-    procs = {}
-    for label, (args, _) in cases.items():
+    for label, (args, culprit) in cases.items():
         out = tmp_path / f"out-{label.replace(' ', '-')}.zarr"
-        args = [out if a == "OUT" else a for a in args]
-        procs[label] = (start_daskgrad(*args, *LEAN), out)
-    for label, (proc, out) in procs.items():
-        stdout, stderr = proc.communicate(timeout=120)
-        culprit = cases[label][1]
-        assert proc.returncode == 2, (label, stderr)
+        r = cli(*[out if a == "OUT" else a for a in args], *LEAN)
+        stderr = r.stderr
+        assert r.returncode == 2, (label, stderr)
         lines = stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("daskgrad: error: "), (label, stderr)
         assert culprit in lines[0], (label, lines[0])
@@ -312,7 +270,7 @@ def test_bad_inputs_exit_2_with_one_line_and_no_output(tmp_path):
 
 
 def test_debug_shows_traceback(tmp_path):
-    r = daskgrad("run", tmp_path / "nope.zarr", tmp_path / "o.zarr", "--dim", "x", "--debug")
+    r = cli("run", tmp_path / "nope.zarr", tmp_path / "o.zarr", "--dim", "x", "--debug")
     assert r.returncode == 2 and "Traceback" in r.stderr
 
 
@@ -321,7 +279,7 @@ def test_compute_failure_exits_1_and_leaves_nothing(cluster, small_zarr, tmp_pat
     chunk = next(p for p in (inp / "t").rglob("*") if p.is_file() and "zarr.json" not in p.name)
     chunk.write_bytes(b"corrupted chunk")
     out = tmp_path / "out.zarr"
-    r = daskgrad("run", inp, out, "--dim", "x", "--scheduler-file", cluster, "--no-progress")
+    r = cli("run", inp, out, "--dim", "x", "--scheduler-file", cluster, "--no-progress")
     assert r.returncode == 1, r.stderr
     assert (
         r.stderr.startswith("daskgrad: error: computation failed") and "Traceback" not in r.stderr

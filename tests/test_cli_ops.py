@@ -6,17 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .test_cli import daskgrad, start_cluster, stop_cluster
+from .conftest import cli
 
 xr = pytest.importorskip("xarray")
 pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    sf, procs, log = start_cluster(tmp_path_factory.mktemp("cluster"), 2, "--memory-limit", "1GiB")
-    yield sf
-    stop_cluster(procs, log)
+def cluster(dask_cluster):
+    """The session's external cluster (tests/conftest.py): its scheduler file."""
+    return dask_cluster
 
 
 def winds(seed=0):
@@ -47,7 +46,7 @@ def test_geospatial_operators_and_gradients_in_one_run(cluster, tmp_path):
     ds = winds()
     inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
     ds.chunk({"time": 1, "lat": 19, "lon": 40}).to_zarr(inp)
-    r = daskgrad(
+    r = cli(
         "run", inp, out, "--geospatial", "--var", "T", "--vorticity", "u,v",
         "--divergence", "u,v", "--laplacian", "T", "--accuracy", "4", "--nan-policy", "omit",
         "--scheduler-file", cluster, "--no-progress",
@@ -82,7 +81,7 @@ def test_cartesian_operators_with_plain_gradients(cluster, tmp_path):
     )
     inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
     ds.chunk({"time": 2, "y": 10, "x": 33}).to_zarr(inp)
-    r = daskgrad(
+    r = cli(
         "run", inp, out, "--dim", "x", "--dim", "y", "--var", "u", "--divergence", "u,v",
         "--laplacian", "v", "--scheduler-file", cluster, "--no-progress",
     )  # fmt: skip
@@ -99,7 +98,7 @@ def test_cartesian_operators_with_plain_gradients(cluster, tmp_path):
 def test_per_degree_operators_warn_in_one_daskgrad_line(cluster, tmp_path):
     inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
     winds().chunk({"time": 1}).to_zarr(inp)
-    r = daskgrad(
+    r = cli(
         "run", inp, out, "--vorticity", "u,v", "--divergence", "u,v", "--dim", "lon",
         "--dim", "lat", "--scheduler-file", cluster, "--no-progress",
     )  # fmt: skip
@@ -127,7 +126,7 @@ def test_per_degree_operators_warn_in_one_daskgrad_line(cluster, tmp_path):
 def test_bad_requests_exit_2_before_computing(tmp_path, args, message):
     inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
     winds().isel(time=0).to_zarr(inp)
-    r = daskgrad("run", inp, out, *args, "--workers", "1", "--no-progress")
+    r = cli("run", inp, out, *args, "--workers", "1", "--no-progress")
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not out.exists() and "cluster" not in r.stdout
@@ -142,7 +141,7 @@ def test_curvilinear_laplacian_is_refused_in_one_line(tmp_path):
     )
     inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
     ds.to_zarr(inp)
-    r = daskgrad("run", inp, out, "--geospatial", "--laplacian", "T", "--workers", "1")
+    r = cli("run", inp, out, "--geospatial", "--laplacian", "T", "--workers", "1")
     assert r.returncode == 2 and "1-D latitude and longitude" in r.stderr, r.stderr
     assert "--laplacian with --geospatial needs" in r.stderr and "(geospatial=" not in r.stderr
     assert not out.exists()
@@ -154,11 +153,11 @@ def test_geospatial_options_without_geospatial_and_missing_coordinates(tmp_path)
     ds = winds().isel(time=0)
     inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
     ds.to_zarr(inp)
-    r = daskgrad("run", inp, out, "--dim", "lon", "--earth", "wgs84", "--workers", "1")
+    r = cli("run", inp, out, "--dim", "lon", "--earth", "wgs84", "--workers", "1")
     assert r.returncode == 2 and "--earth applies to --geospatial only" in r.stderr, r.stderr
     bare = tmp_path / "bare.zarr"
     ds.rename(lat="y", lon="x").drop_vars(["y", "x"]).to_zarr(bare)
-    r = daskgrad("run", bare, out, "--geospatial", "--workers", "1")
+    r = cli("run", bare, out, "--geospatial", "--workers", "1")
     assert r.returncode == 2 and "pass --latitude NAME" in r.stderr, r.stderr
     assert "ValueError" not in r.stderr and not out.exists()
 

@@ -1,5 +1,7 @@
 """The command line never loses data, never hangs, never lies: the reproductions of issue 9,
-each run as a user would (a subprocess, real files, real clusters and signals)."""
+each run as a user would (real files, real clusters and signals): by the console script's
+entry point in this process (``cli``), as a process of its own where a signal or a killed
+process is what is tested."""
 
 from __future__ import annotations
 
@@ -15,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from .conftest import cli
 from .test_cli import (
     LEAN,
-    daskgrad,
     leftovers,
     small_dataset,
     start_daskgrad,
@@ -27,6 +29,13 @@ from .test_cli import (
 xr = pytest.importorskip("xarray")
 pytest.importorskip("distributed")
 pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
+
+
+@pytest.fixture(scope="module")
+def shared(dask_cluster):
+    """Options that run on the session's external cluster (tests/conftest.py), for the runs
+    that are not about the cluster they run on."""
+    return ["--scheduler-file", dask_cluster, "--no-progress"]
 
 
 def one_error_line(stderr: str) -> str:
@@ -70,12 +79,11 @@ def test_overwrite_never_deletes_what_is_not_a_zarr_store(tmp_path):
         "the current directory": ([in2, ".", "--overwrite"], "not a zarr store"),
         "unwritable": ([in2, "/proc/daskgrad-out.zarr"], "cannot write output"),
     }
-    procs = {k: start_daskgrad("run", *a, "--dim", "x", *LEAN) for k, (a, _) in cases.items()}
-    for label, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=120)
-        assert proc.returncode == 2, (label, stderr)
-        assert cases[label][1] in one_error_line(stderr), label
-        assert "local cluster" not in stdout, label  # refused before any cluster started
+    for label, (args, why) in cases.items():
+        r = cli("run", *args, "--dim", "x", *LEAN)
+        assert r.returncode == 2, (label, r.stderr)
+        assert why in one_error_line(r.stderr), label
+        assert "local cluster" not in r.stdout, label  # refused before any cluster started
     assert snapshot(tmp_path) == before
 
 
@@ -91,7 +99,7 @@ def test_sigterm_cleans_up_and_exits_143(medium_zarr, tmp_path):
     assert not out.exists() and leftovers(out) == []
 
 
-def test_sigkill_debris_is_removed_by_the_next_run(medium_zarr, tmp_path):
+def test_sigkill_debris_is_removed_by_the_next_run(medium_zarr, tmp_path, shared):
     out = tmp_path / "out.zarr"
     proc = start_daskgrad("run", medium_zarr, out, "--dim", "x", *LEAN)
     wait_for_chunks(out, proc, 4)
@@ -100,7 +108,7 @@ def test_sigkill_debris_is_removed_by_the_next_run(medium_zarr, tmp_path):
     time.sleep(2)  # its worker processes notice their parent is gone
     debris = leftovers(out)
     assert len(debris) == 1 and f"-{proc.pid}-" in debris[0]
-    r = daskgrad("run", medium_zarr, out, "--dim", "x", *LEAN)
+    r = cli("run", medium_zarr, out, "--dim", "x", *shared)
     assert r.returncode == 0, r.stderr
     assert f"removed {debris[0]}, left by a dead run (pid {proc.pid})" in r.stdout
     assert leftovers(out) == []
@@ -145,10 +153,12 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_an_interrupt_after_the_swap_says_the_output_is_complete(tmp_path):
+def test_an_interrupt_after_the_swap_says_the_output_is_complete(tmp_path, shared):
+    """SIGINT to the run's own process (on the session's cluster: the cluster gets no signal;
+    tests/test_signals.py signals an embedded cluster at the swap)."""
     ds = write_small(tmp_path / "in.zarr")
     out = tmp_path / "out.zarr"
-    args = [tmp_path / "in.zarr", out, "--dim", "x", *LEAN]
+    args = [tmp_path / "in.zarr", out, "--dim", "x", *shared]
     r = subprocess.run(
         [sys.executable, "-c", INTERRUPT_AFTER_SWAP, "run", *map(str, args)],
         capture_output=True,
@@ -162,7 +172,7 @@ def test_an_interrupt_after_the_swap_says_the_output_is_complete(tmp_path):
     assert leftovers(out) == []
 
 
-def test_absent_chunks_are_reported_as_read_as_the_fill_value(tmp_path):
+def test_absent_chunks_are_reported_as_read_as_the_fill_value(tmp_path, shared):
     """zarr records nowhere whether an absent chunk was lost or never written (all fill
     value): absent chunks whose fill value is NaN are reported, not called damage, and pass
     --strict (DESIGN.md, "Absent zarr chunks"; tests/test_damage.py has the rest)."""
@@ -170,7 +180,7 @@ def test_absent_chunks_are_reported_as_read_as_the_fill_value(tmp_path):
     write_small(inp)
     chunk = next(p for p in (inp / "t").rglob("*") if p.is_file() and p.name != "zarr.json")
     chunk.unlink()
-    r = daskgrad("run", inp, tmp_path / "a.zarr", "--dim", "x", "--var", "t", *LEAN)
+    r = cli("run", inp, tmp_path / "a.zarr", "--dim", "x", "--var", "t", *shared)
     assert r.returncode == 0, r.stderr
     line = (
         "daskgrad: input variable 't': 1 of 8 chunks absent, read as the fill value NaN, "
@@ -178,7 +188,7 @@ def test_absent_chunks_are_reported_as_read_as_the_fill_value(tmp_path):
     )
     assert line in r.stdout and "1 input chunk absent" in r.stdout, r.stdout
     assert "warning" not in r.stdout and "damaged" not in r.stdout + r.stderr
-    r = daskgrad("run", inp, tmp_path / "b.zarr", "--dim", "x", "--strict", *LEAN)
+    r = cli("run", inp, tmp_path / "b.zarr", "--dim", "x", "--strict", *shared)
     assert r.returncode == 0, r.stderr
     assert xr.open_zarr(tmp_path / "b.zarr").dt_dx.isnull().any()
 
@@ -188,20 +198,20 @@ def test_truncated_netcdf3_is_refused(tmp_path):
     small_dataset().drop_vars("flag").to_netcdf(nc, format="NETCDF3_64BIT")
     data = nc.read_bytes()
     nc.write_bytes(data[: len(data) // 2])
-    r = daskgrad("run", nc, tmp_path / "o.zarr", "--dim", "x", *LEAN)
+    r = cli("run", nc, tmp_path / "o.zarr", "--dim", "x", *LEAN)
     assert r.returncode == 2 and "truncated" in one_error_line(r.stderr)
 
 
-def test_a_corrupt_chunk_is_one_line_naming_variable_and_chunk(tmp_path):
+def test_a_corrupt_chunk_is_one_line_naming_variable_and_chunk(tmp_path, shared):
     inp = tmp_path / "in.zarr"
     write_small(inp)
     chunk = inp / "t" / "c" / "1" / "0" / "1"
     chunk.write_bytes(b"corrupted chunk")
-    r = daskgrad("run", inp, tmp_path / "o.zarr", "--dim", "x", *LEAN)
+    r = cli("run", inp, tmp_path / "o.zarr", "--dim", "x", *shared)
     assert r.returncode == 1
     line = one_error_line(r.stderr)
     assert "reading input variable 't', chunk (1, 0, 1)" in line, line
-    r = daskgrad("run", inp, tmp_path / "o.zarr", "--dim", "x", "--debug", *LEAN)
+    r = cli("run", inp, tmp_path / "o.zarr", "--dim", "x", "--debug", *shared)
     assert r.returncode == 1 and "Traceback" in r.stderr
 
 
@@ -219,43 +229,40 @@ def test_bad_options_exit_2(tmp_path):
         "--connect-timeout": (["--connect-timeout", "0"], "--connect-timeout"),
     }
     lean = [a for a in LEAN if a != "--no-progress"]
-    procs = {}
-    for label, (extra, _) in cases.items():
+    for n, (label, (extra, why)) in enumerate(cases.items()):
         # the lean cluster options are given first, so a case's own --memory-limit wins
-        args = ["run", inp, tmp_path / f"{len(procs)}.zarr", "--dim", "x", *lean, *extra]
-        procs[label] = start_daskgrad(*args, "--no-progress")
-    for label, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=120)
-        assert proc.returncode == 2, (label, stderr)
-        assert cases[label][1] in one_error_line(stderr), label
-        assert "local cluster" not in stdout, label
+        args = ["run", inp, tmp_path / f"{n}.zarr", "--dim", "x", *lean, *extra]
+        r = cli(*args, "--no-progress")
+        assert r.returncode == 2, (label, r.stderr)
+        assert why in one_error_line(r.stderr), label
+        assert "local cluster" not in r.stdout, label
 
 
 def test_non_data_input_is_one_short_line(tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("not data\n" * 10)
-    r = daskgrad("run", text, tmp_path / "o.zarr", "--dim", "x", *LEAN)
+    r = cli("run", text, tmp_path / "o.zarr", "--dim", "x", *LEAN)
     line = one_error_line(r.stderr)
     assert r.returncode == 2 and line.endswith("not a zarr store or a netCDF file"), line
     assert len(line) < 160
 
 
-def test_chunk_warnings_are_one_daskgrad_line_and_auto_chunks_work(tmp_path):
+def test_chunk_warnings_are_one_daskgrad_line_and_auto_chunks_work(tmp_path, shared):
     inp = tmp_path / "in.zarr"
     ds = write_small(inp)
-    r = daskgrad("run", inp, tmp_path / "a.zarr", "--dim", "x", "--chunks", "x=5", *LEAN)
+    r = cli("run", inp, tmp_path / "a.zarr", "--dim", "x", "--chunks", "x=5", *shared)
     assert r.returncode == 0, r.stderr
     warnings = [ln for ln in r.stdout.splitlines() if "warning:" in ln.lower()]
     assert len(warnings) == 1 and warnings[0].startswith("daskgrad: warning: "), r.stdout
     assert "separate the stored chunks" in warnings[0]
     assert "UserWarning" not in r.stdout + r.stderr
-    r = daskgrad("run", inp, tmp_path / "b.zarr", "--dim", "x", "--chunks", "x=auto", *LEAN)
+    r = cli("run", inp, tmp_path / "b.zarr", "--dim", "x", "--chunks", "x=auto", *shared)
     assert r.returncode == 0, r.stderr
     ref = np.gradient(ds.t.values, ds.x.values, axis=2)
     np.testing.assert_allclose(xr.open_zarr(tmp_path / "b.zarr").dt_dx.values, ref, rtol=1e-10)
 
 
-def test_datetime_and_cftime_derivatives_default_to_seconds(tmp_path):
+def test_datetime_and_cftime_derivatives_default_to_seconds(tmp_path, shared):
     cftime = pytest.importorskip("cftime")
     ds = small_dataset().drop_vars("flag")
     inp = tmp_path / "dt.zarr"
@@ -267,13 +274,13 @@ def test_datetime_and_cftime_derivatives_default_to_seconds(tmp_path):
     ref = np.gradient(ds.t.values, seconds, axis=0)
     for store in (inp, cf):
         out = tmp_path / f"d-{store.name}"
-        r = daskgrad("run", store, out, "--dim", "time", "--var", "t", *LEAN)
+        r = cli("run", store, out, "--dim", "time", "--var", "t", *shared)
         assert r.returncode == 0, r.stderr
         res = xr.open_zarr(out)
         assert res.dt_dtime.attrs["units"] == "K s-1"
         np.testing.assert_allclose(res.dt_dtime.values, ref, rtol=1e-10)
     out = tmp_path / "hours.zarr"
-    r = daskgrad("run", inp, out, "--dim", "time", "--var", "t", "--datetime-unit", "h", *LEAN)
+    r = cli("run", inp, out, "--dim", "time", "--var", "t", "--datetime-unit", "h", *shared)
     assert r.returncode == 0, r.stderr
     res = xr.open_zarr(out)
     assert res.dt_dtime.attrs["units"] == "K h-1"
@@ -281,30 +288,23 @@ def test_datetime_and_cftime_derivatives_default_to_seconds(tmp_path):
 
 
 def test_help_says_defaults_and_version():
-    r = daskgrad("run", "--help")
+    r = cli("run", "--help")
     text = " ".join(r.stdout.split())
     assert r.returncode == 0
     assert "(repeatable)" in text and "default 1" in text  # --dim, --edge-order
     assert "default: the machine's memory split among the workers" in text
     assert "--connect-timeout" in text and "--datetime-unit" in text and "--strict" in text
-    r = daskgrad("demo", "--help")
+    r = cli("demo", "--help")
     assert "default: a new one in the temp folder" in " ".join(r.stdout.split())
     import daskgrad as pkg
 
-    r = daskgrad("--version")
+    r = cli("--version")
     assert r.returncode == 0 and r.stdout.strip() == f"daskgrad {pkg.__version__}"
 
 
 def test_scheduler_that_is_not_there_or_not_dask_exits_2_promptly(tmp_path):
-    r = daskgrad(
-        "run",
-        "in.zarr",
-        tmp_path / "o.zarr",
-        "--dim",
-        "x",
-        "--scheduler-file",
-        "/nonexistent.json",
-        timeout=60,
+    r = cli(
+        "run", "in.zarr", tmp_path / "o.zarr", "--dim", "x", "--scheduler-file", "/nonexistent.json"
     )
     assert r.returncode == 2 and "/nonexistent.json" in one_error_line(r.stderr)
     inp = tmp_path / "in.zarr"
@@ -314,36 +314,17 @@ def test_scheduler_that_is_not_there_or_not_dask_exits_2_promptly(tmp_path):
         silent.listen()
         address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
         start = time.monotonic()
-        r = daskgrad(
-            "run",
-            inp,
-            tmp_path / "o.zarr",
-            "--dim",
-            "x",
-            "--scheduler",
-            address,
-            "--connect-timeout",
-            "3",
-            "--no-progress",
-            timeout=60,
-        )
+        r = cli(
+            "run", inp, tmp_path / "o.zarr", "--dim", "x", "--scheduler", address,
+            "--connect-timeout", "3", "--no-progress",
+        )  # fmt: skip
         assert time.monotonic() - start < 20
     assert r.returncode == 2 and address.split("//")[1] in one_error_line(r.stderr)
     assert not (tmp_path / "o.zarr").exists() and leftovers(tmp_path / "o.zarr") == []
 
 
-DEMO_FAILS = """
-import sys
-import daskgrad.cli.demo as demo
-
-demo.error_bound = lambda ds: 1e-30  # nothing this small is reachable: the verdict must fail
-from daskgrad.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
-def test_demo_gives_a_verdict_in_a_fresh_temp_directory(tmp_path):
-    r = daskgrad("demo", "--size", "4MiB", *LEAN)
+def test_demo_gives_a_verdict_in_a_fresh_temp_directory(tmp_path, shared, monkeypatch):
+    r = cli("demo", "--size", "4MiB", *LEAN)
     assert r.returncode == 0, r.stderr
     assert "| dtemperature_dx |" in r.stdout and "PASS" in r.stdout and "FAIL" not in r.stdout
     where = r.stdout.strip().splitlines()[-1].rsplit("files in ", 1)[1]
@@ -354,12 +335,11 @@ def test_demo_gives_a_verdict_in_a_fresh_temp_directory(tmp_path):
     import shutil
 
     shutil.rmtree(where)
-    r = subprocess.run(
-        [sys.executable, "-c", DEMO_FAILS, "demo", "--size", "4MiB", "--out", str(tmp_path), *LEAN],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    import daskgrad.cli.demo as demo
+
+    # nothing this small is reachable: the verdict must fail
+    monkeypatch.setattr(demo, "error_bound", lambda ds: 1e-30)
+    r = cli("demo", "--size", "4MiB", "--out", tmp_path, *shared)
     assert r.returncode == 1, r.stderr
     assert "FAIL" in r.stdout and "demo: FAIL" in r.stdout
 
@@ -367,7 +347,7 @@ def test_demo_gives_a_verdict_in_a_fresh_temp_directory(tmp_path):
 def test_demo_does_not_replace_a_users_store(tmp_path):
     write_small(tmp_path / "gradient.zarr")
     before = snapshot(tmp_path)
-    r = daskgrad("demo", "--size", "4MiB", "--out", tmp_path, *LEAN)
+    r = cli("demo", "--size", "4MiB", "--out", tmp_path, *LEAN)
     assert r.returncode == 2 and "not a daskgrad demo store" in one_error_line(r.stderr)
     assert snapshot(tmp_path) == before
 
@@ -393,8 +373,8 @@ def test_a_scheduler_lost_mid_run_is_one_line_and_leaves_nothing(medium_zarr, tm
 def test_demo_refuses_a_meaningless_size_and_a_store_as_its_folder(tmp_path):
     write_small(tmp_path / "s.zarr")
     before = snapshot(tmp_path)
-    r = daskgrad("demo", "--size", "1KiB", "--out", tmp_path / "d", *LEAN)
+    r = cli("demo", "--size", "1KiB", "--out", tmp_path / "d", *LEAN)
     assert r.returncode == 2 and "--size" in one_error_line(r.stderr)
-    r = daskgrad("demo", "--out", tmp_path / "s.zarr", *LEAN)
+    r = cli("demo", "--out", tmp_path / "s.zarr", *LEAN)
     assert r.returncode == 2 and "is a zarr store" in one_error_line(r.stderr)
     assert snapshot(tmp_path) == before

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .test_cli import LEAN, daskgrad, leftovers
+from .conftest import cli
+from .test_cli import LEAN, leftovers
 from .test_cli_trust import one_error_line
 
 xr = pytest.importorskip("xarray")
@@ -19,6 +20,13 @@ pytest.importorskip("distributed")
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Consolidated metadata:UserWarning", "ignore:Failed to open Zarr store"
 )
+
+
+@pytest.fixture(scope="module")
+def shared(dask_cluster):
+    """Runs on the session's external cluster (tests/conftest.py): what is read and how it is
+    named is the point here, not the cluster."""
+    return ["--scheduler-file", dask_cluster, "--no-progress"]
 
 
 def chunk_files(store: Path, var: str) -> set[str]:
@@ -49,14 +57,14 @@ def land_sea(fmt: int, path: Path) -> xr.Dataset:
 
 
 @pytest.mark.parametrize("fmt", [2, 3])
-def test_all_nan_land_tiles_are_not_damage_and_pass_strict(tmp_path, fmt):
+def test_all_nan_land_tiles_are_not_damage_and_pass_strict(tmp_path, fmt, shared):
     inp = tmp_path / "in.zarr"
     ds = land_sea(fmt, inp)
     # the store is valid and complete, yet xarray/zarr did not write the land tile
     names = chunk_files(inp, "sst")
     assert len(names) == 3, names
     out = tmp_path / "grad.zarr"
-    r = daskgrad("run", inp, out, "--dim", "x", "--strict", *LEAN)
+    r = cli("run", inp, out, "--dim", "x", "--strict", *shared)
     assert r.returncode == 0, r.stderr
     line = (
         "daskgrad: input variable 'sst': 1 of 4 chunks absent, read as the fill value NaN, "
@@ -70,7 +78,7 @@ def test_all_nan_land_tiles_are_not_damage_and_pass_strict(tmp_path, fmt):
     # daskgrad's own complete output has an absent (all-NaN) chunk too, and passes --strict
     assert len(chunk_files(out, "dsst_dx")) < 4
     again = tmp_path / "again.zarr"
-    r = daskgrad("run", out, again, "--dim", "y", "--strict", *LEAN)
+    r = cli("run", out, again, "--dim", "y", "--strict", *shared)
     assert r.returncode == 0, r.stderr
     assert "input variable 'dsst_dx': 1 of 4 chunks absent" in r.stdout
     ref2 = np.gradient(ref, ds.y.values, axis=1)
@@ -99,7 +107,7 @@ def zero_filled(fmt: int, path: Path) -> np.ndarray:
 
 
 @pytest.mark.parametrize("fmt", [2, 3])
-def test_absent_chunks_that_read_as_numbers_are_warned_and_refused_by_strict(tmp_path, fmt):
+def test_absent_chunks_that_read_as_numbers_are_warned_and_refused_by_strict(tmp_path, fmt, shared):
     """The fill value 0 of a float array: zarr 3 (no _FillValue) reads the lost chunk as
     zeros, numbers; xarray masks a zarr 2 array's fill value, so there it reads as NaN."""
     inp = tmp_path / "in.zarr"
@@ -109,14 +117,14 @@ def test_absent_chunks_that_read_as_numbers_are_warned_and_refused_by_strict(tmp
     as_numbers = not np.isnan(lost).all()  # the oracle: what xarray reads there
     assert as_numbers == (fmt == 3)
     out = tmp_path / "out.zarr"
-    r = daskgrad("run", inp, out, "--dim", "x", "--strict", *LEAN)
+    r = cli("run", inp, out, "--dim", "x", "--strict", *shared)
     if as_numbers:
         assert r.returncode == 2, r.stderr
         line = one_error_line(r.stderr)
         assert "input variable 'v': 1 of 4 chunks absent, read as the fill value 0.0" in line
         assert "not a missing value" in line and "--strict" in line, line
         assert not out.exists() and leftovers(out) == []
-        r = daskgrad("run", inp, out, "--dim", "x", *LEAN)
+        r = cli("run", inp, out, "--dim", "x", *shared)
         assert r.returncode == 0, r.stderr
         warning = [s for s in r.stdout.splitlines() if s.startswith("daskgrad: warning: ")]
         assert len(warning) == 1 and "1 of 4 chunks absent" in warning[0], r.stdout
@@ -169,7 +177,7 @@ CORRUPT_RUNS = {
 }
 
 
-def test_an_unreadable_chunk_is_named_by_variable_and_stored_chunk(tmp_path):
+def test_an_unreadable_chunk_is_named_by_variable_and_stored_chunk(tmp_path, shared):
     """Whatever the graph: several stored chunks per task, rechunked, operators (their reads
     packed into one task), geospatial; zarr 2 and 3."""
     runs = {(2, label): args for label, args in CORRUPT_RUNS.items()}
@@ -179,7 +187,7 @@ def test_an_unreadable_chunk_is_named_by_variable_and_stored_chunk(tmp_path):
     want = "daskgrad: error: computation failed: reading input variable 'v', chunk (2, 0, 0): "
     for n, ((fmt, label), args) in enumerate(runs.items()):
         out = tmp_path / f"out{n}.zarr"
-        r = daskgrad("run", tmp_path / f"in{fmt}.zarr", out, *args, *LEAN)
+        r = cli("run", tmp_path / f"in{fmt}.zarr", out, *args, *shared)
         assert r.returncode == 1, (fmt, label, r.stderr)
         line = one_error_line(r.stderr)
         assert line.startswith(want), (fmt, label, line)
@@ -187,7 +195,7 @@ def test_an_unreadable_chunk_is_named_by_variable_and_stored_chunk(tmp_path):
         assert not out.exists() and leftovers(out) == []
 
 
-def test_an_unreadable_chunk_of_a_one_chunk_store_is_named(tmp_path):
+def test_an_unreadable_chunk_of_a_one_chunk_store_is_named(tmp_path, shared):
     """A graph of one chunk is fused by dask into one task: its read is still named."""
     inp = tmp_path / "in.zarr"
     xr.Dataset({"v": (("y", "x"), np.random.default_rng(1).random((6, 7)))}).chunk(-1).to_zarr(
@@ -195,7 +203,7 @@ def test_an_unreadable_chunk_of_a_one_chunk_store_is_named(tmp_path):
     )
     (inp / "v" / "0.0").write_bytes(b"garbage")
     out = tmp_path / "out.zarr"
-    r = daskgrad("run", inp, out, "--dim", "x", *LEAN)
+    r = cli("run", inp, out, "--dim", "x", *shared)
     assert r.returncode == 1
     line = one_error_line(r.stderr)
     assert line.startswith(
@@ -204,10 +212,11 @@ def test_an_unreadable_chunk_of_a_one_chunk_store_is_named(tmp_path):
     assert not out.exists() and leftovers(out) == []
 
 
-def test_to_zarr_names_an_unreadable_chunk(tmp_path):
-    """From Python, on dask's threads and on a real cluster, whatever opened the store."""
+def test_to_zarr_names_an_unreadable_chunk(tmp_path, dask_cluster):
+    """From Python, on dask's threads and on a real cluster (the session's worker processes),
+    whatever opened the store."""
     import dask.array as da
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     import daskgrad
 
@@ -228,12 +237,7 @@ def test_to_zarr_names_an_unreadable_chunk(tmp_path):
             daskgrad.to_zarr(obj, tmp_path / "out.zarr")
         assert str(info.value).startswith(want), (label, str(info.value))
         assert not (tmp_path / "out.zarr").exists() and leftovers(tmp_path / "out.zarr") == []
-    with (
-        LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with Client(scheduler_file=str(dask_cluster)) as client:
         with pytest.raises(RuntimeError) as info:
             daskgrad.to_zarr(cases["xarray"], tmp_path / "out.zarr", client=client)
         assert str(info.value).startswith(want), str(info.value)
@@ -275,21 +279,21 @@ def netcdf_with_groups(path: Path) -> np.ndarray:
     return np.gradient(t, x, axis=1)
 
 
-def test_netcdf_groups_are_named_and_read_with_group(tmp_path):
+def test_netcdf_groups_are_named_and_read_with_group(tmp_path, shared):
     nc = tmp_path / "in.nc"
     ref = netcdf_with_groups(nc)
     out = tmp_path / "out.zarr"
     hint = "it has groups ['ocean', 'ocean/deep'] (--group NAME reads one)"
     for args in (["--dim", "x"], ["--dim", "z", "--var", "t"], ["--dim", "x", "--chunks", "x=4"]):
-        r = daskgrad("run", nc, out, *args, *LEAN)
+        r = cli("run", nc, out, *args, *LEAN)
         assert r.returncode == 2, (args, r.stderr)
         assert hint in one_error_line(r.stderr), args
-    r = daskgrad("run", nc, out, "--dim", "x", "--group", "atmos", *LEAN)
+    r = cli("run", nc, out, "--dim", "x", "--group", "atmos", *LEAN)
     assert r.returncode == 2
     line = one_error_line(r.stderr)
     assert "--group" in line and "'atmos'" in line and "['ocean', 'ocean/deep']" in line, line
     assert not out.exists()
-    r = daskgrad("run", nc, out, "--dim", "x", "--group", "ocean", *LEAN)
+    r = cli("run", nc, out, "--dim", "x", "--group", "ocean", *shared)
     assert r.returncode == 0, r.stderr
     np.testing.assert_allclose(xr.open_zarr(out).dt_dx.values, ref, rtol=1e-12)
 
@@ -306,21 +310,21 @@ def test_geospatial_on_a_root_without_coordinates_is_a_usage_error_in_flags(tmp_
     u = xr.DataArray(np.ones((7, 9)), dims=("lat", "lon"), coords=coords)
     xr.Dataset().to_netcdf(nc, mode="w")
     xr.Dataset({"u": u, "v": u}).to_netcdf(nc, mode="a", group="atm")
-    r = daskgrad("run", nc, tmp_path / "out.zarr", "--geospatial", *LEAN)
+    r = cli("run", nc, tmp_path / "out.zarr", "--geospatial", *LEAN)
     line = one_error_line(r.stderr)
     assert r.returncode == 2, r.stderr
     assert "--latitude NAME" in line and "latitude=" not in line, line
 
 
-def test_zarr_groups_are_read_with_group(tmp_path):
+def test_zarr_groups_are_read_with_group(tmp_path, shared):
     inp = tmp_path / "in.zarr"
     ds = land_sea(3, tmp_path / "flat.zarr")
     xr.Dataset({"a": ("n", np.arange(3.0))}).to_zarr(inp, consolidated=False)
     shutil.copytree(tmp_path / "flat.zarr", inp / "sea")  # the group 'sea'
     out = tmp_path / "out.zarr"
-    r = daskgrad("run", inp, out, "--dim", "x", "--strict", *LEAN)
+    r = cli("run", inp, out, "--dim", "x", "--strict", *LEAN)
     assert r.returncode == 2 and "it has groups ['sea']" in one_error_line(r.stderr)
-    r = daskgrad("run", inp, out, "--dim", "x", "--group", "sea", "--strict", *LEAN)
+    r = cli("run", inp, out, "--dim", "x", "--group", "sea", "--strict", *shared)
     assert r.returncode == 0, r.stderr
     assert "input variable 'sst': 1 of 4 chunks absent" in r.stdout
     ref = np.gradient(ds.sst.values, ds.x.values, axis=2)

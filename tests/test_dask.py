@@ -121,16 +121,12 @@ def test_same_input_same_graph_names():
 
 
 @pytest.mark.slow
-def test_distributed_local_cluster_processes():
+def test_distributed_worker_processes(dask_cluster):
+    """On the worker processes of a real cluster (the session's, tests/conftest.py)."""
     distributed = pytest.importorskip("distributed")
     f = np.random.default_rng(1).standard_normal((40, 30, 20))
     xs = [np.cumsum(np.random.default_rng(2).uniform(0.5, 1.5, n)) for n in f.shape]
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with distributed.Client(scheduler_file=str(dask_cluster)) as client:
         outs = gradient(
             da.from_array(f, chunks=(7, 11, 20)),
             spacing=[da.from_array(xs[0], chunks=9), xs[1], 2.0],

@@ -20,16 +20,14 @@ CLUSTER = ["--workers", "2", "--threads-per-worker", "1", "--no-progress"]
 XY = ["--dim", "x", "--dim", "y"]
 
 
-def daskgrad(*args):
-    cmd = [sys.executable, "-m", "daskgrad", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-
-
 def least_limit(store, out, *args) -> int:
-    """The least --memory-limit the run asks for when refusing 2 MiB."""
+    """The least --memory-limit the run asks for when refusing 2 MiB (refused before anything
+    starts: run in this process)."""
     from dask.utils import parse_bytes
 
-    r = daskgrad("run", store, out, *args, *CLUSTER, "--memory-limit", "2MiB")
+    from .conftest import cli
+
+    r = cli("run", store, out, *args, *CLUSTER, "--memory-limit", "2MiB")
     assert r.returncode == 2, r.stderr
     found = re.search(r"use at least ([\d.]+ \w+)", r.stderr)
     assert found, r.stderr

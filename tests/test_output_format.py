@@ -3,8 +3,6 @@ thread work."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +13,14 @@ zarr = pytest.importorskip("zarr")
 pytest.importorskip("distributed")
 pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
 
-LEAN = ["--workers", "1", "--threads-per-worker", "2", "--no-progress"]
+from .conftest import cli  # noqa: E402
 
 
-def daskgrad(*args, timeout=180):
-    return subprocess.run(
-        [sys.executable, "-m", "daskgrad", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+@pytest.fixture(scope="module")
+def shared(dask_cluster):
+    """Runs on the session's external cluster (tests/conftest.py): the format written is the
+    point here, not the cluster."""
+    return ["--scheduler-file", dask_cluster, "--no-progress"]
 
 
 def fmt(path: Path) -> int:
@@ -50,24 +46,24 @@ def store(request, tmp_path_factory, field):
     return path, request.param
 
 
-def test_run_keeps_the_input_zarr_format(store, tmp_path, field):
+def test_run_keeps_the_input_zarr_format(store, tmp_path, field, shared):
     path, version = store
     out = tmp_path / "out.zarr"
-    r = daskgrad("run", path, out, "--dim", "x", *LEAN)
+    r = cli("run", path, out, "--dim", "x", *shared)
     assert r.returncode == 0, r.stderr
     assert fmt(out) == version
     got = xr.open_zarr(out).dt_dx.values
     np.testing.assert_allclose(got, np.gradient(field.t.values, 2.0, axis=2), rtol=1e-12)
 
 
-def test_zarr_format_flag_chooses_the_output_format(store, tmp_path):
+def test_zarr_format_flag_chooses_the_output_format(store, tmp_path, shared):
     path, version = store
     other = 5 - version
     out = tmp_path / "out.zarr"
-    r = daskgrad("run", path, out, "--dim", "x", "--zarr-format", other, *LEAN)
+    r = cli("run", path, out, "--dim", "x", "--zarr-format", other, *shared)
     assert r.returncode == 0, r.stderr
     assert fmt(out) == other
-    bad = daskgrad("run", path, tmp_path / "bad.zarr", "--dim", "x", "--zarr-format", "4")
+    bad = cli("run", path, tmp_path / "bad.zarr", "--dim", "x", "--zarr-format", "4")
     assert bad.returncode == 2 and "--zarr-format" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
     assert not (tmp_path / "bad.zarr").exists()
@@ -115,7 +111,8 @@ def test_contiguous_netcdf_gives_every_thread_work(tmp_path):
     # and the command line's run: its output is written in the chunks it computed, one task
     # each; the values are numpy's
     out = tmp_path / "out.zarr"
-    r = daskgrad("run", path, out, "--dim", "lat", "--workers", "2", "--threads-per-worker", "2")
+    # an embedded cluster of that shape: the threads are what the chunks are counted against
+    r = cli("run", path, out, "--dim", "lat", "--workers", "2", "--threads-per-worker", "2")
     assert r.returncode == 0, r.stderr
     assert zarr.open_array(str(out / "dt_dlat"), mode="r").nchunks >= 2 * 4
     got = xr.open_zarr(out).dt_dlat.values

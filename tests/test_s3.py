@@ -98,15 +98,6 @@ def wait_for_objects(s3, proc, prefix: str, n: int) -> None:
         time.sleep(0.2)  # the server shares this process: do not starve it
 
 
-def run(*args, timeout=180):
-    return subprocess.run(
-        [sys.executable, "-m", "daskgrad", "run", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def run_inline(capsys, *args) -> tuple[int, str, str]:
     """``daskgrad run`` in this process (for failures found before any cluster starts)."""
     code = main(["run", *map(str, args)])
@@ -166,22 +157,17 @@ def assert_identical_bits(a: xr.Dataset, b: xr.Dataset) -> None:
 # ---------------------------------------------------------------------------- round trips
 
 
-def test_round_trip_on_a_cluster_equals_the_local_result(s3, tmp_path):
-    """s3:// in and out on a LocalCluster of processes: the local result, bit for bit; the
-    credentials appear nowhere: not in the output, the summary, the attrs or the objects."""
+def test_round_trip_on_a_cluster_equals_the_local_result(s3, cluster, tmp_path):
+    """s3:// in and out on a LocalCluster of processes (the module's): the local result, bit
+    for bit; the credentials appear nowhere: not in the output, the summary, the attrs or the
+    objects."""
+    from .conftest import cli
+
     out = f"s3://{BUCKET}/roundtrip.zarr"
-    r = run(
-        f"s3://{BUCKET}/in.zarr",
-        out,
-        "--dim",
-        "x",
-        "--dim",
-        "y",
-        "--edge-order",
-        "2",
-        *LEAN,
-        *s3.cli_options(),
-    )
+    r = cli(
+        "run", f"s3://{BUCKET}/in.zarr", out, "--dim", "x", "--dim", "y", "--edge-order", "2",
+        *cluster, *s3.cli_options(),
+    )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert f"s3://{BUCKET}/in.zarr -> {out}: 4 arrays" in r.stdout
     assert r.stderr == ""

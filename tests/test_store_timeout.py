@@ -36,7 +36,7 @@ TIMEOUT = ["--store-timeout", "5"]
 LEAN = ["--workers", "1", "--threads-per-worker", "1", "--no-progress"]
 
 
-def dataset(shape=(48, 32, 32), chunks=(1, 8, 8), seed=0):
+def dataset(shape=(48, 32, 32), chunks=(1, 16, 16), seed=0):
     rng = np.random.default_rng(seed)
     return xr.Dataset(
         {"t": (("time", "y", "x"), rng.standard_normal(shape))},
@@ -46,7 +46,8 @@ def dataset(shape=(48, 32, 32), chunks=(1, 8, 8), seed=0):
 
 @pytest.fixture(scope="module")
 def s3():
-    """moto's server in this process, a bucket with an input of 768 small chunks."""
+    """moto's server in this process, a bucket with an input of 192 small chunks (a run of
+    48 tasks, --chunks time=1: long enough to be frozen while it computes)."""
     server = s3_server.start()
     server.make_bucket(BUCKET)
     dataset().to_zarr(f"s3://{BUCKET}/in.zarr", storage_options=server.options())
@@ -258,24 +259,25 @@ def test_credentials_that_read_as_numbers_stay_text(s3, capsys):
 # --------------------------------------------------------------- chained simplecache::s3://
 
 
-def test_chained_simplecache_input_says_one_line(s3, tmp_path):
+def test_chained_simplecache_input_says_one_line(s3, tmp_path, dask_cluster):
     """simplecache::s3:// INPUT: a missing store is one line, no zarr warning before it;
-    an existing one is read (the result equals numpy.gradient of the stored data)."""
+    an existing one is read on a cluster's workers (the session's; the result equals
+    numpy.gradient of the stored data)."""
+    from .conftest import cli
+
     s3_opts = json.dumps(s3.options())
-    common = [*LEAN, f"--input-storage-option=s3={s3_opts}"]
-    r = subprocess.run(
-        [sys.executable, "-m", "daskgrad", "run", f"simplecache::s3://{BUCKET}/missing.zarr",
-         tmp_path / "a.zarr", "--dim", "x", *common],
-        capture_output=True, text=True, timeout=300,
+    common = [f"--input-storage-option=s3={s3_opts}"]
+    r = cli(
+        "run", f"simplecache::s3://{BUCKET}/missing.zarr", tmp_path / "a.zarr", "--dim", "x",
+        *common, *LEAN,
     )  # fmt: skip
     assert r.returncode == 2
     assert one_line(r.stderr) == (
         f"daskgrad: error: input simplecache::s3://{BUCKET}/missing.zarr does not exist"
     )
-    r = subprocess.run(
-        [sys.executable, "-m", "daskgrad", "run", f"simplecache::s3://{BUCKET}/in.zarr",
-         tmp_path / "b.zarr", "--dim", "x", *common],
-        capture_output=True, text=True, timeout=300,
+    r = cli(
+        "run", f"simplecache::s3://{BUCKET}/in.zarr", tmp_path / "b.zarr", "--dim", "x",
+        *common, "--scheduler-file", dask_cluster, "--no-progress",
     )  # fmt: skip
     assert r.stderr == "" and r.returncode == 0, r.stderr
     src = dataset()

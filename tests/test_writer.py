@@ -165,17 +165,13 @@ def test_a_failure_leaves_nothing_and_the_old_store_whole(tmp_path):
     assert not (tmp_path / "new.zarr").exists() and siblings(tmp_path / "new.zarr") == []
 
 
-def test_to_zarr_on_a_local_cluster_reports_the_failed_chunk(tmp_path):
+def test_to_zarr_on_a_cluster_reports_the_failed_chunk(tmp_path, dask_cluster):
+    """On worker processes (the session's cluster, tests/conftest.py)."""
     distributed = pytest.importorskip("distributed")
     from daskgrad.io.writer import ComputeFailed
 
     ds = field()
-    with (
-        distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0"
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with distributed.Client(scheduler_file=str(dask_cluster)) as client:
         out = daskgrad.to_zarr(ds.grad(["y", "x"]), tmp_path / "g.zarr")  # the default client
         ref = np.gradient(ds.t.values, axis=0)
         np.testing.assert_allclose(xr.open_zarr(out).dt_dy.values, ref, rtol=1e-12)
