@@ -89,6 +89,15 @@ def derived_outputs(
             )
         except (ValueError, TypeError, KeyError, NotImplementedError) as e:
             raise UsageError(said(e)) from e
+        unknown = request.grid.frame_unknown
+        if request.winds == "grid" and unknown is not None:
+            raise UsageError(
+                f"--winds grid needs the directions of the grid's x and y, which are unknown on "
+                f"{unknown}: give the projection (a grid_mapping variable in the file, or "
+                "--crs with projection x/y coordinates: standard_name projection_x_coordinate/"
+                "projection_y_coordinate in m or km), or store eastward/northward winds and "
+                "pass --winds earth"
+            )
         geo: dict[str, Any] = dict(
             geospatial=True, grid=request.grid, winds=request.winds, **stencil
         )

@@ -104,6 +104,18 @@ def projection_xy(obj, x, y, have_crs: bool) -> tuple[Hashable, Hashable] | None
     return found[0], found[1]
 
 
+def unattached_mapping(obj) -> Hashable | None:
+    """The grid mapping a DataArray's attrs (or encoding) name when it is not among its
+    coords (its CRS is then unknown), else None."""
+    if not isinstance(obj, xr.DataArray):
+        return None
+    ref = obj.attrs.get("grid_mapping", obj.encoding.get("grid_mapping"))
+    if not (isinstance(ref, str) and ref.strip()):
+        return None
+    name = ref.split(":")[0].split()[0]
+    return None if name in obj.coords else name
+
+
 def grid_mapping(obj) -> tuple[Hashable, dict[str, Any]] | None:
     """The CF grid-mapping variable the data's variables name (attrs or, as xarray's
     ``decode_coords="all"`` leaves it, encoding): its name and attrs."""

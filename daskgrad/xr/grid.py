@@ -20,7 +20,7 @@ from . import cf
 from . import units as units_pint
 from .gradient import accuracy_note, describe, divide_units
 
-__all__ = ["Grid", "grid_dims"]
+__all__ = ["Grid", "grid_dims", "unknown_mapping", "winds_unknown"]
 
 
 class Grid:
@@ -145,6 +145,27 @@ class Grid:
             self._init_projected(obj, *names, periodic)
         else:
             self._init_latlon(obj, latitude, longitude, periodic)
+        self.frame_unknown = self._frame_unknown(obj, crs)
+
+    def _frame_unknown(self, obj, crs) -> str | None:
+        """Why the directions of the grid's x and y are unknown (grid-relative winds cannot be
+        taken as given), or None when they are known: a projected grid, or 1-D
+        latitude/longitude (grid x/y are eastward/northward) of known CRS."""
+        if self.projected:
+            return None
+        if self.curvilinear:
+            return (
+                f"2-D latitude/longitude {self.lat_name!r}/{self.lon_name!r} without a "
+                "projection (no grid_mapping, no projection x/y coordinates)"
+            )
+        return unknown_mapping(obj, crs)
+
+    def check_winds(self, winds: str | None) -> None:
+        """OptionError naming ``winds`` when ``winds="grid"`` on a grid whose x/y directions
+        are unknown (:attr:`frame_unknown`): those winds would be taken as eastward and
+        northward, silently wrong."""
+        if winds == "grid" and self.frame_unknown is not None:
+            raise winds_unknown(self.frame_unknown)
 
     # --- construction -------------------------------------------------------------------------
 
@@ -493,6 +514,31 @@ class Grid:
     def attrs(self) -> dict[str, str]:
         """The attrs every result on this grid carries: the earth model it used."""
         return {"earth": self.earth.describe()}
+
+
+def unknown_mapping(obj, crs: Any = None) -> str | None:
+    """Why a DataArray's CRS is unknown: its attrs name a grid_mapping that is not among its
+    coords (and no ``crs`` is given); else None."""
+    name = None if crs is not None else cf.unattached_mapping(obj)
+    if name is None:
+        return None
+    return (
+        f"{cf.what_var(obj)}, whose grid_mapping {name!r} is named in its attrs but is not "
+        "among its coords"
+    )
+
+
+def winds_unknown(reason: str) -> OptionError:
+    """The error of ``winds="grid"`` on a grid whose x/y directions are unknown (``reason``),
+    in the Python API's words (the command line words its own)."""
+    return OptionError(
+        "winds",
+        "{opt:winds='grid'} needs the directions of the grid's x and y, which are unknown on "
+        f"{reason}: give the projection ({{opt:grid}}=daskgrad.Grid(ds) of the Dataset that "
+        "holds the grid_mapping variable, or {opt:crs=CRS} with projection x/y coordinates), or "
+        "turn u and v eastward/northward first (daskgrad.rotate_winds, or WRF's "
+        "COSALPHA/SINALPHA) and pass {opt:winds='earth'}",
+    )
 
 
 def factor_block(proj: Any, kind: str, y: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ from .gradient import (
     dim_spacings,
     divide_units,
 )
+from .grid import unknown_mapping, winds_unknown
 from .winds import rotate_winds
 
 STENCIL_OPTIONS = ("accuracy", "edge_order", "nan_policy")
@@ -175,6 +176,14 @@ def _dims(kind, obj, dims) -> list[Hashable]:
 
 def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays):
     first = inputs[0]
+    winds = options.get("winds")
+    if winds not in (None, "grid", "earth"):
+        raise OptionError("winds", f"{{opt:winds}} must be 'grid' or 'earth'; got {winds!r}")
+    if winds == "grid" and options.get("grid") is None:
+        # refused before the grid is built (which warns that the CRS is not used)
+        reason = unknown_mapping(first, options.get("crs"))
+        if reason is not None:
+            raise winds_unknown(reason)
     grid = make_grid(
         first,
         options.get("grid"),
@@ -187,9 +196,7 @@ def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays):
         x=options.get("x"),
         y=options.get("y"),
     )
-    winds = options.get("winds")
-    if winds not in (None, "grid", "earth"):
-        raise OptionError("winds", f"{{opt:winds}} must be 'grid' or 'earth'; got {winds!r}")
+    grid.check_winds(winds)
     lat_dim, lon_dim = grid.dims
     if dims is not None and set(np.atleast_1d(dims).tolist()) != {lat_dim, lon_dim}:
         raise ValueError(
