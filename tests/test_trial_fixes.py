@@ -13,6 +13,7 @@ from .test_cli import daskgrad
 
 xr = pytest.importorskip("xarray")
 pyproj = pytest.importorskip("pyproj")
+pytest.importorskip("metpy.xarray")  # the .metpy accessor places the outputs
 pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
 
 LCC = "+proj=lcc +lat_0=38.5 +lat_1=38.5 +lat_2=38.5 +lon_0=262.5 +R=6371229 +units=m"
@@ -133,3 +134,58 @@ def test_cli_winds_grid_refused_on_2d_latlon_without_a_crs(tmp_path):
     err = r.stderr.strip()
     assert len(err.splitlines()) == 1 and "--winds" in err and "--crs" in err, err
     assert "winds=" not in err and "grid=" not in err, err
+
+
+# --- 2. the grid_mapping on the outputs ---------------------------------------------------------
+
+
+def _placed(var, crs):
+    """MetPy finds the CRS of ``var`` (its grid_mapping) and it is ``crs``."""
+    found = var.metpy.pyproj_crs
+    assert found.equals(crs, ignore_axis_order=True), found
+
+
+@pytest.mark.parametrize("how", ["geospatial", "plain"])
+def test_cli_output_keeps_the_grid_mapping(tmp_path, how):
+    ds = hrrr_like()
+    inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
+    ds.chunk({"y": 10, "x": 12}).to_zarr(inp)
+    args = (
+        ["--geospatial", "--vorticity", "u,v", "--winds", "grid", "--var", "u"]
+        if how == "geospatial"
+        else ["--dim", "x", "--dim", "y", "--var", "u"]
+    )
+    r = daskgrad(
+        "run", inp, out, *args, "--workers", "1", "--threads-per-worker", "1", "--no-progress"
+    )
+    assert r.returncode == 0, r.stderr
+    got = xr.open_zarr(out)
+    assert "lcc" in got.variables and got["lcc"].dims == ()
+    assert pyproj.CRS.from_cf(got["lcc"].attrs).equals(pyproj.CRS(LCC))
+    outputs = ["vort_u_v", "du_dx", "du_dy"] if how == "geospatial" else ["du_dx", "du_dy"]
+    for name in outputs:
+        assert got[name].attrs.get("grid_mapping") == "lcc", (name, got[name].attrs)
+        _placed(got.metpy.parse_cf(name), pyproj.CRS(LCC))
+
+
+def test_api_results_keep_the_grid_mapping_attr():
+    import daskgrad as dg
+
+    ds = hrrr_like()
+    grid = dg.Grid(ds)
+    outs = [
+        dg.vorticity(ds.u, ds.v, geospatial=True, winds="grid", grid=grid),
+        dg.shearing_deformation(ds.u, ds.v, geospatial=True, winds="grid", grid=grid),
+        *dg.geospatial_gradient(ds.u, grid=grid),
+        *dg.geostrophic_wind(
+            ds.u.assign_attrs(units="m"), geospatial=True, winds="grid", grid=grid
+        ),
+    ]
+    for o in outs:
+        assert o.attrs.get("grid_mapping") == "lcc", (o.name, o.attrs)
+    # in a Dataset with the grid-mapping variable, MetPy places them
+    placed = xr.Dataset({"vort": outs[0], "lcc": ds["lcc"]}).metpy.parse_cf("vort")
+    _placed(placed, pyproj.CRS(LCC))
+    # without a grid_mapping in: none out
+    plain = latlon_1d(False)
+    assert "grid_mapping" not in dg.vorticity(plain.u, plain.v, geospatial=True).attrs

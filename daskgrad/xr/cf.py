@@ -109,11 +109,26 @@ def unattached_mapping(obj) -> Hashable | None:
     coords (its CRS is then unknown), else None."""
     if not isinstance(obj, xr.DataArray):
         return None
-    ref = obj.attrs.get("grid_mapping", obj.encoding.get("grid_mapping"))
+    name = mapping_name(obj.attrs.get("grid_mapping", obj.encoding.get("grid_mapping")))
+    return None if name is None or name in obj.coords else name
+
+
+def mapping_of(da_: xr.DataArray) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``grid_mapping`` a result on ``da_``'s grid carries: ``(attrs, encoding)`` each
+    with ``da_``'s reference where it has one (attrs as read; encoding as xarray's
+    ``decode_coords="all"`` leaves it), so that the result is placed as its input."""
+    return (
+        {k: da_.attrs[k] for k in ("grid_mapping",) if k in da_.attrs},
+        {k: da_.encoding[k] for k in ("grid_mapping",) if k in da_.encoding},
+    )
+
+
+def mapping_name(ref: Any) -> Hashable | None:
+    """The variable a ``grid_mapping`` attribute names (its first, in CF's extended form
+    ``"crs: x y"``), or None."""
     if not (isinstance(ref, str) and ref.strip()):
         return None
-    name = ref.split(":")[0].split()[0]
-    return None if name in obj.coords else name
+    return ref.split(":")[0].split()[0]
 
 
 def grid_mapping(obj) -> tuple[Hashable, dict[str, Any]] | None:

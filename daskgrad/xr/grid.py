@@ -494,8 +494,10 @@ class Grid:
             per_m = units_pint.derivative_units(data_units, reg.meter, reg)
             dx, dy = units_pint.quantity(dx, per_m), units_pint.quantity(dy, per_m)
 
+        placed, encoding = cf.mapping_of(da_)
+
         def wrap(g: Any, c: str, word: str) -> xr.DataArray:
-            return xr.DataArray(
+            out = xr.DataArray(
                 g,
                 coords=da_.coords,
                 dims=da_.dims,
@@ -504,8 +506,11 @@ class Grid:
                     "long_name": f"{word} derivative of {what}{_order(opts)}",
                     **({"units": divide_units(units, "m")} if isinstance(units, str) else {}),
                     **self.attrs(),
+                    **placed,
                 },
             )
+            out.encoding.update(encoding)
+            return out
 
         if self.projected and frame == "grid":
             return wrap(dx, "x", "grid-x"), wrap(dy, "y", "grid-y")

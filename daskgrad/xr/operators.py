@@ -16,6 +16,7 @@ from ..core.projection import ProjectedMetric
 from ..core.stencil import EvenCoords
 from ..errors import OptionError, OptionNotImplemented, OptionWarning, dims_named, warn_caller
 from . import units as units
+from .cf import mapping_of
 from .geospatial import geospatial_gradient, make_grid
 from .gradient import (
     UNIT_FACTOR,
@@ -362,10 +363,13 @@ def _wrap(kind, inputs, data, den, first, accuracy: int) -> xr.DataArray:
     if standard and names[1] == names[0].replace("eastward", "northward"):
         if attrs.get("units") == "s-1":
             attrs["standard_name"] = standard
-    return xr.DataArray(
+    placed, encoding = mapping_of(first)
+    out = xr.DataArray(
         data,
         coords=first.coords,
         dims=first.dims,
         name=output_name(kind, [a.name for a in inputs]),
-        attrs=attrs,
+        attrs={**attrs, **placed},
     )
+    out.encoding.update(encoding)
+    return out
