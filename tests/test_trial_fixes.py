@@ -189,3 +189,48 @@ def test_api_results_keep_the_grid_mapping_attr():
     # without a grid_mapping in: none out
     plain = latlon_1d(False)
     assert "grid_mapping" not in dg.vorticity(plain.u, plain.v, geospatial=True).attrs
+
+
+# --- 3. messages in the caller's words, saying what is wrong ----------------------------------
+
+
+def test_crs_without_projection_coordinates_worded_for_each_caller(tmp_path):
+    import daskgrad as dg
+
+    ds = hrrr_like(mapping=False, xy=False)
+    with pytest.raises(ValueError) as e:
+        dg.Grid(ds, crs=LCC)
+    msg = str(e.value)
+    assert "x=" in msg and "y=" in msg and "projection_x_coordinate" in msg, msg
+    inp = tmp_path / "in.nc"
+    ds.to_netcdf(inp)
+    r = daskgrad("run", inp, tmp_path / "o.zarr", "--geospatial", "--var", "u", "--crs", LCC)
+    err = r.stderr.strip()
+    assert r.returncode == 2 and len(err.splitlines()) == 1, err
+    assert "--x" not in err and "--y" not in err and "x=" not in err, err
+    for words in ("--crs", "projection_x_coordinate", "projection_y_coordinate", "m or km"):
+        assert words in err, err
+
+
+def test_q_vector_on_a_projected_grid_says_what_is_unsupported():
+    import daskgrad as dg
+
+    ds = hrrr_like()
+    t = (ds.u * 0 + 280.0).assign_attrs(units="K")
+    with pytest.raises(NotImplementedError) as e:
+        dg.q_vector(ds.u, ds.v, t, 85000.0, geospatial=True, winds="grid", grid=dg.Grid(ds))
+    msg = str(e.value)
+    assert "vertical dim" not in msg and "q_vector" in msg and "projected grid" in msg, msg
+
+
+def test_wrf_latitude_with_time_suggests_selecting_one():
+    import daskgrad as dg
+
+    wrf = hrrr_like(mapping=False, xy=False, names=("XLAT", "XLONG"))
+    wrf = wrf.rename(y="south_north", x="west_east")
+    xlat = wrf.XLAT.expand_dims(Time=2)  # as wrfout stores it
+    xlong = wrf.XLONG.expand_dims(Time=2)
+    u = wrf.u.expand_dims(Time=2).assign_coords(XLAT=xlat, XLONG=xlong)
+    with pytest.raises(ValueError) as e:
+        dg.geospatial_gradient(u, latitude="XLAT", longitude="XLONG")
+    assert "XLAT.isel(Time=0)" in str(e.value), str(e.value)

@@ -20,7 +20,13 @@ from . import cf
 from . import units as units_pint
 from .gradient import accuracy_note, describe, divide_units
 
-__all__ = ["Grid", "grid_dims", "unknown_mapping", "winds_unknown"]
+__all__ = [
+    "Grid",
+    "ProjectionCoordinatesMissing",
+    "grid_dims",
+    "unknown_mapping",
+    "winds_unknown",
+]
 
 
 class Grid:
@@ -127,12 +133,8 @@ class Grid:
                 )
             names = None  # lat/lon found next, or an error naming both kinds
         if projected_crs and names is None and not latlon:
-            raise OptionError(
-                "crs",
-                f"{self.crs_source} is a projected CRS ({self.crs.name!r}) but no projection "
-                "x/y coordinates were found (standard_name projection_x_coordinate/"
-                f"projection_y_coordinate, or dims x and y); the coordinates are "
-                f"{list(obj.coords)}; pass {{opt:x}} and {{opt:y}}",
+            raise ProjectionCoordinatesMissing(
+                crs is not None, self.crs_source, self.crs.name, list(obj.coords)
             )
         self.earth, self.earth_source = cf.data_earth(earth, radius, self.crs, self.crs_source)
         self.projected = names is not None
@@ -213,9 +215,15 @@ class Grid:
         lat, lon = (cf.angle(obj[n]) for n in (self.lat_name, self.lon_name))
         for c, what in ((lat, "latitude"), (lon, "longitude")):
             if c.ndim not in (1, 2) or c.dtype.kind not in "iuf":
+                first = c.dims[0] if c.ndim == 3 else None  # wrfout's XLAT(Time, y, x)
+                hint = (
+                    f"; select one {first!r}, e.g. {c.name}.isel({first}=0)"
+                    if first is not None and c.dtype.kind in "iuf"
+                    else ""
+                )
                 raise ValueError(
                     f"{what} coordinate {c.name!r} must be a 1-D or 2-D array of real numbers; "
-                    f"it has dims {c.dims} and dtype {c.dtype}"
+                    f"it has dims {c.dims} and dtype {c.dtype}{hint}"
                 )
         lat_rad = m.radians_per_unit(lat.attrs.get("units"), lat.name, "latitude")
         lon_rad = m.radians_per_unit(lon.attrs.get("units"), lon.name, "longitude")
@@ -519,6 +527,28 @@ class Grid:
     def attrs(self) -> dict[str, str]:
         """The attrs every result on this grid carries: the earth model it used."""
         return {"earth": self.earth.describe()}
+
+
+class ProjectionCoordinatesMissing(OptionError):
+    """A projected CRS for data without projection x/y coordinates. The Python API asks for
+    ``x=``/``y=`` (the options at fault, :attr:`option` is "x"); the command line, which has
+    no such flags, words its own message from :attr:`given` (the CRS came from ``crs=``),
+    :attr:`crs_name` and :attr:`coords` (the data's coordinates)."""
+
+    NEEDS = (
+        "1-D coordinates with standard_name projection_x_coordinate and "
+        "projection_y_coordinate, units m or km (or coordinates x and y on dims x and y)"
+    )
+
+    def __init__(self, given: bool, source: str | None, crs_name: str, coords: list) -> None:
+        self.given, self.crs_name, self.coords = given, crs_name, coords
+        super().__init__(
+            "x",
+            f"the CRS {source} is a projected CRS ({crs_name!r}) but the data has no "
+            f"projection x/y coordinates: {self.NEEDS}; its coordinates are {coords}; pass "
+            "{opt:x=NAME} and {opt:y=NAME} naming them, or add them (see the README's WRF "
+            "recipe)",
+        )
 
 
 def unknown_mapping(obj, crs: Any = None) -> str | None:

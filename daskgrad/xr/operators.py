@@ -288,10 +288,10 @@ def _vectors(kind: str, n_inputs: int) -> tuple[tuple[int, int] | None, bool]:
 
     spec = KINDS.get(kind)
     if spec is None or len(spec.inputs) - spec.needs_latitude != n_inputs:
+        what = "advection with w (a vertical wind)" if kind == "advection" else kind
         raise OptionNotImplemented(  # PV, Q-vectors, advection with w
             "geospatial",
-            f"{kind} with a vertical dim on a projected grid is not supported yet; "
-            "use a latitude/longitude grid",
+            f"{what} on a projected grid is not supported yet; use a latitude/longitude grid",
         )
     names = list(spec.inputs)
     at = (names.index("u"), names.index("v")) if "u" in names and "v" in names else None
