@@ -77,7 +77,7 @@ def derived_outputs(
         k: opts[k] for k in ("accuracy", "edge_order", "nan_policy") if k in opts
     }
     if request.geospatial:
-        from ..xr.grid import Grid
+        from ..xr.grid import Grid, ProjectionCoordinatesMissing
 
         try:  # built once: its map factors are shared by every output
             request.grid = Grid(
@@ -87,8 +87,25 @@ def derived_outputs(
                 earth=request.earth,
                 crs=request.crs,
             )
+        except ProjectionCoordinatesMissing as e:  # the API's words ask for x=/y=
+            where = f"--crs {request.crs}" if e.given else "the input's grid_mapping"
+            raise UsageError(
+                f"{where} is a projected CRS ({e.crs_name!r}) but the input has no projection "
+                f"x/y coordinates: daskgrad needs {e.NEEDS}; its coordinates are {e.coords}; "
+                "add them to the file (x, y in metres of that projection, e.g. for WRF as in "
+                "the README's recipe)"
+            ) from e
         except (ValueError, TypeError, KeyError, NotImplementedError) as e:
             raise UsageError(said(e)) from e
+        unknown = request.grid.frame_unknown
+        if request.winds == "grid" and unknown is not None:
+            raise UsageError(
+                f"--winds grid needs the directions of the grid's x and y, which are unknown on "
+                f"{unknown}: give the projection (a grid_mapping variable in the file, or "
+                "--crs with projection x/y coordinates: standard_name projection_x_coordinate/"
+                "projection_y_coordinate in m or km), or store eastward/northward winds and "
+                "pass --winds earth"
+            )
         geo: dict[str, Any] = dict(
             geospatial=True, grid=request.grid, winds=request.winds, **stencil
         )

@@ -150,8 +150,37 @@ def prepare(
     except (ValueError, TypeError, IndexError, KeyError) as e:
         raise UsageError(said(e)) from e
     result.attrs = {**ds.attrs, **result.attrs}
+    keep_grid_mapping(ds, variables, result)
     _finish(result)
     return Job(source, result, list(dims), accuracy=accuracy, nan_policy=nan_policy)
+
+
+def keep_grid_mapping(ds: Any, inputs: Sequence[str], result: Any, grid: Any = None) -> None:
+    """The CF grid-mapping variables that the variables ``inputs`` of ``ds`` name, kept in
+    ``result`` (as in the input: a variable without dims), and each output on such a grid
+    given the ``grid_mapping`` attribute of its input, so that tools (MetPy's ``parse_cf``,
+    cartopy) place the results. An output is on a mapping's grid when it has the dims its
+    inputs share (``grid.dims``, the horizontal ones, when a geospatial grid was found);
+    an output on the grids of two mappings is left without."""
+    from ..xr.cf import mapping_name
+
+    refs: dict[str, Any] = {}  # the attribute as written -> the dims of the grid it names
+    for name in inputs:
+        var = ds[name]
+        ref = var.attrs.get("grid_mapping", var.encoding.get("grid_mapping"))
+        mapping = mapping_name(ref)
+        if mapping is None or mapping not in ds.variables:
+            continue
+        dims = set(var.dims) if grid is None else set(grid.dims) & set(var.dims)
+        refs[ref] = dims if ref not in refs else refs[ref] & dims
+        if mapping not in result.variables:
+            result[mapping] = ds[mapping].variable
+    for var in result.data_vars.values():
+        if var.ndim == 0:
+            continue
+        found = [ref for ref, dims in refs.items() if dims and dims <= set(var.dims)]
+        if len(found) == 1 and "grid_mapping" not in var.encoding:
+            var.attrs["grid_mapping"] = found[0]
 
 
 def _finish(result) -> None:
@@ -193,6 +222,7 @@ def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_po
     grads.update(outputs)
     used = list(dict.fromkeys([*names, *request.variables()]))
     result = xr.Dataset(grads, coords=ds.coords, attrs=dict(ds.attrs))
+    keep_grid_mapping(ds, used, result, request.grid)
     _finish(result)
     job_dims = list(dims)
     if request.grid is not None:

@@ -104,6 +104,33 @@ def projection_xy(obj, x, y, have_crs: bool) -> tuple[Hashable, Hashable] | None
     return found[0], found[1]
 
 
+def unattached_mapping(obj) -> Hashable | None:
+    """The grid mapping a DataArray's attrs (or encoding) name when it is not among its
+    coords (its CRS is then unknown), else None."""
+    if not isinstance(obj, xr.DataArray):
+        return None
+    name = mapping_name(obj.attrs.get("grid_mapping", obj.encoding.get("grid_mapping")))
+    return None if name is None or name in obj.coords else name
+
+
+def mapping_of(da_: xr.DataArray) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``grid_mapping`` a result on ``da_``'s grid carries: ``(attrs, encoding)`` each
+    with ``da_``'s reference where it has one (attrs as read; encoding as xarray's
+    ``decode_coords="all"`` leaves it), so that the result is placed as its input."""
+    return (
+        {k: da_.attrs[k] for k in ("grid_mapping",) if k in da_.attrs},
+        {k: da_.encoding[k] for k in ("grid_mapping",) if k in da_.encoding},
+    )
+
+
+def mapping_name(ref: Any) -> Hashable | None:
+    """The variable a ``grid_mapping`` attribute names (its first, in CF's extended form
+    ``"crs: x y"``), or None."""
+    if not (isinstance(ref, str) and ref.strip()):
+        return None
+    return ref.split(":")[0].split()[0]
+
+
 def grid_mapping(obj) -> tuple[Hashable, dict[str, Any]] | None:
     """The CF grid-mapping variable the data's variables name (attrs or, as xarray's
     ``decode_coords="all"`` leaves it, encoding): its name and attrs."""

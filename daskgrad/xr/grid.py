@@ -20,7 +20,13 @@ from . import cf
 from . import units as units_pint
 from .gradient import accuracy_note, describe, divide_units
 
-__all__ = ["Grid", "grid_dims"]
+__all__ = [
+    "Grid",
+    "ProjectionCoordinatesMissing",
+    "grid_dims",
+    "unknown_mapping",
+    "winds_unknown",
+]
 
 
 class Grid:
@@ -127,12 +133,8 @@ class Grid:
                 )
             names = None  # lat/lon found next, or an error naming both kinds
         if projected_crs and names is None and not latlon:
-            raise OptionError(
-                "crs",
-                f"{self.crs_source} is a projected CRS ({self.crs.name!r}) but no projection "
-                "x/y coordinates were found (standard_name projection_x_coordinate/"
-                f"projection_y_coordinate, or dims x and y); the coordinates are "
-                f"{list(obj.coords)}; pass {{opt:x}} and {{opt:y}}",
+            raise ProjectionCoordinatesMissing(
+                crs is not None, self.crs_source, self.crs.name, list(obj.coords)
             )
         self.earth, self.earth_source = cf.data_earth(earth, radius, self.crs, self.crs_source)
         self.projected = names is not None
@@ -145,6 +147,27 @@ class Grid:
             self._init_projected(obj, *names, periodic)
         else:
             self._init_latlon(obj, latitude, longitude, periodic)
+        self.frame_unknown = self._frame_unknown(obj, crs)
+
+    def _frame_unknown(self, obj, crs) -> str | None:
+        """Why the directions of the grid's x and y are unknown (grid-relative winds cannot be
+        taken as given), or None when they are known: a projected grid, or 1-D
+        latitude/longitude (grid x/y are eastward/northward) of known CRS."""
+        if self.projected:
+            return None
+        if self.curvilinear:
+            return (
+                f"2-D latitude/longitude {self.lat_name!r}/{self.lon_name!r} without a "
+                "projection (no grid_mapping, no projection x/y coordinates)"
+            )
+        return unknown_mapping(obj, crs)
+
+    def check_winds(self, winds: str | None) -> None:
+        """OptionError naming ``winds`` when ``winds="grid"`` on a grid whose x/y directions
+        are unknown (:attr:`frame_unknown`): those winds would be taken as eastward and
+        northward, silently wrong."""
+        if winds == "grid" and self.frame_unknown is not None:
+            raise winds_unknown(self.frame_unknown)
 
     # --- construction -------------------------------------------------------------------------
 
@@ -192,9 +215,15 @@ class Grid:
         lat, lon = (cf.angle(obj[n]) for n in (self.lat_name, self.lon_name))
         for c, what in ((lat, "latitude"), (lon, "longitude")):
             if c.ndim not in (1, 2) or c.dtype.kind not in "iuf":
+                first = c.dims[0] if c.ndim == 3 else None  # wrfout's XLAT(Time, y, x)
+                hint = (
+                    f"; select one {first!r}, e.g. {c.name}.isel({first}=0)"
+                    if first is not None and c.dtype.kind in "iuf"
+                    else ""
+                )
                 raise ValueError(
                     f"{what} coordinate {c.name!r} must be a 1-D or 2-D array of real numbers; "
-                    f"it has dims {c.dims} and dtype {c.dtype}"
+                    f"it has dims {c.dims} and dtype {c.dtype}{hint}"
                 )
         lat_rad = m.radians_per_unit(lat.attrs.get("units"), lat.name, "latitude")
         lon_rad = m.radians_per_unit(lon.attrs.get("units"), lon.name, "longitude")
@@ -473,8 +502,10 @@ class Grid:
             per_m = units_pint.derivative_units(data_units, reg.meter, reg)
             dx, dy = units_pint.quantity(dx, per_m), units_pint.quantity(dy, per_m)
 
+        placed, encoding = cf.mapping_of(da_)
+
         def wrap(g: Any, c: str, word: str) -> xr.DataArray:
-            return xr.DataArray(
+            out = xr.DataArray(
                 g,
                 coords=da_.coords,
                 dims=da_.dims,
@@ -483,8 +514,11 @@ class Grid:
                     "long_name": f"{word} derivative of {what}{_order(opts)}",
                     **({"units": divide_units(units, "m")} if isinstance(units, str) else {}),
                     **self.attrs(),
+                    **placed,
                 },
             )
+            out.encoding.update(encoding)
+            return out
 
         if self.projected and frame == "grid":
             return wrap(dx, "x", "grid-x"), wrap(dy, "y", "grid-y")
@@ -493,6 +527,53 @@ class Grid:
     def attrs(self) -> dict[str, str]:
         """The attrs every result on this grid carries: the earth model it used."""
         return {"earth": self.earth.describe()}
+
+
+class ProjectionCoordinatesMissing(OptionError):
+    """A projected CRS for data without projection x/y coordinates. The Python API asks for
+    ``x=``/``y=`` (the options at fault, :attr:`option` is "x"); the command line, which has
+    no such flags, words its own message from :attr:`given` (the CRS came from ``crs=``),
+    :attr:`crs_name` and :attr:`coords` (the data's coordinates)."""
+
+    NEEDS = (
+        "1-D coordinates with standard_name projection_x_coordinate and "
+        "projection_y_coordinate, units m or km (or coordinates x and y on dims x and y)"
+    )
+
+    def __init__(self, given: bool, source: str | None, crs_name: str, coords: list) -> None:
+        self.given, self.crs_name, self.coords = given, crs_name, coords
+        super().__init__(
+            "x",
+            f"the CRS {source} is a projected CRS ({crs_name!r}) but the data has no "
+            f"projection x/y coordinates: {self.NEEDS}; its coordinates are {coords}; pass "
+            "{opt:x=NAME} and {opt:y=NAME} naming them, or add them (see the README's WRF "
+            "recipe)",
+        )
+
+
+def unknown_mapping(obj, crs: Any = None) -> str | None:
+    """Why a DataArray's CRS is unknown: its attrs name a grid_mapping that is not among its
+    coords (and no ``crs`` is given); else None."""
+    name = None if crs is not None else cf.unattached_mapping(obj)
+    if name is None:
+        return None
+    return (
+        f"{cf.what_var(obj)}, whose grid_mapping {name!r} is named in its attrs but is not "
+        "among its coords"
+    )
+
+
+def winds_unknown(reason: str) -> OptionError:
+    """The error of ``winds="grid"`` on a grid whose x/y directions are unknown (``reason``),
+    in the Python API's words (the command line words its own)."""
+    return OptionError(
+        "winds",
+        "{opt:winds='grid'} needs the directions of the grid's x and y, which are unknown on "
+        f"{reason}: give the projection ({{opt:grid}}=daskgrad.Grid(ds) of the Dataset that "
+        "holds the grid_mapping variable, or {opt:crs=CRS} with projection x/y coordinates), or "
+        "turn u and v eastward/northward first (daskgrad.rotate_winds, or WRF's "
+        "COSALPHA/SINALPHA) and pass {opt:winds='earth'}",
+    )
 
 
 def factor_block(proj: Any, kind: str, y: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from ..core.kinematics import GRAVITY, KINDS, OMEGA, coriolis_array, kinematic_a
 from ..core.metric import LatLonMetric
 from ..core.plan import is_dask_collection
 from . import units as units_pint
-from .cf import LAT_NAMES
+from .cf import LAT_NAMES, mapping_of
 from .gradient import describe, dim_spacings
 from .kinematic_units import (
     application_registry,
@@ -210,7 +210,11 @@ def _wrap(kind, inputs, names, data, out_units, quantity: bool, geospatial: bool
             attrs["units"] = text
         if standard:
             attrs["standard_name"] = standard
-        outs.append(xr.DataArray(d, coords=first.coords, dims=first.dims, name=name, attrs=attrs))
+        placed, encoding = mapping_of(first)
+        out = xr.DataArray(d, coords=first.coords, dims=first.dims, name=name, attrs=attrs)
+        out.attrs.update(placed)
+        out.encoding.update(encoding)
+        outs.append(out)
     return outs[0] if len(outs) == 1 else tuple(outs)
 
 

@@ -16,6 +16,7 @@ from ..core.projection import ProjectedMetric
 from ..core.stencil import EvenCoords
 from ..errors import OptionError, OptionNotImplemented, OptionWarning, dims_named, warn_caller
 from . import units as units
+from .cf import mapping_of
 from .geospatial import geospatial_gradient, make_grid
 from .gradient import (
     UNIT_FACTOR,
@@ -25,6 +26,7 @@ from .gradient import (
     dim_spacings,
     divide_units,
 )
+from .grid import unknown_mapping, winds_unknown
 from .winds import rotate_winds
 
 STENCIL_OPTIONS = ("accuracy", "edge_order", "nan_policy")
@@ -175,6 +177,14 @@ def _dims(kind, obj, dims) -> list[Hashable]:
 
 def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays):
     first = inputs[0]
+    winds = options.get("winds")
+    if winds not in (None, "grid", "earth"):
+        raise OptionError("winds", f"{{opt:winds}} must be 'grid' or 'earth'; got {winds!r}")
+    if winds == "grid" and options.get("grid") is None:
+        # refused before the grid is built (which warns that the CRS is not used)
+        reason = unknown_mapping(first, options.get("crs"))
+        if reason is not None:
+            raise winds_unknown(reason)
     grid = make_grid(
         first,
         options.get("grid"),
@@ -187,9 +197,7 @@ def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays):
         x=options.get("x"),
         y=options.get("y"),
     )
-    winds = options.get("winds")
-    if winds not in (None, "grid", "earth"):
-        raise OptionError("winds", f"{{opt:winds}} must be 'grid' or 'earth'; got {winds!r}")
+    grid.check_winds(winds)
     lat_dim, lon_dim = grid.dims
     if dims is not None and set(np.atleast_1d(dims).tolist()) != {lat_dim, lon_dim}:
         raise ValueError(
@@ -280,10 +288,10 @@ def _vectors(kind: str, n_inputs: int) -> tuple[tuple[int, int] | None, bool]:
 
     spec = KINDS.get(kind)
     if spec is None or len(spec.inputs) - spec.needs_latitude != n_inputs:
+        what = "advection with w (a vertical wind)" if kind == "advection" else kind
         raise OptionNotImplemented(  # PV, Q-vectors, advection with w
             "geospatial",
-            f"{kind} with a vertical dim on a projected grid is not supported yet; "
-            "use a latitude/longitude grid",
+            f"{what} on a projected grid is not supported yet; use a latitude/longitude grid",
         )
     names = list(spec.inputs)
     at = (names.index("u"), names.index("v")) if "u" in names and "v" in names else None
@@ -355,10 +363,13 @@ def _wrap(kind, inputs, data, den, first, accuracy: int) -> xr.DataArray:
     if standard and names[1] == names[0].replace("eastward", "northward"):
         if attrs.get("units") == "s-1":
             attrs["standard_name"] = standard
-    return xr.DataArray(
+    placed, encoding = mapping_of(first)
+    out = xr.DataArray(
         data,
         coords=first.coords,
         dims=first.dims,
         name=output_name(kind, [a.name for a in inputs]),
-        attrs=attrs,
+        attrs={**attrs, **placed},
     )
+    out.encoding.update(encoding)
+    return out
