@@ -183,8 +183,8 @@ def main() -> None:
 def suite(scale: str = "small", repeat: int = 3) -> list[dict]:
     """Rows for benchmarks/run_all.py: NumPy vorticity + divergence on an LCC grid against
     MetPy given pyproj's map factors, and dask vorticity on the LCC grid (factors cold) against
-    the same on a lat/lon grid of the same shape."""
-    ny, nx, step, nt = {"smoke": (27, 45, 120000.0, 2), "small": (265, 450, 12000.0, 4)}[scale]
+    the same on a lat/lon grid of the same shape; "small" is the HRRR grid (1059 x 1799)."""
+    ny, nx, step, nt = {"smoke": (27, 45, 120000.0, 2), "small": (1059, 1799, 3000.0, 4)}[scale]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t = numpy_race(ny, nx, step, repeat)
