@@ -504,11 +504,11 @@ def main(argv=None):
 def suite(scale: str = "small", repeat: int = 3, shared=None) -> list[dict]:
     """Rows for benchmarks/run_all.py: each function on NumPy against MetPy's, each on dask
     against ``daskgrad.gradient`` of its inputs, and ``daskgrad run`` of frontogenesis and PV
-    (one run each) against the I/O floor on a cluster of 2 workers x 512 MiB
-    (``shared.client()``, else one of its own). "small" is ``--quick``'s sizes. "smoke"
-    compares 2 functions with MetPy (a MetPy call takes about 1 s at any size) and leaves out
-    the out-of-core runs (fresh processes whose start-up dominates at that size). The
-    sections' own tables go to stderr."""
+    (one run each, as out_of_core's rows say) against the I/O floor on a cluster of 2 workers
+    x 512 MiB (``shared.client()``, else one of its own). "small" is ``--quick``'s sizes.
+    "smoke" compares 2 functions with MetPy (a MetPy call takes about 1 s at any size) and
+    leaves out the out-of-core runs (fresh processes whose start-up dominates at that size).
+    The sections' own tables go to stderr."""
     args = argparse.Namespace(
         repeat=repeat, metpy_repeat=1, ooc_repeat=1, memory_limit="512MiB",
         dir=tempfile.gettempdir(),
@@ -539,7 +539,7 @@ def suite(scale: str = "small", repeat: int = 3, shared=None) -> list[dict]:
             rows += [
                 dict(
                     r,
-                    what=f"{r['what']} (1 run, Python start-up included)",
+                    what=f"{r['what']} (1 run)",
                     reference="I/O floor: read theta, u, v once, write 1 array",
                     ref=r["peer_s"],
                     target=1.3,
