@@ -35,6 +35,7 @@ Prints markdown tables, then the summary for the README.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import shutil
 import subprocess
@@ -273,7 +274,8 @@ def lazy(args, rows, info):
 # --- 3. out of core against the I/O floor ---------------------------------------------------
 
 
-def out_of_core(args, rows, info):
+def out_of_core(args, rows, info, client=None):
+    """On ``client``'s cluster if given, else on one of its own."""
     from bench_out_of_core import measure  # the RSS sampler and restart count
     from dask.utils import format_bytes, parse_bytes
     from distributed import Client, LocalCluster
@@ -297,11 +299,11 @@ def out_of_core(args, rows, info):
     }
     runs: dict[str, list] = {}
     try:
-        cluster = LocalCluster(
+        cluster = contextlib.nullcontext() if client else LocalCluster(
             n_workers=2, threads_per_worker=1, memory_limit=limit, processes=True,
             dashboard_address=None, silence_logs=40,
         )  # fmt: skip
-        with cluster, Client(cluster) as client:
+        with cluster, contextlib.nullcontext(client) if client else Client(cluster) as client:
             stores = {}
             for case, (dims, lead, chunks, levels) in cases.items():
                 one = fields(1, ny, nx, levels, np.float32)
@@ -336,7 +338,7 @@ def out_of_core(args, rows, info):
                 }[case]  # fmt: skip
                 cmd = [sys.executable, "-m", "daskgrad", "run", str(stores[case][0]), str(out)]
                 cmd += ["--geospatial", *flags]
-                cmd += ["--scheduler", cluster.scheduler_address, "--no-progress"]
+                cmd += ["--scheduler", client.scheduler.address, "--no-progress"]
                 done = subprocess.run(cmd, capture_output=True, text=True)
                 if done.returncode:
                     raise RuntimeError(
@@ -494,6 +496,57 @@ def main(argv=None):
         print(f"\n{diff}.")
     if "cli" in info:
         print(f"{info['cli']}.")
+
+
+# --- the suite (benchmarks/run_all.py) ------------------------------------------------------
+
+
+def suite(scale: str = "small", repeat: int = 3, shared=None) -> list[dict]:
+    """Rows for benchmarks/run_all.py: each function on NumPy against MetPy's, each on dask
+    against ``daskgrad.gradient`` of its inputs, and ``daskgrad run`` of frontogenesis and PV
+    (one run each, as out_of_core's rows say) against the I/O floor on a cluster of 2 workers
+    x 512 MiB (``shared.client()``, else one of its own). "small" is ``--quick``'s sizes.
+    "smoke" compares 2 functions with MetPy (a MetPy call takes about 1 s at any size) and
+    leaves out the out-of-core runs (fresh processes whose start-up dominates at that size).
+    The sections' own tables go to stderr."""
+    args = argparse.Namespace(
+        repeat=repeat, metpy_repeat=1, ooc_repeat=1, memory_limit="512MiB",
+        dir=tempfile.gettempdir(),
+        **{
+            "smoke": dict(nt=1, ny=19, nx=36, pv_nt=1, levels=5, dask_levels=3, size="8MiB"),
+            "small": dict(nt=2, ny=181, nx=360, pv_nt=1, levels=9, dask_levels=4, size="32MiB"),
+        }[scale],
+    )  # fmt: skip
+    smoke = scale == "smoke"
+    versus_metpy = ("frontogenesis", "potential_vorticity_baroclinic")  # a 2-D and the 3-D
+    rows: list[dict] = []
+    info: dict = {}
+    with contextlib.redirect_stdout(sys.stderr):
+        for name in versus_metpy if smoke else FUNCTIONS:
+            args.only, got = [name], []
+            in_memory(args, got, info)
+            rows += [dict(r, reference=f"MetPy {name}", ref=r["peer_s"], target=0.1) for r in got]
+        for name in FUNCTIONS:
+            args.only, got = [name], []
+            lazy(args, got, info)
+            rows += [
+                dict(r, reference="daskgrad.gradient of its inputs", ref=r["peer_s"], target=1.3)
+                for r in got
+            ]
+        if not smoke:
+            got = []
+            out_of_core(args, got, info, client=shared.client() if shared is not None else None)
+            rows += [
+                dict(
+                    r,
+                    what=f"{r['what']} (1 run)",
+                    reference="I/O floor: read theta, u, v once, write 1 array",
+                    ref=r["peer_s"],
+                    target=1.3,
+                )
+                for r in got
+            ]
+    return [{k: r[k] for k in ("what", "reference", "ours", "ref", "target")} for r in rows]
 
 
 if __name__ == "__main__":

@@ -69,18 +69,13 @@ def best(fn, repeat: int) -> float:
     return min(times)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--repeat", type=int, default=None)
-    a = p.parse_args()
-    ny, nx, step = (265, 450, 12000.0) if a.quick else (1059, 1799, 3000.0)
-    repeat = a.repeat or (2 if a.quick else 3)
+def numpy_race(ny: int, nx: int, step: float, repeat: int) -> dict[str, float]:
+    """Part 1 on one time step: best seconds of MetPy (``metpy``, scales given), daskgrad with
+    the factors on its Grid (``warm``) and computed in the call (``cold``), the factors alone
+    (``factors``, once), and ``err``, max |ours - MetPy| / max |MetPy| inside the border."""
     import metpy.calc as mpcalc
     from metpy.units import units as mu
 
-    warnings.simplefilter("ignore")
-    print(f"load {os.getloadavg()[0]:.2f}, grid {ny} x {nx}, best of {repeat}")
     ds = lcc_data(ny, nx, step)
     u, v = ds.u[0], ds.v[0]
     proj = pyproj.Proj(LCC)
@@ -109,27 +104,32 @@ def main() -> None:
         daskgrad.Grid(ds).map_factors(None, "grid")
 
     ours_warm()  # the factors on the grid
-    t_mp = best(metpy_ops, repeat)
-    t_warm = best(ours_warm, repeat)
-    t_cold = best(ours_cold, repeat)
-    t_fac = best(factors, 1)
+    t = dict(
+        metpy=best(metpy_ops, repeat),
+        warm=best(ours_warm, repeat),
+        cold=best(ours_cold, repeat),
+        factors=best(factors, 1),
+    )
     mv, _ = metpy_ops()
     ov, _ = ours_warm()
     ref = mv.magnitude[2:-2, 2:-2]
-    err = np.abs(ov.values[2:-2, 2:-2] - ref).max() / np.abs(ref).max()
-    print("| NumPy, vorticity + divergence | daskgrad | MetPy (scales given) | ratio |")
-    print("|---|---|---|---|")
-    print(f"| factors on the Grid | {t_warm:.3f} s | {t_mp:.3f} s | {t_mp / t_warm:.1f}x faster |")
-    print(
-        f"| factors computed in the call | {t_cold:.3f} s | {t_mp:.3f} s | {t_mp / t_cold:.2f}x |"
-    )
-    print(f"map factors alone (pyproj, {ny * nx} points): {t_fac:.2f} s; "
-          f"max |ours - MetPy| / max |MetPy| inside: {err:.1e}")  # fmt: skip
+    t["err"] = float(np.abs(ov.values[2:-2, 2:-2] - ref).max() / np.abs(ref).max())
+    return t
 
-    nt = 4
+
+def dask_race(ny: int, nx: int, step: float, repeat: int, nt: int = 4) -> dict[str, float]:
+    """Part 2: best seconds of dask vorticity on the LCC grid with its factors cold (``lcc``)
+    and on its Grid (``lcc_warm``), and on a lat/lon grid of the same shape (``latlon``), the
+    three alternating, on threads (also under a distributed Client, which the suite has)."""
+    with dask.config.set(scheduler="threads"):
+        return _dask_race(ny, nx, step, repeat, nt)
+
+
+def _dask_race(ny: int, nx: int, step: float, repeat: int, nt: int) -> dict[str, float]:
     chunks = {"time": 1, "y": ny // 2 + 1, "x": nx // 2}
     lcc = lcc_data(ny, nx, step, nt).chunk(chunks).persist()
     ll = latlon_data(ny, nx, nt).chunk({"time": 1, "lat": ny // 2 + 1, "lon": nx // 2}).persist()
+    ops = dict(geospatial=True, winds="grid")
 
     def dask_lcc():
         g = daskgrad.Grid(lcc)
@@ -144,18 +144,73 @@ def main() -> None:
     warm = daskgrad.Grid(lcc)
     dask_lcc_warm()
     t_l, t_g, t_w = [], [], []
-    with dask.config.set(scheduler="threads"):
-        for _ in range(repeat):
-            t_l.append(best(dask_lcc, 1))
-            t_g.append(best(dask_ll, 1))
-            t_w.append(best(dask_lcc_warm, 1))
+    for _ in range(repeat):
+        t_l.append(best(dask_lcc, 1))
+        t_g.append(best(dask_ll, 1))
+        t_w.append(best(dask_lcc_warm, 1))
+    return dict(lcc=min(t_l), latlon=min(t_g), lcc_warm=min(t_w))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--repeat", type=int, default=None)
+    a = p.parse_args()
+    ny, nx, step = (265, 450, 12000.0) if a.quick else (1059, 1799, 3000.0)
+    repeat = a.repeat or (2 if a.quick else 3)
+
+    warnings.simplefilter("ignore")
+    print(f"load {os.getloadavg()[0]:.2f}, grid {ny} x {nx}, best of {repeat}")
+    t = numpy_race(ny, nx, step, repeat)
+    t_mp, t_warm, t_cold = t["metpy"], t["warm"], t["cold"]
+    print("| NumPy, vorticity + divergence | daskgrad | MetPy (scales given) | ratio |")
+    print("|---|---|---|---|")
+    print(f"| factors on the Grid | {t_warm:.3f} s | {t_mp:.3f} s | {t_mp / t_warm:.1f}x faster |")
+    print(
+        f"| factors computed in the call | {t_cold:.3f} s | {t_mp:.3f} s | {t_mp / t_cold:.2f}x |"
+    )
+    print(f"map factors alone (pyproj, {ny * nx} points): {t['factors']:.2f} s; "
+          f"max |ours - MetPy| / max |MetPy| inside: {t['err']:.1e}")  # fmt: skip
+
+    nt = 4
+    d = dask_race(ny, nx, step, repeat, nt)
     print(f"\n| Dask, {nt} x {ny} x {nx}, vorticity | LCC | lat/lon | ratio (target <= 1.3) |")
     print("|---|---|---|---|")
-    print(f"| factors cold | {min(t_l):.3f} s | {min(t_g):.3f} s | {min(t_l) / min(t_g):.2f}x |")
+    ratio = d["lcc"] / d["latlon"]
+    print(f"| factors cold | {d['lcc']:.3f} s | {d['latlon']:.3f} s | {ratio:.2f}x |")
     print(
-        f"| factors on the Grid | {min(t_w):.3f} s | {min(t_g):.3f} s | "
-        f"{min(t_w) / min(t_g):.2f}x |"
+        f"| factors on the Grid | {d['lcc_warm']:.3f} s | {d['latlon']:.3f} s | "
+        f"{d['lcc_warm'] / d['latlon']:.2f}x |"
     )
+
+
+def suite(scale: str = "small", repeat: int = 3) -> list[dict]:
+    """Rows for benchmarks/run_all.py: NumPy vorticity + divergence on an LCC grid against
+    MetPy given pyproj's map factors, and dask vorticity on the LCC grid (factors cold) against
+    the same on a lat/lon grid of the same shape; "small" is the HRRR grid (1059 x 1799)."""
+    ny, nx, step, nt = {"smoke": (27, 45, 120000.0, 2), "small": (1059, 1799, 3000.0, 4)}[scale]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = numpy_race(ny, nx, step, repeat)
+        d = dask_race(ny, nx, step, repeat, nt)
+    return [
+        dict(
+            what=f"NumPy LCC {ny}x{nx}: vorticity + divergence, map factors on the Grid "
+            f"(cold: {t['cold']:.3g} s; max rel. diff {t['err']:.1e})",
+            reference="MetPy vorticity + divergence, pyproj's map factors given",
+            ours=t["warm"],
+            ref=t["metpy"],
+            target=0.1,
+        ),
+        dict(
+            what=f"dask {nt}x{ny}x{nx}, chunks (1, {ny // 2 + 1}, {nx // 2}), threads: "
+            "geospatial vorticity on LCC, map factors cold",
+            reference="the same on a lat/lon grid of the same shape",
+            ours=d["lcc"],
+            ref=d["latlon"],
+            target=1.3,
+        ),
+    ]
 
 
 if __name__ == "__main__":

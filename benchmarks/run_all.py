@@ -83,7 +83,7 @@ def run(name: str, scale: str, repeat: int, shared: Shared) -> tuple[list[dict],
         module = importlib.import_module(name)
         suite = getattr(module, "suite", None)
         if suite is None:
-            return [], f"{name}.py has no suite(scale, repeat) function"
+            return [], f"{name}: {name}.py has no suite(scale, repeat) function"
         kwargs = {"shared": shared} if "shared" in inspect.signature(suite).parameters else {}
         return list(suite(scale, repeat, **kwargs)), None
     except Exception as e:  # noqa: BLE001 - one failing script must not hide the others
