@@ -346,9 +346,11 @@ def _stalled(e: Exception, detail: str, input: Any, output: Any, timeout: float)
 def _build(args: argparse.Namespace, ds: Any, periodic: dict, request: Any, quiet=False) -> Any:
     """The checked, lazy job; the API's warnings (a per-degree result, say) said in one line
     each, in the command line's words, unless ``quiet`` (said already)."""
+    from .derived import check_vertical
     from .jobs import prepare
     from .parser import say_warnings
 
+    check_vertical(ds, request)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         job = prepare(

@@ -55,6 +55,22 @@ class Request:
         return [self.vertical] if used and self.vertical is not None else []
 
 
+def check_vertical(ds: Any, request: Request) -> None:
+    """Refuse a --vertical dim the input lacks, naming the flag.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> check_vertical(xr.Dataset({"t": ("level", [1.0])}), Request(vertical="level"))
+    """
+    v = request.vertical
+    if v is not None and v not in ds.dims:
+        raise UsageError(
+            f"argument --vertical: unknown dim {v!r}; the input has dims "
+            f"{sorted(map(str, ds.dims))}"
+        )
+
+
 def _item(item: tuple[str, Sequence[str]]) -> tuple[str, tuple[str, ...]]:
     return item[0], tuple(item[1])
 
@@ -107,6 +123,13 @@ def derived_outputs(
                 "--crs with projection x/y coordinates: standard_name projection_x_coordinate/"
                 "projection_y_coordinate in m or km), or store eastward/northward winds and "
                 "pass --winds earth"
+            )
+        horizontal = [str(d) for d in request.grid.dims]
+        if request.vertical is not None and request.vertical in horizontal:
+            raise UsageError(
+                f"argument --vertical: {request.vertical!r} is a horizontal dim of the "
+                f"--geospatial grid (its dims are {horizontal}); the vertical dim is another "
+                "one, e.g. the pressure level's"
             )
         geo: dict[str, Any] = dict(
             geospatial=True, grid=request.grid, winds=request.winds, **stencil
