@@ -153,9 +153,9 @@ def derived_outputs(
     # every output under a name of its own: a second one of a name would overwrite the first
     origin = {n: "the gradients of --var" for n in taken}
     origin.update((n, "the gradients of --var") for n in out)
-    for key, names in request.quantities:
-        results = compute(context, [(key, names)], said)
-        flag = spelled(key, names)
+    for key, args in request.quantities:
+        results = compute(context, [(key, args)], said)
+        flag = spelled(key, args)
         for name in results:
             if name in origin:
                 raise UsageError(
