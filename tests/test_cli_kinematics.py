@@ -258,7 +258,7 @@ HORIZONTAL = [
     "--frontogenesis", "theta:u,v", "--geostrophic", "z", "--ageostrophic", "z:u,v",
 ]  # fmt: skip
 KINEMATICS = [
-    *HORIZONTAL, "--advection", "t:u,v,w", "--potential-vorticity", "theta:u,v",
+    *HORIZONTAL, "--advection", "theta:u,v,w", "--potential-vorticity", "theta:u,v",
     "--q-vector", "t:u,v", "--vertical", "level",
 ]  # fmt: skip
 

@@ -72,7 +72,7 @@ def connect(
             args.workers, args.threads_per_worker, args.memory_limit
         )
         check_memory_limit(memory, chunk_bytes, k, threads, **(counts or {}))
-    with connect(
+    starting = connect(
         scheduler=args.scheduler,
         scheduler_file=args.scheduler_file,
         workers=args.workers,
@@ -81,8 +81,25 @@ def connect(
         connect_timeout=args.connect_timeout,
         say=say,
         quiet=not args.debug,
-    ) as client:
+    )
+    with contextlib.ExitStack() as stack:
+        try:
+            client = stack.enter_context(starting)
+        except RuntimeError as e:
+            # distributed's "Nanny failed to start." when a worker process dies as it starts
+            who = str(e).removesuffix(" failed to start.")
+            if not local or who == str(e):
+                raise
+            what = "a worker process died" if who == "Nanny" else f"its {who.lower()} failed"
+            raise ClusterNotStarted(
+                f"the local cluster could not start: {what} while starting ({first_line(e)}); "
+                "nothing was computed (--debug shows the workers' logs)"
+            ) from e
         yield client
+
+
+class ClusterNotStarted(Exception):
+    """The local cluster could not start (a worker process died while starting, say)."""
 
 
 class State:
@@ -346,9 +363,11 @@ def _stalled(e: Exception, detail: str, input: Any, output: Any, timeout: float)
 def _build(args: argparse.Namespace, ds: Any, periodic: dict, request: Any, quiet=False) -> Any:
     """The checked, lazy job; the API's warnings (a per-degree result, say) said in one line
     each, in the command line's words, unless ``quiet`` (said already)."""
+    from .derived import check_vertical
     from .jobs import prepare
     from .parser import say_warnings
 
+    check_vertical(ds, request)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         job = prepare(
@@ -565,6 +584,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _stopped(_signals.held() == signal.SIGTERM, state)
         from ..io.writer import ComputeFailed
 
+        if isinstance(e, ClusterNotStarted):  # no computation began: not one that failed
+            _tell(f"daskgrad: error: {e}")
+            return 1
         detail = str(e) if isinstance(e, ComputeFailed) else first_line(e)
         _tell(f"daskgrad: error: computation failed: {detail}")
         return 1

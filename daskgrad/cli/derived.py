@@ -55,6 +55,22 @@ class Request:
         return [self.vertical] if used and self.vertical is not None else []
 
 
+def check_vertical(ds: Any, request: Request) -> None:
+    """Refuse a --vertical dim the input lacks, naming the flag.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> check_vertical(xr.Dataset({"t": ("level", [1.0])}), Request(vertical="level"))
+    """
+    v = request.vertical
+    if v is not None and v not in ds.dims:
+        raise UsageError(
+            f"argument --vertical: unknown dim {v!r}; the input has dims "
+            f"{sorted(map(str, ds.dims))}"
+        )
+
+
 def _item(item: tuple[str, Sequence[str]]) -> tuple[str, tuple[str, ...]]:
     return item[0], tuple(item[1])
 
@@ -66,13 +82,15 @@ def derived_outputs(
     gradient_vars: Sequence[str],
     opts: dict[str, Any],
     auto: bool = False,
+    taken: Sequence[Hashable] = (),
 ) -> dict[Hashable, Any]:
     """The lazy DataArrays of ``request`` for the Dataset ``ds``: geospatial gradients of
     ``gradient_vars`` (when ``request.geospatial``) and the quantities. ``dims``: the --dim
     dims of Cartesian quantities (x then y). ``opts``: accuracy, edge_order, nan_policy, and
     periodic ({dim: period}, Cartesian only). ``auto``: the geospatial gradients of every
-    variable on the grid, not of each of ``gradient_vars``. UsageError for bad requests,
-    naming the flag."""
+    variable on the grid, not of each of ``gradient_vars``. ``taken``: the names of the
+    plain gradients the run writes besides. UsageError for bad requests, naming the flag,
+    and for two outputs of one name (naming both flags)."""
     stencil: dict[str, Any] = {
         k: opts[k] for k in ("accuracy", "edge_order", "nan_policy") if k in opts
     }
@@ -106,6 +124,13 @@ def derived_outputs(
                 "projection_y_coordinate in m or km), or store eastward/northward winds and "
                 "pass --winds earth"
             )
+        horizontal = [str(d) for d in request.grid.dims]
+        if request.vertical is not None and request.vertical in horizontal:
+            raise UsageError(
+                f"argument --vertical: {request.vertical!r} is a horizontal dim of the "
+                f"--geospatial grid (its dims are {horizontal}); the vertical dim is another "
+                "one, e.g. the pressure level's"
+            )
         geo: dict[str, Any] = dict(
             geospatial=True, grid=request.grid, winds=request.winds, **stencil
         )
@@ -125,5 +150,33 @@ def derived_outputs(
             out.update(grads.data_vars)
     except (ValueError, TypeError, IndexError, KeyError, NotImplementedError) as e:
         raise UsageError(said(e)) from e
-    out.update(compute(context, request.quantities, said))
+    # every output under a name of its own: a second one of a name would overwrite the first
+    origin = {n: "the gradients of --var" for n in taken}
+    origin.update((n, "the gradients of --var") for n in out)
+    for key, args in request.quantities:
+        results = compute(context, [(key, args)], said)
+        flag = spelled(key, args)
+        for name in results:
+            if name in origin:
+                raise UsageError(
+                    f"argument {flag}: its output {str(name)!r} is also that of {origin[name]}; "
+                    "a run writes one output per name: ask for them in separate runs"
+                )
+            origin[name] = flag
+        out.update(results)
     return out
+
+
+def spelled(key: str, names: Sequence[str]) -> str:
+    """A quantity's flag as the command line spells it.
+
+    Examples
+    --------
+    >>> spelled("advection", ("t", "u", "v"))
+    '--advection t:u,v'
+    >>> spelled("deformation", ("u", "v"))
+    '--deformation u,v'
+    """
+    q = by_key(key)
+    head = ",".join(names[: q.before]) + ":" * bool(q.before)
+    return f"{q.flag} {head}{','.join(names[q.before :])}"

@@ -218,6 +218,7 @@ def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_po
         names if request.geospatial else [],
         {**opts, "periodic": periodic},
         auto=not variables,
+        taken=list(grads),
     )
     grads.update(outputs)
     used = list(dict.fromkeys([*names, *request.variables()]))
