@@ -20,7 +20,7 @@ from .operators import check_flag, dim_alias
 from .xr import units as units_pint
 from .xr.kinematic_units import quantities_of, si_number
 from .xr.units import is_xarray
-from .xr.vertical_units import advection_w_units, pv_units, q_vector_units
+from .xr.vertical_units import advection_w_units, check_pressure, pv_units, q_vector_units
 
 __all__ = ["advection_with_w", "potential_vorticity_baroclinic", "q_vector"]
 
@@ -117,6 +117,7 @@ def potential_vorticity_baroclinic(
     options = _array_options(kind, geospatial, options)
     (theta, u, v), found, registry, step = _array_units(kind, (theta, u, v), options)
     p, p_unit = _in(kind, pressure, registry, "pressure")
+    check_pressure(kind, p, p_unit)
     units = {"theta": found["theta"], "pressure": p_unit, "u": found["u"]}
     out_unit, omega_, g_ = pv_units(units, step, consts["omega"], consts["g"])
     if latitude is None:
@@ -219,6 +220,7 @@ def q_vector(
     options = _array_options(kind, geospatial, options)
     (u, v, temperature), found, registry, step = _array_units(kind, (u, v, temperature), options)
     p, p_unit = _in(kind, pressure, registry, "pressure")
+    check_pressure(kind, p, p_unit)
     sigma, sigma_unit = _in(kind, static_stability, registry, "static_stability", True)
     units = {
         "u": found["u"],
