@@ -15,10 +15,9 @@ from .core.kinematics_vertical import (
     potential_vorticity_arrays,
     q_vector_arrays,
 )
-from .core.plan import is_dask_collection
 from .operators import check_flag, dim_alias
 from .xr import units as units_pint
-from .xr.kinematic_units import quantities_of, si_number
+from .xr.kinematic_units import latitude_in_radians, quantities_of, si_number
 from .xr.units import is_xarray
 from .xr.vertical_units import advection_w_units, check_pressure, pv_units, q_vector_units
 
@@ -133,7 +132,7 @@ def potential_vorticity_baroclinic(
         v,
         (-1, -2) if horizontal is None else horizontal,
         z,
-        latitude=_radians(kind, latitude),
+        latitude=latitude_in_radians(kind, latitude),
         g=g_,
         omega=omega_,
         **options,
@@ -362,23 +361,3 @@ def _with_units(out: tuple[Any, ...], unit: Any) -> tuple[Any, ...]:
     if unit is None:
         return out
     return tuple(units_pint.quantity(o, unit) for o in out)
-
-
-def _radians(kind: str, latitude: Any) -> Any:
-    """Latitudes in radians: a Quantity converted, plain numbers checked to be radians."""
-    values, unit = units_pint.split(latitude)
-    if unit is not None:
-        try:
-            return latitude.to(unit._REGISTRY.radian).magnitude
-        except Exception:
-            raise ValueError(f"{kind}: latitude has units {unit}, not an angle") from None
-    if is_dask_collection(values):
-        return values
-    values = np.asarray(values)
-    top = float(np.nanmax(np.abs(values))) if values.size else 0.0
-    if top > np.pi / 2 * (1 + 1e-12):
-        raise ValueError(
-            f"{kind}: latitude reaches {top:.6g}, beyond π/2: plain numbers are radians (as "
-            "in MetPy); pass np.radians(lat) or a Quantity in degrees"
-        )
-    return values

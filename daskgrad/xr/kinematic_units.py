@@ -7,11 +7,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+from ..core.plan import is_dask_collection
 from . import units as units_pint
 
 __all__ = [
     "application_registry",
+    "check_latitude",
     "kinematic_units",
+    "latitude_in_radians",
     "parsed_units",
     "quantities_of",
     "si_number",
@@ -189,3 +194,52 @@ def quantities_of(kind: str, datas: Sequence[Any], names: Sequence[str]) -> tupl
         plain[i], plain[j] = winds
         found["v"] = wind_units
     return plain, found
+
+
+def check_latitude(kind: str, radians: Any, name: str = "latitude") -> Any:
+    """``radians`` (NumPy) refused when beyond ±90° (dask values are not inspected)."""
+    if is_dask_collection(radians):
+        return radians
+    values = np.asarray(radians)
+    if values.dtype.kind not in "iuf":
+        raise TypeError(f"{kind}: {name} must be real numbers; got dtype {values.dtype}")
+    top = float(np.nanmax(np.abs(values))) if values.size and not np.isnan(values).all() else 0.0
+    if top > np.pi / 2 * (1 + 1e-12):
+        raise ValueError(
+            f"{kind}: {name} reaches {np.degrees(top):.6g} degrees, beyond ±90 "
+            "(latitude and longitude swapped, or the wrong units?)"
+        )
+    return radians
+
+
+def latitude_in_radians(kind: str, latitude: Any) -> Any:
+    """Latitudes in radians: a Quantity converted, plain numbers radians (as in MetPy); both
+    refused beyond ±90° (NumPy values; dask ones are not inspected).
+
+    Examples
+    --------
+    >>> import pint
+    >>> latitude_in_radians("f", pint.UnitRegistry().Quantity(100.0, "degree"))
+    Traceback (most recent call last):
+    ...
+    ValueError: f: latitude reaches 100 degrees, beyond ±90 (...)
+    """
+    values, unit = units_pint.split(latitude)
+    if unit is not None:
+        try:
+            values = latitude.to(unit._REGISTRY.radian).magnitude
+        except Exception:
+            raise ValueError(f"{kind}: latitude has units {unit}, not an angle") from None
+        return check_latitude(kind, values)
+    if is_dask_collection(values):
+        return values
+    values = np.asarray(values)
+    if values.dtype.kind not in "iuf":
+        raise TypeError(f"{kind}: latitude must be real numbers; got dtype {values.dtype}")
+    top = float(np.nanmax(np.abs(values))) if values.size else 0.0
+    if top > np.pi / 2 * (1 + 1e-12):
+        raise ValueError(
+            f"{kind}: latitude reaches {top:.6g}, beyond π/2: plain numbers are radians (as "
+            "in MetPy); pass np.radians(lat) or a Quantity in degrees"
+        )
+    return values
