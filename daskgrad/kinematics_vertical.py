@@ -17,7 +17,12 @@ from .core.kinematics_vertical import (
 )
 from .operators import check_flag, dim_alias
 from .xr import units as units_pint
-from .xr.kinematic_units import latitude_in_radians, quantities_of, si_number
+from .xr.kinematic_units import (
+    check_inputs_alike,
+    latitude_in_radians,
+    quantities_of,
+    si_number,
+)
 from .xr.units import is_xarray
 from .xr.vertical_units import advection_w_units, check_pressure, pv_units, q_vector_units
 
@@ -289,6 +294,7 @@ def advection_with_w(
     options["spacing"] = horizontal
     (scalar, u, v), found, registry, step = _array_units("advection", (scalar, u, v), options)
     w, found["w"] = _in("advection", w, registry, "w")
+    check_inputs_alike("advection", [scalar, w], ["scalar", "w"])
     z, z_unit = _in("advection", vertical, registry, "spacing[2]")
     units = {"scalar": found["scalar"], "u": found["u"], "w": found["w"]}
     out_unit, factor = advection_w_units(units, step, z_unit)

@@ -131,8 +131,10 @@ def test_absolute_vorticity_geospatial_with_latitude_dataarray():
         "lon": ("lon", lon, {"units": "degrees_east"}),
     }
     ds = xr.Dataset(
-        {n: (("lat", "lon"), 10 * rng.standard_normal((lat.size, lon.size)), {"units": "m/s"})
-         for n in "uv"},
+        {
+            n: (("lat", "lon"), 10 * rng.standard_normal((lat.size, lon.size)), {"units": "m/s"})
+            for n in "uv"
+        },
         coords=coords,
     )
     ref = daskgrad.absolute_vorticity(ds.u, ds.v, geospatial=True)

@@ -14,6 +14,7 @@ from . import units as units_pint
 
 __all__ = [
     "application_registry",
+    "check_inputs_alike",
     "check_latitude",
     "kinematic_units",
     "latitude_in_radians",
@@ -177,6 +178,7 @@ def quantities_of(kind: str, datas: Sequence[Any], names: Sequence[str]) -> tupl
     """The magnitudes of the inputs (the winds in u's units) and their Units by name, all
     None when none is a Quantity; a ValueError naming the one without units otherwise."""
     parts = [units_pint.split(a) for a in datas]
+    check_inputs_alike(kind, [m for m, _ in parts], names)
     if all(u is None for _, u in parts):
         return [m for m, _ in parts], dict.fromkeys(names)
     for (_, u), name in zip(parts, names, strict=True):
@@ -243,3 +245,26 @@ def latitude_in_radians(kind: str, latitude: Any) -> Any:
             "in MetPy); pass np.radians(lat) or a Quantity in degrees"
         )
     return values
+
+
+def check_inputs_alike(kind: str, datas: Sequence[Any], names: Sequence[str]) -> None:
+    """Refuse complex inputs and inputs whose shape differs from the first's, naming them.
+
+    Examples
+    --------
+    >>> check_inputs_alike("advection", [np.ones(3), np.ones(2)], ["scalar", "u"])
+    Traceback (most recent call last):
+    ...
+    ValueError: advection: u has shape (2,) but scalar has shape (3,)
+    """
+    shape = tuple(np.shape(datas[0])) if datas else ()
+    for data, name in zip(datas, names, strict=True):
+        dtype = getattr(data, "dtype", None)
+        if dtype is None:
+            dtype = np.asarray(data).dtype
+        if np.dtype(dtype).kind == "c":
+            raise TypeError(f"{kind}: {name} is complex ({dtype}); give real numbers")
+        if tuple(np.shape(data)) != shape:
+            raise ValueError(
+                f"{kind}: {name} has shape {tuple(np.shape(data))} but {names[0]} has shape {shape}"
+            )
