@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np  # noqa: F401  (the examples in the docstrings use np)
+
 from .core.kinematics import GRAVITY, KINDS, OMEGA, coriolis_array, kinematic_arrays
 from .operators import check_array_options, check_flag, dim_alias
 from .xr import units as units_pint

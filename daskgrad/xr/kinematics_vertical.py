@@ -82,8 +82,9 @@ def vertical_xarray(
     vertical_dim = _vertical_dim(kind, first, coordinate, vertical_dim)
     coord, coord_unit = _coordinate(kind, first, coordinate, vertical_dim, quantity)
     source = coordinate if coordinate is not None else first.coords.get(vertical_dim)
-    named = isinstance(source, xr.DataArray) and source.name in first.coords
-    pressure_is = f"pressure (coordinate {source.name!r})" if named else "pressure"
+    pressure_is = "pressure"
+    if isinstance(source, xr.DataArray) and source.name in first.coords:
+        pressure_is = f"pressure (coordinate {source.name!r})"
     spacing_unit = _spacing_unit(first, dims, options, geospatial)
     reg = units_pint.registry_of(*found.values()) if quantity else application_registry()
     found = {k: None if u is None else units_pint.in_registry(u, reg) for k, u in found.items()}
