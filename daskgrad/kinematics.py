@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+import numpy as np  # noqa: F401  (the examples in the docstrings use np)
 
 from .core.kinematics import GRAVITY, KINDS, OMEGA, coriolis_array, kinematic_arrays
-from .core.plan import is_dask_collection
 from .operators import check_array_options, check_flag, dim_alias
 from .xr import units as units_pint
-from .xr.kinematic_units import kinematic_units, quantities_of, si_number
+from .xr.kinematic_units import kinematic_units, latitude_in_radians, quantities_of, si_number
 from .xr.units import is_xarray
 
 __all__ = [
@@ -231,7 +230,7 @@ def coriolis_parameter(latitude: Any, *, omega: Any = OMEGA) -> Any:
         from .xr.kinematics import coriolis_xarray
 
         return coriolis_xarray(latitude, omega)
-    out = coriolis_array(_radians("coriolis_parameter", latitude), omega)
+    out = coriolis_array(latitude_in_radians("coriolis_parameter", latitude), omega)
     if units_pint.is_quantity(latitude):
         return units_pint.quantity(out, latitude._REGISTRY.Unit("1/s"))
     return out
@@ -505,7 +504,7 @@ def _kinematic(
                 f"{kind} needs latitude= (the latitude of every point, radians or an angle "
                 "Quantity) for the Coriolis parameter"
             )
-        plain.append(_radians(kind, latitude))
+        plain.append(latitude_in_radians(kind, latitude))
     if registry is not None and step_units is None:
         step_units = registry.dimensionless
     out_units, omega, gravity = kinematic_units(kind, found, step_units, registry, omega, gravity)
@@ -513,25 +512,3 @@ def _kinematic(
     if registry is not None:
         out = tuple(units_pint.quantity(o, unit) for o, unit in zip(out, out_units, strict=True))
     return out[0] if len(out) == 1 else out
-
-
-def _radians(kind: str, latitude: Any) -> Any:
-    """Latitudes in radians: a Quantity converted, plain numbers checked to be radians."""
-    values, unit = units_pint.split(latitude)
-    if unit is not None:
-        try:
-            return latitude.to(unit._REGISTRY.radian).magnitude
-        except Exception:
-            raise ValueError(f"{kind}: latitude has units {unit}, not an angle") from None
-    if is_dask_collection(values):
-        return values
-    values = np.asarray(values)
-    if values.dtype.kind not in "iuf":
-        raise TypeError(f"{kind}: latitude must be real numbers; got dtype {values.dtype}")
-    top = float(np.nanmax(np.abs(values))) if values.size else 0.0
-    if top > np.pi / 2 * (1 + 1e-12):
-        raise ValueError(
-            f"{kind}: latitude reaches {top:.6g}, beyond π/2: plain numbers are radians (as "
-            "in MetPy); pass np.radians(lat) or a Quantity in degrees"
-        )
-    return values

@@ -15,12 +15,16 @@ from .core.kinematics_vertical import (
     potential_vorticity_arrays,
     q_vector_arrays,
 )
-from .core.plan import is_dask_collection
 from .operators import check_flag, dim_alias
 from .xr import units as units_pint
-from .xr.kinematic_units import quantities_of, si_number
+from .xr.kinematic_units import (
+    check_inputs_alike,
+    latitude_in_radians,
+    quantities_of,
+    si_number,
+)
 from .xr.units import is_xarray
-from .xr.vertical_units import advection_w_units, pv_units, q_vector_units
+from .xr.vertical_units import advection_w_units, check_pressure, pv_units, q_vector_units
 
 __all__ = ["advection_with_w", "potential_vorticity_baroclinic", "q_vector"]
 
@@ -55,9 +59,13 @@ def potential_vorticity_baroclinic(
     pressure : array, Quantity, DataArray, str or None
         Arrays: a 1-D array along ``vertical_dim``, or an array broadcastable to theta
         (pressure varying by column: then ∂/∂p is the chain rule (∂/∂k)/(∂p/∂k) along the
-        levels k, of the same order). DataArrays: a DataArray (1-D along the vertical dim, or
-        a field), a coordinate's name, or None for ``vertical_dim``'s coordinate. Plain
-        numbers are Pa.
+        levels k, of the same order). A NumPy field equal in every column is used as its 1-D
+        coordinate (exactly as MetPy); a dask field is not inspected and takes the chain rule,
+        which on uneven levels differs from MetPy's stencil by up to the field's scale on
+        noisy θ (pass the 1-D coordinate instead). DataArrays: a DataArray (1-D along the
+        vertical dim, or a field), a coordinate's name, or None for ``vertical_dim``'s
+        coordinate. Plain numbers are Pa (values ≤ 1100 without units warn: hPa?); pressure
+        must be positive and, as a Quantity, a pressure.
     u, v : arrays, Quantities or DataArrays like ``theta``
         The wind's x and y components (eastward and northward with ``geospatial=True``).
     vertical_dim : int or str, optional
@@ -113,6 +121,7 @@ def potential_vorticity_baroclinic(
     options = _array_options(kind, geospatial, options)
     (theta, u, v), found, registry, step = _array_units(kind, (theta, u, v), options)
     p, p_unit = _in(kind, pressure, registry, "pressure")
+    check_pressure(kind, p, p_unit)
     units = {"theta": found["theta"], "pressure": p_unit, "u": found["u"]}
     out_unit, omega_, g_ = pv_units(units, step, consts["omega"], consts["g"])
     if latitude is None:
@@ -128,7 +137,7 @@ def potential_vorticity_baroclinic(
         v,
         (-1, -2) if horizontal is None else horizontal,
         z,
-        latitude=_radians(kind, latitude),
+        latitude=latitude_in_radians(kind, latitude),
         g=g_,
         omega=omega_,
         **options,
@@ -215,6 +224,7 @@ def q_vector(
     options = _array_options(kind, geospatial, options)
     (u, v, temperature), found, registry, step = _array_units(kind, (u, v, temperature), options)
     p, p_unit = _in(kind, pressure, registry, "pressure")
+    check_pressure(kind, p, p_unit)
     sigma, sigma_unit = _in(kind, static_stability, registry, "static_stability", True)
     units = {
         "u": found["u"],
@@ -284,6 +294,7 @@ def advection_with_w(
     options["spacing"] = horizontal
     (scalar, u, v), found, registry, step = _array_units("advection", (scalar, u, v), options)
     w, found["w"] = _in("advection", w, registry, "w")
+    check_inputs_alike("advection", [scalar, w], ["scalar", "w"])
     z, z_unit = _in("advection", vertical, registry, "spacing[2]")
     units = {"scalar": found["scalar"], "u": found["u"], "w": found["w"]}
     out_unit, factor = advection_w_units(units, step, z_unit)
@@ -356,23 +367,3 @@ def _with_units(out: tuple[Any, ...], unit: Any) -> tuple[Any, ...]:
     if unit is None:
         return out
     return tuple(units_pint.quantity(o, unit) for o in out)
-
-
-def _radians(kind: str, latitude: Any) -> Any:
-    """Latitudes in radians: a Quantity converted, plain numbers checked to be radians."""
-    values, unit = units_pint.split(latitude)
-    if unit is not None:
-        try:
-            return latitude.to(unit._REGISTRY.radian).magnitude
-        except Exception:
-            raise ValueError(f"{kind}: latitude has units {unit}, not an angle") from None
-    if is_dask_collection(values):
-        return values
-    values = np.asarray(values)
-    top = float(np.nanmax(np.abs(values))) if values.size else 0.0
-    if top > np.pi / 2 * (1 + 1e-12):
-        raise ValueError(
-            f"{kind}: latitude reaches {top:.6g}, beyond π/2: plain numbers are radians (as "
-            "in MetPy); pass np.radians(lat) or a Quantity in degrees"
-        )
-    return values

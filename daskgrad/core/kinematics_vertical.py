@@ -431,7 +431,26 @@ def vertical_coordinate(coord: Any, like: Any, axis: int, name: str, *, step: bo
         )
     if all(n == 1 for k, n in enumerate(shape) if k != axis):
         return Vertical(coord.reshape(-1))  # the same in every column: the coordinate
+    column = _same_in_every_column(coord, shape, axis)
+    if column is not None:
+        return Vertical(column)
     return Vertical(1.0, _field(coord, like, None, name))
+
+
+def _same_in_every_column(coord: Any, shape: tuple[int, ...], axis: int) -> Any:
+    """The 1-D column of a NumPy ``coord`` (broadcastable, of ``shape``) when every column
+    along ``axis`` is that one exactly (a field like ``p[:, None, None] * ones``), else None:
+    then the coordinate-spaced derivative applies, as with the 1-D coordinate. Dask fields are
+    not inspected (that would compute them): they take the chain rule."""
+    if is_dask_collection(coord):
+        return None
+    field = np.asarray(coord).reshape(shape)
+    column = field[tuple(slice(None) if k == axis else 0 for k in range(field.ndim))]
+    here = [1] * field.ndim
+    here[axis] = -1
+    if np.array_equal(field, np.broadcast_to(column.reshape(here), field.shape)):
+        return column
+    return None
 
 
 def _broadcast_shape(a: Any, like: Any, name: str) -> tuple[int, ...]:

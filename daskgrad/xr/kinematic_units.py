@@ -7,11 +7,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+from ..core.plan import is_dask_collection
 from . import units as units_pint
 
 __all__ = [
     "application_registry",
+    "check_inputs_alike",
+    "check_latitude",
     "kinematic_units",
+    "latitude_in_radians",
     "parsed_units",
     "quantities_of",
     "si_number",
@@ -172,6 +178,7 @@ def quantities_of(kind: str, datas: Sequence[Any], names: Sequence[str]) -> tupl
     """The magnitudes of the inputs (the winds in u's units) and their Units by name, all
     None when none is a Quantity; a ValueError naming the one without units otherwise."""
     parts = [units_pint.split(a) for a in datas]
+    check_inputs_alike(kind, [m for m, _ in parts], names)
     if all(u is None for _, u in parts):
         return [m for m, _ in parts], dict.fromkeys(names)
     for (_, u), name in zip(parts, names, strict=True):
@@ -189,3 +196,75 @@ def quantities_of(kind: str, datas: Sequence[Any], names: Sequence[str]) -> tupl
         plain[i], plain[j] = winds
         found["v"] = wind_units
     return plain, found
+
+
+def check_latitude(kind: str, radians: Any, name: str = "latitude") -> Any:
+    """``radians`` (NumPy) refused when beyond ±90° (dask values are not inspected)."""
+    if is_dask_collection(radians):
+        return radians
+    values = np.asarray(radians)
+    if values.dtype.kind not in "iuf":
+        raise TypeError(f"{kind}: {name} must be real numbers; got dtype {values.dtype}")
+    top = float(np.nanmax(np.abs(values))) if values.size and not np.isnan(values).all() else 0.0
+    if top > np.pi / 2 * (1 + 1e-12):
+        raise ValueError(
+            f"{kind}: {name} reaches {np.degrees(top):.6g} degrees, beyond ±90 "
+            "(latitude and longitude swapped, or the wrong units?)"
+        )
+    return radians
+
+
+def latitude_in_radians(kind: str, latitude: Any) -> Any:
+    """Latitudes in radians: a Quantity converted, plain numbers radians (as in MetPy); both
+    refused beyond ±90° (NumPy values; dask ones are not inspected).
+
+    Examples
+    --------
+    >>> import pint
+    >>> latitude_in_radians("f", pint.UnitRegistry().Quantity(100.0, "degree"))
+    Traceback (most recent call last):
+    ...
+    ValueError: f: latitude reaches 100 degrees, beyond ±90 (...)
+    """
+    values, unit = units_pint.split(latitude)
+    if unit is not None:
+        try:
+            values = latitude.to(unit._REGISTRY.radian).magnitude
+        except Exception:
+            raise ValueError(f"{kind}: latitude has units {unit}, not an angle") from None
+        return check_latitude(kind, values)
+    if is_dask_collection(values):
+        return values
+    values = np.asarray(values)
+    if values.dtype.kind not in "iuf":
+        raise TypeError(f"{kind}: latitude must be real numbers; got dtype {values.dtype}")
+    top = float(np.nanmax(np.abs(values))) if values.size else 0.0
+    if top > np.pi / 2 * (1 + 1e-12):
+        raise ValueError(
+            f"{kind}: latitude reaches {top:.6g}, beyond π/2: plain numbers are radians (as "
+            "in MetPy); pass np.radians(lat) or a Quantity in degrees"
+        )
+    return values
+
+
+def check_inputs_alike(kind: str, datas: Sequence[Any], names: Sequence[str]) -> None:
+    """Refuse complex inputs and inputs whose shape differs from the first's, naming them.
+
+    Examples
+    --------
+    >>> check_inputs_alike("advection", [np.ones(3), np.ones(2)], ["scalar", "u"])
+    Traceback (most recent call last):
+    ...
+    ValueError: advection: u has shape (2,) but scalar has shape (3,)
+    """
+    shape = tuple(np.shape(datas[0])) if datas else ()
+    for data, name in zip(datas, names, strict=True):
+        dtype = getattr(data, "dtype", None)
+        if dtype is None:
+            dtype = np.asarray(data).dtype
+        if np.dtype(dtype).kind == "c":
+            raise TypeError(f"{kind}: {name} is complex ({dtype}); give real numbers")
+        if tuple(np.shape(data)) != shape:
+            raise ValueError(
+                f"{kind}: {name} has shape {tuple(np.shape(data))} but {names[0]} has shape {shape}"
+            )

@@ -18,6 +18,7 @@ from .cf import LAT_NAMES, mapping_of
 from .gradient import describe, dim_spacings
 from .kinematic_units import (
     application_registry,
+    check_latitude,
     kinematic_units,
     parsed_units,
     quantities_of,
@@ -70,6 +71,8 @@ def kinematic_xarray(
         registry = application_registry()
         texts = {n: a.attrs.get("units") for n, a in zip(names, inputs, strict=True)}
         found = parsed_units(texts, registry)
+    if geospatial and isinstance(latitude, xr.DataArray):
+        latitude = _grid_latitude_name(kind, first, latitude)
     if geospatial and latitude is not None:
         options = {**options, "latitude": latitude}
     spacing = "m" if geospatial else _spacing_units(first, dims, options)
@@ -100,6 +103,20 @@ def kinematic_xarray(
     first_units = next((u for u in found.values() if u is not None), None) if quantity else None
     data, _ = grid_data(kind, inputs, dims, options, geospatial, first_units, engine)
     return _wrap(kind, inputs, names, data, out_units, quantity, geospatial)
+
+
+def _grid_latitude_name(kind: str, like: xr.DataArray, latitude: xr.DataArray) -> Any:
+    """With ``geospatial=True`` the latitude is the grid's: a DataArray ``latitude`` is
+    accepted when it is one of ``like``'s coordinates (same name and values); its name is
+    passed on."""
+    name = latitude.name
+    if name is not None and name in like.coords and like.coords[name].equals(latitude):
+        return name
+    raise ValueError(
+        f"{kind}: with geospatial=True latitude comes from the grid; the latitude DataArray "
+        f"given ({name!r}) is not one of the input's coordinates {list(like.coords)}: pass "
+        "latitude=NAME of a coordinate, or geospatial=False with dim= to use it for f only"
+    )
 
 
 def _spacing_units(first: xr.DataArray, dims: Any, options: dict[str, Any]) -> Any:
@@ -153,6 +170,8 @@ def latitude_radians(kind: str, like: xr.DataArray, latitude: Any) -> Any:
         values = values * (
             m.radians_per_unit(lat.attrs.get("units"), lat.name, "latitude") or m.DEGREE
         )
+    name = "latitude" if lat.name is None else f"latitude {lat.name!r}"
+    values = check_latitude(kind, values, name)
     order = [d for d in like.dims if d in lat.dims]
     values = xr.Variable(lat.dims, values).transpose(*order).data
     shape = [lat.sizes[d] if d in lat.dims else 1 for d in like.dims]

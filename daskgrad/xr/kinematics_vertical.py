@@ -25,7 +25,7 @@ from .operators import (
     check_same_grid,
     grid_data,
 )
-from .vertical_units import advection_w_units, pv_units, q_vector_units
+from .vertical_units import advection_w_units, check_pressure, pv_units, q_vector_units
 
 __all__ = ["vertical_xarray"]
 
@@ -81,6 +81,10 @@ def vertical_xarray(
         coordinate = first.coords[coordinate]
     vertical_dim = _vertical_dim(kind, first, coordinate, vertical_dim)
     coord, coord_unit = _coordinate(kind, first, coordinate, vertical_dim, quantity)
+    source = coordinate if coordinate is not None else first.coords.get(vertical_dim)
+    pressure_is = "pressure"
+    if isinstance(source, xr.DataArray) and source.name in first.coords:
+        pressure_is = f"pressure (coordinate {source.name!r})"
     spacing_unit = _spacing_unit(first, dims, options, geospatial)
     reg = units_pint.registry_of(*found.values()) if quantity else application_registry()
     found = {k: None if u is None else units_pint.in_registry(u, reg) for k, u in found.items()}
@@ -105,6 +109,8 @@ def vertical_xarray(
                 f"{kind}: vertical_dim={vertical_dim!r} is also one of the horizontal dims "
                 f"{tuple(first.dims[a] for a in axes)}"
             )
+        if kind != "advection":  # after the dims are known good: a pressure, positive
+            check_pressure(kind, coord, coord_unit, pressure_is)
         lat = phi if phi is not None or metric is None else _metric_latitude(metric, first)
         kw = dict(spacing=spacing, periodic=periodic, metric=metric, **stencil)
         return run(datas, tuple(axes), z, lat, kw)

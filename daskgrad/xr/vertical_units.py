@@ -4,11 +4,15 @@ the numbers the formulas take (pint is imported only when some units are known).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
+import numpy as np
+
+from ..core.plan import is_dask_collection
 from . import units as units_pint
 
-__all__ = ["advection_w_units", "pv_units", "q_vector_units"]
+__all__ = ["advection_w_units", "check_pressure", "pv_units", "q_vector_units"]
 
 PV_UNITS = "K * m**2 / (kg * s)"  # MetPy's result units of the baroclinic PV
 
@@ -112,3 +116,40 @@ def advection_w_units(units: dict[str, Any], spacing: Any, vertical: Any) -> tup
             f"of u per spacing ({horizontal}); the terms cannot be added"
         ) from None
     return units_pint.delta_units(units["scalar"]) * horizontal, factor
+
+
+def check_pressure(kind: str, values: Any, unit: Any, what: str = "pressure") -> None:
+    """Refuse a ``pressure`` that is not one: a Quantity (``unit``) not of pint's pressure
+    dimensionality, or NumPy values not all positive (dask values are not inspected: that
+    would compute them). Warn (one UserWarning) when values without units look like hPa
+    (0 < max ≤ 1100): plain numbers are read as Pa, so hPa would be 100× off.
+
+    Examples
+    --------
+    >>> check_pressure("q_vector", 85000.0, None)
+    >>> check_pressure("q_vector", -1.0, None)
+    Traceback (most recent call last):
+    ...
+    ValueError: q_vector: pressure must be positive; its smallest value is -1
+    """
+    if unit is not None:
+        reg = unit._REGISTRY
+        if reg.Quantity(1.0, unit).dimensionality != reg.get_dimensionality("[pressure]"):
+            raise ValueError(f"{kind}: {what} has units {unit}, not a pressure (Pa, hPa, …)")
+    if values is None or is_dask_collection(values):
+        return
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iuf" or arr.size == 0:
+        return
+    low = float(np.nanmin(arr)) if not np.all(np.isnan(arr)) else np.nan
+    if low <= 0:
+        raise ValueError(f"{kind}: {what} must be positive; its smallest value is {low:.6g}")
+    top = float(np.nanmax(arr)) if np.isfinite(low) else np.nan
+    if unit is None and 0 < top <= 1100:
+        warnings.warn(
+            f"{kind}: {what} has no units and values up to {top:.6g}, which look like hPa; "
+            "plain numbers are read as Pa (SI), 100x off if they are hPa: give units "
+            "(attrs['units'] = 'hPa' or a Quantity) or values in Pa",
+            UserWarning,
+            stacklevel=4,
+        )
