@@ -1,0 +1,103 @@
+"""Issue 21 attack (projected grids): a CRS whose axes are in km, contradicting earth attributes
+in a grid_mapping, latitude for f from a projected grid, a grid= of another domain. Oracles:
+the same grid with a CRS in metres, MetPy with pyproj's map factors, pyproj's inverse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from .test_cli import daskgrad as run_cli
+
+xr = pytest.importorskip("xarray")
+pyproj = pytest.importorskip("pyproj")
+pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
+
+LCC = "+proj=lcc +lat_0=38.5 +lat_1=38.5 +lat_2=38.5 +lon_0=262.5 +R=6371229 +units=m"
+LCC_KM = LCC.replace("+units=m", "+units=km")
+STEP = 30000.0
+
+
+def proj_ds(crs=LCC, units="m", x0=-1.5e6, y0=-6e5, ny=28, nx=33, mapping=True):
+    x = x0 + STEP * np.arange(nx)
+    y = y0 + STEP * np.arange(ny)
+    fac = 1000.0 if units == "km" else 1.0
+    X, Y = np.meshgrid(x, y)
+    a, b = (X - X.mean()) / 5e5, (Y - Y.mean()) / 5e5
+    attrs = {"units": "m s-1", "grid_mapping": "crs"} if mapping else {"units": "m s-1"}
+    ds = xr.Dataset(
+        {
+            "u": (("y", "x"), 10 + 5 * a + 3 * b * b + a * b, attrs),
+            "v": (("y", "x"), -4 * a + 2 * b + a * a, attrs),
+            "z": (("y", "x"), 5500 + 40 * a - 60 * b + 10 * a * b, {**attrs, "units": "m"}),
+        },
+        coords={
+            "x": ("x", x / fac, {"standard_name": "projection_x_coordinate", "units": units}),
+            "y": ("y", y / fac, {"standard_name": "projection_y_coordinate", "units": units}),
+        },
+    )
+    if mapping:
+        ds = ds.assign_coords(crs=((), 0, pyproj.CRS(crs).to_cf()))
+    return ds
+
+
+def metpy_vorticity(ds):
+    mc = pytest.importorskip("metpy.calc")
+    from metpy.units import units
+
+    p = pyproj.Proj(LCC)
+    fac = 1000.0 if ds.x.units == "km" else 1.0
+    X, Y = np.meshgrid(ds.x.values * fac, ds.y.values * fac)  # metres for the metre CRS
+    f = p.get_factors(*p(X, Y, inverse=True))
+    return mc.vorticity(
+        ds.u.values * units("m/s"), ds.v.values * units("m/s"),
+        dx=STEP * units.m, dy=STEP * units.m,
+        parallel_scale=f.parallel_scale, meridional_scale=f.meridional_scale,
+    ).m  # fmt: skip
+
+
+INNER = (slice(2, -2), slice(2, -2))
+
+
+@pytest.mark.parametrize("units", ["m", "km"])
+def test_crs_in_km_gives_the_metre_grids_numbers(units):
+    import daskgrad as dg
+
+    ref = dg.vorticity(*(proj_ds()[n] for n in "uv"), geospatial=True, winds="grid")
+    ds = proj_ds(crs=LCC_KM, units=units)
+    got = dg.vorticity(ds.u, ds.v, geospatial=True, winds="grid")
+    scale = np.abs(ref.values).max()
+    np.testing.assert_allclose(got.values, ref.values, rtol=0, atol=1e-9 * scale)
+    mp = metpy_vorticity(ds)
+    np.testing.assert_allclose(got.values[INNER], mp[INNER], rtol=0, atol=1e-4 * scale)
+    # the gradient, lazily on dask chunks, turned eastward/northward
+    gref = dg.geospatial_gradient(proj_ds().z)
+    gkm = dg.geospatial_gradient(ds.z.chunk({"y": 10, "x": 12}))
+    for a, b in zip(gkm, gref, strict=True):
+        np.testing.assert_allclose(a.values, b.values, rtol=0, atol=1e-9 * abs(b.values).max())
+
+
+def test_crs_in_km_given_as_crs_argument():
+    import daskgrad as dg
+
+    ref = dg.vorticity(*(proj_ds()[n] for n in "uv"), geospatial=True, winds="grid")
+    ds = proj_ds(mapping=False)
+    grid = dg.Grid(ds, crs=LCC_KM)
+    got = dg.vorticity(ds.u, ds.v, geospatial=True, winds="grid", grid=grid)
+    np.testing.assert_allclose(got.values, ref.values, rtol=0, atol=1e-9 * abs(ref.values).max())
+
+
+def test_crs_in_km_from_the_command_line(tmp_path):
+    import daskgrad as dg
+
+    ds = proj_ds(mapping=False)
+    inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
+    ds.to_zarr(inp)
+    r = run_cli(
+        "run", inp, out, "--geospatial", "--vorticity", "u,v", "--winds", "grid", "--var", "u",
+        "--crs", LCC_KM, "--workers", "1", "--threads-per-worker", "1", "--no-progress",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    ref = dg.vorticity(*(proj_ds()[n] for n in "uv"), geospatial=True, winds="grid")
+    got = xr.open_zarr(out)["vort_u_v"].values
+    np.testing.assert_allclose(got, ref.values, rtol=0, atol=1e-9 * abs(ref.values).max())
