@@ -101,3 +101,60 @@ def test_crs_in_km_from_the_command_line(tmp_path):
     ref = dg.vorticity(*(proj_ds()[n] for n in "uv"), geospatial=True, winds="grid")
     got = xr.open_zarr(out)["vort_u_v"].values
     np.testing.assert_allclose(got, ref.values, rtol=0, atol=1e-9 * abs(ref.values).max())
+
+
+def _cf_without_wkt(**earth):
+    cf = {k: v for k, v in pyproj.CRS(LCC).to_cf().items() if k != "crs_wkt"}
+    return {**cf, **earth}
+
+
+@pytest.mark.parametrize(
+    "earth, names",
+    [
+        ({"earth_radius": 6370000.0}, ("earth_radius", "semi_major_axis")),
+        (
+            {
+                "earth_radius": 6371229.0,
+                "semi_major_axis": 6378137.0,
+                "inverse_flattening": 298.257,
+            },
+            ("earth_radius", "semi_major_axis"),
+        ),
+        ({"semi_minor_axis": 6356752.3, "inverse_flattening": 0.0}, ("semi_minor_axis",)),
+    ],
+)
+def test_contradicting_earth_attributes_are_refused(earth, names):
+    import daskgrad as dg
+
+    ds = proj_ds(mapping=False).assign_coords(crs=((), 0, _cf_without_wkt(**earth)))
+    for v in ("u", "v", "z"):
+        ds[v].attrs["grid_mapping"] = "crs"
+    with pytest.raises(ValueError) as err:
+        dg.Grid(ds)
+    msg = str(err.value)
+    assert "\n" not in msg and "'crs'" in msg and "contradict" in msg
+    assert all(n in msg for n in names), msg
+
+
+def test_earth_attributes_against_crs_wkt_are_refused():
+    import daskgrad as dg
+
+    cf = {**pyproj.CRS(LCC).to_cf(), "earth_radius": 6370000.0}
+    cf.pop("semi_major_axis"), cf.pop("semi_minor_axis"), cf.pop("inverse_flattening")
+    ds = proj_ds(mapping=False).assign_coords(crs=((), 0, cf))
+    ds["u"].attrs["grid_mapping"] = "crs"
+    with pytest.raises(ValueError, match="earth_radius and crs_wkt contradict"):
+        dg.Grid(ds)
+
+
+def test_consistent_earth_attributes_are_used():
+    """A sphere said twice (earth_radius = semi_major_axis) or WGS84's three numbers agree;
+    the earth is pyproj's (the oracle)."""
+    import daskgrad as dg
+
+    ds = proj_ds(mapping=False).assign_coords(crs=((), 0, _cf_without_wkt(earth_radius=6371229.0)))
+    ds["u"].attrs["grid_mapping"] = "crs"
+    assert "R=6371229 m" in dg.Grid(ds).describe()
+    wgs = pyproj.CRS("+proj=lcc +lat_1=38.5 +lat_0=38.5 +lon_0=262.5 +ellps=WGS84").to_cf()
+    ds = ds.assign_coords(crs=((), 0, {k: v for k, v in wgs.items() if k != "crs_wkt"}))
+    assert "WGS84" in dg.Grid(ds).describe() or "298.257" in dg.Grid(ds).describe()
