@@ -158,3 +158,46 @@ def test_consistent_earth_attributes_are_used():
     wgs = pyproj.CRS("+proj=lcc +lat_1=38.5 +lat_0=38.5 +lon_0=262.5 +ellps=WGS84").to_cf()
     ds = ds.assign_coords(crs=((), 0, {k: v for k, v in wgs.items() if k != "crs_wkt"}))
     assert "WGS84" in dg.Grid(ds).describe() or "298.257" in dg.Grid(ds).describe()
+
+
+def _pyproj_latitude(ds):
+    X, Y = np.meshgrid(ds.x.values, ds.y.values)
+    return pyproj.Proj(LCC)(X, Y, inverse=True)[1]
+
+
+def test_absolute_vorticity_takes_latitude_from_the_projected_grid():
+    import daskgrad as dg
+
+    mc = pytest.importorskip("metpy.calc")
+    from metpy.units import units
+
+    ds = proj_ds()
+    assert not any("lat" in str(n) for n in ds.coords)
+    got = dg.absolute_vorticity(ds.u, ds.v, geospatial=True, winds="grid")
+    p = pyproj.Proj(LCC)
+    X, Y = np.meshgrid(ds.x.values, ds.y.values)
+    f = p.get_factors(*p(X, Y, inverse=True))
+    ref = mc.absolute_vorticity(
+        ds.u.values * units("m/s"), ds.v.values * units("m/s"),
+        dx=STEP * units.m, dy=STEP * units.m, latitude=_pyproj_latitude(ds) * units.degree,
+        parallel_scale=f.parallel_scale, meridional_scale=f.meridional_scale,
+    ).m  # fmt: skip
+    scale = np.abs(ref).max()
+    np.testing.assert_allclose(got.values[INNER], ref[INNER], rtol=0, atol=1e-4 * scale)
+
+
+def test_geostrophic_wind_latitude_from_the_grid_lazily():
+    """Without a latitude coordinate, as with the 2-D latitude pyproj gives added as one;
+    dask input stays lazy (chunks of the data)."""
+    import daskgrad as dg
+
+    ds = proj_ds()
+    with_lat = ds.assign_coords(lat=(("y", "x"), _pyproj_latitude(ds), {"units": "degrees_north"}))
+    ref = dg.geostrophic_wind(with_lat.z, geospatial=True, winds="grid")
+    lazy = ds.z.chunk({"y": 10, "x": 12})
+    got = dg.geostrophic_wind(lazy, geospatial=True, winds="grid")
+    for a, b in zip(got, ref, strict=True):
+        assert a.chunks == lazy.chunks
+        np.testing.assert_allclose(a.values, b.values, rtol=0, atol=1e-10 * abs(b.values).max())
+    got = dg.geostrophic_wind(ds.z, geospatial=True, winds="grid")
+    np.testing.assert_allclose(got[0].values, ref[0].values, rtol=1e-10, atol=0)

@@ -294,6 +294,12 @@ def axis_metres(crs: Any) -> float:
     return factors.pop()
 
 
+def _latitude_block(proj: Projection, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Latitudes (radians) on the points ``y × x`` (metres), ``(ny, nx)``."""
+    gx, gy = np.meshgrid(np.asarray(x, np.float64), np.asarray(y, np.float64))
+    return np.radians(proj.lonlat(gx, gy)[1])
+
+
 def _nbytes(factors: dict[Any, Any]) -> int:
     return sum(getattr(a, "nbytes", 0) for a in factors.values())
 
@@ -344,6 +350,39 @@ class ProjectedMetric:
             done = f[key] = self._shaped(f, ndim, dtype)
         assert isinstance(done, Factors)
         return done
+
+    def latitude(self, like: Any) -> Any:
+        """The latitude (radians) of the grid's points from x/y and the CRS (pyproj's inverse),
+        shaped to broadcast over ``like`` (size 1 along its other axes); for dask ``like`` a
+        dask array chunked as ``like`` along y and x, computed per chunk when needed.
+
+        Examples
+        --------
+        >>> import pyproj
+        >>> p = Projection(pyproj.CRS("+proj=merc +R=6371000"))
+        >>> m = ProjectedMetric(p, 1, 0, np.array([0.0, 1e5]), np.array([0.0, 1e6]))
+        >>> np.round(np.degrees(m.latitude(np.zeros((2, 2, 3)))), 4)[..., 0].tolist()  # gd(y / R)
+        [[0.0, 0.0], [8.9565, 8.9565]]
+        """
+        from .plan import is_dask_collection
+
+        ya, xa = self.y_axis % like.ndim, self.x_axis % like.ndim
+        if is_dask_collection(like):
+            import dask.array as da
+
+            y, x = (
+                c.rechunk((ch,)) if is_dask_collection(c) else da.from_array(np.asarray(c), (ch,))
+                for c, ch in ((self.y, like.chunks[ya]), (self.x, like.chunks[xa]))
+            )
+            lat = da.blockwise(
+                _latitude_block, "ij", self.projection, None, y, "i", x, "j",
+                dtype=np.float64, meta=np.empty((0, 0)),
+            )  # fmt: skip
+        else:
+            lat = _latitude_block(self.projection, np.asarray(self.y), np.asarray(self.x))
+        if xa < ya:
+            lat = lat.T
+        return lat[tuple(slice(None) if i in (ya, xa) else None for i in range(like.ndim))]
 
     def _shaped(self, f: dict[str, np.ndarray], ndim: int, dtype: np.dtype) -> Factors:
         real = np.finfo(dtype).dtype
