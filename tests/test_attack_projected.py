@@ -201,3 +201,42 @@ def test_geostrophic_wind_latitude_from_the_grid_lazily():
         np.testing.assert_allclose(a.values, b.values, rtol=0, atol=1e-10 * abs(b.values).max())
     got = dg.geostrophic_wind(ds.z, geospatial=True, winds="grid")
     np.testing.assert_allclose(got[0].values, ref[0].values, rtol=1e-10, atol=0)
+
+
+def _one_line_naming_grid(err, *parts):
+    msg = str(err.value)
+    assert "\n" not in msg and "grid" in msg, msg
+    assert all(p in msg for p in parts), msg
+
+
+def test_rotate_winds_with_the_grid_of_another_domain():
+    import daskgrad as dg
+
+    ds = proj_ds()
+    other = dg.Grid(proj_ds(x0=0.0, nx=10))
+    with pytest.raises(ValueError) as err:
+        dg.rotate_winds(ds.u, ds.v, other, to="earth")
+    _one_line_naming_grid(err, "'x': 10", "'x': 33")
+    # same shape, other place: the coordinates differ
+    shifted = dg.Grid(proj_ds(x0=0.0))
+    with pytest.raises(ValueError) as err:
+        dg.rotate_winds(ds.u, ds.v, shifted, to="earth")
+    _one_line_naming_grid(err, "'x'")
+
+
+@pytest.mark.parametrize("op", ["vorticity", "divergence"])
+def test_operator_with_a_grid_of_another_shape(op):
+    import daskgrad as dg
+
+    ds = proj_ds()
+    with pytest.raises(ValueError) as err:
+        getattr(dg, op)(ds.u, ds.v, geospatial=True, winds="grid", grid=dg.Grid(proj_ds(ny=10)))
+    _one_line_naming_grid(err, "'y': 10", "'y': 28")
+    with pytest.raises(ValueError) as err:
+        dg.geospatial_gradient(ds.z, grid=dg.Grid(proj_ds(ny=10)))
+    _one_line_naming_grid(err, "'y': 10", "'y': 28")
+    # the grid of the data itself still works, and equals the default (numpy oracle: same call)
+    grid = dg.Grid(ds)
+    a = getattr(dg, op)(ds.u, ds.v, geospatial=True, winds="grid", grid=grid)
+    b = getattr(dg, op)(ds.u, ds.v, geospatial=True, winds="grid")
+    np.testing.assert_array_equal(a.values, b.values)
