@@ -297,7 +297,8 @@ def axis_metres(crs: Any) -> float:
 def _latitude_block(proj: Projection, y: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Latitudes (radians) on the points ``y × x`` (metres), ``(ny, nx)``."""
     gx, gy = np.meshgrid(np.asarray(x, np.float64), np.asarray(y, np.float64))
-    return np.radians(proj.lonlat(gx, gy)[1])
+    out: np.ndarray = np.radians(proj.lonlat(gx, gy)[1])
+    return out
 
 
 def _nbytes(factors: dict[Any, Any]) -> int:
