@@ -47,6 +47,7 @@ class Projection:
 
         self.crs = crs
         self._proj = pyproj.Proj(crs)
+        self.unit = axis_metres(crs)
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], dict[str, np.ndarray]] = OrderedDict()
         self.evaluations = 0  # chunks whose factors were computed (a count the tests check)
@@ -62,6 +63,7 @@ class Projection:
 
         self.crs, self.conformal, self.closed = state["crs"], state["conformal"], state["closed"]
         self._proj = pyproj.Proj(self.crs)
+        self.unit = axis_metres(self.crs)
         self._lock = threading.Lock()
         self._cache = OrderedDict()
         self.evaluations = 0
@@ -75,9 +77,20 @@ class Projection:
         ok = np.isfinite(k) & np.isfinite(h)
         return bool(ok.any() and np.allclose(k[ok], h[ok], rtol=1e-9))
 
+    def lonlat(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Longitude and latitude (degrees) of the points (x, y), in metres whatever the
+        unit of the CRS's axes (``+units=km``: the coordinates are divided by 1000 for PROJ)."""
+        u = self.unit
+        lon, lat = self._proj(np.divide(x, u), np.divide(y, u), inverse=True, errcheck=False)
+        return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+    def _xy(self, lon: Any, lat: Any) -> np.ndarray:
+        """Projected x, y in metres of (lon, lat) in degrees."""
+        return np.array(self._proj(lon, lat, errcheck=False), dtype=np.float64) * self.unit
+
     def _scales(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
-        """k, h and γ (radians) at the points (x, y) (arrays of one shape)."""
-        lon, lat = self._proj(x, y, inverse=True, errcheck=False)
+        """k, h and γ (radians) at the points (x, y) (arrays of one shape, metres)."""
+        lon, lat = self.lonlat(x, y)
         f = self._proj.get_factors(lon, lat, errcheck=False)
         k = np.asarray(f.parallel_scale, dtype=np.float64)
         h = np.asarray(f.meridional_scale, dtype=np.float64)
@@ -126,11 +139,11 @@ class Projection:
         with np.errstate(all="ignore"):
             if method.startswith("mercator"):
                 k, *_ = self._scales(np.array([0.0]), np.array([1e6]))
-                phi = np.radians(self._proj(0.0, 1e6, inverse=True, errcheck=False)[1])
+                phi = np.radians(self.lonlat(0.0, 1e6)[1])
                 c: dict[str, Any] = {"kind": "merc", "a": a, "e2": e2}
                 c["k0"] = float(k[0] * _m(np.asarray(phi), e2))
             elif method.startswith(("lambert conic conformal", "polar stereographic")):
-                apexes = [np.array(self._proj(0.0, lat, errcheck=False)) for lat in (90.0, -90.0)]
+                apexes = [self._xy(0.0, lat) for lat in (90.0, -90.0)]
                 finite = [bool(np.all(np.isfinite(p)) and np.all(np.abs(p) < 1e15)) for p in apexes]
                 if finite.count(True) != 1:
                     return None
@@ -139,7 +152,7 @@ class Projection:
                 rho = 2e6
                 ref_x, ref_y = np.array([xa]), np.array([ya - sign * rho])
                 k, *_ = self._scales(ref_x, ref_y)
-                phi = np.radians(self._proj(ref_x, ref_y, inverse=True, errcheck=False)[1])
+                phi = np.radians(self.lonlat(ref_x, ref_y)[1])
                 c = {"kind": "conic", "a": a, "e2": e2, "s": sign, "xa": xa, "ya": ya}
                 c["n"] = float(k[0] * a * _m(phi, e2)[0] / rho)
             else:
@@ -173,7 +186,7 @@ class Projection:
         assert c is not None
         a, e2 = c["a"], c["e2"]
         if c["kind"] == "merc":
-            lat = self._proj(np.zeros_like(y), y, inverse=True, errcheck=False)[1]
+            lat = self.lonlat(np.zeros_like(y), y)[1]
             phi = np.radians(np.asarray(lat, dtype=np.float64))
             m = _m(phi, e2)
             k1 = c["k0"] / m
@@ -225,7 +238,7 @@ class Projection:
             nodes = rho.ravel()
         else:
             nodes = np.linspace(finite.min(), finite.max(), _NODES)
-        lat = self._proj(np.full_like(nodes, xa), ya - s * nodes, inverse=True, errcheck=False)[1]
+        lat = self.lonlat(np.full_like(nodes, xa), ya - s * nodes)[1]
         phi = np.radians(np.asarray(lat, dtype=np.float64))
         m = _m(phi, e2)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -262,6 +275,30 @@ class Projection:
             out["lx"] = k * h * (k_xp / h_xp - k_xm / h_xm) / (2 * d)
             out["ly"] = k * h * (h_yp / k_yp - h_ym / k_ym) / (2 * d)
         return out
+
+
+def axis_metres(crs: Any) -> float:
+    """Metres per unit of a projected CRS's x/y axes (1000 for ``+units=km``), from pyproj's
+    ``axis_info``; ValueError when the two axes differ or are not lengths.
+
+    Examples
+    --------
+    >>> import pyproj
+    >>> axis_metres(pyproj.CRS("+proj=merc +R=6371000 +units=km"))
+    1000.0
+    """
+    factors = {float(a.unit_conversion_factor) for a in crs.axis_info[:2]}
+    if len(factors) != 1 or not all(np.isfinite(f) and f > 0 for f in factors):
+        names = [a.unit_name for a in crs.axis_info]
+        raise ValueError(f"crs {crs.name!r} has x/y axes in units {names}, not one length unit")
+    return factors.pop()
+
+
+def _latitude_block(proj: Projection, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Latitudes (radians) on the points ``y × x`` (metres), ``(ny, nx)``."""
+    gx, gy = np.meshgrid(np.asarray(x, np.float64), np.asarray(y, np.float64))
+    out: np.ndarray = np.radians(proj.lonlat(gx, gy)[1])
+    return out
 
 
 def _nbytes(factors: dict[Any, Any]) -> int:
@@ -314,6 +351,39 @@ class ProjectedMetric:
             done = f[key] = self._shaped(f, ndim, dtype)
         assert isinstance(done, Factors)
         return done
+
+    def latitude(self, like: Any) -> Any:
+        """The latitude (radians) of the grid's points from x/y and the CRS (pyproj's inverse),
+        shaped to broadcast over ``like`` (size 1 along its other axes); for dask ``like`` a
+        dask array chunked as ``like`` along y and x, computed per chunk when needed.
+
+        Examples
+        --------
+        >>> import pyproj
+        >>> p = Projection(pyproj.CRS("+proj=merc +R=6371000"))
+        >>> m = ProjectedMetric(p, 1, 0, np.array([0.0, 1e5]), np.array([0.0, 1e6]))
+        >>> np.round(np.degrees(m.latitude(np.zeros((2, 2, 3)))), 4)[..., 0].tolist()  # gd(y / R)
+        [[0.0, 0.0], [8.9565, 8.9565]]
+        """
+        from .plan import is_dask_collection
+
+        ya, xa = self.y_axis % like.ndim, self.x_axis % like.ndim
+        if is_dask_collection(like):
+            import dask.array as da
+
+            y, x = (
+                c.rechunk((ch,)) if is_dask_collection(c) else da.from_array(np.asarray(c), (ch,))
+                for c, ch in ((self.y, like.chunks[ya]), (self.x, like.chunks[xa]))
+            )
+            lat = da.blockwise(
+                _latitude_block, "ij", self.projection, None, y, "i", x, "j",
+                dtype=np.float64, meta=np.empty((0, 0)),
+            )  # fmt: skip
+        else:
+            lat = _latitude_block(self.projection, np.asarray(self.y), np.asarray(self.x))
+        if xa < ya:
+            lat = lat.T
+        return lat[tuple(slice(None) if i in (ya, xa) else None for i in range(like.ndim))]
 
     def _shaped(self, f: dict[str, np.ndarray], ndim: int, dtype: np.dtype) -> Factors:
         real = np.finfo(dtype).dtype

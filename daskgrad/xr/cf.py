@@ -170,12 +170,14 @@ def data_crs(obj, crs) -> tuple[Any, str | None]:
 
     data = None
     if mapping is not None:
+        mapping_earth(*mapping)
         try:
             data = pyproj.CRS.from_cf(mapping[1])
         except Exception as err:
             raise ValueError(
                 f"grid_mapping {mapping[0]!r} does not describe a CRS pyproj knows: {err}"
             ) from None
+        mapping_earth(*mapping, data)
     if crs is None:
         return data, f"from grid_mapping {mapping[0]!r}" if mapping else None
     try:
@@ -193,6 +195,55 @@ def data_crs(obj, crs) -> tuple[Any, str | None]:
             f"({data.name!r}); drop one",
         )
     return given, "from crs="
+
+
+_EARTH_RTOL = 1e-7  # of the axes' lengths: 0.6 m, far above the rounding of written values
+
+
+def mapping_earth(name: Hashable, attrs: dict[str, Any], crs: Any = None) -> None:
+    """ValueError naming both attributes when a grid mapping's earth attributes
+    (``earth_radius``, ``semi_major_axis``, ``semi_minor_axis``, ``inverse_flattening``)
+    contradict each other, or, given the CRS pyproj built (from ``crs_wkt`` when present),
+    contradict it: pyproj would silently use one of them, or make up an ellipsoid."""
+    got: dict[str, float] = {}
+    for key in ("earth_radius", "semi_major_axis", "semi_minor_axis", "inverse_flattening"):
+        if key in attrs:
+            try:
+                got[key] = float(attrs[key])
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"grid_mapping {name!r} attribute {key}={attrs[key]!r} is not a number"
+                ) from None
+    # the semi-axes (a, b) each attribute implies
+    axes: list[tuple[str, str, float]] = []  # (attribute, "a" or "b", metres)
+    if "earth_radius" in got:
+        axes += [
+            ("earth_radius", "a", got["earth_radius"]),
+            ("earth_radius", "b", got["earth_radius"]),
+        ]
+    if "semi_major_axis" in got:
+        axes.append(("semi_major_axis", "a", got["semi_major_axis"]))
+    if "semi_minor_axis" in got:
+        axes.append(("semi_minor_axis", "b", got["semi_minor_axis"]))
+    inv_f = got.get("inverse_flattening")
+    major = got.get("semi_major_axis", got.get("earth_radius"))
+    if inv_f is not None and major is not None:
+        b = major if inv_f == 0 else major * (1 - 1 / inv_f)
+        axes.append(("inverse_flattening", "b", b))
+    if crs is not None and "crs_wkt" in attrs:
+        ell = crs.ellipsoid
+        axes += [("crs_wkt", "a", ell.semi_major_metre), ("crs_wkt", "b", ell.semi_minor_metre)]
+    for i, (k1, ax1, v1) in enumerate(axes):
+        for k2, ax2, v2 in axes[i + 1 :]:
+            if k1 != k2 and ax1 == ax2 and abs(v1 - v2) > _EARTH_RTOL * max(abs(v1), abs(v2)):
+                what = "semi-major" if ax1 == "a" else "semi-minor"
+                shown = {k: attrs[k] for k in (k1, k2) if k != "crs_wkt"}
+                said = ", ".join(f"{k}={v!r}" for k, v in shown.items())
+                raise ValueError(
+                    f"grid_mapping {name!r}: {k1} and {k2} contradict each other ({said}; "
+                    f"{what} axes {v1:.10g} m and {v2:.10g} m): keep one description of the "
+                    "earth"
+                )
 
 
 def data_earth(earth, radius, crs, source) -> tuple[m.Earth, str]:

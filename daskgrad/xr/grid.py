@@ -148,6 +148,43 @@ class Grid:
         else:
             self._init_latlon(obj, latitude, longitude, periodic)
         self.frame_unknown = self._frame_unknown(obj, crs)
+        # what check_data compares: the horizontal sizes, the 1-D coordinates' NumPy values
+        names = (self.y_name, self.x_name) if self.projected else (self.lat_name, self.lon_name)
+        self.sizes = {d: int(obj.sizes[d]) for d in self.dims}
+        self._coord_values = {
+            n: np.asarray(obj[n].values)
+            for n in names
+            if obj[n].ndim == 1 and not is_dask_collection(obj[n].data)
+        }
+
+    def check_data(self, da_: xr.DataArray, name: str | None = None) -> None:
+        """ValueError naming ``grid`` when ``da_`` (called ``name``) is not on this grid: it
+        lacks the grid's dims, has other sizes along them, or other values of its 1-D
+        coordinates (the grid of another domain)."""
+        what = name or cf.what_var(da_)
+        if not set(self.dims) <= set(da_.dims):
+            raise ValueError(
+                f"grid= is on the dims {self.sizes} but {what} has dims {dict(da_.sizes)}: "
+                "pass the Grid of the data's own Dataset"
+            )
+        sizes = {d: int(da_.sizes[d]) for d in self.dims}
+        if sizes != self.sizes:
+            raise ValueError(
+                f"grid= has shape {self.sizes} but {what} has {sizes} along those dims: "
+                "pass the Grid of the data's own Dataset"
+            )
+        for n, values in self._coord_values.items():
+            if n not in da_.coords:  # (coords.get gives a dim without one 0, 1, ...)
+                continue
+            c = da_.coords[n]
+            if c.ndim != 1 or is_dask_collection(c.data):
+                continue
+            if not np.array_equal(np.asarray(c.values), values):
+                raise ValueError(
+                    f"grid= has other {n!r} coordinates than {what} (from {values[0]!r} to "
+                    f"{values[-1]!r}, {what} from {c.values[0]!r} to {c.values[-1]!r}): pass "
+                    "the Grid of the data's own Dataset"
+                )
 
     def _frame_unknown(self, obj, crs) -> str | None:
         """Why the directions of the grid's x and y are unknown (grid-relative winds cannot be
@@ -483,6 +520,7 @@ class Grid:
                 f"{cf.what_var(da_)} has dims {da_.dims}, not the horizontal dims {self.dims} of "
                 f"{self.lat_name!r}/{self.lon_name!r}"
             )
+        self.check_data(da_)
         x, data_units = units_pint.split(da_.data)
         grid = self
         if not is_dask_collection(x):

@@ -13,6 +13,7 @@ from ..core import earth as m
 from ..core.kinematics import GRAVITY, KINDS, OMEGA, coriolis_array, kinematic_arrays
 from ..core.metric import LatLonMetric
 from ..core.plan import is_dask_collection
+from ..core.projection import ProjectedMetric
 from . import units as units_pint
 from .cf import LAT_NAMES, mapping_of
 from .gradient import describe, dim_spacings
@@ -87,7 +88,11 @@ def kinematic_xarray(
     def engine(_: str, datas, axes, *, spacing, periodic, metric=None, **stencil):
         lat = []
         if spec.needs_latitude:
-            lat = [phi if phi is not None else _metric_latitude(kind, metric, first, latitude)]
+            lat = [
+                phi
+                if phi is not None
+                else _metric_latitude(kind, metric, first, latitude, datas[0])
+            ]
         return kinematic_arrays(
             kind,
             [*datas, *lat],
@@ -147,11 +152,7 @@ def latitude_radians(kind: str, like: xr.DataArray, latitude: Any) -> Any:
             )
         lat = like.coords[latitude]
     else:
-        found = [
-            n
-            for n, c in like.coords.items()
-            if n in LAT_NAMES or c.attrs.get("standard_name") == "latitude"
-        ]
+        found = _latitude_coords(like)
         if len(found) != 1:
             raise ValueError(
                 f"{kind} needs the latitude of every point for the Coriolis parameter: "
@@ -178,12 +179,27 @@ def latitude_radians(kind: str, like: xr.DataArray, latitude: Any) -> Any:
     return values.reshape(shape)
 
 
-def _metric_latitude(kind: str, metric: Any, like: xr.DataArray, latitude: Any) -> Any:
-    """The latitude of a latitude/longitude grid's metric, shaped along its axis."""
+def _latitude_coords(like: xr.DataArray) -> list[Any]:
+    """The names of ``like``'s coordinates that are latitudes (by name or standard_name)."""
+    return [
+        n
+        for n, c in like.coords.items()
+        if n in LAT_NAMES or c.attrs.get("standard_name") == "latitude"
+    ]
+
+
+def _metric_latitude(
+    kind: str, metric: Any, like: xr.DataArray, latitude: Any, data: Any = None
+) -> Any:
+    """The latitude of a latitude/longitude grid's metric, shaped along its axis; on a
+    projected grid without a latitude coordinate (or ``latitude=``), the grid's own, from
+    x/y and the CRS (per chunk of ``data`` when it is dask)."""
     if isinstance(metric, LatLonMetric):
         shape = [1] * like.ndim
         shape[metric.lat_axis] = -1
         return metric.phi.reshape(shape)
+    if isinstance(metric, ProjectedMetric) and latitude is None and not _latitude_coords(like):
+        return metric.latitude(data)
     return latitude_radians(kind, like, latitude)
 
 

@@ -198,6 +198,9 @@ def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays):
         y=options.get("y"),
     )
     grid.check_winds(winds)
+    if options.get("grid") is not None:
+        for i, a in enumerate(inputs):
+            grid.check_data(a, f"{kind}'s input {a.name!r}" if a.name else f"{kind}'s input {i}")
     lat_dim, lon_dim = grid.dims
     if dims is not None and set(np.atleast_1d(dims).tolist()) != {lat_dim, lon_dim}:
         raise ValueError(

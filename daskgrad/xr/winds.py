@@ -71,6 +71,7 @@ def rotate_winds(u: Any, v: Any, grid: Any, *, to: str = "earth") -> tuple[Any, 
     for a, n in ((u, "u"), (v, "v")):
         if not set(grid.dims) <= set(a.dims):
             raise ValueError(f"{n} has dims {a.dims}, not the grid's dims {grid.dims}")
+        grid.check_data(a, n)
     if u.shape != v.shape or u.dims != v.dims:
         raise ValueError(f"u has dims {dict(u.sizes)} but v {dict(v.sizes)}")
     data = units_pint.split(u.data)[0]
