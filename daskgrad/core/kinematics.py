@@ -31,8 +31,10 @@ __all__ = [
     "KINDS",
     "OMEGA",
     "broadcast_latitude",
+    "compact",
     "coriolis_array",
     "kinematic_arrays",
+    "latitude_line",
     "scalar_component",
 ]
 
@@ -67,9 +69,15 @@ def _tensor(
     )
 
 
-def _compact(a: np.ndarray) -> np.ndarray:
+def compact(a: np.ndarray) -> np.ndarray:
     """The distinct values of a broadcast view (a size-1 axis where its stride is 0): the sine
-    of a latitude broadcast to a chunk costs one row of it."""
+    of a latitude broadcast to a chunk costs one row of it.
+
+    Examples
+    --------
+    >>> compact(np.broadcast_to(np.array([[1.0], [2.0]]), (2, 5))).shape
+    (2, 1)
+    """
     return a[tuple(slice(0, 1) if s == 0 else slice(None) for s in a.strides)]
 
 
@@ -98,7 +106,7 @@ def _absolute_vorticity(
 ) -> Any:
     c = tensor_component("dv/dx", d[(1, 0, 1)], blocks[0], blocks[1], f)
     np.subtract(c, tensor_component("du/dy", d[(0, 1, 1)], blocks[0], blocks[1], f), out=c)
-    coriolis = np.sin(_compact(blocks[2]))
+    coriolis = np.sin(compact(blocks[2]))
     coriolis *= 2 * omega
     return (np.add(c, coriolis, out=c),)
 
@@ -148,7 +156,7 @@ def _geostrophic(
     for the ageostrophic wind. Infinite or NaN where f = 0, as MetPy's."""
     gx = scalar_component("x", d[(0, 0, 1)], f)
     gy = scalar_component("y", d[(0, 1, 1)], f)
-    sin = np.sin(_compact(blocks[-1]))
+    sin = np.sin(compact(blocks[-1]))
     with np.errstate(divide="ignore", invalid="ignore"):
         np.multiply(gy, -gravity / (2 * omega), out=gy)
         np.multiply(gx, gravity / (2 * omega), out=gx)
@@ -221,9 +229,43 @@ def coriolis_array(phi: Any, omega: float = OMEGA) -> Any:
     return np.sin(phi) * phi.dtype.type(2 * omega)
 
 
+def latitude_line(
+    phi: Any, like: Any, dtype: Any, name: str = "latitude"
+) -> tuple[int, Any] | None:
+    """``phi`` as ``(axis, values)``, a 1-D array along the one axis of ``like`` it varies on
+    (any axis when it is one value), in ``dtype``: what :func:`derive` takes as a line, read
+    per chunk without a task or ghost planes of its own. None when it varies on several axes.
+    ValueError naming ``name`` when it does not broadcast to ``like``.
+
+    Examples
+    --------
+    >>> latitude_line(np.array([[0.0], [1.0]]), np.zeros((2, 3)), np.float32)
+    (0, array([0., 1.], dtype=float32))
+    >>> latitude_line(np.zeros((2, 3)), np.zeros((2, 3)), np.float64) is None
+    True
+    """
+    phi = phi if is_dask_collection(phi) else np.asarray(phi)
+    shape = tuple(like.shape)
+    _check_broadcast(phi, shape, name)
+    full = (1,) * (len(shape) - phi.ndim) + tuple(phi.shape)
+    varying = [k for k, n in enumerate(full) if n > 1]
+    if len(varying) > 1 or not shape:
+        return None
+    axis = varying[0] if varying else len(shape) - 1
+    values = phi.reshape(-1).astype(dtype)
+    if values.shape[0] != shape[axis]:  # one value: the same along the axis
+        values = (
+            values.repeat(shape[axis])
+            if is_dask_collection(values)
+            else np.repeat(values, shape[axis])
+        )
+    return axis, values
+
+
 def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
     """``phi`` broadcast to ``like``'s shape (numpy's rules) in ``dtype``, without copying:
-    a read-only view for NumPy, chunked like ``like`` for dask.
+    a read-only view for NumPy, chunked like ``like`` for dask (a latitude that varies on
+    several axes, an input of the formula).
 
     Examples
     --------
@@ -232,17 +274,7 @@ def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
     """
     lazy = is_dask_collection(like)
     phi = phi if is_dask_collection(phi) else np.asarray(phi)
-    try:
-        np.broadcast_shapes(phi.shape, like.shape)
-        if len(phi.shape) > len(like.shape) or np.broadcast_shapes(phi.shape, like.shape) != tuple(
-            like.shape
-        ):
-            raise ValueError
-    except ValueError:
-        raise ValueError(
-            f"latitude has shape {tuple(phi.shape)}, which does not broadcast to the data's "
-            f"shape {tuple(like.shape)}"
-        ) from None
+    _check_broadcast(phi, tuple(like.shape))
     phi = phi.reshape((1,) * (len(like.shape) - phi.ndim) + tuple(phi.shape)).astype(dtype)
     if not lazy:
         return np.broadcast_to(phi, like.shape)
@@ -257,6 +289,17 @@ def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
 
 def _same(block: np.ndarray) -> np.ndarray:
     return block
+
+
+def _check_broadcast(phi: Any, shape: tuple[int, ...], name: str = "latitude") -> None:
+    try:
+        if len(phi.shape) > len(shape) or np.broadcast_shapes(phi.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"{name} has shape {tuple(phi.shape)}, which does not broadcast to the data's "
+            f"shape {shape}"
+        ) from None
 
 
 def kinematic_arrays(
@@ -324,9 +367,15 @@ def kinematic_arrays(
                 f"{kind}: {n} has shape {tuple(a.shape)} but {names[0]} has shape "
                 f"{tuple(data[0].shape)}; the inputs must be on the same points"
             )
+    lines: list[tuple[int, Any]] = []
     if spec.needs_latitude:
         dtype = np.result_type(*[a.dtype for a in data], np.float16)
-        inputs[-1] = broadcast_latitude(inputs[-1], data[0], dtype)
+        line = latitude_line(inputs[-1], data[0], dtype)
+        if line is None:  # a latitude varying on several axes: an input, never differentiated
+            inputs[-1] = broadcast_latitude(inputs[-1], data[0], dtype)
+        else:  # a 1-D line read per chunk, no task or ghost planes of its own
+            inputs.pop()
+            lines = [line]
     run = partial(
         _run,
         kind,
@@ -342,15 +391,16 @@ def kinematic_arrays(
         gravity,
         winds,
     )
-    lat = [inputs.pop()] if spec.needs_latitude else []
+    lat = [inputs.pop()] if spec.needs_latitude and not lines else []
     if not any(is_masked(a) for a in inputs):
-        return run([*inputs, *lat])
+        return run([*inputs, *lat], lines)
     # masked_run's two passes, the indicators' with a latitude where f is finite (a pole), so
     # that only the data's masks mark the result
     omit = normalize_nan_policy(nan_policy) == "omit"
     parts, flags = zip(*(split_masked(a, omit) for a in inputs), strict=True)
     pole = [np.full_like(lat[0], np.pi / 2)] if lat else []
-    values, touched = run([*parts, *lat]), run([*flags, *pole])
+    pole_lines = [(axis, np.full_like(v, np.pi / 2)) for axis, v in lines]
+    values, touched = run([*parts, *lat], lines), run([*flags, *pole], pole_lines)
     return tuple(join_masked(v, t) for v, t in zip(values, touched, strict=True))
 
 
@@ -368,6 +418,7 @@ def _run(
     gravity: float,
     winds: int,
     inputs: Sequence[Any],
+    lines: Sequence[tuple[int, Any]] = (),
 ) -> tuple[Any, ...]:
     requests = spec.requests
     if kind == "advection":
@@ -387,4 +438,5 @@ def _run(
         nan_policy=nan_policy,
         periodic=periodic,
         metric=metric,
+        lines=lines,
     )
