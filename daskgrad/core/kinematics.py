@@ -27,6 +27,7 @@ OMEGA = 7.292115e-5  # s-1, the earth's rotation rate (MetPy's)
 GRAVITY = 9.80665  # m s-2, standard gravity (MetPy's)
 
 __all__ = [
+    "DEFORMATIONS",
     "GRAVITY",
     "KINDS",
     "OMEGA",
@@ -99,6 +100,15 @@ def _total(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) -> A
     np.multiply(shear, shear, out=shear)
     np.add(shear, np.multiply(stretch, stretch, out=stretch), out=shear)
     return (np.sqrt(shear, out=shear),)
+
+
+def _deformations(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) -> Any:
+    """Shearing, stretching and total deformation of one tensor (a task for the three)."""
+    a, b, c, e = _tensor(d, blocks, f, 0, 1)
+    shear, stretch = np.add(c, b, out=c), np.subtract(a, e, out=a)
+    total = np.multiply(shear, shear, out=b)
+    np.add(total, np.multiply(stretch, stretch, out=e), out=total)
+    return shear, stretch, np.sqrt(total, out=total)
 
 
 def _absolute_vorticity(
@@ -185,10 +195,12 @@ class Kind:
 
 
 _TENSOR = ((0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 1))
+DEFORMATIONS = ("shearing_deformation", "stretching_deformation", "total_deformation")
 KINDS: dict[str, Kind] = {
     "shearing_deformation": Kind(("u", "v"), ((1, 0, 1), (0, 1, 1)), _shearing),
     "stretching_deformation": Kind(("u", "v"), ((0, 0, 1), (1, 1, 1)), _stretching),
     "total_deformation": Kind(("u", "v"), _TENSOR, _total),
+    "deformation": Kind(("u", "v"), _TENSOR, _deformations, ("shear", "stretch", "total")),
     "absolute_vorticity": Kind(
         ("u", "v", "latitude"), ((1, 0, 1), (0, 1, 1)), _absolute_vorticity, ("",), ("omega",)
     ),
@@ -420,12 +432,17 @@ def _run(
     inputs: Sequence[Any],
     lines: Sequence[tuple[int, Any]] = (),
 ) -> tuple[Any, ...]:
+    which: int | None = None
+    if kind in DEFORMATIONS and any(is_dask_collection(a) for a in inputs):
+        # the kernel of all three, the same task for each of them: a graph of two or three
+        # (a run's --deformation) computes them in one task per chunk
+        kind, spec, which = "deformation", KINDS["deformation"], DEFORMATIONS.index(kind)
     requests = spec.requests
     if kind == "advection":
         requests = tuple((0, a, 1) for a in range(winds))
     values = {"omega": omega, "gravity": gravity}
     formula: Formula = partial(spec.formula, **{c: values[c] for c in spec.constants})
-    return derive(
+    outs = derive(
         kind,
         inputs,
         requests,
@@ -440,3 +457,4 @@ def _run(
         metric=metric,
         lines=lines,
     )
+    return outs if which is None else (outs[which],)
