@@ -137,7 +137,8 @@ def _advection(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) 
 
 def _frontogenesis(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) -> Any:
     """MetPy's Petterssen form ½|∇θ|(D cos 2β − δ), which is algebraically
-    −(θx² ∂u/∂x + θx θy (∂v/∂x + ∂u/∂y) + θy² ∂v/∂y) / |∇θ| (0 where ∇θ = 0): no angles."""
+    −(θx² ∂u/∂x + θx θy (∂v/∂x + ∂u/∂y) + θy² ∂v/∂y) / |∇θ| (0 where ∇θ = 0): no angles.
+    |∇θ| is MetPy's √(θx² + θy²)."""
     tx = scalar_component("x", d[(0, 0, 1)], f)
     ty = scalar_component("y", d[(0, 1, 1)], f)
     a, b, c, e = _tensor(d, blocks, f, 1, 2)
@@ -149,7 +150,9 @@ def _frontogenesis(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | No
         np.multiply(g, t, out=g)
     np.add(a, e, out=a)
     np.add(a, c, out=a)
-    mag = np.hypot(tx, ty, out=tx)
+    mag = np.multiply(tx, tx, out=tx)
+    np.add(mag, np.multiply(ty, ty, out=ty), out=mag)
+    np.sqrt(mag, out=mag)
     np.divide(a, mag, out=a, where=mag != 0)
     return (np.negative(a, out=a),)
 
@@ -163,15 +166,19 @@ def _geostrophic(
     wind: int | None = None,
 ) -> Any:
     """(−(g/f) ∂Z/∂y, (g/f) ∂Z/∂x); minus it from the wind (inputs ``wind``, ``wind + 1``)
-    for the ageostrophic wind. Infinite or NaN where f = 0, as MetPy's."""
-    gx = scalar_component("x", d[(0, 0, 1)], f)
-    gy = scalar_component("y", d[(0, 1, 1)], f)
+    for the ageostrophic wind. Infinite or NaN where f = 0, as MetPy's. The factors g/f and
+    the metric's scale, which vary by latitude only, are one factor per row: a pass each."""
+    gx, gy = d[(0, 0, 1)], d[(0, 1, 1)]
     sin = np.sin(compact(blocks[-1]))
+    real = gx.dtype.type
     with np.errstate(divide="ignore", invalid="ignore"):
-        np.multiply(gy, -gravity / (2 * omega), out=gy)
-        np.multiply(gx, gravity / (2 * omega), out=gx)
-        np.divide(gy, sin, out=gy)
-        np.divide(gx, sin, out=gx)
+        across = np.divide(real(-gravity / (2 * omega)), sin, dtype=gx.dtype)
+        along = np.divide(real(gravity / (2 * omega)), sin, dtype=gx.dtype)
+        if f is not None:
+            across = np.multiply(across, f.my, dtype=gx.dtype)
+            along = np.multiply(along, f.mx, dtype=gx.dtype)
+        np.multiply(gy, across, out=gy)
+        np.multiply(gx, along, out=gx)
     if wind is None:
         return gy, gx
     ua = np.subtract(blocks[wind], gy, out=gy)
