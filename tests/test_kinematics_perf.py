@@ -123,7 +123,7 @@ def test_coriolis_latitude_adds_no_task_to_the_operators_graph(stored):
 
 def test_latitude_as_an_array_adds_no_task():
     """Arrays with ``latitude=`` (a column of radians): absolute vorticity has the tasks of
-    its wind's vorticity."""
+    its wind's vorticity; values against numpy.gradient."""
     ds = dataset().chunk(CHUNKS)
     u, v = ds.u.data, ds.v.data
     lat = np.radians(LAT)[:, None]
@@ -165,18 +165,26 @@ def oracle_deformations(u, v, dx, dy):
 
 
 def test_three_deformations_of_one_wind_share_one_task_per_chunk():
+    """Within deformations_shared() (what --deformation uses) the public functions take their
+    outputs from one kernel; outside it each has its own, computing only itself."""
+    from daskgrad.core.kinematics import deformations_shared
+
     ds = dataset().chunk(CHUNKS)
     u, v = ds.u.data, ds.v.data
     n = u.npartitions
     names = ("shearing_deformation", "stretching_deformation", "total_deformation")
-    outs = [getattr(daskgrad, k)(u, v, spacing=[4e5, 3e5]) for k in names]
+    alone = [getattr(daskgrad, k)(u, v, spacing=[4e5, 3e5]) for k in names]
+    assert len(kernel_layers(tasks(*alone))) == 3
+    with deformations_shared():
+        outs = [getattr(daskgrad, k)(u, v, spacing=[4e5, 3e5]) for k in names]
     graph = tasks(*outs)
     assert len(kernel_layers(graph)) == 1, sorted(kernel_layers(graph))
     assert len(kernels(graph, kernel_layers(graph).pop())) == n
     computed = dask.compute(*outs)
     ref = oracle_deformations(ds.u.values, ds.v.values, 4e5, 3e5)
     inner = (..., slice(1, -1), slice(1, -1))
-    for got, want in zip(computed, ref, strict=True):
+    for got, lone, want in zip(computed, dask.compute(*alone), ref, strict=True):
+        np.testing.assert_array_equal(got, lone)
         np.testing.assert_allclose(got[inner], want[inner], rtol=1e-12, atol=1e-18)
 
 
@@ -228,8 +236,7 @@ def test_deformation_flag_computes_its_three_outputs_in_one_task_per_chunk(store
 def test_tasks_per_chunk(stored, name):
     """Per chunk: one read of every input, one copy of their ghost planes, one kernel, and a
     getitem per output where there are several (the geostrophic wind of one input: no read
-    task, the store's own read is the planes' input); a deformation's kernel computes the
-    three, from which it takes its own."""
+    task, the store's own read is the planes' input)."""
     ds, n = stored, stored.u.data.npartitions
     args = {
         "advection": (ds.theta, ds.u, ds.v),
@@ -239,5 +246,5 @@ def test_tasks_per_chunk(stored, name):
     }.get(name, (ds.u, ds.v))
     outs = each(getattr(daskgrad, name)(*args, geospatial=True))
     graph = tasks(*outs)
-    per_chunk = 3 + (len(outs) if len(outs) > 1 else 0) + name.endswith("_deformation")
+    per_chunk = 3 + (len(outs) if len(outs) > 1 else 0)
     assert len(graph) <= per_chunk * n + 4, (name, len(graph) / n, per_chunk)

@@ -11,7 +11,9 @@ Constants are MetPy's; callers express them in the units of their data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -34,6 +36,7 @@ __all__ = [
     "broadcast_latitude",
     "compact",
     "coriolis_array",
+    "deformations_shared",
     "kinematic_arrays",
     "latitude_line",
     "scalar_component",
@@ -232,6 +235,34 @@ KINDS: dict[str, Kind] = {
         ("omega", "gravity"),
     ),
 }
+
+
+_SHARED: ContextVar[bool] = ContextVar("deformations_shared", default=False)
+
+
+@contextmanager
+def deformations_shared() -> Iterator[None]:
+    """Within it, each deformation of dask input is taken from one kernel that computes the
+    three (:data:`DEFORMATIONS`), the same task for each: a graph of two or three of one
+    wind computes them in one task per chunk (``daskgrad run --deformation``). Outside it,
+    a deformation's kernel computes only its own (half the derivatives for the shearing and
+    the stretching one, and no getitem task).
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> u = da.ones((4, 6), chunks=2)
+    >>> with deformations_shared():
+    ...     a, = kinematic_arrays("shearing_deformation", [u, u])
+    ...     b, = kinematic_arrays("total_deformation", [u, u])
+    >>> a.name.split("-")[0], b.name.split("-")[0], a.name.split("-")[-1] == b.name.split("-")[-1]
+    ('deformation', 'deformation', True)
+    """
+    token = _SHARED.set(True)
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
 
 
 def coriolis_array(phi: Any, omega: float = OMEGA) -> Any:
@@ -440,7 +471,7 @@ def _run(
     lines: Sequence[tuple[int, Any]] = (),
 ) -> tuple[Any, ...]:
     which: int | None = None
-    if kind in DEFORMATIONS and any(is_dask_collection(a) for a in inputs):
+    if kind in DEFORMATIONS and _SHARED.get() and any(is_dask_collection(a) for a in inputs):
         # the kernel of all three, the same task for each of them: a graph of two or three
         # (a run's --deformation) computes them in one task per chunk
         kind, spec, which = "deformation", KINDS["deformation"], DEFORMATIONS.index(kind)
