@@ -26,8 +26,11 @@ The load average is printed at the start and at the end.
    2 workers x 1 thread x --memory-limit, default 512 MiB): ``--frontogenesis theta:u,v`` and
    ``--potential-vorticity theta:u,v --vertical level``, each input of --size (default 256
    MiB; the issue's figure is 2 GiB), against the I/O floor (read each input once, write one
-   array of the same size with the same writer). Target: <= 1.3x, peak worker RSS sampled
-   every 50 ms <= the limit, 0 restarts.
+   array of the same size with the same writer, in this process on the same cluster: its
+   open and graph building included). Target: <= 1.3x, peak worker RSS sampled every 50 ms
+   <= the limit, 0 restarts. Two figures for the run: the process's wall time (starting
+   Python, imports, opening the store included: not like the floor's), and the run's own
+   summary line's time (its compute and write on the cluster), which compares like with like.
 
 Prints markdown tables, then the summary for the README.
 """
@@ -37,6 +40,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import re
 import shutil
 import subprocess
 import sys
@@ -319,6 +323,8 @@ def out_of_core(args, rows, info, client=None):
                 client.compute(ds.to_zarr(path, compute=False)).result()
                 stores[case] = (path, ds.u.nbytes, ds.u.shape, chunks)
 
+            own: dict[str, float] = {}
+
             def fresh(i=[0]):  # noqa: B006 - a fresh output name per call
                 i[0] += 1
                 return work / f"out-{i[0]}.zarr"
@@ -345,6 +351,11 @@ def out_of_core(args, rows, info, client=None):
                         f"{' '.join(cmd[3:])} exited {done.returncode}: "
                         + (done.stderr.strip().splitlines() or ["(no output)"])[-1]
                     )
+                # the run's own summary: its compute-and-write time on the cluster, without
+                # starting Python, importing and opening (what the floor's time is made of)
+                said = re.search(r"wrote .* in ([0-9.]+) s \(", done.stdout + done.stderr)
+                if said:
+                    own["seconds"] = float(said[1])
 
             contenders = {}
             for case in cases:
@@ -361,7 +372,10 @@ def out_of_core(args, rows, info, client=None):
             for _ in range(args.ooc_repeat):
                 for name, fn in contenders.items():
                     try:
+                        own.clear()
                         runs[name].append(measure(client, fn))
+                        if own:
+                            runs[name][-1]["own"] = own["seconds"]
                     except Exception as e:  # noqa: BLE001 - report it, go on with the others
                         runs[name].append({"error": f"{type(e).__name__}: {e}"})
                     for old in work.glob("out-*.zarr"):
@@ -383,8 +397,11 @@ def out_of_core(args, rows, info, client=None):
             f"- {case}: theta, u, v {'x'.join(map(str, shape))} float32, "
             f"{format_bytes(nbytes)} each, chunks {'x'.join(map(str, chunks))}"
         )
-    print("\n| run | wall s | / I/O floor | peak worker RSS | / limit | restarts | every run, s |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print(
+        "\n| run | wall s | / I/O floor | its own write s | / I/O floor | peak worker RSS | "
+        "/ limit | restarts | every run, s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for case in cases:
         names = [n for n in best if n.startswith(case + ":")]
         t_floor = best[names[0]].get("seconds", float("nan"))
@@ -397,8 +414,10 @@ def out_of_core(args, rows, info, client=None):
             every = ", ".join(
                 f"{r['seconds']:.1f}" if "error" not in r else "failed" for r in runs[name]
             )
+            mine = min((r["own"] for r in runs[name] if "own" in r), default=float("nan"))
             print(
                 f"| {name} | {m['seconds']:.1f} | {m['seconds'] / t_floor:.2f} | "
+                f"{mine:.1f} | {mine / t_floor:.2f} | "
                 f"{format_bytes(m['peak'])} | {m['peak'] / limit:.2f} | {restarts} | {every} |"
             )
             if name == names[0]:
@@ -407,7 +426,18 @@ def out_of_core(args, rows, info, client=None):
             rows.append(
                 dict(
                     what=f"out of core, theta + u + v {format_bytes(3 * stores[case][1])}: "
-                    f"{name} vs I/O floor",
+                    f"{name}'s own write time (its summary line: no start-up) vs I/O floor",
+                    ours=mine,
+                    peer_s=t_floor,
+                    ratio=f"{mine / t_floor:.2f}x the time",
+                    target="<= 1.3x",
+                    met=mine / t_floor <= 1.3,
+                )
+            )
+            rows.append(
+                dict(
+                    what=f"out of core, theta + u + v {format_bytes(3 * stores[case][1])}: "
+                    f"{name} (a process: start-up, imports, open included) vs I/O floor",
                     ours=m["seconds"],
                     peer_s=t_floor,
                     ratio=f"{ratio:.2f}x the time; peak RSS {peak:.2f} of the limit, "

@@ -72,9 +72,11 @@ def _advection(c: Context, n: Sequence[str]) -> list[Any]:
 
 
 def _deformation(c: Context, n: Sequence[str]) -> list[Any]:
+    from ..core.kinematics import DEFORMATIONS, deformations_shared
+
     u, v = c.ds[n[0]], c.ds[n[1]]
-    kinds = ("shearing_deformation", "stretching_deformation", "total_deformation")
-    return [_fn(k)(u, v, **c.with_dims(n)) for k in kinds]
+    with deformations_shared():  # the three from one task per chunk
+        return [_fn(k)(u, v, **c.with_dims(n)) for k in DEFORMATIONS]
 
 
 def _absolute_vorticity(c: Context, n: Sequence[str]) -> list[Any]:

@@ -42,6 +42,7 @@ def derive(
     periodic: Any = None,
     metric: MetricModel | None = None,
     in_place: bool = False,
+    lines: Sequence[tuple[int, Any]] = (),
 ) -> tuple[Any, ...]:
     """``nout`` arrays from NumPy or dask ``inputs`` of one shape.
 
@@ -62,6 +63,10 @@ def derive(
     in_place : the formula promises that its i-th output is ``d[requests[i]]``, updated in
         place (the derivatives are the formula's own arrays): NumPy input then computes those
         derivatives straight into the outputs, without a copy.
+    lines : ``(axis, values)``: 1-D arrays (NumPy or dask) along an axis of the data that the
+        formula reads but no request differentiates (a latitude for f): each chunk's slice
+        comes after the inputs' ``blocks``, shaped to broadcast to the chunk (size 1 along the
+        other axes); no ghost planes, no task of their own per chunk.
 
     Returns
     -------
@@ -89,12 +94,20 @@ def derive(
     aux: tuple[tuple[int, Any], ...] = ()
     if metric is not None:
         aux = tuple(zip(metric.aux_axes, metric.aux_values, strict=True))
+    for axis, values in lines:
+        if tuple(np.shape(values)) != (shape[axis],):
+            raise ValueError(
+                f"{name}: a line along axis {axis} has shape {tuple(np.shape(values))}, the "
+                f"data {shape}"
+            )
+    aux += tuple((axis % len(shape), values) for axis, values in lines)
     func = partial(
         _derive_block,
         requests=tuple(requests),
         formula=formula,
         metric=metric,
         in_place=in_place,
+        line_axes=tuple(axis % len(shape) for axis, _ in lines),
     )
     if any(is_dask_collection(a) for a in inputs):
         import dask.array as da
@@ -106,6 +119,7 @@ def derive(
         return ghosted_dask(inputs, plan, func, nout, name, aux)
     from .eager import ghosted_numpy
 
+    aux = tuple((axis, np.asarray(v)) for axis, v in aux)  # a dask line of NumPy data
     return ghosted_numpy(inputs, plan, func, nout, aux)
 
 
@@ -120,10 +134,22 @@ def _derive_block(
     formula: Formula,
     metric: MetricModel | None,
     in_place: bool,
+    line_axes: tuple[int, ...] = (),
     out: Sequence[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, ...]:
     """One chunk: every requested derivative, the factors, the formula."""
     dtype = plan.dtype
+    ndim = blocks[0].ndim
+    if line_axes:
+        n = len(aux) - len(line_axes)
+        aux, cut = aux[:n], aux[n:]
+        blocks = [
+            *blocks,
+            *(
+                np.asarray(v).reshape([-1 if k == axis else 1 for k in range(ndim)])
+                for axis, v in zip(line_axes, cut, strict=True)
+            ),
+        ]
     d: Derivatives = {}
     into = dict(zip(requests, out, strict=False)) if in_place and out is not None else {}
     groups: dict[tuple[int, int], list[int]] = {}
@@ -147,7 +173,7 @@ def _derive_block(
             d[(j, a, k)] = g
     factors = None
     if metric is not None:
-        factors = metric.factors(aux, blocks[0].ndim, dtype)
+        factors = metric.factors(aux, ndim, dtype)
     results = formula(d, blocks, factors)
     final = []
     for i, r in enumerate(results):

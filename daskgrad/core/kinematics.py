@@ -11,7 +11,9 @@ Constants are MetPy's; callers express them in the units of their data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -27,12 +29,16 @@ OMEGA = 7.292115e-5  # s-1, the earth's rotation rate (MetPy's)
 GRAVITY = 9.80665  # m s-2, standard gravity (MetPy's)
 
 __all__ = [
+    "DEFORMATIONS",
     "GRAVITY",
     "KINDS",
     "OMEGA",
     "broadcast_latitude",
+    "compact",
     "coriolis_array",
+    "deformations_shared",
     "kinematic_arrays",
+    "latitude_line",
     "scalar_component",
 ]
 
@@ -67,9 +73,15 @@ def _tensor(
     )
 
 
-def _compact(a: np.ndarray) -> np.ndarray:
+def compact(a: np.ndarray) -> np.ndarray:
     """The distinct values of a broadcast view (a size-1 axis where its stride is 0): the sine
-    of a latitude broadcast to a chunk costs one row of it."""
+    of a latitude broadcast to a chunk costs one row of it.
+
+    Examples
+    --------
+    >>> compact(np.broadcast_to(np.array([[1.0], [2.0]]), (2, 5))).shape
+    (2, 1)
+    """
     return a[tuple(slice(0, 1) if s == 0 else slice(None) for s in a.strides)]
 
 
@@ -93,12 +105,21 @@ def _total(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) -> A
     return (np.sqrt(shear, out=shear),)
 
 
+def _deformations(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) -> Any:
+    """Shearing, stretching and total deformation of one tensor (a task for the three)."""
+    a, b, c, e = _tensor(d, blocks, f, 0, 1)
+    shear, stretch = np.add(c, b, out=c), np.subtract(a, e, out=a)
+    total = np.multiply(shear, shear, out=b)
+    np.add(total, np.multiply(stretch, stretch, out=e), out=total)
+    return shear, stretch, np.sqrt(total, out=total)
+
+
 def _absolute_vorticity(
     d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, omega: float
 ) -> Any:
     c = tensor_component("dv/dx", d[(1, 0, 1)], blocks[0], blocks[1], f)
     np.subtract(c, tensor_component("du/dy", d[(0, 1, 1)], blocks[0], blocks[1], f), out=c)
-    coriolis = np.sin(_compact(blocks[2]))
+    coriolis = np.sin(compact(blocks[2]))
     coriolis *= 2 * omega
     return (np.add(c, coriolis, out=c),)
 
@@ -119,7 +140,8 @@ def _advection(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) 
 
 def _frontogenesis(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) -> Any:
     """MetPy's Petterssen form ½|∇θ|(D cos 2β − δ), which is algebraically
-    −(θx² ∂u/∂x + θx θy (∂v/∂x + ∂u/∂y) + θy² ∂v/∂y) / |∇θ| (0 where ∇θ = 0): no angles."""
+    −(θx² ∂u/∂x + θx θy (∂v/∂x + ∂u/∂y) + θy² ∂v/∂y) / |∇θ| (0 where ∇θ = 0): no angles.
+    |∇θ| is MetPy's √(θx² + θy²)."""
     tx = scalar_component("x", d[(0, 0, 1)], f)
     ty = scalar_component("y", d[(0, 1, 1)], f)
     a, b, c, e = _tensor(d, blocks, f, 1, 2)
@@ -131,7 +153,9 @@ def _frontogenesis(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | No
         np.multiply(g, t, out=g)
     np.add(a, e, out=a)
     np.add(a, c, out=a)
-    mag = np.hypot(tx, ty, out=tx)
+    mag = np.multiply(tx, tx, out=tx)
+    np.add(mag, np.multiply(ty, ty, out=ty), out=mag)
+    np.sqrt(mag, out=mag)
     np.divide(a, mag, out=a, where=mag != 0)
     return (np.negative(a, out=a),)
 
@@ -145,15 +169,19 @@ def _geostrophic(
     wind: int | None = None,
 ) -> Any:
     """(−(g/f) ∂Z/∂y, (g/f) ∂Z/∂x); minus it from the wind (inputs ``wind``, ``wind + 1``)
-    for the ageostrophic wind. Infinite or NaN where f = 0, as MetPy's."""
-    gx = scalar_component("x", d[(0, 0, 1)], f)
-    gy = scalar_component("y", d[(0, 1, 1)], f)
-    sin = np.sin(_compact(blocks[-1]))
+    for the ageostrophic wind. Infinite or NaN where f = 0, as MetPy's. The factors g/f and
+    the metric's scale, which vary by latitude only, are one factor per row: a pass each."""
+    gx, gy = d[(0, 0, 1)], d[(0, 1, 1)]
+    sin = np.sin(compact(blocks[-1]))
+    real = gx.dtype.type
     with np.errstate(divide="ignore", invalid="ignore"):
-        np.multiply(gy, -gravity / (2 * omega), out=gy)
-        np.multiply(gx, gravity / (2 * omega), out=gx)
-        np.divide(gy, sin, out=gy)
-        np.divide(gx, sin, out=gx)
+        across = np.divide(real(-gravity / (2 * omega)), sin, dtype=gx.dtype)
+        along = np.divide(real(gravity / (2 * omega)), sin, dtype=gx.dtype)
+        if f is not None:
+            across = np.multiply(across, f.my, dtype=gx.dtype)
+            along = np.multiply(along, f.mx, dtype=gx.dtype)
+        np.multiply(gy, across, out=gy)
+        np.multiply(gx, along, out=gx)
     if wind is None:
         return gy, gx
     ua = np.subtract(blocks[wind], gy, out=gy)
@@ -177,10 +205,12 @@ class Kind:
 
 
 _TENSOR = ((0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 1))
+DEFORMATIONS = ("shearing_deformation", "stretching_deformation", "total_deformation")
 KINDS: dict[str, Kind] = {
     "shearing_deformation": Kind(("u", "v"), ((1, 0, 1), (0, 1, 1)), _shearing),
     "stretching_deformation": Kind(("u", "v"), ((0, 0, 1), (1, 1, 1)), _stretching),
     "total_deformation": Kind(("u", "v"), _TENSOR, _total),
+    "deformation": Kind(("u", "v"), _TENSOR, _deformations, ("shear", "stretch", "total")),
     "absolute_vorticity": Kind(
         ("u", "v", "latitude"), ((1, 0, 1), (0, 1, 1)), _absolute_vorticity, ("",), ("omega",)
     ),
@@ -207,6 +237,34 @@ KINDS: dict[str, Kind] = {
 }
 
 
+_SHARED: ContextVar[bool] = ContextVar("deformations_shared", default=False)
+
+
+@contextmanager
+def deformations_shared() -> Iterator[None]:
+    """Within it, each deformation of dask input is taken from one kernel that computes the
+    three (:data:`DEFORMATIONS`), the same task for each: a graph of two or three of one
+    wind computes them in one task per chunk (``daskgrad run --deformation``). Outside it,
+    a deformation's kernel computes only its own (half the derivatives for the shearing and
+    the stretching one, and no getitem task).
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> u = da.ones((4, 6), chunks=2)
+    >>> with deformations_shared():
+    ...     a, = kinematic_arrays("shearing_deformation", [u, u])
+    ...     b, = kinematic_arrays("total_deformation", [u, u])
+    >>> a.name.split("-")[0], b.name.split("-")[0], a.name.split("-")[-1] == b.name.split("-")[-1]
+    ('deformation', 'deformation', True)
+    """
+    token = _SHARED.set(True)
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
 def coriolis_array(phi: Any, omega: float = OMEGA) -> Any:
     """2Ω sin φ of latitudes ``phi`` in radians (NumPy or lazy dask, float32 kept).
 
@@ -221,9 +279,43 @@ def coriolis_array(phi: Any, omega: float = OMEGA) -> Any:
     return np.sin(phi) * phi.dtype.type(2 * omega)
 
 
+def latitude_line(
+    phi: Any, like: Any, dtype: Any, name: str = "latitude"
+) -> tuple[int, Any] | None:
+    """``phi`` as ``(axis, values)``, a 1-D array along the one axis of ``like`` it varies on
+    (any axis when it is one value), in ``dtype``: what :func:`derive` takes as a line, read
+    per chunk without a task or ghost planes of its own. None when it varies on several axes.
+    ValueError naming ``name`` when it does not broadcast to ``like``.
+
+    Examples
+    --------
+    >>> latitude_line(np.array([[0.0], [1.0]]), np.zeros((2, 3)), np.float32)
+    (0, array([0., 1.], dtype=float32))
+    >>> latitude_line(np.zeros((2, 3)), np.zeros((2, 3)), np.float64) is None
+    True
+    """
+    phi = phi if is_dask_collection(phi) else np.asarray(phi)
+    shape = tuple(like.shape)
+    _check_broadcast(phi, shape, name)
+    full = (1,) * (len(shape) - phi.ndim) + tuple(phi.shape)
+    varying = [k for k, n in enumerate(full) if n > 1]
+    if len(varying) > 1 or not shape:
+        return None
+    axis = varying[0] if varying else len(shape) - 1
+    values = phi.reshape(-1).astype(dtype)
+    if values.shape[0] != shape[axis]:  # one value: the same along the axis
+        values = (
+            values.repeat(shape[axis])
+            if is_dask_collection(values)
+            else np.repeat(values, shape[axis])
+        )
+    return axis, values
+
+
 def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
     """``phi`` broadcast to ``like``'s shape (numpy's rules) in ``dtype``, without copying:
-    a read-only view for NumPy, chunked like ``like`` for dask.
+    a read-only view for NumPy, chunked like ``like`` for dask (a latitude that varies on
+    several axes, an input of the formula).
 
     Examples
     --------
@@ -232,17 +324,7 @@ def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
     """
     lazy = is_dask_collection(like)
     phi = phi if is_dask_collection(phi) else np.asarray(phi)
-    try:
-        np.broadcast_shapes(phi.shape, like.shape)
-        if len(phi.shape) > len(like.shape) or np.broadcast_shapes(phi.shape, like.shape) != tuple(
-            like.shape
-        ):
-            raise ValueError
-    except ValueError:
-        raise ValueError(
-            f"latitude has shape {tuple(phi.shape)}, which does not broadcast to the data's "
-            f"shape {tuple(like.shape)}"
-        ) from None
+    _check_broadcast(phi, tuple(like.shape))
     phi = phi.reshape((1,) * (len(like.shape) - phi.ndim) + tuple(phi.shape)).astype(dtype)
     if not lazy:
         return np.broadcast_to(phi, like.shape)
@@ -257,6 +339,17 @@ def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
 
 def _same(block: np.ndarray) -> np.ndarray:
     return block
+
+
+def _check_broadcast(phi: Any, shape: tuple[int, ...], name: str = "latitude") -> None:
+    try:
+        if len(phi.shape) > len(shape) or np.broadcast_shapes(phi.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"{name} has shape {tuple(phi.shape)}, which does not broadcast to the data's "
+            f"shape {shape}"
+        ) from None
 
 
 def kinematic_arrays(
@@ -324,9 +417,15 @@ def kinematic_arrays(
                 f"{kind}: {n} has shape {tuple(a.shape)} but {names[0]} has shape "
                 f"{tuple(data[0].shape)}; the inputs must be on the same points"
             )
+    lines: list[tuple[int, Any]] = []
     if spec.needs_latitude:
         dtype = np.result_type(*[a.dtype for a in data], np.float16)
-        inputs[-1] = broadcast_latitude(inputs[-1], data[0], dtype)
+        line = latitude_line(inputs[-1], data[0], dtype)
+        if line is None:  # a latitude varying on several axes: an input, never differentiated
+            inputs[-1] = broadcast_latitude(inputs[-1], data[0], dtype)
+        else:  # a 1-D line read per chunk, no task or ghost planes of its own
+            inputs.pop()
+            lines = [line]
     run = partial(
         _run,
         kind,
@@ -342,15 +441,16 @@ def kinematic_arrays(
         gravity,
         winds,
     )
-    lat = [inputs.pop()] if spec.needs_latitude else []
+    lat = [inputs.pop()] if spec.needs_latitude and not lines else []
     if not any(is_masked(a) for a in inputs):
-        return run([*inputs, *lat])
+        return run([*inputs, *lat], lines)
     # masked_run's two passes, the indicators' with a latitude where f is finite (a pole), so
     # that only the data's masks mark the result
     omit = normalize_nan_policy(nan_policy) == "omit"
     parts, flags = zip(*(split_masked(a, omit) for a in inputs), strict=True)
     pole = [np.full_like(lat[0], np.pi / 2)] if lat else []
-    values, touched = run([*parts, *lat]), run([*flags, *pole])
+    pole_lines = [(axis, np.full_like(v, np.pi / 2)) for axis, v in lines]
+    values, touched = run([*parts, *lat], lines), run([*flags, *pole], pole_lines)
     return tuple(join_masked(v, t) for v, t in zip(values, touched, strict=True))
 
 
@@ -368,13 +468,19 @@ def _run(
     gravity: float,
     winds: int,
     inputs: Sequence[Any],
+    lines: Sequence[tuple[int, Any]] = (),
 ) -> tuple[Any, ...]:
+    which: int | None = None
+    if kind in DEFORMATIONS and _SHARED.get() and any(is_dask_collection(a) for a in inputs):
+        # the kernel of all three, the same task for each of them: a graph of two or three
+        # (a run's --deformation) computes them in one task per chunk
+        kind, spec, which = "deformation", KINDS["deformation"], DEFORMATIONS.index(kind)
     requests = spec.requests
     if kind == "advection":
         requests = tuple((0, a, 1) for a in range(winds))
     values = {"omega": omega, "gravity": gravity}
     formula: Formula = partial(spec.formula, **{c: values[c] for c in spec.constants})
-    return derive(
+    outs = derive(
         kind,
         inputs,
         requests,
@@ -387,4 +493,6 @@ def _run(
         nan_policy=nan_policy,
         periodic=periodic,
         metric=metric,
+        lines=lines,
     )
+    return outs if which is None else (outs[which],)

@@ -24,7 +24,7 @@ import numpy as np
 
 from .derivatives import Derivatives, Request, derive
 from .kinematics import GRAVITY as G
-from .kinematics import OMEGA
+from .kinematics import OMEGA, compact, latitude_line
 from .metric import Factors, MetricModel, scaled, tensor_component
 from .operators import masked_run
 from .plan import is_dask_collection, is_masked, is_scalar
@@ -99,17 +99,18 @@ def potential_vorticity_arrays(
     data = _arrays([theta, u, v])
     axes = _axes(data[0].ndim, dims, vertical_dim)
     vert = vertical_coordinate(pressure, data[0], axes[_Z], "pressure", step=False)
-    lat = _field(latitude, data[0], None, "latitude")
+    # the latitude, read last: a line along the axis it varies on, else a field
+    lines, statics = _statics([("latitude", latitude, None)], data[0])
 
     def run(arrays: list[Any]) -> tuple[Any, ...]:
-        inputs = [*arrays, lat] if vert.field is None else [*arrays, lat, vert.field]
+        inputs = [*arrays] if vert.field is None else [*arrays, vert.field]
         requests: list[Request] = [(0, _X, 1), (0, _Y, 1), (0, _Z, 1)]
         requests += [(1, _Y, 1), (1, _Z, 1), (2, _X, 1), (2, _Z, 1)]
         formula = partial(_pv, g=g, two_omega=2 * omega, chain=vert.field is not None)
         return derive(
             "potential_vorticity",
-            inputs,
-            requests + _chain_request(vert, 4),
+            [*inputs, *statics],
+            requests + _chain_request(vert, 3),
             formula,
             1,
             axes,
@@ -119,6 +120,7 @@ def potential_vorticity_arrays(
             nan_policy=nan_policy,
             periodic=_periodic(periodic, axes, data[0].ndim),
             metric=metric,
+            lines=lines,
         )
 
     return _masked_or(run, data, nan_policy)
@@ -170,17 +172,25 @@ def q_vector_arrays(
     data = _arrays([u, v, temperature])
     ndim = data[0].ndim
     axes = _axes(ndim, dims, vertical_dim) if vertical_dim is not None else _axes(ndim, dims)
-    p = _level_field(pressure, data[0], vertical_dim, "pressure")
-    sigma = _level_field(static_stability, data[0], vertical_dim, "static_stability")
+    p = _level_value(pressure, data[0], vertical_dim, "pressure")
+    sigma = _level_value(static_stability, data[0], vertical_dim, "static_stability")
     horizontal = axes[:2]
+    # p and σ, read after the inputs (in that order): a line each where it varies along one
+    # axis, else a field; numbers stay numbers
+    given = [(n, a, vertical_dim) for n, a in (("pressure", p), ("sigma", sigma)) if a is not None]
+    lines, statics = _statics(given, data[0])
 
     def run(arrays: list[Any]) -> tuple[Any, ...]:
-        extra = [a for a in (p, sigma) if not is_scalar(a)]
         requests: list[Request] = [(j, a, 1) for j in range(3) for a in (_X, _Y)]
-        formula = partial(_q_vector, rd=rd, p=p, sigma=sigma)
+        formula = partial(
+            _q_vector,
+            rd=rd,
+            p=pressure if p is None else None,
+            sigma=static_stability if sigma is None else None,
+        )
         return derive(
             "q_vector",
-            [*arrays, *extra],
+            [*arrays, *statics],
             requests,
             formula,
             2,
@@ -191,6 +201,7 @@ def q_vector_arrays(
             nan_policy=nan_policy,
             periodic=_periodic(periodic, horizontal, ndim),
             metric=metric,
+            lines=lines,
         )
 
     return _masked_or(run, data, nan_policy)
@@ -292,12 +303,12 @@ def _pv(
     two_omega: float,
     chain: bool,
 ) -> tuple[np.ndarray]:
-    u, v, lat = blocks[1], blocks[2], blocks[3]
+    u, v, lat = blocks[1], blocks[2], blocks[-1]
     zeta = tensor_component("dv/dx", d[(2, _X, 1)], u, v, f)
     np.subtract(zeta, tensor_component("du/dy", d[(1, _Y, 1)], u, v, f), out=zeta)
-    zeta += (two_omega * np.sin(lat)).astype(zeta.dtype, copy=False)
+    zeta += (two_omega * np.sin(compact(lat))).astype(zeta.dtype, copy=False)
     dtdx, dtdy = _scalar_gradient(d, 0, _X, f), _scalar_gradient(d, 0, _Y, f)
-    dtdp, dudp, dvdp = (_per_coordinate(d, j, chain, 4) for j in (0, 1, 2))
+    dtdp, dudp, dvdp = (_per_coordinate(d, j, chain, 3) for j in (0, 1, 2))
     pv = np.multiply(zeta, dtdp, out=zeta)
     pv += np.multiply(dudp, dtdy, out=dudp)
     pv -= np.multiply(dvdp, dtdx, out=dvdp)
@@ -321,8 +332,8 @@ def _q_vector(
     dvdy = tensor_component("dv/dy", d[(1, _Y, 1)], u, v, f)
     dtdx, dtdy = _scalar_gradient(d, 2, _X, f), _scalar_gradient(d, 2, _Y, f)
     extra = iter(blocks[3:])
-    p_block = p if is_scalar(p) else next(extra)
-    sigma_block = sigma if is_scalar(sigma) else next(extra)
+    p_block = p if p is not None else compact(next(extra))
+    sigma_block = sigma if sigma is not None else compact(next(extra))
     factor = np.asarray(-rd / (p_block * sigma_block), dtype=dudx.dtype)
     q1 = np.multiply(dudx, dtdx, out=dudx)
     q1 += np.multiply(dvdx, dtdy, out=dvdx)
@@ -467,11 +478,11 @@ def _broadcast_shape(a: Any, like: Any, name: str) -> tuple[int, ...]:
     return shape
 
 
-def _level_field(value: Any, like: Any, vertical_dim: int | None, name: str) -> Any:
-    """A number as it is; a 1-D array along ``vertical_dim`` or a broadcastable array as a
-    full-shape input."""
+def _level_value(value: Any, like: Any, vertical_dim: int | None, name: str) -> Any:
+    """None for a number (the formula takes it as it is); else ``value`` shaped to broadcast
+    to ``like`` (a 1-D array runs along ``vertical_dim``), checked."""
     if is_scalar(value):
-        return value
+        return None
     value = value if is_dask_collection(value) else np.asarray(value)
     if value.ndim == 1 and like.ndim > 1:
         if vertical_dim is None:
@@ -479,8 +490,31 @@ def _level_field(value: Any, like: Any, vertical_dim: int | None, name: str) -> 
                 f"{name} is 1-D ({value.shape[0]} values): give vertical_dim, the axis it runs "
                 "along, or an array broadcastable to the data"
             )
-        return _field(value, like, vertical_dim, name)
-    return _field(value, like, None, name)
+        if value.shape[0] != like.shape[vertical_dim]:
+            raise ValueError(
+                f"{name} has {value.shape[0]} values but dim {vertical_dim} has "
+                f"{like.shape[vertical_dim]}"
+            )
+        return value.reshape([-1 if k == vertical_dim else 1 for k in range(like.ndim)])
+    _broadcast_shape(value, like, name)
+    return value
+
+
+def _statics(
+    given: Sequence[tuple[str, Any, Any]], like: Any
+) -> tuple[list[tuple[int, Any]], list[Any]]:
+    """The values ``(name, value, _)`` a formula reads but does not differentiate, in order
+    after its inputs: as lines of :func:`derive` (no task or ghost planes per chunk) when each
+    varies along one axis at most, else all as fields broadcast to ``like``. Returns
+    ``(lines, fields)``, one of them empty."""
+    dtype = like.dtype if like.dtype.kind == "f" else np.dtype(np.float64)
+    for name, value, _ in given:
+        if value is None:
+            raise ValueError(f"{name} is required")
+    lines = [latitude_line(value, like, dtype, name) for name, value, _ in given]
+    if all(line is not None for line in lines):
+        return [line for line in lines if line is not None], []
+    return [], [_field(value, like, None, name) for name, value, _ in given]
 
 
 def _field(value: Any, like: Any, axis: int | None, name: str) -> Any:
