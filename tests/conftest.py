@@ -240,6 +240,10 @@ def dask_cluster(tmp_path_factory):
     home = where / "home"
     home.mkdir()
     env = hermetic_env(str(home))
+    # the workers unpickle functions of the test modules (tests.test_writer._fails): they
+    # import them, and daskgrad, from this checkout as the test process does
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     sf, procs, log = start_cluster(where, 2, "--memory-limit", "1GiB", env=env)
     yield sf
     stop_cluster(procs, log)
