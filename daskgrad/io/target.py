@@ -3,6 +3,7 @@ by host and pid, stale temporaries of dead runs, the atomic swap into place."""
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import ctypes
 import errno
@@ -202,12 +203,13 @@ def signals_deferred() -> Iterator[None]:
 _Self = TypeVar("_Self", bound="Discarding")
 
 
-class Discarding:
+class Discarding(abc.ABC):
     """A target as a context manager: leaving it on an error (before or while writing)
     discards what was written, so no temporary is left."""
 
+    @abc.abstractmethod
     def discard(self) -> None:
-        raise NotImplementedError
+        """Remove what was written; the old output stays as it was."""
 
     def __enter__(self: _Self) -> _Self:
         return self

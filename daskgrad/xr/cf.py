@@ -3,6 +3,7 @@ variable and its CRS (pyproj), the earth it gives."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Hashable
 from typing import Any
 
@@ -67,10 +68,8 @@ def _cf_candidates(obj, pool, what: str) -> list[Hashable]:
 def latlon_names(obj) -> set[Hashable]:
     found = set()
     for what, names in (("latitude", LAT_NAMES), ("longitude", LON_NAMES)):
-        try:
+        with contextlib.suppress(ValueError):  # absent or ambiguous: not a lat/lon name
             found.add(find_coordinate(obj, None, what, names))
-        except ValueError:
-            pass
     return found
 
 

@@ -116,11 +116,9 @@ def kinematic_units(
     height = units.get("height")
     if height is not None:
         dims = height.dimensionality
-        if dims == registry.get_dimensionality("[length]"):
-            pass
-        elif dims == registry.get_dimensionality("[length]**2/[time]**2"):
+        if dims == registry.get_dimensionality("[length]**2/[time]**2"):
             gravity = 1.0  # a geopotential: Φ = g Z
-        else:
+        elif dims != registry.get_dimensionality("[length]"):  # not a height either
             raise ValueError(
                 f"{kind}: height has units {height}, neither a geopotential height (m) nor a "
                 "geopotential (m2 s-2)"
