@@ -408,7 +408,7 @@ class GradAccessor:
         >>> adv.name, adv.values[0]
         ('adv_T', array([-2., -2., -2., -2.]))
         """
-        return kinematics.advection(*self._named("advection", scalar, u, v), **options)
+        return kinematics.advection(*self._named("advection", scalar, u, v), **self._grid(options))
 
     def frontogenesis(
         self, theta: Hashable, u: Hashable, v: Hashable, **options: Any
@@ -484,7 +484,10 @@ class GradAccessor:
         p: Any = pressure
         if isinstance(p, str) and p in self._obj.data_vars:
             p = self._obj[p]
-        return kinematics_vertical.potential_vorticity_baroclinic(theta_, p, u_, v_, **options)
+        latitude = {k: options.pop(k) for k in ("latitude",) if k in options}  # f's, not the grid's
+        return kinematics_vertical.potential_vorticity_baroclinic(
+            theta_, p, u_, v_, **self._grid(options), **latitude
+        )
 
     def q_vector(
         self,
@@ -523,7 +526,7 @@ class GradAccessor:
         u_, v_, t_ = self._named("q_vector", u, v, temperature)
         if isinstance(pressure, str) and pressure in self._obj.data_vars:
             pressure = self._obj[pressure]
-        return kinematics_vertical.q_vector(u_, v_, t_, pressure, **options)
+        return kinematics_vertical.q_vector(u_, v_, t_, pressure, **self._grid(options))
 
     def geostrophic_wind(
         self, height: Hashable | None = None, **options: Any

@@ -35,6 +35,14 @@ RD = 8.314462618 / 28.96546e-3
 
 _X, _Y, _Z = 0, 1, 2  # positions of x, y and the vertical in the dims given to derive
 
+# per quantity: where the wind's (u, v) are among its inputs and whether its result is a vector
+# (Q1, Q2): what the frame of the components changes on a projected grid
+VECTORS: dict[str, tuple[tuple[int, int], bool]] = {
+    "potential_vorticity_baroclinic": ((1, 2), False),
+    "q_vector": ((0, 1), True),
+    "advection": ((1, 2), False),  # with w: (scalar, u, v, w)
+}
+
 
 @dataclass(frozen=True)
 class Vertical:

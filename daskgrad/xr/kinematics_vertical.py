@@ -15,7 +15,9 @@ from ..core.kinematics_vertical import (
     q_vector_arrays,
 )
 from ..core.metric import LatLonMetric
+from ..core.projection import ProjectedMetric
 from . import units as units_pint
+from .cf import LAT_NAMES, mapping_of
 from .gradient import describe, dim_spacings
 from .kinematic_units import application_registry, parsed_units, quantities_of
 from .kinematics import latitude_radians
@@ -99,8 +101,10 @@ def vertical_xarray(
         constants = {**constants, "static_stability": split}
     out_unit, run = _prepare(kind, found, coord, coord_unit, spacing_unit, constants)
     phi = None
+    latitude = constants.get("latitude")
     if kind == "potential_vorticity_baroclinic" and not geospatial:
-        phi = latitude_radians(kind, first, constants.get("latitude"))
+        phi = latitude_radians(kind, first, latitude)
+    projected = []  # whether the grid was a projected one (the frame of the Q-vector's names)
 
     def engine(_: str, datas, axes, *, spacing, periodic, metric=None, **stencil):
         z = None if vertical_dim is None else first.get_axis_num(vertical_dim)
@@ -111,12 +115,19 @@ def vertical_xarray(
             )
         if kind != "advection":  # after the dims are known good: a pressure, positive
             check_pressure(kind, coord, coord_unit, pressure_is)
-        lat = phi if phi is not None or metric is None else _metric_latitude(metric, first)
+        projected.append(isinstance(metric, ProjectedMetric))
+        lat = phi
+        if kind == "potential_vorticity_baroclinic" and phi is None and metric is not None:
+            lat = _metric_latitude(kind, metric, first, latitude, datas[0])
         kw = dict(spacing=spacing, periodic=periodic, metric=metric, **stencil)
         return run(datas, tuple(axes), z, lat, kw)
 
     data, _ = grid_data(kind, inputs, dims, options, geospatial, None, engine)
-    return _wrap(kind, inputs, data, out_unit, quantity, geospatial)
+    frame = ("x", "y")
+    if geospatial:
+        grid = projected and projected[0] and options.get("winds") == "grid"
+        frame = ("grid-x", "grid-y") if grid else ("eastward", "northward")
+    return _wrap(kind, inputs, data, out_unit, quantity, frame)
 
 
 def _prepare(
@@ -253,12 +264,24 @@ def _spacing_unit(first: xr.DataArray, dims: Any, options: dict[str, Any], geo: 
     return parsed_units({"spacing": units[names[0]]}, reg)["spacing"]
 
 
-def _metric_latitude(metric: Any, like: xr.DataArray) -> Any:
-    if not isinstance(metric, LatLonMetric):
-        raise ValueError("potential_vorticity_baroclinic needs the grid's latitude")
-    shape = [1] * like.ndim
-    shape[metric.lat_axis] = -1
-    return metric.phi.reshape(shape)
+def _metric_latitude(kind: str, metric: Any, like: xr.DataArray, latitude: Any, data: Any) -> Any:
+    """The latitude of the grid's points for f: a latitude/longitude grid's, along its axis;
+    on a projected grid ``latitude=`` (a coordinate's name or a DataArray), else the input's
+    latitude coordinate, else the grid's own from x/y and the CRS (per chunk of ``data``)."""
+    if isinstance(metric, LatLonMetric):
+        shape = [1] * like.ndim
+        shape[metric.lat_axis] = -1
+        return metric.phi.reshape(shape)
+    if not isinstance(metric, ProjectedMetric):
+        raise ValueError(f"{kind} needs the grid's latitude")
+    found = [
+        n
+        for n, c in like.coords.items()
+        if n in LAT_NAMES or c.attrs.get("standard_name") == "latitude"
+    ]
+    if latitude is not None or found:
+        return latitude_radians(kind, like, latitude)
+    return metric.latitude(data)
 
 
 _VERTICAL_WORDS = {
@@ -268,10 +291,10 @@ _VERTICAL_WORDS = {
 }
 
 
-def _wrap(kind, inputs, data, unit, quantity: bool, geospatial: bool) -> Any:
+def _wrap(kind, inputs, data, unit, quantity: bool, names: tuple[str, str]) -> Any:
     first = inputs[0]
     what = " and ".join(str(describe(a)) for a in inputs)
-    frame = {"x": "eastward", "y": "northward"} if geospatial else {"x": "x", "y": "y"}
+    frame = dict(zip("xy", names, strict=True))
     label = inputs[2].name if kind == "q_vector" else first.name
     prefixes = {"potential_vorticity_baroclinic": ["pv"], "q_vector": ["q1", "q2"]}
     outs = []
@@ -288,5 +311,9 @@ def _wrap(kind, inputs, data, unit, quantity: bool, geospatial: bool) -> Any:
                 attrs["standard_name"] = "tendency_of_air_temperature_due_to_advection"
         prefix = prefixes.get(kind, ["adv"])[i]
         name = None if label is None else f"{prefix}_{label}"
-        outs.append(xr.DataArray(d, coords=first.coords, dims=first.dims, name=name, attrs=attrs))
+        placed, encoding = mapping_of(first)  # placed on the input's grid, as it is
+        out = xr.DataArray(d, coords=first.coords, dims=first.dims, name=name, attrs=attrs)
+        out.attrs.update(placed)
+        out.encoding.update(encoding)
+        outs.append(out)
     return outs[0] if len(outs) == 1 else tuple(outs)

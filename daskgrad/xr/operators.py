@@ -291,6 +291,10 @@ def _vectors(kind: str, n_inputs: int) -> tuple[tuple[int, int] | None, bool]:
 
     spec = KINDS.get(kind)
     if spec is None or len(spec.inputs) - spec.needs_latitude != n_inputs:
+        from ..core.kinematics_vertical import VECTORS  # PV, Q-vectors, advection with w
+
+        if kind in VECTORS:
+            return VECTORS[kind]
         what = "advection with w (a vertical wind)" if kind == "advection" else kind
         raise OptionNotImplemented(  # PV, Q-vectors, advection with w
             "geospatial",
