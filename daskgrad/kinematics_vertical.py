@@ -67,7 +67,8 @@ def potential_vorticity_baroclinic(
         coordinate. Plain numbers are Pa (values ≤ 1100 without units warn: hPa?); pressure
         must be positive and, as a Quantity, a pressure.
     u, v : arrays, Quantities or DataArrays like ``theta``
-        The wind's x and y components (eastward and northward with ``geospatial=True``).
+        The wind's x and y components (eastward and northward with ``geospatial=True`` on a
+        latitude/longitude grid; on a projected grid as ``winds`` says).
     vertical_dim : int or str, optional
         The vertical axis (arrays; default -3, MetPy's ``(…, p, y, x)``) or dim name
         (DataArrays; default the dim of a 1-D pressure DataArray). Not one of ``dim``.
@@ -76,7 +77,10 @@ def potential_vorticity_baroclinic(
     dims : optional
         Alias of ``dim``.
     geospatial : bool
-        Per metre on a latitude/longitude grid, f from the grid's latitude.
+        Per metre on the data's grid: latitude/longitude, or projected (CF ``grid_mapping``
+        or ``crs=``; MetPy's map-factor forms with pyproj's scales). f from the grid's
+        latitude; on a projected grid from ``latitude=``, else the data's latitude
+        coordinate, else pyproj's inverse of x/y.
     latitude : optional
         As for :func:`daskgrad.absolute_vorticity` (required for arrays).
     omega : float or Quantity
@@ -84,7 +88,9 @@ def potential_vorticity_baroclinic(
     g : float or Quantity
         Gravity, m s⁻² (MetPy's 9.80665).
     **options
-        As for :func:`daskgrad.shearing_deformation`; ``spacing`` is the horizontal one.
+        As for :func:`daskgrad.shearing_deformation`; ``spacing`` is the horizontal one. On
+        a projected grid ``winds="grid"`` (u, v along the grid's x and y, MetPy's convention)
+        or ``"earth"`` (eastward/northward, turned to the grid first) is required.
 
     Returns
     -------
@@ -184,17 +190,20 @@ def q_vector(
     dims : optional
         Alias of ``dim``.
     geospatial : bool
-        Per metre on a latitude/longitude grid, with the metric terms.
+        Per metre on the data's grid (latitude/longitude, or projected as for
+        :func:`potential_vorticity_baroclinic`), with the metric terms.
     rd : float or Quantity
         The gas constant of dry air, J kg⁻¹ K⁻¹ (MetPy's R/Md = 287.0475).
     **options
-        As for :func:`daskgrad.shearing_deformation`.
+        As for :func:`daskgrad.shearing_deformation`; ``winds`` as for
+        :func:`potential_vorticity_baroclinic`.
 
     Returns
     -------
     tuple (Q1, Q2)
         Like ``u``, in base SI units as MetPy's (m² kg⁻¹ s⁻¹ with σ = 1); DataArrays named
-        ``q1_{temperature}`` and ``q2_{temperature}``.
+        ``q1_{temperature}`` and ``q2_{temperature}``. On a projected grid along the grid's
+        x and y with ``winds="grid"``, eastward and northward with ``winds="earth"``.
 
     Examples
     --------

@@ -145,16 +145,32 @@ def test_pv_q_vector_and_advection_with_w_match_metpy_with_pyproj_scales(case):
     close_to_scale(adv.values, ref.to("K/s"))
 
 
-@pytest.mark.parametrize("dims", [("p", "y", "x"), ("x", "p", "y")])
+@pytest.mark.parametrize(
+    "dims, source",
+    [
+        (("p", "y", "x"), "projection"),
+        (("x", "p", "y"), "projection"),
+        (("p", "y", "x"), "coordinate"),
+        (("y", "p", "x"), "latitude="),
+    ],
+)
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("lazy", [False, True])
-def test_pv_of_a_rest_state_is_minus_g_f_dtheta_dp(case, dims, lazy):
+def test_pv_of_a_rest_state_is_minus_g_f_dtheta_dp(case, dims, source, lazy):
     """u = v = 0 and θ(p) quadratic on uneven levels: PV = −g f ∂θ/∂p exactly (second-order
     differences with second-order edges are exact on a quadratic), f = 2Ω sin φ at each point
-    of the projected grid, φ from pyproj's inverse."""
+    of the projected grid: φ from pyproj's inverse, or the data's 2-D latitude coordinate,
+    or (shifted by 2°, to tell it apart) the coordinate ``latitude=`` names."""
     crs, *_ = CASES[case]
     ds = dataset(case, dims=dims)
     _, _, _, lat = factors(crs, ds.x.values, ds.y.values)
+    kw = {}
+    if source == "coordinate":
+        ds = ds.assign_coords(lat=(("y", "x"), lat, {"units": "degrees_north"}))
+    elif source == "latitude=":
+        lat = lat + 2.0
+        ds = ds.assign_coords(phi=(("y", "x"), lat, {"units": "degrees_north"}))
+        kw = {"latitude": "phi"}
     p = LEVELS * 100
     theta = 290 + 4e-4 * (1e5 - p) + 3e-9 * (1e5 - p) ** 2
     dtheta_dp = -4e-4 - 6e-9 * (1e5 - p)
@@ -166,9 +182,11 @@ def test_pv_of_a_rest_state_is_minus_g_f_dtheta_dp(case, dims, lazy):
     if lazy:
         th, rest = th.chunk({"p": 3, "y": 8, "x": 9}), rest.chunk({"p": 3, "y": 8, "x": 9})
     for winds in ("grid", "earth"):
-        pv = daskgrad.potential_vorticity_baroclinic(
-            th, "p", rest, rest, vertical_dim="p", geospatial=True, winds=winds, edge_order=2
-        )
+        with raise_if_dask_computes():
+            pv = daskgrad.potential_vorticity_baroclinic(
+                th, "p", rest, rest, vertical_dim="p", geospatial=True, winds=winds,
+                edge_order=2, **kw,
+            )  # fmt: skip
         assert isinstance(pv.data, da.Array) == lazy
         got = pv.transpose("p", "y", "x").values
         np.testing.assert_allclose(got, exact, rtol=1e-9, atol=0)
