@@ -24,7 +24,7 @@ import numpy as np
 
 from .derivatives import Derivatives, Request, derive
 from .kinematics import GRAVITY as G
-from .kinematics import OMEGA, compact, latitude_line
+from .kinematics import OMEGA, broadcast_latitude, compact, latitude_line
 from .metric import Factors, MetricModel, scaled, tensor_component
 from .operators import masked_run
 from .plan import is_dask_collection, is_masked, is_scalar
@@ -547,9 +547,9 @@ def _field(value: Any, like: Any, axis: int | None, name: str) -> Any:
         small = value if is_dask_collection(value) else da.from_array(value, chunks=-1)
         if not is_dask_collection(like):
             return da.broadcast_to(small, like.shape)
-        # along the dims it has, chunked as the data; size-1 dims are broadcast
-        along = tuple((1,) if n == 1 else c for n, c in zip(small.shape, like.chunks, strict=True))
-        return da.broadcast_to(small.rechunk(along), like.shape, chunks=like.chunks)
+        # along the dims it has, chunked as the data, size-1 dims broadcast; a task object per
+        # chunk, so that the engine reads it in the same task as the data's (a 2-D latitude)
+        return broadcast_latitude(small, like, dtype)
     return np.broadcast_to(value, like.shape)
 
 
