@@ -37,6 +37,7 @@ __all__ = [
     "compact",
     "coriolis_array",
     "deformations_shared",
+    "formula_arrays",
     "kinematic_arrays",
     "latitude_line",
     "scalar_component",
@@ -452,6 +453,67 @@ def kinematic_arrays(
     pole_lines = [(axis, np.full_like(v, np.pi / 2)) for axis, v in lines]
     values, touched = run([*parts, *lat], lines), run([*flags, *pole], pole_lines)
     return tuple(join_masked(v, t) for v, t in zip(values, touched, strict=True))
+
+
+def formula_arrays(
+    kind: str,
+    derivatives: dict[Request, Any],
+    blocks: Sequence[Any],
+    *,
+    omega: float = OMEGA,
+    gravity: float = GRAVITY,
+) -> tuple[Any, ...]:
+    """The outputs of ``kind`` from its derivatives already per metre in the local
+    eastward/northward frame (a wind's with their metric terms: the velocity-gradient tensor),
+    keyed as ``KINDS[kind].requests``, and its inputs ``blocks`` (NumPy or dask arrays of one
+    shape; a latitude in radians last for f, broadcastable to them): how a grid that
+    :func:`derive` has no metric for (2-D latitude/longitude) gets the same formulas.
+
+    Examples
+    --------
+    >>> one = np.ones((2, 3))
+    >>> d = {(0, 0, 1): 2 * one, (0, 1, 1): 3 * one}
+    >>> ug, vg = formula_arrays("geostrophic_wind", d, [one, np.pi / 2], omega=0.5, gravity=1.0)
+    >>> ug[0], vg[0]
+    (array([-3., -3., -3.]), array([2., 2., 2.]))
+    """
+    spec = KINDS[kind]
+    keys = list(derivatives)
+    nout = len(spec.outputs)
+    values = {"omega": omega, "gravity": gravity}
+    formula = partial(spec.formula, **{c: values[c] for c in spec.constants})
+    data = [a if is_dask_collection(a) else np.asanyarray(a) for a in derivatives.values()]
+    inputs = [a if is_dask_collection(a) else np.asanyarray(a) for a in blocks]
+    dtype = np.result_type(*[a.dtype for a in data], np.float16)
+    like = data[0]
+    if spec.needs_latitude:
+        inputs[-1] = broadcast_latitude(inputs[-1], like, dtype)
+    block = partial(_formula_block, formula, keys, dtype)
+    if not any(is_dask_collection(a) for a in [*data, *inputs]):
+        return tuple(block(*data, *inputs))
+    import dask.array as da
+
+    chunks = next(a.chunks for a in [*data, *inputs] if is_dask_collection(a))
+    arrays = [
+        a.rechunk(chunks) if is_dask_collection(a) else da.from_array(a, chunks=chunks)
+        for a in [*data, *inputs]
+    ]
+    stacked = da.map_blocks(
+        _stacked, block, *arrays, new_axis=0, chunks=((nout,), *chunks), dtype=dtype
+    )
+    return tuple(stacked[k] for k in range(nout))
+
+
+def _formula_block(
+    formula: Any, keys: Sequence[Request], dtype: Any, *arrays: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """The formula on one chunk, on copies of the derivatives (it writes into them)."""
+    d = {k: np.array(a, dtype=dtype) for k, a in zip(keys, arrays, strict=False)}
+    return tuple(formula(d, arrays[len(keys) :], None))
+
+
+def _stacked(block: Any, *arrays: np.ndarray) -> np.ndarray:
+    return np.stack(block(*arrays))
 
 
 def _run(
