@@ -34,6 +34,8 @@ __all__ = [
     "KINDS",
     "OMEGA",
     "broadcast_latitude",
+    "checked_latitude",
+    "checked_positive",
     "compact",
     "coriolis_array",
     "deformations_shared",
@@ -116,13 +118,36 @@ def _deformations(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | Non
 
 
 def _absolute_vorticity(
-    d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, omega: float
+    d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, omega: float, kind: str
 ) -> Any:
     c = tensor_component("dv/dx", d[(1, 0, 1)], blocks[0], blocks[1], f)
     np.subtract(c, tensor_component("du/dy", d[(0, 1, 1)], blocks[0], blocks[1], f), out=c)
-    coriolis = np.sin(compact(blocks[2]))
+    coriolis = np.sin(checked_latitude(compact(blocks[2]), kind))
     coriolis *= 2 * omega
     return (np.add(c, coriolis, out=c),)
+
+
+def checked_latitude(phi: np.ndarray, kind: str, name: str = "latitude") -> np.ndarray:
+    """``phi`` (radians), refused beyond ±90° with a ValueError naming ``name``: the check of
+    dask latitudes, made in the task that reads them for f (on their distinct values).
+
+    Examples
+    --------
+    >>> checked_latitude(np.array([0.0, 2.0]), "f")
+    Traceback (most recent call last):
+    ...
+    ValueError: f: latitude reaches 114.592 degrees (2 radians), beyond ±90 (...)
+    """
+    if phi.size and phi.dtype.kind in "fiu":
+        with np.errstate(invalid="ignore"):
+            top = np.max(np.abs(phi), initial=0.0, where=~np.isnan(phi))
+        slack = max(1e-12, 4 * float(np.finfo(phi.dtype).eps)) if phi.dtype.kind == "f" else 0
+        if top > np.pi / 2 * (1 + slack):  # float32's π/2 is above float64's
+            raise ValueError(
+                f"{kind}: {name} reaches {np.degrees(top):.6g} degrees ({top:.6g} radians), "
+                "beyond ±90 (latitude and longitude swapped, or degrees given as radians?)"
+            )
+    return phi
 
 
 def _advection(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) -> Any:
@@ -167,13 +192,14 @@ def _geostrophic(
     f: Factors | None,
     omega: float,
     gravity: float,
+    kind: str = "geostrophic_wind",
     wind: int | None = None,
 ) -> Any:
     """(−(g/f) ∂Z/∂y, (g/f) ∂Z/∂x); minus it from the wind (inputs ``wind``, ``wind + 1``)
     for the ageostrophic wind. Infinite or NaN where f = 0, as MetPy's. The factors g/f and
     the metric's scale, which vary by latitude only, are one factor per row: a pass each."""
     gx, gy = d[(0, 0, 1)], d[(0, 1, 1)]
-    sin = np.sin(compact(blocks[-1]))
+    sin = np.sin(checked_latitude(compact(blocks[-1]), kind))
     real = gx.dtype.type
     with np.errstate(divide="ignore", invalid="ignore"):
         across = np.divide(real(-gravity / (2 * omega)), sin, dtype=gx.dtype)
@@ -213,7 +239,11 @@ KINDS: dict[str, Kind] = {
     "total_deformation": Kind(("u", "v"), _TENSOR, _total),
     "deformation": Kind(("u", "v"), _TENSOR, _deformations, ("shear", "stretch", "total")),
     "absolute_vorticity": Kind(
-        ("u", "v", "latitude"), ((1, 0, 1), (0, 1, 1)), _absolute_vorticity, ("",), ("omega",)
+        ("u", "v", "latitude"),
+        ((1, 0, 1), (0, 1, 1)),
+        _absolute_vorticity,
+        ("",),
+        ("omega", "kind"),
     ),
     "advection": Kind(("scalar", "u", "v"), ((0, 0, 1), (0, 1, 1)), _advection),
     "frontogenesis": Kind(
@@ -226,14 +256,14 @@ KINDS: dict[str, Kind] = {
         ((0, 0, 1), (0, 1, 1)),
         _geostrophic,
         ("u", "v"),
-        ("omega", "gravity"),
+        ("omega", "gravity", "kind"),
     ),
     "ageostrophic_wind": Kind(
         ("height", "u", "v", "latitude"),
         ((0, 0, 1), (0, 1, 1)),
         partial(_geostrophic, wind=1),
         ("u", "v"),
-        ("omega", "gravity"),
+        ("omega", "gravity", "kind"),
     ),
 }
 
@@ -277,7 +307,35 @@ def coriolis_array(phi: Any, omega: float = OMEGA) -> Any:
     phi = phi if is_dask_collection(phi) else np.asanyarray(phi)
     if phi.dtype.kind not in "fc":
         phi = phi.astype(np.float64)
+    if is_dask_collection(phi):  # checked as each chunk computes, in the task of its sine
+        return phi.map_blocks(_coriolis_block, omega, dtype=phi.dtype)
     return np.sin(phi) * phi.dtype.type(2 * omega)
+
+
+def checked_positive(values: Any, kind: str, name: str = "pressure") -> Any:
+    """``values`` (a chunk's, or a number), refused with a ValueError naming ``name`` unless
+    all positive (NaN aside): the check of a dask pressure in the task that reads it.
+
+    Examples
+    --------
+    >>> checked_positive(np.array([850.0, 0.0]), "q_vector")
+    Traceback (most recent call last):
+    ...
+    ValueError: q_vector: pressure must be positive; its smallest value is 0
+    """
+    arr = np.asarray(values)
+    if arr.size and arr.dtype.kind in "fiu":
+        with np.errstate(invalid="ignore"):
+            low = np.min(arr, initial=np.inf, where=~np.isnan(arr))
+        if low <= 0:
+            raise ValueError(f"{kind}: {name} must be positive; its smallest value is {low:.6g}")
+    return values
+
+
+def _coriolis_block(phi: np.ndarray, omega: float) -> np.ndarray:
+    out: np.ndarray = np.sin(checked_latitude(phi, "coriolis_parameter"))
+    out *= phi.dtype.type(2 * omega)
+    return out
 
 
 def latitude_line(
@@ -480,7 +538,7 @@ def formula_arrays(
     spec = KINDS[kind]
     keys = list(derivatives)
     nout = len(spec.outputs)
-    values = {"omega": omega, "gravity": gravity}
+    values = {"omega": omega, "gravity": gravity, "kind": kind}
     formula = partial(spec.formula, **{c: values[c] for c in spec.constants})
     data = [a if is_dask_collection(a) else np.asanyarray(a) for a in derivatives.values()]
     inputs = [a if is_dask_collection(a) else np.asanyarray(a) for a in blocks]
@@ -540,7 +598,7 @@ def _run(
     requests = spec.requests
     if kind == "advection":
         requests = tuple((0, a, 1) for a in range(winds))
-    values = {"omega": omega, "gravity": gravity}
+    values = {"omega": omega, "gravity": gravity, "kind": kind}
     formula: Formula = partial(spec.formula, **{c: values[c] for c in spec.constants})
     outs = derive(
         kind,
