@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .derivatives import Derivatives, Formula, Request, derive
-from .metric import Factors, MetricModel, scaled, tensor_component
+from .metric import Factors, scaled, tensor_component
 from .operators import join_masked, split_masked
 from .plan import is_dask_collection, is_masked, normalize_nan_policy
 
@@ -30,6 +30,7 @@ GRAVITY = 9.80665  # m s-2, standard gravity (MetPy's)
 
 __all__ = [
     "DEFORMATIONS",
+    "Call",
     "GRAVITY",
     "KINDS",
     "OMEGA",
@@ -230,6 +231,27 @@ class Kind:
     def needs_latitude(self) -> bool:
         return self.inputs[-1] == "latitude"
 
+    @property
+    def data_names(self) -> list[str]:
+        """The names of the inputs given as data (the latitude of f comes apart)."""
+        return [n for n in self.inputs if n != "latitude"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of a public kinematic function as it is handed down: the quantity (a key of
+    :data:`KINDS`), its data inputs, ``dims``, ``geospatial``, the engine's options, the
+    latitude of f as given and the constants Ω and g in SI units."""
+
+    kind: str
+    inputs: tuple[Any, ...]
+    dims: Any
+    geospatial: bool
+    options: dict[str, Any]
+    latitude: Any = None
+    omega: float = OMEGA
+    gravity: float = GRAVITY
+
 
 _TENSOR = ((0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 1))
 DEFORMATIONS = ("shearing_deformation", "stretching_deformation", "total_deformation")
@@ -416,14 +438,9 @@ def kinematic_arrays(
     inputs: Sequence[Any],
     dims: Any = None,
     *,
-    spacing: Any = None,
-    accuracy: Any = 2,
-    edge_order: Any = 1,
-    nan_policy: Any = "propagate",
-    periodic: Any = None,
-    metric: MetricModel | None = None,
     omega: float = OMEGA,
     gravity: float = GRAVITY,
+    **engine: Any,
 ) -> tuple[Any, ...]:
     """The outputs of the quantity ``kind`` (a key of :data:`KINDS`) of NumPy or dask arrays.
 
@@ -439,12 +456,12 @@ def kinematic_arrays(
         with ``dims=(x, y, z)`` adds ``w ∂s/∂z`` per unit of z's coordinate.
     dims : pair (x, y) of axes, optional
         Default ``(-1, -2)``.
-    spacing, accuracy, edge_order, nan_policy, periodic
-        As for :func:`daskgrad.core.derivatives.derive`, one spacing per dim.
-    metric : MetricModel, optional
-        The grid's metric (spacings then per coordinate unit); Cartesian without it.
     omega, gravity : float
         Ω and g in the units of the data (g = 1 for geopotential).
+    **engine
+        ``spacing``, ``accuracy``, ``edge_order``, ``nan_policy``, ``periodic`` and
+        ``metric`` (the grid's: spacings then per coordinate unit; Cartesian without it), as
+        for :func:`daskgrad.core.derivatives.derive`, one spacing per dim.
 
     Returns
     -------
@@ -485,27 +502,13 @@ def kinematic_arrays(
         else:  # a 1-D line read per chunk, no task or ghost planes of its own
             inputs.pop()
             lines = [line]
-    run = partial(
-        _run,
-        kind,
-        spec,
-        dims,
-        spacing,
-        accuracy,
-        edge_order,
-        nan_policy,
-        periodic,
-        metric,
-        omega,
-        gravity,
-        winds,
-    )
+    run = partial(_run, kind, dims, winds, partial(_formula, omega=omega, gravity=gravity), engine)
     lat = [inputs.pop()] if spec.needs_latitude and not lines else []
     if not any(is_masked(a) for a in inputs):
         return run([*inputs, *lat], lines)
     # masked_run's two passes, the indicators' with a latitude where f is finite (a pole), so
     # that only the data's masks mark the result
-    omit = normalize_nan_policy(nan_policy) == "omit"
+    omit = normalize_nan_policy(engine.get("nan_policy", "propagate")) == "omit"
     parts, flags = zip(*(split_masked(a, omit) for a in inputs), strict=True)
     pole = [np.full_like(lat[0], np.pi / 2)] if lat else []
     pole_lines = [(axis, np.full_like(v, np.pi / 2)) for axis, v in lines]
@@ -538,8 +541,7 @@ def formula_arrays(
     spec = KINDS[kind]
     keys = list(derivatives)
     nout = len(spec.outputs)
-    values = {"omega": omega, "gravity": gravity, "kind": kind}
-    formula = partial(spec.formula, **{c: values[c] for c in spec.constants})
+    formula = _formula(kind, omega=omega, gravity=gravity)
     data = [a if is_dask_collection(a) else np.asanyarray(a) for a in derivatives.values()]
     inputs = [a if is_dask_collection(a) else np.asanyarray(a) for a in blocks]
     dtype = np.result_type(*[a.dtype for a in data], np.float16)
@@ -574,19 +576,19 @@ def _stacked(block: Any, *arrays: np.ndarray) -> np.ndarray:
     return np.stack(block(*arrays))
 
 
+def _formula(kind: str, *, omega: float, gravity: float) -> Formula:
+    """``KINDS[kind]``'s formula with the constants it takes bound."""
+    spec = KINDS[kind]
+    values = {"omega": omega, "gravity": gravity, "kind": kind}
+    return partial(spec.formula, **{c: values[c] for c in spec.constants})
+
+
 def _run(
     kind: str,
-    spec: Kind,
     dims: Any,
-    spacing: Any,
-    accuracy: Any,
-    edge_order: Any,
-    nan_policy: Any,
-    periodic: Any,
-    metric: MetricModel | None,
-    omega: float,
-    gravity: float,
     winds: int,
+    formula: Any,
+    engine: dict[str, Any],
     inputs: Sequence[Any],
     lines: Sequence[tuple[int, Any]] = (),
 ) -> tuple[Any, ...]:
@@ -594,25 +596,19 @@ def _run(
     if kind in DEFORMATIONS and _SHARED.get() and any(is_dask_collection(a) for a in inputs):
         # the kernel of all three, the same task for each of them: a graph of two or three
         # (a run's --deformation) computes them in one task per chunk
-        kind, spec, which = "deformation", KINDS["deformation"], DEFORMATIONS.index(kind)
+        which, kind = DEFORMATIONS.index(kind), "deformation"
+    spec = KINDS[kind]
     requests = spec.requests
     if kind == "advection":
         requests = tuple((0, a, 1) for a in range(winds))
-    values = {"omega": omega, "gravity": gravity, "kind": kind}
-    formula: Formula = partial(spec.formula, **{c: values[c] for c in spec.constants})
     outs = derive(
         kind,
         inputs,
         requests,
-        formula,
+        formula(kind),
         len(spec.outputs),
         dims,
-        spacing=spacing,
-        accuracy=accuracy,
-        edge_order=edge_order,
-        nan_policy=nan_policy,
-        periodic=periodic,
-        metric=metric,
         lines=lines,
+        **engine,
     )
     return outs if which is None else (outs[which],)

@@ -11,9 +11,8 @@ import xarray as xr
 
 from ..core import earth as m
 from ..core.kinematics import (
-    GRAVITY,
     KINDS,
-    OMEGA,
+    Call,
     coriolis_array,
     formula_arrays,
     kinematic_arrays,
@@ -54,20 +53,13 @@ _STANDARD: dict[tuple[str, Any, Any], str] = {
 _HEIGHTS = ("geopotential_height", "geopotential")
 
 
-def kinematic_xarray(
-    kind: str,
-    inputs: Sequence[xr.DataArray],
-    dims: Any,
-    geospatial: bool,
-    options: dict[str, Any],
-    latitude: Any = None,
-    omega: float = OMEGA,
-    gravity: float = GRAVITY,
-) -> Any:
-    """The quantity ``kind`` of DataArrays (in the order of its inputs, no latitude): one
-    DataArray, or a tuple of them for the (a)geostrophic wind."""
+def kinematic_xarray(call: Call) -> Any:
+    """The quantity of a :class:`~daskgrad.core.kinematics.Call` of DataArrays (in the order of
+    its inputs, no latitude): one DataArray, or a tuple of them for the (a)geostrophic wind."""
+    kind, inputs, dims, geospatial = call.kind, list(call.inputs), call.dims, call.geospatial
+    options, latitude, omega, gravity = call.options, call.latitude, call.omega, call.gravity
     spec = KINDS[kind]
-    names = [n for n in spec.inputs if n != "latitude"]
+    names = spec.data_names
     check_inputs(kind, inputs, geospatial, options)
     check_same_grid(kind, inputs, names)
     plain, found = quantities_of(kind, [a.data for a in inputs], names)
