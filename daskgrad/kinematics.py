@@ -4,15 +4,20 @@ per chunk for all its derivatives (see :mod:`daskgrad.core.kinematics`)."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
 
 import numpy as np  # noqa: F401  (the examples in the docstrings use np)
 
-from .core.kinematics import GRAVITY, KINDS, OMEGA, coriolis_array, kinematic_arrays
+from .core.kinematics import GRAVITY, KINDS, OMEGA, Call, coriolis_array, kinematic_arrays
 from .operators import check_array_options, check_flag, dim_alias
 from .xr import units as units_pint
 from .xr.kinematic_units import kinematic_units, latitude_in_radians, quantities_of, si_number
 from .xr.units import is_xarray
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
     "absolute_vorticity",
@@ -26,7 +31,51 @@ __all__ = [
     "total_deformation",
 ]
 
+# Parameter entries shared by the docstrings below: a line ``%(name)s`` in a docstring is
+# replaced by the entry (each line indented as the placeholder), as xarray's and MetPy's
+# docstring substitution do, so that the rendered docstrings keep numpydoc's sections.
+_SHARED_DOCS = {
+    "winds": """\
+u, v : NumPy or dask arrays, pint Quantities, or xarray DataArrays of the same shape
+    The x and y components, as for :func:`shearing_deformation`.""",
+    "dim": """\
+dim : pair (x, y) of axes or dim names, optional
+    As for :func:`shearing_deformation`.
+dims : optional
+    Alias of ``dim``.""",
+    "options": """\
+**options
+    As for :func:`shearing_deformation`.""",
+    "latitude": """\
+latitude : optional
+    As for :func:`absolute_vorticity` (required for arrays).""",
+    "omega": """\
+omega : float or Quantity
+    The earth's rotation rate, s⁻¹ (MetPy's 7.292115e-5).""",
+    "g": """\
+g : float or Quantity
+    Gravity, m s⁻² (MetPy's 9.80665).""",
+}
+_PLACEHOLDER = re.compile(r"( *)%\((\w+)\)s")
 
+
+def _shared_doc(func: F) -> F:
+    """``func`` with the ``%(name)s`` lines of its docstring filled from
+    :data:`_SHARED_DOCS`."""
+    if func.__doc__:
+        lines = []
+        for line in func.__doc__.splitlines():
+            found = _PLACEHOLDER.fullmatch(line)
+            if found is None:
+                lines.append(line)
+                continue
+            indent, name = found.groups()
+            lines += [indent + entry for entry in _SHARED_DOCS[name].splitlines()]
+        func.__doc__ = "\n".join(lines)
+    return func
+
+
+@_shared_doc
 def shearing_deformation(
     u: Any, v: Any, *, dim: Any = None, dims: Any = None, geospatial: bool = False, **options: Any
 ) -> Any:
@@ -66,9 +115,12 @@ def shearing_deformation(
     >>> shearing_deformation(y, x, spacing=0.5)[0]
     array([4., 4., 4., 4.])
     """
-    return _kinematic("shearing_deformation", (u, v), dim_alias(dim, dims), geospatial, options)
+    return _kinematic(
+        Call("shearing_deformation", (u, v), dim_alias(dim, dims), geospatial, options)
+    )
 
 
+@_shared_doc
 def stretching_deformation(
     u: Any, v: Any, *, dim: Any = None, dims: Any = None, geospatial: bool = False, **options: Any
 ) -> Any:
@@ -76,17 +128,12 @@ def stretching_deformation(
 
     Parameters
     ----------
-    u, v : NumPy or dask arrays, pint Quantities, or xarray DataArrays of the same shape
-        The x and y components, as for :func:`shearing_deformation`.
-    dim : pair (x, y) of axes or dim names, optional
-        As for :func:`shearing_deformation`.
-    dims : optional
-        Alias of ``dim``.
+    %(winds)s
+    %(dim)s
     geospatial : bool
         Per metre on a latitude/longitude grid with the metric terms
         (``∂u/∂x − (v/R) tan φ``).
-    **options
-        As for :func:`shearing_deformation`.
+    %(options)s
 
     Returns
     -------
@@ -107,9 +154,12 @@ def stretching_deformation(
     >>> st.name, st.attrs["units"], st.values[0]
     ('stretch_def_u_v', 's-1', array([0.003, 0.003, 0.003, 0.003]))
     """
-    return _kinematic("stretching_deformation", (u, v), dim_alias(dim, dims), geospatial, options)
+    return _kinematic(
+        Call("stretching_deformation", (u, v), dim_alias(dim, dims), geospatial, options)
+    )
 
 
+@_shared_doc
 def total_deformation(
     u: Any, v: Any, *, dim: Any = None, dims: Any = None, geospatial: bool = False, **options: Any
 ) -> Any:
@@ -117,16 +167,11 @@ def total_deformation(
 
     Parameters
     ----------
-    u, v : NumPy or dask arrays, pint Quantities, or xarray DataArrays of the same shape
-        The x and y components, as for :func:`shearing_deformation`.
-    dim : pair (x, y) of axes or dim names, optional
-        As for :func:`shearing_deformation`.
-    dims : optional
-        Alias of ``dim``.
+    %(winds)s
+    %(dim)s
     geospatial : bool
         Per metre on a latitude/longitude grid, both deformations with their metric terms.
-    **options
-        As for :func:`shearing_deformation`.
+    %(options)s
 
     Returns
     -------
@@ -141,9 +186,10 @@ def total_deformation(
     >>> total_deformation(3 * x * ureg("m/s"), 4 * x * ureg("m/s"), spacing=ureg("1 km"))[0]
     <Quantity([5. 5. 5. 5.], 'meter / second / kilometer')>
     """
-    return _kinematic("total_deformation", (u, v), dim_alias(dim, dims), geospatial, options)
+    return _kinematic(Call("total_deformation", (u, v), dim_alias(dim, dims), geospatial, options))
 
 
+@_shared_doc
 def absolute_vorticity(
     u: Any,
     v: Any,
@@ -162,10 +208,7 @@ def absolute_vorticity(
     u, v : NumPy or dask arrays, pint Quantities, or xarray DataArrays of the same shape
         The x and y components, as for :func:`shearing_deformation`; plain numbers are
         taken as m/s on a spacing in metres (f is added in s⁻¹).
-    dim : pair (x, y) of axes or dim names, optional
-        As for :func:`shearing_deformation`.
-    dims : optional
-        Alias of ``dim``.
+    %(dim)s
     geospatial : bool
         Per metre on a latitude/longitude grid (metric term ``+(u/R) tan φ``); f from the
         grid's latitude.
@@ -175,10 +218,8 @@ def absolute_vorticity(
         coordinate or a DataArray of latitudes (degrees unless its units say radians); by
         default the grid's latitude with ``geospatial=True``, else the coordinate named
         lat/latitude/nav_lat or with ``standard_name`` latitude.
-    omega : float or Quantity
-        The earth's rotation rate, s⁻¹ (MetPy's 7.292115e-5).
-    **options
-        As for :func:`shearing_deformation`.
+    %(omega)s
+    %(options)s
 
     Returns
     -------
@@ -193,10 +234,13 @@ def absolute_vorticity(
     array([0.0021, 0.0021, 0.0021, 0.0021])
     """
     return _kinematic(
-        "absolute_vorticity", (u, v), dim_alias(dim, dims), geospatial, options, latitude, omega
+        Call(
+            "absolute_vorticity", (u, v), dim_alias(dim, dims), geospatial, options, latitude, omega
+        )
     )
 
 
+@_shared_doc
 def coriolis_parameter(latitude: Any, *, omega: Any = OMEGA) -> Any:
     """The Coriolis parameter f = 2Ω sin φ, as MetPy's.
 
@@ -206,8 +250,7 @@ def coriolis_parameter(latitude: Any, *, omega: Any = OMEGA) -> Any:
         NumPy or dask arrays of plain numbers are radians (as in MetPy; values beyond π/2 are
         a ValueError), Quantities in any angle unit, DataArrays in degrees unless their
         ``units`` say radians.
-    omega : float or Quantity
-        The earth's rotation rate, s⁻¹ (MetPy's 7.292115e-5).
+    %(omega)s
 
     Returns
     -------
@@ -236,6 +279,7 @@ def coriolis_parameter(latitude: Any, *, omega: Any = OMEGA) -> Any:
     return out
 
 
+@_shared_doc
 def advection(
     scalar: Any,
     u: Any,
@@ -261,17 +305,13 @@ def advection(
         for arrays the third entry of ``spacing`` (a number, a 1-D coordinate, or an array
         broadcastable to the data that varies by column), for DataArrays
         ``vertical_dim``'s coordinate (w per z's units is converted to u per spacing's).
-    dim : pair (x, y) of axes or dim names, optional
-        As for :func:`shearing_deformation`.
-    dims : optional
-        Alias of ``dim``.
+    %(dim)s
     vertical_dim : optional
         The axis (default -3) or dim name of ``w``'s derivative (with ``w`` only); not one
         of ``dim``.
     geospatial : bool
         Per metre on a latitude/longitude grid (a scalar's gradient has no metric term).
-    **options
-        As for :func:`shearing_deformation`.
+    %(options)s
 
     Returns
     -------
@@ -301,9 +341,10 @@ def advection(
         )
     if vertical_dim is not None:
         raise TypeError("advection: vertical_dim goes with w, the vertical wind; w is None")
-    return _kinematic("advection", (scalar, u, v), dim_alias(dim, dims), geospatial, options)
+    return _kinematic(Call("advection", (scalar, u, v), dim_alias(dim, dims), geospatial, options))
 
 
+@_shared_doc
 def frontogenesis(
     theta: Any,
     u: Any,
@@ -325,15 +366,11 @@ def frontogenesis(
         Potential temperature.
     u, v : arrays, Quantities or DataArrays like ``theta``
         The wind's x and y components (eastward and northward with ``geospatial=True``).
-    dim : pair (x, y) of axes or dim names, optional
-        As for :func:`shearing_deformation`.
-    dims : optional
-        Alias of ``dim``.
+    %(dim)s
     geospatial : bool
         Per metre on a latitude/longitude grid, the wind's derivatives with their metric
         terms.
-    **options
-        As for :func:`shearing_deformation`.
+    %(options)s
 
     Returns
     -------
@@ -347,9 +384,12 @@ def frontogenesis(
     >>> frontogenesis(x, -x, y)[0]  # θ along x, compressed along x: frontogenetic
     array([1., 1., 1., 1.])
     """
-    return _kinematic("frontogenesis", (theta, u, v), dim_alias(dim, dims), geospatial, options)
+    return _kinematic(
+        Call("frontogenesis", (theta, u, v), dim_alias(dim, dims), geospatial, options)
+    )
 
 
+@_shared_doc
 def geostrophic_wind(
     height: Any,
     *,
@@ -369,20 +409,13 @@ def geostrophic_wind(
         Geopotential height (m), or geopotential (m² s⁻², then g is not used), told apart by
         the units of a Quantity or of the ``units`` attribute; plain numbers are heights in m
         on a spacing in m.
-    dim : pair (x, y) of axes or dim names, optional
-        As for :func:`shearing_deformation`.
-    dims : optional
-        Alias of ``dim``.
+    %(dim)s
     geospatial : bool
         Per metre on a latitude/longitude grid, f from the grid's latitude.
-    latitude : optional
-        As for :func:`absolute_vorticity` (required for arrays).
-    omega : float or Quantity
-        The earth's rotation rate, s⁻¹ (MetPy's 7.292115e-5).
-    g : float or Quantity
-        Gravity, m s⁻² (MetPy's 9.80665).
-    **options
-        As for :func:`shearing_deformation`.
+    %(latitude)s
+    %(omega)s
+    %(g)s
+    %(options)s
 
     Returns
     -------
@@ -399,17 +432,20 @@ def geostrophic_wind(
     (array([-10., -10., -10., -10.]), array([5., 5., 5., 5.]))
     """
     return _kinematic(
-        "geostrophic_wind",
-        (height,),
-        dim_alias(dim, dims),
-        geospatial,
-        options,
-        latitude,
-        omega,
-        g,
+        Call(
+            "geostrophic_wind",
+            (height,),
+            dim_alias(dim, dims),
+            geospatial,
+            options,
+            latitude,
+            omega,
+            g,
+        )
     )
 
 
+@_shared_doc
 def ageostrophic_wind(
     height: Any,
     u: Any,
@@ -431,20 +467,13 @@ def ageostrophic_wind(
         Geopotential height or geopotential, as for :func:`geostrophic_wind`.
     u, v : arrays, Quantities or DataArrays like ``height``
         The wind.
-    dim : pair (x, y) of axes or dim names, optional
-        As for :func:`shearing_deformation`.
-    dims : optional
-        Alias of ``dim``.
+    %(dim)s
     geospatial : bool
         Per metre on a latitude/longitude grid, f from the grid's latitude.
-    latitude : optional
-        As for :func:`absolute_vorticity` (required for arrays).
-    omega : float or Quantity
-        The earth's rotation rate, s⁻¹.
-    g : float or Quantity
-        Gravity, m s⁻².
-    **options
-        As for :func:`shearing_deformation`.
+    %(latitude)s
+    %(omega)s
+    %(g)s
+    %(options)s
 
     Returns
     -------
@@ -460,38 +489,32 @@ def ageostrophic_wind(
     (array([0., 0., 0., 0.]), array([0., 0., 0., 0.]))
     """
     return _kinematic(
-        "ageostrophic_wind",
-        (height, u, v),
-        dim_alias(dim, dims),
-        geospatial,
-        options,
-        latitude,
-        omega,
-        g,
+        Call(
+            "ageostrophic_wind",
+            (height, u, v),
+            dim_alias(dim, dims),
+            geospatial,
+            options,
+            latitude,
+            omega,
+            g,
+        )
     )
 
 
-def _kinematic(
-    kind: str,
-    inputs: tuple[Any, ...],
-    dims: Any,
-    geospatial: Any,
-    options: dict[str, Any],
-    latitude: Any = None,
-    omega: Any = OMEGA,
-    gravity: Any = GRAVITY,
-) -> Any:
-    check_flag(geospatial)
-    omega = si_number(omega, "1/s", "omega")
-    gravity = si_number(gravity, "m/s**2", "g")
-    if any(is_xarray(a) for a in inputs):
+def _kinematic(call: Call) -> Any:
+    check_flag(call.geospatial)
+    omega = si_number(call.omega, "1/s", "omega")
+    gravity = si_number(call.gravity, "m/s**2", "g")
+    call = replace(call, omega=omega, gravity=gravity)
+    if any(is_xarray(a) for a in call.inputs):
         from .xr.kinematics import kinematic_xarray
 
-        return kinematic_xarray(kind, inputs, dims, geospatial, options, latitude, omega, gravity)
-    check_array_options(kind, geospatial, options)
+        return kinematic_xarray(call)
+    kind, inputs, options, latitude = call.kind, call.inputs, call.options, call.latitude
+    check_array_options(kind, call.geospatial, options)
     spec = KINDS[kind]
-    names = [n for n in spec.inputs if n != "latitude"]
-    plain, found = quantities_of(kind, inputs, names)
+    plain, found = quantities_of(kind, inputs, spec.data_names)
     step_units = None
     if "spacing" in options:
         options["spacing"], step_units = units_pint.common_spacing(kind, options["spacing"])
@@ -508,7 +531,7 @@ def _kinematic(
     if registry is not None and step_units is None:
         step_units = registry.dimensionless
     out_units, omega, gravity = kinematic_units(kind, found, step_units, registry, omega, gravity)
-    out = kinematic_arrays(kind, plain, dims, **options, omega=omega, gravity=gravity)
+    out = kinematic_arrays(kind, plain, call.dims, **options, omega=omega, gravity=gravity)
     if registry is not None:
         out = tuple(units_pint.quantity(o, unit) for o, unit in zip(out, out_units, strict=True))
     return out[0] if len(out) == 1 else out

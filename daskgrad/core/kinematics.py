@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .derivatives import Derivatives, Formula, Request, derive
-from .metric import Factors, MetricModel, scaled, tensor_component
+from .metric import Factors, scaled, tensor_component
 from .operators import join_masked, split_masked
 from .plan import is_dask_collection, is_masked, normalize_nan_policy
 
@@ -30,13 +30,17 @@ GRAVITY = 9.80665  # m s-2, standard gravity (MetPy's)
 
 __all__ = [
     "DEFORMATIONS",
+    "Call",
     "GRAVITY",
     "KINDS",
     "OMEGA",
     "broadcast_latitude",
+    "checked_latitude",
+    "checked_positive",
     "compact",
     "coriolis_array",
     "deformations_shared",
+    "formula_arrays",
     "kinematic_arrays",
     "latitude_line",
     "scalar_component",
@@ -115,13 +119,36 @@ def _deformations(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | Non
 
 
 def _absolute_vorticity(
-    d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, omega: float
+    d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, omega: float, kind: str
 ) -> Any:
     c = tensor_component("dv/dx", d[(1, 0, 1)], blocks[0], blocks[1], f)
     np.subtract(c, tensor_component("du/dy", d[(0, 1, 1)], blocks[0], blocks[1], f), out=c)
-    coriolis = np.sin(compact(blocks[2]))
+    coriolis = np.sin(checked_latitude(compact(blocks[2]), kind))
     coriolis *= 2 * omega
     return (np.add(c, coriolis, out=c),)
+
+
+def checked_latitude(phi: np.ndarray, kind: str, name: str = "latitude") -> np.ndarray:
+    """``phi`` (radians), refused beyond ±90° with a ValueError naming ``name``: the check of
+    dask latitudes, made in the task that reads them for f (on their distinct values).
+
+    Examples
+    --------
+    >>> checked_latitude(np.array([0.0, 2.0]), "f")
+    Traceback (most recent call last):
+    ...
+    ValueError: f: latitude reaches 114.592 degrees (2 radians), beyond ±90 (...)
+    """
+    if phi.size and phi.dtype.kind in "fiu":
+        with np.errstate(invalid="ignore"):
+            top = np.max(np.abs(phi), initial=0.0, where=~np.isnan(phi))
+        slack = max(1e-12, 4 * float(np.finfo(phi.dtype).eps)) if phi.dtype.kind == "f" else 0
+        if top > np.pi / 2 * (1 + slack):  # float32's π/2 is above float64's
+            raise ValueError(
+                f"{kind}: {name} reaches {np.degrees(top):.6g} degrees ({top:.6g} radians), "
+                "beyond ±90 (latitude and longitude swapped, or degrees given as radians?)"
+            )
+    return phi
 
 
 def _advection(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None) -> Any:
@@ -166,13 +193,14 @@ def _geostrophic(
     f: Factors | None,
     omega: float,
     gravity: float,
+    kind: str = "geostrophic_wind",
     wind: int | None = None,
 ) -> Any:
     """(−(g/f) ∂Z/∂y, (g/f) ∂Z/∂x); minus it from the wind (inputs ``wind``, ``wind + 1``)
     for the ageostrophic wind. Infinite or NaN where f = 0, as MetPy's. The factors g/f and
     the metric's scale, which vary by latitude only, are one factor per row: a pass each."""
     gx, gy = d[(0, 0, 1)], d[(0, 1, 1)]
-    sin = np.sin(compact(blocks[-1]))
+    sin = np.sin(checked_latitude(compact(blocks[-1]), kind))
     real = gx.dtype.type
     with np.errstate(divide="ignore", invalid="ignore"):
         across = np.divide(real(-gravity / (2 * omega)), sin, dtype=gx.dtype)
@@ -203,6 +231,27 @@ class Kind:
     def needs_latitude(self) -> bool:
         return self.inputs[-1] == "latitude"
 
+    @property
+    def data_names(self) -> list[str]:
+        """The names of the inputs given as data (the latitude of f comes apart)."""
+        return [n for n in self.inputs if n != "latitude"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of a public kinematic function as it is handed down: the quantity (a key of
+    :data:`KINDS`), its data inputs, ``dims``, ``geospatial``, the engine's options, the
+    latitude of f as given and the constants Ω and g in SI units."""
+
+    kind: str
+    inputs: tuple[Any, ...]
+    dims: Any
+    geospatial: bool
+    options: dict[str, Any]
+    latitude: Any = None
+    omega: float = OMEGA
+    gravity: float = GRAVITY
+
 
 _TENSOR = ((0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 1))
 DEFORMATIONS = ("shearing_deformation", "stretching_deformation", "total_deformation")
@@ -212,7 +261,11 @@ KINDS: dict[str, Kind] = {
     "total_deformation": Kind(("u", "v"), _TENSOR, _total),
     "deformation": Kind(("u", "v"), _TENSOR, _deformations, ("shear", "stretch", "total")),
     "absolute_vorticity": Kind(
-        ("u", "v", "latitude"), ((1, 0, 1), (0, 1, 1)), _absolute_vorticity, ("",), ("omega",)
+        ("u", "v", "latitude"),
+        ((1, 0, 1), (0, 1, 1)),
+        _absolute_vorticity,
+        ("",),
+        ("omega", "kind"),
     ),
     "advection": Kind(("scalar", "u", "v"), ((0, 0, 1), (0, 1, 1)), _advection),
     "frontogenesis": Kind(
@@ -225,14 +278,14 @@ KINDS: dict[str, Kind] = {
         ((0, 0, 1), (0, 1, 1)),
         _geostrophic,
         ("u", "v"),
-        ("omega", "gravity"),
+        ("omega", "gravity", "kind"),
     ),
     "ageostrophic_wind": Kind(
         ("height", "u", "v", "latitude"),
         ((0, 0, 1), (0, 1, 1)),
         partial(_geostrophic, wind=1),
         ("u", "v"),
-        ("omega", "gravity"),
+        ("omega", "gravity", "kind"),
     ),
 }
 
@@ -276,7 +329,35 @@ def coriolis_array(phi: Any, omega: float = OMEGA) -> Any:
     phi = phi if is_dask_collection(phi) else np.asanyarray(phi)
     if phi.dtype.kind not in "fc":
         phi = phi.astype(np.float64)
+    if is_dask_collection(phi):  # checked as each chunk computes, in the task of its sine
+        return phi.map_blocks(_coriolis_block, omega, dtype=phi.dtype)
     return np.sin(phi) * phi.dtype.type(2 * omega)
+
+
+def checked_positive(values: Any, kind: str, name: str = "pressure") -> Any:
+    """``values`` (a chunk's, or a number), refused with a ValueError naming ``name`` unless
+    all positive (NaN aside): the check of a dask pressure in the task that reads it.
+
+    Examples
+    --------
+    >>> checked_positive(np.array([850.0, 0.0]), "q_vector")
+    Traceback (most recent call last):
+    ...
+    ValueError: q_vector: pressure must be positive; its smallest value is 0
+    """
+    arr = np.asarray(values)
+    if arr.size and arr.dtype.kind in "fiu":
+        with np.errstate(invalid="ignore"):
+            low = np.min(arr, initial=np.inf, where=~np.isnan(arr))
+        if low <= 0:
+            raise ValueError(f"{kind}: {name} must be positive; its smallest value is {low:.6g}")
+    return values
+
+
+def _coriolis_block(phi: np.ndarray, omega: float) -> np.ndarray:
+    out: np.ndarray = np.sin(checked_latitude(phi, "coriolis_parameter"))
+    out *= phi.dtype.type(2 * omega)
+    return out
 
 
 def latitude_line(
@@ -357,14 +438,9 @@ def kinematic_arrays(
     inputs: Sequence[Any],
     dims: Any = None,
     *,
-    spacing: Any = None,
-    accuracy: Any = 2,
-    edge_order: Any = 1,
-    nan_policy: Any = "propagate",
-    periodic: Any = None,
-    metric: MetricModel | None = None,
     omega: float = OMEGA,
     gravity: float = GRAVITY,
+    **engine: Any,
 ) -> tuple[Any, ...]:
     """The outputs of the quantity ``kind`` (a key of :data:`KINDS`) of NumPy or dask arrays.
 
@@ -380,12 +456,12 @@ def kinematic_arrays(
         with ``dims=(x, y, z)`` adds ``w ∂s/∂z`` per unit of z's coordinate.
     dims : pair (x, y) of axes, optional
         Default ``(-1, -2)``.
-    spacing, accuracy, edge_order, nan_policy, periodic
-        As for :func:`daskgrad.core.derivatives.derive`, one spacing per dim.
-    metric : MetricModel, optional
-        The grid's metric (spacings then per coordinate unit); Cartesian without it.
     omega, gravity : float
         Ω and g in the units of the data (g = 1 for geopotential).
+    **engine
+        ``spacing``, ``accuracy``, ``edge_order``, ``nan_policy``, ``periodic`` and
+        ``metric`` (the grid's: spacings then per coordinate unit; Cartesian without it), as
+        for :func:`daskgrad.core.derivatives.derive`, one spacing per dim.
 
     Returns
     -------
@@ -426,27 +502,13 @@ def kinematic_arrays(
         else:  # a 1-D line read per chunk, no task or ghost planes of its own
             inputs.pop()
             lines = [line]
-    run = partial(
-        _run,
-        kind,
-        spec,
-        dims,
-        spacing,
-        accuracy,
-        edge_order,
-        nan_policy,
-        periodic,
-        metric,
-        omega,
-        gravity,
-        winds,
-    )
+    run = partial(_run, kind, dims, winds, partial(_formula, omega=omega, gravity=gravity), engine)
     lat = [inputs.pop()] if spec.needs_latitude and not lines else []
     if not any(is_masked(a) for a in inputs):
         return run([*inputs, *lat], lines)
     # masked_run's two passes, the indicators' with a latitude where f is finite (a pole), so
     # that only the data's masks mark the result
-    omit = normalize_nan_policy(nan_policy) == "omit"
+    omit = normalize_nan_policy(engine.get("nan_policy", "propagate")) == "omit"
     parts, flags = zip(*(split_masked(a, omit) for a in inputs), strict=True)
     pole = [np.full_like(lat[0], np.pi / 2)] if lat else []
     pole_lines = [(axis, np.full_like(v, np.pi / 2)) for axis, v in lines]
@@ -454,19 +516,79 @@ def kinematic_arrays(
     return tuple(join_masked(v, t) for v, t in zip(values, touched, strict=True))
 
 
+def formula_arrays(
+    kind: str,
+    derivatives: dict[Request, Any],
+    blocks: Sequence[Any],
+    *,
+    omega: float = OMEGA,
+    gravity: float = GRAVITY,
+) -> tuple[Any, ...]:
+    """The outputs of ``kind`` from its derivatives already per metre in the local
+    eastward/northward frame (a wind's with their metric terms: the velocity-gradient tensor),
+    keyed as ``KINDS[kind].requests``, and its inputs ``blocks`` (NumPy or dask arrays of one
+    shape; a latitude in radians last for f, broadcastable to them): how a grid that
+    :func:`derive` has no metric for (2-D latitude/longitude) gets the same formulas.
+
+    Examples
+    --------
+    >>> one = np.ones((2, 3))
+    >>> d = {(0, 0, 1): 2 * one, (0, 1, 1): 3 * one}
+    >>> ug, vg = formula_arrays("geostrophic_wind", d, [one, np.pi / 2], omega=0.5, gravity=1.0)
+    >>> ug[0], vg[0]
+    (array([-3., -3., -3.]), array([2., 2., 2.]))
+    """
+    spec = KINDS[kind]
+    keys = list(derivatives)
+    nout = len(spec.outputs)
+    formula = _formula(kind, omega=omega, gravity=gravity)
+    data = [a if is_dask_collection(a) else np.asanyarray(a) for a in derivatives.values()]
+    inputs = [a if is_dask_collection(a) else np.asanyarray(a) for a in blocks]
+    dtype = np.result_type(*[a.dtype for a in data], np.float16)
+    like = data[0]
+    if spec.needs_latitude:
+        inputs[-1] = broadcast_latitude(inputs[-1], like, dtype)
+    block = partial(_formula_block, formula, keys, dtype)
+    if not any(is_dask_collection(a) for a in [*data, *inputs]):
+        return tuple(block(*data, *inputs))
+    import dask.array as da
+
+    chunks = next(a.chunks for a in [*data, *inputs] if is_dask_collection(a))
+    arrays = [
+        a.rechunk(chunks) if is_dask_collection(a) else da.from_array(a, chunks=chunks)
+        for a in [*data, *inputs]
+    ]
+    stacked = da.map_blocks(
+        _stacked, block, *arrays, new_axis=0, chunks=((nout,), *chunks), dtype=dtype
+    )
+    return tuple(stacked[k] for k in range(nout))
+
+
+def _formula_block(
+    formula: Any, keys: Sequence[Request], dtype: Any, *arrays: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """The formula on one chunk, on copies of the derivatives (it writes into them)."""
+    d = {k: np.array(a, dtype=dtype) for k, a in zip(keys, arrays, strict=False)}
+    return tuple(formula(d, arrays[len(keys) :], None))
+
+
+def _stacked(block: Any, *arrays: np.ndarray) -> np.ndarray:
+    return np.stack(block(*arrays))
+
+
+def _formula(kind: str, *, omega: float, gravity: float) -> Formula:
+    """``KINDS[kind]``'s formula with the constants it takes bound."""
+    spec = KINDS[kind]
+    values = {"omega": omega, "gravity": gravity, "kind": kind}
+    return partial(spec.formula, **{c: values[c] for c in spec.constants})
+
+
 def _run(
     kind: str,
-    spec: Kind,
     dims: Any,
-    spacing: Any,
-    accuracy: Any,
-    edge_order: Any,
-    nan_policy: Any,
-    periodic: Any,
-    metric: MetricModel | None,
-    omega: float,
-    gravity: float,
     winds: int,
+    formula: Any,
+    engine: dict[str, Any],
     inputs: Sequence[Any],
     lines: Sequence[tuple[int, Any]] = (),
 ) -> tuple[Any, ...]:
@@ -474,25 +596,19 @@ def _run(
     if kind in DEFORMATIONS and _SHARED.get() and any(is_dask_collection(a) for a in inputs):
         # the kernel of all three, the same task for each of them: a graph of two or three
         # (a run's --deformation) computes them in one task per chunk
-        kind, spec, which = "deformation", KINDS["deformation"], DEFORMATIONS.index(kind)
+        which, kind = DEFORMATIONS.index(kind), "deformation"
+    spec = KINDS[kind]
     requests = spec.requests
     if kind == "advection":
         requests = tuple((0, a, 1) for a in range(winds))
-    values = {"omega": omega, "gravity": gravity}
-    formula: Formula = partial(spec.formula, **{c: values[c] for c in spec.constants})
     outs = derive(
         kind,
         inputs,
         requests,
-        formula,
+        formula(kind),
         len(spec.outputs),
         dims,
-        spacing=spacing,
-        accuracy=accuracy,
-        edge_order=edge_order,
-        nan_policy=nan_policy,
-        periodic=periodic,
-        metric=metric,
         lines=lines,
+        **engine,
     )
     return outs if which is None else (outs[which],)

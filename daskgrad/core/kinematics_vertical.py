@@ -24,7 +24,14 @@ import numpy as np
 
 from .derivatives import Derivatives, Request, derive
 from .kinematics import GRAVITY as G
-from .kinematics import OMEGA, broadcast_latitude, compact, latitude_line
+from .kinematics import (
+    OMEGA,
+    broadcast_latitude,
+    checked_latitude,
+    checked_positive,
+    compact,
+    latitude_line,
+)
 from .metric import Factors, MetricModel, scaled, tensor_component
 from .operators import masked_run
 from .plan import is_dask_collection, is_masked, is_scalar
@@ -314,7 +321,8 @@ def _pv(
     u, v, lat = blocks[1], blocks[2], blocks[-1]
     zeta = tensor_component("dv/dx", d[(2, _X, 1)], u, v, f)
     np.subtract(zeta, tensor_component("du/dy", d[(1, _Y, 1)], u, v, f), out=zeta)
-    zeta += (two_omega * np.sin(compact(lat))).astype(zeta.dtype, copy=False)
+    phi = checked_latitude(compact(lat), "potential_vorticity_baroclinic")
+    zeta += (two_omega * np.sin(phi)).astype(zeta.dtype, copy=False)
     dtdx, dtdy = _scalar_gradient(d, 0, _X, f), _scalar_gradient(d, 0, _Y, f)
     dtdp, dudp, dvdp = (_per_coordinate(d, j, chain, 3) for j in (0, 1, 2))
     pv = np.multiply(zeta, dtdp, out=zeta)
@@ -340,7 +348,7 @@ def _q_vector(
     dvdy = tensor_component("dv/dy", d[(1, _Y, 1)], u, v, f)
     dtdx, dtdy = _scalar_gradient(d, 2, _X, f), _scalar_gradient(d, 2, _Y, f)
     extra = iter(blocks[3:])
-    p_block = p if p is not None else compact(next(extra))
+    p_block = p if p is not None else checked_positive(compact(next(extra)), "q_vector")
     sigma_block = sigma if sigma is not None else compact(next(extra))
     factor = np.asarray(-rd / (p_block * sigma_block), dtype=dudx.dtype)
     q1 = np.multiply(dudx, dtdx, out=dudx)

@@ -197,7 +197,8 @@ def quantities_of(kind: str, datas: Sequence[Any], names: Sequence[str]) -> tupl
 
 
 def check_latitude(kind: str, radians: Any, name: str = "latitude") -> Any:
-    """``radians`` (NumPy) refused when beyond ±90° (dask values are not inspected)."""
+    """``radians`` (NumPy) refused when beyond ±90° (dask values: as each chunk computes, in
+    the formula's task, see :func:`daskgrad.core.kinematics.checked_latitude`)."""
     if is_dask_collection(radians):
         return radians
     values = np.asarray(radians)
@@ -214,7 +215,7 @@ def check_latitude(kind: str, radians: Any, name: str = "latitude") -> Any:
 
 def latitude_in_radians(kind: str, latitude: Any) -> Any:
     """Latitudes in radians: a Quantity converted, plain numbers radians (as in MetPy); both
-    refused beyond ±90° (NumPy values; dask ones are not inspected).
+    refused beyond ±90° (NumPy values now; dask ones as their chunks compute).
 
     Examples
     --------

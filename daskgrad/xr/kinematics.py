@@ -10,12 +10,19 @@ import numpy as np
 import xarray as xr
 
 from ..core import earth as m
-from ..core.kinematics import GRAVITY, KINDS, OMEGA, coriolis_array, kinematic_arrays
+from ..core.kinematics import (
+    KINDS,
+    Call,
+    coriolis_array,
+    formula_arrays,
+    kinematic_arrays,
+)
 from ..core.metric import LatLonMetric
 from ..core.plan import is_dask_collection
 from ..core.projection import ProjectedMetric
 from . import units as units_pint
 from .cf import LAT_NAMES, mapping_of
+from .geospatial import geospatial_gradient
 from .gradient import describe, dim_spacings
 from .kinematic_units import (
     application_registry,
@@ -46,20 +53,13 @@ _STANDARD: dict[tuple[str, Any, Any], str] = {
 _HEIGHTS = ("geopotential_height", "geopotential")
 
 
-def kinematic_xarray(
-    kind: str,
-    inputs: Sequence[xr.DataArray],
-    dims: Any,
-    geospatial: bool,
-    options: dict[str, Any],
-    latitude: Any = None,
-    omega: float = OMEGA,
-    gravity: float = GRAVITY,
-) -> Any:
-    """The quantity ``kind`` of DataArrays (in the order of its inputs, no latitude): one
-    DataArray, or a tuple of them for the (a)geostrophic wind."""
+def kinematic_xarray(call: Call) -> Any:
+    """The quantity of a :class:`~daskgrad.core.kinematics.Call` of DataArrays (in the order of
+    its inputs, no latitude): one DataArray, or a tuple of them for the (a)geostrophic wind."""
+    kind, inputs, dims, geospatial = call.kind, list(call.inputs), call.dims, call.geospatial
+    options, latitude, omega, gravity = call.options, call.latitude, call.omega, call.gravity
     spec = KINDS[kind]
-    names = [n for n in spec.inputs if n != "latitude"]
+    names = spec.data_names
     check_inputs(kind, inputs, geospatial, options)
     check_same_grid(kind, inputs, names)
     plain, found = quantities_of(kind, [a.data for a in inputs], names)
@@ -105,9 +105,71 @@ def kinematic_xarray(
             **stencil,
         )
 
+    def curved(_: str, datas, grid, _options, stencil):
+        return _curvilinear(kind, datas, names, grid, stencil, omega, gravity)
+
     first_units = next((u for u in found.values() if u is not None), None) if quantity else None
-    data, _ = grid_data(kind, inputs, dims, options, geospatial, first_units, engine)
+    data, _ = grid_data(kind, inputs, dims, options, geospatial, first_units, engine, curved)
     return _wrap(kind, inputs, names, data, out_units, quantity, geospatial)
+
+
+def _curvilinear(
+    kind: str,
+    inputs: Sequence[xr.DataArray],
+    names: Sequence[str],
+    grid: Any,
+    stencil: dict[str, Any],
+    omega: float,
+    gravity: float,
+) -> tuple[Any, ...]:
+    """``kind`` on a grid of 2-D latitude/longitude, as divergence and vorticity are there: a
+    scalar's eastward and northward derivatives per metre from :func:`geospatial_gradient`,
+    the wind's velocity-gradient tensor from those of its earth-centred Cartesian components
+    (:func:`_curvilinear_tensor`), f from the latitude of each point; then the same formula
+    as on any other grid."""
+    spec = KINDS[kind]
+    first = inputs[0]
+    wind = [names.index("u"), names.index("v")] if "u" in names else []
+    d: dict[Any, Any] = {}
+    for j in sorted({j for j, _, _ in spec.requests} - set(wind)):
+        grads: Any = geospatial_gradient(inputs[j], grid=grid, **stencil)
+        for a, g in enumerate(grads):
+            d[(j, a, 1)] = g.transpose(*first.dims).data
+    if any(j in wind for j, _, _ in spec.requests):
+        tensor = _curvilinear_tensor(inputs[wind[0]], inputs[wind[1]], grid, stencil)
+        for (w, a), t in zip(((0, 0), (0, 1), (1, 0), (1, 1)), tensor, strict=True):
+            d[(wind[w], a, 1)] = t
+    blocks = [a.data for a in inputs]
+    if spec.needs_latitude:
+        phi = xr.DataArray(grid.lat, dims=grid.dims) * grid.lat_rad
+        phi = phi.expand_dims([n for n in first.dims if n not in phi.dims])
+        blocks.append(phi.transpose(*first.dims).data)
+    wanted = {r: d[r] for r in spec.requests}
+    return formula_arrays(kind, wanted, blocks, omega=omega, gravity=gravity)
+
+
+def _curvilinear_tensor(
+    u: xr.DataArray, v: xr.DataArray, grid: Any, stencil: dict[str, Any]
+) -> tuple[Any, Any, Any, Any]:
+    """(∂u/∂x, ∂u/∂y, ∂v/∂x, ∂v/∂y) per metre in the eastward/northward frame on a grid of
+    2-D latitude/longitude: the wind's earth-centred Cartesian components V_i = u e_i + v n_i
+    (smooth through a pole inside the grid, where u and v are not) differentiated eastward
+    and northward, projected back on e and n (∂u/∂x = Σ_i e_i ∂V_i/∂x, …), which on a regular
+    grid is the tensor with its metric terms (∂u/∂x − v tan φ / N, …)."""
+    phi = xr.DataArray(grid.lat, dims=grid.dims) * grid.lat_rad
+    lam = xr.DataArray(grid.lon, dims=grid.dims) * grid.lon_rad
+    east = (-np.sin(lam), np.cos(lam), None)
+    north = (-np.sin(phi) * np.cos(lam), -np.sin(phi) * np.sin(lam), np.cos(phi))
+    parts: list[Any] = [0, 0, 0, 0]
+    for e_i, n_i in zip(east, north, strict=True):
+        component = v * n_i if e_i is None else u * e_i + v * n_i
+        component = component.rename(u.name).assign_attrs(u.attrs)
+        dx, dy = geospatial_gradient(component, grid=grid, **stencil)
+        for k, (g, basis) in enumerate(((dx, e_i), (dy, e_i), (dx, n_i), (dy, n_i))):
+            if basis is not None:
+                parts[k] = parts[k] + g * basis
+    a, b, c, e = (p.transpose(*u.dims).data for p in parts)
+    return a, b, c, e
 
 
 def _grid_latitude_name(kind: str, like: xr.DataArray, latitude: xr.DataArray) -> Any:

@@ -175,7 +175,7 @@ def _dims(kind, obj, dims) -> list[Hashable]:
     return names
 
 
-def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays):
+def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays, curvilinear=None):
     first = inputs[0]
     winds = options.get("winds")
     if winds not in (None, "grid", "earth"):
@@ -210,7 +210,8 @@ def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays):
     if grid.projected:
         return _projected(kind, inputs, grid, winds, stencil, engine), "m", grid.attrs()
     if grid.curvilinear:
-        return _curvilinear(kind, inputs, grid, options, stencil), "m", grid.attrs()
+        curved = _curvilinear if curvilinear is None else curvilinear
+        return curved(kind, inputs, grid, options, stencil), "m", grid.attrs()
     if not is_dask_collection(first.data):
         grid = grid.eager()
     lam, step = grid.lon_1d()
@@ -335,14 +336,16 @@ def _curvilinear(kind, inputs, grid, options, stencil):
     return out.transpose(*u.dims).data
 
 
-def grid_data(kind, inputs, dims, options, geospatial, data_units, engine):
+def grid_data(kind, inputs, dims, options, geospatial, data_units, engine, curvilinear=None):
     """``engine(kind, datas, axes, *, spacing, periodic, metric=None, **stencil)`` on the
     data of the DataArrays ``inputs`` (checked to share one grid) with the spacing, periodic
     axes and metric of their grid, as the operators get them; returns what it returns and the
-    units of the spacing ("m" with ``geospatial``, None when unknown or mixed)."""
+    units of the spacing ("m" with ``geospatial``, None when unknown or mixed). On a grid of
+    2-D latitude/longitude, ``curvilinear(kind, inputs, grid, options, stencil)`` instead of
+    the engine when given (else only divergence and vorticity are defined there)."""
     stencil = {k: options[k] for k in STENCIL_OPTIONS if k in options}
     if geospatial:
-        data, den, _ = _geospatial(kind, inputs, dims, options, stencil, engine)
+        data, den, _ = _geospatial(kind, inputs, dims, options, stencil, engine, curvilinear)
         return data, den
     return _cartesian(kind, inputs, dims, options, stencil, data_units, engine)
 
