@@ -19,11 +19,14 @@ from typing import Any
 
 import numpy as np
 
-_CACHE_BYTES = 1 << 28  # of factors kept per grid (as Projection keeps them)
+from .projection import Projection
 
 
-class RotatedPole:
-    """The rotated pole of a grid on a sphere, and its factors at grid points.
+class RotatedPole(Projection):
+    """The rotated pole of a grid on a sphere, and its factors at grid points: a
+    :class:`~daskgrad.core.projection.Projection` in closed form (no PROJ handle), whose
+    :meth:`factors` (computed once per set of points, kept) and :meth:`lonlat` serve
+    :class:`~daskgrad.core.projection.ProjectedMetric` and the grid.
 
     Parameters
     ----------
@@ -52,8 +55,6 @@ class RotatedPole:
     ([1.0, 2.0], [1.0, -1.0])
     """
 
-    conformal = False  # k = 1/cos φr, h = 1
-
     def __init__(
         self,
         pole_latitude: float,
@@ -67,6 +68,9 @@ class RotatedPole:
         self.pole_grid_longitude = float(pole_grid_longitude)
         self.radius = float(radius)
         self.crs = crs
+        self.conformal = False  # k = 1/cos φr, h = 1
+        self.closed = None  # Projection.factors computes with _compute below
+        self.unit = 1.0
         if not -90.0 <= self.pole_latitude <= 90.0:
             raise ValueError(
                 f"grid_north_pole_latitude must lie within [-90, 90] degrees; got {pole_latitude!r}"
@@ -79,7 +83,7 @@ class RotatedPole:
         # columns: the rotated sphere's x, y, z axes in true earth-centred coordinates
         self.matrix = np.stack([x, np.cross(z, x), z], axis=1)
         self._lock = threading.Lock()
-        self._cache: OrderedDict[tuple[bytes, bytes], dict[str, Any]] = OrderedDict()
+        self._cache = OrderedDict()
         self.evaluations = 0  # chunks whose factors were computed (a count the tests check)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -146,30 +150,11 @@ class RotatedPole:
 
     # --- the Projection interface -------------------------------------------------------------
 
-    def factors(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-        """Factors on the grid ``y × x`` (1-D coordinates in metres), each ``(ny, nx)``, named
-        as :meth:`daskgrad.core.projection.Projection.factors` names them: k = 1/cos φr,
-        h = 1, the rotation (east = cos·gx − sin·gy), dk/dy = sin φr / (R cos² φr), dh/dx = 0,
-        and the Laplacian's coefficients lx = 0, ly = k h ∂(h/k)/∂y = −tan φr / R. Kept for
-        the next call on the same points."""
-        x = np.asarray(x, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64)
-        key = (x.tobytes(), y.tobytes())
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
-            self.evaluations += 1
-        out = self._compute(x, y)
-        with self._lock:
-            self._cache[key] = out
-            total = sum(_nbytes(v) for v in self._cache.values())
-            while total > _CACHE_BYTES and len(self._cache) > 1:
-                _, old = self._cache.popitem(last=False)
-                total -= _nbytes(old)
-        return out
-
-    def _compute(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    def _compute(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+        """The factors of :meth:`Projection.factors` on the grid ``y × x`` (metres), each
+        ``(ny, nx)``: k = 1/cos φr, h = 1, the rotation (east = cos·gx − sin·gy),
+        dk/dy = sin φr / (R cos² φr), dh/dx = 0, and the Laplacian's coefficients lx = 0,
+        ly = k h ∂(h/k)/∂y = −tan φr / R."""
         r = self.radius
         lam_r, phi_r = np.meshgrid(x / r, y / r)
         shape = lam_r.shape
@@ -190,7 +175,3 @@ class RotatedPole:
             "lx": zero,
             "ly": np.broadcast_to(ly1[:, None], shape).copy(),
         }
-
-
-def _nbytes(factors: dict[Any, Any]) -> int:
-    return sum(getattr(a, "nbytes", 0) for a in factors.values())

@@ -45,19 +45,24 @@ class Grid:
         or, with ``crs``, as the coordinates of dims named x and y; the CRS comes from the CF
         ``grid_mapping`` variable its variables name (``pyproj.CRS.from_cf``; for a DataArray
         the grid-mapping variable must be among its coords, as
-        ``xr.open_dataset(..., decode_coords="all")`` puts it), or from ``crs``. Otherwise
-        latitude/longitude as :func:`daskgrad.geospatial_gradient` finds them.
+        ``xr.open_dataset(..., decode_coords="all")`` puts it), or from ``crs``. A rotated
+        pole (CF ``rotated_latitude_longitude``) takes the 1-D rotated longitude/latitude
+        (``standard_name`` ``grid_longitude``/``grid_latitude``, or rlon/rlat; degrees) as
+        its x/y, on a sphere. Otherwise latitude/longitude as
+        :func:`daskgrad.geospatial_gradient` finds them.
     latitude, longitude : str, optional
         Names of the latitude/longitude coordinates; giving one asks for a latitude/longitude
         grid even when projection coordinates are present.
     x, y : str, optional
-        Names of the projection x/y coordinates (a projected CRS is then needed).
+        Names of the projection x/y coordinates (a projected CRS is then needed), or of a
+        rotated pole's longitude/latitude.
     crs : pyproj.CRS, dict, str or int, optional
         The CRS when the data has no ``grid_mapping``: a pyproj CRS, a CF grid-mapping dict, a
         PROJ string or an EPSG code. A geographic CRS gives the earth of a lat/lon grid.
     earth : {"sphere", "wgs84"}, optional
         The earth model. By default the ellipsoid or sphere of the CRS, else a sphere of
-        radius 6371008.8 m. Contradicting the CRS is a ValueError naming both.
+        radius 6371008.8 m. Contradicting the CRS is a ValueError naming both. A rotated pole
+        is on a sphere (its CRS's, else ``radius`` or the default).
     radius : float, optional
         The sphere's radius in metres (``earth="sphere"``); contradicting the CRS is a
         ValueError.
@@ -92,6 +97,12 @@ class Grid:
     "projected grid 'x'/'y' (Lambert Conic Conformal (1"
     >>> grid.describe()[50:]
     "SP)) on a sphere R=6371229 m (from grid_mapping 'crs')"
+    >>> pole = {"grid_mapping_name": "rotated_latitude_longitude", "earth_radius": 6371229.0,
+    ...         "grid_north_pole_latitude": 39.25, "grid_north_pole_longitude": -162.0}
+    >>> r = np.arange(-2.0, 2.1, 0.5)
+    >>> rotated = Grid(xr.Dataset({"rotated_pole": ((), 0, pole)}, coords={"rlat": r, "rlon": r}))
+    >>> rotated.projected, rotated.describe().split(" on a ")[0]
+    (True, "rotated-pole grid 'rlon'/'rlat' (rotated pole at 39.25°N -162°E)")
     >>> lat = xr.DataArray(np.arange(-60.0, 61.0, 30.0), dims="lat")
     >>> Grid(xr.Dataset(coords={"lat": lat, "lon": np.arange(0.0, 360.0, 90.0)})).describe()
     "latitude/longitude grid 'lat'/'lon' (periodic) on a sphere R=6371008.8 m (default)"
@@ -284,7 +295,14 @@ class Grid:
                     f"rotated {what} coordinate {name!r} must be a 1-D array of real numbers; "
                     f"it has dims {c.dims} and dtype {c.dtype}"
                 )
-            rad = m.radians_per_unit(c.attrs.get("units"), name, f"rotated {what}") or m.DEGREE
+            unit = c.attrs.get("units")
+            try:
+                rad = m.radians_per_unit(unit, name, f"rotated {what}") or m.DEGREE
+            except ValueError:
+                raise ValueError(
+                    f"rotated {what} coordinate {name!r} has units {unit!r}, which is not an "
+                    "angle: a rotated-pole grid's coordinates are degrees (or radians)"
+                ) from None
             data = c.data.astype(np.float64) * rad
             if not is_dask_collection(data):
                 data = np.asarray(data)

@@ -1,4 +1,5 @@
-"""Vector components between a projected grid's x/y axes and eastward/northward."""
+"""Vector components between a projected (or rotated-pole) grid's x/y axes and
+eastward/northward."""
 
 from __future__ import annotations
 
