@@ -402,6 +402,10 @@ def test_vorticity_on_a_cordex_like_store_from_the_command_line(tmp_path):
     for i in range(2):
         ref = mpcalc.vorticity(ds.u.values[i] * mu("m/s"), ds.v.values[i] * mu("m/s"), **kw)
         assert_close_scale(got["vort_u_v"].values[i], ref)
+    dx, _ = geospatial_gradient(ds.u, grid=Grid(ds))  # eastward, as the API gives it
+    np.testing.assert_allclose(got["du_dx"].values, dx.values, rtol=1e-12, atol=1e-18)
+    acc = ds.grad.vorticity("u", "v", geospatial=True, winds="grid")  # the accessor's grid
+    np.testing.assert_allclose(got["vort_u_v"].values, acc.values, rtol=1e-12, atol=1e-18)
     # the file without its rotated_pole, the CRS on the command line
     bare = ds.drop_vars("rotated_pole")
     for n in ("u", "v"):
