@@ -162,7 +162,8 @@ def rotated_xy(obj, x, y, source: str | None) -> tuple[Hashable, Hashable]:
         raise ValueError(
             f"the CRS {source} is a rotated pole but the data has no rotated longitude/latitude "
             "coordinates (1-D, standard_name grid_longitude/grid_latitude, or named rlon/rlat, "
-            f"in degrees); its coordinates are {list(obj.coords)}"
+            f"in degrees); its coordinates are {list(obj.coords)}; name them, or name 2-D true "
+            "latitude/longitude coordinates to differentiate on those (winds eastward/northward)"
         )
     return found[0], found[1]
 
