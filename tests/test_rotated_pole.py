@@ -114,6 +114,19 @@ def assert_close_scale(ours, ref, rtol=1e-4):
     np.testing.assert_allclose(inner(ours), ref, rtol=0, atol=rtol * np.max(np.abs(ref)))
 
 
+def pyproj_rotation(pole, ds):
+    """(cos α, sin α), α the angle from true east to the grid's x axis on the sphere, from
+    pyproj's meridian convergence γ of the ob_tran CRS (the angle in the plane of the rotated
+    plate carrée, where x is stretched by 1/cos φr: tan γ = −tan α / cos φr)."""
+    lr, pr = np.meshgrid(ds.rlon.values, ds.rlat.values)
+    lon, lat = true_lonlat(pole, lr, pr)
+    crs = pyproj.CRS.from_cf(mapping(pole))
+    gamma = np.radians(pyproj.Proj(crs).get_factors(lon, lat).meridian_convergence)
+    c, s = np.cos(gamma), -np.sin(gamma) * np.cos(np.radians(pr))
+    norm = np.hypot(c, s)
+    return c / norm, s / norm
+
+
 # --- the grid and its rotation ------------------------------------------------------------------
 
 
@@ -146,13 +159,9 @@ def test_rotation_matches_pyproj_convergence_and_the_transformation(pole):
     east, north = rotate_winds(one, 0 * one, grid)
     lr, pr = np.meshgrid(ds.rlon.values, ds.rlat.values)
     lon, lat = true_lonlat(pole, lr, pr)
-    gamma = np.radians(
-        pyproj.Proj(pyproj.CRS.from_cf(mapping(pole))).get_factors(lon, lat).meridian_convergence
-    )
-    c, s = np.cos(gamma), -np.sin(gamma) * np.cos(np.radians(pr))
-    norm = np.hypot(c, s)
-    np.testing.assert_allclose(east.values, c / norm, atol=1e-6)
-    np.testing.assert_allclose(north.values, s / norm, atol=1e-6)
+    c, s = pyproj_rotation(pole, ds)
+    np.testing.assert_allclose(east.values, c, atol=1e-6)
+    np.testing.assert_allclose(north.values, s, atol=1e-6)
     # the direction of increasing rotated longitude, from pyproj's transformation
     d = 1e-5
     lo1, la1 = true_lonlat(pole, lr - d, pr)
@@ -187,6 +196,10 @@ def test_operators_match_metpy_with_the_rotated_plate_carree_scales(pole):
     assert_close_scale(
         daskgrad.advection(tt, uu, vv, **ops).values, mpcalc.advection(t * mu.K, um, vm, **kw)
     )
+    assert_close_scale(
+        daskgrad.frontogenesis(tt, uu, vv, **ops).values,
+        mpcalc.frontogenesis(t * mu.K, um, vm, **kw),
+    )
     gx, gy = geospatial_gradient(tt, frame="grid")
     mx, my = mpcalc.geospatial_gradient(t * mu.K, **kw)
     assert_close_scale(gx.values, mx)
@@ -206,12 +219,18 @@ def test_coriolis_uses_the_true_latitude():
     mug, mvg = mpcalc.geostrophic_wind(z * mu.m, latitude=lat, **kw)
     for d in (ds, ds.drop_vars(["lat", "lon"])):
         uu, vv, zz = on(d, u, "u"), on(d, v, "v"), on(d, z, "z", "m")
-        grid = Grid(xr.merge([uu, vv, d]))
+        grid = Grid(d)
         av = daskgrad.absolute_vorticity(uu, vv, geospatial=True, winds="grid", grid=grid)
         assert_close_scale(av.values, ref)
         ug, vg = daskgrad.geostrophic_wind(zz, geospatial=True, winds="grid", grid=grid)
         assert_close_scale(ug.values, mug)
         assert_close_scale(vg.values, mvg)
+        # eastward/northward: MetPy's grid-relative wind turned by pyproj's angle
+        ue, ve = daskgrad.geostrophic_wind(zz, geospatial=True, winds="earth", grid=grid)
+        c, s = pyproj_rotation(EUR, ds)
+        mu_, mv_ = mug.magnitude, mvg.magnitude
+        assert_close_scale(ue.values, c * mu_ - s * mv_)
+        assert_close_scale(ve.values, s * mu_ + c * mv_)
 
 
 # --- analytic fields of true latitude/longitude ---------------------------------------------------
