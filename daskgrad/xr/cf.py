@@ -16,6 +16,8 @@ from . import units as units_pint
 LAT_NAMES = ("lat", "latitude", "nav_lat")
 LON_NAMES = ("lon", "longitude", "nav_lon")
 _PROJECTION = {"x": "projection_x_coordinate", "y": "projection_y_coordinate"}
+_ROTATED = {"x": "grid_longitude", "y": "grid_latitude"}
+_ROTATED_NAMES = {"x": ("rlon", "x"), "y": ("rlat", "y")}
 METRES = {"m": 1.0, "metre": 1.0, "meter": 1.0, "metres": 1.0, "meters": 1.0, "km": 1e3}
 METRES.update({"kilometre": 1e3, "kilometer": 1e3, "kilometres": 1e3, "kilometers": 1e3})
 
@@ -101,6 +103,110 @@ def projection_xy(obj, x, y, have_crs: bool) -> tuple[Hashable, Hashable] | None
     if found[0] is None or found[1] is None:
         return None
     return found[0], found[1]
+
+
+# --- rotated-pole grids ---------------------------------------------------------------------------
+
+
+def rotated_pole(crs: Any, source: str | None) -> dict[str, float] | None:
+    """The pole of a rotated-pole CRS (CF ``rotated_latitude_longitude``, PROJ's ``ob_tran``
+    with ``o_proj=longlat``): ``pole_latitude``, ``pole_longitude``, ``pole_grid_longitude``
+    in degrees; None for any other CRS (or none). ValueError for an oblique longlat pyproj
+    cannot describe with CF's three angles."""
+    if crs is None or not crs.is_geographic:
+        return None
+    op = crs.coordinate_operation
+    oblique = op is not None and "ob_tran" in (op.method_name or "")
+    try:
+        cf = crs.to_cf()
+    except Exception:
+        cf = {}
+    if cf.get("grid_mapping_name") != "rotated_latitude_longitude":
+        if oblique:
+            raise ValueError(
+                f"the CRS {source} is an oblique transformation ({op.method_name}) that is not "
+                "a CF rotated pole: give the pole as grid_north_pole_latitude/longitude "
+                "(PROJ's o_lat_p, o_lon_p and lon_0)"
+            )
+        return None
+    return {
+        "pole_latitude": float(cf["grid_north_pole_latitude"]),
+        "pole_longitude": float(cf["grid_north_pole_longitude"]),
+        "pole_grid_longitude": float(cf.get("north_pole_grid_longitude", 0.0) or 0.0),
+    }
+
+
+def rotated_xy(obj, x, y, source: str | None) -> tuple[Hashable, Hashable]:
+    """Names of a rotated-pole grid's longitude and latitude coordinates: given, or by
+    ``standard_name`` (``grid_longitude``/``grid_latitude``), or named rlon/rlat (or x/y)
+    on dims of their own; ValueError naming the data's coordinates when absent."""
+    if x is not None or y is not None:
+        return projection_xy(obj, x, y, True) or (x, y)
+    found = []
+    for what in ("x", "y"):
+        hits = [
+            n
+            for n, c in obj.coords.items()
+            if c.attrs.get("standard_name") == _ROTATED[what] and c.ndim == 1
+        ]
+        if not hits:
+            hits = [n for n in _ROTATED_NAMES[what] if n in obj.coords and obj[n].dims == (n,)]
+        if len(hits) > 1:
+            raise OptionError(
+                what,
+                f"several rotated-pole grid {_ROTATED[what].split('_')[1]} coordinates: {hits}; "
+                f"pass {{opt:{what}=NAME}}",
+            )
+        found.append(hits[0] if hits else None)
+    if found[0] is None or found[1] is None:
+        raise ValueError(
+            f"the CRS {source} is a rotated pole but the data has no rotated longitude/latitude "
+            "coordinates (1-D, standard_name grid_longitude/grid_latitude, or named rlon/rlat, "
+            f"in degrees); its coordinates are {list(obj.coords)}; name them, or name 2-D true "
+            "latitude/longitude coordinates to differentiate on those (winds eastward/northward)"
+        )
+    return found[0], found[1]
+
+
+def check_rotated(pole: Any, crs: Any, source: str | None) -> None:
+    """ValueError unless the closed form of ``pole`` (a
+    :class:`daskgrad.core.rotated.RotatedPole`) puts a few grid points where pyproj's
+    transformation of ``crs`` to true longitude/latitude does (to 1e-9 degrees)."""
+    import numpy as np
+    import pyproj
+
+    ell = crs.ellipsoid
+    true = pyproj.CRS.from_dict(
+        {"proj": "longlat", "a": ell.semi_major_metre, "b": ell.semi_minor_metre}
+    )
+    lam = np.array([0.0, 37.0, -121.0, 179.0, 5.0])
+    phi = np.array([0.0, 41.0, -63.0, 12.0, -88.0])
+    lon, lat = pyproj.Transformer.from_crs(crs, true, always_xy=True).transform(lam, phi)
+    mine_lon, mine_lat = (np.degrees(a) for a in pole.to_true(np.radians(lam), np.radians(phi)))
+    off = np.maximum(np.abs(mine_lat - lat), np.abs((mine_lon - lon + 180) % 360 - 180))
+    if not np.all(off[np.isfinite(off)] < 1e-9) or not np.all(np.isfinite(off)):
+        raise ValueError(
+            f"the rotated pole {source} ({crs.name!r}) is not one daskgrad's closed form "
+            f"reproduces (pyproj's points differ by up to {np.nanmax(off):.3g} degrees)"
+        )
+
+
+def rotated_earth(earth, radius, crs, source) -> tuple[m.Earth, str]:
+    """The sphere of a rotated-pole grid: the CRS's when it is a sphere (``earth``/``radius``
+    then must agree with it); else (a CF rotated pole without earth attributes gets pyproj's
+    WGS84) ``radius`` or the default sphere. OptionError naming ``earth`` for "wgs84"."""
+    if earth is not None and str(earth).lower() != "sphere":
+        raise OptionError(
+            "earth",
+            f"{{opt:earth={earth!r}}}: a rotated-pole grid ({source}) is a latitude/longitude "
+            "grid on a rotated sphere; pass {opt:earth='sphere'} (and {opt:radius})",
+        )
+    if crs.ellipsoid.inverse_flattening == 0:
+        return data_earth(earth, radius, crs, source)
+    said = f"the CRS's {crs.ellipsoid.name} is not a sphere"
+    if radius is not None:
+        return m.make_earth("sphere", radius), f"radius=; {said}"
+    return m.make_earth("sphere"), f"default; {said}"
 
 
 def unattached_mapping(obj) -> Hashable | None:

@@ -45,19 +45,24 @@ class Grid:
         or, with ``crs``, as the coordinates of dims named x and y; the CRS comes from the CF
         ``grid_mapping`` variable its variables name (``pyproj.CRS.from_cf``; for a DataArray
         the grid-mapping variable must be among its coords, as
-        ``xr.open_dataset(..., decode_coords="all")`` puts it), or from ``crs``. Otherwise
-        latitude/longitude as :func:`daskgrad.geospatial_gradient` finds them.
+        ``xr.open_dataset(..., decode_coords="all")`` puts it), or from ``crs``. A rotated
+        pole (CF ``rotated_latitude_longitude``) takes the 1-D rotated longitude/latitude
+        (``standard_name`` ``grid_longitude``/``grid_latitude``, or rlon/rlat; degrees) as
+        its x/y, on a sphere. Otherwise latitude/longitude as
+        :func:`daskgrad.geospatial_gradient` finds them.
     latitude, longitude : str, optional
         Names of the latitude/longitude coordinates; giving one asks for a latitude/longitude
         grid even when projection coordinates are present.
     x, y : str, optional
-        Names of the projection x/y coordinates (a projected CRS is then needed).
+        Names of the projection x/y coordinates (a projected CRS is then needed), or of a
+        rotated pole's longitude/latitude.
     crs : pyproj.CRS, dict, str or int, optional
         The CRS when the data has no ``grid_mapping``: a pyproj CRS, a CF grid-mapping dict, a
         PROJ string or an EPSG code. A geographic CRS gives the earth of a lat/lon grid.
     earth : {"sphere", "wgs84"}, optional
         The earth model. By default the ellipsoid or sphere of the CRS, else a sphere of
-        radius 6371008.8 m. Contradicting the CRS is a ValueError naming both.
+        radius 6371008.8 m. Contradicting the CRS is a ValueError naming both. A rotated pole
+        is on a sphere (its CRS's, else ``radius`` or the default).
     radius : float, optional
         The sphere's radius in metres (``earth="sphere"``); contradicting the CRS is a
         ValueError.
@@ -92,6 +97,12 @@ class Grid:
     "projected grid 'x'/'y' (Lambert Conic Conformal (1"
     >>> grid.describe()[50:]
     "SP)) on a sphere R=6371229 m (from grid_mapping 'crs')"
+    >>> pole = {"grid_mapping_name": "rotated_latitude_longitude", "earth_radius": 6371229.0,
+    ...         "grid_north_pole_latitude": 39.25, "grid_north_pole_longitude": -162.0}
+    >>> r = np.arange(-2.0, 2.1, 0.5)
+    >>> rotated = Grid(xr.Dataset({"rotated_pole": ((), 0, pole)}, coords={"rlat": r, "rlon": r}))
+    >>> rotated.projected, rotated.describe().split(" on a ")[0]
+    (True, "rotated-pole grid 'rlon'/'rlat' (rotated pole at 39.25°N -162°E)")
     >>> lat = xr.DataArray(np.arange(-60.0, 61.0, 30.0), dims="lat")
     >>> Grid(xr.Dataset(coords={"lat": lat, "lon": np.arange(0.0, 360.0, 90.0)})).describe()
     "latitude/longitude grid 'lat'/'lon' (periodic) on a sphere R=6371008.8 m (default)"
@@ -116,6 +127,12 @@ class Grid:
             raise TypeError(f"periodic must be None, True or False; got {periodic!r}")
         self.crs, self.crs_source = cf.data_crs(obj, crs)
         latlon = latitude is not None or longitude is not None
+        pole = cf.rotated_pole(self.crs, self.crs_source)
+        self.rotated: Any = None  # the rotated pole (daskgrad.core.rotated.RotatedPole)
+        if pole is not None and not latlon:
+            self._init_rotated(obj, x, y, earth, radius, periodic, pole)
+            self._finish(obj, crs)
+            return
         projected_crs = self.crs is not None and self.crs.is_projected
         names = None if latlon else cf.projection_xy(obj, x, y, projected_crs)
         if names is not None and not projected_crs:
@@ -136,7 +153,12 @@ class Grid:
             raise ProjectionCoordinatesMissing(
                 crs is not None, self.crs_source, self.crs.name, list(obj.coords)
             )
-        self.earth, self.earth_source = cf.data_earth(earth, radius, self.crs, self.crs_source)
+        if pole is not None:  # latitude=/longitude= on a rotated pole's true lat/lon
+            self.earth, self.earth_source = cf.rotated_earth(
+                earth, radius, self.crs, self.crs_source
+            )
+        else:
+            self.earth, self.earth_source = cf.data_earth(earth, radius, self.crs, self.crs_source)
         self.projected = names is not None
         self.projection: Any = None
         self._cache: dict[tuple[Any, ...], Any] = {}
@@ -147,6 +169,9 @@ class Grid:
             self._init_projected(obj, *names, periodic)
         else:
             self._init_latlon(obj, latitude, longitude, periodic)
+        self._finish(obj, crs)
+
+    def _finish(self, obj, crs) -> None:
         self.frame_unknown = self._frame_unknown(obj, crs)
         # what check_data compares: the horizontal sizes, the 1-D coordinates' NumPy values
         names = (self.y_name, self.x_name) if self.projected else (self.lat_name, self.lon_name)
@@ -244,6 +269,64 @@ class Grid:
         self.projection = Projection(self.crs)
         self.skip = {x_name, y_name, *cf.latlon_names(obj)}
 
+    def _init_rotated(self, obj, x, y, earth, radius, periodic, pole) -> None:
+        """A rotated-pole grid: its rotated longitude/latitude (degrees, or radians by their
+        units) become x = R λr, y = R φr in metres, a plate carrée on the rotated sphere whose
+        factors :class:`daskgrad.core.rotated.RotatedPole` gives in closed form."""
+        from ..core.rotated import RotatedPole
+
+        x_name, y_name = cf.rotated_xy(obj, x, y, self.crs_source)
+        self.earth, self.earth_source = cf.rotated_earth(earth, radius, self.crs, self.crs_source)
+        self.projected = True
+        self._cache = {}
+        self._eager = None
+        self._periodic_arg = periodic
+        if periodic:
+            raise ValueError(
+                "periodic=True is not supported on a rotated-pole grid: it is differentiated "
+                "without wrapping"
+            )
+        r = self.earth.a
+        coords = []
+        for name, what in ((x_name, "longitude"), (y_name, "latitude")):
+            c = cf.angle(obj[name])
+            if c.ndim != 1 or c.dtype.kind not in "iuf":
+                raise ValueError(
+                    f"rotated {what} coordinate {name!r} must be a 1-D array of real numbers; "
+                    f"it has dims {c.dims} and dtype {c.dtype}"
+                )
+            unit = c.attrs.get("units")
+            try:
+                rad = m.radians_per_unit(unit, name, f"rotated {what}") or m.DEGREE
+            except ValueError:
+                raise ValueError(
+                    f"rotated {what} coordinate {name!r} has units {unit!r}, which is not an "
+                    "angle: a rotated-pole grid's coordinates are degrees (or radians)"
+                ) from None
+            data = c.data.astype(np.float64) * rad
+            if not is_dask_collection(data):
+                data = np.asarray(data)
+                if what == "longitude":
+                    data = np.unwrap(data)
+                else:
+                    m.check_latitude(data, name)
+                m.monotonic(data, name, f"rotated {what}")
+            coords.append((c, data * r))
+        (xc, self.x), (yc, self.y) = coords
+        if xc.dims == yc.dims:
+            raise ValueError(
+                f"rotated coordinates {x_name!r} and {y_name!r} share the dim {xc.dims[0]!r}"
+            )
+        self.dims = (yc.dims[0], xc.dims[0])
+        self.x_name, self.y_name = x_name, y_name
+        self.lat_name, self.lon_name = y_name, x_name  # the names the messages give
+        self.curvilinear = False
+        self.periodic = False
+        self.rotated = RotatedPole(**pole, radius=r, crs=self.crs)
+        cf.check_rotated(self.rotated, self.crs, self.crs_source)
+        self.projection = self.rotated
+        self.skip = {x_name, y_name, *cf.latlon_names(obj)}
+
     def _init_latlon(self, obj, latitude, longitude, periodic) -> None:
         self.lat_name = cf.find_coordinate(obj, latitude, "latitude", cf.LAT_NAMES)
         self.lon_name = cf.find_coordinate(obj, longitude, "longitude", cf.LON_NAMES)
@@ -321,7 +404,9 @@ class Grid:
 
     def describe(self) -> str:
         """One line saying which grid and which earth (the command line's summary shows it)."""
-        if self.projected:
+        if self.rotated is not None:
+            what = f"rotated-pole grid {self.x_name!r}/{self.y_name!r} ({self.rotated.describe()})"
+        elif self.projected:
             op = self.crs.coordinate_operation
             proj = op.method_name if op is not None else self.crs.name
             what = f"projected grid {self.x_name!r}/{self.y_name!r} ({proj})"

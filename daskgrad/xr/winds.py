@@ -1,4 +1,5 @@
-"""Vector components between a projected grid's x/y axes and eastward/northward."""
+"""Vector components between a projected (or rotated-pole) grid's x/y axes and
+eastward/northward."""
 
 from __future__ import annotations
 
@@ -78,7 +79,9 @@ def rotate_winds(u: Any, v: Any, grid: Any, *, to: str = "earth") -> tuple[Any, 
     lazy = is_dask_collection(data)
     chunks = tuple(u.chunksizes[d] for d in grid.dims) if lazy else None
     rot = (grid if lazy else grid.eager()).rotation(chunks)
-    cos, sin = (xr.DataArray(rot[i], dims=grid.dims) for i in (0, 1))
+    # float32 winds stay float32 (the factors are float64)
+    real = np.finfo(data.dtype).dtype if np.dtype(data.dtype).kind in "fc" else np.float64
+    cos, sin = (xr.DataArray(rot[i].astype(real, copy=False), dims=grid.dims) for i in (0, 1))
     if to == "earth":
         a, b = cos * u - sin * v, sin * u + cos * v
     else:
