@@ -243,13 +243,15 @@ class Projection:
         dx = x - c["xa"]
         dy = y - c["ya"]
         dx2 = dx * dx
-        # rows at a time: every temporary stays in the cache
+        # rows at a time into scratch arrays allocated once: every temporary stays in the
+        # cache, and no new memory is touched per block
         step = max(1, _BLOCK // max(1, x.size))
+        scratch = np.empty((10, min(step, y.size), x.size))
         for i in range(0, y.size, step):
             rows = slice(i, i + step)
-            self._conic_block(
-                dx, dx2, dy[rows, None], {n: out[n][rows] for n in arrays}, want_k, want_d
-            )
+            blocks = {n: out[n][rows] for n in arrays}
+            m = blocks[arrays[0]].shape[0]
+            self._conic_block(dx, dx2, dy[rows, None], blocks, scratch[:, :m], want_k, want_d)
         return out
 
     def _conic_block(
@@ -258,6 +260,7 @@ class Projection:
         dx2: np.ndarray,
         dy: np.ndarray,
         out: dict[str, np.ndarray],
+        scratch: np.ndarray,
         want_k: bool,
         want_d: bool,
     ) -> None:
@@ -268,11 +271,12 @@ class Projection:
         c = self.closed
         assert c is not None
         a, e2, n, s, C = (c[k] for k in ("a", "e2", "n", "s", "C"))
+        r2, rho, t, it, *rest = scratch
         with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = dx2 + dy * dy
-            rho = np.sqrt(r2)
+            np.add(dx2, dy * dy, out=r2)
+            np.sqrt(r2, out=rho)
             if "cos" in out:  # NaN at the apex: no direction to rotate by there
-                inv = np.divide(-s, rho)
+                inv = np.divide(-s, rho, out=it)
                 np.multiply(dy, inv, out=out["cos"])
                 np.multiply(dx, inv, out=out["sin"])
             if not (want_k or want_d):
@@ -281,32 +285,34 @@ class Projection:
             if (dy == 0).any() and (dx == 0).any():  # the pole on a grid point: k's limit
                 apex = rho == 0
                 rho[apex] = _APEX
-                r2 = rho * rho
+                np.multiply(rho, rho, out=r2)
             if n == 1.0:
-                t = rho * (1.0 / C)
+                np.multiply(rho, 1.0 / C, out=t)
             else:
-                t = np.power(r2, 0.5 / n)
+                np.power(r2, 0.5 / n, out=t)
                 t *= C ** (-1.0 / n)
             if e2 == 0.0:
                 # cos φ = 2t / (1 + t²), sin φ' = (1 − t²) / (1 + t²)
-                it = np.divide(1.0, t)
+                np.divide(1.0, t, out=it)
                 if want_k:
                     k = np.add(t, it, out=out["k"])
                     k *= rho
                     k *= n / (2 * a)
                 if want_d:
-                    dk = t * ((n + 1) / (2 * a))
-                    dk += it * ((n - 1) / (2 * a))
+                    dk = np.multiply(t, (n + 1) / (2 * a), out=r2)
+                    it *= (n - 1) / (2 * a)
+                    dk += it
             else:
-                t2 = t * t
-                den = np.add(t2, 1.0)
+                den = rest[0]
+                sin_chi = np.multiply(t, t, out=it)
+                np.add(sin_chi, 1.0, out=den)
                 np.divide(1.0, den, out=den)
-                sin_chi = np.subtract(1.0, t2, out=t2)
+                np.subtract(1.0, sin_chi, out=sin_chi)
                 sin_chi *= den
                 t *= 2.0
                 cos_chi = np.multiply(t, den, out=t)
-                sin_phi, cos_phi = _geodetic(sin_chi, cos_chi, c["third"])
-                inv_m = np.multiply(sin_phi, sin_phi)
+                sin_phi, cos_phi = _geodetic(sin_chi, cos_chi, c["third"], rest[1:])
+                inv_m = np.multiply(sin_phi, sin_phi, out=sin_chi)
                 inv_m *= -e2
                 inv_m += 1.0
                 np.sqrt(inv_m, out=inv_m)
@@ -392,33 +398,35 @@ def _series(n: float) -> np.ndarray:
 
 
 def _geodetic(
-    sin_chi: np.ndarray, cos_chi: np.ndarray, d: np.ndarray
+    sin_chi: np.ndarray, cos_chi: np.ndarray, d: np.ndarray, scratch: Sequence[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """sin φ and cos φ from the conformal latitude's sine and cosine: δ = φ − χ by Clenshaw's
     sum of :func:`_series`, its sine and cosine by Taylor series (|δ| < 0.004 on the earth:
-    exact to rounding), then the angle sums, all without trigonometric functions."""
-    sin2 = np.multiply(sin_chi, cos_chi)
+    exact to rounding), then the angle sums, all without trigonometric functions; in five
+    ``scratch`` arrays of their shape (the results are two of them)."""
+    sin2, cos2, b1, b2, tmp = scratch[:5]
+    np.multiply(sin_chi, cos_chi, out=sin2)
     sin2 *= 2.0
-    two_cos2 = np.multiply(sin_chi, sin_chi)
-    two_cos2 *= -4.0
-    two_cos2 += 2.0  # 2 cos 2χ
-    b1 = np.zeros_like(sin_chi)
-    b2 = np.zeros_like(sin_chi)
+    np.multiply(sin_chi, sin_chi, out=cos2)
+    cos2 *= -4.0
+    cos2 += 2.0  # 2 cos 2χ
+    b1.fill(0.0)
+    b2.fill(0.0)
     for dj in d[::-1]:  # b_j = d_j + 2 cos 2χ b_{j+1} − b_{j+2}
         b2 *= -1.0
         b2 += dj
-        b2 += two_cos2 * b1
+        b2 += np.multiply(cos2, b1, out=tmp)
         b1, b2 = b2, b1
     delta = np.multiply(b1, sin2, out=b1)
     d2 = np.multiply(delta, delta, out=b2)
-    sin_d = d2 * (-1.0 / 5040)
+    sin_d = np.multiply(d2, -1.0 / 5040, out=sin2)
     sin_d += 1.0 / 120
     sin_d *= d2
     sin_d -= 1.0 / 6
     sin_d *= d2
     sin_d += 1.0
     sin_d *= delta
-    cos_d = d2 * (-1.0 / 40320)
+    cos_d = np.multiply(d2, -1.0 / 40320, out=cos2)
     cos_d += 1.0 / 720
     cos_d *= d2
     cos_d -= 1.0 / 24
@@ -426,10 +434,10 @@ def _geodetic(
     cos_d += 1.0 / 2
     cos_d *= d2
     np.subtract(1.0, cos_d, out=cos_d)
-    sin_phi = sin_chi * cos_d
-    sin_phi += cos_chi * sin_d
-    cos_phi = np.multiply(cos_chi, cos_d, out=cos_d)
-    cos_phi -= sin_chi * sin_d
+    sin_phi = np.multiply(sin_chi, cos_d, out=b1)
+    sin_phi += np.multiply(cos_chi, sin_d, out=tmp)
+    cos_phi = np.multiply(cos_chi, cos_d, out=b2)
+    cos_phi -= np.multiply(sin_chi, sin_d, out=tmp)
     return sin_phi, cos_phi
 
 
