@@ -181,7 +181,8 @@ class Projection:
                 es = e * np.sin(phi)
                 t = np.tan(np.pi / 4 - phi / 2) * ((1 + es) / (1 - es)) ** (e / 2)
                 c = {"kind": "conic", "a": a, "e2": e2, "s": s, "xa": xa, "ya": ya, "n": n}
-                c["C"] = float(rho / t**n)
+                c["C"] = C = float(rho / t**n)
+                c["sphere"] = _sphere_constants(n, a, C)
                 c["third"] = _series((a - b) / (a + b))
             else:
                 return None
@@ -265,44 +266,52 @@ class Projection:
         want_d: bool,
     ) -> None:
         """The conic's factors on the rows ``dy`` (a column) × the columns ``dx`` (from the
-        apex), into ``out``'s row blocks: one power and one square root per point on a
-        sphere; on an ellipsoid the latitude from the conformal latitude χ by Karney's series
-        in the third flattening (exact to rounding), without trigonometric functions."""
+        apex), into ``out``'s row blocks: one power and two divisions per point on a sphere
+        (no power on a polar stereographic); on an ellipsoid the latitude from the conformal
+        latitude χ by Karney's series in the third flattening (exact to rounding), without
+        trigonometric functions."""
         c = self.closed
         assert c is not None
         a, e2, n, s, C = (c[k] for k in ("a", "e2", "n", "s", "C"))
-        r2, rho, t, it, *rest = scratch
+        r2, rho, w, it, *rest = scratch
+        # r2 = λ ρ² (λ = 1 on an ellipsoid)
+        lam = c["sphere"][0] if e2 == 0.0 else 1.0
         with np.errstate(divide="ignore", invalid="ignore"):
-            np.add(dx2, dy * dy, out=r2)
-            np.sqrt(r2, out=rho)
+            np.add(dx2 * lam, dy * dy * lam, out=r2)
             if "cos" in out:  # NaN at the apex: no direction to rotate by there
-                inv = np.divide(-s, rho, out=it)
+                inv = np.divide(-s * np.sqrt(lam), np.sqrt(r2, out=rho), out=it)
                 np.multiply(dy, inv, out=out["cos"])
                 np.multiply(dx, inv, out=out["sin"])
             if not (want_k or want_d):
                 return
             apex = None
             if (dy == 0).any() and (dx == 0).any():  # the pole on a grid point: k's limit
-                apex = rho == 0
-                rho[apex] = _APEX
-                np.multiply(rho, rho, out=r2)
-            if n == 1.0:
-                np.multiply(rho, 1.0 / C, out=t)
-            else:
-                np.power(r2, 0.5 / n, out=t)
-                t *= C ** (-1.0 / n)
+                apex = r2 == 0
+                r2[apex] = lam * _APEX**2
             if e2 == 0.0:
-                # cos φ = 2t / (1 + t²), sin φ' = (1 − t²) / (1 + t²)
-                np.divide(1.0, t, out=it)
-                if want_k:
-                    k = np.add(t, it, out=out["k"])
-                    k *= rho
-                    k *= n / (2 * a)
+                # t = (ρ/C)^(1/n) = ρ w, cos φ = 2t / (1 + t²), sin φ' = (1 − t²) / (1 + t²):
+                # k = n (ρ² w + 1/w) / 2a and (dk/dρ) / ρ = ((n + 1) w + (n − 1) / (ρ² w)) / 2a;
+                # with R = λ ρ², P = R^q: k = R P + β / P, (dk/dρ) / ρ = γ (P + δ / (R P))
+                _, q, beta, scale, delta = c["sphere"]
+                if q == 0.0:  # a polar stereographic: P = 1
+                    P = w
+                    P.fill(1.0)
+                else:
+                    P = np.power(r2, q, out=w)
+                M = np.multiply(r2, P, out=out["k"] if want_k else rho)
                 if want_d:
-                    dk = np.multiply(t, (n + 1) / (2 * a), out=r2)
-                    it *= (n - 1) / (2 * a)
-                    dk += it
+                    g = np.divide(delta, M, out=rho)
+                    g += P
+                if want_k:
+                    np.add(M, np.divide(beta, P, out=it), out=M)
             else:
+                rho = np.sqrt(r2, out=rho)
+                t = w
+                if n == 1.0:
+                    np.multiply(rho, 1.0 / C, out=t)
+                else:
+                    np.power(r2, 0.5 / n, out=t)
+                    t *= C ** (-1.0 / n)
                 den = rest[0]
                 sin_chi = np.multiply(t, t, out=it)
                 np.add(sin_chi, 1.0, out=den)
@@ -320,16 +329,16 @@ class Projection:
                 if want_k:
                     k = np.multiply(rho, inv_m, out=out["k"])
                     k *= n / a
-                if want_d:
-                    dk = np.subtract(n, sin_phi, out=sin_phi)
-                    dk *= inv_m
-                    dk *= 1.0 / a
+                if want_d:  # (dk/dρ) / ρ = (n − sin φ') / (a m ρ)
+                    g = np.subtract(n, sin_phi, out=sin_phi)
+                    g *= inv_m
+                    g /= rho
+                    scale = 1.0 / a
             if want_d:
-                dk /= rho
                 if apex is not None:
-                    dk[apex] = 0.0  # dk/dρ = 0 by symmetry
-                np.multiply(dk, dy, out=out["dk_dy"])
-                np.multiply(dk, dx, out=out["dh_dx"])
+                    g[apex] = 0.0  # dk/dρ = 0 by symmetry
+                np.multiply(g, dy * scale, out=out["dk_dy"])
+                np.multiply(g, dx * scale, out=out["dh_dx"])
 
     def _compute(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         gx, gy = np.meshgrid(x, y)
@@ -371,6 +380,20 @@ def axis_metres(crs: Any) -> float:
         names = [a.unit_name for a in crs.axis_info]
         raise ValueError(f"crs {crs.name!r} has x/y axes in units {names}, not one length unit")
     return factors.pop()
+
+
+def _sphere_constants(n: float, a: float, C: float) -> tuple[float, ...]:
+    """(λ, q, β, γ, δ) of the spherical conic's factors in ``R = λ ρ²`` and ``P = R^q``:
+    k = R P + β / P and (dk/dρ) / ρ = γ (P + δ / (R P)), the constants folded so that a
+    point costs one power, two divisions and five multiplications or additions."""
+    q = 0.5 / n - 0.5
+    K = C ** (-1.0 / n)  # w = (ρ/C)^(1/n) / ρ = K ρ^(2q)
+    c0 = n / (2 * a)
+    lam = (c0 * K) ** (1.0 / (q + 1))
+    beta = c0 * lam**q / K
+    gamma = (n + 1) / (2 * a) * K * lam ** (-q)
+    delta = (n - 1) / (2 * a) * lam ** (q + 1) / K / gamma
+    return lam, q, beta, gamma, delta
 
 
 class _Entry:
