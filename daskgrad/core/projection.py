@@ -296,8 +296,10 @@ class Projection:
                 if q == 0.0:  # a polar stereographic: P = 1
                     P = w
                     P.fill(1.0)
-                else:
-                    P = np.power(r2, q, out=w)
+                else:  # R = O(0.01–1) on the earth: exp(q log R) is pow's to an ulp or two
+                    P = np.log(r2, out=w)
+                    P *= q
+                    np.exp(P, out=P)
                 M = np.multiply(r2, P, out=out["k"] if want_k else rho)
                 if want_d:
                     g = np.divide(delta, M, out=rho)
