@@ -33,11 +33,13 @@ class Factors:
     mx, my : per-metre factors of a derivative along the grid's x (y) axis, per unit of that
         axis's coordinate (1/(N cos φ) and 1/M per radian on latitude/longitude; the map
         factors, dimensionless, on a projection in metres).
-    cx, cy : MetPy's map-factor corrections ``(my/mx) ∂mx/∂y`` and ``(mx/my) ∂my/∂x`` (1/m).
+    cx, cy : MetPy's map-factor corrections ``(my/mx) ∂mx/∂y`` and ``(mx/my) ∂my/∂x`` (1/m);
+        a number (or one value) 0 where a correction vanishes, which the formulas then skip.
     lx, ly : the Laplacian's coefficients of ∂f/∂X and ∂f/∂Y:
         ``mx my ∂(mx/my)/∂X`` and ``mx my ∂(my/mx)/∂Y``.
     cos, sin : the rotation of grid-relative components (gx, gy) to eastward/northward:
-        ``east = cos gx − sin gy``, ``north = sin gx + cos gy``; None where the frames coincide.
+        ``east = cos gx − sin gy``, ``north = sin gx + cos gy``; None where the frames coincide
+        or the formulas, which work in the grid's frame, do not need it.
     """
 
     mx: Any
@@ -160,7 +162,8 @@ def tensor_component(which: str, raw: np.ndarray, u: Any, v: Any, f: Factors | N
         "dv/dy": (f.my, f.cy, u, -1.0),
     }[which]
     out = scaled(raw, scale)
-    if np.any(correction != 0):
+    # an array of the chunk's points is applied as it is: no pass over it to look for zeros
+    if np.size(correction) > 1 or np.any(correction != 0):
         term = np.multiply(other, correction, dtype=out.dtype)
         (np.add if sign > 0 else np.subtract)(out, term, out=out)
     return out
