@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..core.plan import DATETIME_UNITS
 from ..core.stencil import ACCURACIES, EDGE_ORDERS, NAN_POLICIES
 from ..errors import UsageError, Worded, Wording, first_line
 
@@ -26,7 +27,6 @@ examples:
       --potential-vorticity theta:u,v --vertical level --advection t:u,v --geostrophic z
   daskgrad demo --size 64MiB
 """
-TIME_UNITS = ("W", "D", "h", "m", "s", "ms", "us", "ns")
 
 
 class Flags(Wording):
@@ -209,7 +209,7 @@ def _add_run(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument(
         "--datetime-unit",
-        choices=TIME_UNITS,
+        choices=DATETIME_UNITS,
         default="s",
         help="time unit of datetime coordinates' spacing (default %(default)s)",
     )
@@ -248,6 +248,8 @@ def _add_stencil(run: argparse.ArgumentParser) -> None:
 
 def _add_output(run: argparse.ArgumentParser) -> None:
     """--strict, --overwrite, --zarr-format."""
+    from ..io.target import ZARR_FORMATS
+
     run.add_argument(
         "--strict",
         action="store_true",
@@ -262,7 +264,7 @@ def _add_output(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--zarr-format",
         type=int,
-        choices=(2, 3),
+        choices=ZARR_FORMATS,
         help="zarr format of OUTPUT (default: INPUT's if it is a zarr store, else zarr's default)",
     )
 
@@ -270,6 +272,7 @@ def _add_output(run: argparse.ArgumentParser) -> None:
 def _add_operators(run: argparse.ArgumentParser) -> None:
     """The ``geospatial gradients and operators`` group: --geospatial, its grid options, and
     every quantity flag."""
+    from ..core.earth import EARTHS
     from .quantities import add_flags
 
     ops = run.add_argument_group(
@@ -285,7 +288,8 @@ def _add_operators(run: argparse.ArgumentParser) -> None:
     )
     ops.add_argument(
         "--earth",
-        choices=("sphere", "wgs84"),
+        type=str.lower,  # as earth= (core.earth.make_earth): WGS84 is wgs84
+        choices=EARTHS,
         help="earth model of --geospatial (default sphere, radius 6371008.8 m)",
     )
     ops.add_argument(

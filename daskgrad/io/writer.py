@@ -29,7 +29,7 @@ from .locations import (
 from .remote import CommitFailed, RemoteTarget
 from .report import ComputeFailed, describe_key
 from .sources import source_paths
-from .target import Target
+from .target import ZARR_FORMATS, Target
 from .tasks import fuse_chains, write_targets
 
 # ComputeFailed, describe_key, write_targets and fuse_chains are imported from here too
@@ -294,8 +294,13 @@ def _check_store(store: Any, storage_options: Any, zarr_format: Any) -> None:
         raise TypeError(f"to_zarr: store must be a path or an fsspec URL, got {store!r}")
     if storage_options and not is_url(store):
         raise ValueError("to_zarr: storage_options are for an fsspec URL store, not a path")
-    if zarr_format not in (None, 2, 3) or isinstance(zarr_format, bool):
-        raise ValueError(f"to_zarr: zarr_format must be 2 or 3, got {zarr_format!r}")
+    if zarr_format is not None and (
+        zarr_format not in ZARR_FORMATS or isinstance(zarr_format, bool)
+    ):
+        allowed = " or ".join(map(str, ZARR_FORMATS))
+        raise OptionError(
+            "zarr_format", f"to_zarr: {{opt:zarr_format}} must be {allowed}, got {zarr_format!r}"
+        )
 
 
 def _as_dataset(obj: Any) -> Any:

@@ -13,15 +13,16 @@ import xarray as xr
 
 from ..compat import contains_datetime_like, to_numeric
 from ..core.gradient import gradient_array
-from ..core.plan import is_dask_collection, uniform_step
+from ..core.plan import DATETIME_UNITS, is_dask_collection, normalize_datetime_unit, uniform_step
 from ..errors import OptionError, dims_named
 from . import units as units_pint
 
 __all__ = ["describe", "gradient_xarray"]
 
 # xarray's datetime_unit codes, spelled as UDUNITS (and pint) understand them
-_TIME_UNITS = {"W": "week", "D": "d", "h": "h", "m": "min", "s": "s", "ms": "ms", "us": "us"}
-_TIME_UNITS.update({"ns": "ns", "ps": "ps", "fs": "fs", "as": "as"})
+# UDUNITS names of DATETIME_UNITS
+_UDUNITS = ("week", "d", "h", "min", "s", "ms", "us", "ns", "ps", "fs", "as")
+_TIME_UNITS = dict(zip(DATETIME_UNITS, _UDUNITS, strict=True))
 # one UDUNITS factor: a name and an optional integer exponent ("m", "s-1", "m2")
 UNIT_FACTOR = re.compile(r"^([^\W\d]+)(-?\d+)?$")
 
@@ -89,6 +90,7 @@ def gradient_xarray(
     array([1. , 1.5, 2. ])
     """
     opts = dict(edge_order=edge_order, accuracy=accuracy, nan_policy=nan_policy)
+    datetime_unit = normalize_datetime_unit(datetime_unit)
     if isinstance(obj, xr.Dataset):
         return _gradient_dataset(obj, spacing, dim, opts, periodic, datetime_unit)
     dims = _requested_dims(dim, obj.dims)
