@@ -41,6 +41,8 @@ def data(tmp_path_factory):
         },
     )
     geo.to_zarr(root / "geo.zarr", mode="w")
+    uv = xr.Dataset({k: (("y", "x"), rng.random((5, 6))) for k in ("u", "v")})
+    uv.to_zarr(root / "uv.zarr", mode="w")
     return root, ds, geo
 
 
@@ -215,6 +217,35 @@ def test_overwrite_refused_alike(capsys, data, tmp_path, kind):
         assert str(err) == f"to_zarr: {what}overwrite=True replaces zarr stores only"
         assert line == f"daskgrad: error: {what}--overwrite replaces zarr stores only"
     assert code == 2 and (out / "notes.txt").exists() == (kind != "file")
+
+
+@pytest.mark.parametrize(
+    ("flags", "call"),
+    [
+        ((), lambda ds, dim: daskgrad.gradient(ds.u, dim=dim)),
+        (("--vorticity", "u,v"), lambda ds, dim: daskgrad.vorticity(ds.u, ds.v, dim=dim)),
+        (("--laplacian", "u"), lambda ds, dim: daskgrad.laplacian(ds.u, dim=dim)),
+    ],
+)
+def test_repeated_dim_refused_alike(capsys, data, flags, call):
+    """dim=["x", "x"] and --dim x --dim x: one check (where dims enter the xarray layer), for
+    gradients and operators alike, naming the keyword or the flag."""
+    root, _, _ = data
+    uv = xr.open_zarr(root / "uv.zarr")
+    err = api(lambda: call(uv, ["x", "x"]))
+    code, line = cli(capsys, root, "--dim", "x", "--dim", "x", *flags, input="uv.zarr")
+    assert isinstance(err, OptionError) and err.option == "dim"
+    assert str(err) == "dim has repeated entries: ['x', 'x']"
+    assert code == 2 and line.endswith("--dim has repeated entries: ['x', 'x']")
+
+
+def test_operator_dim_not_in_the_input(data):
+    root, _, _ = data
+    uv = xr.open_zarr(root / "uv.zarr")
+    with pytest.raises(OptionError) as caught:
+        daskgrad.divergence(uv.u, uv.v, dim=("x", "z"))
+    assert caught.value.option == "dim"
+    assert str(caught.value) == "dim 'z' is not a dim of the input; its dims are ('y', 'x')"
 
 
 def test_timedelta_data_name_the_option(data):
