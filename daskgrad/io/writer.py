@@ -1,5 +1,8 @@
 """Atomic zarr writing: the chunk writes computed as their own targets into a temporary
-sibling, which is swapped into place only when complete; the public ``to_zarr``.
+sibling, which is swapped into place only when complete; the public ``to_zarr``. Only the
+chunk writes are computed, so dask reads each input chunk close to the kernels that need it
+(xarray's own ``to_zarr`` ends in a task that depends on every write, behind which dask reads
+far ahead and an out-of-core run spills).
 
 The graph surgery is in ``tasks``, running it in ``compute``, failure wording in ``report``,
 finding the stores an input reads in ``sources``."""
@@ -161,8 +164,7 @@ def to_zarr(
     untouched). On an object store (an fsspec URL) every chunk is written first and the zarr
     metadata last, and a failure deletes what was written; ``overwrite`` there replaces the
     old store only after the new one is complete, with a short window without either (see the
-    README's "Object stores"). Only the chunk writes are computed (see ``write``), so dask
-    reads each input chunk close to the kernels that need it.
+    README's "Object stores").
 
     Parameters
     ----------
@@ -223,11 +225,7 @@ def to_zarr(
     """
     obj = _as_dataset(obj)
     _check_store(store, storage_options, zarr_format)
-    if client is None:
-        with contextlib.suppress(ImportError, ValueError):
-            from distributed import default_client
-
-            client = default_client()
+    client = _default_client() if client is None else client
     progress = sys.stdout.isatty() if progress is None else progress
     try:
         store_timeout = check_store_timeout(store_timeout)
@@ -240,10 +238,7 @@ def to_zarr(
     except UsageError as e:  # an OptionUsageError's str() too: overwrite=True
         raise ValueError(f"to_zarr: {e}") from None
     if zarr_format is None:
-        from .inspect import zarr_format_of
-
-        formats = [f for f in map(zarr_format_of, sources) if f is not None]
-        zarr_format = formats[0] if len(formats) == 1 else None
+        zarr_format = _source_format(sources)
     try:
         write(obj, target, client, progress=progress, zarr_format=zarr_format)
     except Exception as e:
@@ -286,6 +281,23 @@ def check_store_timeout(store_timeout: Any) -> float | None:
             f"{{opt:store_timeout}} must be less than 1e9 seconds; got {store_timeout:g}",
         )
     return float(store_timeout)
+
+
+def _default_client() -> Any:
+    """The current distributed client, if there is one, else None."""
+    with contextlib.suppress(ImportError, ValueError):
+        from distributed import default_client
+
+        return default_client()
+    return None
+
+
+def _source_format(sources: list[Any]) -> int | None:
+    """The zarr format of the one zarr store ``sources`` hold, else None (zarr's default)."""
+    from .inspect import zarr_format_of
+
+    formats = [f for f in map(zarr_format_of, sources) if f is not None]
+    return formats[0] if len(formats) == 1 else None
 
 
 def _check_store(store: Any, storage_options: Any, zarr_format: Any) -> None:
