@@ -22,7 +22,14 @@ How each figure is counted:
   Hops are the calls between them (frames - 1); modules the distinct modules on the chain.
 - **checks per option**: the functions whose ``raise`` statements name the option (its
   ``{opt:NAME}`` field, an ``Option*Error("NAME", …)``, or ``NAME=``/``--flag`` in the
-  message), plus argparse ``choices=`` of its flag: each function counts once.
+  message): each function counts once. A raise of an error that names its option as its
+  first argument (``OptionError("edge_order", "… {opt:accuracy=4} …")``) counts for that
+  option only: it checks ``edge_order``, its message mentions ``accuracy``. An argparse
+  ``choices=`` of the option's flag is reported apart: "from CONSTANT" when ``choices=`` is
+  a name (or attribute) defined outside argparse's call, else "literal" (a copy of the
+  rule, which the issue forbids); both are listed, neither hidden.
+- **longest function code**: the same without its docstring (the numpydoc Parameters,
+  Returns and Examples the house rules ask of every public function).
 """
 
 from __future__ import annotations
@@ -135,19 +142,23 @@ def longest_chain(graph: dict[str, set[str]]) -> list[str]:
     return max((chain(m) for m in graph), key=len)
 
 
-def functions() -> list[tuple[int, str]]:
+def functions(size: Any = None) -> list[tuple[int, str]]:
+    """(lines, module.function) of every function, longest first; ``size(node)`` counts the
+    lines (default: ``def`` line to last line)."""
     out = []
     for path in PKG.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 n = (node.end_lineno or node.lineno) - node.lineno + 1
-                out.append((n, f"{module_name(path)}.{node.name}"))
+                out.append((size(node) if size else n, f"{module_name(path)}.{node.name}"))
     return sorted(out, reverse=True)
 
 
-def checks() -> dict[str, list[str]]:
-    """{option: functions that raise on it or give its flag argparse choices}."""
+def checks() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """({option: functions that raise on it}, {option: its flag's argparse choices, each
+    "function (from CONSTANT)" or "function (literal)"})."""
     places: dict[str, set[str]] = {o: set() for o in OPTIONS}
+    choices: dict[str, set[str]] = {o: set() for o in OPTIONS}
     for path in PKG.rglob("*.py"):
         text = path.read_text()
         tree = ast.parse(text)
@@ -156,21 +167,53 @@ def checks() -> dict[str, list[str]]:
                 continue
             where = f"{module_name(path)}.{fn.name}"
             for node in ast.walk(fn):
-                seg = ""
+                seg, found, label = "", places, where
                 if isinstance(node, ast.Raise) and node.exc is not None:
                     seg = ast.get_source_segment(text, node.exc) or ""
+                    named = _option_named(node.exc)
+                    if named in places:  # OptionError("edge_order", "… {opt:accuracy=4} …")
+                        places[named].add(where)
+                        continue
                 elif isinstance(node, ast.Call) and any(k.arg == "choices" for k in node.keywords):
-                    seg = ast.get_source_segment(text, node) or ""
-                    seg = " ".join(re.findall(r"--[\w-]+", seg))
+                    names = [a.value for a in node.args if isinstance(a, ast.Constant)]
+                    seg = " ".join(n for n in names if isinstance(n, str) and n.startswith("--"))
+                    given = next(k.value for k in node.keywords if k.arg == "choices")
+                    shared = isinstance(given, ast.Name | ast.Attribute)
+                    how = f"from {ast.unparse(given)}" if shared else "literal"
+                    found, label = choices, f"{where} ({how})"
                 if not seg:
                     continue
                 for o in OPTIONS:
                     flag = "--" + o.replace("_", "-")
-                    if re.search(
-                        rf"\{{opt:{o}\b|Error\(\s*['\"]{o}['\"]|\b{o}=|{re.escape(flag)}\b", seg
-                    ):
-                        places[o].add(where)
-    return {o: sorted(p) for o, p in places.items()}
+                    pattern = rf"\{{opt:{o}\b|Error\(\s*['\"]{o}['\"]|\b{o}=|{re.escape(flag)}\b"
+                    if re.search(pattern, seg):
+                        found[o].add(label)
+    return (
+        {o: sorted(p) for o, p in places.items()},
+        {o: sorted(p) for o, p in choices.items()},
+    )
+
+
+def _option_named(exc: ast.expr) -> str | None:
+    """NAME of a raised ``SomethingError("NAME", …)`` (an error that knows its option): the
+    check is of that option, whatever other options its message names."""
+    if isinstance(exc, ast.Call) and exc.args and isinstance(exc.args[0], ast.Constant):
+        first = exc.args[0].value
+        return first if isinstance(first, str) and first in OPTIONS else None
+    return None
+
+
+def code_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines of a function without its docstring."""
+    n = (node.end_lineno or node.lineno) - node.lineno + 1
+    first = node.body[0] if node.body else None
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        n -= (first.end_lineno or first.lineno) - first.lineno + 1
+    return n
 
 
 def trace_accuracy() -> tuple[list[str], str]:
@@ -261,12 +304,14 @@ def main() -> None:
     chain = longest_chain(graph)
     every = longest_chain(import_graph(module_level_only=False))
     fns = functions()
+    code = functions(code_lines)
     rows = [
         ("modules (files)", str(len(graph)), ""),
         ("import depth (levels)", str(len(chain)), " -> ".join(chain)),
         ("  with function-level imports", str(len(every)), " -> ".join(every)),
         ("longest function (lines)", str(fns[0][0]), fns[0][1]),
         ("next longest", f"{fns[1][0]}, {fns[2][0]}", f"{fns[1][1]}, {fns[2][1]}"),
+        ("longest function code (lines)", str(code[0][0]), code[0][1] + " (docstring excluded)"),
     ]
     if not args.no_trace:
         main_chain, worker = trace_accuracy()
@@ -275,8 +320,11 @@ def main() -> None:
         rows.append(("accuracy hops (calls)", str(len(frames) - 1), " -> ".join(main_chain)))
         rows.append(("  then on a compute thread", "", worker or "(no kernel call seen)"))
         rows.append(("accuracy modules passed", str(len(mods)), ", ".join(mods)))
-    for opt, places in checks().items():
+    raising, choices = checks()
+    for opt, places in raising.items():
         rows.append((f"checks of {opt}", str(len(places)), ", ".join(places)))
+        if choices[opt]:
+            rows.append(("  choices of its flag", str(len(choices[opt])), ", ".join(choices[opt])))
     width = max(len(r[0]) for r in rows)
     print(f"{'figure':<{width}}  {'value':>7}  detail")
     for label, value, detail in rows:

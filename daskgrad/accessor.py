@@ -254,19 +254,13 @@ class GradAccessor:
         >>> lap.name, lap.values[0]
         ('lap_f', array([2., 2., 2., 2., 2.]))
         """
-        if isinstance(self._obj, xr.Dataset):
-            if var is None:
-                raise TypeError("Dataset.grad.laplacian needs the name of a variable")
-            return laplacian(self._variable(var, "laplacian"), **self._grid(options))
-        if var is not None:
-            raise TypeError(
-                "DataArray.grad.laplacian takes no variable name; pass dim=... for the dims"
-            )
-        return laplacian(self._obj, **options)
+        return laplacian(self._one(var, "laplacian"), **self._grid(options))
 
     def _grid(self, options: dict[str, Any]) -> dict[str, Any]:
         """Geospatial options on a Dataset: its Grid, built from the whole Dataset (whose
         grid_mapping variable a DataArray taken from it would not carry)."""
+        if not isinstance(self._obj, xr.Dataset):
+            return options
         if not options.get("geospatial") or "grid" in options:
             return options
         from .xr.grid import Grid
@@ -479,11 +473,8 @@ class GradAccessor:
         >>> pv.name, pv.attrs["units"], round(float(pv[1, 1, 0]) / 1e-6, 4)
         ('pv_theta', 'K m2 kg-1 s-1', 0.143)
         """
-        what = "potential_vorticity_baroclinic"
-        theta_, u_, v_ = self._named(what, theta, u, v)
-        p: Any = pressure
-        if isinstance(p, str) and p in self._obj.data_vars:
-            p = self._obj[p]
+        theta_, u_, v_ = self._named("potential_vorticity_baroclinic", theta, u, v)
+        p = self._pressure(pressure)
         latitude = {k: options.pop(k) for k in ("latitude",) if k in options}  # f's, not the grid's
         return kinematics_vertical.potential_vorticity_baroclinic(
             theta_, p, u_, v_, **self._grid(options), **latitude
@@ -524,9 +515,9 @@ class GradAccessor:
         ('q2_T', -0.00574)
         """
         u_, v_, t_ = self._named("q_vector", u, v, temperature)
-        if isinstance(pressure, str) and pressure in self._obj.data_vars:
-            pressure = self._obj[pressure]
-        return kinematics_vertical.q_vector(u_, v_, t_, pressure, **self._grid(options))
+        return kinematics_vertical.q_vector(
+            u_, v_, t_, self._pressure(pressure), **self._grid(options)
+        )
 
     def geostrophic_wind(
         self, height: Hashable | None = None, **options: Any
@@ -555,17 +546,7 @@ class GradAccessor:
         >>> ug.name, ug.values[0]
         ('ug_z', array([-10., -10., -10., -10.]))
         """
-        if isinstance(self._obj, xr.Dataset):
-            if height is None:
-                raise TypeError("Dataset.grad.geostrophic_wind needs the name of a variable")
-            return kinematics.geostrophic_wind(
-                self._variable(height, "geostrophic_wind"), **options
-            )
-        if height is not None:
-            raise TypeError(
-                "DataArray.grad.geostrophic_wind takes no variable name; pass dim=... for the dims"
-            )
-        return kinematics.geostrophic_wind(self._obj, **options)
+        return kinematics.geostrophic_wind(self._one(height, "geostrophic_wind"), **options)
 
     def ageostrophic_wind(
         self, height: Hashable, u: Hashable, v: Hashable, **options: Any
@@ -598,21 +579,38 @@ class GradAccessor:
             *self._named("ageostrophic_wind", height, u, v), **options
         )
 
-    def _named(self, what: str, *names: Hashable) -> list[xr.DataArray]:
-        if not isinstance(self._obj, xr.Dataset):
+    def _one(self, var: Hashable | None, what: str) -> xr.DataArray:
+        """The field of a one-field method: this DataArray, or the Dataset's ``var``."""
+        if isinstance(self._obj, xr.Dataset):
+            if var is None:
+                raise TypeError(f"Dataset.grad.{what} needs the name of a variable")
+            return self._variable(var, what)
+        if var is not None:
             raise TypeError(
-                f"{what} takes several variables: call it on a Dataset with their names "
-                f"(ds.grad.{what}(...)) or use daskgrad.{what}(...)"
+                f"DataArray.grad.{what} takes no variable name; pass dim=... for the dims"
+            )
+        return self._obj
+
+    def _named(self, what: str, *names: Hashable, needs: str = "") -> list[xr.DataArray]:
+        """The Dataset's variables ``names`` (or its own DataArrays), for method ``what``;
+        ``needs`` words a TypeError on a DataArray (default: "takes several variables")."""
+        if not isinstance(self._obj, xr.Dataset):
+            method, function = ("('u', 'v')", "(u, v)") if needs else ("(...)", "(...)")
+            raise TypeError(
+                f"{what} {needs or 'takes several variables'}: call it on a Dataset with their "
+                f"names (ds.grad.{what}{method}) or use daskgrad.{what}{function}"
             )
         return [self._variable(n, what) for n in names]
 
-    def _pair(self, what: str, u: Hashable, v: Hashable):
-        if not isinstance(self._obj, xr.Dataset):
-            raise TypeError(
-                f"{what} needs two components: call it on a Dataset with their names "
-                f"(ds.grad.{what}('u', 'v')) or use daskgrad.{what}(u, v)"
-            )
-        return self._variable(u, what), self._variable(v, what)
+    def _pair(self, what: str, u: Hashable, v: Hashable) -> list[xr.DataArray]:
+        return self._named(what, u, v, needs="needs two components")
+
+    def _pressure(self, pressure: Any) -> Any:
+        """A data variable's name as the variable; anything else (a coordinate's name, a
+        level's pressure, None) as given."""
+        if isinstance(pressure, str) and pressure in self._obj.data_vars:
+            return self._obj[pressure]
+        return pressure
 
     def _variable(self, name: Hashable | xr.DataArray, method: str) -> xr.DataArray:
         if isinstance(name, xr.DataArray):  # ds.grad.vorticity(ds.u, ds.v): this Dataset's own

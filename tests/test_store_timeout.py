@@ -233,7 +233,7 @@ def test_store_timeout_flag_is_checked(capsys):
     args = ["run", "s3://b/i.zarr", "s3://b/o.zarr", "--dim", "x", "--store-timeout", "1"]
     assert main(args) == 2
     assert one_line(capsys.readouterr().err) == (
-        "daskgrad: error: argument --store-timeout: at least 5 seconds; got 1"
+        "daskgrad: error: --store-timeout must be at least 5 seconds; got 1"
     )
 
 

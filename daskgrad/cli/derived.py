@@ -95,46 +95,7 @@ def derived_outputs(
         k: opts[k] for k in ("accuracy", "edge_order", "nan_policy") if k in opts
     }
     if request.geospatial:
-        from ..xr.grid import Grid, ProjectionCoordinatesMissing
-
-        try:  # built once: its map factors are shared by every output
-            request.grid = Grid(
-                ds,
-                latitude=request.latitude,
-                longitude=request.longitude,
-                earth=request.earth,
-                crs=request.crs,
-            )
-        except ProjectionCoordinatesMissing as e:  # the API's words ask for x=/y=
-            where = f"--crs {request.crs}" if e.given else "the input's grid_mapping"
-            raise UsageError(
-                f"{where} is a projected CRS ({e.crs_name!r}) but the input has no projection "
-                f"x/y coordinates: daskgrad needs {e.NEEDS}; its coordinates are {e.coords}; "
-                "add them to the file (x, y in metres of that projection, e.g. for WRF as in "
-                "the README's recipe)"
-            ) from e
-        except (ValueError, TypeError, KeyError, NotImplementedError) as e:
-            raise UsageError(said(e)) from e
-        unknown = request.grid.frame_unknown
-        if request.winds == "grid" and unknown is not None:
-            raise UsageError(
-                f"--winds grid needs the directions of the grid's x and y, which are unknown on "
-                f"{unknown}: give the projection (a grid_mapping variable in the file, or "
-                "--crs with projection x/y coordinates: standard_name projection_x_coordinate/"
-                "projection_y_coordinate in m or km), or store eastward/northward winds and "
-                "pass --winds earth"
-            )
-        horizontal = [str(d) for d in request.grid.dims]
-        if request.vertical is not None and request.vertical in horizontal:
-            raise UsageError(
-                f"argument --vertical: {request.vertical!r} is a horizontal dim of the "
-                f"--geospatial grid (its dims are {horizontal}); the vertical dim is another "
-                "one, e.g. the pressure level's"
-            )
-        geo: dict[str, Any] = dict(
-            geospatial=True, grid=request.grid, winds=request.winds, **stencil
-        )
-        context = Context(ds, None, geo, request.vertical)
+        context = _geospatial_context(ds, request, stencil)
     else:
         periodic = opts.get("periodic") or None
         context = Context(ds, list(dims), dict(**stencil, periodic=periodic), request.vertical)
@@ -150,7 +111,57 @@ def derived_outputs(
             out.update(grads.data_vars)
     except (ValueError, TypeError, IndexError, KeyError, NotImplementedError) as e:
         raise UsageError(said(e)) from e
-    # every output under a name of its own: a second one of a name would overwrite the first
+    return _quantities(context, request, out, taken)
+
+
+def _geospatial_context(ds: Any, request: Request, stencil: dict[str, Any]) -> Context:
+    """The Context of a --geospatial run: its Grid, built once (its map factors are shared by
+    every output) and set as ``request.grid``, checked against --winds and --vertical."""
+    from ..xr.grid import Grid, ProjectionCoordinatesMissing
+
+    try:  # built once: its map factors are shared by every output
+        request.grid = Grid(
+            ds,
+            latitude=request.latitude,
+            longitude=request.longitude,
+            earth=request.earth,
+            crs=request.crs,
+        )
+    except ProjectionCoordinatesMissing as e:  # the API's words ask for x=/y=
+        where = f"--crs {request.crs}" if e.given else "the input's grid_mapping"
+        raise UsageError(
+            f"{where} is a projected CRS ({e.crs_name!r}) but the input has no projection "
+            f"x/y coordinates: daskgrad needs {e.NEEDS}; its coordinates are {e.coords}; "
+            "add them to the file (x, y in metres of that projection, e.g. for WRF as in "
+            "the README's recipe)"
+        ) from e
+    except (ValueError, TypeError, KeyError, NotImplementedError) as e:
+        raise UsageError(said(e)) from e
+    unknown = request.grid.frame_unknown
+    if request.winds == "grid" and unknown is not None:
+        raise UsageError(
+            f"--winds grid needs the directions of the grid's x and y, which are unknown on "
+            f"{unknown}: give the projection (a grid_mapping variable in the file, or "
+            "--crs with projection x/y coordinates: standard_name projection_x_coordinate/"
+            "projection_y_coordinate in m or km), or store eastward/northward winds and "
+            "pass --winds earth"
+        )
+    horizontal = [str(d) for d in request.grid.dims]
+    if request.vertical is not None and request.vertical in horizontal:
+        raise UsageError(
+            f"argument --vertical: {request.vertical!r} is a horizontal dim of the "
+            f"--geospatial grid (its dims are {horizontal}); the vertical dim is another "
+            "one, e.g. the pressure level's"
+        )
+    geo: dict[str, Any] = dict(geospatial=True, grid=request.grid, winds=request.winds, **stencil)
+    return Context(ds, None, geo, request.vertical)
+
+
+def _quantities(
+    context: Context, request: Request, out: dict[Hashable, Any], taken: Sequence[Hashable]
+) -> dict[Hashable, Any]:
+    """``out`` with the quantities of ``request``, every output under a name of its own: a
+    second one of a name would overwrite the first (UsageError naming both flags)."""
     origin = {n: "the gradients of --var" for n in taken}
     origin.update((n, "the gradients of --var") for n in out)
     for key, args in request.quantities:

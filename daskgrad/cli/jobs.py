@@ -110,9 +110,7 @@ def prepare(
             ds, dims, variables, edge_order, periodic, accuracy, nan_policy, request
         )
     periodic = periodic or {}
-    known_dims(ds, [*dims, *periodic])
-    if len(set(dims)) != len(dims):
-        raise UsageError(f"--dim repeats a dim: {list(dims)}")
+    known_dims(ds, [*dims, *periodic])  # --dim given twice: refused by the xr layer's check
     if variables:
         for v in variables:
             if v not in ds.data_vars:

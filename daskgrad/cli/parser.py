@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..core.plan import DATETIME_UNITS
 from ..core.stencil import ACCURACIES, EDGE_ORDERS, NAN_POLICIES
 from ..errors import UsageError, Worded, Wording, first_line
 
@@ -26,7 +27,6 @@ examples:
       --potential-vorticity theta:u,v --vertical level --advection t:u,v --geostrophic z
   daskgrad demo --size 64MiB
 """
-TIME_UNITS = ("W", "D", "h", "m", "s", "ms", "us", "ns")
 
 
 class Flags(Wording):
@@ -75,6 +75,13 @@ def _size(text: str) -> int:
     return n
 
 
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a float: {text!r}") from None
+
+
 def _positive(kind: type) -> Any:
     def convert(text: str) -> Any:
         try:
@@ -91,12 +98,50 @@ def _positive(kind: type) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     """The ``daskgrad`` argument parser with its ``run`` and ``demo`` subcommands."""
     from .. import __version__
-    from ..cluster.connect import DEFAULT_CONNECT_TIMEOUT
-    from ..io.locations import DEFAULT_STORE_TIMEOUT
 
     common = _Parser(add_help=False)
     common.add_argument("--no-progress", action="store_true", help="no progress bar")
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    _add_cluster(common)
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog="daskgrad",
+        description="Numerical gradients of zarr/netCDF data on a dask cluster.",
+        epilog=EXAMPLES,
+        formatter_class=fmt,
+    )
+    parser.add_argument("--version", action="version", version=f"daskgrad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,demo}")
+    sub.required = True
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        formatter_class=fmt,
+        epilog=EXAMPLES,
+        help="differentiate a zarr store or netCDF file into a zarr store",
+        description="Write d{var}_d{dim} for every chosen variable and dim to a new zarr store.",
+    )
+    _add_run(run)
+    _add_operators(run)
+    _add_stores(run)
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="differentiate a synthetic dataset and check it against the analytic answer",
+        description="Write a synthetic dataset on a stretched grid, run the `run` pipeline on "
+        "it, and check the error against what second-order differences should give.",
+    )
+    demo.add_argument(
+        "--out", metavar="DIR", help="working directory (default: a new one in the temp folder)"
+    )
+    demo.add_argument("--size", type=_size, default="64MiB", help="input size (default 64MiB)")
+    return parser
+
+
+def _add_cluster(common: argparse.ArgumentParser) -> None:
+    """The ``cluster`` group of both subcommands."""
+    from ..cluster.connect import DEFAULT_CONNECT_TIMEOUT
+
     cluster = common.add_argument_group(
         "cluster", "default: a local cluster of worker processes sized to this machine"
     )
@@ -125,24 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
         "among the workers)",
     )
 
-    fmt = argparse.RawDescriptionHelpFormatter
-    parser = _Parser(
-        prog="daskgrad",
-        description="Numerical gradients of zarr/netCDF data on a dask cluster.",
-        epilog=EXAMPLES,
-        formatter_class=fmt,
-    )
-    parser.add_argument("--version", action="version", version=f"daskgrad {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{run,demo}")
-    sub.required = True
-    run = sub.add_parser(
-        "run",
-        parents=[common],
-        formatter_class=fmt,
-        epilog=EXAMPLES,
-        help="differentiate a zarr store or netCDF file into a zarr store",
-        description="Write d{var}_d{dim} for every chosen variable and dim to a new zarr store.",
-    )
+
+def _add_run(run: argparse.ArgumentParser) -> None:
+    """``run``'s INPUT, OUTPUT, what to differentiate and how to read and write."""
     run.add_argument(
         "input", metavar="INPUT", help="zarr store or netCDF file (only read); path or URL"
     )
@@ -163,6 +193,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="variable to differentiate, repeatable (default: every numeric one; none when an "
         "operator is asked for)",
     )
+    _add_stencil(run)
+    run.add_argument(
+        "--chunks",
+        action="append",
+        default=[],
+        metavar="DIM=N|auto",
+        help="input chunk size along DIM (repeatable); 'auto' is dask's choice",
+    )
+    run.add_argument(
+        "--group",
+        metavar="NAME",
+        help="read the variables of this group of a netCDF file or zarr store (a/b for a "
+        "nested one; default: the root)",
+    )
+    run.add_argument(
+        "--datetime-unit",
+        choices=DATETIME_UNITS,
+        default="s",
+        help="time unit of datetime coordinates' spacing (default %(default)s)",
+    )
+    _add_output(run)
+
+
+def _add_stencil(run: argparse.ArgumentParser) -> None:
+    """--edge-order, --accuracy, --nan-policy, --periodic: choices from core.stencil's
+    constants (validated once, by core.plan)."""
     run.add_argument(
         "--edge-order", type=int, choices=EDGE_ORDERS, default=1, help="default %(default)s"
     )
@@ -188,25 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIM[=PERIOD]",
         help="wrap this dim around (repeatable); PERIOD is needed unless its coordinate is uniform",
     )
-    run.add_argument(
-        "--chunks",
-        action="append",
-        default=[],
-        metavar="DIM=N|auto",
-        help="input chunk size along DIM (repeatable); 'auto' is dask's choice",
-    )
-    run.add_argument(
-        "--group",
-        metavar="NAME",
-        help="read the variables of this group of a netCDF file or zarr store (a/b for a "
-        "nested one; default: the root)",
-    )
-    run.add_argument(
-        "--datetime-unit",
-        choices=TIME_UNITS,
-        default="s",
-        help="time unit of datetime coordinates' spacing (default %(default)s)",
-    )
+
+
+def _add_output(run: argparse.ArgumentParser) -> None:
+    """--strict, --overwrite, --zarr-format."""
+    from ..io.target import ZARR_FORMATS
+
     run.add_argument(
         "--strict",
         action="store_true",
@@ -221,9 +264,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--zarr-format",
         type=int,
-        choices=(2, 3),
+        choices=ZARR_FORMATS,
         help="zarr format of OUTPUT (default: INPUT's if it is a zarr store, else zarr's default)",
     )
+
+
+def _add_operators(run: argparse.ArgumentParser) -> None:
+    """The ``geospatial gradients and operators`` group: --geospatial, its grid options, and
+    every quantity flag."""
+    from ..core.earth import EARTHS
+    from .quantities import add_flags
+
     ops = run.add_argument_group(
         "geospatial gradients and operators",
         "computed with the gradients in the same pass over the input, which reads each input "
@@ -237,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ops.add_argument(
         "--earth",
-        choices=("sphere", "wgs84"),
+        type=str.lower,  # as earth= (core.earth.make_earth): WGS84 is wgs84
+        choices=EARTHS,
         help="earth model of --geospatial (default sphere, radius 6371008.8 m)",
     )
     ops.add_argument(
@@ -258,9 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="NAME",
             help=f"{flag[2:]} coordinate of --geospatial (default: found by CF attributes or name)",
         )
-    from .quantities import add_flags
-
     add_flags(ops)
+
+
+def _add_stores(run: argparse.ArgumentParser) -> None:
+    """The ``object stores`` group: storage options and --store-timeout."""
+    from ..io.locations import DEFAULT_STORE_TIMEOUT
+
     store = run.add_argument_group(
         "object stores", "INPUT/OUTPUT may be fsspec URLs: s3://, gs://, memory://, file://"
     )
@@ -278,25 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
         store.add_argument(flag, action="append", default=[], metavar="KEY=VALUE", help=what)
     store.add_argument(
         "--store-timeout",
-        type=_positive(float),
+        type=_number,  # its range checked once, with the API's (io.writer.check_store_timeout)
         default=DEFAULT_STORE_TIMEOUT,
         metavar="SECONDS",
         help="give up on an object store that stops answering: every request to it (connect "
         "and read, with the backend's retries) ends within SECONDS; a run then fails in one "
         "line naming the store, OUTPUT as it was (s3://; at least 5, default %(default)g)",
     )
-    demo = sub.add_parser(
-        "demo",
-        parents=[common],
-        help="differentiate a synthetic dataset and check it against the analytic answer",
-        description="Write a synthetic dataset on a stretched grid, run the `run` pipeline on "
-        "it, and check the error against what second-order differences should give.",
-    )
-    demo.add_argument(
-        "--out", metavar="DIR", help="working directory (default: a new one in the temp folder)"
-    )
-    demo.add_argument("--size", type=_size, default="64MiB", help="input size (default 64MiB)")
-    return parser
 
 
 def key_values(
@@ -327,13 +371,10 @@ def chunk_size(text: str) -> int | str:
 
 def locations(args: argparse.Namespace) -> tuple[Any, Any]:
     """INPUT and OUTPUT as Locations with their storage options (backends checked)."""
-    from ..io.locations import MIN_STORE_TIMEOUT, locate, parse_storage_options
+    from ..io.locations import locate, parse_storage_options
+    from ..io.writer import check_store_timeout
 
-    if args.store_timeout < MIN_STORE_TIMEOUT:  # the backend's pauses between retries
-        raise UsageError(
-            f"argument --store-timeout: at least {MIN_STORE_TIMEOUT:g} seconds; got "
-            f"{args.store_timeout:g}"
-        )
+    timeout = check_store_timeout(args.store_timeout)
     both = parse_storage_options(args.storage_option, "--storage-option")
     given = {
         "input": parse_storage_options(args.input_storage_option, "--input-storage-option"),
@@ -342,7 +383,7 @@ def locations(args: argparse.Namespace) -> tuple[Any, Any]:
     locs = []
     for role, text in (("input", args.input), ("output", args.output)):
         options = {**both, **given[role]}
-        loc = locate(text, options, role, timeout=args.store_timeout)
+        loc = locate(text, options, role, timeout=timeout)
         if loc.local is not None and given[role]:
             flag = f"--{role}-storage-option"
             raise UsageError(f"argument {flag}: {role} {loc} is a local path, not a URL")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import OptionError
 from .gradient import gradient_array as gradient
 from .plan import is_dask_collection
 
@@ -112,15 +113,22 @@ def ellipsoid(a: float, inverse_flattening: float) -> Earth:
     return Earth("wgs84" if wgs84 else "ellipsoid", float(a), f * (2 - f))
 
 
+# the earth models by name (``earth=``, ``--earth``), case-insensitive
+EARTHS = ("sphere", "wgs84")
+
+
 def make_earth(earth: Any, radius: Any = None) -> Earth:
     """The earth model named by ``earth`` ("sphere" or "wgs84"), with ``radius`` for a sphere."""
     kind = earth.lower() if isinstance(earth, str) else earth
-    if kind not in ("sphere", "wgs84"):
-        raise ValueError(f"earth must be 'sphere' or 'wgs84'; got {earth!r}")
+    if kind not in EARTHS:
+        allowed = " or ".join(map(repr, EARTHS))
+        raise OptionError("earth", f"{{opt:earth}} must be {allowed}; got {earth!r}")
     if kind == "wgs84":
         if radius is not None:
-            raise ValueError(
-                f"radius={radius!r} applies to earth='sphere' only; WGS84 has its own axes"
+            raise OptionError(
+                "radius",
+                f"{{opt:radius={radius!r}}} applies to {{opt:earth='sphere'}} only; WGS84 has "
+                "its own axes",
             )
         return Earth("wgs84", WGS84_A, WGS84_F * (2 - WGS84_F))
     if radius is None:

@@ -65,12 +65,6 @@ def gradient_array(
 
         masked: tuple[Any, ...] = masked_run(run, [f], plan.nan_policy)
         return masked
-    if needs_numpy_ops(f, plan.dtype) and not numpy_like:
-        raise TypeError(
-            f"{np.dtype(f.dtype)} input is differentiated with numpy.gradient's own arithmetic, "
-            "which has accuracy=2 and nan_policy='propagate' only; convert it to float "
-            "for higher orders or nan_policy='omit'"
-        )
     if is_dask_collection(f):
         if needs_numpy_ops(f, plan.dtype):
             return _gradient_dask_numpy_ops(f, plan, spacing)

@@ -111,15 +111,27 @@ def normalize_dims(dim: Any, ndim: int) -> tuple[int, ...]:
     return tuple(out)
 
 
-def normalize_edge_order(edge_order: Any) -> int:
+def normalize_edge_order(edge_order: Any, accuracy: Any = 2) -> int:
+    """``edge_order`` (1 or 2), checked with ``accuracy`` (see :func:`normalize_accuracy`):
+    it applies to accuracy 2 only, where the edges are numpy.gradient's."""
     ok = not isinstance(edge_order, bool) and isinstance(edge_order, numbers.Real)
     if not ok or edge_order not in EDGE_ORDERS:
         allowed = " or ".join(map(str, EDGE_ORDERS))
         raise OptionError("edge_order", f"{{opt:edge_order}} must be {allowed}; got {edge_order!r}")
+    accuracy = normalize_accuracy(accuracy)
+    if accuracy > 2 and edge_order != 1:
+        raise OptionError(
+            "edge_order",
+            f"{{opt:edge_order={edge_order}}} applies to {{opt:accuracy=2}} only: with "
+            f"{{opt:accuracy={accuracy}}} the edges use one-sided stencils of the same order; "
+            "leave {opt:edge_order} at its default",
+        )
     return int(edge_order)
 
 
-def normalize_accuracy(accuracy: Any, edge_order: int) -> int:
+def normalize_accuracy(accuracy: Any, edge_order: Any = None) -> int:
+    """``accuracy``, one of ``ACCURACIES``; with ``edge_order`` given, the two checked
+    together (:func:`normalize_edge_order`)."""
     allowed = ", ".join(map(str, ACCURACIES))
     if not _is_integer(accuracy):
         raise OptionTypeError(
@@ -129,13 +141,8 @@ def normalize_accuracy(accuracy: Any, edge_order: int) -> int:
         raise OptionError(
             "accuracy", f"{{opt:accuracy}} must be one of {allowed}; got {accuracy!r}"
         )
-    if accuracy > 2 and edge_order != 1:
-        raise OptionError(
-            "edge_order",
-            f"{{opt:edge_order={edge_order}}} applies to {{opt:accuracy=2}} only: with "
-            f"{{opt:accuracy={accuracy}}} the edges use one-sided stencils of the same order; "
-            "leave {opt:edge_order} at its default",
-        )
+    if edge_order is not None:
+        normalize_edge_order(edge_order, accuracy)
     return int(accuracy)
 
 
@@ -147,6 +154,34 @@ def normalize_nan_policy(nan_policy: Any) -> str:
     if nan_policy not in NAN_POLICIES:
         raise OptionError("nan_policy", message)
     return nan_policy
+
+
+# numpy's time units of a fixed length (not Y or M), as ``datetime_unit=`` and --datetime-unit
+DATETIME_UNITS = ("W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as")
+
+
+def normalize_datetime_unit(datetime_unit: Any) -> str | None:
+    """``datetime_unit``: None or one of ``DATETIME_UNITS``.
+
+    Examples
+    --------
+    >>> normalize_datetime_unit("h")
+    'h'
+    >>> normalize_datetime_unit("Y")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionError: datetime_unit must be one of W, D, h, ..., as; got 'Y'
+    """
+    if datetime_unit is None:
+        return None
+    if not isinstance(datetime_unit, str) or datetime_unit not in DATETIME_UNITS:
+        cls = OptionError if isinstance(datetime_unit, str) else OptionTypeError
+        raise cls(
+            "datetime_unit",
+            f"{{opt:datetime_unit}} must be one of {', '.join(DATETIME_UNITS)}; "
+            f"got {datetime_unit!r}",
+        )
+    return datetime_unit
 
 
 def _is_integer(x: Any) -> bool:
@@ -366,9 +401,16 @@ def make_plan(
                 f"dim {ax} has unknown chunk sizes (NaN, as after boolean indexing) and is "
                 "differentiated; call .compute_chunk_sizes() on the dask array first"
             )
-    order = normalize_edge_order(edge_order)
-    accuracy = normalize_accuracy(accuracy, order)
+    order = normalize_edge_order(edge_order, accuracy)
+    accuracy = normalize_accuracy(accuracy)
     nan_policy = normalize_nan_policy(nan_policy)
+    if out_dtype.kind == "m" and deriv == 1 and (accuracy, nan_policy) != (2, "propagate"):
+        raise OptionTypeError(
+            "accuracy" if accuracy != 2 else "nan_policy",
+            f"{np.dtype(dtype)} input is differentiated with numpy.gradient's own arithmetic, "
+            "which has {opt:accuracy=2} and {opt:nan_policy='propagate'} only; convert it to "
+            "float for higher orders or {opt:nan_policy='omit'}",
+        )
     need = (order if accuracy == 2 else accuracy) + deriv
     steps = normalize_spacing(spacing, axes, shape)
     periods = normalize_periodic(periodic, axes, ndim)

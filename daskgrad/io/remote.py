@@ -14,7 +14,7 @@ from typing import Any
 
 from zarr.storage import WrapperStore
 
-from ..errors import OptionUsageError, UsageError
+from ..errors import UsageError
 from ..signals import pid_alive
 from .locations import (
     CONSOLIDATED,
@@ -29,7 +29,7 @@ from .locations import (
     relation,
     same_endpoint,
 )
-from .target import TEMP_NAME, Discarding, check_clear, signals_deferred
+from .target import TEMP_NAME, Discarding, check_clear, check_replace, signals_deferred
 
 _META = frozenset(ZARR_MARKERS) | {CONSOLIDATED, ".zattrs"}
 # written last, in this order: the root's metadata (v2: the group, then the consolidated
@@ -273,18 +273,15 @@ def check_remote_output(output: Location, overwrite: bool, inputs: Sequence[Loca
             "run is dead, delete the objects under OUTPUT and its marker "
             f"{output.protocol}://{output.sibling(writer.marker)}"
         )
-    if not overwrite:
-        raise OptionUsageError(
-            "overwrite", f"output {output} exists; pass {{opt:overwrite=True}} to replace it"
-        )
-    if fs.isfile(output.path):
-        raise UsageError(f"output {output} is not a zarr store (an object); not replacing it")
-    if not zarr:
-        raise OptionUsageError(
-            "overwrite",
-            f"output {output} holds objects but no zarr metadata at its root (zarr.json, "
-            ".zgroup, .zarray); {opt:overwrite=True} replaces zarr stores only",
-        )
+    check_replace(
+        output,
+        overwrite,
+        file=lambda: fs.isfile(output.path) and "an object",
+        not_zarr=lambda: (
+            not zarr
+            and "holds objects but no zarr metadata at its root (zarr.json, .zgroup, .zarray)"
+        ),
+    )
     return True
 
 

@@ -104,6 +104,33 @@ def check_clear(out: Path, shown: str, inputs: Sequence[Any]) -> None:
             )
 
 
+# the zarr formats an output may be written in (``zarr_format=``, --zarr-format)
+ZARR_FORMATS = (2, 3)
+
+
+def check_replace(
+    output: Any,
+    overwrite: bool,
+    file: Callable[[], str | bool],
+    not_zarr: Callable[[], str | bool],
+) -> None:
+    """The one ``overwrite`` rule, for a local OUTPUT and an object store's: an existing
+    OUTPUT is replaced only with ``overwrite``, and only if it is a zarr store. ``file()``
+    says what a plain file OUTPUT is ("a file", "an object"), ``not_zarr()`` what else it is
+    if it is no zarr store; each False (or '') when it is not that, asked in this order.
+    """
+    if not overwrite:
+        raise OptionUsageError(
+            "overwrite", f"output {output} exists; pass {{opt:overwrite=True}} to replace it"
+        )
+    if what := file():
+        raise UsageError(f"output {output} is not a zarr store ({what}); not replacing it")
+    if what := not_zarr():
+        raise OptionUsageError(
+            "overwrite", f"output {output} {what}; {{opt:overwrite=True}} replaces zarr stores only"
+        )
+
+
 def check_output(output: Path, overwrite: bool, inputs: Sequence[Any] = ()) -> Path:
     """The absolute OUTPUT path, or UsageError naming it and saying why it may not be written.
 
@@ -119,18 +146,16 @@ def check_output(output: Path, overwrite: bool, inputs: Sequence[Any] = ()) -> P
     check_clear(out, str(output), inputs)
     out_id = _identity(out)
     if out.exists():
-        if not overwrite:
-            raise OptionUsageError(
-                "overwrite", f"output {output} exists; pass {{opt:overwrite=True}} to replace it"
-            )
-        if not out.is_dir():
-            raise UsageError(f"output {output} is not a zarr store (a file); not replacing it")
-        if not is_zarr_store(out):
-            raise OptionUsageError(
-                "overwrite",
-                f"output {output} is a directory but not a zarr store (no zarr.json, .zgroup or "
-                ".zarray at its root); {opt:overwrite=True} replaces zarr stores only",
-            )
+        check_replace(
+            output,
+            overwrite,
+            file=lambda: not out.is_dir() and "a file",
+            not_zarr=lambda: (
+                not is_zarr_store(out)
+                and "is a directory but not a zarr store (no zarr.json, .zgroup or .zarray at its "
+                "root)"
+            ),
+        )
         if _is_mount(out):
             raise UsageError(f"output {output} is a mount point; it cannot be replaced by a rename")
         if out_id in _lineage(Path.cwd()):

@@ -1,5 +1,8 @@
 """Atomic zarr writing: the chunk writes computed as their own targets into a temporary
-sibling, which is swapped into place only when complete; the public ``to_zarr``.
+sibling, which is swapped into place only when complete; the public ``to_zarr``. Only the
+chunk writes are computed, so dask reads each input chunk close to the kernels that need it
+(xarray's own ``to_zarr`` ends in a task that depends on every write, behind which dask reads
+far ahead and an out-of-core run spills).
 
 The graph surgery is in ``tasks``, running it in ``compute``, failure wording in ``report``,
 finding the stores an input reads in ``sources``."""
@@ -7,17 +10,19 @@ finding the stores an input reads in ``sources``."""
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import UsageError
+from ..errors import OptionError, OptionTypeError, UsageError
 from .compute import compute_distributed, compute_local
 from .inspect import name_reads
 from .locations import (
     DEFAULT_STORE_TIMEOUT,
+    MIN_STORE_TIMEOUT,
     Location,
     check_in_process,
     is_timeout,
@@ -27,13 +32,14 @@ from .locations import (
 from .remote import CommitFailed, RemoteTarget
 from .report import ComputeFailed, describe_key
 from .sources import source_paths
-from .target import Target
+from .target import ZARR_FORMATS, Target
 from .tasks import fuse_chains, write_targets
 
 # ComputeFailed, describe_key, write_targets and fuse_chains are imported from here too
 __all__ = [
     "ComputeFailed",
     "WriteTarget",
+    "check_store_timeout",
     "describe_key",
     "fuse_chains",
     "make_target",
@@ -158,9 +164,7 @@ def to_zarr(
     untouched). On an object store (an fsspec URL) every chunk is written first and the zarr
     metadata last, and a failure deletes what was written; ``overwrite`` there replaces the
     old store only after the new one is complete, with a short window without either (see the
-    README's "Object stores"). Only the chunk writes are computed, so dask reads each input
-    chunk close to the kernels that need it (xarray's own ``to_zarr`` ends in a task that
-    depends on every write, behind which dask reads far ahead and an out-of-core run spills).
+    README's "Object stores").
 
     Parameters
     ----------
@@ -219,6 +223,100 @@ def to_zarr(
     >>> to_zarr(ds.grad("x"), "memory://doctest/grad.zarr", overwrite=True)
     'memory://doctest/grad.zarr'
     """
+    obj = _as_dataset(obj)
+    _check_store(store, storage_options, zarr_format)
+    client = _default_client() if client is None else client
+    progress = sys.stdout.isatty() if progress is None else progress
+    try:
+        store_timeout = check_store_timeout(store_timeout)
+        loc = locate(store, storage_options, "store", timeout=store_timeout)
+        check_in_process(loc, client)
+        sources = source_paths(obj)
+        target = make_target(loc, overwrite, sources)
+    except OptionError as e:  # the lower layers name the option, str() words it as a keyword
+        raise type(e)(e.option, f"to_zarr: {e.template}", e.dims) from None
+    except UsageError as e:  # an OptionUsageError's str() too: overwrite=True
+        raise ValueError(f"to_zarr: {e}") from None
+    if zarr_format is None:
+        zarr_format = _source_format(sources)
+    try:
+        write(obj, target, client, progress=progress, zarr_format=zarr_format)
+    except Exception as e:
+        if stalled := _stalled(e, loc, overwrite, store_timeout):
+            raise stalled from e
+        raise
+    return target.output
+
+
+def check_store_timeout(store_timeout: Any) -> float | None:
+    """The one check of ``store_timeout`` (``--store-timeout``): None, or seconds from
+    ``MIN_STORE_TIMEOUT`` (the backend's pauses between its retries) up to 1e9; an
+    :class:`~daskgrad.errors.OptionError` naming the option otherwise.
+
+    Examples
+    --------
+    >>> check_store_timeout(60)
+    60.0
+    >>> check_store_timeout(1)
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionError: store_timeout must be at least 5 seconds; got 1
+    """
+    if store_timeout is None:
+        return None
+    if not isinstance(store_timeout, numbers.Real) or isinstance(store_timeout, bool):
+        raise OptionTypeError(
+            "store_timeout",
+            f"{{opt:store_timeout}} must be a number of seconds or None; got {store_timeout!r}",
+        )
+    if not float(store_timeout) >= MIN_STORE_TIMEOUT:  # the backend's pauses between retries; NaN
+        raise OptionError(
+            "store_timeout",
+            f"{{opt:store_timeout}} must be at least {MIN_STORE_TIMEOUT:g} seconds; "
+            f"got {store_timeout:g}",
+        )
+    if not float(store_timeout) < 1e9:  # inf and 1e30 seconds are typos, not wishes
+        raise OptionError(
+            "store_timeout",
+            f"{{opt:store_timeout}} must be less than 1e9 seconds; got {store_timeout:g}",
+        )
+    return float(store_timeout)
+
+
+def _default_client() -> Any:
+    """The current distributed client, if there is one, else None."""
+    with contextlib.suppress(ImportError, ValueError):
+        from distributed import default_client
+
+        return default_client()
+    return None
+
+
+def _source_format(sources: list[Any]) -> int | None:
+    """The zarr format of the one zarr store ``sources`` hold, else None (zarr's default)."""
+    from .inspect import zarr_format_of
+
+    formats = [f for f in map(zarr_format_of, sources) if f is not None]
+    return formats[0] if len(formats) == 1 else None
+
+
+def _check_store(store: Any, storage_options: Any, zarr_format: Any) -> None:
+    """``to_zarr``'s ``store``, ``storage_options`` and ``zarr_format``, checked."""
+    if not isinstance(store, str | os.PathLike):
+        raise TypeError(f"to_zarr: store must be a path or an fsspec URL, got {store!r}")
+    if storage_options and not is_url(store):
+        raise ValueError("to_zarr: storage_options are for an fsspec URL store, not a path")
+    if zarr_format is not None and (
+        zarr_format not in ZARR_FORMATS or isinstance(zarr_format, bool)
+    ):
+        allowed = " or ".join(map(str, ZARR_FORMATS))
+        raise OptionError(
+            "zarr_format", f"to_zarr: {{opt:zarr_format}} must be {allowed}, got {zarr_format!r}"
+        )
+
+
+def _as_dataset(obj: Any) -> Any:
+    """``to_zarr``'s ``obj`` as a Dataset (a named DataArray's)."""
     import xarray as xr
 
     if isinstance(obj, xr.DataArray):
@@ -227,44 +325,19 @@ def to_zarr(
         obj = obj.to_dataset()
     if not isinstance(obj, xr.Dataset):
         raise TypeError(f"to_zarr: obj must be an xarray Dataset or DataArray, not {type(obj)}")
-    if not isinstance(store, str | os.PathLike):
-        raise TypeError(f"to_zarr: store must be a path or an fsspec URL, got {store!r}")
-    if storage_options and not is_url(store):
-        raise ValueError("to_zarr: storage_options are for an fsspec URL store, not a path")
-    if zarr_format not in (None, 2, 3) or isinstance(zarr_format, bool):
-        raise ValueError(f"to_zarr: zarr_format must be 2 or 3, got {zarr_format!r}")
-    if client is None:
-        with contextlib.suppress(ImportError, ValueError):
-            from distributed import default_client
+    return obj
 
-            client = default_client()
-    if progress is None:
-        progress = sys.stdout.isatty()
-    if store_timeout is not None and not 5 <= store_timeout < 1e9:
-        raise ValueError(f"to_zarr: store_timeout must be at least 5 seconds; got {store_timeout}")
-    try:
-        loc = locate(store, storage_options, "store", timeout=store_timeout)
-        check_in_process(loc, client)
-        sources = source_paths(obj)
-        target = make_target(loc, overwrite, sources)
-    except UsageError as e:
-        raise ValueError(f"to_zarr: {e}") from None  # the API's words (overwrite=True)
-    if zarr_format is None:
-        from .inspect import zarr_format_of
 
-        formats = [f for f in map(zarr_format_of, sources) if f is not None]
-        zarr_format = formats[0] if len(formats) == 1 else None
-    try:
-        write(obj, target, client, progress=progress, zarr_format=zarr_format)
-    except Exception as e:
-        name = loc.path.rpartition("/")[2]
-        ours = (f"/{loc.path}/", f"/{loc.sibling(f'.{name}.daskgrad-')}")
-        committing = isinstance(e.__cause__, CommitFailed)
-        if is_timeout(e) and not committing and any(p in str(e) for p in ours):
-            kept = "the old store is as it was" if overwrite else "nothing readable was written"
-            raise TimeoutError(
-                f"to_zarr: store {loc}: the object store stopped answering (no reply within "
-                f"store_timeout={store_timeout:g} s); {kept}"
-            ) from e
-        raise
-    return target.output
+def _stalled(e: Exception, loc: Location, overwrite: bool, timeout: float | None) -> Any:
+    """The TimeoutError naming ``loc`` for a write whose object store stopped answering
+    (a request to it timed out), else None."""
+    name = loc.path.rpartition("/")[2]
+    ours = (f"/{loc.path}/", f"/{loc.sibling(f'.{name}.daskgrad-')}")
+    committing = isinstance(e.__cause__, CommitFailed)
+    if not is_timeout(e) or committing or not any(p in str(e) for p in ours):
+        return None
+    kept = "the old store is as it was" if overwrite else "nothing readable was written"
+    return TimeoutError(
+        f"to_zarr: store {loc}: the object store stopped answering (no reply within "
+        f"store_timeout={timeout:g} s); {kept}"
+    )

@@ -103,27 +103,15 @@ def geospatial_gradient(
     >>> np.round(dy.values[2], 3)  # cos(0) on a coarse grid
     array([0.955, 0.955, 0.955, 0.955])
     """
-    if isinstance(obj, xr.Dataset):
-        return geospatial_dataset(
-            obj,
-            latitude=latitude,
-            longitude=longitude,
-            earth=earth,
-            radius=radius,
-            accuracy=accuracy,
-            edge_order=edge_order,
-            nan_policy=nan_policy,
-            periodic=periodic,
-            crs=crs,
-            frame=frame,
-            grid=grid,
-        )
-    if not isinstance(obj, xr.DataArray):
+    if not isinstance(obj, xr.DataArray | xr.Dataset):
         raise TypeError(
             f"geospatial_gradient takes an xarray DataArray or Dataset; got {type(obj).__name__}"
         )
     grid = make_grid(obj, grid, latitude, longitude, earth, radius, periodic, crs)
-    return grid.differentiate(obj, _options(accuracy, edge_order, nan_policy), frame)
+    how = _options(accuracy, edge_order, nan_policy)
+    if isinstance(obj, xr.Dataset):
+        return _dataset(obj, None, grid, how, frame)
+    return grid.differentiate(obj, how, frame)
 
 
 def geospatial_dataset(
@@ -154,14 +142,19 @@ def geospatial_dataset(
     >>> list(geospatial_dataset(ds, ["h"]).data_vars)
     ['dh_dx', 'dh_dy']
     """
-    how = _options(accuracy, edge_order, nan_policy)
     grid = make_grid(ds, grid, latitude, longitude, earth, radius, periodic, crs)
-    skip = grid.skip
+    return _dataset(ds, variables, grid, _options(accuracy, edge_order, nan_policy), frame)
+
+
+def _dataset(
+    ds: xr.Dataset, variables: Sequence[Hashable] | None, grid: Grid, how: dict, frame: str
+) -> xr.Dataset:
+    """:func:`geospatial_dataset` on ``grid`` with the stencil options ``how``."""
     if variables is None:
         names = [
             k
             for k, v in ds.data_vars.items()
-            if k not in skip and v.dtype.kind in "iufc" and set(grid.dims) <= set(v.dims)
+            if k not in grid.skip and v.dtype.kind in "iufc" and set(grid.dims) <= set(v.dims)
         ]
     else:
         names = list(variables)

@@ -13,15 +13,16 @@ import xarray as xr
 
 from ..compat import contains_datetime_like, to_numeric
 from ..core.gradient import gradient_array
-from ..core.plan import is_dask_collection, uniform_step
+from ..core.plan import DATETIME_UNITS, is_dask_collection, normalize_datetime_unit, uniform_step
 from ..errors import OptionError, dims_named
 from . import units as units_pint
 
 __all__ = ["describe", "gradient_xarray"]
 
 # xarray's datetime_unit codes, spelled as UDUNITS (and pint) understand them
-_TIME_UNITS = {"W": "week", "D": "d", "h": "h", "m": "min", "s": "s", "ms": "ms", "us": "us"}
-_TIME_UNITS.update({"ns": "ns", "ps": "ps", "fs": "fs", "as": "as"})
+# UDUNITS names of DATETIME_UNITS
+_UDUNITS = ("week", "d", "h", "min", "s", "ms", "us", "ns", "ps", "fs", "as")
+_TIME_UNITS = dict(zip(DATETIME_UNITS, _UDUNITS, strict=True))
 # one UDUNITS factor: a name and an optional integer exponent ("m", "s-1", "m2")
 UNIT_FACTOR = re.compile(r"^([^\W\d]+)(-?\d+)?$")
 
@@ -89,16 +90,17 @@ def gradient_xarray(
     array([1. , 1.5, 2. ])
     """
     opts = dict(edge_order=edge_order, accuracy=accuracy, nan_policy=nan_policy)
+    datetime_unit = normalize_datetime_unit(datetime_unit)
     if isinstance(obj, xr.Dataset):
         return _gradient_dataset(obj, spacing, dim, opts, periodic, datetime_unit)
-    dims = _requested_dims(dim, obj.dims)
+    dims = requested_dims(dim, obj.dims)
     steps, units, codes = dim_spacings(obj, dims, spacing, datetime_unit)
     periods = dim_periods(periodic, dims, steps, units)
     return _gradient_dataarray(obj, dims, steps, units, codes, periods, opts)
 
 
 def _gradient_dataset(ds, spacing, dim, opts, periodic, datetime_unit) -> xr.Dataset:
-    dims = _requested_dims(dim, tuple(ds.dims))
+    dims = requested_dims(dim, tuple(ds.dims))
     steps, units, codes = dim_spacings(ds, dims, spacing, datetime_unit)
     periods = dim_periods(periodic, dims, steps, units)
     out: dict[Hashable, xr.DataArray] = {}
@@ -215,20 +217,31 @@ def _check_cftime(block: np.ndarray, what: str) -> np.ndarray:
     return block
 
 
-def _requested_dims(dim: Any, all_dims: Sequence[Hashable]) -> list[Hashable]:
+def requested_dims(dim: Any, all_dims: Sequence[Hashable]) -> list[Hashable]:
+    """The dims named by ``dim`` (None: ``all_dims``), checked: dims of the input, each once.
+    The one check of ``dim`` names where they enter the xarray layer (gradients and operators).
+
+    Examples
+    --------
+    >>> requested_dims("x", ("y", "x"))
+    ['x']
+    >>> requested_dims(["x", "z"], ("y", "x"))
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionError: dim 'z' is not a dim of the input; its dims are ('y', 'x')
+    """
     if dim is None:
         return list(all_dims)
     dims = [dim] if isinstance(dim, str) or not isinstance(dim, Sequence) else list(dim)
     for d in dims:
-        _check_dim(d, all_dims, "dim")
+        if d not in all_dims:
+            raise OptionError(
+                "dim",
+                f"{{opt:dim}} {d!r} is not a dim of the input; its dims are {tuple(all_dims)}",
+            )
     if len(set(dims)) != len(dims):
-        raise ValueError(f"dim has repeated entries: {dims!r}")
+        raise OptionError("dim", f"{{opt:dim}} has repeated entries: {dims!r}")
     return dims
-
-
-def _check_dim(d: Hashable, all_dims: Sequence[Hashable], where: str) -> None:
-    if d not in all_dims:
-        raise ValueError(f"{where} {d!r} is not a dim of the input; its dims are {tuple(all_dims)}")
 
 
 def dim_spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict, dict]:
@@ -243,7 +256,11 @@ def dim_spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict, dict]:
         spacing = dict.fromkeys(dims, spacing)
     spacing = dict(spacing or {})
     for d in spacing:
-        _check_dim(d, tuple(obj.dims), "spacing given for dim")
+        if d not in obj.dims:
+            raise ValueError(
+                f"spacing given for dim {d!r} is not a dim of the input; its dims are "
+                f"{tuple(obj.dims)}"
+            )
         if d not in dims:
             raise ValueError(f"spacing given for dim {d!r}, which is not differentiated ({dims})")
     steps: dict[Hashable, Any] = {}

@@ -25,6 +25,7 @@ from .gradient import (
     dim_periods,
     dim_spacings,
     divide_units,
+    requested_dims,
 )
 from .grid import unknown_mapping, winds_unknown
 from .winds import rotate_winds
@@ -166,10 +167,8 @@ def _dims(kind, obj, dims) -> list[Hashable]:
     if dims is None:
         names = list(obj.dims) if kind == "laplacian" else [obj.dims[-1], obj.dims[-2]]
     else:
-        names = [dims] if isinstance(dims, str) or np.ndim(dims) == 0 else list(dims)
-    for d in names:
-        if d not in obj.dims:
-            raise ValueError(f"{kind}: dim {d!r} is not one of the input's dims {obj.dims}")
+        given = [dims] if isinstance(dims, str) or np.ndim(dims) == 0 else list(dims)
+        names = requested_dims(given, obj.dims)
     if kind != "laplacian" and len(names) != 2:
         raise ValueError(f"{kind} needs dim=(x, y), two dim names; got dim={dims!r}")
     return names

@@ -1,0 +1,312 @@
+"""One check per option (issue 19): the command line and the API accept and refuse the same
+values of each option, checked in one place, and word the refusal in their own terms: the
+API names the keyword (``store_timeout=``), the command line the flag (``--store-timeout``).
+The CLI's ``choices`` are the engine's own constants."""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import daskgrad
+from daskgrad.cli import main
+from daskgrad.errors import OptionError, OptionTypeError
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """A small zarr store: t(time, x) on an uneven x and a daily time axis, with lat/lon."""
+    root = tmp_path_factory.mktemp("one_check")
+    x = np.array([0.0, 1.0, 2.5, 4.0, 6.0, 7.0, 9.0, 10.0])
+    time = np.datetime64("2000-01-01") + np.arange(6) * np.timedelta64(1, "D")
+    rng = np.random.default_rng(1)
+    ds = xr.Dataset(
+        {"t": (("time", "x"), rng.random((6, 8)))},
+        coords={"time": time, "x": x},
+    )
+    ds.to_zarr(root / "in.zarr", mode="w")
+    lat = np.linspace(-30.0, 30.0, 7)
+    lon = np.arange(0.0, 360.0, 45.0)
+    geo = xr.Dataset(
+        {"t": (("lat", "lon"), rng.random((7, 8)))},
+        coords={
+            "lat": ("lat", lat, {"units": "degrees_north"}),
+            "lon": ("lon", lon, {"units": "degrees_east"}),
+        },
+    )
+    geo.to_zarr(root / "geo.zarr", mode="w")
+    uv = xr.Dataset({k: (("y", "x"), rng.random((5, 6))) for k in ("u", "v")})
+    uv.to_zarr(root / "uv.zarr", mode="w")
+    return root, ds, geo
+
+
+def cli(capsys, root, *args, input="in.zarr"):
+    """Exit status and error line (without 'daskgrad: error: ') of an in-process run."""
+    capsys.readouterr()
+    code = main(
+        ["run", str(root / input), str(root / "out.zarr"), "--overwrite", "--no-progress", *args]
+    )
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("daskgrad: error: ")]
+    return code, err[-1].removeprefix("daskgrad: error: ") if err else ""
+
+
+def api(call):
+    """None if ``call()`` succeeds, else the exception."""
+    try:
+        call()
+    except Exception as e:
+        return e
+    return None
+
+
+# ------------------------------------------------------------------ the same values refused
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [(2, True), (4, True), (6, True), (3, False), (10, False)],
+)
+def test_accuracy_refused_alike(capsys, data, value, accepted):
+    root, ds, _ = data
+    err = api(lambda: daskgrad.gradient(ds.t, dim="x", accuracy=value))
+    code, line = cli(capsys, root, "--dim", "x", "--accuracy", str(value))
+    assert (err is None) == accepted == (code == 0)
+    if not accepted:
+        assert isinstance(err, OptionError) and err.option == "accuracy"
+        assert str(err) == f"accuracy must be one of 2, 4, 6, 8; got {value}"
+        assert "--accuracy" in line and "accuracy=" not in line
+
+
+def test_edge_order_with_accuracy_refused_alike(capsys, data):
+    root, ds, _ = data
+    err = api(lambda: daskgrad.gradient(ds.t, dim="x", accuracy=4, edge_order=2))
+    code, line = cli(capsys, root, "--dim", "x", "--accuracy", "4", "--edge-order", "2")
+    assert isinstance(err, OptionError) and err.option == "edge_order" and code == 2
+    assert str(err).startswith("edge_order=2 applies to accuracy=2 only: with accuracy=4")
+    assert line.startswith("--edge-order 2 applies to --accuracy 2 only: with --accuracy 4")
+
+
+@pytest.mark.parametrize(
+    ("unit", "accepted"),
+    [("h", True), ("ps", True), ("us", True), ("Y", False), ("M", False), ("hours", False)],
+)
+def test_datetime_unit_refused_alike(capsys, data, unit, accepted):
+    """numpy's fixed-length time units, the same set for datetime_unit= and --datetime-unit;
+    the years and months of numpy's calendar units have no fixed length."""
+    root, ds, _ = data
+    err = api(lambda: daskgrad.gradient(ds.t, dim="time", datetime_unit=unit))
+    code, line = cli(capsys, root, "--dim", "time", "--datetime-unit", unit)
+    assert (err is None) == accepted == (code == 0), (err, line)
+    if not accepted:
+        assert isinstance(err, OptionError) and err.option == "datetime_unit"
+        assert str(err) == (
+            f"datetime_unit must be one of W, D, h, m, s, ms, us, ns, ps, fs, as; got {unit!r}"
+        )
+        assert line.startswith("argument --datetime-unit: invalid choice")
+
+
+def test_datetime_unit_checked_without_a_time_coordinate(data):
+    """A bad unit is refused even where no coordinate is a time (the CLI refuses it always)."""
+    _, ds, _ = data
+    with pytest.raises(OptionError, match=r"^datetime_unit must be one of .*; got 'Y'$"):
+        daskgrad.gradient(ds.t, dim="x", datetime_unit="Y")
+    with pytest.raises(OptionTypeError, match=r"^datetime_unit must be one of .*; got 3$"):
+        daskgrad.gradient(ds.t, dim="x", datetime_unit=3)
+
+
+@pytest.mark.parametrize(
+    ("earth", "accepted"), [("sphere", True), ("WGS84", True), ("Sphere", True), ("mars", False)]
+)
+def test_earth_refused_alike(capsys, data, earth, accepted):
+    """earth= is case-insensitive, and so is --earth."""
+    root, _, geo = data
+    err = api(lambda: daskgrad.geospatial_gradient(geo.t, earth=earth))
+    code, line = cli(capsys, root, "--geospatial", "--earth", earth, input="geo.zarr")
+    assert (err is None) == accepted == (code == 0), (err, line)
+    if not accepted:
+        assert isinstance(err, OptionError) and err.option == "earth"
+        assert str(err) == "earth must be 'sphere' or 'wgs84'; got 'mars'"
+        assert line.startswith("argument --earth: invalid choice: 'mars'")
+
+
+def test_earth_results_alike(capsys, data):
+    """--earth WGS84 computes what earth='WGS84' does (not only: is accepted)."""
+    root, _, geo = data
+    ddx, _ = daskgrad.geospatial_gradient(geo.t, earth="WGS84")
+    assert cli(capsys, root, "--geospatial", "--earth", "WGS84", input="geo.zarr")[0] == 0
+    out = xr.open_zarr(root / "out.zarr")
+    np.testing.assert_allclose(out.dt_dx.values, ddx.values, rtol=1e-12)
+    # and it is WGS84's: the eastward metre is N(φ)·cos φ per radian of longitude, N the
+    # prime-vertical radius, where the sphere's is R·cos φ
+    sphere, _ = daskgrad.geospatial_gradient(geo.t, earth="sphere")
+    a, f = 6378137.0, 1 / 298.257223563
+    phi = np.radians(geo.lat.values)[:, None]
+    n = a / np.sqrt(1 - f * (2 - f) * np.sin(phi) ** 2)
+    np.testing.assert_allclose(out.dt_dx.values, sphere.values * 6371008.8 / n, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        ("3", "must be at least 5 seconds; got 3"),
+        ("1e10", "must be less than 1e9 seconds; got 1e+10"),
+        ("inf", "must be less than 1e9 seconds; got inf"),
+        ("nan", "must be at least 5 seconds; got nan"),
+    ],
+)
+def test_store_timeout_refused_alike(capsys, data, seconds, words):
+    root, ds, _ = data
+    err = api(lambda: daskgrad.to_zarr(ds, str(root / "api.zarr"), store_timeout=float(seconds)))
+    code, line = cli(capsys, root, "--dim", "x", "--store-timeout", seconds)
+    assert isinstance(err, OptionError) and err.option == "store_timeout"
+    assert str(err) == f"to_zarr: store_timeout {words}"
+    assert code == 2 and line == f"--store-timeout {words}"
+    assert not (root / "api.zarr").exists()
+
+
+def test_store_timeout_accepted_alike(capsys, data):
+    root, ds, _ = data
+    assert daskgrad.to_zarr(ds, str(root / "api5.zarr"), store_timeout=5.0) is not None
+    assert cli(capsys, root, "--dim", "x", "--store-timeout", "5")[0] == 0
+
+
+def test_store_timeout_of_the_wrong_type(data):
+    root, ds, _ = data
+    with pytest.raises(OptionTypeError, match=r"^to_zarr: store_timeout must be a number"):
+        daskgrad.to_zarr(ds, str(root / "api.zarr"), store_timeout="60")
+
+
+@pytest.mark.parametrize("fmt", [1, 4])
+def test_zarr_format_refused_alike(capsys, data, fmt):
+    root, ds, _ = data
+    err = api(lambda: daskgrad.to_zarr(ds, str(root / "api.zarr"), zarr_format=fmt))
+    code, line = cli(capsys, root, "--dim", "x", "--zarr-format", str(fmt))
+    assert isinstance(err, OptionError) and err.option == "zarr_format"
+    assert str(err) == f"to_zarr: zarr_format must be 2 or 3, got {fmt}"
+    assert code == 2 and line.startswith(f"argument --zarr-format: invalid choice: {fmt}")
+
+
+@pytest.mark.parametrize("kind", ["plain directory", "file"])
+def test_overwrite_refused_alike(capsys, data, tmp_path, kind):
+    """An existing OUTPUT that is no zarr store: the same rule, in each caller's words."""
+    root, ds, _ = data
+    out = tmp_path / "out.zarr"
+    if kind == "file":
+        out.write_text("not a store")
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+    err = api(lambda: daskgrad.to_zarr(ds, str(out), overwrite=True))
+    capsys.readouterr()
+    code = main(["run", str(root / "in.zarr"), str(out), "--dim", "x", "--overwrite"])
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    if kind == "file":
+        tail = f"output {out} is not a zarr store (a file); not replacing it"
+        assert str(err) == f"to_zarr: {tail}" and line == f"daskgrad: error: {tail}"
+    else:
+        what = (
+            f"output {out} is a directory but not a zarr store (no zarr.json, .zgroup or "
+            ".zarray at its root); "
+        )
+        assert str(err) == f"to_zarr: {what}overwrite=True replaces zarr stores only"
+        assert line == f"daskgrad: error: {what}--overwrite replaces zarr stores only"
+    assert code == 2 and (out / "notes.txt").exists() == (kind != "file")
+
+
+@pytest.mark.parametrize(
+    ("flags", "call"),
+    [
+        ((), lambda ds, dim: daskgrad.gradient(ds.u, dim=dim)),
+        (("--vorticity", "u,v"), lambda ds, dim: daskgrad.vorticity(ds.u, ds.v, dim=dim)),
+        (("--laplacian", "u"), lambda ds, dim: daskgrad.laplacian(ds.u, dim=dim)),
+    ],
+)
+def test_repeated_dim_refused_alike(capsys, data, flags, call):
+    """dim=["x", "x"] and --dim x --dim x: one check (where dims enter the xarray layer), for
+    gradients and operators alike, naming the keyword or the flag."""
+    root, _, _ = data
+    uv = xr.open_zarr(root / "uv.zarr")
+    err = api(lambda: call(uv, ["x", "x"]))
+    code, line = cli(capsys, root, "--dim", "x", "--dim", "x", *flags, input="uv.zarr")
+    assert isinstance(err, OptionError) and err.option == "dim"
+    assert str(err) == "dim has repeated entries: ['x', 'x']"
+    assert code == 2 and line.endswith("--dim has repeated entries: ['x', 'x']")
+
+
+def test_operator_dim_not_in_the_input(data):
+    root, _, _ = data
+    uv = xr.open_zarr(root / "uv.zarr")
+    with pytest.raises(OptionError) as caught:
+        daskgrad.divergence(uv.u, uv.v, dim=("x", "z"))
+    assert caught.value.option == "dim"
+    assert str(caught.value) == "dim 'z' is not a dim of the input; its dims are ('y', 'x')"
+
+
+def test_timedelta_data_name_the_option(data):
+    """datetime data take numpy.gradient's arithmetic, accuracy 2 and nan_policy 'propagate'
+    only: refused by the one check (core.plan), naming the option at fault."""
+    from daskgrad.cli.parser import said
+
+    t = np.datetime64("2000-01-01") + np.arange(6) * np.timedelta64(1, "h")
+    for kw, option in (({"accuracy": 4}, "accuracy"), ({"nan_policy": "omit"}, "nan_policy")):
+        with pytest.raises(OptionTypeError) as caught:
+            daskgrad.gradient(t, **kw)
+        assert caught.value.option == option
+        assert "accuracy=2 and nan_policy='propagate' only" in str(caught.value)
+        assert "--accuracy 2 and --nan-policy 'propagate' only" in said(caught.value)
+
+
+# ------------------------------------------------------------------- checked in one place
+
+
+def _metrics():
+    spec = importlib.util.spec_from_file_location(
+        "layout_metrics", ROOT / "benchmarks/layout_metrics.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ONE_PLACE = {
+    "accuracy": "core.plan",
+    "edge_order": "core.plan",
+    "nan_policy": "core.plan",
+    "datetime_unit": "core.plan",
+    "overwrite": "io.target",
+    "zarr_format": "io.writer",
+    "store_timeout": "io.writer",
+}
+
+
+def test_each_option_is_checked_in_one_module():
+    """The raises that name each option are all in one module (benchmarks/layout_metrics.py
+    counts them), and the CLI's choices of its flag come from a shared constant."""
+    raising, choices = _metrics().checks()
+    for option, module in ONE_PLACE.items():
+        where = {f.rsplit(".", 1)[0] for f in raising[option]}
+        assert where == {module}, (option, raising[option])
+        assert all("(from " in c for c in choices[option]), (option, choices[option])
+
+
+def test_choices_are_the_engines_constants():
+    from daskgrad.cli.parser import build_parser
+    from daskgrad.core.earth import EARTHS
+    from daskgrad.core.plan import DATETIME_UNITS
+    from daskgrad.core.stencil import ACCURACIES, EDGE_ORDERS, NAN_POLICIES
+    from daskgrad.io.target import ZARR_FORMATS
+
+    run = build_parser()._subparsers._group_actions[0].choices["run"]
+    flags = {a.dest: a for a in run._actions}
+    assert tuple(flags["accuracy"].choices) == tuple(ACCURACIES)
+    assert tuple(flags["edge_order"].choices) == tuple(EDGE_ORDERS)
+    assert tuple(flags["nan_policy"].choices) == tuple(NAN_POLICIES)
+    assert tuple(flags["datetime_unit"].choices) == DATETIME_UNITS
+    assert tuple(flags["earth"].choices) == EARTHS
+    assert tuple(flags["zarr_format"].choices) == ZARR_FORMATS
