@@ -4,10 +4,11 @@ or remote, lazily, in its stored chunks or in chunks sized for the cluster's thr
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import UsageError
 from ..errors import first_line as _first_line
@@ -21,7 +22,58 @@ def _open(source: Any, is_zarr: bool, chunks: dict, group: str | None = None) ->
 
     if is_zarr:
         return xr.open_zarr(source, chunks=chunks, group=group)  # {}: the stored chunks
-    return xr.open_dataset(source, chunks=chunks, group=group)
+    try:
+        import netCDF4  # noqa: F401
+    except ImportError:  # h5netcdf's h5py keeps a cache of 1 MiB per variable: harmless
+        return xr.open_dataset(source, chunks=chunks, group=group)
+    if not xr.backends.NetCDF4BackendEntrypoint().guess_can_open(source):
+        return xr.open_dataset(source, chunks=chunks, group=group)  # xarray's own error
+    # xarray's netCDF4 store, its file opened by open_netcdf4: the same reads and locks
+    manager = xr.backends.CachingFileManager(open_netcdf4, str(source), mode="r")
+    store = xr.backends.NetCDF4DataStore(manager, group=group, mode="r")
+    ds = xr.open_dataset(store, chunks=chunks)
+    ds.encoding["source"] = os.path.abspath(source)  # as xarray records a path
+    return ds
+
+
+def open_netcdf4(path: str, mode: Literal["r"] = "r") -> Any:
+    """``netCDF4.Dataset(path, "r")`` whose variables, in every group, keep no chunk cache.
+
+    netCDF-C gives each variable it reads a cache of up to 64 MiB of decompressed chunks,
+    per open file: a worker that reads three variables of a compressed file larger than its
+    memory holds 192 MiB beside its tasks, which the memory rule does not count, and is
+    paused at its limit (README "Clusters"). daskgrad's tasks read whole stored chunks
+    (``netcdf_chunks`` splits along them), so the cache saves nothing but a ghost plane's
+    second decompression, which a zarr input pays as well. Module-level, so that a worker
+    can open the file again from a pickled ``CachingFileManager``.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, xarray as xr
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = tmp.name + "/in.nc"
+    >>> xr.Dataset({"t": (("y", "x"), np.zeros((4, 8), "f4"))}).to_netcdf(
+    ...     path, encoding={"t": {"zlib": True, "chunksizes": (2, 8)}}
+    ... )
+    >>> with open_netcdf4(path) as nc:
+    ...     nc["t"].get_var_chunk_cache()[0]
+    0
+    >>> tmp.cleanup()
+    """
+    import netCDF4
+
+    handle = netCDF4.Dataset(path, mode)
+    if handle.data_model.startswith("NETCDF4"):  # netCDF-3 variables have no chunk cache
+
+        def walk(group: Any) -> Iterator[Any]:
+            yield from group.variables.values()
+            for sub in group.groups.values():
+                yield from walk(sub)
+
+        for var in walk(handle):
+            if var.chunking() != "contiguous":
+                var.set_var_chunk_cache(size=0)
+    return handle
 
 
 def list_groups(source: Any, is_zarr: bool) -> list[str]:
