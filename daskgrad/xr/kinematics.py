@@ -109,8 +109,13 @@ def kinematic_xarray(call: Call) -> Any:
         return _curvilinear(kind, datas, names, grid, stencil, omega, gravity)
 
     first_units = next((u for u in found.values() if u is not None), None) if quantity else None
-    data, _ = grid_data(kind, inputs, dims, options, geospatial, first_units, engine, curved)
-    return _wrap(kind, inputs, names, data, out_units, quantity, geospatial)
+    data, _, extra = grid_data(
+        kind, inputs, dims, options, geospatial, first_units, engine, curved
+    )
+    out = _wrap(kind, inputs, names, data, out_units, quantity, geospatial)
+    for one in out if isinstance(out, tuple) else (out,):
+        one.attrs.update(extra)
+    return out
 
 
 def _curvilinear(

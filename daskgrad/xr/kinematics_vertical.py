@@ -122,12 +122,15 @@ def vertical_xarray(
         kw = dict(spacing=spacing, periodic=periodic, metric=metric, **stencil)
         return run(datas, tuple(axes), z, lat, kw)
 
-    data, _ = grid_data(kind, inputs, dims, options, geospatial, None, engine)
+    data, _, extra = grid_data(kind, inputs, dims, options, geospatial, None, engine)
     frame = ("x", "y")
     if geospatial:
         grid = projected and projected[0] and options.get("winds") == "grid"
         frame = ("grid-x", "grid-y") if grid else ("eastward", "northward")
-    return _wrap(kind, inputs, data, out_unit, quantity, frame)
+    out = _wrap(kind, inputs, data, out_unit, quantity, frame)
+    for one in out if isinstance(out, tuple) else (out,):
+        one.attrs.update(extra)
+    return out
 
 
 def _prepare(

@@ -341,12 +341,13 @@ def grid_data(kind, inputs, dims, options, geospatial, data_units, engine, curvi
     axes and metric of their grid, as the operators get them; returns what it returns and the
     units of the spacing ("m" with ``geospatial``, None when unknown or mixed). On a grid of
     2-D latitude/longitude, ``curvilinear(kind, inputs, grid, options, stencil)`` instead of
-    the engine when given (else only divergence and vorticity are defined there)."""
+    the engine when given (else only divergence and vorticity are defined there). The third
+    item returned is the attrs every geospatial result carries (``earth``), empty otherwise."""
     stencil = {k: options[k] for k in STENCIL_OPTIONS if k in options}
     if geospatial:
-        data, den, _ = _geospatial(kind, inputs, dims, options, stencil, engine, curvilinear)
-        return data, den
-    return _cartesian(kind, inputs, dims, options, stencil, data_units, engine)
+        return _geospatial(kind, inputs, dims, options, stencil, engine, curvilinear)
+    data, den = _cartesian(kind, inputs, dims, options, stencil, data_units, engine)
+    return data, den, {}
 
 
 def _named_errors(obj, fn, *args, **kwargs):
