@@ -25,6 +25,11 @@ _APEX = 1e-3
 # Bytes of factors kept per projection: the chunks of a grid reused by the next operator.
 _CACHE_BYTES = 1 << 28
 NAMES = ("k", "h", "cos", "sin", "dk_dy", "dh_dx", "lx", "ly")
+# CRSs (WKT) whose constants were found and checked against pyproj: (conformal, closed form).
+# A few small dicts; the factors themselves stay with each Projection (its grid).
+_KNOWN: OrderedDict[str, tuple[bool, dict[str, Any] | None]] = OrderedDict()
+_KNOWN_SIZE = 32
+_KNOWN_LOCK = threading.Lock()
 
 
 class Projection:
@@ -45,27 +50,46 @@ class Projection:
     """
 
     def __init__(self, crs: Any) -> None:
-        import pyproj
-
         self.crs = crs
-        self._proj = pyproj.Proj(crs)
+        self._handle: Any = None
         self.unit = axis_metres(crs)
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self.evaluations = 0  # chunks whose factors were computed (a count the tests check)
         self.inverse_points = 0  # points given to pyproj's inverse (a count the tests check)
-        self.conformal = self._is_conformal()
-        self.closed: dict[str, Any] | None = self._closed_form()
+        # the constants and their check against pyproj once per CRS in the process: the next
+        # grid on the same CRS (each function's own Grid) skips them
+        key = crs.to_wkt()
+        with _KNOWN_LOCK:
+            known = _KNOWN.get(key)
+            if known is not None:
+                _KNOWN.move_to_end(key)
+        if known is None:
+            self.conformal = self._is_conformal()
+            self.closed: dict[str, Any] | None = self._closed_form()
+            with _KNOWN_LOCK:
+                _KNOWN[key] = (self.conformal, self.closed)
+                while len(_KNOWN) > _KNOWN_SIZE:
+                    _KNOWN.popitem(last=False)
+        else:
+            self.conformal, self.closed = known
+
+    @property
+    def _proj(self) -> Any:
+        """pyproj's handle of the CRS, made when first used (the closed forms need none)."""
+        if self._handle is None:
+            import pyproj
+
+            self._handle = pyproj.Proj(self.crs)
+        return self._handle
 
     def __getstate__(self) -> dict[str, Any]:
         # sent to dask workers: the CRS, not the lock, the PROJ handle or the cache
         return {"crs": self.crs, "conformal": self.conformal, "closed": self.closed}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        import pyproj
-
         self.crs, self.conformal, self.closed = state["crs"], state["conformal"], state["closed"]
-        self._proj = pyproj.Proj(self.crs)
+        self._handle = None
         self.unit = axis_metres(self.crs)
         self._lock = threading.Lock()
         self._cache = OrderedDict()

@@ -25,9 +25,12 @@ METRES.update({"kilometre": 1e3, "kilometer": 1e3, "kilometres": 1e3, "kilometer
 # --- finding the coordinates and the CRS --------------------------------------------------------
 
 
-def find_coordinate(obj, given, what: str, names: tuple[str, ...]) -> Hashable:
+def find_coordinate(
+    obj, given, what: str, names: tuple[str, ...], memo: dict[str, Any] | None = None
+) -> Hashable:
     """The name of ``obj``'s latitude or longitude coordinate (``what``): ``given``, or found by
-    its CF attributes, or by one of ``names``."""
+    its CF attributes, or by one of ``names``; ``memo`` keeps cf_xarray's findings for the next
+    call on the same ``obj`` (latitude then longitude)."""
     variables = obj.variables if isinstance(obj, xr.Dataset) else obj.coords
     if given is not None:
         if given not in variables:
@@ -41,7 +44,7 @@ def find_coordinate(obj, given, what: str, names: tuple[str, ...]) -> Hashable:
     if isinstance(obj, xr.Dataset):  # 2-D lat/lon stored as data variables
         pools.append(obj.data_vars)
     for pool in pools:
-        found = _cf_candidates(obj, pool, what) or [n for n in names if n in pool]
+        found = _cf_candidates(obj, pool, what, memo) or [n for n in names if n in pool]
         if len(found) == 1:
             return found[0]
         if found:
@@ -57,21 +60,29 @@ def find_coordinate(obj, given, what: str, names: tuple[str, ...]) -> Hashable:
     )
 
 
-def _cf_candidates(obj, pool, what: str) -> list[Hashable]:
+def _cf_candidates(obj, pool, what: str, memo: dict[str, Any] | None = None) -> list[Hashable]:
     try:
         import cf_xarray  # noqa: F401
     except ImportError:
         return []
-    if isinstance(obj, xr.Dataset) and pool is not obj.coords:
-        obj = obj.set_coords(list(pool))
-    return [n for n in obj.cf.coordinates.get(what, []) if n in pool]
+    data_vars = isinstance(obj, xr.Dataset) and pool is not obj.coords
+    key = "data_vars" if data_vars else "coords"
+    coordinates = None if memo is None else memo.get(key)
+    if coordinates is None:
+        if data_vars:
+            obj = obj.set_coords(list(pool))
+        coordinates = obj.cf.coordinates  # every key at once: the costly part, done once
+        if memo is not None:
+            memo[key] = coordinates
+    return [n for n in coordinates.get(what, []) if n in pool]
 
 
 def latlon_names(obj) -> set[Hashable]:
     found = set()
+    memo: dict[str, Any] = {}
     for what, names in (("latitude", LAT_NAMES), ("longitude", LON_NAMES)):
         with contextlib.suppress(ValueError):  # absent or ambiguous: not a lat/lon name
-            found.add(find_coordinate(obj, None, what, names))
+            found.add(find_coordinate(obj, None, what, names, memo))
     return found
 
 
