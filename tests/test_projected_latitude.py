@@ -128,3 +128,43 @@ def test_pyproj_latitude_computed_once_per_chunk_and_kept() -> None:
     np.testing.assert_array_equal(first, second)
     with pytest.raises(ValueError):  # shared: kept read-only
         first[0, 0, 0] = 0.0
+
+
+# --- the grid built again (each function's own Grid): what is not redone ---------------------
+
+
+def test_a_grid_built_again_reuses_the_crs_and_the_checked_constants() -> None:
+    """The CRS parsed from the grid mapping and the closed form's constants (checked against
+    pyproj once) are the same objects for the next Grid of the same data; the factors are not
+    (they stay with each Grid); the values agree with pyproj's inverse either way."""
+    ds = lcc_dataset()
+    first, second = Grid(ds), Grid(ds)
+    assert first.crs is second.crs
+    assert first.projection is not second.projection
+    assert first.projection.closed is second.projection.closed
+    x, y = ds.x.values, ds.y.values
+    lat = [np.degrees(g.projection.factors(x, y, ("lat",))["lat"]) for g in (first, second)]
+    ref = pyproj_latitude(CLOSED["lcc_sphere_hrrr"], x, y)
+    for got in lat:
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+    assert first.projection.evaluations == second.projection.evaluations == 1
+
+
+def test_a_rotated_pole_grid_built_again_reuses_its_crs() -> None:
+    pole = {
+        "grid_mapping_name": "rotated_latitude_longitude",
+        "earth_radius": R,
+        "grid_north_pole_latitude": 39.25,
+        "grid_north_pole_longitude": -162.0,
+    }
+    r = np.arange(-2.0, 2.1, 0.5)
+    ds = xr.Dataset({"rotated_pole": ((), 0, pole)}, coords={"rlat": r, "rlon": r})
+    first, second = Grid(ds), Grid(ds)
+    assert first.crs is second.crs
+    lon, lat = (np.radians(a) for a in np.meshgrid(r, r))
+    true = pyproj.Transformer.from_crs(
+        first.crs, pyproj.CRS.from_dict({"proj": "longlat", "R": R}), always_xy=True
+    ).transform(np.degrees(lon), np.degrees(lat))[1]
+    got = np.degrees(second.projection.factors(r * np.pi / 180 * R, r * np.pi / 180 * R,
+                                               ("lat",))["lat"])  # fmt: skip
+    np.testing.assert_allclose(got, true, rtol=0, atol=1e-9)
