@@ -9,7 +9,11 @@ same operators on a latitude/longitude grid of the same shape, side by side in o
    parallel/meridional scales computed beforehand (target >= 10x). daskgrad is timed with the
    map factors already on its Grid (as MetPy's are precomputed), and cold (a new Grid: the
    factors computed in the timed call), and the factors alone are timed (a new Grid and the
-   factors vorticity and divergence use: the scale and its slopes at every point).
+   factors vorticity and divergence use: the scale and its slopes at every point). Also the
+   MetPy user's way, no Grid passed (each function builds its own: the factors computed
+   twice; there is no process-level cache of factors, so this is the cold figure), and
+   ``absolute_vorticity`` without a 2-D latitude coordinate (f from the projection's
+   latitude, in closed form). Wall and CPU seconds.
 2. Dask (chunks (1, ny // 2 + 1, nx // 2), 4 time steps, threads): geospatial vorticity on the
    LCC grid / the same on a lat/lon grid of the same shape (target <= 1.3x); both with their
    grids' factors cold (a fresh Grid each round), so the LCC figure includes its map factors.
@@ -63,12 +67,18 @@ def latlon_data(ny: int, nx: int, nt: int) -> xr.Dataset:
 
 
 def best(fn, repeat: int) -> float:
-    times = []
+    return best_cpu(fn, repeat)[0]
+
+
+def best_cpu(fn, repeat: int) -> tuple[float, float]:
+    """Best wall and best CPU (this process's, all threads) seconds of ``repeat`` calls."""
+    wall, cpu = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return min(wall), min(cpu)
 
 
 def numpy_race(ny: int, nx: int, step: float, repeat: int) -> dict[str, float]:
@@ -102,18 +112,29 @@ def numpy_race(ny: int, nx: int, step: float, repeat: int) -> dict[str, float]:
         g = daskgrad.Grid(ds)
         return daskgrad.vorticity(u, v, grid=g, **ops), daskgrad.divergence(u, v, grid=g, **ops)
 
+    def ours_nogrid():  # as a MetPy user calls them: no Grid, each call builds its own
+        uc, vc = (ds.set_coords("crs")[n][0] for n in ("u", "v"))  # the CRS with them
+        return daskgrad.vorticity(uc, vc, **ops), daskgrad.divergence(uc, vc, **ops)
+
+    def ours_absvort():  # f from the grid's latitude (no 2-D latitude coordinate)
+        return daskgrad.absolute_vorticity(u, v, grid=daskgrad.Grid(ds), **ops)
+
+    def metpy_absvort():
+        return mpcalc.absolute_vorticity(um, vm, latitude=lat, **kw)
+
+    lat = proj(X, Y, inverse=True)[1] * mu.degree
+
     def factors():  # what vorticity and divergence use: k and its slopes, per point
         g = daskgrad.Grid(ds)
         x, y = np.asarray(g.x), np.asarray(g.y)
         ProjectedMetric(g.projection, 1, 0, x, y).factors((x, y), 2, np.dtype("float64"))
 
     ours_warm()  # the factors on the grid
-    t = dict(
-        metpy=best(metpy_ops, repeat),
-        warm=best(ours_warm, repeat),
-        cold=best(ours_cold, repeat),
-        factors=best(factors, repeat),
-    )
+    t: dict[str, float] = {}
+    for name, fn in (("metpy", metpy_ops), ("warm", ours_warm), ("cold", ours_cold),
+                     ("nogrid", ours_nogrid), ("factors", factors), ("absvort", ours_absvort),
+                     ("metpy_absvort", metpy_absvort)):  # fmt: skip
+        t[name], t[name + "_cpu"] = best_cpu(fn, repeat)
     mv, _ = metpy_ops()
     ov, _ = ours_warm()
     ref = mv.magnitude[2:-2, 2:-2]
@@ -172,6 +193,21 @@ def main() -> None:
     print(f"| factors on the Grid | {t_warm:.3f} s | {t_mp:.3f} s | {t_mp / t_warm:.1f}x faster |")
     print(
         f"| factors computed in the call | {t_cold:.3f} s | {t_mp:.3f} s | {t_mp / t_cold:.2f}x |"
+    )
+    print(
+        f"| no Grid passed (a Grid per call) | {t['nogrid']:.3f} s | {t_mp:.3f} s | "
+        f"{t_mp / t['nogrid']:.2f}x |"
+    )
+    print(
+        "CPU seconds: "
+        + ", ".join(f"{n} {t[n + '_cpu']:.3f}" for n in ("metpy", "warm", "cold", "nogrid"))
+        + f"; CPU ratios warm {t['metpy_cpu'] / t['warm_cpu']:.1f}x, cold "
+        f"{t['metpy_cpu'] / t['cold_cpu']:.1f}x, no Grid {t['metpy_cpu'] / t['nogrid_cpu']:.1f}x"
+    )
+    print(
+        f"absolute_vorticity, f from the projection's latitude, a new Grid: "
+        f"{t['absvort']:.3f} s (CPU {t['absvort_cpu']:.3f}); MetPy (latitude given) "
+        f"{t['metpy_absvort']:.3f} s (CPU {t['metpy_absvort_cpu']:.3f})"
     )
     print(f"map factors alone (a new Grid, {ny * nx} points): {t['factors']:.3f} s; "
           f"max |ours - MetPy| / max |MetPy| inside: {t['err']:.1e}")  # fmt: skip

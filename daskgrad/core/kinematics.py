@@ -406,7 +406,8 @@ def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
     lazy = is_dask_collection(like)
     phi = phi if is_dask_collection(phi) else np.asarray(phi)
     _check_broadcast(phi, tuple(like.shape))
-    phi = phi.reshape((1,) * (len(like.shape) - phi.ndim) + tuple(phi.shape)).astype(dtype)
+    shape = (1,) * (len(like.shape) - phi.ndim) + tuple(phi.shape)
+    phi = phi.reshape(shape).astype(dtype, copy=False)  # no copy of a float64 latitude
     if not lazy:
         return np.broadcast_to(phi, like.shape)
     import dask.array as da

@@ -25,6 +25,11 @@ _APEX = 1e-3
 # Bytes of factors kept per projection: the chunks of a grid reused by the next operator.
 _CACHE_BYTES = 1 << 28
 NAMES = ("k", "h", "cos", "sin", "dk_dy", "dh_dx", "lx", "ly")
+# CRSs (WKT) whose constants were found and checked against pyproj: (conformal, closed form).
+# A few small dicts; the factors themselves stay with each Projection (its grid).
+_KNOWN: OrderedDict[str, tuple[bool, dict[str, Any] | None]] = OrderedDict()
+_KNOWN_SIZE = 32
+_KNOWN_LOCK = threading.Lock()
 
 
 class Projection:
@@ -45,30 +50,51 @@ class Projection:
     """
 
     def __init__(self, crs: Any) -> None:
-        import pyproj
-
         self.crs = crs
-        self._proj = pyproj.Proj(crs)
+        self._handle: Any = None
         self.unit = axis_metres(crs)
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self.evaluations = 0  # chunks whose factors were computed (a count the tests check)
-        self.conformal = self._is_conformal()
-        self.closed: dict[str, Any] | None = self._closed_form()
+        self.inverse_points = 0  # points given to pyproj's inverse (a count the tests check)
+        # the constants and their check against pyproj once per CRS in the process: the next
+        # grid on the same CRS (each function's own Grid) skips them
+        key = crs.to_wkt()
+        with _KNOWN_LOCK:
+            known = _KNOWN.get(key)
+            if known is not None:
+                _KNOWN.move_to_end(key)
+        if known is None:
+            self.conformal = self._is_conformal()
+            self.closed: dict[str, Any] | None = self._closed_form()
+            with _KNOWN_LOCK:
+                _KNOWN[key] = (self.conformal, self.closed)
+                while len(_KNOWN) > _KNOWN_SIZE:
+                    _KNOWN.popitem(last=False)
+        else:
+            self.conformal, self.closed = known
+
+    @property
+    def _proj(self) -> Any:
+        """pyproj's handle of the CRS, made when first used (the closed forms need none)."""
+        if self._handle is None:
+            import pyproj
+
+            self._handle = pyproj.Proj(self.crs)
+        return self._handle
 
     def __getstate__(self) -> dict[str, Any]:
         # sent to dask workers: the CRS, not the lock, the PROJ handle or the cache
         return {"crs": self.crs, "conformal": self.conformal, "closed": self.closed}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        import pyproj
-
         self.crs, self.conformal, self.closed = state["crs"], state["conformal"], state["closed"]
-        self._proj = pyproj.Proj(self.crs)
+        self._handle = None
         self.unit = axis_metres(self.crs)
         self._lock = threading.Lock()
         self._cache = OrderedDict()
         self.evaluations = 0
+        self.inverse_points = 0
 
     def _is_conformal(self) -> bool:
         """True when pyproj finds no angular distortion at a few points of the projection's
@@ -83,6 +109,7 @@ class Projection:
         """Longitude and latitude (degrees) of the points (x, y), in metres whatever the
         unit of the CRS's axes (``+units=km``: the coordinates are divided by 1000 for PROJ)."""
         u = self.unit
+        self.inverse_points += int(np.size(x))
         lon, lat = self._proj(np.divide(x, u), np.divide(y, u), inverse=True, errcheck=False)
         return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
@@ -106,7 +133,9 @@ class Projection:
         broadcastable views of that shape): k, h, cos and sin of the angle that turns grid
         components into eastward/northward (east = cos·gx − sin·gy, north = sin·gx + cos·gy,
         i.e. the angle −γ), dk/dy, dh/dx, and the Laplacian's coefficients of ∂f/∂x and ∂f/∂y,
-        k h ∂(k/h)/∂x and k h ∂(h/k)/∂y (zero on conformal projections). At least ``names``
+        k h ∂(k/h)/∂x and k h ∂(h/k)/∂y (zero on conformal projections), and ``lat``, the
+        latitude (radians: in closed form where the factors are, else pyproj's inverse, or the
+        rotated pole's). At least ``names``
         are computed (the closed forms compute only those; pyproj's path all); each is kept
         for the next call on the same points (up to 256 MiB per projection) and computed
         once per chunk even when several threads ask for it at once."""
@@ -126,7 +155,13 @@ class Projection:
                 if self.closed:
                     entry.arrays.update(self._compute_closed(x, y, missing))
                 else:
-                    entry.arrays.update(self._compute(x, y))
+                    if any(n != "lat" for n in missing):
+                        entry.arrays.update(self._compute(x, y))
+                    if "lat" in missing:
+                        gx, gy = np.meshgrid(x, y)
+                        entry.arrays["lat"] = np.radians(self.lonlat(gx, gy)[1])
+                if "lat" in entry.arrays:  # shared by every caller: never written in place
+                    entry.arrays["lat"].flags.writeable = False
             out = entry.arrays
         with self._lock:
             total = sum(_nbytes(e.arrays) for e in self._cache.values())
@@ -156,10 +191,13 @@ class Projection:
         e2 = 1.0 - (b / a) ** 2
         with np.errstate(all="ignore"):
             if method.startswith("mercator"):
+                # y = y0 + a k0 ψ, ψ the isometric latitude: the conformal latitude χ = gd(ψ)
                 k, *_ = self._scales(np.array([0.0]), np.array([1e6]))
                 phi = np.radians(self.lonlat(0.0, 1e6)[1])
                 c: dict[str, Any] = {"kind": "merc", "a": a, "e2": e2}
                 c["k0"] = float(k[0] * _m(np.asarray(phi), e2))
+                c["y0"] = float(self._xy(0.0, 0.0)[1])
+                c["third"] = _series((a - b) / (a + b))
             elif method.startswith(("lambert conic conformal", "polar stereographic")):
                 apexes = [self._xy(0.0, lat) for lat in (90.0, -90.0)]
                 finite = [bool(np.all(np.isfinite(p)) and np.all(np.abs(p) < 1e15)) for p in apexes]
@@ -182,7 +220,8 @@ class Projection:
                 t = np.tan(np.pi / 4 - phi / 2) * ((1 + es) / (1 - es)) ** (e / 2)
                 c = {"kind": "conic", "a": a, "e2": e2, "s": s, "xa": xa, "ya": ya, "n": n}
                 c["C"] = C = float(rho / t**n)
-                c["sphere"] = _sphere_constants(n, a, C)
+                c["sphere"] = lam, *_ = _sphere_constants(n, a, C)
+                c["kappa"] = lam ** (-0.5 / n) * C ** (-1.0 / n)  # t = κ √(λρ²)^(1/n)
                 c["third"] = _series((a - b) / (a + b))
             else:
                 return None
@@ -220,24 +259,28 @@ class Projection:
         zero = np.zeros(())  # lx, ly: a conformal projection's Laplacian has none
         out: dict[str, np.ndarray] = {"lx": zero, "ly": zero}
         if c["kind"] == "merc":  # everything per row: views of (ny, 1) columns
-            lat = self.lonlat(np.zeros_like(y), y)[1]
-            phi = np.radians(np.asarray(lat, dtype=np.float64))
-            m = _m(phi, c["e2"])
+            psi = (y - c["y0"]) / (c["a"] * c["k0"])
+            sin_chi, cos_chi = np.tanh(psi), 1.0 / np.cosh(psi)
+            sin_phi, cos_phi = _geodetic(sin_chi, cos_chi, c["third"], list(np.empty((5, y.size))))
+            m = cos_phi / np.sqrt(1.0 - c["e2"] * sin_phi**2)
             k = np.broadcast_to((c["k0"] / m)[:, None], shape)
             out.update(
                 k=k,
                 h=k,
                 cos=np.broadcast_to(np.ones(()), shape),
                 sin=np.broadcast_to(np.zeros(()), shape),
-                dk_dy=np.broadcast_to((np.sin(phi) / (c["a"] * m))[:, None], shape),
+                dk_dy=np.broadcast_to((sin_phi / (c["a"] * m))[:, None], shape),
                 dh_dx=np.broadcast_to(np.zeros(()), shape),
+                lat=np.broadcast_to(np.arctan2(sin_phi, cos_phi)[:, None], shape),
             )
             return out
         want_k = "k" in names or "h" in names
         want_d = "dk_dy" in names or "dh_dx" in names
         want_r = "cos" in names or "sin" in names
+        want_lat = "lat" in names
         arrays = [name for name, w in (("k", want_k), ("dk_dy", want_d), ("dh_dx", want_d),
-                                       ("cos", want_r), ("sin", want_r)) if w]  # fmt: skip
+                                       ("cos", want_r), ("sin", want_r), ("lat", want_lat))
+                  if w]  # fmt: skip
         out.update({name: np.empty(shape) for name in arrays})
         if want_k:
             out["h"] = out["k"]
@@ -282,7 +325,8 @@ class Projection:
                 inv = np.divide(-s * np.sqrt(lam), np.sqrt(r2, out=rho), out=it)
                 np.multiply(dy, inv, out=out["cos"])
                 np.multiply(dx, inv, out=out["sin"])
-            if not (want_k or want_d):
+            want_lat = "lat" in out
+            if not (want_k or want_d or want_lat):
                 return
             apex = None
             if (dy == 0).any() and (dx == 0).any():  # the pole on a grid point: k's limit
@@ -300,6 +344,13 @@ class Projection:
                     P = np.log(r2, out=w)
                     P *= q
                     np.exp(P, out=P)
+                if want_lat:  # t = (ρ/C)^(1/n) = κ √R P, φ' = π/2 − 2 atan t
+                    lat = np.sqrt(r2, out=out["lat"])
+                    lat *= P
+                    lat *= c["kappa"]
+                    np.arctan(lat, out=lat)
+                    lat *= -2.0 * s
+                    lat += s * np.pi / 2
                 M = np.multiply(r2, P, out=out["k"] if want_k else rho)
                 if want_d:
                     g = np.divide(delta, M, out=rho)
@@ -323,6 +374,9 @@ class Projection:
                 t *= 2.0
                 cos_chi = np.multiply(t, den, out=t)
                 sin_phi, cos_phi = _geodetic(sin_chi, cos_chi, c["third"], rest[1:])
+                if want_lat:
+                    np.arctan2(sin_phi, cos_phi, out=out["lat"])
+                    out["lat"] *= s
                 inv_m = np.multiply(sin_phi, sin_phi, out=sin_chi)
                 inv_m *= -e2
                 inv_m += 1.0
@@ -336,6 +390,8 @@ class Projection:
                     g *= inv_m
                     g /= rho
                     scale = 1.0 / a
+            if want_lat and apex is not None:
+                out["lat"][apex] = s * np.pi / 2
             if want_d:
                 if apex is not None:
                     g[apex] = 0.0  # dk/dρ = 0 by symmetry
@@ -467,9 +523,9 @@ def _geodetic(
 
 
 def _latitude_block(proj: Projection, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Latitudes (radians) on the points ``y × x`` (metres), ``(ny, nx)``."""
-    gx, gy = np.meshgrid(np.asarray(x, np.float64), np.asarray(y, np.float64))
-    out: np.ndarray = np.radians(proj.lonlat(gx, gy)[1])
+    """Latitudes (radians) on the points ``y × x`` (metres), ``(ny, nx)``: the projection's
+    ``lat`` factor, kept with the chunk's other factors."""
+    out: np.ndarray = proj.factors(x, y, ("lat",))["lat"]
     return out
 
 
@@ -528,7 +584,8 @@ class ProjectedMetric:
         return done
 
     def latitude(self, like: Any) -> Any:
-        """The latitude (radians) of the grid's points from x/y and the CRS (pyproj's inverse),
+        """The latitude (radians) of the grid's points from x/y and the CRS (in closed form for
+        the projections that have one, else pyproj's inverse; kept with the factors),
         shaped to broadcast over ``like`` (size 1 along its other axes); for dask ``like`` a
         dask array chunked as ``like`` along y and x, computed per chunk when needed.
 

@@ -4,6 +4,8 @@ variable and its CRS (pyproj), the earth it gives."""
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
@@ -25,9 +27,12 @@ METRES.update({"kilometre": 1e3, "kilometer": 1e3, "kilometres": 1e3, "kilometer
 # --- finding the coordinates and the CRS --------------------------------------------------------
 
 
-def find_coordinate(obj, given, what: str, names: tuple[str, ...]) -> Hashable:
+def find_coordinate(
+    obj, given, what: str, names: tuple[str, ...], memo: dict[str, Any] | None = None
+) -> Hashable:
     """The name of ``obj``'s latitude or longitude coordinate (``what``): ``given``, or found by
-    its CF attributes, or by one of ``names``."""
+    its CF attributes, or by one of ``names``; ``memo`` keeps cf_xarray's findings for the next
+    call on the same ``obj`` (latitude then longitude)."""
     variables = obj.variables if isinstance(obj, xr.Dataset) else obj.coords
     if given is not None:
         if given not in variables:
@@ -41,7 +46,7 @@ def find_coordinate(obj, given, what: str, names: tuple[str, ...]) -> Hashable:
     if isinstance(obj, xr.Dataset):  # 2-D lat/lon stored as data variables
         pools.append(obj.data_vars)
     for pool in pools:
-        found = _cf_candidates(obj, pool, what) or [n for n in names if n in pool]
+        found = _cf_candidates(obj, pool, what, memo) or [n for n in names if n in pool]
         if len(found) == 1:
             return found[0]
         if found:
@@ -57,21 +62,29 @@ def find_coordinate(obj, given, what: str, names: tuple[str, ...]) -> Hashable:
     )
 
 
-def _cf_candidates(obj, pool, what: str) -> list[Hashable]:
+def _cf_candidates(obj, pool, what: str, memo: dict[str, Any] | None = None) -> list[Hashable]:
     try:
         import cf_xarray  # noqa: F401
     except ImportError:
         return []
-    if isinstance(obj, xr.Dataset) and pool is not obj.coords:
-        obj = obj.set_coords(list(pool))
-    return [n for n in obj.cf.coordinates.get(what, []) if n in pool]
+    data_vars = isinstance(obj, xr.Dataset) and pool is not obj.coords
+    key = "data_vars" if data_vars else "coords"
+    coordinates = None if memo is None else memo.get(key)
+    if coordinates is None:
+        if data_vars:
+            obj = obj.set_coords(list(pool))
+        coordinates = obj.cf.coordinates  # every key at once: the costly part, done once
+        if memo is not None:
+            memo[key] = coordinates
+    return [n for n in coordinates.get(what, []) if n in pool]
 
 
 def latlon_names(obj) -> set[Hashable]:
     found = set()
+    memo: dict[str, Any] = {}
     for what, names in (("latitude", LAT_NAMES), ("longitude", LON_NAMES)):
         with contextlib.suppress(ValueError):  # absent or ambiguous: not a lat/lon name
-            found.add(find_coordinate(obj, None, what, names))
+            found.add(find_coordinate(obj, None, what, names, memo))
     return found
 
 
@@ -171,10 +184,14 @@ def rotated_xy(obj, x, y, source: str | None) -> tuple[Hashable, Hashable]:
 def check_rotated(pole: Any, crs: Any, source: str | None) -> None:
     """ValueError unless the closed form of ``pole`` (a
     :class:`daskgrad.core.rotated.RotatedPole`) puts a few grid points where pyproj's
-    transformation of ``crs`` to true longitude/latitude does (to 1e-9 degrees)."""
+    transformation of ``crs`` to true longitude/latitude does (to 1e-9 degrees); a pair that
+    passed is not checked again in the process."""
     import numpy as np
     import pyproj
 
+    key = (crs.to_wkt(), pole.pole_latitude, pole.pole_longitude, pole.pole_grid_longitude)
+    if key in _ROTATED_OK:
+        return
     ell = crs.ellipsoid
     true = pyproj.CRS.from_dict(
         {"proj": "longlat", "a": ell.semi_major_metre, "b": ell.semi_minor_metre}
@@ -189,6 +206,11 @@ def check_rotated(pole: Any, crs: Any, source: str | None) -> None:
             f"the rotated pole {source} ({crs.name!r}) is not one daskgrad's closed form "
             f"reproduces (pyproj's points differ by up to {np.nanmax(off):.3g} degrees)"
         )
+    if len(_ROTATED_OK) < 64:
+        _ROTATED_OK.add(key)
+
+
+_ROTATED_OK: set[tuple[Any, ...]] = set()  # (CRS, pole) pairs check_rotated passed
 
 
 def rotated_earth(earth, radius, crs, source) -> tuple[m.Earth, str]:
@@ -277,7 +299,7 @@ def data_crs(obj, crs) -> tuple[Any, str | None]:
     if mapping is not None:
         mapping_earth(*mapping)
         try:
-            data = pyproj.CRS.from_cf(mapping[1])
+            data = crs_from_cf(mapping[1])
         except Exception as err:
             raise ValueError(
                 f"grid_mapping {mapping[0]!r} does not describe a CRS pyproj knows: {err}"
@@ -286,9 +308,7 @@ def data_crs(obj, crs) -> tuple[Any, str | None]:
     if crs is None:
         return data, f"from grid_mapping {mapping[0]!r}" if mapping else None
     try:
-        given = (
-            pyproj.CRS.from_cf(crs) if isinstance(crs, dict) else pyproj.CRS.from_user_input(crs)
-        )
+        given = crs_from_cf(crs) if isinstance(crs, dict) else pyproj.CRS.from_user_input(crs)
     except Exception as err:
         raise OptionError(
             "crs", f"{{opt:crs}} is not a CRS pyproj knows ({crs!r}): {err}"
@@ -303,6 +323,42 @@ def data_crs(obj, crs) -> tuple[Any, str | None]:
 
 
 _EARTH_RTOL = 1e-7  # of the axes' lengths: 0.6 m, far above the rounding of written values
+
+
+# pyproj.CRS.from_cf of grid-mapping attributes already seen in the process: a CF mapping
+# without a datum name makes pyproj search its database (~0.3-0.9 s for a rotated pole), each
+# function's own Grid again. CRSs are immutable; a few are kept.
+_FROM_CF: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_FROM_CF_SIZE = 16
+_FROM_CF_LOCK = threading.Lock()
+
+
+def crs_from_cf(attrs: dict[str, Any]) -> Any:
+    """``pyproj.CRS.from_cf(attrs)``, kept for the next grid of the same attributes.
+
+    Examples
+    --------
+    >>> a = {"grid_mapping_name": "mercator", "standard_parallel": 20.0, "earth_radius": 6.371e6}
+    >>> crs_from_cf(a) is crs_from_cf(dict(a))
+    True
+    """
+    import numpy as np
+    import pyproj
+
+    key = tuple(
+        sorted((str(k), type(v).__name__, repr(np.asarray(v).tolist())) for k, v in attrs.items())
+    )
+    with _FROM_CF_LOCK:
+        found = _FROM_CF.get(key)
+        if found is not None:
+            _FROM_CF.move_to_end(key)
+            return found
+    crs = pyproj.CRS.from_cf(attrs)
+    with _FROM_CF_LOCK:
+        _FROM_CF[key] = crs
+        while len(_FROM_CF) > _FROM_CF_SIZE:
+            _FROM_CF.popitem(last=False)
+    return crs
 
 
 def mapping_earth(name: Hashable, attrs: dict[str, Any], crs: Any = None) -> None:

@@ -328,8 +328,9 @@ class Grid:
         self.skip = {x_name, y_name, *cf.latlon_names(obj)}
 
     def _init_latlon(self, obj, latitude, longitude, periodic) -> None:
-        self.lat_name = cf.find_coordinate(obj, latitude, "latitude", cf.LAT_NAMES)
-        self.lon_name = cf.find_coordinate(obj, longitude, "longitude", cf.LON_NAMES)
+        memo: dict[str, Any] = {}  # cf_xarray's findings, for both
+        self.lat_name = cf.find_coordinate(obj, latitude, "latitude", cf.LAT_NAMES, memo)
+        self.lon_name = cf.find_coordinate(obj, longitude, "longitude", cf.LON_NAMES, memo)
         if self.lat_name == self.lon_name:
             raise ValueError(f"latitude and longitude are the same coordinate {self.lat_name!r}")
         lat, lon = (cf.angle(obj[n]) for n in (self.lat_name, self.lon_name))
