@@ -9,7 +9,9 @@ The input (in a temporary directory under --dir, removed afterwards) is differen
 its 3 dims by the same code as ``daskgrad run``. The I/O floor, on the same cluster, reads the
 input once and writes 2 arrays of its size. The worker processes' RSS is sampled every 50 ms.
 Prints a markdown table of ratios: gradient time / I/O floor (target: <= 1.3 at accuracy 2, the
-default; <= 1.4 at --accuracy 4), peak RSS / limit (<= 1), and worker restarts (0).
+default; <= 1.4 at --accuracy 4), the worker processes' CPU time / the floor's (the least of the
+runs: less sensitive to other work on a shared machine than wall time), peak RSS / limit
+(<= 1), and worker restarts (0).
 """
 
 from __future__ import annotations
@@ -78,16 +80,39 @@ def shape_for(nbytes: int) -> tuple[int, int, int]:
     return max(3, n // (side * side)), side, side
 
 
+def worker_cpu(pids: dict[str, int]) -> float:
+    """CPU seconds (user + system) the worker processes have used so far: on a shared machine
+    a less load-sensitive figure than wall time (a vanished pid counts 0)."""
+    total = 0.0
+    for pid in pids.values():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def measure(client: Client, fn) -> dict:
+    """Wall seconds of ``fn()``, the workers' peak RSS, restarts, and the CPU seconds of the
+    worker processes (``cpu``) and of this process (``own_cpu``: the scheduler of a
+    LocalCluster runs in it, and any graph building ``fn`` does here)."""
     before = client.scheduler_info()["workers"]
     pids = client.run(os.getpid)
+    me = psutil.Process()
+    cpu0, own0 = worker_cpu(pids), sum(me.cpu_times()[:2])
     with RssSampler(pids) as rss:
         start = time.perf_counter()
         fn()
         seconds = time.perf_counter() - start
+    cpu, own = worker_cpu(pids) - cpu0, sum(me.cpu_times()[:2]) - own0
     after = client.scheduler_info()["workers"]
     restarts = len(set(before) - set(after)) + len(rss.dead - (set(before) - set(after)))
-    return {"seconds": seconds, "peak": max(rss.peak.values()), "restarts": restarts}
+    return {
+        "seconds": seconds,
+        "peak": max(rss.peak.values()),
+        "restarts": restarts,
+        "cpu": cpu,
+        "own_cpu": own,
+    }
 
 
 def start_cluster(workers: int = 2, threads: int = 1, limit: str | int = "512MiB"):
@@ -292,17 +317,23 @@ def main() -> None:
 
     best = {name: min(r, key=lambda m: m["seconds"]) for name, r in runs.items()}
     t_floor = best["I/O floor (read 1, write 2)"]["seconds"]
+    least_cpu = {name: min(m["cpu"] for m in r) for name, r in runs.items()}
+    cpu_floor = least_cpu["I/O floor (read 1, write 2)"]
     print(
         f"\ninput {shape} float32 = {format_bytes(nbytes)}, chunks {chunks[0][0]}x{chunks[1][0]}"
         f"x{chunks[2][0]}; {args.workers} workers x {args.threads_per_worker} threads x "
         f"{format_bytes(limit)}; {platform.machine()}, {os.cpu_count()} cores, dask "
-        f"{dask.__version__}; best of {args.repeat}\n"
+        f"{dask.__version__}; best of {args.repeat}; load average {os.getloadavg()[0]:.1f}\n"
     )
-    print("| run | wall s | / I/O floor | peak worker RSS | / limit | restarts |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| run | wall s | / I/O floor | workers' CPU s | / I/O floor | peak worker RSS | "
+        "/ limit | restarts |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for name, m in best.items():
         print(
             f"| {name} | {m['seconds']:.1f} | {m['seconds'] / t_floor:.2f} | "
+            f"{least_cpu[name]:.1f} | {least_cpu[name] / cpu_floor:.2f} | "
             f"{format_bytes(m['peak'])} | {m['peak'] / limit:.2f} | "
             f"{sum(r['restarts'] for r in runs[name])} |"
         )

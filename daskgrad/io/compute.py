@@ -8,8 +8,9 @@ import os
 import time
 from typing import Any
 
+from ..errors import first_line
 from .inspect import ReadFailed
-from .report import ComputeFailed, failure
+from .report import ComputeFailed, describe_key, failure
 
 
 def _executing(keys: set[str], dask_worker: Any = None) -> int:
@@ -81,6 +82,9 @@ def _raise_failed(fut: Any, client: Any) -> None:
             raise ComputeFailed(failure(fut, e, client)) from e
         raise ComputeFailed(str(e)) from e
     except Exception as e:
+        kernel = getattr(e, "daskgrad_task", None)  # a kernel fused with its writes failed
+        if kernel is not None and fut.status != "cancelled":
+            raise ComputeFailed(f"{describe_key(kernel)}: {first_line(e)}") from e
         raise ComputeFailed(failure(fut, e, client)) from e
 
 

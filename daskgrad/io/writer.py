@@ -33,7 +33,7 @@ from .remote import CommitFailed, RemoteTarget
 from .report import ComputeFailed, describe_key
 from .sources import source_paths
 from .target import ZARR_FORMATS, Target
-from .tasks import fuse_chains, write_targets
+from .tasks import fuse_chains, fuse_kernels, fuse_reads, write_targets
 
 # ComputeFailed, describe_key, write_targets and fuse_chains are imported from here too
 __all__ = [
@@ -97,6 +97,7 @@ def write(
         writes = write_targets(graph, delayed.key)
         # culled here, not left to the scheduler: dask.order must not see the closing task
         graph = fuse_chains(cull(graph, writes)[0], writes)
+        graph, writes = fuse_kernels(fuse_reads(graph), writes)  # fewer tasks per chunk
         if writes and client is not None:
             compute_distributed(graph, writes, client, progress, watch)
         elif writes:
