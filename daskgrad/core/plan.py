@@ -160,8 +160,9 @@ def normalize_nan_policy(nan_policy: Any) -> str:
 DATETIME_UNITS = ("W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as")
 
 
-def normalize_datetime_unit(datetime_unit: Any) -> str | None:
-    """``datetime_unit``: None or one of ``DATETIME_UNITS``.
+def normalize_datetime_unit(datetime_unit: Any, xarray: bool = True) -> str | None:
+    """``datetime_unit``: None or one of ``DATETIME_UNITS``; None only when the input is no
+    xarray object (``xarray`` False: its arrays have no time coordinates).
 
     Examples
     --------
@@ -174,6 +175,8 @@ def normalize_datetime_unit(datetime_unit: Any) -> str | None:
     """
     if datetime_unit is None:
         return None
+    if not xarray:
+        raise OptionTypeError("datetime_unit", "{opt:datetime_unit} applies to xarray input only")
     if not isinstance(datetime_unit, str) or datetime_unit not in DATETIME_UNITS:
         cls = OptionError if isinstance(datetime_unit, str) else OptionTypeError
         raise cls(
