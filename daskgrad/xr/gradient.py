@@ -217,22 +217,47 @@ def _check_cftime(block: np.ndarray, what: str) -> np.ndarray:
     return block
 
 
-def requested_dims(dim: Any, all_dims: Sequence[Hashable]) -> list[Hashable]:
-    """The dims named by ``dim`` (None: ``all_dims``), checked: dims of the input, each once.
-    The one check of ``dim`` names where they enter the xarray layer (gradients and operators).
+def requested_dims(
+    dim: Any,
+    all_dims: Sequence[Hashable],
+    kind: str | None = None,
+    horizontal: tuple[tuple[Hashable, ...], str] | None = None,
+) -> list[Hashable]:
+    """The dims named by ``dim``, checked: dims of the input, each once. The one check of
+    ``dim`` names where they enter the xarray layer (gradients and operators).
+
+    ``kind``: an operator's name; its dims are then two, x then y (None: the last two), or
+    for ``"laplacian"`` any (None: all). ``horizontal``: the dims of a geospatial grid and
+    its coordinates' names; ``dim``, if given, must be those dims.
 
     Examples
     --------
     >>> requested_dims("x", ("y", "x"))
     ['x']
+    >>> requested_dims(None, ("y", "x"), "vorticity")
+    ['x', 'y']
     >>> requested_dims(["x", "z"], ("y", "x"))
     Traceback (most recent call last):
     ...
     daskgrad.errors.OptionError: dim 'z' is not a dim of the input; its dims are ('y', 'x')
     """
+    if horizontal is not None:
+        grid_dims, names = horizontal
+        if dim is not None and set(np.atleast_1d(dim).tolist()) != set(grid_dims):
+            raise OptionError(
+                "dim",
+                f"{kind} with {{opt:geospatial=True}} works on the horizontal dims {grid_dims} "
+                f"of {names}; got {{opt:dim={dim!r}}}",
+            )
+        return list(grid_dims)
     if dim is None:
-        return list(all_dims)
-    dims = [dim] if isinstance(dim, str) or not isinstance(dim, Sequence) else list(dim)
+        if kind is None or kind == "laplacian":
+            return list(all_dims)
+        dims = [all_dims[-1], all_dims[-2]]
+    elif isinstance(dim, str) or not isinstance(dim, Sequence) or np.ndim(dim) == 0:
+        dims = [dim]
+    else:
+        dims = list(dim)
     for d in dims:
         if d not in all_dims:
             raise OptionError(
@@ -241,6 +266,10 @@ def requested_dims(dim: Any, all_dims: Sequence[Hashable]) -> list[Hashable]:
             )
     if len(set(dims)) != len(dims):
         raise OptionError("dim", f"{{opt:dim}} has repeated entries: {dims!r}")
+    if kind not in (None, "laplacian") and len(dims) != 2:
+        raise OptionError(
+            "dim", f"{kind} needs exactly two {{opt:dim}} entries, x then y; got {dim!r}"
+        )
     return dims
 
 
