@@ -14,7 +14,7 @@ import xarray as xr
 from ..compat import contains_datetime_like, to_numeric
 from ..core.gradient import gradient_array
 from ..core.plan import DATETIME_UNITS, is_dask_collection, normalize_datetime_unit, uniform_step
-from ..errors import OptionError, dims_named
+from ..errors import OptionError, OptionTypeError, dims_named
 from . import units as units_pint
 
 __all__ = ["describe", "gradient_xarray"]
@@ -278,26 +278,38 @@ def dim_spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict, dict]:
     the time unit that ``differentiate`` converts datetime-like data by (None: its own)."""
     if spacing is not None and not isinstance(spacing, Mapping):
         if np.ndim(spacing) != 0:
-            raise TypeError(
-                "spacing must be None, a scalar or a mapping {dim: scalar or 1-D array} for "
-                f"xarray input; got {type(spacing).__name__}"
+            raise OptionTypeError(
+                "spacing",
+                "{opt:spacing} must be None, a scalar or a mapping {dim: scalar or 1-D array} "
+                f"for xarray input; got {type(spacing).__name__}",
             )
         spacing = dict.fromkeys(dims, spacing)
     spacing = dict(spacing or {})
     for d in spacing:
         if d not in obj.dims:
-            raise ValueError(
-                f"spacing given for dim {d!r} is not a dim of the input; its dims are "
-                f"{tuple(obj.dims)}"
+            raise OptionError(
+                "spacing",
+                f"{{opt:spacing}} given for dim {d!r} is not a dim of the input; its dims are "
+                f"{tuple(obj.dims)}",
             )
         if d not in dims:
-            raise ValueError(f"spacing given for dim {d!r}, which is not differentiated ({dims})")
+            raise OptionError(
+                "spacing",
+                f"{{opt:spacing}} given for dim {d!r}, which is not differentiated ({dims})",
+            )
     steps: dict[Hashable, Any] = {}
     units: dict[Hashable, str | None] = {}
     codes = dict.fromkeys(dims, datetime_unit)
     for d in dims:
         if d in spacing:
-            steps[d], units[d] = _override(spacing[d], d, obj.sizes[d])
+            steps[d], units[d] = _override(spacing[d])
+            size, shape = obj.sizes[d], np.shape(steps[d])
+            if shape not in ((), (size,)):  # the core checks the values (core.plan)
+                raise OptionError(
+                    "spacing",
+                    f"{{opt:spacing}} for dim {d!r} must be a scalar or a 1-D array of its {size} "
+                    f"points; got shape {shape}",
+                )
         elif d in obj.coords:
             steps[d], units[d], codes[d] = _coordinate(obj.coords[d], d, datetime_unit)
         else:
@@ -305,22 +317,16 @@ def dim_spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict, dict]:
     return steps, units, codes
 
 
-def _override(h: Any, d: Hashable, size: int) -> tuple[Any, str | None]:
+def _override(h: Any) -> tuple[Any, str | None]:
+    """A spacing given for a dim: its numbers (NumPy or dask) and units."""
     units = h.attrs.get("units") if isinstance(h, xr.DataArray) else None
     h = h.data if isinstance(h, xr.DataArray | xr.Variable) else h
     h, quantity = units_pint.split(h)
     if quantity is not None:
         units = units_pint.udunits(quantity)
-    if np.ndim(h) == 0:
+    if np.ndim(h) == 0 or is_dask_collection(h):
         return h, units
-    if not is_dask_collection(h):
-        h = np.asarray(h)
-    if h.ndim != 1 or h.shape[0] != size:
-        raise ValueError(
-            f"spacing for dim {d!r} must be a scalar or a 1-D array of its {size} points; "
-            f"got shape {h.shape}"
-        )
-    return h, units
+    return np.asarray(h), units
 
 
 def _coordinate(coord: xr.DataArray, d: Hashable, datetime_unit: str | None):
