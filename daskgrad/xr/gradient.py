@@ -355,7 +355,9 @@ def _coordinate(coord: xr.DataArray, d: Hashable, datetime_unit: str | None):
 
 
 def dim_periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
-    """{dim: period}; None lets the core use n·step for a scalar spacing."""
+    """{dim: period}; None lets the core use n·step for a scalar spacing. The xarray layer's
+    one check of ``periodic`` (dims by name; the core checks the periods against the
+    coordinates)."""
     if periodic is None or periodic is False:
         return {}
     if periodic is True:
@@ -367,7 +369,9 @@ def dim_periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
     else:
         given = dict.fromkeys(periodic)
         if len(given) < len(periodic):
-            raise ValueError(f"periodic has repeated entries: {list(periodic)!r}")
+            raise OptionError(
+                "periodic", f"{{opt:periodic}} has repeated entries: {list(periodic)!r}"
+            )
     out: dict[Hashable, float | None] = {}
     for d, period in given.items():
         if d not in dims:
@@ -380,28 +384,36 @@ def dim_periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
         if isinstance(period, np.timedelta64 | datetime.timedelta):
             unit = next((k for k, v in _TIME_UNITS.items() if v == units[d]), None)
             if unit is None:
-                raise TypeError(f"period of dim {d!r} is a timedelta but its coordinate is not")
+                raise OptionTypeError(
+                    "periodic",
+                    f"{{opt:periodic}}: the period of dim {d!r} is a timedelta but its "
+                    "coordinate is not",
+                )
             # numpy's stubs take only a literal unit name; unit is one of _TIME_UNITS' keys
             period = np.timedelta64(period) / np.timedelta64(1, unit)  # type: ignore[call-overload]
         if period is None and np.ndim(step) != 0:
-            period = _uniform_period(step, d)
+            period, why = _uniform_period(step)
+            if period is None:
+                raise OptionError(
+                    "periodic",
+                    f"{{opt:periodic}} dim {d!r} has {why}; give its period in {{opt:periodic}}"
+                    + " to keep it lazy" * is_dask_collection(step),
+                )
         out[d] = period
     return out
 
 
-def _uniform_period(x: Any, d: Hashable) -> float:
-    ask = f"pass periodic={{{d!r}: period}}"
+def _uniform_period(x: Any) -> tuple[float | None, str]:
+    """The period n·step of an evenly spaced coordinate, else None and why there is none."""
     if is_dask_collection(x):
-        raise ValueError(f"periodic dim {d!r} has a dask coordinate; {ask} to keep it lazy")
+        return None, "a dask coordinate"
     x = np.asarray(x)
     if x.size < 2:
-        raise ValueError(f"periodic dim {d!r} has {x.size} point(s), so no step; {ask}")
+        return None, f"{x.size} point(s), so no step"
     step = uniform_step(x)
     if step is None:
-        raise ValueError(
-            f"periodic dim {d!r} has a non-uniform coordinate, so its period is unknown; {ask}"
-        )
-    return abs(x.size * step)
+        return None, "a non-uniform coordinate, so its period is unknown"
+    return abs(x.size * step), ""
 
 
 def _attrs(
