@@ -15,7 +15,7 @@ from ..core import earth as m
 from ..core.gradient import gradient_array as gradient
 from ..core.plan import is_dask_collection, uniform_step
 from ..core.stencil import EvenCoords
-from ..errors import OptionError, OptionTypeError, dims_named, warn_caller
+from ..errors import OptionError, OptionTypeError, OptionWarning, Wording, dims_named, warn_caller
 from . import cf
 from . import units as units_pint
 from .gradient import accuracy_note, describe, divide_units
@@ -398,8 +398,9 @@ class Grid:
             self._eager = grid
         return self._eager
 
-    def describe(self) -> str:
-        """One line saying which grid and which earth (the command line's summary shows it)."""
+    def describe(self, wording: type[Wording] = Wording) -> str:
+        """One line saying which grid and which earth (the command line's summary shows it),
+        options named in ``wording``'s words (the API's keywords by default)."""
         if self.rotated is not None:
             what = f"rotated-pole grid {self.x_name!r}/{self.y_name!r} ({self.rotated.describe()})"
         elif self.projected:
@@ -409,7 +410,8 @@ class Grid:
         else:
             shape = "2-D" if self.curvilinear else "periodic" if self.periodic else "1-D"
             what = f"latitude/longitude grid {self.lat_name!r}/{self.lon_name!r} ({shape})"
-        return f"{what} on a {self.earth.describe()} ({self.earth_source})"
+        source = OptionWarning("earth", self.earth_source).worded(wording)
+        return f"{what} on a {self.earth.describe()} ({source})"
 
     def _default_units(self, lat_rad: float | None, lon_rad: float | None) -> tuple[float, float]:
         """Radians per unit of latitude and longitude: coordinates without units are degrees;
