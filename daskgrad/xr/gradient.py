@@ -280,8 +280,8 @@ def dim_spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict, dict]:
         if np.ndim(spacing) != 0:
             raise OptionTypeError(
                 "spacing",
-                "{opt:spacing} must be None, a scalar or a mapping {dim: scalar or 1-D array} "
-                f"for xarray input; got {type(spacing).__name__}",
+                "{opt:spacing} must be None, a scalar or a mapping from dim names to scalars or "
+                f"1-D arrays for xarray input; got {type(spacing).__name__}",
             )
         spacing = dict.fromkeys(dims, spacing)
     spacing = dict(spacing or {})
