@@ -323,9 +323,9 @@ def test_operator_dim_count_refused_alike(capsys, data):
     err = api(lambda: daskgrad.vorticity(uv.u, uv.v, dim=["x"]))
     code, line = cli(capsys, root, "--dim", "x", "--vorticity", "u,v", input="uv.zarr")
     assert isinstance(err, OptionError) and err.option == "dim"
-    assert str(err) == "vorticity needs exactly two dim entries, x then y; got ['x']"
+    assert str(err) == "vorticity needs dim=(x, y), two dim names; got dim=['x']"
     assert code == 2
-    assert line.endswith("vorticity needs exactly two --dim entries, x then y; got ['x']")
+    assert line.endswith("vorticity needs --dim (x, y), two dim names; got --dim ['x']")
 
 
 def test_array_operator_dims_name_the_option():

@@ -268,7 +268,7 @@ def requested_dims(
         raise OptionError("dim", f"{{opt:dim}} has repeated entries: {dims!r}")
     if kind not in (None, "laplacian") and len(dims) != 2:
         raise OptionError(
-            "dim", f"{kind} needs exactly two {{opt:dim}} entries, x then y; got {dim!r}"
+            "dim", f"{kind} needs {{opt:dim=(x, y)}}, two dim names; got {{opt:dim={dim!r}}}"
         )
     return dims
 
