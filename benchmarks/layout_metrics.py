@@ -21,13 +21,17 @@ How each figure is counted:
   the daskgrad frames of the worker thread down to the kernel (``core.kernel.gradient_block``).
   Hops are the calls between them (frames - 1); modules the distinct modules on the chain.
 - **checks per option**: the functions whose ``raise`` statements name the option (its
-  ``{opt:NAME}`` field, an ``Option*Error("NAME", …)``, or ``NAME=``/``--flag`` in the
-  message): each function counts once. A raise of an error that names its option as its
-  first argument (``OptionError("edge_order", "… {opt:accuracy=4} …")``) counts for that
-  option only: it checks ``edge_order``, its message mentions ``accuracy``. An argparse
-  ``choices=`` of the option's flag is reported apart: "from CONSTANT" when ``choices=`` is
-  a name (or attribute) defined outside argparse's call, else "literal" (a copy of the
-  rule, which the issue forbids); both are listed, neither hidden.
+  ``{opt:NAME}`` field, an ``Option*Error("NAME", …)``, ``NAME=``/``--flag`` in the
+  message, or a message that opens with it as its subject: ``"periodic must …"``,
+  ``"spacing given for …"``, ``"spacing[0] …"``): each function counts once. A mention
+  right after "pass", "with" or "use" is a hint of what to do instead ("pass dim=... for
+  the dims"), not a refusal of the option, and does not count. A raise of an error that
+  names its option as its first argument
+  (``OptionError("edge_order", "… {opt:accuracy=4} …")``) counts for that option only: it
+  checks ``edge_order``, its message mentions ``accuracy``. An argparse ``choices=`` of the
+  option's flag is reported apart: "from CONSTANT" when ``choices=`` is a name (or
+  attribute) defined outside argparse's call, else "literal" (a copy of the rule, which the
+  issue forbids); both are listed, neither hidden.
 - **longest function code**: the same without its docstring (the numpydoc Parameters,
   Returns and Examples the house rules ask of every public function).
 """
@@ -184,14 +188,27 @@ def checks() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
                 if not seg:
                     continue
                 for o in OPTIONS:
+                    if found is places:
+                        seg = _without_hints(seg, o)
                     flag = "--" + o.replace("_", "-")
-                    pattern = rf"\{{opt:{o}\b|Error\(\s*['\"]{o}['\"]|\b{o}=|{re.escape(flag)}\b"
+                    pattern = (
+                        rf"\{{opt:{o}\b|Error\(\s*['\"]{o}['\"]|\b{o}=|{re.escape(flag)}\b"
+                        rf"|\(\s*f?['\"]{o}[\[ ]"
+                    )
                     if re.search(pattern, seg):
                         found[o].add(label)
     return (
         {o: sorted(p) for o, p in places.items()},
         {o: sorted(p) for o, p in choices.items()},
     )
+
+
+def _without_hints(message: str, option: str) -> str:
+    """``message`` without the hints that name ``option`` as what to do instead ("pass
+    dim=... for the dims", "geospatial=False with dim= to use it"): a mention right after
+    "pass", "with" or "use" is advice, not a refusal of the option."""
+    flag = "--" + option.replace("_", "-")
+    return re.sub(rf"\b(pass|with|use)\s+(\{{opt:)?({re.escape(flag)}|{option}\b)\S*", "", message)
 
 
 def _option_named(exc: ast.expr) -> str | None:

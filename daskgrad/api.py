@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .core.gradient import gradient_array
-from .core.plan import is_dask_collection
+from .core.plan import is_dask_collection, normalize_datetime_unit
 from .xr import units as units
 
 
@@ -101,8 +101,7 @@ def gradient(
             accuracy=accuracy,
             nan_policy=nan_policy,
         )
-    if datetime_unit is not None:
-        raise TypeError("datetime_unit applies to xarray input only")
+    normalize_datetime_unit(datetime_unit, xarray=False)
     data, data_units = units.split(input)
     steps, step_units = units.split_spacing(spacing)
     periodic = units.strip_periods(periodic, step_units)

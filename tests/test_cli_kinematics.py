@@ -383,7 +383,8 @@ def test_cartesian_flags_need_two_dims_and_the_vertical_is_not_one(store, tmp_pa
     out = tmp_path / "out.zarr"
     for args, message in [
         (["--dim", "longitude", "--frontogenesis", "theta:u,v"],
-         "argument --frontogenesis: needs exactly two --dim dims, x then y; got ['longitude']"),
+         "argument --frontogenesis theta:u,v: frontogenesis needs --dim (x, y), two dim names; "
+         "got --dim ['longitude']"),
         (["--dim", "longitude", "--dim", "level", "--advection", "t:u,v,w", "--vertical",
           "level"], "argument --vertical: 'level' is a --dim too"),
     ]:  # fmt: skip

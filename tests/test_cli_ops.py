@@ -118,7 +118,7 @@ def test_per_degree_operators_warn_in_one_daskgrad_line(cluster, tmp_path):
         ([], "--dim (or --geospatial)"),
         (["--dim", "lon", "--vorticity", "u"], "two variable names"),
         (["--dim", "lon", "--dim", "lat", "--vorticity", "u,w"], "unknown variable 'w'"),
-        (["--dim", "lon", "--divergence", "u,v"], "exactly two --dim"),
+        (["--dim", "lon", "--divergence", "u,v"], "needs --dim (x, y), two dim names"),
         (["--geospatial", "--periodic", "lon"], "--periodic does not go with --geospatial"),
         (["--geospatial", "--earth", "mars"], "invalid choice"),
     ],

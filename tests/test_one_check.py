@@ -310,3 +310,137 @@ def test_choices_are_the_engines_constants():
     assert tuple(flags["datetime_unit"].choices) == DATETIME_UNITS
     assert tuple(flags["earth"].choices) == EARTHS
     assert tuple(flags["zarr_format"].choices) == ZARR_FORMATS
+
+
+# ------------------------------------------- dim, spacing, periodic, earth: one check per layer
+
+
+def test_operator_dim_count_refused_alike(capsys, data):
+    """An operator's two dims, x then y: one check (xr.gradient.requested_dims) for the API
+    and the command line, each in its own words."""
+    root, _, _ = data
+    uv = xr.open_zarr(root / "uv.zarr")
+    err = api(lambda: daskgrad.vorticity(uv.u, uv.v, dim=["x"]))
+    code, line = cli(capsys, root, "--dim", "x", "--vorticity", "u,v", input="uv.zarr")
+    assert isinstance(err, OptionError) and err.option == "dim"
+    assert str(err) == "vorticity needs dim=(x, y), two dim names; got dim=['x']"
+    assert code == 2
+    assert line.endswith("vorticity needs --dim (x, y), two dim names; got --dim ['x']")
+
+
+def test_array_operator_dims_name_the_option():
+    """On arrays the operators' dims are checked by the core's plan (core.plan.operator_dims)."""
+    a = np.arange(12.0).reshape(3, 4)
+    with pytest.raises(OptionError) as caught:
+        daskgrad.laplacian(a, dim=())
+    assert caught.value.option == "dim"
+    assert str(caught.value) == "laplacian needs at least one dim; got dim=()"
+    with pytest.raises(OptionError) as caught:
+        daskgrad.divergence(a, a, dim=(0,))
+    assert caught.value.option == "dim"
+    assert str(caught.value) == "divergence needs dim=(x, y), two dims; got dim=(0,)"
+
+
+def test_geospatial_operator_dims_name_the_option(data):
+    _, _, geo = data
+    with pytest.raises(OptionError) as caught:
+        daskgrad.vorticity(geo.t, geo.t, geospatial=True, dim=("lat",))
+    assert caught.value.option == "dim"
+    assert str(caught.value).startswith(
+        "vorticity with geospatial=True works on the horizontal dims ('lat', 'lon') of "
+        "'lat'/'lon'; got dim=('lat',)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("spacing", "cls", "words"),
+    [
+        ({"q": 1.0}, OptionError, "spacing given for dim 'q' is not a dim of the input"),
+        ({"time": 1.0}, OptionError, "spacing given for dim 'time', which is not differentiated"),
+        ({"x": np.ones(3)}, OptionError, "spacing for dim 'x' must be a scalar or a 1-D array"),
+        ([1.0], OptionTypeError, "spacing must be None, a scalar or a mapping"),
+    ],
+)
+def test_xarray_spacing_refusals_name_the_option(data, spacing, cls, words):
+    """spacing by dim name is checked once in the xarray layer (xr.gradient.dim_spacings)."""
+    _, ds, _ = data
+    with pytest.raises(cls) as caught:
+        daskgrad.gradient(ds.t, dim="x", spacing=spacing)
+    assert caught.value.option == "spacing" and str(caught.value).startswith(words)
+
+
+def test_periodic_without_a_period_refused_alike(capsys, data):
+    """A periodic dim whose coordinate is uneven needs its period: the same refusal, naming
+    periodic= or --periodic (not the API's words on the command line)."""
+    root, ds, _ = data
+    err = api(lambda: daskgrad.gradient(ds.t, dim="x", periodic="x"))
+    code, line = cli(capsys, root, "--dim", "x", "--periodic", "x")
+    why = "dim 'x' has a non-uniform coordinate, so its period is unknown; give its period in"
+    assert isinstance(err, OptionError) and err.option == "periodic"
+    assert str(err) == f"periodic {why} periodic"
+    assert code == 2 and line == f"--periodic {why} --periodic"
+
+
+def test_periodic_with_a_period_accepted_alike(capsys, data):
+    """periodic={'x': 11.0} and --periodic x=11: accepted and computed alike; checked against
+    numpy on the points away from the wrap (where the wrap step is not used)."""
+    root, ds, _ = data
+    (api_dx,) = daskgrad.gradient(ds.t, dim="x", periodic={"x": 11.0})
+    assert cli(capsys, root, "--dim", "x", "--periodic", "x=11")[0] == 0
+    out = xr.open_zarr(root / "out.zarr")
+    np.testing.assert_allclose(out.dt_dx.values, api_dx.values, rtol=1e-12)
+    inner = np.gradient(ds.t.values, ds.x.values, axis=1)[:, 1:-1]
+    np.testing.assert_allclose(api_dx.values[:, 1:-1], inner, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("periodic", "cls", "words"),
+    [
+        ("lon", OptionTypeError, "periodic must be None, True or False; got 'lon'"),
+        (True, OptionError, "periodic=True but longitude 'lon' does not cover the globe"),
+    ],
+)
+def test_geospatial_periodic_names_the_option(data, periodic, cls, words):
+    """A geospatial grid's periodic (does the longitude wrap?) is checked in one method."""
+    _, _, geo = data
+    regional = geo.t.isel(lon=slice(0, 4))
+    with pytest.raises(cls) as caught:
+        daskgrad.geospatial_gradient(regional, periodic=periodic)
+    assert caught.value.option == "periodic" and str(caught.value).startswith(words)
+
+
+def test_grid_summary_names_the_earth_in_each_callers_words(capsys, data):
+    """Where the earth came from: earth/radius keywords for the API, flags in the summary."""
+    root, _, geo = data
+    grid = daskgrad.Grid(geo, earth="wgs84")
+    assert grid.describe().endswith("(earth/radius)")
+    capsys.readouterr()
+    code = main(["run", str(root / "geo.zarr"), str(root / "out.zarr"), "--geospatial", "--earth",
+                 "WGS84", "--overwrite", "--no-progress"])  # fmt: skip
+    assert code == 0
+    said = capsys.readouterr()
+    summary = [ln for ln in (said.out + said.err).splitlines() if "WGS84 ellipsoid" in ln]
+    assert summary and summary[-1].endswith("(--earth/--radius)"), said
+    assert "earth=" not in said.out + said.err
+
+
+XR_LAYER = {  # the one function of the xarray layer that checks each option
+    "dim": {"xr.gradient.requested_dims"},
+    "spacing": {"xr.gradient.dim_spacings"},
+    # periodic by dim name (gradients, operators), and a geospatial grid's wrap (True/False)
+    "periodic": {"xr.gradient.dim_periods", "xr.grid._periodic_1d"},
+    "earth": {"xr.cf.data_earth"},
+}
+
+
+def test_dim_spacing_periodic_earth_checked_once_per_layer():
+    """The array core checks array-level options in core.plan (the earth's value in
+    core.earth); the xarray layer in one function each; the operators no more."""
+    raising, _ = _metrics().checks()
+    for option, functions in XR_LAYER.items():
+        places = set(raising[option])
+        assert {f for f in places if f.startswith("xr.")} == functions, (option, places)
+        core = {f.rsplit(".", 1)[0] for f in places if f.startswith("core.")}
+        assert core <= {"core.plan", "core.earth", "core.kinematics_vertical"}, (option, core)
+        assert not {f for f in places if f.startswith(("core.operators", "xr.operators"))}
+        assert not {f for f in places if f.startswith("cli.quantities.check")}

@@ -127,7 +127,7 @@ def test_periodic_without_coordinate_and_datetime_period():
 
 def test_periodic_needs_period():
     T = sample(COORDS["nonuniform"])
-    with pytest.raises(ValueError, match=r"periodic dim 'x' has a non-uniform.*periodic=\{'x'"):
+    with pytest.raises(ValueError, match=r"periodic dim 'x' has a non-uniform.*in periodic$"):
         T.grad("x", periodic="x")
     x = xr.Coordinates({"x": ("x", da.from_array(T.x.values, chunks=4))}, indexes={})
     lazy = T.drop_vars("x").assign_coords(x)

@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import UsageError
 from .derived import Request, derived_outputs
 from .opening import groups_hint, known_dims
+from .parser import Flags
 from .quantities import read_once, task_counts
 
 
@@ -229,7 +230,7 @@ def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_po
     job_dims += [d for d in request.vertical_dims if d not in job_dims]
     job = Job(ds[used], result, job_dims, accuracy=accuracy, nan_policy=nan_policy)
     if request.grid is not None:
-        job.grid = request.grid.describe()
+        job.grid = request.grid.describe(Flags)
     # one task reads the chunks of every input of the quantities; a quantity's outputs and
     # temporaries are held besides its derivatives (a geospatial one's metric terms too)
     job.inputs, job.outputs = task_counts(request.quantities, request.geospatial)

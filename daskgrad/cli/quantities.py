@@ -348,8 +348,9 @@ def asked(args: argparse.Namespace) -> list[tuple[str, tuple[str, ...]]]:
 
 def check(c: Context, quantities: Sequence[tuple[str, tuple[str, ...]]]) -> None:
     """Refuse, naming the flag, a variable the input lacks or cannot differentiate, variables
-    of one quantity on different dims, a horizontal quantity without two --dim dims, and a
-    --vertical dim its variables lack or without a coordinate."""
+    of one quantity on different dims, and a --vertical dim its variables lack or without a
+    coordinate. The --dim dims are checked by the API's one check (``xr.gradient.
+    requested_dims``), its words said as flags by :func:`compute`."""
     ds = c.ds
     for key, names in quantities:
         q = by_key(key)
@@ -369,18 +370,6 @@ def check(c: Context, quantities: Sequence[tuple[str, tuple[str, ...]]]) -> None
                     f"argument {q.flag}: variables {a!r} {ds[a].dims} and {b!r} {ds[b].dims} are "
                     "on different dims"
                 )
-        if c.dims is not None and q.horizontal and len(c.dims) != 2:
-            raise UsageError(
-                f"argument {q.flag}: needs exactly two --dim dims, x then y; got {list(c.dims)}"
-            )
-        if c.dims is not None:
-            for d in c.dims:
-                if not q.horizontal and d not in ds[names[0]].dims:
-                    continue
-                if d not in ds[names[0]].dims:
-                    raise UsageError(
-                        f"argument {q.flag}: variable {names[0]!r} has no dim {str(d)!r}"
-                    )
         if q.uses_vertical(names) and c.vertical is not None:
             v = c.vertical
             if v not in ds[names[0]].dims:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .derivatives import Derivatives, derive
 from .metric import Factors, MetricModel, scaled, tensor_component
-from .plan import is_dask_collection, is_masked, normalize_nan_policy
+from .plan import is_dask_collection, is_masked, normalize_nan_policy, operator_dims
 
 STANDARD_NAMES = {
     ("divergence", "eastward_wind"): "divergence_of_wind",
@@ -70,19 +70,13 @@ def operate_arrays(
         )
         return masked_run(run, inputs, nan_policy)
     ndim = inputs[0].ndim
+    dims = operator_dims(kind, dims, ndim)
     if kind == "laplacian":
-        dims = tuple(range(ndim)) if dims is None else dims
-        dims = (dims,) if np.ndim(dims) == 0 else tuple(dims)
-        if not dims:
-            raise ValueError(f"laplacian needs at least one dim; got dim={dims!r}")
         if metric is None:
             requests = [(0, a, 2) for a in range(len(dims))]
         else:
             requests = [(0, 0, 2), (0, 1, 2), (0, 0, 1), (0, 1, 1)]
     else:
-        dims = (-1, -2) if dims is None else dims
-        if np.ndim(dims) != 1 or len(dims) != 2:
-            raise ValueError(f"{kind} needs dim=(x, y), two dims; got dim={dims!r}")
         requests = [(0, 0, 1), (1, 1, 1)] if kind == "divergence" else [(1, 0, 1), (0, 1, 1)]
     formula = partial(_FORMULAS[kind], n=len(requests))
     return derive(

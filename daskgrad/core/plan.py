@@ -111,6 +111,34 @@ def normalize_dims(dim: Any, ndim: int) -> tuple[int, ...]:
     return tuple(out)
 
 
+def operator_dims(kind: str, dims: Any, ndim: int) -> Any:
+    """The dims of the operator ``kind`` on arrays: every dim (None) or at least one for a
+    Laplacian, else two, x then y (None: the last two, ``(-1, -2)``). Each dim itself is
+    checked by :func:`normalize_dims` when the plan is made.
+
+    Examples
+    --------
+    >>> operator_dims("laplacian", 1, 2), operator_dims("divergence", None, 3)
+    ((1,), (-1, -2))
+    >>> operator_dims("vorticity", (0,), 2)
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionError: vorticity needs dim=(x, y), two dims; got dim=(0,)
+    """
+    if kind == "laplacian":
+        dims = tuple(range(ndim)) if dims is None else dims
+        dims = (dims,) if np.ndim(dims) == 0 else tuple(dims)
+        if not dims:
+            raise OptionError("dim", f"laplacian needs at least one dim; got {{opt:dim={dims!r}}}")
+        return dims
+    dims = (-1, -2) if dims is None else dims
+    if np.ndim(dims) != 1 or len(dims) != 2:
+        raise OptionError(
+            "dim", f"{kind} needs {{opt:dim=(x, y)}}, two dims; got {{opt:dim={dims!r}}}"
+        )
+    return dims
+
+
 def normalize_edge_order(edge_order: Any, accuracy: Any = 2) -> int:
     """``edge_order`` (1 or 2), checked with ``accuracy`` (see :func:`normalize_accuracy`):
     it applies to accuracy 2 only, where the edges are numpy.gradient's."""
@@ -160,8 +188,9 @@ def normalize_nan_policy(nan_policy: Any) -> str:
 DATETIME_UNITS = ("W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as")
 
 
-def normalize_datetime_unit(datetime_unit: Any) -> str | None:
-    """``datetime_unit``: None or one of ``DATETIME_UNITS``.
+def normalize_datetime_unit(datetime_unit: Any, xarray: bool = True) -> str | None:
+    """``datetime_unit``: None or one of ``DATETIME_UNITS``; None only when the input is no
+    xarray object (``xarray`` False: its arrays have no time coordinates).
 
     Examples
     --------
@@ -174,6 +203,8 @@ def normalize_datetime_unit(datetime_unit: Any) -> str | None:
     """
     if datetime_unit is None:
         return None
+    if not xarray:
+        raise OptionTypeError("datetime_unit", "{opt:datetime_unit} applies to xarray input only")
     if not isinstance(datetime_unit, str) or datetime_unit not in DATETIME_UNITS:
         cls = OptionError if isinstance(datetime_unit, str) else OptionTypeError
         raise cls(

@@ -217,18 +217,11 @@ def rotated_earth(earth, radius, crs, source) -> tuple[m.Earth, str]:
     """The sphere of a rotated-pole grid: the CRS's when it is a sphere (``earth``/``radius``
     then must agree with it); else (a CF rotated pole without earth attributes gets pyproj's
     WGS84) ``radius`` or the default sphere. OptionError naming ``earth`` for "wgs84"."""
-    if earth is not None and str(earth).lower() != "sphere":
-        raise OptionError(
-            "earth",
-            f"{{opt:earth={earth!r}}}: a rotated-pole grid ({source}) is a latitude/longitude "
-            "grid on a rotated sphere; pass {opt:earth='sphere'} (and {opt:radius})",
-        )
     if crs.ellipsoid.inverse_flattening == 0:
-        return data_earth(earth, radius, crs, source)
+        return data_earth(earth, radius, crs, source, rotated=True)
     said = f"the CRS's {crs.ellipsoid.name} is not a sphere"
-    if radius is not None:
-        return m.make_earth("sphere", radius), f"radius=; {said}"
-    return m.make_earth("sphere"), f"default; {said}"
+    sphere, _ = data_earth(earth, radius, None, source, rotated=True)
+    return sphere, f"{'{opt:radius}' if radius is not None else 'default'}; {said}"
 
 
 def unattached_mapping(obj) -> Hashable | None:
@@ -407,12 +400,22 @@ def mapping_earth(name: Hashable, attrs: dict[str, Any], crs: Any = None) -> Non
                 )
 
 
-def data_earth(earth, radius, crs, source) -> tuple[m.Earth, str]:
+def data_earth(earth, radius, crs, source, rotated=False) -> tuple[m.Earth, str]:
     """The earth model: the CRS's, unless ``earth``/``radius`` say otherwise (then they must
-    agree with it); without a CRS, ``earth``/``radius`` or the default sphere."""
+    agree with it); without a CRS, ``earth``/``radius`` or the default sphere. The xarray
+    layer's one check of ``earth`` against the data (its value is checked by
+    ``core.earth.make_earth``); ``rotated``: a rotated-pole grid's, which is a sphere. The
+    second item says where the earth comes from, its options as ``errors.Worded`` fields."""
+    if rotated and earth is not None and str(earth).lower() != "sphere":
+        raise OptionError(
+            "earth",
+            f"{{opt:earth={earth!r}}}: a rotated-pole grid ({source}) is a latitude/longitude "
+            "grid on a rotated sphere; pass {opt:earth='sphere'} (and {opt:radius})",
+        )
     given = earth is not None or radius is not None
     if crs is None:
-        return m.make_earth(earth or "sphere", radius), "earth=/radius=" if given else "default"
+        how = "{opt:earth}/{opt:radius}" if given else "default"
+        return m.make_earth(earth or "sphere", radius), how
     ell = crs.ellipsoid
     data = m.ellipsoid(ell.semi_major_metre, ell.inverse_flattening)
     if not given:

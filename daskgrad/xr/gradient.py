@@ -14,7 +14,7 @@ import xarray as xr
 from ..compat import contains_datetime_like, to_numeric
 from ..core.gradient import gradient_array
 from ..core.plan import DATETIME_UNITS, is_dask_collection, normalize_datetime_unit, uniform_step
-from ..errors import OptionError, dims_named
+from ..errors import OptionError, OptionTypeError, dims_named
 from . import units as units_pint
 
 __all__ = ["describe", "gradient_xarray"]
@@ -217,22 +217,47 @@ def _check_cftime(block: np.ndarray, what: str) -> np.ndarray:
     return block
 
 
-def requested_dims(dim: Any, all_dims: Sequence[Hashable]) -> list[Hashable]:
-    """The dims named by ``dim`` (None: ``all_dims``), checked: dims of the input, each once.
-    The one check of ``dim`` names where they enter the xarray layer (gradients and operators).
+def requested_dims(
+    dim: Any,
+    all_dims: Sequence[Hashable],
+    kind: str | None = None,
+    horizontal: tuple[tuple[Hashable, ...], str] | None = None,
+) -> list[Hashable]:
+    """The dims named by ``dim``, checked: dims of the input, each once. The one check of
+    ``dim`` names where they enter the xarray layer (gradients and operators).
+
+    ``kind``: an operator's name; its dims are then two, x then y (None: the last two), or
+    for ``"laplacian"`` any (None: all). ``horizontal``: the dims of a geospatial grid and
+    its coordinates' names; ``dim``, if given, must be those dims.
 
     Examples
     --------
     >>> requested_dims("x", ("y", "x"))
     ['x']
+    >>> requested_dims(None, ("y", "x"), "vorticity")
+    ['x', 'y']
     >>> requested_dims(["x", "z"], ("y", "x"))
     Traceback (most recent call last):
     ...
     daskgrad.errors.OptionError: dim 'z' is not a dim of the input; its dims are ('y', 'x')
     """
+    if horizontal is not None:
+        grid_dims, names = horizontal
+        if dim is not None and set(np.atleast_1d(dim).tolist()) != set(grid_dims):
+            raise OptionError(
+                "dim",
+                f"{kind} with {{opt:geospatial=True}} works on the horizontal dims {grid_dims} "
+                f"of {names}; got {{opt:dim={dim!r}}}",
+            )
+        return list(grid_dims)
     if dim is None:
-        return list(all_dims)
-    dims = [dim] if isinstance(dim, str) or not isinstance(dim, Sequence) else list(dim)
+        if kind is None or kind == "laplacian":
+            return list(all_dims)
+        dims = [all_dims[-1], all_dims[-2]]
+    elif isinstance(dim, str) or not isinstance(dim, Sequence) or np.ndim(dim) == 0:
+        dims = [dim]
+    else:
+        dims = list(dim)
     for d in dims:
         if d not in all_dims:
             raise OptionError(
@@ -241,6 +266,10 @@ def requested_dims(dim: Any, all_dims: Sequence[Hashable]) -> list[Hashable]:
             )
     if len(set(dims)) != len(dims):
         raise OptionError("dim", f"{{opt:dim}} has repeated entries: {dims!r}")
+    if kind not in (None, "laplacian") and len(dims) != 2:
+        raise OptionError(
+            "dim", f"{kind} needs {{opt:dim=(x, y)}}, two dim names; got {{opt:dim={dim!r}}}"
+        )
     return dims
 
 
@@ -249,26 +278,38 @@ def dim_spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict, dict]:
     the time unit that ``differentiate`` converts datetime-like data by (None: its own)."""
     if spacing is not None and not isinstance(spacing, Mapping):
         if np.ndim(spacing) != 0:
-            raise TypeError(
-                "spacing must be None, a scalar or a mapping {dim: scalar or 1-D array} for "
-                f"xarray input; got {type(spacing).__name__}"
+            raise OptionTypeError(
+                "spacing",
+                "{opt:spacing} must be None, a scalar or a mapping from dim names to scalars or "
+                f"1-D arrays for xarray input; got {type(spacing).__name__}",
             )
         spacing = dict.fromkeys(dims, spacing)
     spacing = dict(spacing or {})
     for d in spacing:
         if d not in obj.dims:
-            raise ValueError(
-                f"spacing given for dim {d!r} is not a dim of the input; its dims are "
-                f"{tuple(obj.dims)}"
+            raise OptionError(
+                "spacing",
+                f"{{opt:spacing}} given for dim {d!r} is not a dim of the input; its dims are "
+                f"{tuple(obj.dims)}",
             )
         if d not in dims:
-            raise ValueError(f"spacing given for dim {d!r}, which is not differentiated ({dims})")
+            raise OptionError(
+                "spacing",
+                f"{{opt:spacing}} given for dim {d!r}, which is not differentiated ({dims})",
+            )
     steps: dict[Hashable, Any] = {}
     units: dict[Hashable, str | None] = {}
     codes = dict.fromkeys(dims, datetime_unit)
     for d in dims:
         if d in spacing:
-            steps[d], units[d] = _override(spacing[d], d, obj.sizes[d])
+            steps[d], units[d] = _override(spacing[d])
+            size, shape = obj.sizes[d], np.shape(steps[d])
+            if shape not in ((), (size,)):  # the core checks the values (core.plan)
+                raise OptionError(
+                    "spacing",
+                    f"{{opt:spacing}} for dim {d!r} must be a scalar or a 1-D array of its {size} "
+                    f"points; got shape {shape}",
+                )
         elif d in obj.coords:
             steps[d], units[d], codes[d] = _coordinate(obj.coords[d], d, datetime_unit)
         else:
@@ -276,22 +317,16 @@ def dim_spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict, dict]:
     return steps, units, codes
 
 
-def _override(h: Any, d: Hashable, size: int) -> tuple[Any, str | None]:
+def _override(h: Any) -> tuple[Any, str | None]:
+    """A spacing given for a dim: its numbers (NumPy or dask) and units."""
     units = h.attrs.get("units") if isinstance(h, xr.DataArray) else None
     h = h.data if isinstance(h, xr.DataArray | xr.Variable) else h
     h, quantity = units_pint.split(h)
     if quantity is not None:
         units = units_pint.udunits(quantity)
-    if np.ndim(h) == 0:
+    if np.ndim(h) == 0 or is_dask_collection(h):
         return h, units
-    if not is_dask_collection(h):
-        h = np.asarray(h)
-    if h.ndim != 1 or h.shape[0] != size:
-        raise ValueError(
-            f"spacing for dim {d!r} must be a scalar or a 1-D array of its {size} points; "
-            f"got shape {h.shape}"
-        )
-    return h, units
+    return np.asarray(h), units
 
 
 def _coordinate(coord: xr.DataArray, d: Hashable, datetime_unit: str | None):
@@ -320,7 +355,9 @@ def _coordinate(coord: xr.DataArray, d: Hashable, datetime_unit: str | None):
 
 
 def dim_periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
-    """{dim: period}; None lets the core use n·step for a scalar spacing."""
+    """{dim: period}; None lets the core use n·step for a scalar spacing. The xarray layer's
+    one check of ``periodic`` (dims by name; the core checks the periods against the
+    coordinates)."""
     if periodic is None or periodic is False:
         return {}
     if periodic is True:
@@ -332,7 +369,9 @@ def dim_periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
     else:
         given = dict.fromkeys(periodic)
         if len(given) < len(periodic):
-            raise ValueError(f"periodic has repeated entries: {list(periodic)!r}")
+            raise OptionError(
+                "periodic", f"{{opt:periodic}} has repeated entries: {list(periodic)!r}"
+            )
     out: dict[Hashable, float | None] = {}
     for d, period in given.items():
         if d not in dims:
@@ -345,28 +384,36 @@ def dim_periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
         if isinstance(period, np.timedelta64 | datetime.timedelta):
             unit = next((k for k, v in _TIME_UNITS.items() if v == units[d]), None)
             if unit is None:
-                raise TypeError(f"period of dim {d!r} is a timedelta but its coordinate is not")
+                raise OptionTypeError(
+                    "periodic",
+                    f"{{opt:periodic}}: the period of dim {d!r} is a timedelta but its "
+                    "coordinate is not",
+                )
             # numpy's stubs take only a literal unit name; unit is one of _TIME_UNITS' keys
             period = np.timedelta64(period) / np.timedelta64(1, unit)  # type: ignore[call-overload]
         if period is None and np.ndim(step) != 0:
-            period = _uniform_period(step, d)
+            period, why = _uniform_period(step)
+            if period is None:
+                raise OptionError(
+                    "periodic",
+                    f"{{opt:periodic}} dim {d!r} has {why}; give its period in {{opt:periodic}}"
+                    + " to keep it lazy" * is_dask_collection(step),
+                )
         out[d] = period
     return out
 
 
-def _uniform_period(x: Any, d: Hashable) -> float:
-    ask = f"pass periodic={{{d!r}: period}}"
+def _uniform_period(x: Any) -> tuple[float | None, str]:
+    """The period n·step of an evenly spaced coordinate, else None and why there is none."""
     if is_dask_collection(x):
-        raise ValueError(f"periodic dim {d!r} has a dask coordinate; {ask} to keep it lazy")
+        return None, "a dask coordinate"
     x = np.asarray(x)
     if x.size < 2:
-        raise ValueError(f"periodic dim {d!r} has {x.size} point(s), so no step; {ask}")
+        return None, f"{x.size} point(s), so no step"
     step = uniform_step(x)
     if step is None:
-        raise ValueError(
-            f"periodic dim {d!r} has a non-uniform coordinate, so its period is unknown; {ask}"
-        )
-    return abs(x.size * step)
+        return None, "a non-uniform coordinate, so its period is unknown"
+    return abs(x.size * step), ""
 
 
 def _attrs(

@@ -15,7 +15,7 @@ from ..core import earth as m
 from ..core.gradient import gradient_array as gradient
 from ..core.plan import is_dask_collection, uniform_step
 from ..core.stencil import EvenCoords
-from ..errors import OptionError, dims_named, warn_caller
+from ..errors import OptionError, OptionTypeError, OptionWarning, Wording, dims_named, warn_caller
 from . import cf
 from . import units as units_pint
 from .gradient import accuracy_note, describe, divide_units
@@ -123,8 +123,6 @@ class Grid:
     ) -> None:
         if not isinstance(obj, xr.DataArray | xr.Dataset):
             raise TypeError(f"Grid takes an xarray DataArray or Dataset; got {type(obj).__name__}")
-        if periodic not in (None, True, False):
-            raise TypeError(f"periodic must be None, True or False; got {periodic!r}")
         self.crs, self.crs_source = cf.data_crs(obj, crs)
         latlon = latitude is not None or longitude is not None
         pole = cf.rotated_pole(self.crs, self.crs_source)
@@ -236,8 +234,7 @@ class Grid:
     def _init_projected(self, obj, x_name, y_name, periodic) -> None:
         from ..core.projection import Projection
 
-        if periodic:
-            raise ValueError("periodic=True needs a 1-D longitude; a projected grid never wraps")
+        self._periodic_1d(periodic, "needs a 1-D longitude; a projected grid never wraps")
         coords = []
         for name, what in ((x_name, "x"), (y_name, "y")):
             c = obj[name]
@@ -281,11 +278,10 @@ class Grid:
         self._cache = {}
         self._eager = None
         self._periodic_arg = periodic
-        if periodic:
-            raise ValueError(
-                "periodic=True is not supported on a rotated-pole grid: it is differentiated "
-                "without wrapping"
-            )
+        self._periodic_1d(
+            periodic,
+            "is not supported on a rotated-pole grid: it is differentiated without wrapping",
+        )
         r = self.earth.a
         coords = []
         for name, what in ((x_name, "longitude"), (y_name, "latitude")):
@@ -356,11 +352,11 @@ class Grid:
                     f"latitude {lat.name!r} has dims {lat.dims} and longitude {lon.name!r} "
                     f"dims {lon.dims}; 2-D coordinates must share the same two dims"
                 )
-            if periodic:
-                raise ValueError(
-                    "periodic=True needs a 1-D longitude; 2-D coordinates "
-                    f"{lat.name!r}/{lon.name!r} are differentiated without wrapping"
-                )
+            self._periodic_1d(
+                periodic,
+                f"needs a 1-D longitude; 2-D coordinates {lat.name!r}/{lon.name!r} are "
+                "differentiated without wrapping",
+            )
             sizes = dict((lat if lat.ndim == 2 else lon).sizes)
             lat, lon = (c.variable.set_dims(sizes).transpose(*dims) for c in (lat, lon))
         elif lat.dims == lon.dims:
@@ -403,8 +399,9 @@ class Grid:
             self._eager = grid
         return self._eager
 
-    def describe(self) -> str:
-        """One line saying which grid and which earth (the command line's summary shows it)."""
+    def describe(self, wording: type[Wording] = Wording) -> str:
+        """One line saying which grid and which earth (the command line's summary shows it),
+        options named in ``wording``'s words (the API's keywords by default)."""
         if self.rotated is not None:
             what = f"rotated-pole grid {self.x_name!r}/{self.y_name!r} ({self.rotated.describe()})"
         elif self.projected:
@@ -414,7 +411,8 @@ class Grid:
         else:
             shape = "2-D" if self.curvilinear else "periodic" if self.periodic else "1-D"
             what = f"latitude/longitude grid {self.lat_name!r}/{self.lon_name!r} ({shape})"
-        return f"{what} on a {self.earth.describe()} ({self.earth_source})"
+        source = OptionWarning("earth", self.earth_source).worded(wording)
+        return f"{what} on a {self.earth.describe()} ({source})"
 
     def _default_units(self, lat_rad: float | None, lon_rad: float | None) -> tuple[float, float]:
         """Radians per unit of latitude and longitude: coordinates without units are degrees;
@@ -444,7 +442,18 @@ class Grid:
         m.monotonic(lam, self.lon_name, "longitude")
         return lam, uniform_step(lam, self.lon.dtype)
 
-    def _periodic_1d(self, periodic) -> bool:
+    def _periodic_1d(self, periodic, no_wrap: str | None = None) -> bool:
+        """Whether the longitude wraps: the one check of ``periodic`` (None, True or False) on
+        a geospatial grid. True needs a 1-D longitude covering the globe; ``no_wrap`` says
+        why this grid never wraps (projected, rotated, 2-D coordinates)."""
+        if periodic not in (None, True, False):
+            raise OptionTypeError(
+                "periodic", f"{{opt:periodic}} must be None, True or False; got {periodic!r}"
+            )
+        if no_wrap is not None:
+            if periodic:
+                raise OptionError("periodic", f"{{opt:periodic=True}} {no_wrap}")
+            return False
         if periodic is False or (periodic is None and is_dask_collection(self.lon)):
             return False
         if is_dask_collection(self.lon):
@@ -457,14 +466,15 @@ class Grid:
             covers = 0 < gap <= np.max(np.abs(np.diff(lam))) * (1 + 1e-6)
         if periodic and not covers:
             span = np.degrees(abs(lam[-1] - lam[0])) if n else 0.0
-            raise ValueError(
-                f"periodic=True but longitude {self.lon_name!r} does not cover the globe: "
+            raise OptionError(
+                "periodic",
+                f"{{opt:periodic=True}} but longitude {self.lon_name!r} does not cover the globe: "
                 f"{n} points spanning {span:.6g} degrees"
                 + (
                     " (its last point repeats the first; drop it)"
                     if math.isclose(span, 360)
                     else ""
-                )
+                ),
             )
         return covers
 

@@ -3,7 +3,6 @@ names and CF attributes."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -107,7 +106,7 @@ def check_same_grid(kind: str, inputs, names=("u", "v")) -> None:
 
 def _cartesian(kind, inputs, dims, options, stencil, data_units=None, engine=operate_arrays):
     first = inputs[0]
-    names = _dims(kind, first, dims)
+    names = requested_dims(dims, first.dims, kind)
     steps, units, _ = dim_spacings(first, names, options.get("spacing"), None)
     if data_units is not None:
         steps, units = _common_units(kind, steps, units, names, data_units._REGISTRY)
@@ -163,17 +162,6 @@ def _common_units(kind, steps, spacing_units, names, registry):
     return steps, spacing_units
 
 
-def _dims(kind, obj, dims) -> list[Hashable]:
-    if dims is None:
-        names = list(obj.dims) if kind == "laplacian" else [obj.dims[-1], obj.dims[-2]]
-    else:
-        given = [dims] if isinstance(dims, str) or np.ndim(dims) == 0 else list(dims)
-        names = requested_dims(given, obj.dims)
-    if kind != "laplacian" and len(names) != 2:
-        raise ValueError(f"{kind} needs dim=(x, y), two dim names; got dim={dims!r}")
-    return names
-
-
 def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays, curvilinear=None):
     first = inputs[0]
     winds = options.get("winds")
@@ -201,11 +189,7 @@ def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays, cur
         for i, a in enumerate(inputs):
             grid.check_data(a, f"{kind}'s input {a.name!r}" if a.name else f"{kind}'s input {i}")
     lat_dim, lon_dim = grid.dims
-    if dims is not None and set(np.atleast_1d(dims).tolist()) != {lat_dim, lon_dim}:
-        raise ValueError(
-            f"{kind} with geospatial=True works on the horizontal dims {grid.dims} of "
-            f"{grid.lat_name!r}/{grid.lon_name!r}; got dim={dims!r}"
-        )
+    requested_dims(dims, first.dims, kind, (grid.dims, f"{grid.lat_name!r}/{grid.lon_name!r}"))
     if grid.projected:
         return _projected(kind, inputs, grid, winds, stencil, engine), "m", grid.attrs()
     if grid.curvilinear:
