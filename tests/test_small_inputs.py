@@ -6,7 +6,6 @@ hold on the threads too (SIGTERM: exit 143, OUTPUT intact)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from .conftest import cli  # in this process where the process is not what is tested
 from .test_cli import leftovers, small_dataset
 from .test_cli_trust import snapshot
 
@@ -129,11 +129,7 @@ def test_an_explicit_scheduler_is_used_not_threads(small):
     error, not a quiet run on this process's threads."""
     root, _ = small
     out = root / "sched.zarr"
-    r = subprocess.run(
-        [sys.executable, "-m", "daskgrad", "run", root / "in.zarr", out, "--dim", "x",
-         "--scheduler", "tcp://127.0.0.1:1"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    r = cli("run", root / "in.zarr", out, "--dim", "x", "--scheduler", "tcp://127.0.0.1:1")
     assert r.returncode == 2, r.stderr
     assert "no dask scheduler at tcp://127.0.0.1:1" in r.stderr
     assert ON_THREADS not in r.stdout and not out.exists()
@@ -233,11 +229,7 @@ def test_first_line_comes_before_the_work(small, tmp_path):
     root, _ = small
     out = tmp_path / "o.zarr"
     shutil.copytree(root / "in.zarr", out)  # exists: refused without --overwrite
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    r = subprocess.run(
-        [sys.executable, "-m", "daskgrad", "run", root / "in.zarr", out, "--dim", "x"],
-        capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
+    r = cli("run", root / "in.zarr", out, "--dim", "x")
     assert r.returncode == 2, r.stderr
     first = r.stdout.splitlines()[0]
     assert first.startswith(f"daskgrad: {Path(root / 'in.zarr')}: 4 variables, ") and (
