@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .test_cli import daskgrad as run_cli
+from .conftest import cli as run_cli  # in this process: the process is not what is tested
 
 xr = pytest.importorskip("xarray")
 pyproj = pytest.importorskip("pyproj")
@@ -87,7 +87,7 @@ def test_crs_in_km_given_as_crs_argument():
     np.testing.assert_allclose(got.values, ref.values, rtol=0, atol=1e-9 * abs(ref.values).max())
 
 
-def test_crs_in_km_from_the_command_line(tmp_path):
+def test_crs_in_km_from_the_command_line(tmp_path, dask_cluster):
     import daskgrad as dg
 
     ds = proj_ds(mapping=False)
@@ -95,7 +95,7 @@ def test_crs_in_km_from_the_command_line(tmp_path):
     ds.to_zarr(inp)
     r = run_cli(
         "run", inp, out, "--geospatial", "--vorticity", "u,v", "--winds", "grid", "--var", "u",
-        "--crs", LCC_KM, "--workers", "1", "--threads-per-worker", "1", "--no-progress",
+        "--crs", LCC_KM, "--scheduler-file", dask_cluster, "--no-progress",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     ref = dg.vorticity(*(proj_ds()[n] for n in "uv"), geospatial=True, winds="grid")

@@ -82,15 +82,10 @@ def store(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    """One LocalCluster of two worker processes for the module's runs."""
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-        memory_limit="1GiB",
-    ) as c:  # fmt: skip
-        yield ["--scheduler", c.scheduler_address, "--no-progress"]
+def cluster(dask_cluster):
+    """The session's external cluster (tests/conftest.py: two worker processes of one thread
+    and 1 GiB) for the module's runs."""
+    return ["--scheduler-file", str(dask_cluster), "--no-progress"]
 
 
 def run(capsys, *args):

@@ -324,7 +324,7 @@ def test_scheduler_that_is_not_there_or_not_dask_exits_2_promptly(tmp_path):
 
 
 def test_demo_gives_a_verdict_in_a_fresh_temp_directory(tmp_path, shared, monkeypatch):
-    r = cli("demo", "--size", "4MiB", *LEAN)
+    r = cli("demo", "--size", "4MiB", *shared)
     assert r.returncode == 0, r.stderr
     assert "| dtemperature_dx |" in r.stdout and "PASS" in r.stdout and "FAIL" not in r.stdout
     where = r.stdout.strip().splitlines()[-1].rsplit("files in ", 1)[1]

@@ -45,7 +45,13 @@ def run_notebook(name: str, timeout: int = 600):
         record_timing=False,
         resources={"metadata": {"path": str(NOTEBOOKS)}},
     )
-    client.execute()
+    try:
+        client.execute()
+    finally:  # nbclient leaves a kernel it was given running: it would idle until pytest ends
+        if client.kc is not None:
+            client.kc.stop_channels()
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
     images = [
         o
         for cell in nb.cells

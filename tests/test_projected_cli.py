@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .test_cli import daskgrad
+from .conftest import cli as daskgrad  # in this process: the process is not what is tested
 
 xr = pytest.importorskip("xarray")
 pyproj = pytest.importorskip("pyproj")
@@ -36,7 +36,7 @@ def lcc_dataset(mapping=True):
     return ds
 
 
-def test_projected_vorticity_from_the_command_line(tmp_path):
+def test_projected_vorticity_from_the_command_line(tmp_path, dask_cluster):
     import daskgrad as dg
 
     ds = lcc_dataset()
@@ -44,7 +44,7 @@ def test_projected_vorticity_from_the_command_line(tmp_path):
     ds.chunk({"time": 1, "y": 10, "x": 12}).to_zarr(inp)
     r = daskgrad(
         "run", inp, out, "--geospatial", "--vorticity", "u,v", "--winds", "grid", "--var", "u",
-        "--workers", "1", "--threads-per-worker", "1", "--no-progress",
+        "--scheduler-file", dask_cluster, "--no-progress",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "projected grid 'x'/'y' (Lambert Conic Conformal" in r.stdout
@@ -65,7 +65,7 @@ def test_without_winds_exit_2_naming_the_flag(tmp_path):
     assert "needs --winds: 'grid'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
-def test_crs_for_a_file_without_grid_mapping(tmp_path):
+def test_crs_for_a_file_without_grid_mapping(tmp_path, dask_cluster):
     inp = tmp_path / "in.nc"
     lcc_dataset(mapping=False).to_netcdf(inp)
     r = daskgrad("run", inp, tmp_path / "o.zarr", "--geospatial", "--var", "u")
@@ -74,7 +74,7 @@ def test_crs_for_a_file_without_grid_mapping(tmp_path):
     assert r.returncode == 2 and "--crs applies to --geospatial only" in r.stderr
     r = daskgrad(
         "run", inp, tmp_path / "o.zarr", "--geospatial", "--var", "u", "--crs", LCC,
-        "--workers", "1", "--threads-per-worker", "1", "--no-progress",
+        "--scheduler-file", dask_cluster, "--no-progress",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "(from crs=)" in r.stdout

@@ -69,14 +69,10 @@ def s3():
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    """A LocalCluster of worker processes shared by the runs that need not start their own."""
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0"
-    ) as c:
-        yield ["--scheduler", c.scheduler_address, "--no-progress"]
+def cluster(dask_cluster):
+    """The session's external cluster of worker processes (tests/conftest.py; they see no AWS
+    configuration of the machine either), shared by the runs that need not start their own."""
+    return ["--scheduler-file", str(dask_cluster), "--no-progress"]
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +154,7 @@ def assert_identical_bits(a: xr.Dataset, b: xr.Dataset) -> None:
 
 
 def test_round_trip_on_a_cluster_equals_the_local_result(s3, cluster, tmp_path):
-    """s3:// in and out on a LocalCluster of processes (the module's): the local result, bit
+    """s3:// in and out on a cluster of worker processes (the session's): the local result, bit
     for bit; the credentials appear nowhere: not in the output, the summary, the attrs or the
     objects."""
     from .conftest import cli

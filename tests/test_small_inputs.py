@@ -6,17 +6,18 @@ hold on the threads too (SIGTERM: exit 143, OUTPUT intact)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from .conftest import cli  # in this process where the process is not what is tested
 from .test_cli import leftovers, small_dataset
 from .test_cli_trust import snapshot
 
@@ -72,6 +73,35 @@ def probe(*args: str) -> Watched:
     return Watched([sys.executable, "-c", PROBE, *map(str, args)])
 
 
+def cli_watched(*args):
+    """``cli(*args)`` in this process, and the command lines of the processes it started
+    (this process's new children, noted every 20 ms by a thread while it runs)."""
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    seen: dict[int, str] = {}
+    done = threading.Event()
+
+    def watch() -> None:
+        while True:
+            for child in me.children(recursive=True):
+                if child.pid not in before and not seen.get(child.pid):
+                    try:
+                        seen[child.pid] = " ".join(child.cmdline())
+                    except psutil.Error:
+                        seen.setdefault(child.pid, "")
+            if done.wait(0.02):
+                return
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        r = cli(*args)
+    finally:
+        done.set()
+        thread.join()
+    return r, seen
+
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     """A store of a few KiB on an uneven grid, as ``daskgrad run`` gets it."""
@@ -115,11 +145,11 @@ def test_an_explicit_cluster_option_still_starts_a_cluster(small, flag):
     a local cluster of worker processes computes it (as README's "Clusters" says)."""
     root, ds = small
     out = root / f"flag{flag[0]}.zarr"
-    run = probe("run", root / "in.zarr", out, "--dim", "x", "--no-progress", *flag)
-    stdout, stderr = run.wait()
-    assert run.proc.returncode == 0, stderr
-    assert "local cluster of " in stdout and ON_THREADS not in stdout, stdout
-    assert any("multiprocessing" in cmd for cmd in run.children.values()), run.children
+    # in this process (the console script's entry point): its worker processes are watched
+    r, children = cli_watched("run", root / "in.zarr", out, "--dim", "x", "--no-progress", *flag)
+    assert r.returncode == 0, r.stderr
+    assert "local cluster of " in r.stdout and ON_THREADS not in r.stdout, r.stdout
+    assert any("multiprocessing.spawn" in cmd for cmd in children.values()), children
     want = np.gradient(ds.t.values, ds.x.values, axis=2)
     np.testing.assert_allclose(xr.open_zarr(out).dt_dx.values, want, rtol=1e-12, atol=1e-12)
 
@@ -129,11 +159,7 @@ def test_an_explicit_scheduler_is_used_not_threads(small):
     error, not a quiet run on this process's threads."""
     root, _ = small
     out = root / "sched.zarr"
-    r = subprocess.run(
-        [sys.executable, "-m", "daskgrad", "run", root / "in.zarr", out, "--dim", "x",
-         "--scheduler", "tcp://127.0.0.1:1"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    r = cli("run", root / "in.zarr", out, "--dim", "x", "--scheduler", "tcp://127.0.0.1:1")
     assert r.returncode == 2, r.stderr
     assert "no dask scheduler at tcp://127.0.0.1:1" in r.stderr
     assert ON_THREADS not in r.stdout and not out.exists()
@@ -233,11 +259,7 @@ def test_first_line_comes_before_the_work(small, tmp_path):
     root, _ = small
     out = tmp_path / "o.zarr"
     shutil.copytree(root / "in.zarr", out)  # exists: refused without --overwrite
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    r = subprocess.run(
-        [sys.executable, "-m", "daskgrad", "run", root / "in.zarr", out, "--dim", "x"],
-        capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
+    r = cli("run", root / "in.zarr", out, "--dim", "x")
     assert r.returncode == 2, r.stderr
     first = r.stdout.splitlines()[0]
     assert first.startswith(f"daskgrad: {Path(root / 'in.zarr')}: 4 variables, ") and (

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from .test_cli import daskgrad
+from .conftest import cli as daskgrad  # in this process: the process is not what is tested
 
 xr = pytest.importorskip("xarray")
 pyproj = pytest.importorskip("pyproj")
@@ -146,7 +146,7 @@ def _placed(var, crs):
 
 
 @pytest.mark.parametrize("how", ["geospatial", "plain"])
-def test_cli_output_keeps_the_grid_mapping(tmp_path, how):
+def test_cli_output_keeps_the_grid_mapping(tmp_path, how, dask_cluster):
     ds = hrrr_like()
     inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
     ds.chunk({"y": 10, "x": 12}).to_zarr(inp)
@@ -155,9 +155,7 @@ def test_cli_output_keeps_the_grid_mapping(tmp_path, how):
         if how == "geospatial"
         else ["--dim", "x", "--dim", "y", "--var", "u"]
     )
-    r = daskgrad(
-        "run", inp, out, *args, "--workers", "1", "--threads-per-worker", "1", "--no-progress"
-    )
+    r = daskgrad("run", inp, out, *args, "--scheduler-file", dask_cluster, "--no-progress")
     assert r.returncode == 0, r.stderr
     got = xr.open_zarr(out)
     assert "lcc" in got.variables and got["lcc"].dims == ()
