@@ -3,7 +3,6 @@ variable and its CRS (pyproj), the earth it gives."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -80,12 +79,20 @@ def _cf_candidates(obj, pool, what: str, memo: dict[str, Any] | None = None) -> 
 
 
 def latlon_names(obj) -> set[Hashable]:
-    found = set()
+    return {n for n in true_latlon(obj) if n is not None}
+
+
+def true_latlon(obj) -> tuple[Hashable | None, Hashable | None]:
+    """The names of ``obj``'s latitude and longitude coordinates (or Dataset variables), each
+    None when absent or ambiguous."""
+    found: list[Hashable | None] = []
     memo: dict[str, Any] = {}
     for what, names in (("latitude", LAT_NAMES), ("longitude", LON_NAMES)):
-        with contextlib.suppress(ValueError):  # absent or ambiguous: not a lat/lon name
-            found.add(find_coordinate(obj, None, what, names, memo))
-    return found
+        try:
+            found.append(find_coordinate(obj, None, what, names, memo))
+        except ValueError:  # absent or ambiguous: not a lat/lon name
+            found.append(None)
+    return found[0], found[1]
 
 
 def projection_xy(obj, x, y, have_crs: bool) -> tuple[Hashable, Hashable] | None:
