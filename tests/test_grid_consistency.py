@@ -19,6 +19,7 @@ import daskgrad
 from daskgrad import Grid
 from daskgrad.cli.parser import Flags
 from daskgrad.errors import OptionError
+from tests.conftest import raise_if_dask_computes
 
 R = 6371229.0
 POLE = {
@@ -140,9 +141,20 @@ def test_lcc_right_coordinates_silent_wrong_refused() -> None:
     bad = lcc(mapping, proj, shift=5.0)
     with pytest.raises(ValueError, match=r"latitude 'lat'/longitude 'lon' .*'crs' .* by up to 5°"):
         Grid(bad)
-    # lazily read coordinates are checked too (a few points computed)
-    with pytest.raises(ValueError, match="grid_mapping 'crs'"):
+    # dask coordinates are not computed to check them: nothing computes building a graph
+    with raise_if_dask_computes():
         Grid(bad.chunk({"y": 20, "x": 20}))
+
+
+def test_coordinates_of_a_file_opened_lazily_are_checked(tmp_path) -> None:
+    """A file opened without chunks: its 2-D lat/lon are read at five points when the grid
+    is built."""
+    proj = "+proj=lcc +lat_0=38.5 +lat_1=38.5 +lat_2=38.5 +lon_0=262.5 +R=6371229"
+    path = tmp_path / "bad.nc"
+    lcc({**HRRR, "earth_radius": R}, proj, shift=5.0).to_netcdf(path)
+    with xr.open_dataset(path, decode_coords="all") as ds:
+        with pytest.raises(ValueError, match="latitude 'lat'.*grid_mapping 'crs'"):
+            daskgrad.vorticity(ds.u, ds.v, geospatial=True, winds="grid")
 
 
 def test_lcc_explicit_crs_contradicted_names_the_option() -> None:

@@ -3,6 +3,7 @@ variable and its CRS (pyproj), the earth it gives."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -79,19 +80,26 @@ def _cf_candidates(obj, pool, what: str, memo: dict[str, Any] | None = None) -> 
 
 
 def latlon_names(obj) -> set[Hashable]:
-    return {n for n in true_latlon(obj) if n is not None}
+    found = set()
+    memo: dict[str, Any] = {}
+    for what, names in (("latitude", LAT_NAMES), ("longitude", LON_NAMES)):
+        with contextlib.suppress(ValueError):  # absent or ambiguous: not a lat/lon name
+            found.add(find_coordinate(obj, None, what, names, memo))
+    return found
 
 
 def true_latlon(obj) -> tuple[Hashable | None, Hashable | None]:
-    """The names of ``obj``'s latitude and longitude coordinates (or Dataset variables), each
-    None when absent or ambiguous."""
+    """The names of ``obj``'s latitude and longitude coordinates (or a Dataset's variables)
+    named lat/latitude/nav_lat (lon/longitude/nav_lon) or of ``standard_name``
+    latitude (longitude): those the kinematics take f from without being asked. Each is None
+    when absent or not one."""
+    variables = obj.variables if isinstance(obj, xr.Dataset) else obj.coords
     found: list[Hashable | None] = []
-    memo: dict[str, Any] = {}
     for what, names in (("latitude", LAT_NAMES), ("longitude", LON_NAMES)):
-        try:
-            found.append(find_coordinate(obj, None, what, names, memo))
-        except ValueError:  # absent or ambiguous: not a lat/lon name
-            found.append(None)
+        hits = [
+            n for n, c in variables.items() if n in names or c.attrs.get("standard_name") == what
+        ]
+        found.append(hits[0] if len(hits) == 1 else None)
     return found[0], found[1]
 
 
