@@ -88,6 +88,21 @@ def latlon_names(obj) -> set[Hashable]:
     return found
 
 
+def true_latlon(obj) -> tuple[Hashable | None, Hashable | None]:
+    """The names of ``obj``'s latitude and longitude coordinates (or a Dataset's variables)
+    named lat/latitude/nav_lat (lon/longitude/nav_lon) or of ``standard_name``
+    latitude (longitude): those the kinematics take f from without being asked. Each is None
+    when absent or not one."""
+    variables = obj.variables if isinstance(obj, xr.Dataset) else obj.coords
+    found: list[Hashable | None] = []
+    for what, names in (("latitude", LAT_NAMES), ("longitude", LON_NAMES)):
+        hits = [
+            n for n, c in variables.items() if n in names or c.attrs.get("standard_name") == what
+        ]
+        found.append(hits[0] if len(hits) == 1 else None)
+    return found[0], found[1]
+
+
 def projection_xy(obj, x, y, have_crs: bool) -> tuple[Hashable, Hashable] | None:
     """Names of the projection x/y coordinates: given, or by standard_name, or (with a
     projected CRS) the coordinates of dims named x and y."""

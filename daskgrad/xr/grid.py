@@ -129,6 +129,7 @@ class Grid:
         self.rotated: Any = None  # the rotated pole (daskgrad.core.rotated.RotatedPole)
         if pole is not None and not latlon:
             self._init_rotated(obj, x, y, earth, radius, periodic, pole)
+            check_latlon(self, obj, crs is not None)
             self._finish(obj, crs)
             return
         projected_crs = self.crs is not None and self.crs.is_projected
@@ -165,6 +166,7 @@ class Grid:
         if self.projected:
             assert names is not None
             self._init_projected(obj, *names, periodic)
+            check_latlon(self, obj, crs is not None)
         else:
             self._init_latlon(obj, latitude, longitude, periodic)
         self._finish(obj, crs)
@@ -723,6 +725,89 @@ def factor_block(proj: Any, kind: str, y: np.ndarray, x: np.ndarray) -> np.ndarr
         zero = np.zeros_like(k)
         return np.stack([zero, k, h, zero])
     return np.stack([-sin * h, cos * k, cos * h, sin * k])
+
+
+# How far (great-circle degrees) a projected grid's latitude/longitude coordinates may lie
+# from the points its projection gives. Real data differs by rounding (float32: ~1e-5°) and
+# by the earth model: coordinates computed on WGS84 for a grid on a sphere (WRF's 6370 km)
+# differ by up to ~0.2° (geodetic against spherical latitude, the points' shift on large
+# domains). Beyond _QUIET the coordinates are of another grid point or earth (a staggered
+# grid, a rounded pole): said; beyond _REFUSE (a degree, ~111 km) they are of another grid.
+_QUIET = 0.3
+_REFUSE = 1.0
+
+
+def check_latlon(grid: Grid, obj: Any, given: bool) -> None:
+    """Compare a projected or rotated-pole grid's latitude/longitude coordinates (1-D or 2-D
+    on its dims; a longitude is optional) with the points its projection gives, at the
+    corners and the centre: refuse them beyond :data:`_REFUSE` degrees, warn beyond
+    :data:`_QUIET` (derivatives use the projection, f the coordinate). Dask coordinates are
+    not checked: nothing computes while a graph is built."""
+    lat_name, lon_name = (
+        n if n is not None and n not in (grid.x_name, grid.y_name) else None
+        for n in cf.true_latlon(obj)
+    )
+    if lat_name is None:
+        return
+    picked = {}
+    for name, what in ((lat_name, "latitude"), (lon_name, "longitude")):
+        if name is None:
+            continue
+        c = cf.angle(obj[name])
+        if is_dask_collection(c.data):
+            return  # never computed while the graph is built (a file's own: a few points read)
+        if not 1 <= c.ndim <= 2 or not set(c.dims) <= set(grid.dims) or c.dtype.kind not in "iuf":
+            return  # not a coordinate of this grid's points (a track, a 3-D XLAT): not ours
+        try:
+            rad = m.radians_per_unit(c.attrs.get("units"), name, what) or m.DEGREE
+        except ValueError:
+            return
+        picked[name] = (c, rad)
+    dy, dx = grid.dims
+    ny, nx = int(obj.sizes[dy]), int(obj.sizes[dx])
+    iy = np.array([0, 0, ny // 2, ny - 1, ny - 1])
+    ix = np.array([0, nx - 1, nx // 2, 0, nx - 1])
+    if is_dask_collection(grid.x) or is_dask_collection(grid.y):
+        return
+    xs = np.asarray(grid.x[ix], dtype=np.float64)
+    ys = np.asarray(grid.y[iy], dtype=np.float64)
+    with np.errstate(all="ignore"):
+        plon, plat = (np.asarray(v, dtype=np.float64) for v in grid.projection.lonlat(xs, ys))
+    points = {dy: xr.DataArray(iy, dims="point"), dx: xr.DataArray(ix, dims="point")}
+    values = []
+    for c, rad in picked.values():
+        at = c.isel({d: points[d] for d in c.dims})
+        values.append(np.degrees(np.asarray(at.values, dtype=np.float64) * rad))
+    lat = values[0]
+    with np.errstate(all="ignore"):
+        if len(values) == 2:  # great-circle distance: longitude is meaningless at the poles
+            a, b, dlon = np.radians(lat), np.radians(plat), np.radians(values[1] - plon)
+            hav = np.sin((b - a) / 2) ** 2 + np.cos(a) * np.cos(b) * np.sin(dlon / 2) ** 2
+            off = np.degrees(2 * np.arcsin(np.sqrt(np.clip(hav, 0.0, 1.0))))
+        else:
+            off = np.abs(lat - plat)
+    off = np.where(np.isfinite(off), off, -1.0)
+    k = int(np.argmax(off))
+    if off[k] <= _QUIET:
+        return
+    names = f"latitude {lat_name!r}" + (f"/longitude {lon_name!r}" if lon_name else "")
+    data = f"{lat[k]:.4g}°N" + (f" {values[1][k]:.4g}°E" if lon_name else "")
+    mapping = "CRS of {opt:crs}" if given else str(grid.crs_source).removeprefix("from ")
+    said = (
+        f"{names} of the data and the {mapping} disagree by up to {off[k]:.3g}° (at "
+        f"{dy}={iy[k]}, {dx}={ix[k]}: {data} in the data, {plat[k]:.4g}°N {plon[k]:.4g}°E "
+        "from the projection)"
+    )
+    if off[k] > _REFUSE:
+        text = f"{said}: they are not of the same grid; fix or drop one of them"
+        if given:
+            raise OptionError("crs", text)
+        raise ValueError(text)
+    text = (
+        f"{said}: derivatives and the winds' turn use the projection, f (Coriolis) uses "
+        f"{lat_name!r}"
+    )
+    warn_caller(OptionWarning("crs", text) if given else text)
 
 
 def grid_dims(obj, latitude=None, longitude=None, crs=None) -> list[Hashable]:
