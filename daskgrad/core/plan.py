@@ -226,7 +226,7 @@ def is_scalar(x: Any) -> bool:
 
 
 def _scalar_step(h: Any, where: str) -> float:
-    if isinstance(h, bool) or np.iscomplexobj(h):
+    if isinstance(h, bool | str | bytes) or np.iscomplexobj(h):
         raise TypeError(f"{where} must be a real number; got {h!r}")
     try:
         step = h if isinstance(h, EvenCoords) else float(h)  # an even coordinate's step stays one
@@ -343,7 +343,11 @@ def normalize_periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> dict[
                 f"{{opt:periodic}} {{dim:{d}}} is not one of the differentiated dims {axes}",
             )
         if period is not None:
-            period = _scalar_step(period, f"period of dim {d}")
+            try:
+                period = _scalar_step(period, "the period")
+            except (TypeError, ValueError) as e:
+                kind = OptionTypeError if isinstance(e, TypeError) else OptionError
+                raise kind("periodic", f"{{opt:periodic}} of {{dim:{d}}}: {e}") from None
         out[d] = period
     return out
 
@@ -396,7 +400,8 @@ def _axis_plan(axis: int, size: int, step: Any, periodic: bool, period: Any) -> 
         if wrap == 0 or (size > 1 and np.sign(wrap) != direction):
             raise OptionError(
                 "periodic",
-                f"period {period!r} of {{dim:{axis}}} is not larger than the coordinate range "
+                f"{{opt:periodic}}: period {period!r} of {{dim:{axis}}} is not larger than the "
+                "coordinate range "
                 f"{float(step[0])!r}..{float(step[-1])!r}",
             )
     if h is not None and np.isclose(abs(period), size * abs(h), rtol=1e-12, atol=0):
