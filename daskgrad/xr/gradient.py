@@ -202,6 +202,8 @@ def _time_numbers(da: xr.DataArray, unit: str | None) -> tuple[Any, str]:
             data = data.map_blocks(_check_cftime, what, meta=data._meta)
         # xarray's builtin min() reads a dask array at once and fails on 2-D arrays
         offset, var = data.min(), xr.Variable(var.dims, data)
+    if unit is not None:
+        _check_span(var, unit, "the data" if da.name is None else f"variable {da.name!r}")
     numbers = to_numeric(var, offset=offset, datetime_unit=unit).data
     return numbers, unit or (np.datetime_data(var.dtype)[0] if var.dtype.kind in "mM" else "ns")
 
@@ -345,6 +347,7 @@ def _coordinate(coord: xr.DataArray, d: Hashable, datetime_unit: str | None):
         unit = datetime_unit
         if unit is None:  # differentiate's defaults
             unit = np.datetime_data(var.dtype)[0] if var.dtype.kind in "mM" else "s"
+        _check_span(var, unit, f"coordinate {d!r}")
         return to_numeric(var, datetime_unit=unit).data, _TIME_UNITS.get(unit, unit), unit
     if var.dtype.kind not in "iuf":
         raise TypeError(
@@ -352,6 +355,26 @@ def _coordinate(coord: xr.DataArray, d: Hashable, datetime_unit: str | None):
             f"pass spacing={{{d!r}: ...}}"
         )
     return var.data, coord.attrs.get("units"), datetime_unit
+
+
+def _check_span(var: xr.Variable, unit: str, what: str) -> None:
+    """NumPy converts datetime64/timedelta64 to ``unit`` in 64 bits without a word when the
+    span overflows (a month in attoseconds): refuse such a ``datetime_unit`` instead of
+    returning wrapped numbers."""
+    if var.dtype.kind not in "mM" or var.size < 2 or is_dask_collection(var.data):
+        return
+    values = np.asarray(var.data)
+    valid = values[~np.isnat(values)]
+    if valid.size < 2:
+        return
+    span = int((valid.max() - valid.min()) / np.timedelta64(1, "ns"))
+    per_ns = np.timedelta64(1, "ns") / np.timedelta64(1, unit)  # type: ignore[call-overload]
+    if span * float(per_ns) >= 2.0**63:
+        raise OptionError(
+            "datetime_unit",
+            f"{{opt:datetime_unit}}={unit!r} cannot hold the span of {what} "
+            f"({span / 8.64e13:.6g} days) in NumPy's 64-bit timedelta; use a coarser unit",
+        )
 
 
 def dim_periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
