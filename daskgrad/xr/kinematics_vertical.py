@@ -85,6 +85,7 @@ def vertical_xarray(
     coord, coord_unit = _coordinate(kind, first, coordinate, vertical_dim, quantity)
     source = coordinate if coordinate is not None else first.coords.get(vertical_dim)
     pressure_is = "pressure"
+    unread = str(source.attrs.get("units") or "") if isinstance(source, xr.DataArray) else ""
     if isinstance(source, xr.DataArray) and source.name in first.coords:
         pressure_is = f"pressure (coordinate {source.name!r})"
     spacing_unit = _spacing_unit(first, dims, options, geospatial)
@@ -114,6 +115,8 @@ def vertical_xarray(
                 f"{tuple(first.dims[a] for a in axes)}"
             )
         if kind != "advection":  # after the dims are known good: a pressure, positive
+            if coord_unit is None and unread:  # units in attrs pint cannot read ("days since")
+                raise ValueError(f"{kind}: {pressure_is} has units {unread!r}, not a pressure")
             check_pressure(kind, coord, coord_unit, pressure_is)
         projected.append(isinstance(metric, ProjectedMetric))
         lat = phi
