@@ -146,3 +146,101 @@ def test_cli_vertical_time_refused(tmp_path, capsys):
     assert code == 2
     assert "coordinate 'time'" in err and "holds times" in err
     assert not (tmp_path / "o.zarr").exists()
+
+
+def _winds_km():
+    rng = np.random.default_rng(11)
+    u, v, t = (rng.standard_normal((7, 8)) for _ in range(3))
+    lat = np.radians(np.linspace(30, 40, 7))[:, None] * np.ones(8)
+    return 10 * u * units("m/s"), 10 * v * units("m/s"), (280 + t) * units.K, lat * units.radian
+
+
+KM = [10 * units.km, 10 * units.km]
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["numpy", "dask"])
+def test_absolute_vorticity_km_spacing_in_per_second(lazy):
+    u, v, _, lat = _winds_km()
+    ref = mc.absolute_vorticity(u, v, dx=KM[0], dy=KM[1], latitude=lat).to("1/s")
+    if lazy:
+        u, v = (units.Quantity(da.from_array(a.magnitude, chunks=4), a.units) for a in (u, v))
+    got = daskgrad.absolute_vorticity(u, v, spacing=KM, latitude=lat, edge_order=2)
+    assert got.units == units("1/s").units and got.units._REGISTRY is units("1/s")._REGISTRY
+    np.testing.assert_allclose(np.asarray(got.magnitude), ref.magnitude, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name, want",
+    [
+        ("shearing_deformation", "1/s"),
+        ("stretching_deformation", "1/s"),
+        ("total_deformation", "1/s"),
+        ("advection", "K/s"),
+        ("frontogenesis", "K/m/s"),
+    ],
+)
+def test_kinematics_km_spacing_simplified(name, want):
+    u, v, t, _ = _winds_km()
+    metpy = getattr(mc, name)
+    ours = getattr(daskgrad, name)
+    if name == "advection":
+        ref = metpy(t, u=u, v=v, dx=KM[0], dy=KM[1])
+        got = ours(t, u, v, spacing=KM, edge_order=2)
+    elif name == "frontogenesis":
+        ref = metpy(t, u, v, dx=KM[0], dy=KM[1])
+        got = ours(t, u, v, spacing=KM, edge_order=2)
+    else:
+        ref = metpy(u, v, dx=KM[0], dy=KM[1])
+        got = ours(u, v, spacing=KM, edge_order=2)
+    assert got.units.dimensionality == units(want).dimensionality
+    assert len(got.units._units) == len(units(want).units._units)  # one length unit at most
+    np.testing.assert_allclose(got.magnitude, ref.to(want).magnitude, rtol=1e-10, atol=1e-20)
+
+
+def test_dataarray_of_quantities_km_spacing_in_per_second():
+    u, v, _, lat = _winds_km()
+    coords = {
+        "y": ("y", np.arange(7) * 10.0, {"units": "km"}),
+        "x": ("x", np.arange(8) * 10.0, {"units": "km"}),
+    }
+    ua = xr.DataArray(u, dims=("y", "x"), coords=coords)
+    va = xr.DataArray(v, dims=("y", "x"), coords=coords)
+    got = daskgrad.absolute_vorticity(
+        ua,
+        va,
+        latitude=xr.DataArray(
+            lat.to("degree").magnitude, dims=("y", "x"), attrs={"units": "degrees_north"}
+        ),
+        edge_order=2,
+    )
+    ref = mc.absolute_vorticity(u, v, dx=KM[0], dy=KM[1], latitude=lat).to("1/s")
+    assert got.data.units == units("1/s").units
+    np.testing.assert_allclose(got.data.magnitude, ref.magnitude, rtol=1e-12)
+
+
+def test_advection_with_w_km_spacing_simplified():
+    rng = np.random.default_rng(2)
+    sh = (4, 6, 7)
+    z = np.array([0.0, 500.0, 1200.0, 2000.0])
+    s, u, v, w = (rng.standard_normal(sh) for _ in range(4))
+    Q = units.Quantity
+    got = daskgrad.advection(
+        Q(s, "K"),
+        Q(u, "m/s"),
+        Q(v, "m/s"),
+        w=Q(w, "m/s"),
+        vertical_dim=0,
+        spacing=[Q(1.0, "km"), Q(2.0, "km"), Q(z, "m")],
+        edge_order=2,
+    )
+    ref = mc.advection(
+        Q(s, "K"),
+        u=Q(u, "m/s"),
+        v=Q(v, "m/s"),
+        w=Q(w, "m/s"),
+        dx=Q(1.0, "km"),
+        dy=Q(2.0, "km"),
+        dz=Q(np.diff(z)[:, None, None], "m"),
+    )
+    assert got.units == units("K/s").units
+    np.testing.assert_allclose(got.magnitude, ref.to("K/s").magnitude, rtol=1e-10, atol=1e-18)

@@ -19,7 +19,12 @@ from ..core.projection import ProjectedMetric
 from . import units as units_pint
 from .cf import LAT_NAMES, mapping_of
 from .gradient import describe, dim_spacings
-from .kinematic_units import application_registry, parsed_units, quantities_of
+from .kinematic_units import (
+    application_registry,
+    parsed_units,
+    quantities_of,
+    simplified_quantity,
+)
 from .kinematics import latitude_radians
 from .operators import (
     CARTESIAN_OPTIONS,
@@ -309,7 +314,7 @@ def _wrap(kind, inputs, data, unit, quantity: bool, names: tuple[str, str]) -> A
             "long_name": f"{_VERTICAL_WORDS[kind][i].format(**frame)} of {what}"
         }
         if quantity and unit is not None:
-            d = units_pint.quantity(d, unit)
+            d = simplified_quantity(d, unit)
         elif unit is not None:
             attrs["units"] = units_pint.udunits(unit)
         if kind == "advection" and first.attrs.get("standard_name") == "air_temperature":
