@@ -190,7 +190,7 @@ def total_deformation(
     >>> ureg = pint.UnitRegistry()
     >>> y, x = np.mgrid[0:3, 0:4].astype(float)
     >>> total_deformation(3 * x * ureg("m/s"), 4 * x * ureg("m/s"), spacing=ureg("1 km"))[0]
-    <Quantity([5. 5. 5. 5.], 'meter / second / kilometer')>
+    <Quantity([0.005 0.005 0.005 0.005], '1 / second')>
     """
     return _kinematic(Call("total_deformation", (u, v), dim_alias(dim, dims), geospatial, options))
 
