@@ -14,7 +14,13 @@ import numpy as np  # noqa: F401  (the examples in the docstrings use np)
 from .core.kinematics import GRAVITY, KINDS, OMEGA, Call, coriolis_array, kinematic_arrays
 from .operators import check_array_options, check_flag, dim_alias
 from .xr import units as units_pint
-from .xr.kinematic_units import kinematic_units, latitude_in_radians, quantities_of, si_number
+from .xr.kinematic_units import (
+    kinematic_units,
+    latitude_in_radians,
+    quantities_of,
+    si_number,
+    simplified_quantity,
+)
 from .xr.units import is_xarray
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -184,7 +190,7 @@ def total_deformation(
     >>> ureg = pint.UnitRegistry()
     >>> y, x = np.mgrid[0:3, 0:4].astype(float)
     >>> total_deformation(3 * x * ureg("m/s"), 4 * x * ureg("m/s"), spacing=ureg("1 km"))[0]
-    <Quantity([5. 5. 5. 5.], 'meter / second / kilometer')>
+    <Quantity([0.005 0.005 0.005 0.005], '1 / second')>
     """
     return _kinematic(Call("total_deformation", (u, v), dim_alias(dim, dims), geospatial, options))
 
@@ -533,5 +539,5 @@ def _kinematic(call: Call) -> Any:
     out_units, omega, gravity = kinematic_units(kind, found, step_units, registry, omega, gravity)
     out = kinematic_arrays(kind, plain, call.dims, **options, omega=omega, gravity=gravity)
     if registry is not None:
-        out = tuple(units_pint.quantity(o, unit) for o, unit in zip(out, out_units, strict=True))
+        out = tuple(simplified_quantity(o, unit) for o, unit in zip(out, out_units, strict=True))
     return out[0] if len(out) == 1 else out

@@ -22,6 +22,7 @@ from .xr.kinematic_units import (
     latitude_in_radians,
     quantities_of,
     si_number,
+    simplified_quantity,
 )
 from .xr.units import is_xarray
 from .xr.vertical_units import advection_w_units, check_pressure, pv_units, q_vector_units
@@ -375,4 +376,4 @@ def _in(kind: str, value: Any, registry: Any, name: str, optional: bool = False)
 def _with_units(out: tuple[Any, ...], unit: Any) -> tuple[Any, ...]:
     if unit is None:
         return out
-    return tuple(units_pint.quantity(o, unit) for o in out)
+    return tuple(simplified_quantity(o, unit) for o in out)

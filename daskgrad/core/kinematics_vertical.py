@@ -116,12 +116,17 @@ def potential_vorticity_arrays(
     vert = vertical_coordinate(pressure, data[0], axes[_Z], "pressure", step=False)
     # the latitude, read last: a line along the axis it varies on, else a field
     lines, statics = _statics([("latitude", latitude, None)], data[0])
+    # a dask pressure is checked positive as it computes, in the formula's task: the field
+    # (chain rule) as the input it is; a 1-D coordinate read as a line too, after the latitude
+    lazy = is_dask_collection(pressure)
+    if lazy and vert.field is None:
+        lines = [*lines, (axes[_Z], vert.spacing)]
 
     def run(arrays: list[Any]) -> tuple[Any, ...]:
         inputs = [*arrays] if vert.field is None else [*arrays, vert.field]
         requests: list[Request] = [(0, _X, 1), (0, _Y, 1), (0, _Z, 1)]
         requests += [(1, _Y, 1), (1, _Z, 1), (2, _X, 1), (2, _Z, 1)]
-        formula = partial(_pv, g=g, two_omega=2 * omega, chain=vert.field is not None)
+        formula = partial(_pv, g=g, two_omega=2 * omega, chain=vert.field is not None, check_p=lazy)
         return derive(
             "potential_vorticity",
             [*inputs, *statics],
@@ -317,8 +322,13 @@ def _pv(
     g: float,
     two_omega: float,
     chain: bool,
+    check_p: bool = False,
 ) -> tuple[np.ndarray]:
     u, v, lat = blocks[1], blocks[2], blocks[-1]
+    if check_p:  # a dask pressure: its field (input 3), else its line (read last)
+        kind = "potential_vorticity_baroclinic"
+        checked_positive(compact(blocks[3] if chain else blocks[-1]), kind)
+        lat = lat if chain else blocks[-2]
     zeta = tensor_component("dv/dx", d[(2, _X, 1)], u, v, f)
     np.subtract(zeta, tensor_component("du/dy", d[(1, _Y, 1)], u, v, f), out=zeta)
     phi = checked_latitude(compact(lat), "potential_vorticity_baroclinic")

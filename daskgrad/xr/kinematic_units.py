@@ -21,6 +21,8 @@ __all__ = [
     "parsed_units",
     "quantities_of",
     "si_number",
+    "simplified",
+    "simplified_quantity",
     "spell",
 ]
 
@@ -48,6 +50,50 @@ def si_number(value: Any, unit: str, what: str) -> float:
         raise TypeError(
             f"{what} must be a number (SI units) or a Quantity; got {value!r}"
         ) from None
+
+
+def simplified(unit: Any) -> tuple[Any, float]:
+    """(``unit`` with its factors of one dimensionality combined, the number one ``unit`` is in
+    it): pint's ``to_reduced_units``, applied only where two factors share a dimensionality
+    (``m / km / s`` is 0.001 ``1 / s``; ``K / km`` stays as it is).
+
+    Examples
+    --------
+    >>> import pint
+    >>> ureg = pint.UnitRegistry()
+    >>> out, factor = simplified(ureg.Unit("m / km / s"))
+    >>> str(out), factor
+    ('1 / second', 0.001)
+    >>> str(simplified(ureg.Unit("K / km"))[0])
+    'kelvin / kilometer'
+    """
+    reg = unit._REGISTRY
+    dims = [str(reg.get_dimensionality(name)) for name in unit._units]
+    if len(set(dims)) == len(dims):
+        return unit, 1.0
+    reduced = reg.Quantity(1.0, unit).to_reduced_units()
+    return reduced.units, float(reduced.magnitude)
+
+
+def simplified_quantity(magnitude: Any, unit: Any) -> Any:
+    """A kinematic result as a Quantity in :func:`simplified` units, its numbers scaled to
+    them (a NumPy result, which the caller owns, in place; dask lazily, dtype kept).
+
+    Examples
+    --------
+    >>> import pint
+    >>> ureg = pint.UnitRegistry()
+    >>> q = simplified_quantity(np.array([2.0]), ureg.Unit("m / km / s"))
+    >>> str(q.units), q.magnitude.tolist()
+    ('1 / second', [0.002])
+    """
+    unit, factor = simplified(unit)
+    if factor != 1.0:
+        if isinstance(magnitude, np.ndarray) and magnitude.flags.writeable:
+            magnitude *= magnitude.dtype.type(factor)
+        else:
+            magnitude = magnitude * np.asarray(factor, dtype=magnitude.dtype)
+    return units_pint.quantity(magnitude, unit)
 
 
 _ORDER = ("[length]", "[mass]", "[time]")

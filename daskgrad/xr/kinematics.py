@@ -30,6 +30,7 @@ from .kinematic_units import (
     kinematic_units,
     parsed_units,
     quantities_of,
+    simplified_quantity,
     spell,
 )
 from .operators import check_inputs, check_same_grid, grid_data
@@ -109,9 +110,7 @@ def kinematic_xarray(call: Call) -> Any:
         return _curvilinear(kind, datas, names, grid, stencil, omega, gravity)
 
     first_units = next((u for u in found.values() if u is not None), None) if quantity else None
-    data, _, extra = grid_data(
-        kind, inputs, dims, options, geospatial, first_units, engine, curved
-    )
+    data, _, extra = grid_data(kind, inputs, dims, options, geospatial, first_units, engine, curved)
     out = _wrap(kind, inputs, names, data, out_units, quantity, geospatial)
     for one in out if isinstance(out, tuple) else (out,):
         one.attrs.update(extra)
@@ -307,7 +306,7 @@ def _wrap(kind, inputs, names, data, out_units, quantity: bool, geospatial: bool
     ):
         attrs: dict[str, Any] = {"long_name": long_name}
         if quantity and unit is not None:
-            d = units_pint.quantity(d, unit)
+            d = simplified_quantity(d, unit)
         elif text is not None:
             attrs["units"] = text
         if standard:

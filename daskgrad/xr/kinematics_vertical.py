@@ -19,7 +19,12 @@ from ..core.projection import ProjectedMetric
 from . import units as units_pint
 from .cf import LAT_NAMES, mapping_of
 from .gradient import describe, dim_spacings
-from .kinematic_units import application_registry, parsed_units, quantities_of
+from .kinematic_units import (
+    application_registry,
+    parsed_units,
+    quantities_of,
+    simplified_quantity,
+)
 from .kinematics import latitude_radians
 from .operators import (
     CARTESIAN_OPTIONS,
@@ -85,6 +90,7 @@ def vertical_xarray(
     coord, coord_unit = _coordinate(kind, first, coordinate, vertical_dim, quantity)
     source = coordinate if coordinate is not None else first.coords.get(vertical_dim)
     pressure_is = "pressure"
+    unread = str(source.attrs.get("units") or "") if isinstance(source, xr.DataArray) else ""
     if isinstance(source, xr.DataArray) and source.name in first.coords:
         pressure_is = f"pressure (coordinate {source.name!r})"
     spacing_unit = _spacing_unit(first, dims, options, geospatial)
@@ -114,6 +120,8 @@ def vertical_xarray(
                 f"{tuple(first.dims[a] for a in axes)}"
             )
         if kind != "advection":  # after the dims are known good: a pressure, positive
+            if coord_unit is None and unread:  # units in attrs pint cannot read ("days since")
+                raise ValueError(f"{kind}: {pressure_is} has units {unread!r}, not a pressure")
             check_pressure(kind, coord, coord_unit, pressure_is)
         projected.append(isinstance(metric, ProjectedMetric))
         lat = phi
@@ -306,7 +314,7 @@ def _wrap(kind, inputs, data, unit, quantity: bool, names: tuple[str, str]) -> A
             "long_name": f"{_VERTICAL_WORDS[kind][i].format(**frame)} of {what}"
         }
         if quantity and unit is not None:
-            d = units_pint.quantity(d, unit)
+            d = simplified_quantity(d, unit)
         elif unit is not None:
             attrs["units"] = units_pint.udunits(unit)
         if kind == "advection" and first.attrs.get("standard_name") == "air_temperature":

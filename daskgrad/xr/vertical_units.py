@@ -127,11 +127,23 @@ def check_pressure(kind: str, values: Any, unit: Any, what: str = "pressure") ->
     Examples
     --------
     >>> check_pressure("q_vector", 85000.0, None)
+    >>> check_pressure("q_vector", np.array(["2020-01-01"], "datetime64[ns]"), None)
+    Traceback (most recent call last):
+    ...
+    ValueError: q_vector: pressure holds times (datetime64[ns]), not a pressure; ...
     >>> check_pressure("q_vector", -1.0, None)
     Traceback (most recent call last):
     ...
     ValueError: q_vector: pressure must be positive; its smallest value is -1
     """
+    dtype = _dtype(values)
+    if dtype is not None and dtype.kind in "mM":  # the dtype only: dask values not computed
+        raise ValueError(
+            f"{kind}: {what} holds times ({dtype}), not a pressure; give the pressure levels "
+            "(Pa, hPa, …)"
+        )
+    if dtype is not None and dtype.kind not in "iuf":
+        raise TypeError(f"{kind}: {what} must be real numbers; got dtype {dtype}")
     if unit is not None:
         reg = unit._REGISTRY
         if reg.Quantity(1.0, unit).dimensionality != reg.get_dimensionality("[pressure]"):
@@ -153,3 +165,10 @@ def check_pressure(kind: str, values: Any, unit: Any, what: str = "pressure") ->
             UserWarning,
             stacklevel=4,
         )
+
+
+def _dtype(values: Any) -> np.dtype | None:
+    if values is None:
+        return None
+    dtype = getattr(values, "dtype", None)
+    return np.dtype(dtype) if dtype is not None else np.asarray(values).dtype
