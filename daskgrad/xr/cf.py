@@ -324,10 +324,21 @@ def data_crs(obj, crs) -> tuple[Any, str | None]:
     if mapping is not None and data is not None and not given.equals(data, ignore_axis_order=True):
         raise OptionError(
             "crs",
-            f"{{opt:crs}} ({given.name!r}) contradicts grid_mapping {mapping[0]!r} of the data "
-            f"({data.name!r}); drop one",
+            f"{{opt:crs}} ({_crs_words(given)}) contradicts grid_mapping {mapping[0]!r} of the "
+            f"data ({_crs_words(data)}); drop one",
         )
     return given, "from crs="
+
+
+def _crs_words(crs: Any) -> str:
+    """A CRS in a few words: its name, or its PROJ string where pyproj calls it 'unknown'."""
+    name = getattr(crs, "name", None)
+    if name and name != "unknown":
+        return repr(name)
+    try:
+        return repr(crs.to_proj4())
+    except Exception:  # a CRS PROJ strings cannot spell
+        return repr(crs.to_string())
 
 
 _EARTH_RTOL = 1e-7  # of the axes' lengths: 0.6 m, far above the rounding of written values
