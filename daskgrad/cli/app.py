@@ -438,7 +438,9 @@ def _request(args: argparse.Namespace):
     if args.geospatial and args.periodic:
         raise UsageError("--periodic does not go with --geospatial: a global longitude wraps")
     given = [
-        f for f in ("earth", "latitude", "longitude", "crs") if getattr(args, f, None) is not None
+        f
+        for f in ("earth", "latitude", "longitude", "crs", "winds")
+        if getattr(args, f, None) is not None
     ]
     if given and not args.geospatial:
         raise UsageError(f"--{given[0]} applies to --geospatial only")

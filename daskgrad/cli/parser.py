@@ -301,8 +301,9 @@ def _add_operators(run: argparse.ArgumentParser) -> None:
     ops.add_argument(
         "--winds",
         choices=("grid", "earth"),
-        help="on a projected grid, whether the --divergence/--vorticity components are along "
-        "the grid's x/y (as models write them) or eastward/northward (required there)",
+        help="on a projected grid, whether the wind components of --divergence, --vorticity "
+        "and the kinematics flags are along the grid's x/y (as models write them) or "
+        "eastward/northward (required there; with --geospatial only)",
     )
     for flag in ("--latitude", "--longitude"):
         ops.add_argument(
