@@ -215,6 +215,25 @@ def normalize_datetime_unit(datetime_unit: Any, xarray: bool = True) -> str | No
     return datetime_unit
 
 
+def check_datetime_span(datetime_unit: str, span_ns: int, what: str) -> None:
+    """Refuse a ``datetime_unit`` too fine for a time span of ``span_ns`` nanoseconds: NumPy
+    converts datetime64/timedelta64 in 64 bits and wraps without a word (a month in as).
+
+    >>> check_datetime_span("s", 86_400 * 10**9, "coordinate 'time'")
+    >>> check_datetime_span("as", 86_400 * 10**9, "coordinate 'time'")
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionError: datetime_unit='as' cannot hold the span of coordinate ...
+    """
+    per_ns = np.timedelta64(1, "ns") / np.timedelta64(1, datetime_unit)  # type: ignore[call-overload]
+    if span_ns * float(per_ns) >= 2.0**63:
+        raise OptionError(
+            "datetime_unit",
+            f"{{opt:datetime_unit}}={datetime_unit!r} cannot hold the span of {what} "
+            f"({span_ns / 8.64e13:.6g} days) in NumPy's 64-bit timedelta; use a coarser unit",
+        )
+
+
 def _is_integer(x: Any) -> bool:
     return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 

@@ -13,7 +13,13 @@ import xarray as xr
 
 from ..compat import contains_datetime_like, to_numeric
 from ..core.gradient import gradient_array
-from ..core.plan import DATETIME_UNITS, is_dask_collection, normalize_datetime_unit, uniform_step
+from ..core.plan import (
+    DATETIME_UNITS,
+    check_datetime_span,
+    is_dask_collection,
+    normalize_datetime_unit,
+    uniform_step,
+)
 from ..errors import OptionError, OptionTypeError, dims_named
 from . import units as units_pint
 
@@ -358,23 +364,15 @@ def _coordinate(coord: xr.DataArray, d: Hashable, datetime_unit: str | None):
 
 
 def _check_span(var: xr.Variable, unit: str, what: str) -> None:
-    """NumPy converts datetime64/timedelta64 to ``unit`` in 64 bits without a word when the
-    span overflows (a month in attoseconds): refuse such a ``datetime_unit`` instead of
-    returning wrapped numbers."""
+    """The span of datetime64/timedelta64 ``var`` against ``datetime_unit`` (core.plan's
+    check: NumPy converts it in 64 bits without a word when it overflows)."""
     if var.dtype.kind not in "mM" or var.size < 2 or is_dask_collection(var.data):
         return
     values = np.asarray(var.data)
     valid = values[~np.isnat(values)]
-    if valid.size < 2:
-        return
-    span = int((valid.max() - valid.min()) / np.timedelta64(1, "ns"))
-    per_ns = np.timedelta64(1, "ns") / np.timedelta64(1, unit)  # type: ignore[call-overload]
-    if span * float(per_ns) >= 2.0**63:
-        raise OptionError(
-            "datetime_unit",
-            f"{{opt:datetime_unit}}={unit!r} cannot hold the span of {what} "
-            f"({span / 8.64e13:.6g} days) in NumPy's 64-bit timedelta; use a coarser unit",
-        )
+    if valid.size >= 2:
+        span = int((valid.max() - valid.min()) / np.timedelta64(1, "ns"))
+        check_datetime_span(unit, span, what)
 
 
 def dim_periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
