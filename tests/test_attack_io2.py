@@ -63,14 +63,13 @@ def said_then(seconds, said=SUMMARY):
     return ready
 
 
-@pytest.mark.parametrize("delays", [(0.0, 0.4, 0.8), (1.2, 1.6, 2.0)])
-def test_sigterm_after_the_summary(busy, data, delays):  # noqa: F811
+def test_sigterm_after_the_summary(busy, data):  # noqa: F811
     """The attacker's SIGTERM after the summary (2 of 20 exited 0 without a word): each real
     ``python -m daskgrad run`` is signalled at its moment after the summary line, on a machine
     kept busy; exit 143, one line saying the new OUTPUT is complete (run_all checks it against
     np.gradient), no temporary, no process left."""
     root, ds = data
-    runs = [Run(root, f"late-{int(d * 10)}", signal.SIGTERM, said_then(d)) for d in delays]
+    runs = [Run(root, f"late-{int(d * 10)}", signal.SIGTERM, said_then(d)) for d in (0.0, 0.3, 0.6)]
     for r, _, stderr in run_all(runs, ds):
         assert stderr.strip() == f"daskgrad: terminated after {r.out} was written; it is complete"
 
@@ -86,3 +85,69 @@ def test_sigterm_in_the_exit_hooks(busy, data, monkeypatch):  # noqa: F811
     ]
     for r, _, stderr in run_all(runs, ds):
         assert stderr.strip() == f"daskgrad: terminated after {r.out} was written; it is complete"
+
+
+@pytest.fixture
+def grads(tmp_path):
+    xr = pytest.importorskip("xarray")
+    import numpy as np
+
+    import daskgrad  # noqa: F401  (the .grad accessor)
+
+    ds = xr.Dataset({"T": (("y", "x"), np.arange(12.0).reshape(3, 4))}).chunk(2)
+    return ds.grad("x"), tmp_path
+
+
+@pytest.mark.parametrize(
+    "option, value, words",
+    [
+        ("store_timeout", "10", "store_timeout must be a number of seconds or None; got '10'"),
+        ("store_timeout", 1e10, "store_timeout must be less than 1e9 seconds; got 1e+10"),
+        ("overwrite", "yes", "overwrite must be True or False; got 'yes'"),
+        ("overwrite", 1, "overwrite must be True or False; got 1"),
+        ("zarr_format", 2.0, "zarr_format must be 2 or 3 (an int); got 2.0"),
+        ("zarr_format", 4, "zarr_format must be 2 or 3; got 4"),
+    ],
+)
+def test_to_zarr_options_refused(grads, option, value, words):
+    """Each bad option of to_zarr: an OptionError (the README's promise) naming the keyword,
+    nothing written."""
+    from daskgrad import to_zarr
+    from daskgrad.errors import OptionError
+
+    obj, tmp = grads
+    with pytest.raises(OptionError) as caught:
+        to_zarr(obj, tmp / "out.zarr", **{option: value})
+    assert caught.value.option == option
+    assert str(caught.value) == f"to_zarr: {words}"
+    assert list(tmp.iterdir()) == []
+
+
+def test_to_zarr_existing_output_is_an_option_error(grads):
+    """An existing output without overwrite=True: the OptionError of ``overwrite`` (it was a
+    plain ValueError without ``.option``)."""
+    from daskgrad import to_zarr
+    from daskgrad.errors import OptionError
+
+    obj, tmp = grads
+    to_zarr(obj, tmp / "out.zarr")
+    with pytest.raises(OptionError, match="pass overwrite=True to replace it") as caught:
+        to_zarr(obj, tmp / "out.zarr")
+    assert caught.value.option == "overwrite"
+
+
+@pytest.mark.parametrize(
+    "option, value, flag",
+    [("store_timeout", "10", "--store-timeout"), ("overwrite", "yes", "--overwrite")],
+)
+def test_the_command_line_words_them_as_flags(option, value, flag):
+    """The same one check, worded with the command line's flags."""
+    from daskgrad.cli.parser import Flags
+    from daskgrad.errors import OptionError
+    from daskgrad.io.target import check_overwrite
+    from daskgrad.io.writer import check_store_timeout
+
+    check = {"store_timeout": check_store_timeout, "overwrite": check_overwrite}[option]
+    with pytest.raises(OptionError) as caught:
+        check(value)
+    assert caught.value.worded(Flags).startswith(f"{flag} must be")
