@@ -105,8 +105,8 @@ def grads(tmp_path):
         ("store_timeout", 1e10, "store_timeout must be less than 1e9 seconds; got 1e+10"),
         ("overwrite", "yes", "overwrite must be True or False; got 'yes'"),
         ("overwrite", 1, "overwrite must be True or False; got 1"),
-        ("zarr_format", 2.0, "zarr_format must be 2 or 3 (an int); got 2.0"),
-        ("zarr_format", 4, "zarr_format must be 2 or 3; got 4"),
+        ("zarr_format", 2.0, "zarr_format must be 2 or 3 (an int), got 2.0"),
+        ("zarr_format", 4, "zarr_format must be 2 or 3, got 4"),
     ],
 )
 def test_to_zarr_options_refused(grads, option, value, words):

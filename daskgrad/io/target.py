@@ -117,18 +117,18 @@ def check_zarr_format(zarr_format: Any) -> int | None:
     >>> check_zarr_format(2.0)
     Traceback (most recent call last):
     ...
-    daskgrad.errors.OptionTypeError: zarr_format must be 2 or 3 (an int); got 2.0
+    daskgrad.errors.OptionTypeError: zarr_format must be 2 or 3 (an int), got 2.0
     """
     allowed = " or ".join(map(str, ZARR_FORMATS))
     if zarr_format is None:
         return None
     if not isinstance(zarr_format, int) or isinstance(zarr_format, bool):
         raise OptionTypeError(
-            "zarr_format", f"{{opt:zarr_format}} must be {allowed} (an int); got {zarr_format!r}"
+            "zarr_format", f"{{opt:zarr_format}} must be {allowed} (an int), got {zarr_format!r}"
         )
     if zarr_format not in ZARR_FORMATS:
         raise OptionError(
-            "zarr_format", f"{{opt:zarr_format}} must be {allowed}; got {zarr_format}"
+            "zarr_format", f"{{opt:zarr_format}} must be {allowed}, got {zarr_format}"
         )
     return zarr_format
 
