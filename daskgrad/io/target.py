@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import OptionError, OptionTypeError, OptionUsageError, UsageError
+from ..errors import OptionTypeError, OptionUsageError, UsageError
 from ..signals import pid_alive
 from .locations import ZARR_MARKERS
 
@@ -106,31 +106,6 @@ def check_clear(out: Path, shown: str, inputs: Sequence[Any]) -> None:
 
 # the zarr formats an output may be written in (``zarr_format=``, --zarr-format)
 ZARR_FORMATS = (2, 3)
-
-
-def check_zarr_format(zarr_format: Any) -> int | None:
-    """The one check of ``zarr_format`` (``--zarr-format``): None (the input's, else zarr's
-    default) or an int of :data:`ZARR_FORMATS`; an OptionError naming it otherwise.
-
-    Examples
-    --------
-    >>> check_zarr_format(2.0)
-    Traceback (most recent call last):
-    ...
-    daskgrad.errors.OptionTypeError: zarr_format must be 2 or 3 (an int), got 2.0
-    """
-    allowed = " or ".join(map(str, ZARR_FORMATS))
-    if zarr_format is None:
-        return None
-    if not isinstance(zarr_format, int) or isinstance(zarr_format, bool):
-        raise OptionTypeError(
-            "zarr_format", f"{{opt:zarr_format}} must be {allowed} (an int), got {zarr_format!r}"
-        )
-    if zarr_format not in ZARR_FORMATS:
-        raise OptionError(
-            "zarr_format", f"{{opt:zarr_format}} must be {allowed}, got {zarr_format}"
-        )
-    return zarr_format
 
 
 def check_overwrite(overwrite: Any) -> bool:

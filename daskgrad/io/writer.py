@@ -32,7 +32,7 @@ from .locations import (
 from .remote import CommitFailed, RemoteTarget
 from .report import ComputeFailed, describe_key
 from .sources import source_paths
-from .target import Target, check_overwrite, check_zarr_format
+from .target import ZARR_FORMATS, Target, check_overwrite
 from .tasks import fuse_chains, fuse_kernels, fuse_reads, write_targets
 
 # ComputeFailed, describe_key, write_targets and fuse_chains are imported from here too
@@ -40,6 +40,7 @@ __all__ = [
     "ComputeFailed",
     "WriteTarget",
     "check_store_timeout",
+    "check_zarr_format",
     "describe_key",
     "fuse_chains",
     "make_target",
@@ -251,6 +252,31 @@ def to_zarr(
             raise stalled from e
         raise
     return target.output
+
+
+def check_zarr_format(zarr_format: Any) -> int | None:
+    """The one check of ``zarr_format`` (``--zarr-format``): None (the input's, else zarr's
+    default) or an int of :data:`ZARR_FORMATS`; an OptionError naming it otherwise.
+
+    Examples
+    --------
+    >>> check_zarr_format(2.0)
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionTypeError: zarr_format must be 2 or 3 (an int), got 2.0
+    """
+    allowed = " or ".join(map(str, ZARR_FORMATS))
+    if zarr_format is None:
+        return None
+    if not isinstance(zarr_format, int) or isinstance(zarr_format, bool):
+        raise OptionTypeError(
+            "zarr_format", f"{{opt:zarr_format}} must be {allowed} (an int), got {zarr_format!r}"
+        )
+    if zarr_format not in ZARR_FORMATS:
+        raise OptionError(
+            "zarr_format", f"{{opt:zarr_format}} must be {allowed}, got {zarr_format}"
+        )
+    return zarr_format
 
 
 def check_store_timeout(store_timeout: Any) -> float | None:
