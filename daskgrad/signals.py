@@ -5,19 +5,30 @@ An exception raised from a signal handler lands in whatever Python code runs at 
 garbage-collection callback or a ``__del__`` discards it ("Exception ignored in …") and the run
 goes on. So nothing is raised there. This module imports nothing heavy: ``daskgrad/__init__``
 installs the handler before its own imports when it is the program being run, so a Ctrl-C
-while numpy, dask and xarray import is held too."""
+while numpy, dask and xarray import is held too.
+
+The handler stays until the process exits: once the run is over (:func:`hold_to_the_end`), a
+signal received while the interpreter shuts down (threads joined, exit hooks run: seconds after
+the summary on a loaded machine) is acted on by this module's exit hook, the last one to run, which
+says so and ends the process with its status (:func:`os._exit`: nothing is left to do)."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Terminated", "checkpoint", "clear", "held", "install"]
+__all__ = ["Terminated", "checkpoint", "clear", "held", "hold_to_the_end", "install"]
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _held: list[int] = []
+#: (exit status, what says a signal received after the run: its line; returns its status)
+_ending: list[tuple[int, Callable[[int], int]]] = []
+#: installed by :func:`install_if_program`: this module's exit hook is the interpreter's last
+_program: list[bool] = []
 
 
 class Terminated(BaseException):
@@ -47,6 +58,41 @@ def checkpoint() -> None:
     """Raise KeyboardInterrupt (SIGINT) or :class:`Terminated` (SIGTERM) if one was received."""
     if _held:
         raise Terminated if _held[0] == signal.SIGTERM else KeyboardInterrupt
+
+
+def hold_to_the_end(status: int, report: Callable[[int], int]) -> None:
+    """The program's run is over with exit ``status``: SIGINT and SIGTERM stay held until the
+    process exits, and one received from now on (or held and not acted on) is given to
+    ``report`` (which says so and returns the exit status) by the exit hook."""
+    _ending[:] = [(status, report)]
+
+
+def _received() -> int | None:
+    """The signal held or pending (blocked since) first, if any."""
+    if _held:
+        return _held[0]
+    pending = signal.sigpending()
+    return next((s for s in SIGNALS if s in pending), None)
+
+
+@atexit.register  # on this module's import, before the heavy ones: it runs after their hooks
+def _at_exit() -> None:
+    if not _ending:
+        return
+    status, report = _ending[0]
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # from now on only pending (main thread)
+    sig = _received()  # a Python call: a handler due runs first
+    if sig is None and not _program:
+        return  # exit hooks registered before this module's may still follow
+    if sig is not None:
+        status = report(sig)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)  # no window left after the last hook: a signal now counts or never came
 
 
 def _launcher(path: str) -> bool:
@@ -85,6 +131,7 @@ def install_if_program() -> None:
                 name = a[2:] or (argv[i + 1] if i + 1 < len(argv) else "")
                 if name in ("daskgrad", "daskgrad.__main__"):
                     install()
+                    _program.append(True)
                 return
         return
     main = sys.modules.get("__main__")
@@ -92,3 +139,4 @@ def install_if_program() -> None:
     if getattr(main, "__spec__", None) is None and path and sys.argv[:1] == [path]:
         if os.path.basename(path).removesuffix(".exe") == "daskgrad" and _launcher(path):
             install()
+            _program.append(True)

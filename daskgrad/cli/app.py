@@ -108,6 +108,7 @@ class State:
     def __init__(self) -> None:
         self.output: Path | str | None = None
         self.committed = False
+        self.stopped = False  # a signal's line said
 
 
 def run_job(
@@ -522,6 +523,7 @@ def _quiet_distributed() -> None:
 
 def _stopped(terminated: bool, state: State) -> int:
     """Say that a signal stopped the run; its exit status (143 for SIGTERM, 130 for SIGINT)."""
+    state.stopped = True
     what = "terminated" if terminated else "interrupted"
     if state.committed:
         told = f"{what} after {state.output} was written; it is complete"
@@ -531,14 +533,12 @@ def _stopped(terminated: bool, state: State) -> int:
     return 143 if terminated else 130
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``daskgrad`` console script; returns the exit status."""
+def _main(argv: Sequence[str] | None, state: State) -> int:
     from .. import signals as _signals
 
     as_program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
-    state = State()
     # SIGINT and SIGTERM only noted by the handler (raising there loses them, see _signals), and
     # acted on at the checkpoints: before any work, between the steps, in the writer's wait
     # loop, before the swap, and once the run is over
@@ -593,12 +593,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         _tell(f"daskgrad: error: computation failed: {detail}")
         return 1
     finally:
-        if as_program:
-            # the run is over and has said so: a late Ctrl-C or SIGTERM during the interpreter's
-            # teardown must not turn its exit status into 130/143 without a word
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        else:
+        if not as_program:
             for s, handler in previous.items():
                 signal.signal(s, handler)
-        _signals.clear()
+            _signals.clear()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``daskgrad`` console script; returns the exit status."""
+    from .. import signals as _signals
+
+    state = State()
+    status = _main(argv, state)
+    if argv is None:
+        # the program: the interpreter's teardown (threads joined, exit hooks) can take seconds;
+        # a Ctrl-C or SIGTERM until the process exits is still held and said (the first decides)
+        def report(sig: int) -> int:
+            return status if state.stopped else _stopped(sig == signal.SIGTERM, state)
+
+        _signals.hold_to_the_end(status, report)
+    return status

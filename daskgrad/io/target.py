@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import OptionUsageError, UsageError
+from ..errors import OptionTypeError, OptionUsageError, UsageError
 from ..signals import pid_alive
 from .locations import ZARR_MARKERS
 
@@ -106,6 +106,24 @@ def check_clear(out: Path, shown: str, inputs: Sequence[Any]) -> None:
 
 # the zarr formats an output may be written in (``zarr_format=``, --zarr-format)
 ZARR_FORMATS = (2, 3)
+
+
+def check_overwrite(overwrite: Any) -> bool:
+    """The one type check of ``overwrite`` (``--overwrite``, a flag): True or False; an
+    OptionTypeError naming it otherwise ("yes" and 1 are no answers to "replace it?").
+
+    Examples
+    --------
+    >>> check_overwrite("yes")
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionTypeError: overwrite must be True or False; got 'yes'
+    """
+    if not isinstance(overwrite, bool):
+        raise OptionTypeError(
+            "overwrite", f"{{opt:overwrite}} must be True or False; got {overwrite!r}"
+        )
+    return overwrite
 
 
 def check_replace(

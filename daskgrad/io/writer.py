@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import OptionError, OptionTypeError, UsageError
+from ..errors import OptionError, OptionTypeError, OptionUsageError, UsageError
 from .compute import compute_distributed, compute_local
 from .inspect import name_reads
 from .locations import (
@@ -32,7 +32,7 @@ from .locations import (
 from .remote import CommitFailed, RemoteTarget
 from .report import ComputeFailed, describe_key
 from .sources import source_paths
-from .target import ZARR_FORMATS, Target
+from .target import ZARR_FORMATS, Target, check_overwrite
 from .tasks import fuse_chains, fuse_kernels, fuse_reads, write_targets
 
 # ComputeFailed, describe_key, write_targets and fuse_chains are imported from here too
@@ -40,6 +40,7 @@ __all__ = [
     "ComputeFailed",
     "WriteTarget",
     "check_store_timeout",
+    "check_zarr_format",
     "describe_key",
     "fuse_chains",
     "make_target",
@@ -214,7 +215,7 @@ def to_zarr(
     >>> to_zarr(ds.grad("x") * 2, path)
     Traceback (most recent call last):
     ...
-    ValueError: to_zarr: output ... exists; pass overwrite=True to replace it
+    daskgrad.errors.OptionError: to_zarr: output ... exists; pass overwrite=True to replace it
     >>> xr.open_zarr(to_zarr(ds.grad("x") * 2, path, overwrite=True)).dT_dx.values[0]
     array([2., 2., 2., 2.])
     >>> tmp.cleanup()
@@ -225,10 +226,12 @@ def to_zarr(
     'memory://doctest/grad.zarr'
     """
     obj = _as_dataset(obj)
-    _check_store(store, storage_options, zarr_format)
+    _check_store(store, storage_options)
     client = _default_client() if client is None else client
     progress = sys.stdout.isatty() if progress is None else progress
     try:
+        zarr_format = check_zarr_format(zarr_format)
+        overwrite = check_overwrite(overwrite)
         store_timeout = check_store_timeout(store_timeout)
         loc = locate(store, storage_options, "store", timeout=store_timeout)
         check_in_process(loc, client)
@@ -236,7 +239,9 @@ def to_zarr(
         target = make_target(loc, overwrite, sources)
     except OptionError as e:  # the lower layers name the option, str() words it as a keyword
         raise type(e)(e.option, f"to_zarr: {e.template}", e.dims) from None
-    except UsageError as e:  # an OptionUsageError's str() too: overwrite=True
+    except OptionUsageError as e:  # an existing output without overwrite=True: the option's
+        raise OptionError(e.option, f"to_zarr: {e.template}") from None
+    except UsageError as e:
         raise ValueError(f"to_zarr: {e}") from None
     if zarr_format is None:
         zarr_format = _source_format(sources)
@@ -247,6 +252,31 @@ def to_zarr(
             raise stalled from e
         raise
     return target.output
+
+
+def check_zarr_format(zarr_format: Any) -> int | None:
+    """The one check of ``zarr_format`` (``--zarr-format``): None (the input's, else zarr's
+    default) or an int of :data:`ZARR_FORMATS`; an OptionError naming it otherwise.
+
+    Examples
+    --------
+    >>> check_zarr_format(2.0)
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionTypeError: zarr_format must be 2 or 3 (an int), got 2.0
+    """
+    allowed = " or ".join(map(str, ZARR_FORMATS))
+    if zarr_format is None:
+        return None
+    if not isinstance(zarr_format, int) or isinstance(zarr_format, bool):
+        raise OptionTypeError(
+            "zarr_format", f"{{opt:zarr_format}} must be {allowed} (an int), got {zarr_format!r}"
+        )
+    if zarr_format not in ZARR_FORMATS:
+        raise OptionError(
+            "zarr_format", f"{{opt:zarr_format}} must be {allowed}, got {zarr_format}"
+        )
+    return zarr_format
 
 
 def check_store_timeout(store_timeout: Any) -> float | None:
@@ -301,19 +331,12 @@ def _source_format(sources: list[Any]) -> int | None:
     return formats[0] if len(formats) == 1 else None
 
 
-def _check_store(store: Any, storage_options: Any, zarr_format: Any) -> None:
-    """``to_zarr``'s ``store``, ``storage_options`` and ``zarr_format``, checked."""
+def _check_store(store: Any, storage_options: Any) -> None:
+    """``to_zarr``'s ``store`` and ``storage_options``, checked."""
     if not isinstance(store, str | os.PathLike):
         raise TypeError(f"to_zarr: store must be a path or an fsspec URL, got {store!r}")
     if storage_options and not is_url(store):
         raise ValueError("to_zarr: storage_options are for an fsspec URL store, not a path")
-    if zarr_format is not None and (
-        zarr_format not in ZARR_FORMATS or isinstance(zarr_format, bool)
-    ):
-        allowed = " or ".join(map(str, ZARR_FORMATS))
-        raise OptionError(
-            "zarr_format", f"to_zarr: {{opt:zarr_format}} must be {allowed}, got {zarr_format!r}"
-        )
 
 
 def _as_dataset(obj: Any) -> Any:
