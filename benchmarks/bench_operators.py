@@ -445,7 +445,7 @@ def suite(scale: str = "small", repeat: int = 3, shared=None) -> list[dict]:
     import metpy.calc as mpcalc
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from bench_out_of_core import command_here, measure, start_cluster
+    from bench_out_of_core import command_here, interleaved, start_cluster
 
     nt, ny, nx = {"smoke": (1, 19, 36), "small": (2, 181, 360)}[scale]
     u, v = winds(nt, ny, nx)
@@ -501,15 +501,7 @@ def suite(scale: str = "small", repeat: int = 3, shared=None) -> list[dict]:
                 inp, fresh(), address, "--vorticity", "u,v", "--geospatial"
             ),
         }
-        best = dict.fromkeys(fns, math.inf)
-        restarts = 0
-        for _ in range(repeat):
-            for name, fn in fns.items():
-                m = measure(client, fn)
-                best[name] = min(best[name], m["seconds"])
-                restarts += m["restarts"]
-                for old in work.glob("out*.zarr"):
-                    shutil.rmtree(old)
+        best, restarts = interleaved(client, fns, repeat, work)
     finally:
         if own is not None:
             own.close()

@@ -115,6 +115,21 @@ def measure(client: Client, fn) -> dict:
     }
 
 
+def interleaved(client: Client, fns: dict, repeat: int, work: Path) -> tuple[dict, int]:
+    """The contenders ``fns`` run in turn ``repeat`` times (``measure``d, their outputs
+    ``work/out*.zarr`` removed after each): the best seconds of each, and all restarts."""
+    best = dict.fromkeys(fns, float("inf"))
+    restarts = 0
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            m = measure(client, fn)
+            best[name] = min(best[name], m["seconds"])
+            restarts += m["restarts"]
+            for old in work.glob("out*.zarr"):
+                shutil.rmtree(old)
+    return best, restarts
+
+
 def start_cluster(workers: int = 2, threads: int = 1, limit: str | int = "512MiB"):
     """The benchmark's LocalCluster: worker processes under a memory limit, quiet."""
     return LocalCluster(
@@ -201,15 +216,7 @@ def suite(scale: str = "small", repeat: int = 3, shared=None) -> list[dict]:
             "floor": lambda: io_floor(client, inp, fresh()),
             "run": lambda: command_here(inp, fresh(), address, "--dim", "y", "--dim", "x"),
         }
-        best = dict.fromkeys(fns, float("inf"))
-        restarts = 0
-        for _ in range(repeat):
-            for name, fn in fns.items():
-                m = measure(client, fn)
-                best[name] = min(best[name], m["seconds"])
-                restarts += m["restarts"]
-                for old in work.glob("out*.zarr"):
-                    shutil.rmtree(old)
+        best, restarts = interleaved(client, fns, repeat, work)
     finally:
         if own is not None:
             own.close()

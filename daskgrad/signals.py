@@ -15,6 +15,7 @@ says so and ends the process with its status (:func:`os._exit`: nothing is left 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import sys
@@ -87,11 +88,8 @@ def _at_exit() -> None:
     if sig is not None:
         status = report(sig)
     for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):
-            pass
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # closed or None
+            stream.flush()
     os._exit(status)  # no window left after the last hook: a signal now counts or never came
 
 
