@@ -78,10 +78,11 @@ def potential_vorticity_baroclinic(
     dims : optional
         Alias of ``dim``.
     geospatial : bool
-        Per metre on the data's grid: latitude/longitude, or projected (CF ``grid_mapping``
-        or ``crs=``; MetPy's map-factor forms with pyproj's scales). f from the grid's
-        latitude; on a projected grid from ``latitude=``, else the data's latitude
-        coordinate, else pyproj's inverse of x/y.
+        Per metre on the data's grid: latitude/longitude (1-D, or 2-D without a CRS: the
+        metrics from the 2-D coordinates, winds eastward/northward), or projected (CF
+        ``grid_mapping`` or ``crs=``; MetPy's map-factor forms with pyproj's scales). f from
+        the grid's latitude; on a projected grid from ``latitude=``, else the data's
+        latitude coordinate, else pyproj's inverse of x/y.
     latitude : optional
         As for :func:`daskgrad.absolute_vorticity` (required for arrays).
     omega : float or Quantity
@@ -191,7 +192,7 @@ def q_vector(
     dims : optional
         Alias of ``dim``.
     geospatial : bool
-        Per metre on the data's grid (latitude/longitude, or projected as for
+        Per metre on the data's grid (latitude/longitude, 1-D or 2-D, or projected as for
         :func:`potential_vorticity_baroclinic`), with the metric terms.
     rd : float or Quantity
         The gas constant of dry air, J kg⁻¹ K⁻¹ (MetPy's R/Md = 287.0475).

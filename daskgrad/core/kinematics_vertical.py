@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .derivatives import Derivatives, Request, derive
+from .derivatives import Derivatives, Formula, Request, derive
 from .kinematics import GRAVITY as G
 from .kinematics import (
     OMEGA,
@@ -78,6 +78,7 @@ def potential_vorticity_arrays(
     nan_policy: Any = "propagate",
     periodic: Any = None,
     metric: MetricModel | None = None,
+    horizontal_derivatives: Mapping[tuple[int, int], Any] | None = None,
 ) -> tuple[Any]:
     """MetPy's baroclinic potential vorticity −g[(f + ζ) ∂θ/∂p + ∂u/∂p ∂θ/∂y − ∂v/∂p ∂θ/∂x].
 
@@ -94,6 +95,10 @@ def potential_vorticity_arrays(
     g, omega : gravity and the Earth's angular velocity.
     accuracy, edge_order, nan_policy, periodic, metric : as for :func:`derive`; ``periodic``
         names horizontal dims only (True: both).
+    horizontal_derivatives : the derivatives along x and y given, keyed ``(input, 0 for x
+        or 1 for y)``: per metre in the eastward/northward frame, a wind's with their metric
+        terms (a grid :func:`derive` has no metric for: 2-D latitude/longitude); then only
+        the vertical ones are taken here (:func:`given_horizontal`).
 
     Returns
     -------
@@ -127,7 +132,7 @@ def potential_vorticity_arrays(
         requests: list[Request] = [(0, _X, 1), (0, _Y, 1), (0, _Z, 1)]
         requests += [(1, _Y, 1), (1, _Z, 1), (2, _X, 1), (2, _Z, 1)]
         formula = partial(_pv, g=g, two_omega=2 * omega, chain=vert.field is not None, check_p=lazy)
-        return derive(
+        return given_horizontal(horizontal_derivatives)(
             "potential_vorticity",
             [*inputs, *statics],
             requests + _chain_request(vert, 3),
@@ -162,6 +167,7 @@ def q_vector_arrays(
     nan_policy: Any = "propagate",
     periodic: Any = None,
     metric: MetricModel | None = None,
+    horizontal_derivatives: Mapping[tuple[int, int], Any] | None = None,
 ) -> tuple[Any, Any]:
     """MetPy's Q-vector: Q1 = −Rd/(p σ) (∂u/∂x ∂T/∂x + ∂v/∂x ∂T/∂y),
     Q2 = −Rd/(p σ) (∂u/∂y ∂T/∂x + ∂v/∂y ∂T/∂y).
@@ -177,6 +183,7 @@ def q_vector_arrays(
     spacing : the two horizontal spacings.
     rd : the gas constant of dry air.
     accuracy, edge_order, nan_policy, periodic, metric : as for :func:`derive`.
+    horizontal_derivatives : see :func:`potential_vorticity_arrays`.
 
     Returns
     -------
@@ -208,7 +215,7 @@ def q_vector_arrays(
             p=pressure if p is None else None,
             sigma=static_stability if sigma is None else None,
         )
-        return derive(
+        return given_horizontal(horizontal_derivatives)(
             "q_vector",
             [*arrays, *statics],
             requests,
@@ -242,6 +249,7 @@ def advection_arrays(
     nan_policy: Any = "propagate",
     periodic: Any = None,
     metric: MetricModel | None = None,
+    horizontal_derivatives: Mapping[tuple[int, int], Any] | None = None,
 ) -> tuple[Any]:
     """MetPy's advection with a vertical wind: −(u ∂s/∂x + v ∂s/∂y + w ∂s/∂z).
 
@@ -255,6 +263,7 @@ def advection_arrays(
         array broadcastable to the data (varying by column).
     spacing : the two horizontal spacings.
     accuracy, edge_order, nan_policy, periodic, metric : as for :func:`derive`.
+    horizontal_derivatives : see :func:`potential_vorticity_arrays`.
 
     Returns
     -------
@@ -281,7 +290,7 @@ def advection_arrays(
         inputs = [*arrays] if vert.field is None else [*arrays, vert.field]
         requests: list[Request] = [(0, pos, 1) for pos in (*which, _Z)]
         formula = partial(_advection, which=which, chain=vert.field is not None)
-        return derive(
+        return given_horizontal(horizontal_derivatives)(
             "advection",
             inputs,
             requests + _chain_request(vert, len(arrays)),
@@ -297,6 +306,130 @@ def advection_arrays(
         )
 
     return _masked_or(run, data, nan_policy)
+
+
+def given_horizontal(
+    horizontal: Mapping[tuple[int, int], Any] | None,
+) -> Callable[..., tuple[Any, ...]]:
+    """:func:`derive`, or with ``horizontal`` (the derivatives along x and y already taken,
+    keyed ``(input, 0 or 1)``) a call of the same signature that takes only the vertical
+    derivatives (one task per chunk along the vertical dim alone; none at all for a
+    Q-vector, whose formula then runs pointwise) and hands the formula those with the given
+    ones, without factors: what a grid of 2-D latitude/longitude gets, whose chain rule
+    :func:`derive` has no metric for.
+
+    Examples
+    --------
+    >>> z = np.array([0.0, 1.0, 3.0])
+    >>> s = np.broadcast_to(z[:, None, None] ** 2 + z[:, None, None], (3, 2, 2))
+    >>> flat = {(0, 0): np.zeros((3, 2, 2)), (0, 1): np.zeros((3, 2, 2))}
+    >>> w = np.ones((3, 2, 2))
+    >>> (adv,) = advection_arrays(
+    ...     s, w, w, w, (2, 1), 0, vertical=z, edge_order=2, horizontal_derivatives=flat
+    ... )
+    >>> np.round(adv[:, 0, 0], 12).tolist()  # −∂(z² + z)/∂z: exact on a quadratic
+    [-1.0, -3.0, -7.0]
+    """
+    if horizontal is None:
+        return derive
+    return partial(_derive_given, dict(horizontal))
+
+
+def _derive_given(
+    horizontal: dict[tuple[int, int], Any],
+    name: str,
+    inputs: Sequence[Any],
+    requests: Sequence[Request],
+    formula: Formula,
+    nout: int,
+    dims: Sequence[int],
+    *,
+    spacing: Sequence[Any],
+    lines: Sequence[tuple[int, Any]] = (),
+    metric: Any = None,
+    periodic: Any = None,
+    **stencil: Any,
+) -> tuple[Any, ...]:
+    missing = sorted({(j, a) for j, a, _ in requests if a != _Z} - set(horizontal))
+    if missing:
+        raise ValueError(f"{name}: the horizontal derivatives {missing} are not given")
+    keys = list(horizontal)
+    dtype = np.result_type(*[a.dtype for a in inputs], np.float16)
+    # in the data's dtype (float32 kept), each behind an alias layer: with every input a task
+    # object the engine inlines the inputs' reading tasks into its own and drops their
+    # layers, which the horizontal derivatives' tasks still need (a missing dependency, or a
+    # second read of each chunk); through the aliases it reads them by reference, once
+    given = [_own_layer(_as_dtype(horizontal[k], dtype)) for k in keys]
+    n = len(inputs)
+    vertical = [(j, 0, k) for j, a, k in requests if a == _Z]
+
+    def with_given(d: Derivatives, blocks: Sequence[Any], _: Any) -> Any:
+        full: Derivatives = {(j, _Z, k): d[(j, 0, k)] for j, _, k in vertical}
+        for (j, a), b in zip(keys, blocks[n : n + len(keys)], strict=True):
+            full[(j, a, 1)] = np.array(b, dtype=dtype)  # the formula's own: it writes into them
+        return formula(full, [*blocks[:n], *blocks[n + len(keys) :]], None)
+
+    if vertical:
+        return derive(
+            name, [*inputs, *given], vertical, with_given, nout, (dims[_Z],),
+            spacing=[spacing[_Z]], lines=lines, **stencil,
+        )  # fmt: skip
+    return _pointwise(with_given, [*inputs, *given], lines, nout, dtype)
+
+
+def _as_dtype(a: Any, dtype: np.dtype) -> Any:
+    return a.astype(dtype, copy=False) if a.dtype != dtype else a
+
+
+def _own_layer(a: Any) -> Any:
+    if not is_dask_collection(a):
+        return np.asarray(a)
+    from .earth import barrier
+
+    return barrier(a)
+
+
+def _pointwise(
+    formula: Callable[..., Any],
+    inputs: Sequence[Any],
+    lines: Sequence[tuple[int, Any]],
+    nout: int,
+    dtype: np.dtype,
+) -> tuple[Any, ...]:
+    """``formula({}, blocks, None)`` chunk by chunk on ``inputs`` of one shape and the 1-D
+    ``lines`` (along their axes, shaped to broadcast)."""
+    like = inputs[0]
+    ndim = like.ndim
+    shaped = [
+        (axis % ndim, v.reshape([-1 if k == axis % ndim else 1 for k in range(ndim)]))
+        for axis, v in lines
+    ]
+
+    def block(*blocks: np.ndarray) -> tuple[np.ndarray, ...]:
+        outs = formula({}, list(blocks), None)
+        return tuple(np.array(np.broadcast_to(o, blocks[0].shape), dtype=dtype) for o in outs)
+
+    if not any(is_dask_collection(a) for a in [*inputs, *(v for _, v in lines)]):
+        return block(*inputs, *(np.asarray(v) for _, v in shaped))
+    import dask.array as da
+
+    chunks = next(a.chunks for a in inputs if is_dask_collection(a))
+    arrays = [
+        a.rechunk(chunks) if is_dask_collection(a) else da.from_array(a, chunks=chunks)
+        for a in inputs
+    ]
+    for axis, v in shaped:
+        c = tuple(chunks[k] if k == axis else (1,) for k in range(ndim))
+        arrays.append(v.rechunk(c) if is_dask_collection(v) else da.from_array(v, chunks=c))
+    stacked = da.map_blocks(
+        _stack, block, *arrays, new_axis=0, chunks=((nout,), *chunks), dtype=dtype,
+        meta=np.empty((0,) * (ndim + 1), dtype),
+    )  # fmt: skip
+    return tuple(stacked[k] for k in range(nout))
+
+
+def _stack(block: Callable[..., tuple[np.ndarray, ...]], *arrays: np.ndarray) -> np.ndarray:
+    return np.stack(block(*arrays))
 
 
 # -- the formulas, on one chunk --------------------------------------------------------------

@@ -35,7 +35,7 @@ from .kinematic_units import (
 )
 from .operators import check_inputs, check_same_grid, grid_data
 
-__all__ = ["coriolis_xarray", "kinematic_xarray", "latitude_radians"]
+__all__ = ["coriolis_xarray", "curvilinear_tensor", "kinematic_xarray", "latitude_radians"]
 
 
 _KINEMATIC_WORDS = {
@@ -129,7 +129,7 @@ def _curvilinear(
     """``kind`` on a grid of 2-D latitude/longitude, as divergence and vorticity are there: a
     scalar's eastward and northward derivatives per metre from :func:`geospatial_gradient`,
     the wind's velocity-gradient tensor from those of its earth-centred Cartesian components
-    (:func:`_curvilinear_tensor`), f from the latitude of each point; then the same formula
+    (:func:`curvilinear_tensor`), f from the latitude of each point; then the same formula
     as on any other grid."""
     spec = KINDS[kind]
     first = inputs[0]
@@ -140,7 +140,7 @@ def _curvilinear(
         for a, g in enumerate(grads):
             d[(j, a, 1)] = g.transpose(*first.dims).data
     if any(j in wind for j, _, _ in spec.requests):
-        tensor = _curvilinear_tensor(inputs[wind[0]], inputs[wind[1]], grid, stencil)
+        tensor = curvilinear_tensor(inputs[wind[0]], inputs[wind[1]], grid, stencil)
         for (w, a), t in zip(((0, 0), (0, 1), (1, 0), (1, 1)), tensor, strict=True):
             d[(wind[w], a, 1)] = t
     blocks = [a.data for a in inputs]
@@ -152,7 +152,7 @@ def _curvilinear(
     return formula_arrays(kind, wanted, blocks, omega=omega, gravity=gravity)
 
 
-def _curvilinear_tensor(
+def curvilinear_tensor(
     u: xr.DataArray, v: xr.DataArray, grid: Any, stencil: dict[str, Any]
 ) -> tuple[Any, Any, Any, Any]:
     """(∂u/∂x, ∂u/∂y, ∂v/∂x, ∂v/∂y) per metre in the eastward/northward frame on a grid of

@@ -18,6 +18,7 @@ from ..core.metric import LatLonMetric
 from ..core.projection import ProjectedMetric
 from . import units as units_pint
 from .cf import LAT_NAMES, mapping_of
+from .geospatial import geospatial_gradient
 from .gradient import describe, dim_spacings
 from .kinematic_units import (
     application_registry,
@@ -25,7 +26,7 @@ from .kinematic_units import (
     quantities_of,
     simplified_quantity,
 )
-from .kinematics import latitude_radians
+from .kinematics import curvilinear_tensor, latitude_radians
 from .operators import (
     CARTESIAN_OPTIONS,
     GEOSPATIAL_OPTIONS,
@@ -112,7 +113,8 @@ def vertical_xarray(
         phi = latitude_radians(kind, first, latitude)
     projected = []  # whether the grid was a projected one (the frame of the Q-vector's names)
 
-    def engine(_: str, datas, axes, *, spacing, periodic, metric=None, **stencil):
+    def checked(axes: Sequence[int]) -> int | None:
+        """The vertical axis, checked not horizontal; the pressure checked."""
         z = None if vertical_dim is None else first.get_axis_num(vertical_dim)
         if z is not None and z in axes:
             raise ValueError(
@@ -123,6 +125,10 @@ def vertical_xarray(
             if coord_unit is None and unread:  # units in attrs pint cannot read ("days since")
                 raise ValueError(f"{kind}: {pressure_is} has units {unread!r}, not a pressure")
             check_pressure(kind, coord, coord_unit, pressure_is)
+        return z
+
+    def engine(_: str, datas, axes, *, spacing, periodic, metric=None, **stencil):
+        z = checked(axes)
         projected.append(isinstance(metric, ProjectedMetric))
         lat = phi
         if kind == "potential_vorticity_baroclinic" and phi is None and metric is not None:
@@ -130,7 +136,21 @@ def vertical_xarray(
         kw = dict(spacing=spacing, periodic=periodic, metric=metric, **stencil)
         return run(datas, tuple(axes), z, lat, kw)
 
-    data, _, extra = grid_data(kind, inputs, dims, options, geospatial, None, engine)
+    def curved(_: str, arrays: Sequence[xr.DataArray], grid: Any, _options: Any, stencil: Any):
+        """On 2-D latitude/longitude: the horizontal derivatives as the horizontal kinematics
+        take them there, the vertical ones and the formula in the core."""
+        y_dim, x_dim = grid.dims
+        axes = (first.get_axis_num(x_dim), first.get_axis_num(y_dim))
+        z = checked(axes)
+        lat = None
+        if kind == "potential_vorticity_baroclinic":
+            lat = _curvilinear_latitude(kind, first, grid, latitude)
+        given = _curvilinear_horizontal(kind, arrays, grid, stencil)
+        return run(
+            [a.data for a in arrays], axes, z, lat, dict(horizontal_derivatives=given, **stencil)
+        )
+
+    data, _, extra = grid_data(kind, inputs, dims, options, geospatial, None, engine, curved)
     frame = ("x", "y")
     if geospatial:
         grid = projected and projected[0] and options.get("winds") == "grid"
@@ -293,6 +313,47 @@ def _metric_latitude(kind: str, metric: Any, like: xr.DataArray, latitude: Any, 
     if latitude is not None or found:
         return latitude_radians(kind, like, latitude)
     return metric.latitude(data)
+
+
+# where the scalar and the wind (u, v) are among the inputs, and whether the wind's own
+# derivatives are taken (the scalar's gradient always is)
+_ROLES = {
+    "potential_vorticity_baroclinic": (0, (1, 2)),
+    "q_vector": (2, (0, 1)),
+    "advection": (0, None),
+}
+
+
+def _curvilinear_horizontal(
+    kind: str, inputs: Sequence[xr.DataArray], grid: Any, stencil: dict[str, Any]
+) -> dict[tuple[int, int], Any]:
+    """The derivatives along x (0) and y (1) per metre, eastward and northward, keyed by input,
+    on a grid of 2-D latitude/longitude: a scalar's from :func:`geospatial_gradient`, the
+    wind's velocity-gradient tensor from :func:`curvilinear_tensor` (its earth-centred
+    Cartesian components, smooth through a pole inside the grid), as the horizontal
+    kinematics take them there."""
+    scalar, wind = _ROLES[kind]
+    dims = inputs[0].dims
+    grads: Any = geospatial_gradient(inputs[scalar], grid=grid, **stencil)
+    given = {(scalar, a): g.transpose(*dims).data for a, g in enumerate(grads)}
+    if wind is not None:
+        iu, iv = wind
+        dudx, dudy, dvdx, dvdy = curvilinear_tensor(inputs[iu], inputs[iv], grid, stencil)
+        given[(iu, 1)], given[(iv, 0)] = dudy, dvdx
+        if kind == "q_vector":  # PV needs only the vorticity's two
+            given[(iu, 0)], given[(iv, 1)] = dudx, dvdy
+    return given
+
+
+def _curvilinear_latitude(kind: str, like: xr.DataArray, grid: Any, latitude: Any) -> Any:
+    """The latitude (radians) for f on a grid of 2-D latitude/longitude: ``latitude=``'s
+    when given, else the grid's, with ``like``'s number of dims."""
+    if latitude is not None:
+        return latitude_radians(kind, like, latitude)
+    phi = xr.DataArray(grid.lat, dims=grid.dims) * grid.lat_rad
+    order = [d for d in like.dims if d in grid.dims]
+    values = phi.transpose(*order).data
+    return values.reshape([like.sizes[d] if d in grid.dims else 1 for d in like.dims])
 
 
 _VERTICAL_WORDS = {
