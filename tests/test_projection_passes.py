@@ -78,3 +78,60 @@ def test_formula_needs_no_array_sized_temporaries(kind):
     finally:
         tracemalloc.stop()
     assert peak < 2.5 * u.nbytes, peak / u.nbytes
+
+
+def _lcc_factors(x, y, names=("k", "h", "dk_dy", "dh_dx")):
+    return Projection(pyproj.CRS(LCC)).factors(x, y, names)
+
+
+def test_a_new_grid_reuses_a_gone_grids_factor_memory():
+    """The factors of a new grid on chunks of the shape of a gone grid's take that grid's
+    memory (fresh memory costs a page fault per page): tracemalloc sees the factors' size
+    less at the peak than with no gone grid, and the values are pyproj's."""
+    import gc
+
+    x = (np.arange(300) - 150) * 3000.0
+    y = (np.arange(200) - 100) * 3000.0
+    size = 3 * 8 * x.size * y.size  # k (= h), dk_dy, dh_dx
+    gc.collect()
+    peaks = []
+    for _ in range(2):
+        projection = Projection(pyproj.CRS(LCC))  # a grid's, used and then dropped
+        tracemalloc.start()
+        try:
+            f = projection.factors(x, y, ("k", "h", "dk_dy", "dh_dx"))
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        first = f["k"].copy()
+        del f, projection
+        gc.collect()
+    f = _lcc_factors(x.copy(), y.copy())
+    assert peaks[1] < peaks[0] - size / 2, (peaks, size)
+    np.testing.assert_array_equal(f["k"], first)
+    p = pyproj.Proj(LCC)
+    X, Y = np.meshgrid(x, y)
+    k = p.get_factors(*p(X, Y, inverse=True)).parallel_scale
+    np.testing.assert_allclose(f["k"], k, rtol=1e-9)
+
+
+def test_memory_still_seen_is_never_reused():
+    """A gone grid's factors still held (a latitude handed out, the dict of factors) keep
+    their memory: the next grid's factors do not overwrite them."""
+    import gc
+
+    x = (np.arange(120) - 60) * 3000.0
+    y = (np.arange(90) - 45) * 3000.0
+    lat = Projection(pyproj.CRS(LCC)).factors(x, y, ("k", "lat"))["lat"]
+    held = _lcc_factors(x, y)  # the projection gone, its dict held
+    lat0, k0 = lat.copy(), held["k"].copy()
+    gc.collect()
+    for _ in range(3):
+        _lcc_factors(x, y)
+        Projection(pyproj.CRS(LCC)).factors(x + 7e5, y, ("k", "lat"))
+        gc.collect()
+    np.testing.assert_array_equal(lat, lat0)
+    np.testing.assert_array_equal(held["k"], k0)
+    p = pyproj.Proj(LCC)
+    X, Y = np.meshgrid(x, y)
+    np.testing.assert_allclose(np.degrees(lat), p(X, Y, inverse=True)[1], rtol=0, atol=1e-9)
