@@ -145,7 +145,7 @@ def scaled(a: np.ndarray, factor: Any) -> np.ndarray:
 
 
 # Bytes of one operand per slab of :func:`tensor_combination`: its ~8 operands stay in L2.
-SLAB_BYTES = 1 << 18
+FORMULA_SLAB_BYTES = 1 << 18
 
 
 def tensor_component(
@@ -188,7 +188,7 @@ def tensor_combination(
     u: Any,
     v: Any,
     f: Factors,
-    slab_bytes: int = SLAB_BYTES,
+    slab_bytes: int = FORMULA_SLAB_BYTES,
 ) -> np.ndarray:
     """``combine(a, b)`` (``np.add`` or ``np.subtract``) of two components of
     :func:`velocity_gradient`, each given as ``(which, raw)`` as for :func:`tensor_component`,
