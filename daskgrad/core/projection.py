@@ -506,13 +506,6 @@ def _recycle_when_gone(projection: Projection) -> None:
     weakref.finalize(projection, _recycle, projection._cache).atexit = False
 
 
-def _alone() -> int:
-    """``sys.getrefcount`` of an array only a local name refers to (2 on CPython 3.11; the
-    interpreter's own count where it borrows references)."""
-    probe = np.empty(0)
-    return sys.getrefcount(probe)
-
-
 def _recycle(cache: OrderedDict[tuple[Any, ...], _Entry]) -> None:
     """The buffers of a gone projection's factors to the pool, those that nothing else sees
     (a latitude handed out, still in use, keeps its buffer); the oldest leave the pool beyond
@@ -523,7 +516,7 @@ def _recycle(cache: OrderedDict[tuple[Any, ...], _Entry]) -> None:
         buffers, entry.buffers = entry.buffers, []
         while buffers:
             buffer = buffers.pop()
-            if sys.getrefcount(buffer) > _alone():  # this name and the call's argument
+            if sys.getrefcount(buffer) > 2:  # this name and the call's argument
                 continue  # a view of it lives on elsewhere
             new: list[np.ndarray] = []
             with _POOL_LOCK:
