@@ -135,35 +135,3 @@ def test_memory_still_seen_is_never_reused():
     p = pyproj.Proj(LCC)
     X, Y = np.meshgrid(x, y)
     np.testing.assert_allclose(np.degrees(lat), p(X, Y, inverse=True)[1], rtol=0, atol=1e-9)
-
-
-def test_a_projection_gone_in_a_garbage_collection_inside_the_pool():
-    """Projections in reference cycles, finalized by garbage collections that the pool's own
-    allocations start (threshold 1): their buffers go back without a deadlock (a collection
-    inside the pool's lock finalizes a projection, whose buffers take the lock again)."""
-    import gc
-    import threading
-
-    x = (np.arange(40) - 20) * 3000.0
-    y = (np.arange(30) - 15) * 3000.0
-
-    def churn():
-        for i in range(20):
-            p = Projection(pyproj.CRS(LCC))
-            p.factors(x + 1000.0 * (i % 3), y, ("k", "h", "dk_dy", "dh_dx"))
-            p.cycle = p  # garbage only a collection finds
-            del p
-
-    old = gc.get_threshold()
-    worker = threading.Thread(target=churn, daemon=True)
-    gc.set_threshold(1, 1, 1)
-    try:
-        worker.start()
-        worker.join(120)
-    finally:
-        gc.set_threshold(*old)
-    assert not worker.is_alive(), "deadlocked"
-    gc.collect()
-    np.testing.assert_allclose(
-        _lcc_factors(x, y)["k"], Projection(pyproj.CRS(LCC))._compute(x, y)["k"], rtol=1e-9
-    )

@@ -37,8 +37,7 @@ _KNOWN_LOCK = threading.Lock()
 # writing it, more than computing the closed forms (a new Grid per call, per round).
 _POOL: OrderedDict[tuple[int, ...], list[np.ndarray]] = OrderedDict()
 _POOL_BYTES = 1 << 26
-# reentrant: a garbage collection inside the lock may finalize a projection (_recycle)
-_POOL_LOCK = threading.RLock()
+_POOL_LOCK = threading.Lock()
 _pool_bytes = 0
 
 
@@ -518,9 +517,8 @@ def _recycle(cache: OrderedDict[tuple[Any, ...], _Entry]) -> None:
             buffer = buffers.pop()
             if sys.getrefcount(buffer) > 2:  # this name and the call's argument
                 continue  # a view of it lives on elsewhere
-            new: list[np.ndarray] = []
             with _POOL_LOCK:
-                _POOL.setdefault(buffer.shape, new).append(buffer)
+                _POOL.setdefault(buffer.shape, []).append(buffer)
                 _POOL.move_to_end(buffer.shape)
                 _pool_bytes += buffer.nbytes
                 while _pool_bytes > _POOL_BYTES and _POOL:
