@@ -36,7 +36,7 @@ _KNOWN_LOCK = threading.Lock()
 # next grid's chunks of the same shape: fresh memory costs a page fault per page, ~10x
 # writing it, more than computing the closed forms (a new Grid per call, per round).
 _POOL: OrderedDict[tuple[int, ...], list[np.ndarray]] = OrderedDict()
-_POOL_BYTES = 1 << 26
+_POOL_BYTES = 1 << 27
 _POOL_LOCK = threading.Lock()
 _pool_bytes = 0
 
