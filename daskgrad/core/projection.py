@@ -3,9 +3,7 @@ convergence, per horizontal chunk of the projection's x and y coordinates (metre
 
 from __future__ import annotations
 
-import sys
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,13 +30,6 @@ NAMES = ("k", "h", "cos", "sin", "dk_dy", "dh_dx", "lx", "ly")
 _KNOWN: OrderedDict[str, tuple[bool, dict[str, Any] | None]] = OrderedDict()
 _KNOWN_SIZE = 32
 _KNOWN_LOCK = threading.Lock()
-# Buffers of the factors of projections no longer in use, kept (up to _POOL_BYTES) for the
-# next grid's chunks of the same shape: fresh memory costs a page fault per page, ~10x
-# writing it, more than computing the closed forms (a new Grid per call, per round).
-_POOL: OrderedDict[tuple[int, ...], list[np.ndarray]] = OrderedDict()
-_POOL_BYTES = 1 << 27
-_POOL_LOCK = threading.Lock()
-_pool_bytes = 0
 
 
 class Projection:
@@ -66,7 +57,6 @@ class Projection:
         self._cache: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self.evaluations = 0  # chunks whose factors were computed (a count the tests check)
         self.inverse_points = 0  # points given to pyproj's inverse (a count the tests check)
-        _recycle_when_gone(self)
         # the constants and their check against pyproj once per CRS in the process: the next
         # grid on the same CRS (each function's own Grid) skips them
         key = crs.to_wkt()
@@ -105,7 +95,6 @@ class Projection:
         self._cache = OrderedDict()
         self.evaluations = 0
         self.inverse_points = 0
-        _recycle_when_gone(self)
 
     def _is_conformal(self) -> bool:
         """True when pyproj finds no angular distortion at a few points of the projection's
@@ -164,7 +153,7 @@ class Projection:
             missing = [n for n in names if n not in entry.arrays]
             if missing:
                 if self.closed:
-                    entry.arrays.update(self._compute_closed(x, y, missing, entry.buffers))
+                    entry.arrays.update(self._compute_closed(x, y, missing))
                 else:
                     if any(n != "lat" for n in missing):
                         entry.arrays.update(self._compute(x, y))
@@ -261,15 +250,9 @@ class Projection:
         return True
 
     def _compute_closed(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        names: Sequence[str],
-        buffers: list[np.ndarray] | None = None,
+        self, x: np.ndarray, y: np.ndarray, names: Sequence[str]
     ) -> dict[str, np.ndarray]:
-        """The closed forms' ``names`` (and what comes with them at no cost); the memory of
-        the arrays from the pool of a gone projection's when there is one of their shape,
-        recorded in ``buffers`` (to go back there when this projection goes)."""
+        """The closed forms' ``names`` (and what comes with them at no cost)."""
         c = self.closed
         assert c is not None
         shape = (y.size, x.size)
@@ -301,11 +284,7 @@ class Projection:
         # one buffer for all of them: fresh memory costs a page fault per page, ~10x writing
         # it (the chunk's factors are new memory for every new grid), and numpy asks the
         # kernel for huge pages from 4 MiB on, where three 3.8 MB arrays of a chunk get none
-        if buffers is None:
-            buffer = np.empty((len(arrays), *shape))
-        else:
-            buffer = _take((len(arrays), *shape))
-            buffers.append(buffer)
+        buffer = np.empty((len(arrays), *shape))
         out.update({name: buffer[i] for i, name in enumerate(arrays)})
         if want_k:
             out["h"] = out["k"]
@@ -484,51 +463,7 @@ class _Entry:
 
     def __init__(self) -> None:
         self.arrays: dict[Any, Any] = {}
-        self.buffers: list[np.ndarray] = []  # the memory of the arrays, from :func:`_take`
         self.lock = threading.Lock()
-
-
-def _take(shape: tuple[int, ...]) -> np.ndarray:
-    """A float64 buffer of ``shape``: a gone projection's, else new memory."""
-    global _pool_bytes
-    with _POOL_LOCK:
-        free = _POOL.get(shape)
-        if free:
-            buffer = free.pop()
-            _pool_bytes -= buffer.nbytes
-            return buffer
-    return np.empty(shape)
-
-
-def _recycle_when_gone(projection: Projection) -> None:
-    """When ``projection`` is garbage, its factors' buffers go to the pool."""
-    weakref.finalize(projection, _recycle, projection._cache).atexit = False
-
-
-def _recycle(cache: OrderedDict[tuple[Any, ...], _Entry]) -> None:
-    """The buffers of a gone projection's factors to the pool, those that nothing else sees
-    (a latitude handed out, still in use, keeps its buffer); the oldest leave the pool beyond
-    ``_POOL_BYTES``."""
-    global _pool_bytes
-    for entry in cache.values():
-        entry.arrays = {}  # its views of the buffers (a caller may still hold the dict)
-        buffers, entry.buffers = entry.buffers, []
-        while buffers:
-            buffer = buffers.pop()
-            if sys.getrefcount(buffer) > 2:  # this name and the call's argument
-                continue  # a view of it lives on elsewhere
-            with _POOL_LOCK:
-                _POOL.setdefault(buffer.shape, []).append(buffer)
-                _POOL.move_to_end(buffer.shape)
-                _pool_bytes += buffer.nbytes
-                while _pool_bytes > _POOL_BYTES and _POOL:
-                    shape, free = next(iter(_POOL.items()))
-                    if not free:
-                        del _POOL[shape]
-                        continue
-                    _pool_bytes -= free.pop(0).nbytes
-            del buffer
-    cache.clear()
 
 
 def _series(n: float) -> np.ndarray:
