@@ -18,10 +18,9 @@ same operators on a latitude/longitude grid of the same shape, side by side in o
    LCC grid / the same on a lat/lon grid of the same shape (target <= 1.3x); both with their
    grids' factors cold (a fresh Grid each round), so the LCC figure includes its map factors.
 Every figure is the best of --repeat rounds; the contenders of one ratio alternate. "Cold"
-rounds compute the factors, into memory the previous round's gone grid left (daskgrad keeps
-the buffers of a gone grid's factors for the next grid's chunks of the same shape, as a
-long-running process reuses them): a process's first grid also pays the page faults of
-fresh memory, printed as "first grid in the process". Wall and CPU seconds (CPU: this
+rounds compute the factors again; a process's first grid also pays the page faults of fresh
+memory (the allocator may hand later rounds memory it already has), printed as "first grid
+in the process". Wall and CPU seconds (CPU: this
 process, all threads; the machine may be shared).
 """
 
