@@ -17,7 +17,8 @@ latitude/longitude grid X = λ and Y = φ in radians, ``mx = 1/(N cos φ)``, ``m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -143,7 +144,18 @@ def scaled(a: np.ndarray, factor: Any) -> np.ndarray:
     return out
 
 
-def tensor_component(which: str, raw: np.ndarray, u: Any, v: Any, f: Factors | None) -> Any:
+# Bytes of one operand per slab of :func:`tensor_combination`: its ~8 operands stay in L2.
+FORMULA_SLAB_BYTES = 1 << 18
+
+
+def tensor_component(
+    which: str,
+    raw: np.ndarray,
+    u: Any,
+    v: Any,
+    f: Factors | None,
+    scratch: np.ndarray | None = None,
+) -> Any:
     """One component of :func:`velocity_gradient` ("du/dx", "du/dy", "dv/dx" or "dv/dy") from
     its raw derivative per coordinate unit, which it overwrites.
 
@@ -164,9 +176,124 @@ def tensor_component(which: str, raw: np.ndarray, u: Any, v: Any, f: Factors | N
     out = scaled(raw, scale)
     # an array of the chunk's points is applied as it is: no pass over it to look for zeros
     if np.size(correction) > 1 or np.any(correction != 0):
-        term = np.multiply(other, correction, dtype=out.dtype)
+        term = np.multiply(other, correction, dtype=out.dtype, out=scratch)
         (np.add if sign > 0 else np.subtract)(out, term, out=out)
     return out
+
+
+def tensor_combination(
+    first: tuple[str, np.ndarray],
+    second: tuple[str, np.ndarray],
+    combine: Callable[..., Any],
+    u: Any,
+    v: Any,
+    f: Factors,
+    slab_bytes: int = FORMULA_SLAB_BYTES,
+) -> np.ndarray:
+    """``combine(a, b)`` (``np.add`` or ``np.subtract``) of two components of
+    :func:`velocity_gradient`, each given as ``(which, raw)`` as for :func:`tensor_component`,
+    in place in the first's raw derivative (which it returns; the second's is overwritten too).
+
+    Slab by slab of ``slab_bytes`` per operand: the operations over each slab read their
+    operands from the cache, where whole arrays cost a pass over memory each. When the two
+    components share their scale (a conformal projection's m: vorticity, divergence), the
+    raw derivatives are combined first and scaled once, ``m (a ± b) + corrections``, one
+    operation fewer than :func:`tensor_component` twice (equal to rounding); otherwise the
+    same operations in the same order.
+
+    Examples
+    --------
+    >>> f = Factors(mx=2.0, my=3.0, cx=0.5, cy=0.0, lx=0.0, ly=0.0)
+    >>> a, b = np.ones((3, 4)), np.ones((3, 4))
+    >>> u, v = np.full((3, 4), 4.0), np.full((3, 4), 6.0)
+    >>> tensor_combination(("dv/dx", a), ("du/dy", b), np.subtract, u, v, f)[0].tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    (w1, raw1), (w2, raw2) = first, second
+    shape = raw1.shape
+    sign = 1.0 if combine is np.add else -1.0 if combine is np.subtract else None
+    if (
+        sign is None
+        or raw1.ndim == 0
+        or raw2.shape != shape
+        or not (raw1.flags.writeable and raw2.flags.writeable)
+    ):
+        a = tensor_component(w1, raw1, u, v, f)
+        return combine(a, tensor_component(w2, raw2, u, v, f), out=a)  # type: ignore[no-any-return]
+    (s1, c1, o1, n1), (s2, c2, o2, n2) = _TERMS[w1](f, u, v), _TERMS[w2](f, u, v)
+    shared = s1 is s2 or (np.ndim(s1) == 0 and np.ndim(s2) == 0 and s1 == s2)
+    # per component: scale, correction (None: a 0, skipped), the other component, the sign
+    # of the correction's term in the component; in the result, times ``sign`` for the second
+    parts = [
+        (
+            _sliceable(sc, shape),
+            _sliceable(c, shape) if np.size(c) > 1 or np.any(c != 0) else None,
+            _sliceable(o, shape),
+            n,
+        )
+        for sc, c, o, n in ((s1, c1, o1, n1), (s2, c2, o2, n2))
+    ]
+    scratch = np.empty(_slab_items(shape, raw1.itemsize, slab_bytes), raw1.dtype)
+    multiply, dtype = np.multiply, raw1.dtype
+    for at in _slab_index(shape, raw1.itemsize, slab_bytes):
+        a, b = raw1[at], raw2[at]
+        t = scratch[: a.size].reshape(a.shape)
+        if shared:  # m (A ± B) ± c1 o1 ± c2 o2
+            combine(a, b, out=a)
+            multiply(a, _at(parts[0][0], at), out=a, casting="unsafe")
+            for k, (_, c, o, n) in enumerate(parts):
+                if c is not None:
+                    multiply(_at(o, at), _at(c, at), dtype=dtype, out=t)
+                    (np.add if n * (sign if k else 1.0) > 0 else np.subtract)(a, t, out=a)
+            continue
+        for r, (sc, c, o, n) in zip((a, b), parts, strict=True):
+            multiply(r, _at(sc, at), out=r, casting="unsafe")
+            if c is not None:
+                multiply(_at(o, at), _at(c, at), dtype=dtype, out=t)
+                (np.add if n > 0 else np.subtract)(r, t, out=r)
+        combine(a, b, out=a)
+    return raw1
+
+
+_TERMS: dict[str, Callable[[Factors, Any, Any], tuple[Any, Any, Any, float]]] = {
+    "du/dx": lambda f, u, v: (f.mx, f.cx, v, -1.0),
+    "du/dy": lambda f, u, v: (f.my, f.cy, v, 1.0),
+    "dv/dx": lambda f, u, v: (f.mx, f.cx, u, 1.0),
+    "dv/dy": lambda f, u, v: (f.my, f.cy, u, -1.0),
+}
+
+
+def _sliceable(a: Any, shape: tuple[int, ...]) -> Any:
+    """A number kept as it is, an array broadcast to ``shape`` (a view)."""
+    return a if np.ndim(a) == 0 else np.broadcast_to(a, shape)
+
+
+def _at(a: Any, at: tuple[Any, ...]) -> Any:
+    """The slab ``at`` of a :func:`_sliceable`."""
+    return a if np.ndim(a) == 0 else a[at]
+
+
+def _slab_axis(shape: tuple[int, ...], itemsize: int, target: int) -> tuple[int, int]:
+    """The axis the slabs run along (the axes after it fit in ``target`` bytes) and the
+    number of its indices per slab."""
+    for j in range(len(shape)):
+        row = math.prod(shape[j + 1 :]) * itemsize
+        if row <= target:
+            return j, max(1, target // max(row, 1))
+    return len(shape) - 1, 1
+
+
+def _slab_items(shape: tuple[int, ...], itemsize: int, target: int) -> int:
+    j, step = _slab_axis(shape, itemsize, target)
+    return min(step, shape[j]) * math.prod(shape[j + 1 :])
+
+
+def _slab_index(shape: tuple[int, ...], itemsize: int, target: int) -> Iterator[tuple[Any, ...]]:
+    """Index tuples of the slabs that tile an array of ``shape``, in memory order."""
+    j, step = _slab_axis(shape, itemsize, target)
+    for lead in np.ndindex(*shape[:j]):
+        for s in range(0, shape[j], step):
+            yield (*lead, slice(s, s + step))
 
 
 def velocity_gradient(

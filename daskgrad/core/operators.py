@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .derivatives import Derivatives, derive
-from .metric import Factors, MetricModel, scaled, tensor_component
+from .metric import Factors, MetricModel, scaled, tensor_combination
 from .plan import is_dask_collection, is_masked, normalize_nan_policy, operator_dims
 
 STANDARD_NAMES = {
@@ -101,8 +101,7 @@ def _divergence(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None,
     dudx, dvdy = d[(0, 0, 1)], d[(1, 1, 1)]
     if f is None:
         return (np.add(dudx, dvdy, out=dudx),)
-    a = tensor_component("du/dx", dudx, blocks[0], blocks[1], f)
-    return (np.add(a, tensor_component("dv/dy", dvdy, blocks[0], blocks[1], f), out=a),)
+    return (tensor_combination(("du/dx", dudx), ("dv/dy", dvdy), np.add, blocks[0], blocks[1], f),)
 
 
 def _vorticity(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, n: int) -> Any:
@@ -110,8 +109,8 @@ def _vorticity(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, 
     dvdx, dudy = d[(1, 0, 1)], d[(0, 1, 1)]
     if f is None:
         return (np.subtract(dvdx, dudy, out=dvdx),)
-    c = tensor_component("dv/dx", dvdx, blocks[0], blocks[1], f)
-    return (np.subtract(c, tensor_component("du/dy", dudy, blocks[0], blocks[1], f), out=c),)
+    pair = ("dv/dx", dvdx), ("du/dy", dudy)
+    return (tensor_combination(*pair, np.subtract, blocks[0], blocks[1], f),)
 
 
 def _laplacian(d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, n: int) -> Any:
