@@ -15,7 +15,7 @@ each of the same order of accuracy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -34,7 +34,7 @@ from .kinematics import (
 )
 from .metric import Factors, MetricModel, scaled, tensor_component
 from .operators import masked_run
-from .plan import is_dask_collection, is_masked, is_scalar
+from .plan import is_dask_collection, is_masked, is_scalar, normalize_periodic
 
 # J kg-1 K-1, MetPy's gas constant of dry air exactly (287.047 to its 3 decimals): R / Md, the
 # molar gas constant over the molar mass of dry air; 287.047 itself is 1.7e-6 off MetPy's Q
@@ -427,18 +427,10 @@ def _horizontal_spacing(spacing: Any) -> list[Any]:
 
 
 def _periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> Any:
-    """``periodic`` for the horizontal dims only: True means both; the vertical never is."""
-    if periodic is True:
-        return dict.fromkeys(axes[:2])
-    if len(axes) < 3 or periodic is None or periodic is False:
-        return periodic
-    named = periodic.keys() if isinstance(periodic, Mapping) else np.atleast_1d(periodic)
-    for k in named:
-        if isinstance(k, int | np.integer) and -ndim <= k < ndim and k % ndim == axes[_Z]:
-            raise ValueError(
-                f"periodic names the vertical dim {axes[_Z]}; only horizontal dims are periodic"
-            )
-    return periodic
+    """``periodic`` for the horizontal dims only: True means both; the vertical never is
+    (refused by the one check of ``periodic``, core.plan)."""
+    vertical = axes[_Z] if len(axes) > 2 else None
+    return normalize_periodic(periodic, axes[:2], (0,) * ndim, vertical=vertical) or None
 
 
 def vertical_coordinate(coord: Any, like: Any, axis: int, name: str, *, step: bool) -> Vertical:

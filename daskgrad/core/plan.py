@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+import math
 import numbers
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,10 +94,82 @@ def output_dtype(dtype: np.dtype) -> np.dtype:
     )
 
 
-def normalize_dims(dim: Any, ndim: int) -> tuple[int, ...]:
-    if dim is None:
+def normalize_dims(
+    dim: Any,
+    ndim: int,
+    *,
+    kind: str | None = None,
+    names: Sequence[Hashable] | None = None,
+    horizontal: tuple[tuple[Hashable, ...], str] | None = None,
+    shape: tuple[Any, ...] | None = None,
+) -> tuple[int, ...]:
+    """The axes ``dim`` names: the one check of ``dim``, for arrays and for xarray objects.
+
+    ``dim`` is None (every dim), an int or a sequence of ints (negatives count from the end);
+    with ``names`` (the dims of the caller's input, e.g. an xarray object's) it names them
+    instead. ``kind``: an operator's name; its dims are then two, x then y (None: the last
+    two), or for ``"laplacian"`` at least one (None: all). ``horizontal``: a geospatial
+    grid's dims and its coordinates' names, which ``dim``, if given, must be. ``shape``: the
+    input's, whose differentiated dims must have known sizes (dask's NaN after boolean
+    indexing).
+
+    Examples
+    --------
+    >>> normalize_dims(-1, 3), normalize_dims(None, 2, kind="divergence")
+    ((2,), (1, 0))
+    >>> normalize_dims("x", 2, names=("y", "x"))
+    (1,)
+    >>> normalize_dims(["x", "z"], 2, names=("y", "x"))
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionError: dim 'z' is not a dim of the input; its dims are ('y', 'x')
+    >>> normalize_dims((0,), 2, kind="vorticity")
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionError: vorticity needs dim=(x, y), two dims; got dim=(0,)
+    """
+    if horizontal is not None:
+        grid_dims, coords = horizontal
+        if dim is not None and set(np.atleast_1d(dim).tolist()) != set(grid_dims):
+            raise OptionError(
+                "dim",
+                f"{kind} with {{opt:geospatial=True}} works on the horizontal dims {grid_dims} "
+                f"of {coords}; got {{opt:dim={dim!r}}}",
+            )
+        dim = list(grid_dims)
+    given = dim
+    if kind == "laplacian":
+        if dim is None:
+            dim = list(range(ndim) if names is None else names)
+            given = tuple(dim)
+        dim = [dim] if np.ndim(dim) == 0 else list(dim)
+        if not dim:
+            raise OptionError("dim", f"laplacian needs at least one dim; got {{opt:dim={given!r}}}")
+    elif kind is not None:
+        if dim is None:
+            dim = (-1, -2) if names is None else [names[-1], names[-2]]
+        if np.ndim(dim) != 1 or len(dim) != 2:
+            what = "two dim names" if names is not None else "two dims"
+            raise OptionError(
+                "dim", f"{kind} needs {{opt:dim=(x, y)}}, {what}; got {{opt:dim={given!r}}}"
+            )
+    if dim is None and names is not None:
         return tuple(range(ndim))
-    dims = [dim] if _is_integer(dim) or isinstance(dim, str) else dim
+    if names is not None:
+        if isinstance(dim, str) or not isinstance(dim, Sequence) or np.ndim(dim) == 0:
+            dim = [dim]
+        for d in dim:
+            if d not in names:
+                raise OptionError(
+                    "dim",
+                    f"{{opt:dim}} {d!r} is not a dim of the input; its dims are {tuple(names)}",
+                )
+        if len(set(dim)) != len(dim):
+            raise OptionError("dim", f"{{opt:dim}} has repeated entries: {list(dim)!r}")
+        return tuple(list(names).index(d) for d in dim)
+    dims = (
+        range(ndim) if dim is None else [dim] if _is_integer(dim) or isinstance(dim, str) else dim
+    )
     if not isinstance(dims, Sequence | np.ndarray) or isinstance(dims, str):
         raise TypeError(f"dim must be None, an int or a sequence of ints; got {dim!r}")
     out = []
@@ -107,36 +181,25 @@ def normalize_dims(dim: Any, ndim: int) -> tuple[int, ...]:
             raise AxisError(f"dim {d} is out of range for an input with {ndim} dims")
         out.append(d % ndim)
     if len(set(out)) != len(out):
-        raise ValueError(f"dim has repeated entries: {tuple(dims)!r}")
+        raise OptionError("dim", f"{{opt:dim}} has repeated entries: {tuple(dims)!r}")
+    for ax in out:
+        if shape is not None and np.isnan(shape[ax]):
+            raise ValueError(
+                f"dim {ax} has unknown chunk sizes (NaN, as after boolean indexing) and is "
+                "differentiated; call .compute_chunk_sizes() on the dask array first"
+            )
     return tuple(out)
 
 
-def operator_dims(kind: str, dims: Any, ndim: int) -> Any:
-    """The dims of the operator ``kind`` on arrays: every dim (None) or at least one for a
-    Laplacian, else two, x then y (None: the last two, ``(-1, -2)``). Each dim itself is
-    checked by :func:`normalize_dims` when the plan is made.
+def operator_dims(kind: str, dims: Any, ndim: int) -> tuple[int, ...]:
+    """The axes of the operator ``kind`` on arrays, checked by :func:`normalize_dims`.
 
     Examples
     --------
     >>> operator_dims("laplacian", 1, 2), operator_dims("divergence", None, 3)
-    ((1,), (-1, -2))
-    >>> operator_dims("vorticity", (0,), 2)
-    Traceback (most recent call last):
-    ...
-    daskgrad.errors.OptionError: vorticity needs dim=(x, y), two dims; got dim=(0,)
+    ((1,), (2, 1))
     """
-    if kind == "laplacian":
-        dims = tuple(range(ndim)) if dims is None else dims
-        dims = (dims,) if np.ndim(dims) == 0 else tuple(dims)
-        if not dims:
-            raise OptionError("dim", f"laplacian needs at least one dim; got {{opt:dim={dims!r}}}")
-        return dims
-    dims = (-1, -2) if dims is None else dims
-    if np.ndim(dims) != 1 or len(dims) != 2:
-        raise OptionError(
-            "dim", f"{kind} needs {{opt:dim=(x, y)}}, two dims; got {{opt:dim={dims!r}}}"
-        )
-    return dims
+    return normalize_dims(dims, ndim, kind=kind)
 
 
 def normalize_edge_order(edge_order: Any, accuracy: Any = 2) -> int:
@@ -157,9 +220,18 @@ def normalize_edge_order(edge_order: Any, accuracy: Any = 2) -> int:
     return int(edge_order)
 
 
-def normalize_accuracy(accuracy: Any, edge_order: Any = None) -> int:
+# datetime64/timedelta64 data take numpy.gradient's own arithmetic (see core.eager)
+_NUMPY_ONLY = (
+    "{dtype} input is differentiated with numpy.gradient's own arithmetic, which has "
+    "{{opt:accuracy=2}} and {{opt:nan_policy='propagate'}} only; convert it to float for "
+    "higher orders or {{opt:nan_policy='omit'}}"
+)
+
+
+def normalize_accuracy(accuracy: Any, edge_order: Any = None, numpy_only: Any = False) -> int:
     """``accuracy``, one of ``ACCURACIES``; with ``edge_order`` given, the two checked
-    together (:func:`normalize_edge_order`)."""
+    together (:func:`normalize_edge_order`). ``numpy_only``: the dtype of input that only
+    numpy.gradient's arithmetic differentiates (accuracy 2), else False."""
     allowed = ", ".join(map(str, ACCURACIES))
     if not _is_integer(accuracy):
         raise OptionTypeError(
@@ -171,16 +243,22 @@ def normalize_accuracy(accuracy: Any, edge_order: Any = None) -> int:
         )
     if edge_order is not None:
         normalize_edge_order(edge_order, accuracy)
+    if numpy_only and accuracy != 2:
+        raise OptionTypeError("accuracy", _NUMPY_ONLY.format(dtype=numpy_only))
     return int(accuracy)
 
 
-def normalize_nan_policy(nan_policy: Any) -> str:
+def normalize_nan_policy(nan_policy: Any, numpy_only: Any = False) -> str:
+    """``nan_policy``, one of ``NAN_POLICIES``; ``numpy_only`` as for
+    :func:`normalize_accuracy` (nan_policy 'propagate')."""
     allowed = " or ".join(map(repr, NAN_POLICIES))
     message = f"{{opt:nan_policy}} must be {allowed}; got {nan_policy!r}"
     if not isinstance(nan_policy, str):
         raise OptionTypeError("nan_policy", message)
     if nan_policy not in NAN_POLICIES:
         raise OptionError("nan_policy", message)
+    if numpy_only and nan_policy != "propagate":
+        raise OptionTypeError("nan_policy", _NUMPY_ONLY.format(dtype=numpy_only))
     return nan_policy
 
 
@@ -323,18 +401,95 @@ def normalize_spacing(spacing: Any, axes: tuple[int, ...], shape: tuple[int, ...
     return out
 
 
-def normalize_periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> dict[int, Any]:
-    """Return {axis: period or None}; None means "derive the period from uniform spacing"."""
+@dataclass(frozen=True)
+class Longitude:
+    """What a geospatial grid knows of its longitude, for :func:`normalize_periodic`:
+    ``no_wrap`` says why the grid never wraps (projected, rotated, 2-D coordinates), else
+    None; ``lazy``: a dask longitude (not inspected); ``covers``: evenly spaced over 360°;
+    ``covers_asked``: covers the globe when a wrap is asked for (uneven, its gap no larger
+    than its steps); ``points`` and ``span`` (degrees) for the message."""
+
+    name: Hashable
+    no_wrap: str | None = None
+    lazy: bool = False
+    covers: bool = False
+    covers_asked: bool = False
+    points: int = 0
+    span: float = 0.0
+
+
+def normalize_periodic(
+    periodic: Any,
+    axes: tuple[int, ...],
+    shape: tuple[int, ...],
+    steps: Sequence[Any] | None = None,
+    *,
+    names: Sequence[Hashable] | None = None,
+    vertical: int | None = None,
+    time_units: Mapping[int, str | None] | None = None,
+    longitude: Longitude | None = None,
+) -> dict[int, Any]:
+    """{axis: period} of the periodic axes among ``axes``: the one check of ``periodic``.
+
+    ``periodic`` is None/False, True (every axis of ``axes``), an axis or a sequence of axes,
+    or a mapping {axis: period} (period None: from the spacing). With ``names`` (the dims of
+    an xarray object) it names dims; a name given alone takes the period n·step of its evenly
+    spaced coordinate. ``steps``: the spacing of each axis of ``axes`` (a float or a 1-D
+    coordinate array); with them a period is resolved (n·|step| for a scalar spacing) and
+    checked against the coordinates. ``vertical``: an axis that never wraps (a vertical
+    derivative's). ``time_units``: {axis: the numpy time unit its coordinate is in, or None},
+    which a timedelta period is converted to. ``longitude``: a geospatial grid's, whose
+    ``periodic`` is None (wrap a longitude covering the globe), True or False; the result is
+    then {0: None} when it wraps, else {}.
+
+    Examples
+    --------
+    >>> normalize_periodic(True, (0, 1), (4, 5), [2.0, 1.0])
+    {0: 8.0, 1: 5.0}
+    >>> normalize_periodic({"x": 360.0}, (1,), (3, 4), names=("y", "x"))
+    {1: 360.0}
+    >>> normalize_periodic([2], (0,), (3, 4, 5))
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionError: periodic dim 2 is not one of the differentiated dims (0,)
+    """
+    if longitude is not None:
+        lon = longitude
+        if periodic not in (None, True, False):
+            raise OptionTypeError(
+                "periodic", f"{{opt:periodic}} must be None, True or False; got {periodic!r}"
+            )
+        if lon.no_wrap is not None and periodic:
+            raise OptionError("periodic", f"{{opt:periodic=True}} {lon.no_wrap}")
+        if lon.no_wrap is not None or periodic is False or (periodic is None and lon.lazy):
+            return {}
+        if periodic and not (lon.lazy or lon.covers or lon.covers_asked):
+            repeats = " (its last point repeats the first; drop it)" * math.isclose(lon.span, 360)
+            raise OptionError(
+                "periodic",
+                f"{{opt:periodic=True}} but longitude {lon.name!r} does not cover the globe: "
+                f"{lon.points} points spanning {lon.span:.6g} degrees{repeats}",
+            )
+        return {0: None} if periodic or lon.covers else {}
     if periodic is None or periodic is False:
         return {}
+    ndim = len(shape)
+    by_name = names is not None
     if periodic is True:
-        return dict.fromkeys(axes)
-    if isinstance(periodic, Mapping):
+        items: list[tuple[Any, Any]] = [(a, None) for a in axes]
+        by_name = False
+    elif isinstance(periodic, Mapping):
         items = list(periodic.items())
-    elif _is_integer(periodic):
+    elif _is_integer(periodic) or (
+        by_name and (isinstance(periodic, str) or not isinstance(periodic, Sequence))
+    ):
         items = [(periodic, None)]
     elif isinstance(periodic, Sequence) and not isinstance(periodic, str):
         items = [(p, None) for p in periodic]
+        if by_name and len(set(periodic)) < len(periodic):
+            raise OptionError(
+                "periodic", f"{{opt:periodic}} has repeated entries: {list(periodic)!r}"
+            )
     else:
         raise OptionTypeError(
             "periodic",
@@ -344,31 +499,107 @@ def normalize_periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> dict[
     out: dict[int, Any] = {}
     given: dict[int, Any] = {}
     for d, period in items:
-        if not _is_integer(d):
-            raise OptionTypeError("periodic", f"{{opt:periodic}} dims must be ints; got {d!r}")
-        if not -ndim <= d < ndim:
-            raise AxisError(f"periodic dim {d} is out of range for an input with {ndim} dims")
-        if d % ndim in given:
+        if by_name:
+            assert names is not None
+            if d not in names or list(names).index(d) not in axes:
+                differentiated = [names[a] for a in axes]
+                raise OptionError(
+                    "periodic",
+                    f"{{opt:periodic}} dim {d!r} is not one of the differentiated dims "
+                    f"{differentiated}",
+                )
+            ax = list(names).index(d)
+        else:
+            if not _is_integer(d):
+                raise OptionTypeError("periodic", f"{{opt:periodic}} dims must be ints; got {d!r}")
+            if not -ndim <= d < ndim:
+                raise AxisError(f"periodic dim {d} is out of range for an input with {ndim} dims")
+            ax = d % ndim
+            if ax in given:
+                raise OptionError(
+                    "periodic",
+                    f"{{opt:periodic}} names {{dim:{ax}}} twice, as {given[ax]!r} and {d!r}; "
+                    "give each dim once",
+                )
+            given[ax] = d
+        if ax == vertical:
             raise OptionError(
                 "periodic",
-                f"{{opt:periodic}} names {{dim:{d % ndim}}} twice, as {given[d % ndim]!r} and "
-                f"{d!r}; give each dim once",
+                f"{{opt:periodic}} names the vertical dim {ax}; only horizontal dims are periodic",
             )
-        given[d % ndim] = d
-        d = d % ndim
-        if d not in axes:
+        if ax not in axes:
             raise OptionError(
                 "periodic",
-                f"{{opt:periodic}} {{dim:{d}}} is not one of the differentiated dims {axes}",
+                f"{{opt:periodic}} {{dim:{ax}}} is not one of the differentiated dims {axes}",
             )
+        if isinstance(period, np.timedelta64 | datetime.timedelta):
+            unit = (time_units or {}).get(ax)
+            if unit is None:
+                raise OptionTypeError(
+                    "periodic",
+                    f"{{opt:periodic}}: the period of {{dim:{ax}}} is a timedelta but its "
+                    "coordinate is not",
+                    names,
+                )
+            period = np.timedelta64(period) / np.timedelta64(1, unit)  # type: ignore[call-overload]
         if period is not None:
             try:
                 period = _scalar_step(period, "the period")
             except (TypeError, ValueError) as e:
                 kind = OptionTypeError if isinstance(e, TypeError) else OptionError
-                raise kind("periodic", f"{{opt:periodic}} of {{dim:{d}}}: {e}") from None
-        out[d] = period
+                raise kind("periodic", f"{{opt:periodic}} of {{dim:{ax}}}: {e}", names) from None
+        out[ax] = period
+    if steps is None:
+        return out
+    xarray = names is not None  # a name alone takes its even coordinate's period
+    step_of = dict(zip(axes, steps, strict=True))
+    for ax, period in out.items():
+        n, step = shape[ax], step_of[ax]
+        if n < 1:
+            raise OptionError("periodic", f"{{opt:periodic}} {{dim:{ax}}} has no points", names)
+        scalar = np.ndim(step) == 0 and not is_dask_collection(step)
+        if period is None and not scalar and xarray:
+            period, why = _even_period(step)
+            if period is None:
+                raise OptionError(
+                    "periodic",
+                    f"{{opt:periodic}} {{dim:{ax}}} has {why}; give its period in {{opt:periodic}}"
+                    + " to keep it lazy" * is_dask_collection(step),
+                    names,
+                )
+        elif period is None and not scalar:
+            raise OptionError(
+                "periodic",
+                f"{{dim:{ax}}} is periodic with coordinate spacing, so its period is required: "
+                f"pass periodic={{{ax}: period}}",
+            )
+        elif period is None:
+            period = abs(n * float(step)) if not xarray else None
+        if period is not None and not xarray and not is_dask_collection(step):
+            first, last = (0.0, (n - 1) * float(step)) if scalar else (step[0], step[-1])
+            direction = np.sign(last - first) if n > 1 else np.sign(period)
+            wrap = first + direction * abs(period) - last
+            if wrap == 0 or (n > 1 and np.sign(wrap) != direction):
+                raise OptionError(
+                    "periodic",
+                    f"{{opt:periodic}}: period {period!r} of {{dim:{ax}}} is not larger than the "
+                    f"coordinate range {float(first)!r}..{float(last)!r}",
+                )
+        out[ax] = period
     return out
+
+
+def _even_period(x: Any) -> tuple[float | None, str]:
+    """The period n·step of an evenly spaced coordinate, else None and why there is none."""
+    if is_dask_collection(x):
+        return None, "a dask coordinate"
+    x = np.asarray(x)
+    if x.size < 2:
+        return None, f"{x.size} point(s), so no step"
+    step = uniform_step(x)
+    if step is None:
+        return None, "a non-uniform coordinate, so its period is unknown"
+    return abs(x.size * step), ""
 
 
 def uniform_step(x: Any, dtype: Any = None) -> float | None:
@@ -398,31 +629,17 @@ def uniform_step(x: Any, dtype: Any = None) -> float | None:
     return float(h) if np.max(np.abs(dx - h)) <= rounding else None
 
 
-def _axis_plan(axis: int, size: int, step: Any, periodic: bool, period: Any) -> AxisPlan:
+def _axis_plan(axis: int, size: int, step: Any, period: Any) -> AxisPlan:
+    """The plan of one axis whose ``period`` :func:`normalize_periodic` checked (None: not
+    periodic)."""
     h = None if isinstance(step, float) else uniform_step(step)
-    if not periodic:
+    if period is None:
         return AxisPlan(axis, size, step if h is None else EvenCoords(h))
     if isinstance(step, float):
-        if period is None or np.isclose(period, abs(size * step), rtol=1e-12, atol=0):
+        if np.isclose(period, abs(size * step), rtol=1e-12, atol=0):
             return AxisPlan(axis, size, step, abs(size * step))
         # a period that does not match n*step makes the wrap-around step non-uniform
         step = step * np.arange(size, dtype=np.float64)
-    if period is None:
-        raise OptionError(
-            "periodic",
-            f"{{dim:{axis}}} is periodic with coordinate spacing, so its period is required: "
-            f"pass periodic={{{axis}: period}}",
-        )
-    if not is_dask_collection(step) and size > 0:
-        direction = np.sign(step[-1] - step[0]) if size > 1 else np.sign(period)
-        wrap = step[0] + direction * abs(period) - step[-1]
-        if wrap == 0 or (size > 1 and np.sign(wrap) != direction):
-            raise OptionError(
-                "periodic",
-                f"{{opt:periodic}}: period {period!r} of {{dim:{axis}}} is not larger than the "
-                "coordinate range "
-                f"{float(step[0])!r}..{float(step[-1])!r}",
-            )
     if h is not None and np.isclose(abs(period), size * abs(h), rtol=1e-12, atol=0):
         return AxisPlan(axis, size, EvenCoords(h), abs(period))
     return AxisPlan(axis, size, step, abs(period))
@@ -449,26 +666,14 @@ def make_plan(
     """
     out_dtype = output_dtype(dtype)
     ndim = len(shape)
-    axes = normalize_dims(dim, ndim)
-    for ax in axes:
-        if np.isnan(shape[ax]):
-            raise ValueError(
-                f"dim {ax} has unknown chunk sizes (NaN, as after boolean indexing) and is "
-                "differentiated; call .compute_chunk_sizes() on the dask array first"
-            )
+    axes = normalize_dims(dim, ndim, shape=shape)
     order = normalize_edge_order(edge_order, accuracy)
-    accuracy = normalize_accuracy(accuracy)
-    nan_policy = normalize_nan_policy(nan_policy)
-    if out_dtype.kind == "m" and deriv == 1 and (accuracy, nan_policy) != (2, "propagate"):
-        raise OptionTypeError(
-            "accuracy" if accuracy != 2 else "nan_policy",
-            f"{np.dtype(dtype)} input is differentiated with numpy.gradient's own arithmetic, "
-            "which has {opt:accuracy=2} and {opt:nan_policy='propagate'} only; convert it to "
-            "float for higher orders or {opt:nan_policy='omit'}",
-        )
+    numpy_only = out_dtype.kind == "m" and deriv == 1  # numpy.gradient's own time arithmetic
+    accuracy = normalize_accuracy(accuracy, numpy_only=numpy_only and np.dtype(dtype))
+    nan_policy = normalize_nan_policy(nan_policy, numpy_only=numpy_only and np.dtype(dtype))
     need = (order if accuracy == 2 else accuracy) + deriv
     steps = normalize_spacing(spacing, axes, shape)
-    periods = normalize_periodic(periodic, axes, ndim)
+    periods = normalize_periodic(periodic, axes, shape, steps)
     plans = []
     for ax, step in zip(axes, steps, strict=True):
         n = shape[ax]
@@ -479,7 +684,5 @@ def make_plan(
                 f"{{dim:{ax}}} has {n} points; {{opt:{what[0]}={what[1]}}} needs at least {need} "
                 "along every differentiated dim",
             )
-        if ax in periods and n < 1:
-            raise ValueError(f"periodic dim {ax} has no points")
-        plans.append(_axis_plan(ax, n, step, ax in periods, periods.get(ax)))
+        plans.append(_axis_plan(ax, n, step, periods.get(ax)))
     return Plan(tuple(plans), order, out_dtype, accuracy, nan_policy, deriv)
