@@ -281,6 +281,7 @@ ONE_PLACE = {
     "datetime_unit": "core.plan",
     "periodic": "core.plan",
     "dim": "core.plan",
+    "earth": "core.earth",
     "overwrite": "io.target",
     "zarr_format": "io.writer",
     "store_timeout": "io.writer",
@@ -433,6 +434,7 @@ ONE_FUNCTION = {  # the one function that checks each option, for arrays and xar
     "nan_policy": "core.plan.normalize_nan_policy",
     "periodic": "core.plan.normalize_periodic",
     "dim": "core.plan.normalize_dims",
+    "earth": "core.earth.make_earth",
 }
 
 
