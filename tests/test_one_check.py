@@ -282,6 +282,7 @@ ONE_PLACE = {
     "periodic": "core.plan",
     "dim": "core.plan",
     "earth": "core.earth",
+    "spacing": "core.plan",
     "overwrite": "io.target",
     "zarr_format": "io.writer",
     "store_timeout": "io.writer",
@@ -365,7 +366,8 @@ def test_geospatial_operator_dims_name_the_option(data):
     ],
 )
 def test_xarray_spacing_refusals_name_the_option(data, spacing, cls, words):
-    """spacing by dim name is checked once in the xarray layer (xr.gradient.dim_spacings)."""
+    """spacing by dim name is checked by the one check of spacing (core.plan.normalize_spacing),
+    which the xarray layer hands it to."""
     _, ds, _ = data
     with pytest.raises(cls) as caught:
         daskgrad.gradient(ds.t, dim="x", spacing=spacing)
@@ -435,6 +437,7 @@ ONE_FUNCTION = {  # the one function that checks each option, for arrays and xar
     "periodic": "core.plan.normalize_periodic",
     "dim": "core.plan.normalize_dims",
     "earth": "core.earth.make_earth",
+    "spacing": "core.plan.normalize_spacing",
 }
 
 

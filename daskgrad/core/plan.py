@@ -322,65 +322,111 @@ def is_scalar(x: Any) -> bool:
     )
 
 
-def _scalar_step(h: Any, where: str) -> float:
+def _real(h: Any) -> tuple[float | None, type[Exception] | None, str]:
+    """``h`` as a step (an even coordinate's step stays one), else None, the class of the
+    error and what is wrong (for the check that calls it to raise)."""
     if isinstance(h, bool | str | bytes) or np.iscomplexobj(h):
-        raise TypeError(f"{where} must be a real number; got {h!r}")
+        return None, TypeError, f"must be a real number; got {h!r}"
     try:
-        step = h if isinstance(h, EvenCoords) else float(h)  # an even coordinate's step stays one
+        step = h if isinstance(h, EvenCoords) else float(h)
     except (TypeError, ValueError):
-        raise TypeError(f"{where} must be a real number; got {h!r}") from None
+        return None, TypeError, f"must be a real number; got {h!r}"
     if step == 0 or not np.isfinite(step):
-        raise ValueError(f"{where} must be finite and non-zero; got {step!r}")
-    return step
+        return None, ValueError, f"must be finite and non-zero; got {step!r}"
+    return step, None, ""
 
 
-def _coordinate(x: Any, size: int, index: int, axis: int) -> Any:
-    """A 1-D coordinate as float64; a NumPy one checked to be finite and strictly monotonic
-    (increasing or decreasing, as numpy.gradient allows: a repeat or a turn gives inf or
-    meaningless differences). A dask one is checked as it computes (see core.graph)."""
-    where = f"spacing[{index}] (dim {axis})"
-    field = f"{{spacing:{index}:{axis}}}"  # in the caller's words (see errors.Wording)
-    if not is_dask_collection(x):
-        x = np.asarray(x)
-    if x.ndim != 1:
-        raise ValueError(f"{where} must be a scalar or a 1-D coordinate array; got {x.ndim} dims")
-    if x.dtype.kind not in "iuf":
-        raise TypeError(f"{where} must hold real numbers; got dtype {x.dtype}")
-    if x.shape[0] != size:
-        raise ValueError(
-            f"{where} has {x.shape[0]} coordinates but the dim it spaces has {size} points"
+def _coordinate_fault(x: np.ndarray) -> str:
+    """What makes the float64 NumPy coordinate ``x`` unfit to space a dim ('' when nothing):
+    it must be finite and strictly monotonic, increasing or decreasing, as numpy.gradient
+    allows (a repeat or a turn gives inf or meaningless differences)."""
+    if x.size < 2:
+        return ""
+    dx = np.diff(x)
+    if not np.all(np.isfinite(x)):
+        return "holds non-finite coordinates"
+    if np.any(dx == 0):
+        i = int(np.flatnonzero(dx == 0)[0])
+        return f"repeats the value {float(x[i])!r} at positions {i} and {i + 1}"
+    turns = np.flatnonzero(np.sign(dx) != np.sign(dx[0]))
+    if turns.size:
+        i = int(turns[0])
+        way = "rises" if dx[0] > 0 else "falls"
+        return (
+            f"is not monotonic: it {way} from position 0, then goes from {float(x[i])!r} to "
+            f"{float(x[i + 1])!r} at positions {i} and {i + 1}; sort the data along it first"
         )
-    if is_dask_collection(x):
-        return x.astype(np.float64)
-    x = x.astype(np.float64)
-    if size > 1:
-        dx = np.diff(x)
-        if not np.all(np.isfinite(x)):
-            raise OptionError("spacing", f"{field} holds non-finite coordinates")
-        if np.any(dx == 0):
-            i = int(np.flatnonzero(dx == 0)[0])
-            raise OptionError(
-                "spacing", f"{field} repeats the value {float(x[i])!r} at positions {i} and {i + 1}"
-            )
-        turns = np.flatnonzero(np.sign(dx) != np.sign(dx[0]))
-        if turns.size:
-            i = int(turns[0])
-            way = "rises" if dx[0] > 0 else "falls"
-            raise OptionError(
-                "spacing",
-                f"{field} is not monotonic: it {way} from position 0, then goes from "
-                f"{float(x[i])!r} to {float(x[i + 1])!r} at positions {i} and {i + 1}; sort the "
-                "data along it first",
-            )
-    return x
+    return ""
 
 
-def normalize_spacing(spacing: Any, axes: tuple[int, ...], shape: tuple[int, ...]) -> list[Any]:
+def normalize_spacing(
+    spacing: Any,
+    axes: tuple[int, ...],
+    shape: tuple[int, ...],
+    *,
+    names: Sequence[Hashable] | None = None,
+) -> Any:
+    """One step per axis of ``axes``: a float, or a 1-D float64 coordinate array (NumPy, checked
+    finite and strictly monotonic; dask, checked as it computes, see core.graph). The one
+    check of ``spacing``.
+
+    ``spacing``: None (1), a scalar, or one scalar or 1-D coordinate array per axis. With
+    ``names`` (the dims of an xarray object) it is None, a scalar or a mapping {dim name:
+    scalar or 1-D array} whose names must be differentiated dims, and the result is that
+    mapping by axis, {axis: value}, checked for shape only (the values are checked when the
+    plan is made).
+
+    Examples
+    --------
+    >>> normalize_spacing([2, [0, 1, 3]], (0, 1), (4, 3))
+    [2.0, array([0., 1., 3.])]
+    >>> normalize_spacing({"x": 2.0}, (1,), (4, 3), names=("y", "x"))
+    {1: 2.0}
+    """
     k = len(axes)
+    if names is not None:
+        if spacing is None:
+            return {}
+        if not isinstance(spacing, Mapping):
+            if np.ndim(spacing) != 0:
+                raise OptionTypeError(
+                    "spacing",
+                    "{opt:spacing} must be None, a scalar or a mapping from dim names to scalars "
+                    f"or 1-D arrays for xarray input; got {type(spacing).__name__}",
+                )
+            spacing = {names[a]: spacing for a in axes}
+        differentiated = [names[a] for a in axes]
+        for d in spacing:
+            if d not in names:
+                raise OptionError(
+                    "spacing",
+                    f"{{opt:spacing}} given for dim {d!r} is not a dim of the input; its dims "
+                    f"are {tuple(names)}",
+                )
+            if list(names).index(d) not in axes:
+                raise OptionError(
+                    "spacing",
+                    f"{{opt:spacing}} given for dim {d!r}, which is not differentiated "
+                    f"({differentiated})",
+                )
+        out_named = {}
+        for d, h in spacing.items():
+            ax = list(names).index(d)
+            if np.shape(h) not in ((), (shape[ax],)):
+                raise OptionError(
+                    "spacing",
+                    f"{{opt:spacing}} for dim {d!r} must be a scalar or a 1-D array of its "
+                    f"{shape[ax]} points; got shape {np.shape(h)}",
+                )
+            out_named[ax] = h
+        return out_named
     if spacing is None:
         return [1.0] * k
     if is_scalar(spacing):
-        return [_scalar_step(spacing, "spacing")] * k
+        step, cls, fault = _real(spacing)
+        if cls is not None:
+            raise cls(f"spacing {fault}")
+        return [step] * k
     if isinstance(spacing, Mapping | str) or not isinstance(spacing, Sequence | np.ndarray):
         raise TypeError(
             "spacing must be None, a scalar, or a sequence with one scalar or 1-D coordinate "
@@ -392,12 +438,31 @@ def normalize_spacing(spacing: Any, axes: tuple[int, ...], shape: tuple[int, ...
             f"(dims {axes}); give one scalar or 1-D coordinate array per dim, "
             "e.g. spacing=[x] for a single dim"
         )
-    out = []
-    for i, (h, ax) in enumerate(zip(spacing, axes, strict=True)):
-        if is_scalar(h):
-            out.append(_scalar_step(h, f"spacing[{i}] (dim {ax})"))
-        else:
-            out.append(_coordinate(h, shape[ax], i, ax))
+    out: list[Any] = []
+    for i, (x, ax) in enumerate(zip(spacing, axes, strict=True)):
+        where = f"spacing[{i}] (dim {ax})"
+        if is_scalar(x):
+            step, cls, fault = _real(x)
+            if cls is not None:
+                raise cls(f"{where} {fault}")
+            out.append(step)
+            continue
+        x = x if is_dask_collection(x) else np.asarray(x)
+        if x.ndim != 1:
+            raise ValueError(
+                f"{where} must be a scalar or a 1-D coordinate array; got {x.ndim} dims"
+            )
+        if x.dtype.kind not in "iuf":
+            raise TypeError(f"{where} must hold real numbers; got dtype {x.dtype}")
+        if x.shape[0] != shape[ax]:
+            raise ValueError(
+                f"{where} has {x.shape[0]} coordinates but the dim it spaces has {shape[ax]} points"
+            )
+        x = x.astype(np.float64)
+        fault = "" if is_dask_collection(x) else _coordinate_fault(x)
+        if fault:  # {spacing:…}: in the caller's words (see errors.Wording)
+            raise OptionError("spacing", f"{{spacing:{i}:{ax}}} {fault}")
+        out.append(x)
     return out
 
 
@@ -543,11 +608,12 @@ def normalize_periodic(
                 )
             period = np.timedelta64(period) / np.timedelta64(1, unit)  # type: ignore[call-overload]
         if period is not None:
-            try:
-                period = _scalar_step(period, "the period")
-            except (TypeError, ValueError) as e:
-                kind = OptionTypeError if isinstance(e, TypeError) else OptionError
-                raise kind("periodic", f"{{opt:periodic}} of {{dim:{ax}}}: {e}", names) from None
+            period, cls, fault = _real(period)
+            if cls is not None:
+                kind = OptionTypeError if cls is TypeError else OptionError
+                raise kind(
+                    "periodic", f"{{opt:periodic}} of {{dim:{ax}}}: the period {fault}", names
+                )
         out[ax] = period
     if steps is None:
         return out

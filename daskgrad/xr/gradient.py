@@ -19,8 +19,9 @@ from ..core.plan import (
     normalize_datetime_unit,
     normalize_dims,
     normalize_periodic,
+    normalize_spacing,
 )
-from ..errors import OptionError, OptionTypeError, dims_named
+from ..errors import dims_named
 from . import units as units_pint
 
 __all__ = ["describe", "gradient_xarray"]
@@ -257,41 +258,24 @@ def requested_dims(
 
 def dim_spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict, dict]:
     """Per requested dim: the spacing handed to the core (scalar or 1-D array), its units, and
-    the time unit that ``differentiate`` converts datetime-like data by (None: its own)."""
-    if spacing is not None and not isinstance(spacing, Mapping):
-        if np.ndim(spacing) != 0:
-            raise OptionTypeError(
-                "spacing",
-                "{opt:spacing} must be None, a scalar or a mapping from dim names to scalars or "
-                f"1-D arrays for xarray input; got {type(spacing).__name__}",
-            )
+    the time unit that ``differentiate`` converts datetime-like data by (None: its own). A
+    translation: ``spacing`` by dim name (DataArrays and Quantities made numbers and units) is
+    checked by the one check of ``spacing``, :func:`daskgrad.core.plan.normalize_spacing`;
+    the dims it leaves are spaced by their coordinates."""
+    if spacing is not None and not isinstance(spacing, Mapping) and np.ndim(spacing) == 0:
         spacing = dict.fromkeys(dims, spacing)
-    spacing = dict(spacing or {})
-    for d in spacing:
-        if d not in obj.dims:
-            raise OptionError(
-                "spacing",
-                f"{{opt:spacing}} given for dim {d!r} is not a dim of the input; its dims are "
-                f"{tuple(obj.dims)}",
-            )
-        if d not in dims:
-            raise OptionError(
-                "spacing",
-                f"{{opt:spacing}} given for dim {d!r}, which is not differentiated ({dims})",
-            )
+    given = {d: _override(h) for d, h in spacing.items()} if isinstance(spacing, Mapping) else {}
+    names = tuple(obj.dims)
+    numbers = {d: h for d, (h, _) in given.items()} if isinstance(spacing, Mapping) else spacing
+    shape = tuple(obj.sizes[n] for n in names)
+    axes = tuple(names.index(d) for d in dims)
+    checked = normalize_spacing(numbers, axes, shape, names=names)
     steps: dict[Hashable, Any] = {}
     units: dict[Hashable, str | None] = {}
     codes = dict.fromkeys(dims, datetime_unit)
-    for d in dims:
-        if d in spacing:
-            steps[d], units[d] = _override(spacing[d])
-            size, shape = obj.sizes[d], np.shape(steps[d])
-            if shape not in ((), (size,)):  # the core checks the values (core.plan)
-                raise OptionError(
-                    "spacing",
-                    f"{{opt:spacing}} for dim {d!r} must be a scalar or a 1-D array of its {size} "
-                    f"points; got shape {shape}",
-                )
+    for d, ax in zip(dims, axes, strict=True):
+        if ax in checked:
+            steps[d], units[d] = checked[ax], given[d][1]
         elif d in obj.coords:
             steps[d], units[d], codes[d] = _coordinate(obj.coords[d], d, datetime_unit)
         else:
