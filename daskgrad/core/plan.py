@@ -466,6 +466,9 @@ def normalize_spacing(
     return out
 
 
+Fault = tuple[type, str]  # the class of a check's error and its template: what is wrong
+
+
 @dataclass(frozen=True)
 class Longitude:
     """What a geospatial grid knows of its longitude, for :func:`normalize_periodic`:
@@ -518,31 +521,61 @@ def normalize_periodic(
     ...
     daskgrad.errors.OptionError: periodic dim 2 is not one of the differentiated dims (0,)
     """
+    fault: Fault | None
     if longitude is not None:
-        lon = longitude
-        if periodic not in (None, True, False):
-            raise OptionTypeError(
-                "periodic", f"{{opt:periodic}} must be None, True or False; got {periodic!r}"
-            )
-        if lon.no_wrap is not None and periodic:
-            raise OptionError("periodic", f"{{opt:periodic=True}} {lon.no_wrap}")
-        if lon.no_wrap is not None or periodic is False or (periodic is None and lon.lazy):
-            return {}
-        if periodic and not (lon.lazy or lon.covers or lon.covers_asked):
-            repeats = " (its last point repeats the first; drop it)" * math.isclose(lon.span, 360)
-            raise OptionError(
-                "periodic",
-                f"{{opt:periodic=True}} but longitude {lon.name!r} does not cover the globe: "
-                f"{lon.points} points spanning {lon.span:.6g} degrees{repeats}",
-            )
-        return {0: None} if periodic or lon.covers else {}
+        out, fault = _longitude_wrap(periodic, longitude)
+    else:
+        out, fault = _periodic_items(periodic, axes, len(shape), names, vertical, time_units)
+    step_of = dict(zip(axes, steps or (), strict=False))
+    for ax, period in out.items() if steps is not None and fault is None else ():
+        out[ax], fault = _period_of(period, step_of[ax], shape[ax], ax, names is not None)
+        if fault is not None:
+            break
+    if fault is not None:
+        cls, template = fault
+        if cls is AxisError:
+            raise AxisError(template)
+        raise cls("periodic", template, names)
+    return out
+
+
+def _longitude_wrap(periodic: Any, lon: Longitude) -> tuple[dict[int, Any], Fault | None]:
+    """For :func:`normalize_periodic`: {0: None} if a geospatial grid's longitude wraps, else
+    {}; or what is wrong with ``periodic``."""
+    if periodic not in (None, True, False):
+        return {}, (
+            OptionTypeError,
+            f"{{opt:periodic}} must be None, True or False; got {periodic!r}",
+        )
+    if lon.no_wrap is not None and periodic:
+        return {}, (OptionError, f"{{opt:periodic=True}} {lon.no_wrap}")
+    if lon.no_wrap is not None or periodic is False or (periodic is None and lon.lazy):
+        return {}, None
+    if periodic and not (lon.lazy or lon.covers or lon.covers_asked):
+        repeats = " (its last point repeats the first; drop it)" * math.isclose(lon.span, 360)
+        return {}, (
+            OptionError,
+            f"{{opt:periodic=True}} but longitude {lon.name!r} does not cover the globe: "
+            f"{lon.points} points spanning {lon.span:.6g} degrees{repeats}",
+        )
+    return ({0: None} if periodic or lon.covers else {}), None
+
+
+def _periodic_items(
+    periodic: Any,
+    axes: tuple[int, ...],
+    ndim: int,
+    names: Sequence[Hashable] | None,
+    vertical: int | None,
+    time_units: Mapping[int, str | None] | None,
+) -> tuple[dict[int, Any], Fault | None]:
+    """For :func:`normalize_periodic`: {axis: period as given, a number or None}, or what is
+    wrong with ``periodic``."""
     if periodic is None or periodic is False:
-        return {}
-    ndim = len(shape)
-    by_name = names is not None
+        return {}, None
+    by_name = names is not None and periodic is not True
     if periodic is True:
         items: list[tuple[Any, Any]] = [(a, None) for a in axes]
-        by_name = False
     elif isinstance(periodic, Mapping):
         items = list(periodic.items())
     elif _is_integer(periodic) or (
@@ -552,12 +585,10 @@ def normalize_periodic(
     elif isinstance(periodic, Sequence) and not isinstance(periodic, str):
         items = [(p, None) for p in periodic]
         if by_name and len(set(periodic)) < len(periodic):
-            raise OptionError(
-                "periodic", f"{{opt:periodic}} has repeated entries: {list(periodic)!r}"
-            )
+            return {}, (OptionError, f"{{opt:periodic}} has repeated entries: {list(periodic)!r}")
     else:
-        raise OptionTypeError(
-            "periodic",
+        return {}, (
+            OptionTypeError,
             "{opt:periodic} must be None, True, an int, a sequence of ints or a mapping "
             f"from dim to period; got {periodic!r}",
         )
@@ -568,91 +599,92 @@ def normalize_periodic(
             assert names is not None
             if d not in names or list(names).index(d) not in axes:
                 differentiated = [names[a] for a in axes]
-                raise OptionError(
-                    "periodic",
+                return {}, (
+                    OptionError,
                     f"{{opt:periodic}} dim {d!r} is not one of the differentiated dims "
                     f"{differentiated}",
                 )
             ax = list(names).index(d)
+        elif not _is_integer(d):
+            return {}, (OptionTypeError, f"{{opt:periodic}} dims must be ints; got {d!r}")
+        elif not -ndim <= d < ndim:
+            return {}, (
+                AxisError,
+                f"periodic dim {d} is out of range for an input with {ndim} dims",
+            )
         else:
-            if not _is_integer(d):
-                raise OptionTypeError("periodic", f"{{opt:periodic}} dims must be ints; got {d!r}")
-            if not -ndim <= d < ndim:
-                raise AxisError(f"periodic dim {d} is out of range for an input with {ndim} dims")
             ax = d % ndim
             if ax in given:
-                raise OptionError(
-                    "periodic",
+                return {}, (
+                    OptionError,
                     f"{{opt:periodic}} names {{dim:{ax}}} twice, as {given[ax]!r} and {d!r}; "
                     "give each dim once",
                 )
             given[ax] = d
         if ax == vertical:
-            raise OptionError(
-                "periodic",
+            return {}, (
+                OptionError,
                 f"{{opt:periodic}} names the vertical dim {ax}; only horizontal dims are periodic",
             )
         if ax not in axes:
-            raise OptionError(
-                "periodic",
+            return {}, (
+                OptionError,
                 f"{{opt:periodic}} {{dim:{ax}}} is not one of the differentiated dims {axes}",
             )
         if isinstance(period, np.timedelta64 | datetime.timedelta):
             unit = (time_units or {}).get(ax)
             if unit is None:
-                raise OptionTypeError(
-                    "periodic",
+                return {}, (
+                    OptionTypeError,
                     f"{{opt:periodic}}: the period of {{dim:{ax}}} is a timedelta but its "
                     "coordinate is not",
-                    names,
                 )
             period = np.timedelta64(period) / np.timedelta64(1, unit)  # type: ignore[call-overload]
         if period is not None:
             period, cls, fault = _real(period)
             if cls is not None:
                 kind = OptionTypeError if cls is TypeError else OptionError
-                raise kind(
-                    "periodic", f"{{opt:periodic}} of {{dim:{ax}}}: the period {fault}", names
-                )
+                return {}, (kind, f"{{opt:periodic}} of {{dim:{ax}}}: the period {fault}")
         out[ax] = period
-    if steps is None:
-        return out
-    xarray = names is not None  # a name alone takes its even coordinate's period
-    step_of = dict(zip(axes, steps, strict=True))
-    for ax, period in out.items():
-        n, step = shape[ax], step_of[ax]
-        if n < 1:
-            raise OptionError("periodic", f"{{opt:periodic}} {{dim:{ax}}} has no points", names)
-        scalar = np.ndim(step) == 0 and not is_dask_collection(step)
-        if period is None and not scalar and xarray:
-            period, why = _even_period(step)
-            if period is None:
-                raise OptionError(
-                    "periodic",
-                    f"{{opt:periodic}} {{dim:{ax}}} has {why}; give its period in {{opt:periodic}}"
-                    + " to keep it lazy" * is_dask_collection(step),
-                    names,
-                )
-        elif period is None and not scalar:
-            raise OptionError(
-                "periodic",
-                f"{{dim:{ax}}} is periodic with coordinate spacing, so its period is required: "
-                f"pass periodic={{{ax}: period}}",
+    return out, None
+
+
+def _period_of(period: Any, step: Any, n: int, ax: int, xarray: bool) -> tuple[Any, Fault | None]:
+    """For :func:`normalize_periodic`: the period of axis ``ax`` (``n`` points spaced by
+    ``step``), or what is wrong. None given: n·|step| for a scalar step (left None for the
+    xarray layer, ``xarray``, whose plan resolves it); for coordinates, the xarray layer's
+    evenly spaced one gives n·step, else the period is required."""
+    if n < 1:
+        return period, (OptionError, f"{{opt:periodic}} {{dim:{ax}}} has no points")
+    scalar = np.ndim(step) == 0 and not is_dask_collection(step)
+    if period is None and not scalar and xarray:
+        period, why = _even_period(step)
+        if period is None:
+            lazy = " to keep it lazy" * is_dask_collection(step)
+            return period, (
+                OptionError,
+                f"{{opt:periodic}} {{dim:{ax}}} has {why}; give its period in "
+                f"{{opt:periodic}}{lazy}",
             )
-        elif period is None:
-            period = abs(n * float(step)) if not xarray else None
-        if period is not None and not xarray and not is_dask_collection(step):
-            first, last = (0.0, (n - 1) * float(step)) if scalar else (step[0], step[-1])
-            direction = np.sign(last - first) if n > 1 else np.sign(period)
-            wrap = first + direction * abs(period) - last
-            if wrap == 0 or (n > 1 and np.sign(wrap) != direction):
-                raise OptionError(
-                    "periodic",
-                    f"{{opt:periodic}}: period {period!r} of {{dim:{ax}}} is not larger than the "
-                    f"coordinate range {float(first)!r}..{float(last)!r}",
-                )
-        out[ax] = period
-    return out
+    elif period is None and not scalar:
+        return period, (
+            OptionError,
+            f"{{dim:{ax}}} is periodic with coordinate spacing, so its period is required: "
+            f"pass periodic={{{ax}: period}}",
+        )
+    elif period is None:
+        period = None if xarray else abs(n * float(step))
+    if period is not None and not xarray and not is_dask_collection(step):
+        first, last = (0.0, (n - 1) * float(step)) if scalar else (step[0], step[-1])
+        direction = np.sign(last - first) if n > 1 else np.sign(period)
+        wrap = first + direction * abs(period) - last
+        if wrap == 0 or (n > 1 and np.sign(wrap) != direction):
+            return period, (
+                OptionError,
+                f"{{opt:periodic}}: period {period!r} of {{dim:{ax}}} is not larger than the "
+                f"coordinate range {float(first)!r}..{float(last)!r}",
+            )
+    return period, None
 
 
 def _even_period(x: Any) -> tuple[float | None, str]:
