@@ -38,6 +38,9 @@ How each figure is counted:
   too"). These say which flags go together on the command line, as argparse's required
   and mutually exclusive rules do (which are no checks of an option either): the value of
   each option is still checked by its one place; they are listed, not hidden.
+- A check may leave the deciding to private helpers that return what is wrong (an error
+  class and its message, ``core.plan.Fault``) without raising: the function that raises
+  is the place counted, and it is the only caller of those helpers.
 - ``dims`` is the API's alias of ``dim`` (operators, kinematics): the check that refuses
   both given is the alias's (``OptionTypeError("dims", …)``), listed as its own row.
 - **longest function code**: the same without its docstring (the numpydoc Parameters,
