@@ -32,6 +32,17 @@ How each figure is counted:
   option's flag is reported apart: "from CONSTANT" when ``choices=`` is a name (or
   attribute) defined outside argparse's call, else "literal" (a copy of the rule, which the
   issue forbids); both are listed, neither hidden.
+- **flag rules** (reported apart, per option, under "flag rules of the command line"): a
+  ``UsageError`` raised in ``cli/`` whose message names two or more flags ("--dim does not
+  go with --geospatial", "required: --dim (or --geospatial)", "--vertical X is a --dim
+  too"). These say which flags go together on the command line, as argparse's required
+  and mutually exclusive rules do (which are no checks of an option either): the value of
+  each option is still checked by its one place; they are listed, not hidden.
+- A check may leave the deciding to private helpers that return what is wrong (an error
+  class and its message, ``core.plan.Fault``) without raising: the function that raises
+  is the place counted, and it is the only caller of those helpers.
+- ``dims`` is the API's alias of ``dim`` (operators, kinematics): the check that refuses
+  both given is the alias's (``OptionTypeError("dims", …)``), listed as its own row.
 - **longest function code**: the same without its docstring (the numpydoc Parameters,
   Returns and Examples the house rules ask of every public function).
 """
@@ -55,6 +66,7 @@ OPTIONS = (
     "periodic",
     "spacing",
     "dim",
+    "dims",
     "datetime_unit",
     "overwrite",
     "zarr_format",
@@ -158,11 +170,15 @@ def functions(size: Any = None) -> list[tuple[int, str]]:
     return sorted(out, reverse=True)
 
 
-def checks() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+def checks(
+    rules: dict[str, list[str]] | None = None,
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """({option: functions that raise on it}, {option: its flag's argparse choices, each
-    "function (from CONSTANT)" or "function (literal)"})."""
+    "function (from CONSTANT)" or "function (literal)"}); the command line's flag rules
+    (see the module's docstring) go to ``rules`` {option: functions}, not to the first."""
     places: dict[str, set[str]] = {o: set() for o in OPTIONS}
     choices: dict[str, set[str]] = {o: set() for o in OPTIONS}
+    flag_rules: dict[str, set[str]] = {o: set() for o in OPTIONS}
     for path in PKG.rglob("*.py"):
         text = path.read_text()
         tree = ast.parse(text)
@@ -178,6 +194,8 @@ def checks() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
                     if named in places:  # OptionError("edge_order", "… {opt:accuracy=4} …")
                         places[named].add(where)
                         continue
+                    if _flag_rule(where, node.exc, seg):
+                        found = flag_rules
                 elif isinstance(node, ast.Call) and any(k.arg == "choices" for k in node.keywords):
                     names = [a.value for a in node.args if isinstance(a, ast.Constant)]
                     seg = " ".join(n for n in names if isinstance(n, str) and n.startswith("--"))
@@ -188,7 +206,7 @@ def checks() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
                 if not seg:
                     continue
                 for o in OPTIONS:
-                    if found is places:
+                    if found is not choices:
                         seg = _without_hints(seg, o)
                     flag = "--" + o.replace("_", "-")
                     pattern = (
@@ -197,10 +215,21 @@ def checks() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
                     )
                     if re.search(pattern, seg):
                         found[o].add(label)
+    if rules is not None:
+        rules.update({o: sorted(p) for o, p in flag_rules.items()})
     return (
         {o: sorted(p) for o, p in places.items()},
         {o: sorted(p) for o, p in choices.items()},
     )
+
+
+def _flag_rule(where: str, exc: ast.expr, message: str) -> bool:
+    """Whether a raise is a flag rule of the command line: a ``UsageError`` raised in
+    ``cli/`` whose message names two or more flags (see the module's docstring)."""
+    called = exc.func if isinstance(exc, ast.Call) else exc
+    name = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
+    flags = set(re.findall(r"--[a-z][a-z-]*", message))
+    return where.startswith("cli.") and name == "UsageError" and len(flags) >= 2
 
 
 def _without_hints(message: str, option: str) -> str:
@@ -337,9 +366,12 @@ def main() -> None:
         rows.append(("accuracy hops (calls)", str(len(frames) - 1), " -> ".join(main_chain)))
         rows.append(("  then on a compute thread", "", worker or "(no kernel call seen)"))
         rows.append(("accuracy modules passed", str(len(mods)), ", ".join(mods)))
-    raising, choices = checks()
+    rules: dict[str, list[str]] = {}
+    raising, choices = checks(rules)
     for opt, places in raising.items():
         rows.append((f"checks of {opt}", str(len(places)), ", ".join(places)))
+        if rules[opt]:
+            rows.append(("  flag rules of the cli", str(len(rules[opt])), ", ".join(rules[opt])))
         if choices[opt]:
             rows.append(("  choices of its flag", str(len(choices[opt])), ", ".join(choices[opt])))
     width = max(len(r[0]) for r in rows)

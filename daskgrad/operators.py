@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .core.operators import operate_arrays
+from .errors import OptionTypeError
 from .xr import units as units
 
 __all__ = ["divergence", "laplacian", "vorticity"]
@@ -224,7 +225,11 @@ def _winds(winds: Any, options: dict[str, Any]) -> dict[str, Any]:
 def dim_alias(dim: Any, dims: Any) -> Any:
     """``dims`` is an alias of ``dim``, the word :func:`daskgrad.gradient` uses."""
     if dim is not None and dims is not None:
-        raise TypeError(f"give dim or its alias dims, not both (dim={dim!r}, dims={dims!r})")
+        raise OptionTypeError(
+            "dims",
+            f"give {{opt:dim}} or its alias {{opt:dims}}, not both "
+            f"({{opt:dim={dim!r}}}, {{opt:dims={dims!r}}})",
+        )
     return dims if dim is None else dim
 
 

@@ -279,6 +279,10 @@ ONE_PLACE = {
     "edge_order": "core.plan",
     "nan_policy": "core.plan",
     "datetime_unit": "core.plan",
+    "periodic": "core.plan",
+    "dim": "core.plan",
+    "earth": "core.earth",
+    "spacing": "core.plan",
     "overwrite": "io.target",
     "zarr_format": "io.writer",
     "store_timeout": "io.writer",
@@ -316,7 +320,7 @@ def test_choices_are_the_engines_constants():
 
 
 def test_operator_dim_count_refused_alike(capsys, data):
-    """An operator's two dims, x then y: one check (xr.gradient.requested_dims) for the API
+    """An operator's two dims, x then y: one check (core.plan.normalize_dims) for the API
     and the command line, each in its own words."""
     root, _, _ = data
     uv = xr.open_zarr(root / "uv.zarr")
@@ -329,7 +333,7 @@ def test_operator_dim_count_refused_alike(capsys, data):
 
 
 def test_array_operator_dims_name_the_option():
-    """On arrays the operators' dims are checked by the core's plan (core.plan.operator_dims)."""
+    """On arrays the operators' dims are checked by the core's plan (core.plan.normalize_dims)."""
     a = np.arange(12.0).reshape(3, 4)
     with pytest.raises(OptionError) as caught:
         daskgrad.laplacian(a, dim=())
@@ -362,7 +366,8 @@ def test_geospatial_operator_dims_name_the_option(data):
     ],
 )
 def test_xarray_spacing_refusals_name_the_option(data, spacing, cls, words):
-    """spacing by dim name is checked once in the xarray layer (xr.gradient.dim_spacings)."""
+    """spacing by dim name is checked by the one check of spacing (core.plan.normalize_spacing),
+    which the xarray layer hands it to."""
     _, ds, _ = data
     with pytest.raises(cls) as caught:
         daskgrad.gradient(ds.t, dim="x", spacing=spacing)
@@ -401,7 +406,8 @@ def test_periodic_with_a_period_accepted_alike(capsys, data):
     ],
 )
 def test_geospatial_periodic_names_the_option(data, periodic, cls, words):
-    """A geospatial grid's periodic (does the longitude wrap?) is checked in one method."""
+    """A geospatial grid's periodic (does the longitude wrap?) is checked by the one check of
+    periodic (core.plan.normalize_periodic), given what the grid knows of its longitude."""
     _, _, geo = data
     regional = geo.t.isel(lon=slice(0, 4))
     with pytest.raises(cls) as caught:
@@ -424,23 +430,74 @@ def test_grid_summary_names_the_earth_in_each_callers_words(capsys, data):
     assert "earth=" not in said.out + said.err
 
 
-XR_LAYER = {  # the one function of the xarray layer that checks each option
-    "dim": {"xr.gradient.requested_dims"},
-    "spacing": {"xr.gradient.dim_spacings"},
-    # periodic by dim name (gradients, operators), and a geospatial grid's wrap (True/False)
-    "periodic": {"xr.gradient.dim_periods", "xr.grid._periodic_1d"},
-    "earth": {"xr.cf.data_earth"},
+ONE_FUNCTION = {  # the one function that checks each option, for arrays and xarray alike
+    "accuracy": "core.plan.normalize_accuracy",
+    "edge_order": "core.plan.normalize_edge_order",
+    "nan_policy": "core.plan.normalize_nan_policy",
+    "periodic": "core.plan.normalize_periodic",
+    "dim": "core.plan.normalize_dims",
+    "earth": "core.earth.make_earth",
+    "spacing": "core.plan.normalize_spacing",
 }
 
 
-def test_dim_spacing_periodic_earth_checked_once_per_layer():
-    """The array core checks array-level options in core.plan (the earth's value in
-    core.earth); the xarray layer in one function each; the operators no more."""
+@pytest.mark.parametrize("option", sorted(ONE_FUNCTION))
+def test_option_checked_in_one_function(option):
+    """Every raise that names the option is in one function (benchmarks/layout_metrics.py
+    counts them): the array core's, for arrays, xarray objects, the geospatial grid and the
+    command line; the layers above translate (dim names to axes, coordinates to spacing)."""
     raising, _ = _metrics().checks()
-    for option, functions in XR_LAYER.items():
-        places = set(raising[option])
-        assert {f for f in places if f.startswith("xr.")} == functions, (option, places)
-        core = {f.rsplit(".", 1)[0] for f in places if f.startswith("core.")}
-        assert core <= {"core.plan", "core.earth", "core.kinematics_vertical"}, (option, core)
-        assert not {f for f in places if f.startswith(("core.operators", "xr.operators"))}
-        assert not {f for f in places if f.startswith("cli.quantities.check")}
+    assert raising[option] == [ONE_FUNCTION[option]], raising[option]
+
+
+def test_flag_rules_are_the_command_lines_own():
+    """The raises the metric lists apart as flag rules (which flags go together) are
+    UsageErrors of the command line only, and each names two flags."""
+    rules: dict = {}
+    _metrics().checks(rules)
+    every = {f for found in rules.values() for f in found}
+    assert every and all(f.startswith("cli.") for f in every), every
+
+
+def test_dims_alias_names_the_alias():
+    a = np.ones((3, 4))
+    with pytest.raises(OptionTypeError) as caught:
+        daskgrad.laplacian(a, dim=0, dims=1)
+    assert caught.value.option == "dims" and isinstance(caught.value, TypeError)
+    assert str(caught.value) == "give dim or its alias dims, not both (dim=0, dims=1)"
+
+
+def test_periodic_dim_not_differentiated_refused_alike(capsys, data):
+    """--periodic nope names the flag (it said 'unknown dim'), in the engine's words."""
+    root, ds, _ = data
+    err = api(lambda: daskgrad.gradient(ds.t, dim="x", periodic="nope"))
+    code, line = cli(capsys, root, "--dim", "x", "--periodic", "nope")
+    assert isinstance(err, OptionError) and err.option == "periodic"
+    assert str(err) == "periodic dim 'nope' is not one of the differentiated dims ['x']"
+    assert code == 2 and line == "--periodic dim 'nope' is not one of the differentiated dims ['x']"
+
+
+def test_geospatial_no_periodic_alike(capsys, data):
+    """--geospatial --no-periodic is periodic=False: a global longitude is not wrapped, its
+    seam columns take numpy's one-sided differences (the default wraps them)."""
+    root, _, geo = data
+    ddx, _ = daskgrad.geospatial_gradient(geo.t, periodic=False)
+    assert cli(capsys, root, "--geospatial", "--no-periodic", input="geo.zarr")[0] == 0
+    out = xr.open_zarr(root / "out.zarr")
+    np.testing.assert_allclose(out.dt_dx.values, ddx.values, rtol=1e-12)
+    r, phi = 6371008.8, np.radians(geo.lat.values)[:, None]
+    oracle = np.gradient(geo.t.values, np.radians(geo.lon.values), axis=1) / (r * np.cos(phi))
+    np.testing.assert_allclose(ddx.values, oracle, rtol=1e-10)
+    assert cli(capsys, root, "--geospatial", input="geo.zarr")[0] == 0
+    wrapped = xr.open_zarr(root / "out.zarr").dt_dx.values
+    assert not np.allclose(wrapped[:, 0], oracle[:, 0])
+    code, line = cli(capsys, root, "--dim", "x", "--periodic", "x=11", "--no-periodic")
+    assert code == 2 and line == "argument --no-periodic: not allowed with argument --periodic"
+
+
+def test_no_periodic_is_in_the_help(capsys):
+    with pytest.raises(SystemExit):
+        from daskgrad.cli.parser import build_parser
+
+        build_parser().parse_args(["run", "--help"])
+    assert "--no-periodic" in capsys.readouterr().out

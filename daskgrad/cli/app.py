@@ -437,7 +437,10 @@ def _request(args: argparse.Namespace):
             "longitude coordinates"
         )
     if args.geospatial and args.periodic:
-        raise UsageError("--periodic does not go with --geospatial: a global longitude wraps")
+        raise UsageError(
+            "--periodic does not go with --geospatial: a longitude that covers the globe wraps "
+            "by itself (--no-periodic: not even then)"
+        )
     given = [
         f
         for f in ("earth", "latitude", "longitude", "crs", "winds")
@@ -456,6 +459,7 @@ def _request(args: argparse.Namespace):
         longitude=args.longitude,
         quantities=asked(args),
         vertical=args.vertical,
+        periodic=False if args.no_periodic else None,
     )
 
 

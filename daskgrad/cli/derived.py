@@ -31,6 +31,7 @@ class Request:
     laplacian: list[str] = field(default_factory=list)
     quantities: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     vertical: str | None = None
+    periodic: bool | None = None  # the grid's wrap (--no-periodic: False)
 
     def __post_init__(self) -> None:
         given = [
@@ -126,6 +127,7 @@ def _geospatial_context(ds: Any, request: Request, stencil: dict[str, Any]) -> C
             longitude=request.longitude,
             earth=request.earth,
             crs=request.crs,
+            periodic=request.periodic,
         )
     except ProjectionCoordinatesMissing as e:  # the API's words ask for x=/y=
         where = f"--crs {request.crs}" if e.given else "the input's grid_mapping"

@@ -111,7 +111,8 @@ def prepare(
             ds, dims, variables, edge_order, periodic, accuracy, nan_policy, request
         )
     periodic = periodic or {}
-    known_dims(ds, [*dims, *periodic])  # --dim given twice: refused by the xr layer's check
+    # --dim given twice, a --periodic dim not differentiated: refused by the engine's checks
+    known_dims(ds, dims)
     if variables:
         for v in variables:
             if v not in ds.data_vars:
@@ -199,7 +200,7 @@ def _prepare_derived(ds, dims, variables, edge_order, periodic, accuracy, nan_po
     import xarray as xr
 
     periodic = periodic or {}
-    known_dims(ds, [*dims, *periodic, *([request.vertical] if request.vertical else [])])
+    known_dims(ds, [*dims, *([request.vertical] if request.vertical else [])])
     # every input chunk of the quantities read once, by one task all their outputs share
     ds = read_once(ds, request.variables())
     opts = {"accuracy": accuracy, "edge_order": edge_order, "nan_policy": nan_policy}

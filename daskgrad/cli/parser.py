@@ -217,7 +217,7 @@ def _add_run(run: argparse.ArgumentParser) -> None:
 
 
 def _add_stencil(run: argparse.ArgumentParser) -> None:
-    """--edge-order, --accuracy, --nan-policy, --periodic: choices from core.stencil's
+    """--edge-order, --accuracy, --nan-policy, --periodic/--no-periodic: choices from core.stencil's
     constants (validated once, by core.plan)."""
     run.add_argument(
         "--edge-order", type=int, choices=EDGE_ORDERS, default=1, help="default %(default)s"
@@ -237,12 +237,19 @@ def _add_stencil(run: argparse.ArgumentParser) -> None:
         help="omit: differentiate each run of values between NaNs (a land mask) on its own, "
         "instead of letting a NaN spread to its neighbours (default %(default)s)",
     )
-    run.add_argument(
+    wrap = run.add_mutually_exclusive_group()
+    wrap.add_argument(
         "--periodic",
         action="append",
         default=[],
         metavar="DIM[=PERIOD]",
         help="wrap this dim around (repeatable); PERIOD is needed unless its coordinate is uniform",
+    )
+    wrap.add_argument(
+        "--no-periodic",
+        action="store_true",
+        help="wrap no dim around: with --geospatial, not even a longitude that covers the globe "
+        "(the API's periodic=False); without it, no dim wraps unless --periodic says so",
     )
 
 

@@ -117,26 +117,58 @@ def ellipsoid(a: float, inverse_flattening: float) -> Earth:
 EARTHS = ("sphere", "wgs84")
 
 
-def make_earth(earth: Any, radius: Any = None) -> Earth:
-    """The earth model named by ``earth`` ("sphere" or "wgs84"), with ``radius`` for a sphere."""
+def make_earth(
+    earth: Any,
+    radius: Any = None,
+    *,
+    data: Earth | None = None,
+    source: str = "",
+    rotated: bool = False,
+) -> Earth:
+    """The earth model named by ``earth`` ("sphere", the default, or "wgs84"), with
+    ``radius`` for a sphere: the one check of ``earth`` (and ``radius``). ``data``: the earth
+    of the data's CRS (named by ``source``), which ``earth``/``radius``, when given, must
+    agree with; it is then the result. ``rotated``: a rotated-pole grid's, a sphere."""
     kind = earth.lower() if isinstance(earth, str) else earth
+    if rotated and earth is not None and str(earth).lower() != "sphere":
+        raise OptionError(
+            "earth",
+            f"{{opt:earth={earth!r}}}: a rotated-pole grid ({source}) is a latitude/longitude "
+            "grid on a rotated sphere; pass {opt:earth='sphere'} (and {opt:radius})",
+        )
+    if data is not None and earth is None and radius is None:
+        return data
+    kind = "sphere" if earth is None else kind
     if kind not in EARTHS:
         allowed = " or ".join(map(repr, EARTHS))
         raise OptionError("earth", f"{{opt:earth}} must be {allowed}; got {earth!r}")
-    if kind == "wgs84":
-        if radius is not None:
-            raise OptionError(
-                "radius",
-                f"{{opt:radius={radius!r}}} applies to {{opt:earth='sphere'}} only; WGS84 has "
-                "its own axes",
-            )
-        return Earth("wgs84", WGS84_A, WGS84_F * (2 - WGS84_F))
-    if radius is None:
-        return Earth("sphere", SPHERE_RADIUS)
+    if kind == "wgs84" and radius is not None:
+        raise OptionError(
+            "radius",
+            f"{{opt:radius={radius!r}}} applies to {{opt:earth='sphere'}} only; WGS84 has "
+            "its own axes",
+        )
     ok = isinstance(radius, numbers.Real) and not isinstance(radius, bool)
-    if not ok or not math.isfinite(radius) or radius <= 0:
+    if radius is not None and (not ok or not math.isfinite(radius) or radius <= 0):
         raise ValueError(f"radius must be a positive number of metres; got {radius!r}")
-    return Earth("sphere", float(radius))
+    if kind == "wgs84":
+        mine = Earth("wgs84", WGS84_A, WGS84_F * (2 - WGS84_F))
+    else:
+        mine = Earth("sphere", SPHERE_RADIUS if radius is None else float(radius))
+    if data is None:
+        return mine
+    if kind == "sphere" and earth is not None and radius is None and data.e2 == 0:
+        mine = data
+    if not mine.same(data):
+        what = ", ".join(
+            f"{{opt:{k}={v!r}}}" for k, v in (("earth", earth), ("radius", radius)) if v is not None
+        )
+        raise OptionError(
+            "earth" if earth is not None else "radius",
+            f"{what} ({mine.describe()}) contradicts the earth of the data's CRS "
+            f"({data.describe()}, {source}); drop it, or change the grid_mapping",
+        )
+    return data
 
 
 def radians_per_unit(units: Any, name: Any, what: str) -> float | None:

@@ -15,7 +15,7 @@ each of the same order of accuracy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -34,7 +34,13 @@ from .kinematics import (
 )
 from .metric import Factors, MetricModel, scaled, tensor_component
 from .operators import masked_run
-from .plan import is_dask_collection, is_masked, is_scalar
+from .plan import (
+    is_dask_collection,
+    is_masked,
+    is_scalar,
+    normalize_periodic,
+    normalize_spacing,
+)
 
 # J kg-1 K-1, MetPy's gas constant of dry air exactly (287.047 to its 3 decimals): R / Md, the
 # molar gas constant over the molar mass of dry air; 287.047 itself is 1.7e-6 off MetPy's Q
@@ -139,7 +145,7 @@ def potential_vorticity_arrays(
             formula,
             1,
             axes,
-            spacing=[*_horizontal_spacing(spacing), vert.spacing],
+            spacing=[*_horizontal_spacing(spacing, axes, data[0].shape), vert.spacing],
             accuracy=accuracy,
             edge_order=edge_order,
             nan_policy=nan_policy,
@@ -222,7 +228,7 @@ def q_vector_arrays(
             formula,
             2,
             horizontal,
-            spacing=_horizontal_spacing(spacing),
+            spacing=_horizontal_spacing(spacing, axes, data[0].shape),
             accuracy=accuracy,
             edge_order=edge_order,
             nan_policy=nan_policy,
@@ -297,7 +303,7 @@ def advection_arrays(
             formula,
             1,
             axes,
-            spacing=[*_horizontal_spacing(spacing), vert.spacing],
+            spacing=[*_horizontal_spacing(spacing, axes, data[0].shape), vert.spacing],
             accuracy=accuracy,
             edge_order=edge_order,
             nan_policy=nan_policy,
@@ -549,29 +555,16 @@ def _axis(a: Any, ndim: int, name: str) -> int:
     return int(a) % ndim
 
 
-def _horizontal_spacing(spacing: Any) -> list[Any]:
-    if spacing is None:
-        return [1.0, 1.0]
-    if is_scalar(spacing):
-        return [spacing, spacing]
-    if isinstance(spacing, Sequence | np.ndarray) and len(spacing) == 2:
-        return list(spacing)
-    raise ValueError("spacing must be one scalar or two spacings (x, y)")
+def _horizontal_spacing(spacing: Any, axes: Sequence[int], shape: tuple[int, ...]) -> list[Any]:
+    """The spacings of the horizontal dims (x, y): one check of ``spacing``, core.plan's."""
+    return list(normalize_spacing(spacing, tuple(axes[:2]), tuple(shape)))
 
 
 def _periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> Any:
-    """``periodic`` for the horizontal dims only: True means both; the vertical never is."""
-    if periodic is True:
-        return dict.fromkeys(axes[:2])
-    if len(axes) < 3 or periodic is None or periodic is False:
-        return periodic
-    named = periodic.keys() if isinstance(periodic, Mapping) else np.atleast_1d(periodic)
-    for k in named:
-        if isinstance(k, int | np.integer) and -ndim <= k < ndim and k % ndim == axes[_Z]:
-            raise ValueError(
-                f"periodic names the vertical dim {axes[_Z]}; only horizontal dims are periodic"
-            )
-    return periodic
+    """``periodic`` for the horizontal dims only: True means both; the vertical never is
+    (refused by the one check of ``periodic``, core.plan)."""
+    vertical = axes[_Z] if len(axes) > 2 else None
+    return normalize_periodic(periodic, axes[:2], (0,) * ndim, vertical=vertical) or None
 
 
 def vertical_coordinate(coord: Any, like: Any, axis: int, name: str, *, step: bool) -> Vertical:

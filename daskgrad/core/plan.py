@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+import math
 import numbers
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,10 +94,82 @@ def output_dtype(dtype: np.dtype) -> np.dtype:
     )
 
 
-def normalize_dims(dim: Any, ndim: int) -> tuple[int, ...]:
-    if dim is None:
+def normalize_dims(
+    dim: Any,
+    ndim: int,
+    *,
+    kind: str | None = None,
+    names: Sequence[Hashable] | None = None,
+    horizontal: tuple[tuple[Hashable, ...], str] | None = None,
+    shape: tuple[Any, ...] | None = None,
+) -> tuple[int, ...]:
+    """The axes ``dim`` names: the one check of ``dim``, for arrays and for xarray objects.
+
+    ``dim`` is None (every dim), an int or a sequence of ints (negatives count from the end);
+    with ``names`` (the dims of the caller's input, e.g. an xarray object's) it names them
+    instead. ``kind``: an operator's name; its dims are then two, x then y (None: the last
+    two), or for ``"laplacian"`` at least one (None: all). ``horizontal``: a geospatial
+    grid's dims and its coordinates' names, which ``dim``, if given, must be. ``shape``: the
+    input's, whose differentiated dims must have known sizes (dask's NaN after boolean
+    indexing).
+
+    Examples
+    --------
+    >>> normalize_dims(-1, 3), normalize_dims(None, 2, kind="divergence")
+    ((2,), (1, 0))
+    >>> normalize_dims("x", 2, names=("y", "x"))
+    (1,)
+    >>> normalize_dims(["x", "z"], 2, names=("y", "x"))
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionError: dim 'z' is not a dim of the input; its dims are ('y', 'x')
+    >>> normalize_dims((0,), 2, kind="vorticity")
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionError: vorticity needs dim=(x, y), two dims; got dim=(0,)
+    """
+    if horizontal is not None:
+        grid_dims, coords = horizontal
+        if dim is not None and set(np.atleast_1d(dim).tolist()) != set(grid_dims):
+            raise OptionError(
+                "dim",
+                f"{kind} with {{opt:geospatial=True}} works on the horizontal dims {grid_dims} "
+                f"of {coords}; got {{opt:dim={dim!r}}}",
+            )
+        dim = list(grid_dims)
+    given = dim
+    if kind == "laplacian":
+        if dim is None:
+            dim = list(range(ndim) if names is None else names)
+            given = tuple(dim)
+        dim = [dim] if np.ndim(dim) == 0 else list(dim)
+        if not dim:
+            raise OptionError("dim", f"laplacian needs at least one dim; got {{opt:dim={given!r}}}")
+    elif kind is not None:
+        if dim is None:
+            dim = (-1, -2) if names is None else [names[-1], names[-2]]
+        if np.ndim(dim) != 1 or len(dim) != 2:
+            what = "two dim names" if names is not None else "two dims"
+            raise OptionError(
+                "dim", f"{kind} needs {{opt:dim=(x, y)}}, {what}; got {{opt:dim={given!r}}}"
+            )
+    if dim is None and names is not None:
         return tuple(range(ndim))
-    dims = [dim] if _is_integer(dim) or isinstance(dim, str) else dim
+    if names is not None:
+        if isinstance(dim, str) or not isinstance(dim, Sequence) or np.ndim(dim) == 0:
+            dim = [dim]
+        for d in dim:
+            if d not in names:
+                raise OptionError(
+                    "dim",
+                    f"{{opt:dim}} {d!r} is not a dim of the input; its dims are {tuple(names)}",
+                )
+        if len(set(dim)) != len(dim):
+            raise OptionError("dim", f"{{opt:dim}} has repeated entries: {list(dim)!r}")
+        return tuple(list(names).index(d) for d in dim)
+    dims = (
+        range(ndim) if dim is None else [dim] if _is_integer(dim) or isinstance(dim, str) else dim
+    )
     if not isinstance(dims, Sequence | np.ndarray) or isinstance(dims, str):
         raise TypeError(f"dim must be None, an int or a sequence of ints; got {dim!r}")
     out = []
@@ -107,36 +181,25 @@ def normalize_dims(dim: Any, ndim: int) -> tuple[int, ...]:
             raise AxisError(f"dim {d} is out of range for an input with {ndim} dims")
         out.append(d % ndim)
     if len(set(out)) != len(out):
-        raise ValueError(f"dim has repeated entries: {tuple(dims)!r}")
+        raise OptionError("dim", f"{{opt:dim}} has repeated entries: {tuple(dims)!r}")
+    for ax in out:
+        if shape is not None and np.isnan(shape[ax]):
+            raise ValueError(
+                f"dim {ax} has unknown chunk sizes (NaN, as after boolean indexing) and is "
+                "differentiated; call .compute_chunk_sizes() on the dask array first"
+            )
     return tuple(out)
 
 
-def operator_dims(kind: str, dims: Any, ndim: int) -> Any:
-    """The dims of the operator ``kind`` on arrays: every dim (None) or at least one for a
-    Laplacian, else two, x then y (None: the last two, ``(-1, -2)``). Each dim itself is
-    checked by :func:`normalize_dims` when the plan is made.
+def operator_dims(kind: str, dims: Any, ndim: int) -> tuple[int, ...]:
+    """The axes of the operator ``kind`` on arrays, checked by :func:`normalize_dims`.
 
     Examples
     --------
     >>> operator_dims("laplacian", 1, 2), operator_dims("divergence", None, 3)
-    ((1,), (-1, -2))
-    >>> operator_dims("vorticity", (0,), 2)
-    Traceback (most recent call last):
-    ...
-    daskgrad.errors.OptionError: vorticity needs dim=(x, y), two dims; got dim=(0,)
+    ((1,), (2, 1))
     """
-    if kind == "laplacian":
-        dims = tuple(range(ndim)) if dims is None else dims
-        dims = (dims,) if np.ndim(dims) == 0 else tuple(dims)
-        if not dims:
-            raise OptionError("dim", f"laplacian needs at least one dim; got {{opt:dim={dims!r}}}")
-        return dims
-    dims = (-1, -2) if dims is None else dims
-    if np.ndim(dims) != 1 or len(dims) != 2:
-        raise OptionError(
-            "dim", f"{kind} needs {{opt:dim=(x, y)}}, two dims; got {{opt:dim={dims!r}}}"
-        )
-    return dims
+    return normalize_dims(dims, ndim, kind=kind)
 
 
 def normalize_edge_order(edge_order: Any, accuracy: Any = 2) -> int:
@@ -157,9 +220,18 @@ def normalize_edge_order(edge_order: Any, accuracy: Any = 2) -> int:
     return int(edge_order)
 
 
-def normalize_accuracy(accuracy: Any, edge_order: Any = None) -> int:
+# datetime64/timedelta64 data take numpy.gradient's own arithmetic (see core.eager)
+_NUMPY_ONLY = (
+    "{dtype} input is differentiated with numpy.gradient's own arithmetic, which has "
+    "{{opt:accuracy=2}} and {{opt:nan_policy='propagate'}} only; convert it to float for "
+    "higher orders or {{opt:nan_policy='omit'}}"
+)
+
+
+def normalize_accuracy(accuracy: Any, edge_order: Any = None, numpy_only: Any = False) -> int:
     """``accuracy``, one of ``ACCURACIES``; with ``edge_order`` given, the two checked
-    together (:func:`normalize_edge_order`)."""
+    together (:func:`normalize_edge_order`). ``numpy_only``: the dtype of input that only
+    numpy.gradient's arithmetic differentiates (accuracy 2), else False."""
     allowed = ", ".join(map(str, ACCURACIES))
     if not _is_integer(accuracy):
         raise OptionTypeError(
@@ -171,16 +243,22 @@ def normalize_accuracy(accuracy: Any, edge_order: Any = None) -> int:
         )
     if edge_order is not None:
         normalize_edge_order(edge_order, accuracy)
+    if numpy_only and accuracy != 2:
+        raise OptionTypeError("accuracy", _NUMPY_ONLY.format(dtype=numpy_only))
     return int(accuracy)
 
 
-def normalize_nan_policy(nan_policy: Any) -> str:
+def normalize_nan_policy(nan_policy: Any, numpy_only: Any = False) -> str:
+    """``nan_policy``, one of ``NAN_POLICIES``; ``numpy_only`` as for
+    :func:`normalize_accuracy` (nan_policy 'propagate')."""
     allowed = " or ".join(map(repr, NAN_POLICIES))
     message = f"{{opt:nan_policy}} must be {allowed}; got {nan_policy!r}"
     if not isinstance(nan_policy, str):
         raise OptionTypeError("nan_policy", message)
     if nan_policy not in NAN_POLICIES:
         raise OptionError("nan_policy", message)
+    if numpy_only and nan_policy != "propagate":
+        raise OptionTypeError("nan_policy", _NUMPY_ONLY.format(dtype=numpy_only))
     return nan_policy
 
 
@@ -244,65 +322,111 @@ def is_scalar(x: Any) -> bool:
     )
 
 
-def _scalar_step(h: Any, where: str) -> float:
+def _real(h: Any) -> tuple[float | None, type[Exception] | None, str]:
+    """``h`` as a step (an even coordinate's step stays one), else None, the class of the
+    error and what is wrong (for the check that calls it to raise)."""
     if isinstance(h, bool | str | bytes) or np.iscomplexobj(h):
-        raise TypeError(f"{where} must be a real number; got {h!r}")
+        return None, TypeError, f"must be a real number; got {h!r}"
     try:
-        step = h if isinstance(h, EvenCoords) else float(h)  # an even coordinate's step stays one
+        step = h if isinstance(h, EvenCoords) else float(h)
     except (TypeError, ValueError):
-        raise TypeError(f"{where} must be a real number; got {h!r}") from None
+        return None, TypeError, f"must be a real number; got {h!r}"
     if step == 0 or not np.isfinite(step):
-        raise ValueError(f"{where} must be finite and non-zero; got {step!r}")
-    return step
+        return None, ValueError, f"must be finite and non-zero; got {step!r}"
+    return step, None, ""
 
 
-def _coordinate(x: Any, size: int, index: int, axis: int) -> Any:
-    """A 1-D coordinate as float64; a NumPy one checked to be finite and strictly monotonic
-    (increasing or decreasing, as numpy.gradient allows: a repeat or a turn gives inf or
-    meaningless differences). A dask one is checked as it computes (see core.graph)."""
-    where = f"spacing[{index}] (dim {axis})"
-    field = f"{{spacing:{index}:{axis}}}"  # in the caller's words (see errors.Wording)
-    if not is_dask_collection(x):
-        x = np.asarray(x)
-    if x.ndim != 1:
-        raise ValueError(f"{where} must be a scalar or a 1-D coordinate array; got {x.ndim} dims")
-    if x.dtype.kind not in "iuf":
-        raise TypeError(f"{where} must hold real numbers; got dtype {x.dtype}")
-    if x.shape[0] != size:
-        raise ValueError(
-            f"{where} has {x.shape[0]} coordinates but the dim it spaces has {size} points"
+def _coordinate_fault(x: np.ndarray) -> str:
+    """What makes the float64 NumPy coordinate ``x`` unfit to space a dim ('' when nothing):
+    it must be finite and strictly monotonic, increasing or decreasing, as numpy.gradient
+    allows (a repeat or a turn gives inf or meaningless differences)."""
+    if x.size < 2:
+        return ""
+    dx = np.diff(x)
+    if not np.all(np.isfinite(x)):
+        return "holds non-finite coordinates"
+    if np.any(dx == 0):
+        i = int(np.flatnonzero(dx == 0)[0])
+        return f"repeats the value {float(x[i])!r} at positions {i} and {i + 1}"
+    turns = np.flatnonzero(np.sign(dx) != np.sign(dx[0]))
+    if turns.size:
+        i = int(turns[0])
+        way = "rises" if dx[0] > 0 else "falls"
+        return (
+            f"is not monotonic: it {way} from position 0, then goes from {float(x[i])!r} to "
+            f"{float(x[i + 1])!r} at positions {i} and {i + 1}; sort the data along it first"
         )
-    if is_dask_collection(x):
-        return x.astype(np.float64)
-    x = x.astype(np.float64)
-    if size > 1:
-        dx = np.diff(x)
-        if not np.all(np.isfinite(x)):
-            raise OptionError("spacing", f"{field} holds non-finite coordinates")
-        if np.any(dx == 0):
-            i = int(np.flatnonzero(dx == 0)[0])
-            raise OptionError(
-                "spacing", f"{field} repeats the value {float(x[i])!r} at positions {i} and {i + 1}"
-            )
-        turns = np.flatnonzero(np.sign(dx) != np.sign(dx[0]))
-        if turns.size:
-            i = int(turns[0])
-            way = "rises" if dx[0] > 0 else "falls"
-            raise OptionError(
-                "spacing",
-                f"{field} is not monotonic: it {way} from position 0, then goes from "
-                f"{float(x[i])!r} to {float(x[i + 1])!r} at positions {i} and {i + 1}; sort the "
-                "data along it first",
-            )
-    return x
+    return ""
 
 
-def normalize_spacing(spacing: Any, axes: tuple[int, ...], shape: tuple[int, ...]) -> list[Any]:
+def normalize_spacing(
+    spacing: Any,
+    axes: tuple[int, ...],
+    shape: tuple[int, ...],
+    *,
+    names: Sequence[Hashable] | None = None,
+) -> Any:
+    """One step per axis of ``axes``: a float, or a 1-D float64 coordinate array (NumPy, checked
+    finite and strictly monotonic; dask, checked as it computes, see core.graph). The one
+    check of ``spacing``.
+
+    ``spacing``: None (1), a scalar, or one scalar or 1-D coordinate array per axis. With
+    ``names`` (the dims of an xarray object) it is None, a scalar or a mapping {dim name:
+    scalar or 1-D array} whose names must be differentiated dims, and the result is that
+    mapping by axis, {axis: value}, checked for shape only (the values are checked when the
+    plan is made).
+
+    Examples
+    --------
+    >>> normalize_spacing([2, [0, 1, 3]], (0, 1), (4, 3))
+    [2.0, array([0., 1., 3.])]
+    >>> normalize_spacing({"x": 2.0}, (1,), (4, 3), names=("y", "x"))
+    {1: 2.0}
+    """
     k = len(axes)
+    if names is not None:
+        if spacing is None:
+            return {}
+        if not isinstance(spacing, Mapping):
+            if np.ndim(spacing) != 0:
+                raise OptionTypeError(
+                    "spacing",
+                    "{opt:spacing} must be None, a scalar or a mapping from dim names to scalars "
+                    f"or 1-D arrays for xarray input; got {type(spacing).__name__}",
+                )
+            spacing = {names[a]: spacing for a in axes}
+        differentiated = [names[a] for a in axes]
+        for d in spacing:
+            if d not in names:
+                raise OptionError(
+                    "spacing",
+                    f"{{opt:spacing}} given for dim {d!r} is not a dim of the input; its dims "
+                    f"are {tuple(names)}",
+                )
+            if list(names).index(d) not in axes:
+                raise OptionError(
+                    "spacing",
+                    f"{{opt:spacing}} given for dim {d!r}, which is not differentiated "
+                    f"({differentiated})",
+                )
+        out_named = {}
+        for d, h in spacing.items():
+            ax = list(names).index(d)
+            if np.shape(h) not in ((), (shape[ax],)):
+                raise OptionError(
+                    "spacing",
+                    f"{{opt:spacing}} for dim {d!r} must be a scalar or a 1-D array of its "
+                    f"{shape[ax]} points; got shape {np.shape(h)}",
+                )
+            out_named[ax] = h
+        return out_named
     if spacing is None:
         return [1.0] * k
     if is_scalar(spacing):
-        return [_scalar_step(spacing, "spacing")] * k
+        step, cls, fault = _real(spacing)
+        if cls is not None:
+            raise cls(f"spacing {fault}")
+        return [step] * k
     if isinstance(spacing, Mapping | str) or not isinstance(spacing, Sequence | np.ndarray):
         raise TypeError(
             "spacing must be None, a scalar, or a sequence with one scalar or 1-D coordinate "
@@ -314,61 +438,266 @@ def normalize_spacing(spacing: Any, axes: tuple[int, ...], shape: tuple[int, ...
             f"(dims {axes}); give one scalar or 1-D coordinate array per dim, "
             "e.g. spacing=[x] for a single dim"
         )
-    out = []
-    for i, (h, ax) in enumerate(zip(spacing, axes, strict=True)):
-        if is_scalar(h):
-            out.append(_scalar_step(h, f"spacing[{i}] (dim {ax})"))
-        else:
-            out.append(_coordinate(h, shape[ax], i, ax))
+    out: list[Any] = []
+    for i, (x, ax) in enumerate(zip(spacing, axes, strict=True)):
+        where = f"spacing[{i}] (dim {ax})"
+        if is_scalar(x):
+            step, cls, fault = _real(x)
+            if cls is not None:
+                raise cls(f"{where} {fault}")
+            out.append(step)
+            continue
+        x = x if is_dask_collection(x) else np.asarray(x)
+        if x.ndim != 1:
+            raise ValueError(
+                f"{where} must be a scalar or a 1-D coordinate array; got {x.ndim} dims"
+            )
+        if x.dtype.kind not in "iuf":
+            raise TypeError(f"{where} must hold real numbers; got dtype {x.dtype}")
+        if x.shape[0] != shape[ax]:
+            raise ValueError(
+                f"{where} has {x.shape[0]} coordinates but the dim it spaces has {shape[ax]} points"
+            )
+        x = x.astype(np.float64)
+        fault = "" if is_dask_collection(x) else _coordinate_fault(x)
+        if fault:  # {spacing:…}: in the caller's words (see errors.Wording)
+            raise OptionError("spacing", f"{{spacing:{i}:{ax}}} {fault}")
+        out.append(x)
     return out
 
 
-def normalize_periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> dict[int, Any]:
-    """Return {axis: period or None}; None means "derive the period from uniform spacing"."""
+Fault = tuple[type, str]  # the class of a check's error and its template: what is wrong
+
+
+@dataclass(frozen=True)
+class Longitude:
+    """What a geospatial grid knows of its longitude, for :func:`normalize_periodic`:
+    ``no_wrap`` says why the grid never wraps (projected, rotated, 2-D coordinates), else
+    None; ``lazy``: a dask longitude (not inspected); ``covers``: evenly spaced over 360°;
+    ``covers_asked``: covers the globe when a wrap is asked for (uneven, its gap no larger
+    than its steps); ``points`` and ``span`` (degrees) for the message."""
+
+    name: Hashable
+    no_wrap: str | None = None
+    lazy: bool = False
+    covers: bool = False
+    covers_asked: bool = False
+    points: int = 0
+    span: float = 0.0
+
+
+def normalize_periodic(
+    periodic: Any,
+    axes: tuple[int, ...],
+    shape: tuple[int, ...],
+    steps: Sequence[Any] | None = None,
+    *,
+    names: Sequence[Hashable] | None = None,
+    vertical: int | None = None,
+    time_units: Mapping[int, str | None] | None = None,
+    longitude: Longitude | None = None,
+) -> dict[int, Any]:
+    """{axis: period} of the periodic axes among ``axes``: the one check of ``periodic``.
+
+    ``periodic`` is None/False, True (every axis of ``axes``), an axis or a sequence of axes,
+    or a mapping {axis: period} (period None: from the spacing). With ``names`` (the dims of
+    an xarray object) it names dims; a name given alone takes the period n·step of its evenly
+    spaced coordinate. ``steps``: the spacing of each axis of ``axes`` (a float or a 1-D
+    coordinate array); with them a period is resolved (n·|step| for a scalar spacing) and
+    checked against the coordinates. ``vertical``: an axis that never wraps (a vertical
+    derivative's). ``time_units``: {axis: the numpy time unit its coordinate is in, or None},
+    which a timedelta period is converted to. ``longitude``: a geospatial grid's, whose
+    ``periodic`` is None (wrap a longitude covering the globe), True or False; the result is
+    then {0: None} when it wraps, else {}.
+
+    Examples
+    --------
+    >>> normalize_periodic(True, (0, 1), (4, 5), [2.0, 1.0])
+    {0: 8.0, 1: 5.0}
+    >>> normalize_periodic({"x": 360.0}, (1,), (3, 4), names=("y", "x"))
+    {1: 360.0}
+    >>> normalize_periodic([2], (0,), (3, 4, 5))
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionError: periodic dim 2 is not one of the differentiated dims (0,)
+    """
+    fault: Fault | None
+    if longitude is not None:
+        out, fault = _longitude_wrap(periodic, longitude)
+    else:
+        out, fault = _periodic_items(periodic, axes, len(shape), names, vertical, time_units)
+    step_of = dict(zip(axes, steps or (), strict=False))
+    for ax, period in out.items() if steps is not None and fault is None else ():
+        out[ax], fault = _period_of(period, step_of[ax], shape[ax], ax, names is not None)
+        if fault is not None:
+            break
+    if fault is not None:
+        cls, template = fault
+        if cls is AxisError:
+            raise AxisError(template)
+        raise cls("periodic", template, names)
+    return out
+
+
+def _longitude_wrap(periodic: Any, lon: Longitude) -> tuple[dict[int, Any], Fault | None]:
+    """For :func:`normalize_periodic`: {0: None} if a geospatial grid's longitude wraps, else
+    {}; or what is wrong with ``periodic``."""
+    if periodic not in (None, True, False):
+        return {}, (
+            OptionTypeError,
+            f"{{opt:periodic}} must be None, True or False; got {periodic!r}",
+        )
+    if lon.no_wrap is not None and periodic:
+        return {}, (OptionError, f"{{opt:periodic=True}} {lon.no_wrap}")
+    if lon.no_wrap is not None or periodic is False or (periodic is None and lon.lazy):
+        return {}, None
+    if periodic and not (lon.lazy or lon.covers or lon.covers_asked):
+        repeats = " (its last point repeats the first; drop it)" * math.isclose(lon.span, 360)
+        return {}, (
+            OptionError,
+            f"{{opt:periodic=True}} but longitude {lon.name!r} does not cover the globe: "
+            f"{lon.points} points spanning {lon.span:.6g} degrees{repeats}",
+        )
+    return ({0: None} if periodic or lon.covers else {}), None
+
+
+def _periodic_items(
+    periodic: Any,
+    axes: tuple[int, ...],
+    ndim: int,
+    names: Sequence[Hashable] | None,
+    vertical: int | None,
+    time_units: Mapping[int, str | None] | None,
+) -> tuple[dict[int, Any], Fault | None]:
+    """For :func:`normalize_periodic`: {axis: period as given, a number or None}, or what is
+    wrong with ``periodic``."""
     if periodic is None or periodic is False:
-        return {}
+        return {}, None
+    by_name = names is not None and periodic is not True
     if periodic is True:
-        return dict.fromkeys(axes)
-    if isinstance(periodic, Mapping):
+        items: list[tuple[Any, Any]] = [(a, None) for a in axes]
+    elif isinstance(periodic, Mapping):
         items = list(periodic.items())
-    elif _is_integer(periodic):
+    elif _is_integer(periodic) or (
+        by_name and (isinstance(periodic, str) or not isinstance(periodic, Sequence))
+    ):
         items = [(periodic, None)]
     elif isinstance(periodic, Sequence) and not isinstance(periodic, str):
         items = [(p, None) for p in periodic]
+        if by_name and len(set(periodic)) < len(periodic):
+            return {}, (OptionError, f"{{opt:periodic}} has repeated entries: {list(periodic)!r}")
     else:
-        raise OptionTypeError(
-            "periodic",
+        return {}, (
+            OptionTypeError,
             "{opt:periodic} must be None, True, an int, a sequence of ints or a mapping "
             f"from dim to period; got {periodic!r}",
         )
     out: dict[int, Any] = {}
     given: dict[int, Any] = {}
     for d, period in items:
-        if not _is_integer(d):
-            raise OptionTypeError("periodic", f"{{opt:periodic}} dims must be ints; got {d!r}")
-        if not -ndim <= d < ndim:
-            raise AxisError(f"periodic dim {d} is out of range for an input with {ndim} dims")
-        if d % ndim in given:
-            raise OptionError(
-                "periodic",
-                f"{{opt:periodic}} names {{dim:{d % ndim}}} twice, as {given[d % ndim]!r} and "
-                f"{d!r}; give each dim once",
+        if by_name:
+            assert names is not None
+            if d not in names or list(names).index(d) not in axes:
+                differentiated = [names[a] for a in axes]
+                return {}, (
+                    OptionError,
+                    f"{{opt:periodic}} dim {d!r} is not one of the differentiated dims "
+                    f"{differentiated}",
+                )
+            ax = list(names).index(d)
+        elif not _is_integer(d):
+            return {}, (OptionTypeError, f"{{opt:periodic}} dims must be ints; got {d!r}")
+        elif not -ndim <= d < ndim:
+            return {}, (
+                AxisError,
+                f"periodic dim {d} is out of range for an input with {ndim} dims",
             )
-        given[d % ndim] = d
-        d = d % ndim
-        if d not in axes:
-            raise OptionError(
-                "periodic",
-                f"{{opt:periodic}} {{dim:{d}}} is not one of the differentiated dims {axes}",
+        else:
+            ax = d % ndim
+            if ax in given:
+                return {}, (
+                    OptionError,
+                    f"{{opt:periodic}} names {{dim:{ax}}} twice, as {given[ax]!r} and {d!r}; "
+                    "give each dim once",
+                )
+            given[ax] = d
+        if ax == vertical:
+            return {}, (
+                OptionError,
+                f"{{opt:periodic}} names the vertical dim {ax}; only horizontal dims are periodic",
             )
+        if ax not in axes:
+            return {}, (
+                OptionError,
+                f"{{opt:periodic}} {{dim:{ax}}} is not one of the differentiated dims {axes}",
+            )
+        if isinstance(period, np.timedelta64 | datetime.timedelta):
+            unit = (time_units or {}).get(ax)
+            if unit is None:
+                return {}, (
+                    OptionTypeError,
+                    f"{{opt:periodic}}: the period of {{dim:{ax}}} is a timedelta but its "
+                    "coordinate is not",
+                )
+            period = np.timedelta64(period) / np.timedelta64(1, unit)  # type: ignore[call-overload]
         if period is not None:
-            try:
-                period = _scalar_step(period, "the period")
-            except (TypeError, ValueError) as e:
-                kind = OptionTypeError if isinstance(e, TypeError) else OptionError
-                raise kind("periodic", f"{{opt:periodic}} of {{dim:{d}}}: {e}") from None
-        out[d] = period
-    return out
+            period, cls, fault = _real(period)
+            if cls is not None:
+                kind = OptionTypeError if cls is TypeError else OptionError
+                return {}, (kind, f"{{opt:periodic}} of {{dim:{ax}}}: the period {fault}")
+        out[ax] = period
+    return out, None
+
+
+def _period_of(period: Any, step: Any, n: int, ax: int, xarray: bool) -> tuple[Any, Fault | None]:
+    """For :func:`normalize_periodic`: the period of axis ``ax`` (``n`` points spaced by
+    ``step``), or what is wrong. None given: n·|step| for a scalar step (left None for the
+    xarray layer, ``xarray``, whose plan resolves it); for coordinates, the xarray layer's
+    evenly spaced one gives n·step, else the period is required."""
+    if n < 1:
+        return period, (OptionError, f"{{opt:periodic}} {{dim:{ax}}} has no points")
+    scalar = np.ndim(step) == 0 and not is_dask_collection(step)
+    if period is None and not scalar and xarray:
+        period, why = _even_period(step)
+        if period is None:
+            lazy = " to keep it lazy" * is_dask_collection(step)
+            return period, (
+                OptionError,
+                f"{{opt:periodic}} {{dim:{ax}}} has {why}; give its period in "
+                f"{{opt:periodic}}{lazy}",
+            )
+    elif period is None and not scalar:
+        return period, (
+            OptionError,
+            f"{{dim:{ax}}} is periodic with coordinate spacing, so its period is required: "
+            f"pass periodic={{{ax}: period}}",
+        )
+    elif period is None:
+        period = None if xarray else abs(n * float(step))
+    if period is not None and not xarray and not is_dask_collection(step):
+        first, last = (0.0, (n - 1) * float(step)) if scalar else (step[0], step[-1])
+        direction = np.sign(last - first) if n > 1 else np.sign(period)
+        wrap = first + direction * abs(period) - last
+        if wrap == 0 or (n > 1 and np.sign(wrap) != direction):
+            return period, (
+                OptionError,
+                f"{{opt:periodic}}: period {period!r} of {{dim:{ax}}} is not larger than the "
+                f"coordinate range {float(first)!r}..{float(last)!r}",
+            )
+    return period, None
+
+
+def _even_period(x: Any) -> tuple[float | None, str]:
+    """The period n·step of an evenly spaced coordinate, else None and why there is none."""
+    if is_dask_collection(x):
+        return None, "a dask coordinate"
+    x = np.asarray(x)
+    if x.size < 2:
+        return None, f"{x.size} point(s), so no step"
+    step = uniform_step(x)
+    if step is None:
+        return None, "a non-uniform coordinate, so its period is unknown"
+    return abs(x.size * step), ""
 
 
 def uniform_step(x: Any, dtype: Any = None) -> float | None:
@@ -398,31 +727,17 @@ def uniform_step(x: Any, dtype: Any = None) -> float | None:
     return float(h) if np.max(np.abs(dx - h)) <= rounding else None
 
 
-def _axis_plan(axis: int, size: int, step: Any, periodic: bool, period: Any) -> AxisPlan:
+def _axis_plan(axis: int, size: int, step: Any, period: Any) -> AxisPlan:
+    """The plan of one axis whose ``period`` :func:`normalize_periodic` checked (None: not
+    periodic)."""
     h = None if isinstance(step, float) else uniform_step(step)
-    if not periodic:
+    if period is None:
         return AxisPlan(axis, size, step if h is None else EvenCoords(h))
     if isinstance(step, float):
-        if period is None or np.isclose(period, abs(size * step), rtol=1e-12, atol=0):
+        if np.isclose(period, abs(size * step), rtol=1e-12, atol=0):
             return AxisPlan(axis, size, step, abs(size * step))
         # a period that does not match n*step makes the wrap-around step non-uniform
         step = step * np.arange(size, dtype=np.float64)
-    if period is None:
-        raise OptionError(
-            "periodic",
-            f"{{dim:{axis}}} is periodic with coordinate spacing, so its period is required: "
-            f"pass periodic={{{axis}: period}}",
-        )
-    if not is_dask_collection(step) and size > 0:
-        direction = np.sign(step[-1] - step[0]) if size > 1 else np.sign(period)
-        wrap = step[0] + direction * abs(period) - step[-1]
-        if wrap == 0 or (size > 1 and np.sign(wrap) != direction):
-            raise OptionError(
-                "periodic",
-                f"{{opt:periodic}}: period {period!r} of {{dim:{axis}}} is not larger than the "
-                "coordinate range "
-                f"{float(step[0])!r}..{float(step[-1])!r}",
-            )
     if h is not None and np.isclose(abs(period), size * abs(h), rtol=1e-12, atol=0):
         return AxisPlan(axis, size, EvenCoords(h), abs(period))
     return AxisPlan(axis, size, step, abs(period))
@@ -449,26 +764,14 @@ def make_plan(
     """
     out_dtype = output_dtype(dtype)
     ndim = len(shape)
-    axes = normalize_dims(dim, ndim)
-    for ax in axes:
-        if np.isnan(shape[ax]):
-            raise ValueError(
-                f"dim {ax} has unknown chunk sizes (NaN, as after boolean indexing) and is "
-                "differentiated; call .compute_chunk_sizes() on the dask array first"
-            )
+    axes = normalize_dims(dim, ndim, shape=shape)
     order = normalize_edge_order(edge_order, accuracy)
-    accuracy = normalize_accuracy(accuracy)
-    nan_policy = normalize_nan_policy(nan_policy)
-    if out_dtype.kind == "m" and deriv == 1 and (accuracy, nan_policy) != (2, "propagate"):
-        raise OptionTypeError(
-            "accuracy" if accuracy != 2 else "nan_policy",
-            f"{np.dtype(dtype)} input is differentiated with numpy.gradient's own arithmetic, "
-            "which has {opt:accuracy=2} and {opt:nan_policy='propagate'} only; convert it to "
-            "float for higher orders or {opt:nan_policy='omit'}",
-        )
+    numpy_only = out_dtype.kind == "m" and deriv == 1  # numpy.gradient's own time arithmetic
+    accuracy = normalize_accuracy(accuracy, numpy_only=numpy_only and np.dtype(dtype))
+    nan_policy = normalize_nan_policy(nan_policy, numpy_only=numpy_only and np.dtype(dtype))
     need = (order if accuracy == 2 else accuracy) + deriv
     steps = normalize_spacing(spacing, axes, shape)
-    periods = normalize_periodic(periodic, axes, ndim)
+    periods = normalize_periodic(periodic, axes, shape, steps)
     plans = []
     for ax, step in zip(axes, steps, strict=True):
         n = shape[ax]
@@ -479,7 +782,5 @@ def make_plan(
                 f"{{dim:{ax}}} has {n} points; {{opt:{what[0]}={what[1]}}} needs at least {need} "
                 "along every differentiated dim",
             )
-        if ax in periods and n < 1:
-            raise ValueError(f"periodic dim {ax} has no points")
-        plans.append(_axis_plan(ax, n, step, ax in periods, periods.get(ax)))
+        plans.append(_axis_plan(ax, n, step, periods.get(ax)))
     return Plan(tuple(plans), order, out_dtype, accuracy, nan_policy, deriv)

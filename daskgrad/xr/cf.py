@@ -428,38 +428,17 @@ def mapping_earth(name: Hashable, attrs: dict[str, Any], crs: Any = None) -> Non
 
 def data_earth(earth, radius, crs, source, rotated=False) -> tuple[m.Earth, str]:
     """The earth model: the CRS's, unless ``earth``/``radius`` say otherwise (then they must
-    agree with it); without a CRS, ``earth``/``radius`` or the default sphere. The xarray
-    layer's one check of ``earth`` against the data (its value is checked by
-    ``core.earth.make_earth``); ``rotated``: a rotated-pole grid's, which is a sphere. The
+    agree with it); without a CRS, ``earth``/``radius`` or the default sphere. A translation
+    of the CRS into the earth it holds, for the one check of ``earth`` (and ``radius``),
+    ``core.earth.make_earth``; ``rotated``: a rotated-pole grid's, which is a sphere. The
     second item says where the earth comes from, its options as ``errors.Worded`` fields."""
-    if rotated and earth is not None and str(earth).lower() != "sphere":
-        raise OptionError(
-            "earth",
-            f"{{opt:earth={earth!r}}}: a rotated-pole grid ({source}) is a latitude/longitude "
-            "grid on a rotated sphere; pass {opt:earth='sphere'} (and {opt:radius})",
-        )
-    given = earth is not None or radius is not None
     if crs is None:
+        given = earth is not None or radius is not None
         how = "{opt:earth}/{opt:radius}" if given else "default"
-        return m.make_earth(earth or "sphere", radius), how
+        return m.make_earth(earth, radius, source=source, rotated=rotated), how
     ell = crs.ellipsoid
     data = m.ellipsoid(ell.semi_major_metre, ell.inverse_flattening)
-    if not given:
-        return data, source
-    if earth is None or (str(earth).lower() == "sphere" and radius is None and data.e2 == 0):
-        mine = data if radius is None else m.make_earth("sphere", radius)
-    else:
-        mine = m.make_earth(earth, radius)
-    if not mine.same(data):
-        what = ", ".join(
-            f"{{opt:{k}={v!r}}}" for k, v in (("earth", earth), ("radius", radius)) if v is not None
-        )
-        raise OptionError(
-            "earth" if earth is not None else "radius",
-            f"{what} ({mine.describe()}) contradicts the earth of the data's CRS "
-            f"({data.describe()}, {source}); drop it, or change the grid_mapping",
-        )
-    return data, source
+    return m.make_earth(earth, radius, data=data, source=source, rotated=rotated), source
 
 
 def angle(c: Any) -> Any:

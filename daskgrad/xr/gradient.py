@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import functools
 import re
 from collections.abc import Hashable, Mapping, Sequence
@@ -18,9 +17,11 @@ from ..core.plan import (
     check_datetime_span,
     is_dask_collection,
     normalize_datetime_unit,
-    uniform_step,
+    normalize_dims,
+    normalize_periodic,
+    normalize_spacing,
 )
-from ..errors import OptionError, OptionTypeError, dims_named
+from ..errors import dims_named
 from . import units as units_pint
 
 __all__ = ["describe", "gradient_xarray"]
@@ -231,8 +232,9 @@ def requested_dims(
     kind: str | None = None,
     horizontal: tuple[tuple[Hashable, ...], str] | None = None,
 ) -> list[Hashable]:
-    """The dims named by ``dim``, checked: dims of the input, each once. The one check of
-    ``dim`` names where they enter the xarray layer (gradients and operators).
+    """The dims named by ``dim``, as names: a translation of ``dim`` for the xarray layer
+    (gradients and operators), checked by the one check of ``dim``,
+    :func:`daskgrad.core.plan.normalize_dims`, against the input's dims ``all_dims``.
 
     ``kind``: an operator's name; its dims are then two, x then y (None: the last two), or
     for ``"laplacian"`` any (None: all). ``horizontal``: the dims of a geospatial grid and
@@ -249,75 +251,31 @@ def requested_dims(
     ...
     daskgrad.errors.OptionError: dim 'z' is not a dim of the input; its dims are ('y', 'x')
     """
-    if horizontal is not None:
-        grid_dims, names = horizontal
-        if dim is not None and set(np.atleast_1d(dim).tolist()) != set(grid_dims):
-            raise OptionError(
-                "dim",
-                f"{kind} with {{opt:geospatial=True}} works on the horizontal dims {grid_dims} "
-                f"of {names}; got {{opt:dim={dim!r}}}",
-            )
-        return list(grid_dims)
-    if dim is None:
-        if kind is None or kind == "laplacian":
-            return list(all_dims)
-        dims = [all_dims[-1], all_dims[-2]]
-    elif isinstance(dim, str) or not isinstance(dim, Sequence) or np.ndim(dim) == 0:
-        dims = [dim]
-    else:
-        dims = list(dim)
-    for d in dims:
-        if d not in all_dims:
-            raise OptionError(
-                "dim",
-                f"{{opt:dim}} {d!r} is not a dim of the input; its dims are {tuple(all_dims)}",
-            )
-    if len(set(dims)) != len(dims):
-        raise OptionError("dim", f"{{opt:dim}} has repeated entries: {dims!r}")
-    if kind not in (None, "laplacian") and len(dims) != 2:
-        raise OptionError(
-            "dim", f"{kind} needs {{opt:dim=(x, y)}}, two dim names; got {{opt:dim={dim!r}}}"
-        )
-    return dims
+    names = tuple(all_dims)
+    axes = normalize_dims(dim, len(names), kind=kind, names=names, horizontal=horizontal)
+    return list(horizontal[0]) if horizontal is not None else [names[a] for a in axes]
 
 
 def dim_spacings(obj, dims, spacing, datetime_unit) -> tuple[dict, dict, dict]:
     """Per requested dim: the spacing handed to the core (scalar or 1-D array), its units, and
-    the time unit that ``differentiate`` converts datetime-like data by (None: its own)."""
-    if spacing is not None and not isinstance(spacing, Mapping):
-        if np.ndim(spacing) != 0:
-            raise OptionTypeError(
-                "spacing",
-                "{opt:spacing} must be None, a scalar or a mapping from dim names to scalars or "
-                f"1-D arrays for xarray input; got {type(spacing).__name__}",
-            )
+    the time unit that ``differentiate`` converts datetime-like data by (None: its own). A
+    translation: ``spacing`` by dim name (DataArrays and Quantities made numbers and units) is
+    checked by the one check of ``spacing``, :func:`daskgrad.core.plan.normalize_spacing`;
+    the dims it leaves are spaced by their coordinates."""
+    if spacing is not None and not isinstance(spacing, Mapping) and np.ndim(spacing) == 0:
         spacing = dict.fromkeys(dims, spacing)
-    spacing = dict(spacing or {})
-    for d in spacing:
-        if d not in obj.dims:
-            raise OptionError(
-                "spacing",
-                f"{{opt:spacing}} given for dim {d!r} is not a dim of the input; its dims are "
-                f"{tuple(obj.dims)}",
-            )
-        if d not in dims:
-            raise OptionError(
-                "spacing",
-                f"{{opt:spacing}} given for dim {d!r}, which is not differentiated ({dims})",
-            )
+    given = {d: _override(h) for d, h in spacing.items()} if isinstance(spacing, Mapping) else {}
+    names = tuple(obj.dims)
+    numbers = {d: h for d, (h, _) in given.items()} if isinstance(spacing, Mapping) else spacing
+    shape = tuple(obj.sizes[n] for n in names)
+    axes = tuple(names.index(d) for d in dims)
+    checked = normalize_spacing(numbers, axes, shape, names=names)
     steps: dict[Hashable, Any] = {}
     units: dict[Hashable, str | None] = {}
     codes = dict.fromkeys(dims, datetime_unit)
-    for d in dims:
-        if d in spacing:
-            steps[d], units[d] = _override(spacing[d])
-            size, shape = obj.sizes[d], np.shape(steps[d])
-            if shape not in ((), (size,)):  # the core checks the values (core.plan)
-                raise OptionError(
-                    "spacing",
-                    f"{{opt:spacing}} for dim {d!r} must be a scalar or a 1-D array of its {size} "
-                    f"points; got shape {shape}",
-                )
+    for d, ax in zip(dims, axes, strict=True):
+        if ax in checked:
+            steps[d], units[d] = checked[ax], given[d][1]
         elif d in obj.coords:
             steps[d], units[d], codes[d] = _coordinate(obj.coords[d], d, datetime_unit)
         else:
@@ -376,65 +334,27 @@ def _check_span(var: xr.Variable, unit: str, what: str) -> None:
 
 
 def dim_periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
-    """{dim: period}; None lets the core use n·step for a scalar spacing. The xarray layer's
-    one check of ``periodic`` (dims by name; the core checks the periods against the
-    coordinates)."""
-    if periodic is None or periodic is False:
-        return {}
-    if periodic is True:
-        given: dict = dict.fromkeys(dims)
-    elif isinstance(periodic, Mapping):
-        given = dict(periodic)
-    elif isinstance(periodic, str) or not isinstance(periodic, Sequence):
-        given = {periodic: None}
-    else:
-        given = dict.fromkeys(periodic)
-        if len(given) < len(periodic):
-            raise OptionError(
-                "periodic", f"{{opt:periodic}} has repeated entries: {list(periodic)!r}"
-            )
-    out: dict[Hashable, float | None] = {}
-    for d, period in given.items():
-        if d not in dims:
-            raise OptionError(
-                "periodic",
-                f"{{opt:periodic}} dim {d!r} is not one of the differentiated dims {dims}",
-            )
-        step = steps[d]
-        period = units_pint.period_magnitude(period, units[d], d)
-        if isinstance(period, np.timedelta64 | datetime.timedelta):
-            unit = next((k for k, v in _TIME_UNITS.items() if v == units[d]), None)
-            if unit is None:
-                raise OptionTypeError(
-                    "periodic",
-                    f"{{opt:periodic}}: the period of dim {d!r} is a timedelta but its "
-                    "coordinate is not",
-                )
-            # numpy's stubs take only a literal unit name; unit is one of _TIME_UNITS' keys
-            period = np.timedelta64(period) / np.timedelta64(1, unit)  # type: ignore[call-overload]
-        if period is None and np.ndim(step) != 0:
-            period, why = _uniform_period(step)
-            if period is None:
-                raise OptionError(
-                    "periodic",
-                    f"{{opt:periodic}} dim {d!r} has {why}; give its period in {{opt:periodic}}"
-                    + " to keep it lazy" * is_dask_collection(step),
-                )
-        out[d] = period
-    return out
-
-
-def _uniform_period(x: Any) -> tuple[float | None, str]:
-    """The period n·step of an evenly spaced coordinate, else None and why there is none."""
-    if is_dask_collection(x):
-        return None, "a dask coordinate"
-    x = np.asarray(x)
-    if x.size < 2:
-        return None, f"{x.size} point(s), so no step"
-    step = uniform_step(x)
-    if step is None:
-        return None, "a non-uniform coordinate, so its period is unknown"
-    return abs(x.size * step), ""
+    """{dim: period}; None lets the core use n·step for a scalar spacing. A translation of
+    ``periodic`` by dim name (Quantity periods in their coordinate's units, the coordinates'
+    time units for timedelta periods), checked by the one check of ``periodic``,
+    :func:`daskgrad.core.plan.normalize_periodic`, against the differentiated ``dims`` and
+    their ``steps``."""
+    names = tuple(dims)
+    if isinstance(periodic, Mapping):
+        periodic = {
+            d: units_pint.period_magnitude(p, units[d], d) if d in units else p
+            for d, p in periodic.items()
+        }
+    time_units = {
+        i: next((k for k, v in _TIME_UNITS.items() if v == units[d]), None)
+        for i, d in enumerate(names)
+    }
+    shape = tuple(np.shape(steps[d])[0] if np.ndim(steps[d]) == 1 else 1 for d in names)
+    axes = tuple(range(len(names)))
+    periods = normalize_periodic(
+        periodic, axes, shape, [steps[d] for d in names], names=names, time_units=time_units
+    )
+    return {names[a]: p for a, p in periods.items()}
 
 
 def _attrs(

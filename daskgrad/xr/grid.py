@@ -13,9 +13,9 @@ import xarray as xr
 
 from ..core import earth as m
 from ..core.gradient import gradient_array as gradient
-from ..core.plan import is_dask_collection, uniform_step
+from ..core.plan import Longitude, is_dask_collection, normalize_periodic, uniform_step
 from ..core.stencil import EvenCoords
-from ..errors import OptionError, OptionTypeError, OptionWarning, Wording, dims_named, warn_caller
+from ..errors import OptionError, OptionWarning, Wording, dims_named, warn_caller
 from . import cf
 from . import units as units_pint
 from .gradient import accuracy_note, describe, divide_units
@@ -445,40 +445,21 @@ class Grid:
         return lam, uniform_step(lam, self.lon.dtype)
 
     def _periodic_1d(self, periodic, no_wrap: str | None = None) -> bool:
-        """Whether the longitude wraps: the one check of ``periodic`` (None, True or False) on
-        a geospatial grid. True needs a 1-D longitude covering the globe; ``no_wrap`` says
-        why this grid never wraps (projected, rotated, 2-D coordinates)."""
-        if periodic not in (None, True, False):
-            raise OptionTypeError(
-                "periodic", f"{{opt:periodic}} must be None, True or False; got {periodic!r}"
-            )
-        if no_wrap is not None:
-            if periodic:
-                raise OptionError("periodic", f"{{opt:periodic=True}} {no_wrap}")
-            return False
-        if periodic is False or (periodic is None and is_dask_collection(self.lon)):
-            return False
-        if is_dask_collection(self.lon):
-            return True  # asked for; the wrap step is computed lazily with a period of 360°
-        lam, step = self.lon_1d()
-        n = lam.size
-        covers = step is not None and math.isclose(n * abs(step), 2 * np.pi, rel_tol=1e-6)
-        if not covers and periodic and n > 1 and step is None:
-            gap = 2 * np.pi - abs(lam[-1] - lam[0])
-            covers = 0 < gap <= np.max(np.abs(np.diff(lam))) * (1 + 1e-6)
-        if periodic and not covers:
-            span = np.degrees(abs(lam[-1] - lam[0])) if n else 0.0
-            raise OptionError(
-                "periodic",
-                f"{{opt:periodic=True}} but longitude {self.lon_name!r} does not cover the globe: "
-                f"{n} points spanning {span:.6g} degrees"
-                + (
-                    " (its last point repeats the first; drop it)"
-                    if math.isclose(span, 360)
-                    else ""
-                ),
-            )
-        return covers
+        """Whether the longitude wraps: what the grid knows of its longitude, for the one
+        check of ``periodic`` (core.plan.normalize_periodic). ``no_wrap`` says why this grid
+        never wraps (projected, rotated, 2-D coordinates)."""
+        lon = Longitude(self.lon_name if no_wrap is None else None, no_wrap)
+        if no_wrap is None and is_dask_collection(self.lon):
+            lon = Longitude(self.lon_name, lazy=True)
+        elif no_wrap is None and periodic in (None, True, False) and periodic is not False:
+            lam, step = self.lon_1d()
+            n = lam.size
+            covers = step is not None and math.isclose(n * abs(step), 2 * np.pi, rel_tol=1e-6)
+            gap = 2 * np.pi - abs(lam[-1] - lam[0]) if n > 1 else 0.0
+            gap_ok = n > 1 and step is None and 0 < gap <= np.max(np.abs(np.diff(lam))) * (1 + 1e-6)
+            span = float(np.degrees(abs(lam[-1] - lam[0]))) if n else 0.0
+            lon = Longitude(self.lon_name, None, False, covers, covers or gap_ok, n, span)
+        return bool(normalize_periodic(periodic, (), (), longitude=lon))
 
     def _lat_factor(self, kind: str, chunks):
         key = (kind, chunks)
