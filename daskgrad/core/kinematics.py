@@ -632,10 +632,6 @@ def _stacked(block: Any, *arrays: np.ndarray) -> np.ndarray:
     return np.stack(block(*arrays))
 
 
-def _rows_formula(kind: str, wind: int | None) -> Formula:
-    return partial(_geostrophic_rows, wind=wind)
-
-
 def _formula(kind: str, *, omega: float, gravity: float) -> Formula:
     """``KINDS[kind]``'s formula with the constants it takes bound."""
     spec = KINDS[kind]
@@ -652,7 +648,7 @@ def _run(
     inputs: Sequence[Any],
     lines: Sequence[tuple[int, Any]] = (),
 ) -> tuple[Any, ...]:
-    formula = partial(_formula, **constants)
+    formula: Formula | None = None
     if kind in ("geostrophic_wind", "ageostrophic_wind") and len(lines) == 1:
         # g/f and the metric's scale vary by latitude only: one factor per row and output,
         # computed once, that the formula multiplies in (see _geostrophic_rows)
@@ -660,7 +656,7 @@ def _run(
         if rows is not None:
             wind = 1 if kind == "ageostrophic_wind" else None
             lines, engine = rows, {**engine, "metric": None}
-            formula = partial(_rows_formula, wind=wind)
+            formula = partial(_geostrophic_rows, wind=wind)
     which: int | None = None
     if kind in DEFORMATIONS and _SHARED.get() and any(is_dask_collection(a) for a in inputs):
         # the kernel of all three, the same task for each of them: a graph of two or three
@@ -670,11 +666,13 @@ def _run(
     requests = spec.requests
     if kind == "advection":
         requests = tuple((0, a, 1) for a in range(winds))
+    if formula is None:
+        formula = _formula(kind, omega=constants["omega"], gravity=constants["gravity"])
     outs = derive(
         kind,
         inputs,
         requests,
-        formula(kind),
+        formula,
         len(spec.outputs),
         dims,
         lines=lines,
