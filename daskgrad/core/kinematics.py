@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from .derivatives import Derivatives, Formula, Request, derive
-from .metric import Factors, scaled, tensor_component
+from .metric import Factors, LatLonMetric, scaled, tensor_component
 from .operators import join_masked, split_masked
-from .plan import is_dask_collection, is_masked, normalize_nan_policy
+from .plan import is_dask_collection, is_masked, normalize_nan_policy, output_dtype
 
 OMEGA = 7.292115e-5  # s-1, the earth's rotation rate (MetPy's)
 GRAVITY = 9.80665  # m s-2, standard gravity (MetPy's)
@@ -214,6 +214,61 @@ def _geostrophic(
         return gy, gx
     ua = np.subtract(blocks[wind], gy, out=gy)
     return ua, np.subtract(blocks[wind + 1], gx, out=gx)
+
+
+def _geostrophic_rows(
+    d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, wind: int | None = None
+) -> Any:
+    """:func:`_geostrophic` with its factors per row given: ``blocks[-2]`` multiplies ∂Z/∂Y,
+    ``blocks[-1]`` ∂Z/∂X (−(g/f)·my and (g/f)·mx, lines from :func:`_row_factors`). One
+    multiplication per output, as the plain gradient's scaling by a spacing; no factor of
+    the metric or sine computed per chunk."""
+    gx, gy = d[(0, 0, 1)], d[(0, 1, 1)]
+    with np.errstate(invalid="ignore"):  # ∞ · 0 where f = 0 and Z is flat: NaN, as MetPy's
+        np.multiply(gy, blocks[-2], out=gy)
+        np.multiply(gx, blocks[-1], out=gx)
+    if wind is None:
+        return gy, gx
+    ua = np.subtract(blocks[wind], gy, out=gy)
+    return ua, np.subtract(blocks[wind + 1], gx, out=gx)
+
+
+def _row_factors(
+    kind: str,
+    line: tuple[int, Any],
+    metric: Any,
+    inputs: Sequence[Any],
+    omega: float,
+    gravity: float,
+) -> list[tuple[int, np.ndarray]] | None:
+    """The (a)geostrophic wind's factors of ∂Z/∂Y and ∂Z/∂X, −(g/f)·my and (g/f)·mx, as two
+    lines along the latitude's axis: computed once for the whole array, read per chunk like
+    the latitude (the same values, in the same operations, as :func:`_geostrophic` computes
+    per chunk). None where they do not vary along one axis: a lazy latitude (checked as its
+    chunks compute) or a metric other than a latitude/longitude grid's along that axis."""
+    axis, phi = line
+    ndim = inputs[0].ndim
+    axis %= ndim
+    if is_dask_collection(phi):
+        return None
+    if metric is not None and (
+        not isinstance(metric, LatLonMetric)
+        or metric.lat_axis % ndim != axis
+        or is_dask_collection(metric.phi)
+    ):
+        return None
+    dtype = output_dtype(np.result_type(*[a.dtype for a in inputs]))
+    sin = np.sin(checked_latitude(np.asarray(phi), kind))
+    real = dtype.type
+    with np.errstate(divide="ignore", invalid="ignore"):
+        across = np.divide(real(-gravity / (2 * omega)), sin, dtype=dtype)
+        along = np.divide(real(gravity / (2 * omega)), sin, dtype=dtype)
+        if metric is not None:
+            f = metric.factors(metric.aux_values, ndim, dtype)
+            across = np.multiply(across, np.ravel(f.my), dtype=dtype)
+            along = np.multiply(along, np.ravel(f.mx), dtype=dtype)
+    n = inputs[0].shape[axis]
+    return [(axis, np.broadcast_to(r, (n,)).copy()) for r in (across, along)]
 
 
 @dataclass(frozen=True)
@@ -503,7 +558,7 @@ def kinematic_arrays(
         else:  # a 1-D line read per chunk, no task or ghost planes of its own
             inputs.pop()
             lines = [line]
-    run = partial(_run, kind, dims, winds, partial(_formula, omega=omega, gravity=gravity), engine)
+    run = partial(_run, kind, dims, winds, {"omega": omega, "gravity": gravity}, engine)
     lat = [inputs.pop()] if spec.needs_latitude and not lines else []
     if not any(is_masked(a) for a in inputs):
         return run([*inputs, *lat], lines)
@@ -588,11 +643,20 @@ def _run(
     kind: str,
     dims: Any,
     winds: int,
-    formula: Any,
+    constants: dict[str, float],
     engine: dict[str, Any],
     inputs: Sequence[Any],
     lines: Sequence[tuple[int, Any]] = (),
 ) -> tuple[Any, ...]:
+    formula: Formula | None = None
+    if kind in ("geostrophic_wind", "ageostrophic_wind") and len(lines) == 1:
+        # g/f and the metric's scale vary by latitude only: one factor per row and output,
+        # computed once, that the formula multiplies in (see _geostrophic_rows)
+        rows = _row_factors(kind, lines[0], engine.get("metric"), inputs, **constants)
+        if rows is not None:
+            wind = 1 if kind == "ageostrophic_wind" else None
+            lines, engine = rows, {**engine, "metric": None}
+            formula = partial(_geostrophic_rows, wind=wind)
     which: int | None = None
     if kind in DEFORMATIONS and _SHARED.get() and any(is_dask_collection(a) for a in inputs):
         # the kernel of all three, the same task for each of them: a graph of two or three
@@ -602,11 +666,13 @@ def _run(
     requests = spec.requests
     if kind == "advection":
         requests = tuple((0, a, 1) for a in range(winds))
+    if formula is None:
+        formula = _formula(kind, omega=constants["omega"], gravity=constants["gravity"])
     outs = derive(
         kind,
         inputs,
         requests,
-        formula(kind),
+        formula,
         len(spec.outputs),
         dims,
         lines=lines,
