@@ -37,6 +37,10 @@ def n_tasks(arrays):
     return len(ensure_dict(HighLevelGraph.merge(*[a.__dask_graph__() for a in arrays])))
 
 
+def load():
+    return ", ".join(f"{a:.1f}" for a in os.getloadavg())
+
+
 def machine():
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, " + (
         f"numpy {np.__version__}, dask {dask.__version__}, Python {platform.python_version()}"
@@ -45,13 +49,22 @@ def machine():
 
 def race(fns, repeat):
     """Best time of each function over ``repeat`` rounds, one call of each per round."""
-    best_ = dict.fromkeys(fns, float("inf"))
+    return race_cpu(fns, repeat)[0]
+
+
+def race_cpu(fns, repeat):
+    """Best wall time and best CPU time of this process (``time.process_time``: every thread's,
+    steadier than wall time on a shared machine) of each function over ``repeat`` rounds, one
+    call of each per round: two dicts."""
+    wall = dict.fromkeys(fns, float("inf"))
+    cpu = dict.fromkeys(fns, float("inf"))
     for _ in range(repeat):
         for name, fn in fns.items():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             fn()
-            best_[name] = min(best_[name], time.perf_counter() - t)
-    return best_
+            wall[name] = min(wall[name], time.perf_counter() - t)
+            cpu[name] = min(cpu[name], time.process_time() - c)
+    return wall, cpu
 
 
 def suite(scale="small", repeat=3):
@@ -123,27 +136,31 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=5)
     args = p.parse_args(argv)
     n, r = args.n, args.repeat
+    load0 = load()
     rng = np.random.default_rng(0)
     f = rng.standard_normal((n, n, n))
     xs = [np.cumsum(rng.uniform(0.5, 1.5, n)) for _ in range(3)]
     chunks = (n // 4, n // 2, n)
     rows = []
 
-    def row(what, peer_name, t_peer, t_ours):
-        rows.append((what, peer_name, t_peer, t_ours, t_peer / t_ours))
+    def race_rows(label, fns):
+        """Rows of daskgrad ("ours") against each other contender, interleaved, best of r."""
+        wall, cpu = race_cpu(fns, r)
+        for peer in fns:
+            if peer != "ours":
+                rows.append((label, peer, wall[peer], wall["ours"], cpu[peer] / cpu["ours"]))
 
     # NumPy input
-    row(
+    race_rows(
         "NumPy, uniform",
-        "np.gradient",
-        best(lambda: np.gradient(f), r),
-        best(lambda: daskgrad.gradient(f), r),
+        {"ours": lambda: daskgrad.gradient(f), "np.gradient": lambda: np.gradient(f)},
     )
-    row(
+    race_rows(
         "NumPy, coordinates",
-        "np.gradient",
-        best(lambda: np.gradient(f, *xs), r),
-        best(lambda: daskgrad.gradient(f, spacing=xs), r),
+        {
+            "ours": lambda: daskgrad.gradient(f, spacing=xs),
+            "np.gradient": lambda: np.gradient(f, *xs),
+        },
     )
 
     # dask input, threaded scheduler, all three partials computed together
@@ -158,20 +175,22 @@ def main(argv=None):
             ("dask, uniform", dask.compute),
             ("dask, uniform, persisted", dask.persist),
         ):
-            t_ours = best(lambda run=run: run(*daskgrad.gradient(x)), r)
-            peers = {
-                "dask.array.gradient": lambda run=run: run(*da.gradient(x)),
-                "3 elementwise passes x*1, x*2, x*3": lambda run=run: run(
-                    x * 1.0, x * 2.0, x * 3.0
-                ),
-            }
-            for peer, fn in peers.items():
-                row(label, peer, best(fn, r), t_ours)
-        row(
+            race_rows(
+                label,
+                {
+                    "ours": lambda run=run: run(*daskgrad.gradient(x)),
+                    "dask.array.gradient": lambda run=run: run(*da.gradient(x)),
+                    "3 elementwise passes x*1, x*2, x*3": lambda run=run: run(
+                        x * 1.0, x * 2.0, x * 3.0
+                    ),
+                },
+            )
+        race_rows(
             "dask, coordinates",
-            "dask.array.gradient",
-            best(lambda: dask.compute(*da.gradient(x, *xs)), r),
-            best(lambda: dask.compute(*daskgrad.gradient(x, spacing=xs)), r),
+            {
+                "ours": lambda: dask.compute(*daskgrad.gradient(x, spacing=xs)),
+                "dask.array.gradient": lambda: dask.compute(*da.gradient(x, *xs)),
+            },
         )
         try:
             import xarray as xr
@@ -179,21 +198,28 @@ def main(argv=None):
             arr = xr.DataArray(
                 x, dims=("z", "y", "x"), coords=dict(zip(("z", "y", "x"), xs, strict=True))
             )
-            row(
+            race_rows(
                 "xarray (dask), coordinates",
-                "3 x DataArray.differentiate",
-                best(lambda: dask.compute(*[arr.differentiate(d) for d in arr.dims]), r),
-                best(lambda: dask.compute(*daskgrad.gradient(arr)), r),
+                {
+                    "ours": lambda: dask.compute(*daskgrad.gradient(arr)),
+                    "3 x DataArray.differentiate": lambda: dask.compute(
+                        *[arr.differentiate(d) for d in arr.dims]
+                    ),
+                },
             )
         except ImportError:
             pass
 
     print(f"## daskgrad benchmarks: {n}^3 float64, all 3 dims, dask chunks {chunks}\n")
-    print(f"Machine: {machine()}\n")
-    print("| input | peer | peer s | daskgrad s | speed-up |")
-    print("|---|---|---:|---:|---:|")
-    for what, peer, tp, to, ratio in rows:
-        print(f"| {what} | {peer} | {tp:.3f} | {to:.3f} | {ratio:.2f}x |")
+    print(f"Machine: {machine()}; load average {load0} at start, {load()} at end\n")
+    print("| input | peer | peer s | daskgrad s | speed-up | CPU-time speed-up |")
+    print("|---|---|---:|---:|---:|---:|")
+    for what, peer, tp, to, cpu_ratio in rows:
+        print(f"| {what} | {peer} | {tp:.3f} | {to:.3f} | {tp / to:.2f}x | {cpu_ratio:.2f}x |")
+    print(
+        f"\nBest of {r} rounds, contenders interleaved within each round; speed-up = peer / "
+        "daskgrad (> 1: daskgrad is faster), of wall time and of this process's CPU time."
+    )
 
     # graph size per input chunk, k = 3
     y = da.random.random((64, 64, 64), chunks=16)

@@ -1,7 +1,8 @@
 """Per-chunk graph overhead of daskgrad against the minimal graph, measured side by side in one run.
 
     python benchmarks/bench_graph.py                  # 22^3 and 46^3 chunks of 4^3 (~10^4, ~10^5)
-    python benchmarks/bench_graph.py --million        # + 100^3 chunks (10^6; minutes, GiBs)
+    python benchmarks/bench_graph.py --million        # + 100^3 chunks (10^6), built and
+                                                      # materialized, not computed (minutes, GiBs)
     python benchmarks/bench_graph.py --sides 22 --peer   # + dask.array.gradient at that size
     python benchmarks/bench_graph.py --sides 22 --profile   # cProfile of daskgrad's compute
 
@@ -17,7 +18,12 @@ Per chunk, for each contender:
 
 - time: building the arrays plus ``dask.compute`` on the sync scheduler (which materializes and
   optimizes the graph, orders it, runs the tasks one by one and gathers the result), best of
-  --repeat; the contenders run in turn within each round, so a burst of load hits all of them;
+  --repeat; the contenders run in turn within each round, so a burst of load hits all of them.
+  Wall time and the process's CPU time (``time.process_time``), which other processes on a
+  shared machine disturb less;
+- growth: building the arrays, and building plus materializing every layer into tasks, per
+  chunk: constant from 10^4 to 10^6 chunks means linear growth (at 10^6 chunks, --million, only
+  this is measured: computing 10^6 chunks takes many minutes per contender);
 - memory: the bytes the client holds for the materialized graph of the outputs (tracemalloc,
   in a run of its own: tracing slows Python down), and its peak while building it.
 
@@ -76,22 +82,24 @@ def fresh(side: int, chunk: int) -> da.Array:
     return da.ones((side * chunk,) * 3, chunks=chunk)
 
 
-def time_once(fn: Contender, side: int, chunk: int, compute: bool = True) -> tuple[float, float]:
-    """(build + compute seconds, build seconds) of ``fn``'s outputs on the sync scheduler;
-    without ``compute``, build + materialize (every layer turned into tasks) in place of
-    build + compute."""
+def time_once(
+    fn: Contender, side: int, chunk: int, compute: bool = True
+) -> tuple[float, float, float]:
+    """(build + compute seconds, their CPU seconds, build seconds) of ``fn``'s outputs on the
+    sync scheduler; without ``compute``, build + materialize (every layer turned into tasks) in
+    place of build + compute."""
     x = fresh(side, chunk)
     if not compute:
         ensure_dict(x.dask)  # the input's own tasks are not ours to count
     gc.collect()
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     outs = fn(x)
     built = time.perf_counter() - t
     if compute:
         dask.compute(*outs, scheduler="sync")
     else:
         ensure_dict(HighLevelGraph.merge(*[o.dask for o in outs]))
-    return time.perf_counter() - t, built
+    return time.perf_counter() - t, time.process_time() - cpu, built
 
 
 def graph_memory(fn: Contender, side: int, chunk: int) -> dict[str, float]:
@@ -114,15 +122,16 @@ def graph_memory(fn: Contender, side: int, chunk: int) -> dict[str, float]:
 def measure(
     sides: list[int], chunk: int = 4, repeat: int = 3, peer: bool = False, compute: bool = True
 ) -> list[dict[str, object]]:
-    """For each side and contender: time and memory per chunk, as dicts (one per pair)."""
+    """For each side and contender: time and memory per chunk, as dicts (one per pair); each
+    figure the best of ``repeat`` rounds, taken on its own (wall, CPU, build)."""
     rows: list[dict[str, object]] = []
     for side in sides:
         fns = contenders(peer)
-        best = dict.fromkeys(fns, (math.inf, math.inf))
+        best = {label: [math.inf] * 3 for label in fns}
         for _ in range(repeat):
             for label, fn in fns.items():
-                total, built = time_once(fn, side, chunk, compute)
-                best[label] = min(best[label], (total, built))
+                got = time_once(fn, side, chunk, compute)
+                best[label] = [min(b, g) for b, g in zip(best[label], got, strict=True)]
         for label, fn in fns.items():
             mem = graph_memory(fn, side, chunk)
             n = side**3
@@ -130,8 +139,10 @@ def measure(
                 dict(
                     chunks=n,
                     contender=label,
+                    computed=compute,
                     us=best[label][0] / n * 1e6,
-                    build_us=best[label][1] / n * 1e6,
+                    cpu_us=best[label][1] / n * 1e6,
+                    build_us=best[label][2] / n * 1e6,
                     held=mem["held"] / n,
                     peak=mem["peak"] / n,
                     tasks=mem["tasks"] / n,
@@ -160,6 +171,14 @@ def suite(scale: str = "small", repeat: int = 3) -> list[dict[str, object]]:
             reference="minimal graph (3 elementwise map_blocks)",
             ours=ours["us"],
             ref=floor["us"],
+            unit="µs/chunk",
+            target=1.5,
+        ),
+        dict(
+            what=f"per-chunk overhead, {n} chunks of 4^3, sync: CPU time",
+            reference="minimal graph (3 elementwise map_blocks)",
+            ours=ours["cpu_us"],
+            ref=floor["cpu_us"],
             unit="µs/chunk",
             target=1.5,
         ),
@@ -208,28 +227,31 @@ def main(argv: list[str] | None = None) -> None:
     if args.profile:
         profile(args.sides[0], args.chunk)
         return
-    sides = args.sides + ([100] if args.million else [])
     print(f"## Graph overhead: chunks of {args.chunk}^3 float64, 3 dims, sync scheduler\n")
     print(f"{machine()}; {load()} at start\n")
-    rows = measure(sides, args.chunk, args.repeat, args.peer, not args.build_only)
-    what = "build + materialize" if args.build_only else "build + compute"
+    rows = measure(args.sides, args.chunk, args.repeat, args.peer, not args.build_only)
+    if args.million:  # built and materialized only: computing 10^6 chunks takes too long
+        rows += measure([100], args.chunk, min(args.repeat, 2), args.peer, compute=False)
     print(
-        f"| chunks | contender | tasks / chunk | build µs | {what} µs "
-        "| / minimal | graph held B | / minimal | build peak B |"
+        "| chunks | contender | tasks / chunk | build µs | build + compute µs | / minimal "
+        "| CPU µs | / minimal | graph held B | / minimal | build peak B |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         floor = next(f for f in rows if f["chunks"] == r["chunks"] and f["contender"] == MINIMAL)
+        what = "" if r["computed"] else " (build + materialize)"
         print(
-            f"| {r['chunks']} | {r['contender']} | {r['tasks']:.1f} | {r['build_us']:.0f} "
+            f"| {r['chunks']} | {r['contender']}{what} | {r['tasks']:.1f} | {r['build_us']:.0f} "
             f"| {r['us']:.0f} | {r['us'] / floor['us']:.2f}x "  # type: ignore[operator]
+            f"| {r['cpu_us']:.0f} | {r['cpu_us'] / floor['cpu_us']:.2f}x "  # type: ignore[operator]
             f"| {r['held']:.0f} | {r['held'] / floor['held']:.2f}x "  # type: ignore[operator]
             f"| {r['peak']:.0f} |"
         )
     print(
-        f"\nPer input chunk; time best of {args.repeat} rounds, contenders interleaved; memory "
-        f"by tracemalloc (graph held after materializing, input's tasks excluded). {load()} "
-        "at end. Target: daskgrad <= 1.5x the minimal graph in time at 10^4 and 10^5 chunks."
+        f"\nPer input chunk; times best of {args.repeat} rounds, contenders interleaved (wall, and "
+        "CPU time of this process); memory by tracemalloc (graph held after materializing, "
+        f"input's tasks excluded). {load()} at end. Target: daskgrad <= 1.5x the minimal graph "
+        "in time at 10^4 and 10^5 chunks; build µs and bytes per chunk flat from 10^4 to 10^6."
     )
 
 

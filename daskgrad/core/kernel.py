@@ -418,21 +418,52 @@ def _coef_dtype(dtype: np.dtype) -> np.dtype:
     return np.result_type(np.finfo(dtype).dtype, np.float32)
 
 
-def _padded(f: np.ndarray, out: np.ndarray, ax: _Axis) -> bool:
-    """The centred odd-derivative stencil of a uniform ``ax`` over every plane of ``f`` at once,
-    from ``f`` padded with ``d`` ghost planes per side, when both sides have them; False (and
-    nothing done) otherwise. The same operations, in the same order, as :func:`_interior` and
-    :func:`_boundary` on those planes: Σ_k w_k (f[i+k] - f[i-k]), k = 1..d."""
-    lo, hi, d, a = ax.lo, ax.hi, ax.d, ax.axis
-    if not (ax.uniform and ax.from_point and ax.deriv % 2) or lo is None or hi is None:
+# the centred pair weights of uniform axes by (d, deriv, h), which tiny blocks ask for over and
+# over; bounded, as the step is part of the key
+_PAIRS: dict[tuple[int, int, float], list[float]] = {}
+_PAIRS_KEEP = 4096
+
+
+def _centred_pairs(d: int, deriv: int, h: float) -> list[float]:
+    """The weights :class:`_Axis` gives a uniform axis of step ``h``: w_o, o = 1..d."""
+    key = (d, deriv, h)
+    pairs = _PAIRS.get(key) if math.isfinite(h) and h != 0 else None  # -0.0 == 0.0 as a key
+    if pairs is None:
+        central, scale = uniform_weights(-d, 2 * d + 1, deriv), h**deriv
+        pairs = [central[d + o] / scale for o in range(1, d + 1)]
+        if math.isfinite(h) and h != 0:
+            if len(_PAIRS) >= _PAIRS_KEEP:
+                _PAIRS.clear()
+            _PAIRS[key] = pairs
+    return pairs
+
+
+def _padded(
+    f: np.ndarray,
+    out: np.ndarray,
+    a: int,
+    step: Any,
+    ghosts: tuple[np.ndarray | None, np.ndarray | None],
+    accuracy: int,
+    g: int,
+    deriv: int,
+) -> bool:
+    """The centred odd-derivative stencil of a uniform axis ``a`` over every plane of ``f`` at
+    once, from ``f`` padded with ``d`` ghost planes per side, when both sides have them; False
+    (and nothing done) otherwise. The same operations, in the same order, as :func:`_interior`
+    and :func:`_boundary` on those planes: Σ_k w_k (f[i+k] - f[i-k]), k = 1..d. Nothing of
+    :class:`_Axis` is prepared: on tiny blocks that cost more than the arithmetic."""
+    lo, hi = ghosts
+    if lo is None or hi is None or not deriv % 2 or isinstance(step, (np.ndarray, EvenCoords)):
         return False
-    if ax.g < d or ax.n < 1:
+    d, n = half_width(accuracy, True, deriv), f.shape[a]
+    if g < d or n < 1:
         return False
+    pairs = _centred_pairs(d, deriv, float(step))
     pre = (slice(None),) * a
-    ext = np.concatenate((lo[pre + (slice(ax.g - d, ax.g),)], f, hi[pre + (slice(0, d),)]), a)
-    n = ax.n
+    ext = np.concatenate((lo[pre + (slice(g - d, g),)], f, hi[pre + (slice(0, d),)]), a)
     tmp: np.ndarray | None = None
-    for k, w in enumerate(ax.pairs, start=1):
+    for k, w in enumerate(pairs, start=1):
         if k == 1:
             t = out
         else:
@@ -497,18 +528,17 @@ def gradient_block(
     if out is None:
         out = [np.empty(block.shape, dtype) for _ in axes]
     work = [o if o.flags.c_contiguous else np.empty(block.shape, dtype) for o in out]
-    coef_dtype = _coef_dtype(dtype)
     g = depth(accuracy, nan_policy, deriv)
-    prepared = [
-        _Axis(a, block.shape, s, gh, accuracy, edge_order, g, coef_dtype, deriv)
-        for a, s, gh in zip(axes, steps, ghosts, strict=True)
-    ]
+    todo = list(zip(axes, steps, ghosts, work, strict=True))
     if block.size and block.size <= PADDED_MAX and nan_policy == "propagate":
         # small blocks: axes with ghost planes on both sides in one pass each (see _padded)
-        rest = [(ax, o) for ax, o in zip(prepared, work, strict=True) if not _padded(block, o, ax)]
-        prepared, work_rest = [ax for ax, _ in rest], [o for _, o in rest]
-    else:
-        work_rest = work
+        todo = [t for t in todo if not _padded(block, t[3], t[0], t[1], t[2], accuracy, g, deriv)]
+    coef_dtype = _coef_dtype(dtype)
+    prepared = [
+        _Axis(a, block.shape, s, gh, accuracy, edge_order, g, coef_dtype, deriv)
+        for a, s, gh, _ in todo
+    ]
+    work_rest = [t[3] for t in todo]
     if block.size and prepared:
         j, step = _slab_axis(block.shape, block.itemsize, SLAB_BYTES)
         row = math.prod(block.shape[j + 1 :])
