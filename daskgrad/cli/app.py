@@ -466,12 +466,11 @@ def _request(args: argparse.Namespace):
 def cmd_demo(args: argparse.Namespace, state: State) -> int:
     """``daskgrad demo``: write the synthetic input, run the ``run`` pipeline on it, check the
     error against what second-order differences should give; 1 if it is larger."""
+    import shutil
     import tempfile
 
-    from ..io.target import Target, is_zarr_store
+    from ..io.target import is_zarr_store
     from . import demo
-    from .jobs import prepare
-    from .opening import open_input
 
     if args.size < 2**20:
         raise UsageError(
@@ -492,6 +491,27 @@ def cmd_demo(args: argparse.Namespace, state: State) -> int:
     for path in (input, output):
         if path.exists() and not demo.is_demo_store(path):
             raise UsageError(f"{path} exists and is not a daskgrad demo store; pick another --out")
+    try:
+        ok = _demo_in(args, state, out, input, output)
+    finally:
+        if args.out is None:  # a temporary directory of ours: the demo leaves nothing behind
+            shutil.rmtree(out, ignore_errors=True)
+    kept = (
+        f"files in {out}"
+        if args.out is not None
+        else f"files removed from {out} (--out DIR keeps them)"
+    )
+    say(f"demo: {'PASS' if ok else 'FAIL'}; {kept}")
+    return 0 if ok else 1
+
+
+def _demo_in(args: argparse.Namespace, state: State, out: Path, input: Path, output: Path) -> bool:
+    """The demo's work in ``out``: its verdict."""
+    from ..io.target import Target
+    from . import demo
+    from .jobs import prepare
+    from .opening import open_input
+
     ds, exact = demo.demo_dataset(args.size)
     shape = "x".join(map(str, ds.temperature.shape))
     chunk_bytes = 8 * math.prod(max(c) for c in ds.temperature.chunks)
@@ -508,10 +528,7 @@ def cmd_demo(args: argparse.Namespace, state: State) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # dask's PerformanceWarning on a large demo
             errors = demo.max_errors(open_input(output), exact, client)
-    bound = demo.error_bound(ds)
-    ok = demo.verdict(errors, bound)
-    say(f"demo: {'PASS' if ok else 'FAIL'}; files in {out}")
-    return 0 if ok else 1
+    return demo.verdict(errors, demo.error_bound(ds))
 
 
 def _quiet_distributed() -> None:

@@ -296,6 +296,25 @@ def grid_mapping(obj) -> tuple[Hashable, dict[str, Any]] | None:
     return name, dict(pool[name].attrs)
 
 
+def absent_grid_mapping(obj) -> Hashable | None:
+    """The grid-mapping variable a DataArray names that is not among its coordinates (as
+    ``xr.open_dataset`` without ``decode_coords="all"`` leaves it), else None.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> absent_grid_mapping(xr.DataArray([1.0], attrs={"grid_mapping": "crs"}))
+    'crs'
+    """
+    if not isinstance(obj, xr.DataArray):
+        return None
+    ref = obj.attrs.get("grid_mapping", obj.encoding.get("grid_mapping"))
+    if not (isinstance(ref, str) and ref.strip()):
+        return None
+    name = ref.split(":")[0].split()[0]
+    return None if name in obj.coords else name
+
+
 def data_crs(obj, crs) -> tuple[Any, str | None]:
     """The CRS (pyproj) of the data or of ``crs``, and where it came from."""
     mapping = grid_mapping(obj)

@@ -137,12 +137,17 @@ class Grid:
         if names is not None and not projected_crs:
             explicit = x is not None or y is not None or self.crs is not None
             if explicit or len(cf.latlon_names(obj)) < 2:
+                absent = cf.absent_grid_mapping(obj)
                 raise OptionError(
                     "crs",
                     f"projection coordinates {names[0]!r}/{names[1]!r} need a projected CRS; "
                     + (
                         f"{self.crs_source} is {self.crs.name!r}"
                         if self.crs is not None
+                        else f"the data names grid_mapping {absent!r}, which is not among its "
+                        "coords: open the file with decode_coords='all', pass "
+                        "grid=daskgrad.Grid(ds) built from the Dataset, or pass {opt:crs}"
+                        if absent is not None
                         else "the data has no grid_mapping: pass {opt:crs} (a PROJ string, "
                         "an EPSG code, a CF dict or a pyproj CRS)"
                     ),
