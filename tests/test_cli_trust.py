@@ -108,7 +108,9 @@ def test_sigkill_debris_is_removed_by_the_next_run(medium_zarr, tmp_path, shared
     time.sleep(2)  # its worker processes notice their parent is gone
     debris = leftovers(out)
     assert len(debris) == 1 and f"-{proc.pid}-" in debris[0]
-    r = cli("run", medium_zarr, out, "--dim", "x", *shared)
+    # the next run to the same OUTPUT: a small input will do (the debris is OUTPUT's sibling)
+    write_small(tmp_path / "small.zarr")
+    r = cli("run", tmp_path / "small.zarr", out, "--dim", "x", *shared)
     assert r.returncode == 0, r.stderr
     assert f"removed {debris[0]}, left by a dead run (pid {proc.pid})" in r.stdout
     assert leftovers(out) == []

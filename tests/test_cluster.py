@@ -237,7 +237,7 @@ def test_memory_limit_rule_uses_the_pause_fraction_in_a_fresh_interpreter():
 
 
 def test_memory_limit_holds_the_existing_workloads():
-    check_memory_limit(288 * MiB, 2 * MiB, 2, 1)  # tests/test_cli.py: 1 GiB through 2 x 288 MiB
+    check_memory_limit(288 * MiB, 2 * MiB, 2, 1)  # tests/test_cli.py: 512 MiB through 288 MiB
     check_memory_limit(512 * MiB, 8 * MiB, 2, 1)  # README's out-of-core benchmark
 
 
