@@ -4,7 +4,6 @@ holes and masks, units and names, and errors that name the culprit."""
 
 from __future__ import annotations
 
-import functools
 import re
 import warnings
 
@@ -21,6 +20,7 @@ from metpy.units import units as mpu  # noqa: E402
 import daskgrad  # noqa: E402
 
 from .conftest import raise_if_dask_computes  # noqa: E402
+from .metpy_crs import with_wkt  # noqa: E402
 
 R = 6371008.8  # MetPy's earth radius, daskgrad's default sphere
 OMEGA = 7.292115e-5
@@ -54,25 +54,6 @@ def close_to_scale(ours, ref, rtol):
     err = np.nanmax(np.abs(ours - ref))
     assert err <= rtol * scale, (err / scale, rtol)
     assert np.array_equal(np.isnan(ours), np.isnan(ref))
-
-
-@functools.cache
-def crs_wkt(cf: tuple) -> str:
-    """The WKT of the CRS pyproj builds from CF attributes ``cf`` (sorted items), once."""
-    import pyproj
-
-    return pyproj.CRS.from_cf(dict(cf)).to_wkt()
-
-
-def with_wkt(x):
-    """``x`` with its MetPy CRS given also as the WKT of that same CRS: pyproj then reads it
-    at once, where it builds the datum anew from the attributes (about 0.6 s) each of the three
-    times a MetPy function asks for the CRS."""
-    if isinstance(x, xr.DataArray) and "metpy_crs" in x.coords:
-        cf = x.metpy_crs.item().to_dict()
-        if "crs_wkt" not in cf:
-            x = x.metpy.assign_crs(**cf, crs_wkt=crs_wkt(tuple(sorted(cf.items()))))
-    return x
 
 
 def metpy(name, *args, **kwargs):
