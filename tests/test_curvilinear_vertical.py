@@ -27,8 +27,8 @@ import daskgrad  # noqa: E402
 from daskgrad import Grid  # noqa: E402
 from daskgrad.errors import OptionError  # noqa: E402
 
+from .conftest import cli as daskgrad_cli  # noqa: E402  (in this process: the process is not what is tested)
 from .conftest import raise_if_dask_computes  # noqa: E402
-from .test_cli import daskgrad as daskgrad_cli  # noqa: E402
 from .test_kinematics_curvilinear import rotated_grid  # noqa: E402
 from .test_projected_vertical import CASES, LEVELS, NX, NY, R, factors  # noqa: E402
 
@@ -318,12 +318,12 @@ def test_one_pass_reads_each_input_chunk_once(tmp_path):
         )
 
 
-def test_daskgrad_run_writes_them(tmp_path):
+def test_daskgrad_run_writes_them(tmp_path, dask_cluster):
     ds = dataset("stere")[0]
     inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
     ds.chunk(CHUNKS).to_zarr(inp)
     r = daskgrad_cli(
-        "run", inp, out, *ARGV, "--workers", "1", "--threads-per-worker", "1", "--no-progress",
+        "run", inp, out, *ARGV, "--scheduler-file", dask_cluster, "--no-progress",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "latitude/longitude grid 'lat'/'lon' (2-D)" in r.stdout

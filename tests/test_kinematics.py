@@ -20,6 +20,7 @@ from metpy.units import units as mpu  # noqa: E402
 import daskgrad  # noqa: E402
 
 from .conftest import raise_if_dask_computes  # noqa: E402
+from .metpy_crs import with_wkt  # noqa: E402
 
 R = 6371008.8  # MetPy's earth radius, daskgrad's default sphere
 OMEGA = 7.292115e-5
@@ -56,6 +57,8 @@ def close_to_scale(ours, ref, rtol):
 
 
 def metpy(name, *args, **kwargs):
+    args = tuple(with_wkt(a) for a in args)
+    kwargs = {k: with_wkt(v) for k, v in kwargs.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MetPy's "vertical dimension not found"
         return getattr(mc, name)(*args, **kwargs)

@@ -15,6 +15,7 @@ import daskgrad  # noqa: E402
 from daskgrad import geospatial_gradient  # noqa: E402
 
 from .conftest import raise_if_dask_computes  # noqa: E402
+from .metpy_crs import cf_with_wkt  # noqa: E402
 from .test_geospatial import LAT_UNITS, LON_UNITS, R, field_1d, ragged, wgs84_radii  # noqa: E402
 from .test_operators import second  # noqa: E402
 from .test_stencil import reference  # noqa: E402
@@ -379,7 +380,7 @@ def test_metpy_parity_vorticity_divergence():
         lambda ph, la: U0 * (np.cos(ph) ** 2 * np.sin(3 * la) + np.cos(ph)),
         lambda ph, la: U0 * np.sin(2 * ph) * np.cos(2 * la),
     )
-    crs = dict(grid_mapping_name="latitude_longitude", earth_radius=R)
+    crs = cf_with_wkt(grid_mapping_name="latitude_longitude", earth_radius=R)
     um, vm = (a.assign_attrs(units="m/s").metpy.assign_crs(**crs) for a in (u, v))
     mvort = mpcalc.vorticity(um, vm).metpy.dequantify()
     mdiv = mpcalc.divergence(um, vm).metpy.dequantify()

@@ -16,6 +16,7 @@ import xarray as xr
 import daskgrad
 
 from .conftest import raise_if_dask_computes
+from .metpy_crs import cf_with_wkt
 
 R = 6371229.0  # MetPy's default sphere, set on both sides
 LAT = {"units": "degrees_north"}
@@ -129,7 +130,7 @@ def test_geospatial_gradient_of_metpy_quantities_matches_metpy(chunks):
 
     lat, lon = np.arange(-70, 70.1, 1.0), np.arange(0, 360, 1.0)
     t = grid_field(lat, lon, chunks).metpy.assign_crs(
-        grid_mapping_name="latitude_longitude", earth_radius=R
+        cf_with_wkt(grid_mapping_name="latitude_longitude", earth_radius=R)
     )
     tq = t.metpy.quantify()
     with raise_if_dask_computes():
@@ -154,7 +155,7 @@ def test_vorticity_divergence_laplacian_of_quantities_match_metpy():
     lat, lon = np.arange(-60, 60.1, 0.5), np.arange(0, 360, 0.5)
     phi, lam = np.radians(lat)[:, None], np.radians(lon)[None, :]
     coords = {"lat": ("lat", lat, LAT), "lon": ("lon", lon, LON)}
-    crs = dict(grid_mapping_name="latitude_longitude", earth_radius=R)
+    crs = cf_with_wkt(grid_mapping_name="latitude_longitude", earth_radius=R)
     u = xr.DataArray(10 * np.cos(phi) * np.sin(3 * lam), coords, ("lat", "lon"), name="u")
     v = xr.DataArray(5 * np.sin(2 * phi) * np.cos(2 * lam), coords, ("lat", "lon"), name="v")
     u, v = (

@@ -23,8 +23,8 @@ from metpy.units import units as mu  # noqa: E402
 import daskgrad  # noqa: E402
 from daskgrad import Grid  # noqa: E402
 
+from .conftest import cli as daskgrad_cli  # noqa: E402  (in this process: the process is not what is tested)
 from .conftest import raise_if_dask_computes  # noqa: E402
-from .test_cli import daskgrad as daskgrad_cli  # noqa: E402
 
 R = 6371229.0
 G, OMEGA, RD = 9.80665, 7.292115e-5, 8.314462618 / 28.96546e-3
@@ -369,12 +369,12 @@ def test_one_pass_reads_each_input_chunk_once(tmp_path, winds):
         )
 
 
-def test_daskgrad_run_writes_them_with_winds_earth(tmp_path):
+def test_daskgrad_run_writes_them_with_winds_earth(tmp_path, dask_cluster):
     ds = dataset("stere", mapping_as="variable")
     inp, out = tmp_path / "in.zarr", tmp_path / "out.zarr"
     ds.chunk(CHUNKS).to_zarr(inp)
     r = daskgrad_cli(
-        "run", inp, out, *ARGV, "--winds", "earth", "--workers", "1", "--threads-per-worker", "1",
+        "run", inp, out, *ARGV, "--winds", "earth", "--scheduler-file", dask_cluster,
         "--no-progress",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr

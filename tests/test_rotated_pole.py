@@ -26,8 +26,8 @@ from daskgrad import (  # noqa: E402
     vorticity,
 )
 
+from .conftest import cli as run_cli  # noqa: E402  (in this process: the process is not what is tested)
 from .conftest import raise_if_dask_computes  # noqa: E402
-from .test_cli import daskgrad as run_cli  # noqa: E402
 
 R = 6371229.0  # COSMO's sphere
 EUR = {"grid_north_pole_latitude": 39.25, "grid_north_pole_longitude": -162.0}  # EURO-CORDEX
@@ -400,7 +400,7 @@ def test_dask_is_lazy_and_factors_are_computed_once_per_horizontal_chunk():
 
 @pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
 @pytest.mark.filterwarnings("ignore:You will likely lose:UserWarning")
-def test_vorticity_on_a_cordex_like_store_from_the_command_line(tmp_path):
+def test_vorticity_on_a_cordex_like_store_from_the_command_line(tmp_path, dask_cluster):
     ds = cordex().reset_coords("rotated_pole")  # a data variable, as in CORDEX's files
     rng = np.random.default_rng(0)
     shape = (2, ds.rlat.size, ds.rlon.size)
@@ -411,7 +411,7 @@ def test_vorticity_on_a_cordex_like_store_from_the_command_line(tmp_path):
     ds.chunk({"time": 1, "rlat": 14, "rlon": 16}).to_zarr(inp)
     r = run_cli(
         "run", inp, out, "--geospatial", "--vorticity", "u,v", "--winds", "grid", "--var", "u",
-        "--workers", "1", "--threads-per-worker", "1", "--no-progress",
+        "--scheduler-file", dask_cluster, "--no-progress",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "rotated-pole grid 'rlon'/'rlat' (rotated pole at 39.25°N -162°E)" in r.stdout
@@ -434,7 +434,7 @@ def test_vorticity_on_a_cordex_like_store_from_the_command_line(tmp_path):
     proj = pyproj.CRS.from_cf(mapping(EUR)).to_proj4()
     r = run_cli(
         "run", inp2, out2, "--geospatial", "--vorticity", "u,v", "--winds", "grid",
-        "--var", "u", "--crs", proj, "--workers", "1", "--threads-per-worker", "1",
+        "--var", "u", "--crs", proj, "--scheduler-file", dask_cluster,
         "--no-progress",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
