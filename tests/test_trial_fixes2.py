@@ -57,3 +57,32 @@ def test_a_grid_mapping_left_as_a_variable_is_named_with_what_to_do(tmp_path):
     with xr.open_dataset(path, decode_coords="all") as ds:
         out = daskgrad.geospatial_gradient(ds.theta)
     assert np.isfinite(np.asarray(out[0])).all()
+
+
+def test_input_through_a_symlink_and_dotdot_is_the_store_the_os_names(tmp_path):
+    # `lnk/../in.zarr` is, for the OS, the link target's parent's in.zarr (A/in.zarr); zarr
+    # and xarray dropped `lnk/..` from the text and read w/in.zarr beside the link. The check
+    # (OUTPUT is not INPUT) and the read disagreed: with OUTPUT w/in.zarr and --overwrite,
+    # w/in.zarr was read and replaced by its own gradient.
+    from tests.conftest import cli
+
+    (tmp_path / "A" / "B").mkdir(parents=True)
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "lnk").symlink_to(tmp_path / "A" / "B")
+    f = np.arange(5.0) ** 2
+    xr.Dataset({"f": ("x", f)}).to_zarr(work / "in.zarr")
+    xr.Dataset({"g": ("x", 3 * f)}).to_zarr(tmp_path / "A" / "in.zarr")
+    dotdot = f"{work}/lnk/../in.zarr"
+    r = cli("run", dotdot, work / "in.zarr", "--dim", "x", "--overwrite")
+    assert r.returncode == 0, r.stderr
+    with xr.open_zarr(work / "in.zarr") as ds:  # A's g differentiated, not w's f
+        assert list(ds.data_vars) == ["dg_dx"]
+        np.testing.assert_allclose(ds.dg_dx.values, np.gradient(3 * f))
+    with xr.open_zarr(tmp_path / "A" / "in.zarr") as ds:  # the input untouched
+        np.testing.assert_array_equal(ds.g.values, 3 * f)
+    # the OS's same store as OUTPUT is refused as the input, and stays as it was
+    r = cli("run", dotdot, tmp_path / "A" / "in.zarr", "--dim", "x", "--overwrite")
+    assert r.returncode == 2 and "input" in r.stderr
+    with xr.open_zarr(tmp_path / "A" / "in.zarr") as ds:
+        np.testing.assert_array_equal(ds.g.values, 3 * f)

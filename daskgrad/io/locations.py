@@ -291,6 +291,20 @@ def _protocol(fs: Any) -> str:
     return proto[0] if isinstance(proto, tuple | list) else str(proto)
 
 
+def os_path(text: str | os.PathLike) -> Path:
+    """A local path as the OS goes: a ``..`` after a symlink leaves the link's target, where
+    zarr and xarray would drop the link and the ``..`` from the text (and so read another
+    store than the one checked); resolved whenever the path has a ``..``.
+
+    Examples
+    --------
+    >>> os_path("a/b") == Path("a/b")
+    True
+    """
+    path = Path(text)
+    return Path(os.path.realpath(path)) if ".." in path.parts else path
+
+
 def locate(
     text: str | os.PathLike,
     options: dict[str, Any] | None = None,
@@ -309,12 +323,12 @@ def locate(
 
     options = dict(options or {})
     if not is_url(text):
-        return Location(os.fspath(text), options, Path(text))
+        return Location(os.fspath(text), options, os_path(text))
     text = str(text)
     remember_secrets(options, text)
     protocol, rest = split_protocol(text.rsplit("::", 1)[-1])
     if protocol in ("file", "local") and "::" not in text:
-        return Location(text, options, Path(rest))
+        return Location(text, options, os_path(rest))
     for proto in re.findall(r"(\w+)://", text) + re.findall(r"(?:^|::)(\w+)::", text):
         try:
             fsspec.get_filesystem_class(proto)
