@@ -3,6 +3,7 @@
     python benchmarks/bench_placement.py                    # 128 MiB per input, best of 1
     python benchmarks/bench_placement.py --size 256MiB --repeat 3
     python benchmarks/bench_placement.py --bandwidth 100MB  # the scheduler's estimate to try
+    python benchmarks/bench_placement.py --size 768MiB --only frontogenesis  # 2.3x the cluster
 
 ``daskgrad run`` (in this process, on a LocalCluster of 2 workers x 1 thread x 512 MiB given by
 ``--scheduler``) on a zarr store of theta, u, v (time, lat, lon) float32 on a 0.25° grid,
@@ -141,7 +142,9 @@ def floor(inp: Path, out: Path, names: tuple, n_out: int, client: Client) -> Non
     daskgrad.to_zarr(out_ds, out, client=client, progress=False)
 
 
-def run_variant(bandwidth: str, inp: Path, work: Path, repeat: int, limit: int) -> dict:
+def run_variant(
+    bandwidth: str, inp: Path, work: Path, repeat: int, limit: int, cases: dict
+) -> dict:
     from daskgrad.cluster.connect import CLUSTER_CONFIG
 
     settings = (
@@ -161,7 +164,7 @@ def run_variant(bandwidth: str, inp: Path, work: Path, repeat: int, limit: int) 
     with dask.config.set(settings), start_cluster(2, 1, limit) as cluster, Client(cluster) as c:
         address = cluster.scheduler_address
         fns = {}
-        for case, (flags, names, n_out) in CASES.items():
+        for case, (flags, names, n_out) in cases.items():
             fns[f"{case}: floor"] = lambda names=names, n_out=n_out: floor(
                 inp, fresh(), names, n_out, c
             )
@@ -185,9 +188,13 @@ def main() -> None:
         help="comma-separated: 'distributed' (its default), 'daskgrad' (the embedded "
         "cluster's), or a value such as 10MB",
     )
+    p.add_argument("--only", default="", help="the cases whose name contains this word")
     p.add_argument("--dir", default=tempfile.gettempdir())
     args = p.parse_args()
     limit = parse_bytes(args.memory_limit)
+    cases = {k: v for k, v in CASES.items() if args.only in k}
+    if not cases:
+        p.error(f"--only {args.only}: no case has it; the cases are {', '.join(CASES)}")
     warnings.filterwarnings("ignore")
     work = Path(tempfile.mkdtemp(prefix="daskgrad-bench-placement-", dir=args.dir))
     load0 = os.getloadavg()[0]
@@ -195,7 +202,8 @@ def main() -> None:
         inp = work / "in.zarr"
         nbytes, shape = make_store(inp, parse_bytes(args.size))
         variants = {
-            b: run_variant(b, inp, work, args.repeat, limit) for b in args.bandwidth.split(",")
+            b: run_variant(b, inp, work, args.repeat, limit, cases)
+            for b in args.bandwidth.split(",")
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -210,7 +218,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for bw, results in variants.items():
-        for case in CASES:
+        for case in cases:
             runs, floors = results[case], results[f"{case}: floor"]
             best = min(runs, key=lambda m: m["seconds"])
             fbest = min(floors, key=lambda m: m["seconds"])
