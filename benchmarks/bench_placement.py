@@ -32,7 +32,6 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
@@ -161,7 +160,7 @@ def run_variant(
         n[0] += 1
         return work / f"out{n[0]}.zarr"
 
-    with dask.config.set(settings), start_cluster(2, 1, limit) as cluster, Client(cluster) as c:
+    with start_cluster(2, 1, limit, settings) as cluster, Client(cluster) as c:
         address = cluster.scheduler_address
         fns = {}
         for case, (flags, names, n_out) in cases.items():
