@@ -130,16 +130,27 @@ def interleaved(client: Client, fns: dict, repeat: int, work: Path) -> tuple[dic
     return best, restarts
 
 
-def start_cluster(workers: int = 2, threads: int = 1, limit: str | int = "512MiB"):
-    """The benchmark's LocalCluster: worker processes under a memory limit, quiet."""
-    return LocalCluster(
-        n_workers=workers,
-        threads_per_worker=threads,
-        memory_limit=parse_bytes(limit) if isinstance(limit, str) else limit,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=40,
-    )
+def start_cluster(
+    workers: int = 2, threads: int = 1, limit: str | int = "512MiB", config: dict | None = None
+):
+    """The benchmark's LocalCluster: worker processes under a memory limit, quiet, with dask
+    settings ``config`` (by default those ``daskgrad run`` gives its own cluster: the
+    scheduler's bandwidth estimate, which keeps a chunk's kernel on the worker that read it,
+    where the installed daskgrad has them)."""
+    if config is None:
+        try:
+            from daskgrad.cluster.connect import CLUSTER_CONFIG as config
+        except ImportError:  # a daskgrad from before them
+            config = {}
+    with dask.config.set(config):
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=threads,
+            memory_limit=parse_bytes(limit) if isinstance(limit, str) else limit,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+        )
 
 
 def write_input(client: Client, path: Path, shape: tuple[int, ...], chunks) -> int:

@@ -17,7 +17,13 @@ from ..errors import UsageError, first_line
 from ..signals import pid_alive
 from .memory import check_memory_limit, fmt_bytes, local_cluster_shape
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT", "DEFAULT_NO_WORKERS_TIMEOUT", "WorkerWatch", "connect"]
+__all__ = [
+    "CLUSTER_CONFIG",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_NO_WORKERS_TIMEOUT",
+    "WorkerWatch",
+    "connect",
+]
 
 #: Seconds to wait for a scheduler to answer before giving up (``--connect-timeout``).
 DEFAULT_CONNECT_TIMEOUT = 30.0
@@ -26,6 +32,15 @@ DEFAULT_CONNECT_TIMEOUT = 30.0
 DEFAULT_NO_WORKERS_TIMEOUT = 60.0
 #: Seconds a run may have only workers paused at their memory limit before it fails.
 PAUSED_TIMEOUT = 120.0
+#: dask settings of the embedded LocalCluster, its scheduler and workers (restarted ones too).
+#: The scheduler runs a task on the worker where it estimates it starts soonest: its queue, plus
+#: the bytes of its dependencies held elsewhere / this bandwidth. At distributed's 100 MB/s a
+#: chunk's kernel went to the other worker 30-40 % of the time out of core (its chunk's read,
+#: up to 25 MiB, fetched across, then spilled); at 1 MB/s every kernel runs where its chunk was
+#: read and only ghost planes cross (benchmarks/bench_placement.py). Workers update it only
+#: from transfers over 1 MB, which then hardly happen.
+CLUSTER_CONFIG: dict[str, object] = {"distributed.scheduler.bandwidth": "1MB"}
+
 #: Seconds a LocalCluster gets to close before its worker processes are killed.
 SHUTDOWN_TIMEOUT = 2.0
 
@@ -305,7 +320,7 @@ def _local(
     spawning = contextlib.ExitStack()
     spawning.enter_context(_spawned_without_sigint())
     try:
-        with warnings.catch_warnings(), _sigint_ignored():
+        with warnings.catch_warnings(), _sigint_ignored(), dask.config.set(CLUSTER_CONFIG):
             warnings.simplefilter("ignore")
             cluster = LocalCluster(
                 n_workers=n,
