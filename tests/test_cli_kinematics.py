@@ -223,24 +223,6 @@ def test_operators_through_the_table_equal_the_api(store, cluster, tmp_path, cap
         np.testing.assert_array_equal(got[ref.name].values, ref.values)
 
 
-class _Counting:
-    """A zarr store that counts the reads of each key (zarr's WrapperStore)."""
-
-    def __new__(cls, path):
-        from zarr.storage import LocalStore, WrapperStore
-
-        class Counting(WrapperStore):
-            def __init__(self, store):
-                super().__init__(store)
-                self.gets = collections.Counter()
-
-            async def get(self, key, prototype, byte_range=None):
-                self.gets[key] += 1
-                return await self._store.get(key, prototype, byte_range)
-
-        return Counting(LocalStore(path, read_only=True))
-
-
 def _chunk_reads(gets):
     """{key: reads} of the data chunks (zarr 3: VAR/c/i/j/…), not metadata or coordinates."""
     data = ("u/", "v/", "w/", "t/", "theta/", "z/")
@@ -283,8 +265,10 @@ def test_one_pass_reads_each_input_chunk_once(store, argv):
 
     from daskgrad.cli.pipeline import prepare
 
+    from .counting_store import counting_store
+
     args, request = _request(argv)
-    counting = _Counting(store)
+    counting = counting_store(store)
     ds = xr.open_zarr(counting)
     counting.gets.clear()
     with warnings.catch_warnings():

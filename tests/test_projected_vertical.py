@@ -332,25 +332,16 @@ def api_outputs(ds, winds):
 def test_one_pass_reads_each_input_chunk_once(tmp_path, winds):
     """The job of a run with the three flags on a store that counts its reads: every stored
     chunk of every input read exactly once; the outputs equal the API's."""
-    from zarr.storage import LocalStore, WrapperStore
-
     from daskgrad.cli.app import _request
     from daskgrad.cli.parser import build_parser
     from daskgrad.cli.pipeline import prepare
 
-    class Counting(WrapperStore):
-        def __init__(self, store):
-            super().__init__(store)
-            self.gets = collections.Counter()
-
-        async def get(self, key, prototype, byte_range=None):
-            self.gets[key] += 1
-            return await self._store.get(key, prototype, byte_range)
+    from .counting_store import counting_store
 
     path = tmp_path / "in.zarr"
     dataset("lcc", mapping_as="variable").chunk(CHUNKS).to_zarr(path)
     args = build_parser().parse_args(["run", "in.zarr", "out.zarr", *ARGV, "--winds", winds])
-    counting = Counting(LocalStore(path, read_only=True))
+    counting = counting_store(path)
     ds = xr.open_zarr(counting)
     counting.gets.clear()
     with warnings.catch_warnings():
