@@ -9,7 +9,6 @@ float32, the accessor, and the command line (one read per input chunk)."""
 from __future__ import annotations
 
 import collections
-import warnings
 
 import numpy as np
 import pytest
@@ -281,25 +280,12 @@ def api_outputs(ds):
 def test_one_pass_reads_each_input_chunk_once(tmp_path):
     """The job of a run with the three flags on a store that counts its reads: every stored
     chunk of every input read exactly once; the outputs equal the API's."""
-    from daskgrad.cli.app import _request
-    from daskgrad.cli.parser import build_parser
-    from daskgrad.cli.pipeline import prepare
-
-    from .counting_store import counting_store
+    from .counting_store import run_counting_reads
 
     path = tmp_path / "in.zarr"
     dataset("lcc")[0].chunk(CHUNKS).to_zarr(path)
-    args = build_parser().parse_args(["run", "in.zarr", "out.zarr", *ARGV])
-    counting = counting_store(path)
-    ds = xr.open_zarr(counting)
-    counting.gets.clear()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        job = prepare(ds, args.dim, args.var, request=_request(args))
-    with dask.config.set(scheduler="sync"):
-        result = job.result.compute()
     names = ("u/", "v/", "w/", "t/", "theta/")
-    reads = {k: n for k, n in counting.gets.items() if k.startswith(names) and "/c/" in k}
+    result, reads = run_counting_reads(path, ARGV, names)
     n_chunks = 5 * 2 * 2 * 2  # 5 inputs of (2, 2, 2) chunks
     assert len(reads) == n_chunks, sorted(reads)
     assert set(reads.values()) == {1}, collections.Counter(reads.values())
