@@ -23,7 +23,13 @@ import numpy as np
 from .derivatives import Derivatives, Formula, Request, derive
 from .metric import Factors, LatLonMetric, scaled, tensor_component
 from .operators import join_masked, split_masked
-from .plan import is_dask_collection, is_masked, normalize_nan_policy, output_dtype
+from .plan import (
+    is_dask_collection,
+    is_masked,
+    normalize_dims,
+    normalize_nan_policy,
+    output_dtype,
+)
 
 OMEGA = 7.292115e-5  # s-1, the earth's rotation rate (MetPy's)
 GRAVITY = 9.80665  # m s-2, standard gravity (MetPy's)
@@ -539,9 +545,7 @@ def kinematic_arrays(
     if len(inputs) != len(spec.inputs) and kind != "advection":
         raise TypeError(f"{kind} takes the inputs {spec.inputs}; got {len(inputs)}")
     names = list(spec.inputs) + ["w"] * (len(inputs) - len(spec.inputs))
-    dims = (-1, -2) if dims is None else dims
-    if np.ndim(dims) != 1 or len(dims) != winds:
-        raise ValueError(f"{kind} needs dims=(x, y), {winds} dims; got dims={dims!r}")
+    dims = normalize_dims(dims, inputs[0].ndim, kind=kind, count=winds)
     data = [a for a, n in zip(inputs, names, strict=True) if n != "latitude"]
     for a, n in zip(data[1:], names[1:], strict=False):
         if tuple(a.shape) != tuple(data[0].shape):

@@ -38,6 +38,7 @@ from .plan import (
     is_dask_collection,
     is_masked,
     is_scalar,
+    normalize_dims,
     normalize_periodic,
     normalize_spacing,
 )
@@ -123,7 +124,7 @@ def potential_vorticity_arrays(
     1.0
     """
     data = _arrays([theta, u, v])
-    axes = _axes(data[0].ndim, dims, vertical_dim)
+    axes = _axes("potential_vorticity_baroclinic", data[0].ndim, dims, vertical_dim)
     vert = vertical_coordinate(pressure, data[0], axes[_Z], "pressure", step=False)
     # the latitude, read last: a line along the axis it varies on, else a field
     lines, statics = _statics([("latitude", latitude, None)], data[0])
@@ -204,7 +205,7 @@ def q_vector_arrays(
     """
     data = _arrays([u, v, temperature])
     ndim = data[0].ndim
-    axes = _axes(ndim, dims, vertical_dim) if vertical_dim is not None else _axes(ndim, dims)
+    axes = _axes("q_vector", ndim, dims, vertical_dim)
     p = _level_value(pressure, data[0], vertical_dim, "pressure")
     sigma = _level_value(static_stability, data[0], vertical_dim, "static_stability")
     horizontal = axes[:2]
@@ -285,7 +286,7 @@ def advection_arrays(
     """
     given = [a for a in (u, v) if a is not None]
     data = _arrays([scalar, w, *given])
-    axes = _axes(data[0].ndim, dims, vertical_dim)
+    axes = _axes("advection", data[0].ndim, dims, vertical_dim)
     if vertical is None or is_scalar(vertical):
         vert = Vertical(1.0 if vertical is None else vertical)
     else:
@@ -533,11 +534,12 @@ def _arrays(arrays: Sequence[Any]) -> list[Any]:
     return [a if is_dask_collection(a) else np.asanyarray(a) for a in arrays]
 
 
-def _axes(ndim: int, dims: Sequence[int], vertical_dim: int | None = None) -> tuple[int, ...]:
-    """(x, y[, vertical]) as non-negative axes; the vertical one must not be horizontal."""
-    if np.ndim(dims) != 1 or len(dims) != 2:
-        raise ValueError(f"dims must be the two horizontal axes (x, y); got dims={dims!r}")
-    out = [_axis(a, ndim, "dims") for a in dims]
+def _axes(
+    kind: str, ndim: int, dims: Sequence[int], vertical_dim: int | None = None
+) -> tuple[int, ...]:
+    """(x, y[, vertical]) as non-negative axes (x, y checked by the one check of ``dim``,
+    core.plan's); the vertical one must not be horizontal."""
+    out = list(normalize_dims(dims, ndim, kind=kind))
     if vertical_dim is not None:
         z = _axis(vertical_dim, ndim, "vertical_dim")
         if z in out:

@@ -102,13 +102,15 @@ def normalize_dims(
     names: Sequence[Hashable] | None = None,
     horizontal: tuple[tuple[Hashable, ...], str] | None = None,
     shape: tuple[Any, ...] | None = None,
+    count: int = 2,
 ) -> tuple[int, ...]:
     """The axes ``dim`` names: the one check of ``dim``, for arrays and for xarray objects.
 
     ``dim`` is None (every dim), an int or a sequence of ints (negatives count from the end);
     with ``names`` (the dims of the caller's input, e.g. an xarray object's) it names them
     instead. ``kind``: an operator's name; its dims are then two, x then y (None: the last
-    two), or for ``"laplacian"`` at least one (None: all). ``horizontal``: a geospatial
+    two), or for ``"laplacian"`` at least one (None: all); ``count``: how many an operator's
+    are (3 for advection with a vertical wind: x, y, z). ``horizontal``: a geospatial
     grid's dims and its coordinates' names, which ``dim``, if given, must be. ``shape``: the
     input's, whose differentiated dims must have known sizes (dask's NaN after boolean
     indexing).
@@ -148,10 +150,11 @@ def normalize_dims(
     elif kind is not None:
         if dim is None:
             dim = (-1, -2) if names is None else [names[-1], names[-2]]
-        if np.ndim(dim) != 1 or len(dim) != 2:
-            what = "two dim names" if names is not None else "two dims"
+        if np.ndim(dim) != 1 or len(dim) != count:
+            pair, number = ("(x, y)", "two") if count == 2 else ("(x, y, z)", "three")
+            what = f"{number} dim names" if names is not None else f"{number} dims"
             raise OptionError(
-                "dim", f"{kind} needs {{opt:dim=(x, y)}}, {what}; got {{opt:dim={given!r}}}"
+                "dim", f"{kind} needs {{opt:dim={pair}}}, {what}; got {{opt:dim={given!r}}}"
             )
     if dim is None and names is not None:
         return tuple(range(ndim))
@@ -266,9 +269,13 @@ def normalize_nan_policy(nan_policy: Any, numpy_only: Any = False) -> str:
 DATETIME_UNITS = ("W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as")
 
 
-def normalize_datetime_unit(datetime_unit: Any, xarray: bool = True) -> str | None:
+def normalize_datetime_unit(
+    datetime_unit: Any, xarray: bool = True, span: tuple[int, str] | None = None
+) -> str | None:
     """``datetime_unit``: None or one of ``DATETIME_UNITS``; None only when the input is no
-    xarray object (``xarray`` False: its arrays have no time coordinates).
+    xarray object (``xarray`` False: its arrays have no time coordinates). ``span``: a time
+    coordinate's span in nanoseconds and what it is, which the unit must hold: NumPy converts
+    datetime64/timedelta64 in 64 bits and wraps without a word (a month in as).
 
     Examples
     --------
@@ -278,6 +285,12 @@ def normalize_datetime_unit(datetime_unit: Any, xarray: bool = True) -> str | No
     Traceback (most recent call last):
     ...
     daskgrad.errors.OptionError: datetime_unit must be one of W, D, h, ..., as; got 'Y'
+    >>> normalize_datetime_unit("s", span=(86_400 * 10**9, "coordinate 'time'"))
+    's'
+    >>> normalize_datetime_unit("as", span=(86_400 * 10**9, "coordinate 'time'"))
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.OptionError: datetime_unit='as' cannot hold the span of coordinate ...
     """
     if datetime_unit is None:
         return None
@@ -290,26 +303,16 @@ def normalize_datetime_unit(datetime_unit: Any, xarray: bool = True) -> str | No
             f"{{opt:datetime_unit}} must be one of {', '.join(DATETIME_UNITS)}; "
             f"got {datetime_unit!r}",
         )
+    if span is not None:
+        span_ns, what = span
+        per_ns = np.timedelta64(1, "ns") / np.timedelta64(1, datetime_unit)  # type: ignore[call-overload]
+        if span_ns * float(per_ns) >= 2.0**63:
+            raise OptionError(
+                "datetime_unit",
+                f"{{opt:datetime_unit}}={datetime_unit!r} cannot hold the span of {what} "
+                f"({span_ns / 8.64e13:.6g} days) in NumPy's 64-bit timedelta; use a coarser unit",
+            )
     return datetime_unit
-
-
-def check_datetime_span(datetime_unit: str, span_ns: int, what: str) -> None:
-    """Refuse a ``datetime_unit`` too fine for a time span of ``span_ns`` nanoseconds: NumPy
-    converts datetime64/timedelta64 in 64 bits and wraps without a word (a month in as).
-
-    >>> check_datetime_span("s", 86_400 * 10**9, "coordinate 'time'")
-    >>> check_datetime_span("as", 86_400 * 10**9, "coordinate 'time'")
-    Traceback (most recent call last):
-    ...
-    daskgrad.errors.OptionError: datetime_unit='as' cannot hold the span of coordinate ...
-    """
-    per_ns = np.timedelta64(1, "ns") / np.timedelta64(1, datetime_unit)  # type: ignore[call-overload]
-    if span_ns * float(per_ns) >= 2.0**63:
-        raise OptionError(
-            "datetime_unit",
-            f"{{opt:datetime_unit}}={datetime_unit!r} cannot hold the span of {what} "
-            f"({span_ns / 8.64e13:.6g} days) in NumPy's 64-bit timedelta; use a coarser unit",
-        )
 
 
 def _is_integer(x: Any) -> bool:

@@ -14,7 +14,6 @@ from ..compat import contains_datetime_like, to_numeric
 from ..core.gradient import gradient_array
 from ..core.plan import (
     DATETIME_UNITS,
-    check_datetime_span,
     is_dask_collection,
     normalize_datetime_unit,
     normalize_dims,
@@ -322,15 +321,16 @@ def _coordinate(coord: xr.DataArray, d: Hashable, datetime_unit: str | None):
 
 
 def _check_span(var: xr.Variable, unit: str, what: str) -> None:
-    """The span of datetime64/timedelta64 ``var`` against ``datetime_unit`` (core.plan's
-    check: NumPy converts it in 64 bits without a word when it overflows)."""
+    """The span of datetime64/timedelta64 ``var`` against ``datetime_unit`` (the one check of
+    ``datetime_unit``, core.plan's: NumPy converts it in 64 bits without a word when it
+    overflows)."""
     if var.dtype.kind not in "mM" or var.size < 2 or is_dask_collection(var.data):
         return
     values = np.asarray(var.data)
     valid = values[~np.isnat(values)]
     if valid.size >= 2:
         span = int((valid.max() - valid.min()) / np.timedelta64(1, "ns"))
-        check_datetime_span(unit, span, what)
+        normalize_datetime_unit(unit, span=(span, what))
 
 
 def dim_periods(periodic, dims, steps, units) -> dict[Hashable, float | None]:
