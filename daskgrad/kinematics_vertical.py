@@ -64,7 +64,8 @@ def potential_vorticity_baroclinic(
         coordinate (exactly as MetPy); a dask field is not inspected and takes the chain rule,
         which on uneven levels differs from MetPy's stencil by up to the field's scale on
         noisy θ (pass the 1-D coordinate instead). DataArrays: a DataArray (1-D along the
-        vertical dim, or a field), a coordinate's name, or None for ``vertical_dim``'s
+        vertical dim, or a field), a 1-D array or Quantity along ``vertical_dim`` (MetPy's
+        ``ds.level.values * units.hPa``), a coordinate's name, or None for ``vertical_dim``'s
         coordinate. Plain numbers are Pa (values ≤ 1100 without units warn: hPa?); pressure
         must be positive and, as a Quantity, a pressure.
     u, v : arrays, Quantities or DataArrays like ``theta``

@@ -255,10 +255,12 @@ def _coordinate(
         coordinate = first.coords[dim]
     if not isinstance(coordinate, xr.DataArray):
         value, unit = units_pint.split(coordinate)
-        if np.ndim(value) != 0:
+        along = dim is not None and np.ndim(value) == 1 and len(value) == first.sizes[dim]
+        if np.ndim(value) != 0 and not along:  # a 1-D array (Quantity) along vertical_dim
+            size = "" if dim is None else f" of {first.sizes[dim]} values along {dim!r}"
             raise TypeError(
-                f"{kind}: {what} must be a DataArray, a coordinate's name or a number with "
-                "DataArray input"
+                f"{kind}: {what} must be a DataArray, a coordinate's name, a number or a 1-D "
+                f"array{size} with DataArray input; got shape {np.shape(value)}"
             )
         return value, unit if unit is not None or quantity else None
     return _values(coordinate, first, kind, what)
