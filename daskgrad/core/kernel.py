@@ -256,7 +256,8 @@ def _interior(
                 for k, w in enumerate(ax.pairs, start=1):
                     t = o if k == 1 else tmp2[: hi - lo]
                     pair(ff[lo + k * st : hi + k * st], ff[lo - k * st : hi - k * st], out=t)
-                    np.multiply(t, w, out=t)
+                    if w != 1.0:  # a weight of 1 (a spacing of 1/2) is exact: no pass
+                        np.multiply(t, w, out=t)
                     if k > 1:
                         np.add(o, t, out=o)
                 if ax.centre:
@@ -472,7 +473,8 @@ def _padded(
         np.subtract(
             ext[pre + (slice(d + k, d + k + n),)], ext[pre + (slice(d - k, d - k + n),)], out=t
         )
-        np.multiply(t, w, out=t)
+        if w != 1.0:  # exact: as in :func:`_interior`
+            np.multiply(t, w, out=t)
         if k > 1:
             np.add(out, t, out=out)
     return True

@@ -549,6 +549,12 @@ class ProjectedMetric:
     in metres along ``x_axis`` and ``y_axis``; ``mx``, ``my`` the parallel and meridional
     scales (MetPy's map-factor convention, with grid-relative vector components).
 
+    ``metres``: the metres per unit of the coordinates the derivatives are taken in, along x
+    and y (1: per metre). A caller that differentiates with a spacing of 1/2 per grid step h
+    (``metres`` = 2h) gets raw centred differences ``f[i+1] − f[i−1]`` from the kernel, with
+    no pass to weight them: the weight 1/(2h) is folded into the scales ``mx``, ``my`` (and the
+    Laplacian's ``lx``, ``ly``), which are computed once per chunk (equal to rounding).
+
     Examples
     --------
     >>> import pyproj
@@ -565,6 +571,7 @@ class ProjectedMetric:
     y_axis: int
     x: Any
     y: Any
+    metres: tuple[float, float] = (1.0, 1.0)
 
     @property
     def aux_axes(self) -> tuple[int, ...]:
@@ -580,7 +587,7 @@ class ProjectedMetric:
         rotation (``cos``, ``sin`` None): the formulas work in the grid's frame."""
         names = ("k", "h", "dk_dy", "dh_dx") + (() if self.projection.conformal else ("lx", "ly"))
         f: dict[Any, Any] = self.projection.factors(aux[0], aux[1], names)
-        key = ("Factors", ndim, np.dtype(dtype).str, self.x_axis, self.y_axis)
+        key = ("Factors", ndim, np.dtype(dtype).str, self.x_axis, self.y_axis, self.metres)
         done = f.get(key)
         if done is None:
             done = f[key] = self._shaped(f, ndim, dtype)
@@ -626,10 +633,12 @@ class ProjectedMetric:
         shape = [1] * ndim
         flip = self.x_axis < self.y_axis
 
-        def shaped(a: np.ndarray) -> np.ndarray:
+        def shaped(a: np.ndarray, per: float = 1.0) -> np.ndarray:
             # a factor constant along x or y (Mercator's) is kept as one column or row
             a = a[:, :1] if a.strides[1] == 0 else a
             a = a[:1] if a.strides[0] == 0 else a
+            if per != 1.0:  # per unit of the coordinates, in float64
+                a = np.multiply(a, per)
             a = a.T if flip else a
             out = list(shape)
             out[self.y_axis], out[self.x_axis] = a.shape[::-1] if flip else a.shape
@@ -637,15 +646,18 @@ class ProjectedMetric:
 
         k, h = f["k"], f["h"]
         zero = real.type(0)
+        # the scales (and the Laplacian's terms) per unit of the coordinates: over ``metres``
+        ux, uy = (1.0 / m for m in self.metres)
         if self.projection.conformal:  # h = k: cx = ∂k/∂y, cy = ∂k/∂x, no Laplacian terms
-            mx = shaped(k)
-            return Factors(mx=mx, my=mx, cx=shaped(f["dk_dy"]), cy=shaped(f["dh_dx"]), lx=zero,
+            mx = shaped(k, ux)
+            my = mx if uy == ux else shaped(k, uy)  # one array: the shared scale of the formulas
+            return Factors(mx=mx, my=my, cx=shaped(f["dk_dy"]), cy=shaped(f["dh_dx"]), lx=zero,
                            ly=zero)  # fmt: skip
         return Factors(
-            mx=shaped(k),
-            my=shaped(h),
+            mx=shaped(k, ux),
+            my=shaped(h, uy),
             cx=shaped(h / k * f["dk_dy"]),
             cy=shaped(k / h * f["dh_dx"]),
-            lx=shaped(f["lx"]),
-            ly=shaped(f["ly"]),
+            lx=shaped(f["lx"], ux),
+            ly=shaped(f["ly"], uy),
         )

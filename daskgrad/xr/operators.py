@@ -246,14 +246,15 @@ def _projected(kind, inputs, grid, winds, stencil, engine=operate_arrays):
     g = grid if lazy else grid.eager()
     y_dim, x_dim = grid.dims
     axes = (first.get_axis_num(x_dim), first.get_axis_num(y_dim))
-    metric = ProjectedMetric(g.projection, axes[0], axes[1], g.x, g.y)
+    spacing, metres = _projected_spacing(kind, [g.xy_spacing(g.x), g.xy_spacing(g.y)], stencil)
+    metric = ProjectedMetric(g.projection, axes[0], axes[1], g.x, g.y, metres)
     data = _named_errors(
         first,
         engine,
         kind,
         [a.data for a in inputs],
         axes,
-        spacing=[g.xy_spacing(g.x), g.xy_spacing(g.y)],
+        spacing=spacing,
         periodic=None,
         metric=metric,
         **stencil,
@@ -262,6 +263,19 @@ def _projected(kind, inputs, grid, winds, stencil, engine=operate_arrays):
         pair = [xr.DataArray(d, dims=first.dims) for d in data]
         data = tuple(a.data for a in rotate_winds(pair[0], pair[1], grid, to="earth"))
     return data
+
+
+def _projected_spacing(
+    kind: str, steps: list[Any], stencil: dict[str, Any]
+) -> tuple[list[Any], tuple[float, float]]:
+    """The spacings divergence and vorticity take on a projected grid, and the metres per
+    their unit (see :class:`~daskgrad.core.projection.ProjectedMetric`): for even x and y at
+    accuracy 2, 1/2 per grid step, so that the kernel's centred differences need no weight
+    (it is in the chunk's map factors, computed once); else the steps in metres, per metre."""
+    even = all(isinstance(s, EvenCoords) and float(s) != 0 for s in steps)
+    if kind in ("divergence", "vorticity") and even and stencil.get("accuracy", 2) == 2:
+        return [EvenCoords(0.5), EvenCoords(0.5)], (2.0 * steps[0], 2.0 * steps[1])
+    return steps, (1.0, 1.0)
 
 
 def _vectors(kind: str, n_inputs: int) -> tuple[tuple[int, int] | None, bool]:
