@@ -26,7 +26,8 @@ The load average is printed at the start and at the end.
    of this process (all its threads) for the same calls, best of --repeat: the work per
    chunk, which a burst of load on a shared machine inflates less than the wall time.
 3. Out of core through ``daskgrad run`` (a process of its own, on the benchmark's cluster:
-   2 workers x 1 thread x --memory-limit, default 512 MiB): ``--frontogenesis theta:u,v`` and
+   2 workers x 1 thread x --memory-limit, default 512 MiB, with the settings ``daskgrad run``
+   gives its own cluster): ``--frontogenesis theta:u,v`` and
    ``--potential-vorticity theta:u,v --vertical level``, each input of --size (default 256
    MiB; the issue's figure is 2 GiB), against the I/O floor (read each input once, write one
    array of the same size with the same writer, in this process on the same cluster: its
@@ -34,6 +35,8 @@ The load average is printed at the start and at the end.
    <= the limit, 0 restarts. Two figures for the run: the process's wall time (starting
    Python, imports, opening the store included: not like the floor's), and the run's own
    summary line's time (its compute and write on the cluster), which compares like with like.
+   The inputs are made chunk by chunk on the workers (:func:`noisy`), and only for the
+   functions --only names; the bytes each contender wrote are printed with the inputs.
 
 Prints markdown tables, then the summary for the README.
 """
