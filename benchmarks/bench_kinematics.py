@@ -26,7 +26,8 @@ The load average is printed at the start and at the end.
    of this process (all its threads) for the same calls, best of --repeat: the work per
    chunk, which a burst of load on a shared machine inflates less than the wall time.
 3. Out of core through ``daskgrad run`` (a process of its own, on the benchmark's cluster:
-   2 workers x 1 thread x --memory-limit, default 512 MiB): ``--frontogenesis theta:u,v`` and
+   2 workers x 1 thread x --memory-limit, default 512 MiB, with the settings ``daskgrad run``
+   gives its own cluster): ``--frontogenesis theta:u,v`` and
    ``--potential-vorticity theta:u,v --vertical level``, each input of --size (default 256
    MiB; the issue's figure is 2 GiB), against the I/O floor (read each input once, write one
    array of the same size with the same writer, in this process on the same cluster: its
@@ -34,6 +35,8 @@ The load average is printed at the start and at the end.
    <= the limit, 0 restarts. Two figures for the run: the process's wall time (starting
    Python, imports, opening the store included: not like the floor's), and the run's own
    summary line's time (its compute and write on the cluster), which compares like with like.
+   The inputs are made chunk by chunk on the workers (:func:`noisy`), and only for the
+   functions --only names; the bytes each contender wrote are printed with the inputs.
 
 Prints markdown tables, then the summary for the README.
 """
@@ -78,18 +81,37 @@ FUNCTIONS = (
     "q_vector",
     "potential_vorticity_baroclinic",
 )
+PV = "potential_vorticity_baroclinic"
+
+
+def grid(ny, nx):
+    """ERA5's latitudes (90 to -90) and longitudes (0 to 360 - dx) of a global ny x nx grid."""
+    return np.linspace(90, -90, ny), np.arange(nx) * (360 / nx)
+
+
+def base_values(lat, lon, p=1000.0):
+    """{name: (values, units)} of u, v, t, z, theta at ``lat`` x ``lon`` (1-D, degrees) and
+    pressure ``p`` (hPa: a scalar, or levels shaped (nz, 1, 1)), before any time factor."""
+    phi = np.radians(lat)[:, None]
+    lam = np.radians(lon)[None, :]
+    ratio = (1000.0 / np.asarray(p)) ** 0.2857
+    base = {
+        "u": (10 * (np.cos(phi) ** 2 * np.sin(3 * lam) + np.cos(phi)) * ratio, "m s**-1"),
+        "v": (10 * np.sin(2 * phi) * np.cos(2 * lam) * ratio, "m s**-1"),
+        "t": ((300 - 40 * np.sin(phi) ** 2 + 3 * np.cos(lam)) / ratio, "K"),
+        "z": (G * (5500 - 300 * np.sin(phi) ** 2 + 30 * np.sin(2 * lam)) * ratio, "m**2 s**-2"),
+    }
+    base["theta"] = (base["t"][0] * ratio, "K")
+    return base
 
 
 def fields(nt, ny, nx, levels=None, dtype=np.float64):
     """u, v, t, theta, z as DataArrays (time, [level,] lat, lon), ERA5's layout and units."""
-    lat = np.linspace(90, -90, ny)
-    lon = np.arange(nx) * (360 / nx)
+    lat, lon = grid(ny, nx)
     coords = {
         "lat": ("lat", lat, {"units": "degrees_north", "standard_name": "latitude"}),
         "lon": ("lon", lon, {"units": "degrees_east", "standard_name": "longitude"}),
     }
-    phi = np.radians(lat)[:, None]
-    lam = np.radians(lon)[None, :]
     dims: tuple[str, ...] = ("time", "lat", "lon")
     shape: tuple[int, ...] = (nt, 1, 1)
     p = np.array(1000.0)
@@ -99,19 +121,59 @@ def fields(nt, ny, nx, levels=None, dtype=np.float64):
         shape = (nt, 1, 1, 1)
         p = levels[:, None, None]
     time_ = 1 + 0.01 * np.arange(nt).reshape(shape)
-    ratio = (1000.0 / p) ** 0.2857
-    base = {
-        "u": (10 * (np.cos(phi) ** 2 * np.sin(3 * lam) + np.cos(phi)) * ratio, "m s**-1"),
-        "v": (10 * np.sin(2 * phi) * np.cos(2 * lam) * ratio, "m s**-1"),
-        "t": ((300 - 40 * np.sin(phi) ** 2 + 3 * np.cos(lam)) / ratio, "K"),
-        "z": (G * (5500 - 300 * np.sin(phi) ** 2 + 30 * np.sin(2 * lam)) * ratio, "m**2 s**-2"),
-    }
-    base["theta"] = (base["t"][0] * ratio, "K")
     out = {}
-    for name, (values, units) in base.items():
+    for name, (values, units) in base_values(lat, lon, p).items():
         data = np.asarray(values * time_, dtype=dtype)
         out[name] = xr.DataArray(data, dims=dims, coords=coords, name=name, attrs={"units": units})
     return out
+
+
+def _noisy_block(_empty, name, ny, nx, levels, seed, block_info=None):
+    """One chunk of :func:`noisy`: the base field at the chunk's latitudes, longitudes (and
+    levels), plus uniform [0, 1) noise from a generator of the chunk's own."""
+    info = block_info[None]
+    where = [slice(a, b) for a, b in info["array-location"]]
+    lat, lon = grid(ny, nx)
+    p = 1000.0 if levels is None else np.asarray(levels)[where[1], None, None]
+    values = base_values(lat[where[-2]], lon[where[-1]], p)[name][0]
+    rng = np.random.default_rng([seed, *info["chunk-location"]])
+    out = rng.random(info["chunk-shape"], dtype=np.float32)
+    out += values.astype(np.float32)  # broadcast over the chunk's times
+    return out
+
+
+def noisy(name, lead, ny, nx, chunks, levels=None, seed=0):
+    """The base field ``name`` (time, [level,] lat, lon) float32 plus uniform noise, as a dask
+    array whose every chunk is made where it is computed: the graph holds no data (an array
+    added to a dask array would travel inside each of its tasks)."""
+    shape = (*lead, ny, nx)
+    template = da.empty(shape, chunks=chunks, dtype=np.float32)
+    return template.map_blocks(
+        _noisy_block,
+        name,
+        ny,
+        nx,
+        levels,
+        seed,
+        dtype=np.float32,
+        meta=np.empty((0,) * len(shape), np.float32),
+    )
+
+
+def noisy_dataset(names, lead, ny, nx, chunks, levels=None):
+    """``names`` of :func:`noisy` (seeds 0, 1, ...) in a Dataset with fields()' coordinates
+    and attributes."""
+    one = fields(1, 2, 2, levels, np.float32)  # the attributes
+    lat, lon = grid(ny, nx)
+    dims = ("time", "lat", "lon") if levels is None else ("time", "level", "lat", "lon")
+    data = {
+        k: (dims, noisy(k, lead, ny, nx, chunks, levels, seed), one[k].attrs)
+        for seed, k in enumerate(names)
+    }
+    coords = {c: v.variable for c, v in one["u"].coords.items() if c not in ("time", "lat", "lon")}
+    coords["lat"] = ("lat", lat, one["u"].lat.attrs)
+    coords["lon"] = ("lon", lon, one["u"].lon.attrs)
+    return xr.Dataset(data, coords=coords)
 
 
 def call(name, f, backend, **extra):
@@ -300,9 +362,9 @@ def lazy(args, rows, info):
 
 def out_of_core(args, rows, info, client=None):
     """On ``client``'s cluster if given, else on one of its own."""
-    from bench_out_of_core import measure  # the RSS sampler and restart count
+    from bench_out_of_core import measure, start_cluster  # the RSS sampler, restart count
     from dask.utils import format_bytes, parse_bytes
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     limit = parse_bytes(args.memory_limit)
     ny, nx = 721, 1440
@@ -310,7 +372,6 @@ def out_of_core(args, rows, info, client=None):
     nt = max(2, parse_bytes(args.size) // per_time)
     nz = 37 if nt >= 37 * 2 else max(2, nt // 2)
     pv_nt = max(1, nt // nz)
-    work = Path(tempfile.mkdtemp(prefix="daskgrad-bench-kin-", dir=args.dir))
     warnings.filterwarnings("ignore", message="Consolidated metadata")
     cases = {
         "frontogenesis": (("time", "lat", "lon"), (nt,), (8, 361, 720), None),
@@ -321,24 +382,20 @@ def out_of_core(args, rows, info, client=None):
             LEVELS[:: max(1, 37 // nz)][:nz],
         ),
     }
+    function = {"frontogenesis": "frontogenesis", "potential vorticity": PV}
+    cases = {case: c for case, c in cases.items() if function[case] in args.only}
+    if not cases:
+        return
     runs: dict[str, list] = {}
+    written: dict[str, int] = {}  # bytes of the data variables each contender wrote
+    work = Path(tempfile.mkdtemp(prefix="daskgrad-bench-kin-", dir=args.dir))
     try:
-        cluster = contextlib.nullcontext() if client else LocalCluster(
-            n_workers=2, threads_per_worker=1, memory_limit=limit, processes=True,
-            dashboard_address=None, silence_logs=40,
-        )  # fmt: skip
+        # daskgrad run's own cluster settings (daskgrad.cluster.connect.CLUSTER_CONFIG)
+        cluster = contextlib.nullcontext() if client else start_cluster(2, 1, limit)
         with cluster, contextlib.nullcontext(client) if client else Client(cluster) as client:
             stores = {}
-            for case, (dims, lead, chunks, levels) in cases.items():
-                one = fields(1, ny, nx, levels, np.float32)
-                rng = da.random.default_rng(0)
-                data = {}
-                for k in ("theta", "u", "v"):
-                    shape = (*lead, ny, nx)
-                    noise = rng.random(shape, chunks=chunks, dtype=np.float32)
-                    data[k] = (dims, one[k].isel(time=0).data + noise, one[k].attrs)
-                coords = {c: one["u"][c] for c in one["u"].coords if c != "time"}
-                ds = xr.Dataset(data, coords=coords)
+            for case, (_dims, lead, chunks, levels) in cases.items():
+                ds = noisy_dataset(("theta", "u", "v"), lead, ny, nx, chunks, levels)
                 path = work / f"{case.replace(' ', '-')}.zarr"
                 client.compute(ds.to_zarr(path, compute=False)).result()
                 stores[case] = (path, ds.u.nbytes, ds.u.shape, chunks)
@@ -383,11 +440,15 @@ def out_of_core(args, rows, info, client=None):
                     lambda case=case: floor(case)
                 )
                 contenders[f"{case}: daskgrad run"] = lambda case=case: cli(case)
-            for fn in contenders.values():  # the workers' imports and first tasks
-                try:
-                    fn()
-                except RuntimeError:
-                    pass  # reported by the measured runs
+
+            def imports():  # what the workers' first tasks import, done before the timing
+                import numcodecs  # noqa: F401
+                import zarr  # noqa: F401
+
+                import daskgrad.core.kinematics_vertical  # noqa: F401
+                import daskgrad.io.writer  # noqa: F401
+
+            client.run(imports)
             runs = {name: [] for name in contenders}
             for _ in range(args.ooc_repeat):
                 for name, fn in contenders.items():
@@ -399,6 +460,8 @@ def out_of_core(args, rows, info, client=None):
                     except Exception as e:  # noqa: BLE001 - report it, go on with the others
                         runs[name].append({"error": f"{type(e).__name__}: {e}"})
                     for old in work.glob("out-*.zarr"):
+                        with xr.open_zarr(old) as out:
+                            written[name] = sum(v.nbytes for v in out.data_vars.values())
                         shutil.rmtree(old)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -415,7 +478,12 @@ def out_of_core(args, rows, info, client=None):
     for case, (_, nbytes, shape, chunks) in stores.items():
         print(
             f"- {case}: theta, u, v {'x'.join(map(str, shape))} float32, "
-            f"{format_bytes(nbytes)} each, chunks {'x'.join(map(str, chunks))}"
+            f"{format_bytes(nbytes)} each, chunks {'x'.join(map(str, chunks))}; written: "
+            + ", ".join(
+                f"{name.split(': ', 1)[1]} {format_bytes(n)}"
+                for name, n in written.items()
+                if name.startswith(case + ":")
+            )
         )
     print(
         "\n| run | wall s | / I/O floor | its own write s | / I/O floor | peak worker RSS | "
@@ -585,7 +653,7 @@ def suite(scale: str = "small", repeat: int = 3, shared=None) -> list[dict]:
                 for r in got
             ]
         if not smoke:
-            got = []
+            args.only, got = list(FUNCTIONS), []
             out_of_core(args, got, info, client=shared.client() if shared is not None else None)
             rows += [
                 dict(

@@ -32,8 +32,6 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import dask.array as da
-import numpy as np
 import xarray as xr
 from dask.utils import format_bytes, parse_bytes
 from distributed import Client, get_task_stream
@@ -42,7 +40,7 @@ import daskgrad
 import daskgrad.io.writer as writer_module
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_kinematics import fields  # noqa: E402
+from bench_kinematics import noisy_dataset  # noqa: E402
 from bench_out_of_core import command_here, measure, start_cluster  # noqa: E402
 
 CASES = {
@@ -121,14 +119,7 @@ def make_store(path: Path, nbytes: int) -> tuple[int, tuple]:
     """theta, u, v (time, lat, lon) float32, 0.25°, chunks (8, 361, 720), each ~``nbytes``."""
     ny, nx = 721, 1440
     nt = max(8, round(nbytes / (4 * ny * nx) / 8) * 8)
-    one = fields(1, ny, nx, None, np.float32)
-    rng = da.random.default_rng(0)
-    data = {}
-    for k in ("theta", "u", "v"):
-        noise = rng.random((nt, ny, nx), chunks=(8, 361, 720), dtype=np.float32)
-        data[k] = (("time", "lat", "lon"), one[k].isel(time=0).data + noise, one[k].attrs)
-    coords = {c: one["u"][c] for c in one["u"].coords if c != "time"}
-    ds = xr.Dataset(data, coords=coords)
+    ds = noisy_dataset(("theta", "u", "v"), (nt,), ny, nx, (8, 361, 720))
     ds.to_zarr(path, mode="w")
     return int(ds.u.nbytes), ds.u.shape
 
