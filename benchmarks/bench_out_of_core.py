@@ -157,14 +157,17 @@ def start_cluster(
     """The benchmark's LocalCluster: worker processes under a memory limit, quiet, with dask
     settings ``config`` (by default those ``daskgrad run`` gives its own cluster: the
     scheduler's bandwidth estimate, which keeps a chunk's kernel on the worker that read it,
-    where the installed daskgrad has them)."""
+    held there by ``hold_bandwidth``, where the installed daskgrad has them)."""
+    hold = None
     if config is None:
         try:
             from daskgrad.cluster.connect import CLUSTER_CONFIG as config
         except ImportError:  # a daskgrad from before them
             config = {}
+        with contextlib.suppress(ImportError):
+            from daskgrad.cluster.connect import hold_bandwidth as hold
     with dask.config.set(config):
-        return LocalCluster(
+        cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=threads,
             memory_limit=parse_bytes(limit) if isinstance(limit, str) else limit,
@@ -172,6 +175,10 @@ def start_cluster(
             dashboard_address=None,
             silence_logs=40,
         )
+    if hold is not None:
+        with Client(cluster) as client:
+            hold(client)
+    return cluster
 
 
 def write_input(client: Client, path: Path, shape: tuple[int, ...], chunks) -> int:

@@ -112,3 +112,30 @@ def test_geospatial_vorticity_run_gives_at_most_3_tasks_per_stored_chunk(tmp_pat
     np.testing.assert_allclose(
         result[name].values[:, inner], expected[:, inner], rtol=1e-4, atol=1e-4 * 1e-5
     )
+
+
+def test_embedded_cluster_keeps_its_bandwidth_estimate_after_a_chunk_crosses(tmp_path):
+    """The embedded cluster (``connect``, as ``daskgrad run`` starts it) estimates 1 MB/s
+    between workers so that a chunk's kernel runs where the chunk was read; a worker moves its
+    estimate towards the speed of each transfer over 1 MB (8 MiB fetched across: ~50 MB/s), and
+    the scheduler's follows. After 8 MiB crossed, both are still 1 MB/s (before: the worker's
+    rose at once, the scheduler's within a heartbeat)."""
+    import time
+
+    from dask.utils import parse_bytes
+
+    from daskgrad.cluster.connect import CLUSTER_CONFIG, connect
+
+    held = parse_bytes(str(CLUSTER_CONFIG["distributed.scheduler.bandwidth"]))
+    with connect(
+        workers=2, threads_per_worker=1, memory_limit=512 * 2**20, say=lambda _: None
+    ) as c:
+        a, b = sorted(c.scheduler_info()["workers"])
+        for _ in range(3):
+            x = c.submit(np.ones, 2**20, workers=[a], pure=False)  # 8 MiB
+            assert c.submit(np.sum, x, workers=[b]).result() == 2**20
+        fetched = c.run(lambda dask_worker: len(dask_worker.transfer_incoming_log))
+        assert fetched[b] >= 3
+        time.sleep(2.5)  # heartbeats carry the workers' estimates to the scheduler
+        assert c.run(lambda dask_worker: dask_worker.bandwidth) == {a: held, b: held}
+        assert c.run_on_scheduler(lambda dask_scheduler: dask_scheduler.bandwidth) == held
