@@ -368,6 +368,15 @@ def hold_bandwidth(client: Any) -> None:
     chunk's kernel away from the worker that read it (the chunk fetched across). For the
     embedded cluster, whose settings these are; a user's scheduler keeps its own.
 
+    Parameters
+    ----------
+    client : distributed.Client
+        A client of the cluster; the plugin it registers reaches workers that join later.
+
+    Returns
+    -------
+    None
+
     Examples
     --------
     >>> from distributed import Client, LocalCluster
