@@ -8,10 +8,12 @@
 The input (in a temporary directory under --dir, removed afterwards) is differentiated along 2 of
 its 3 dims by the same code as ``daskgrad run``. The I/O floor, on the same cluster, reads the
 input once and writes 2 arrays of its size. The worker processes' RSS is sampled every 50 ms.
-Prints a markdown table of ratios: gradient time / I/O floor (target: <= 1.3 at accuracy 2, the
+Prints a markdown table of ratios: gradient time / I/O floor (target: <= 1.1 at accuracy 2, the
 default; <= 1.4 at --accuracy 4), the worker processes' CPU time / the floor's (the least of the
 runs: less sensitive to other work on a shared machine than wall time), peak RSS / limit
-(<= 1), and worker restarts (0).
+(<= 1), and worker restarts (0); and figures the machine's load does not change: the tasks run
+per stored chunk and the bytes the workers fetched from each other. ``--vorticity`` adds
+``daskgrad run --vorticity u,v --geospatial`` on winds against its own floor.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import contextlib
 import inspect
 import io
+import math
 import os
 import platform
 import shutil
@@ -91,27 +94,45 @@ def worker_cpu(pids: dict[str, int]) -> float:
     return total
 
 
+def _fetched(dask_worker) -> tuple[int, int]:
+    """Bytes a worker has fetched from other workers so far, and in how many transfers."""
+    log = dask_worker.transfer_incoming_log
+    return sum(t.get("total", 0) for t in log), len(log)
+
+
 def measure(client: Client, fn) -> dict:
     """Wall seconds of ``fn()``, the workers' peak RSS, restarts, and the CPU seconds of the
     worker processes (``cpu``) and of this process (``own_cpu``: the scheduler of a
-    LocalCluster runs in it, and any graph building ``fn`` does here)."""
+    LocalCluster runs in it, and any graph building ``fn`` does here); besides, figures that
+    do not depend on the machine's load: the tasks the workers ran (``tasks``) and the bytes
+    they fetched from each other (``fetched``: ghost planes, or whole chunks when a task ran
+    away from its data)."""
     before = client.scheduler_info()["workers"]
     pids = client.run(os.getpid)
+    fetched0 = client.run(_fetched)
+    client.get_task_stream(start=time.time())  # the scheduler records tasks from now on
     me = psutil.Process()
     cpu0, own0 = worker_cpu(pids), sum(me.cpu_times()[:2])
     with RssSampler(pids) as rss:
         start = time.perf_counter()
+        wall0 = time.time()
         fn()
         seconds = time.perf_counter() - start
     cpu, own = worker_cpu(pids) - cpu0, sum(me.cpu_times()[:2]) - own0
     after = client.scheduler_info()["workers"]
     restarts = len(set(before) - set(after)) + len(rss.dead - (set(before) - set(after)))
+    fetched1 = client.run(_fetched)
+    moved = [(fetched1[w][0] - fetched0[w][0]) for w in fetched1 if w in fetched0]
+    # the tasks the scheduler saw finish on a worker during fn (its task stream)
+    stream = client.get_task_stream(start=wall0)
     return {
         "seconds": seconds,
         "peak": max(rss.peak.values()),
         "restarts": restarts,
         "cpu": cpu,
         "own_cpu": own,
+        "tasks": len(stream),
+        "fetched": sum(moved),
     }
 
 
@@ -136,14 +157,17 @@ def start_cluster(
     """The benchmark's LocalCluster: worker processes under a memory limit, quiet, with dask
     settings ``config`` (by default those ``daskgrad run`` gives its own cluster: the
     scheduler's bandwidth estimate, which keeps a chunk's kernel on the worker that read it,
-    where the installed daskgrad has them)."""
+    held there by ``hold_bandwidth``, where the installed daskgrad has them)."""
+    hold = None
     if config is None:
         try:
             from daskgrad.cluster.connect import CLUSTER_CONFIG as config
         except ImportError:  # a daskgrad from before them
             config = {}
+        with contextlib.suppress(ImportError):
+            from daskgrad.cluster.connect import hold_bandwidth as hold
     with dask.config.set(config):
-        return LocalCluster(
+        cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=threads,
             memory_limit=parse_bytes(limit) if isinstance(limit, str) else limit,
@@ -151,6 +175,10 @@ def start_cluster(
             dashboard_address=None,
             silence_logs=40,
         )
+    if hold is not None:
+        with Client(cluster) as client:
+            hold(client)
+    return cluster
 
 
 def write_input(client: Client, path: Path, shape: tuple[int, ...], chunks) -> int:
@@ -160,6 +188,14 @@ def write_input(client: Client, path: Path, shape: tuple[int, ...], chunks) -> i
     ds = xr.Dataset({"f": (("z", "y", "x"), f)}, coords={"x": x})
     client.compute(ds.to_zarr(path, compute=False)).result()
     return int(ds.f.nbytes)
+
+
+def write_winds(client: Client, path: Path, nt: int, ny: int, nx: int, chunks) -> int:
+    """u and v (nt, ny, nx) float32 on a global 0.25 deg grid (``bench_operators``'s)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_operators import write_winds as write
+
+    return write(client, path, nt, ny, nx, chunks)
 
 
 def io_floor(client: Client, inp: Path, out: Path) -> None:
@@ -271,6 +307,13 @@ def main() -> None:
         help="also time `daskgrad run` itself (a process of its own, its start included), "
         "which reads several small stored chunks per task",
     )
+    p.add_argument(
+        "--vorticity",
+        action="store_true",
+        help="also time `daskgrad run --vorticity u,v --geospatial` (in this process, start-up "
+        "excluded) on u and v of --size each (float32, 0.25 deg lat/lon, chunks 8x361x720) "
+        "against its own floor: read u and v once, write u + v (daskgrad.to_zarr)",
+    )
     args = p.parse_args()
     try:
         orders = [int(a) for a in args.accuracy.split(",")]
@@ -319,11 +362,43 @@ def main() -> None:
 
             said: set[str] = set()
             fns = {"I/O floor (read 1, write 2)": floor}
+            floor_of = dict.fromkeys(fns, "I/O floor (read 1, write 2)")
+            stored = {"I/O floor (read 1, write 2)": math.prod(map(len, chunks))}
             for acc in orders:
                 name = "daskgrad, 2 of 3 dims" + (f", accuracy {acc}" if orders != [2] else "")
                 fns[name] = lambda acc=acc: grad(acc)
                 if args.command:
                     fns[f"`daskgrad run`, {name[10:]}"] = lambda acc=acc: cli(acc)
+            for name in fns:
+                floor_of.setdefault(name, "I/O floor (read 1, write 2)")
+                stored.setdefault(name, math.prod(map(len, chunks)))
+            if args.vorticity:
+                winds = work / "winds.zarr"
+                ny, nx = 721, 1440
+                nt = max(8, parse_bytes(args.size) // (4 * ny * nx))
+                w_chunks = (8, ny // 2 + 1, nx // 2)
+                w_bytes = write_winds(client, winds, nt, ny, nx, w_chunks)
+                w_floor = "I/O floor (read u, v; write u + v)"
+                w_run = "`daskgrad run --vorticity u,v --geospatial`, start-up excluded"
+
+                def winds_floor(i=[0]):  # noqa: B006
+                    i[0] += 1
+                    src = xr.open_zarr(winds)
+                    out = work / f"floor-w{i[0]}.zarr"
+                    total = (src.u + src.v).rename("w")
+                    daskgrad.to_zarr(total, out, client=client, progress=False)
+
+                def vorticity(i=[0]):  # noqa: B006
+                    i[0] += 1
+                    out = work / f"grad-vort{i[0]}.zarr"
+                    extra = ("--vorticity", "u,v", "--geospatial")
+                    stdout = command_here(winds, out, cluster.scheduler_address, *extra)
+                    said.update(ln for ln in stdout.splitlines() if "each task reads" in ln)
+
+                fns[w_floor], fns[w_run] = winds_floor, vorticity
+                floor_of[w_floor] = floor_of[w_run] = w_floor
+                n_w = math.prod(-(-n // c) for n, c in zip((nt, ny, nx), w_chunks, strict=True))
+                stored[w_floor] = stored[w_run] = n_w
             runs = {name: [] for name in fns}
             for _ in range(args.repeat):
                 for name, fn in fns.items():
@@ -334,24 +409,35 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     best = {name: min(r, key=lambda m: m["seconds"]) for name, r in runs.items()}
-    t_floor = best["I/O floor (read 1, write 2)"]["seconds"]
-    least_cpu = {name: min(m["cpu"] for m in r) for name, r in runs.items()}
-    cpu_floor = least_cpu["I/O floor (read 1, write 2)"]
+    least = {
+        name: {key: min(m[key] for m in r) for key in ("cpu", "own_cpu", "tasks", "fetched")}
+        for name, r in runs.items()
+    }
     print(
         f"\ninput {shape} float32 = {format_bytes(nbytes)}, chunks {chunks[0][0]}x{chunks[1][0]}"
         f"x{chunks[2][0]}; {args.workers} workers x {args.threads_per_worker} threads x "
         f"{format_bytes(limit)}; {platform.machine()}, {os.cpu_count()} cores, dask "
-        f"{dask.__version__}; best of {args.repeat}; load average {os.getloadavg()[0]:.1f}\n"
+        f"{dask.__version__}; best of {args.repeat}; load average {os.getloadavg()[0]:.1f}"
+    )
+    if args.vorticity:
+        print(f"winds: u and v {nt}x{ny}x{nx} float32 = {format_bytes(w_bytes)} each")
+    print(
+        "\nEach row against its floor. CPU: the least of the runs; workers' (the worker "
+        "processes) and this process's (the scheduler, graph building). Tasks per stored chunk "
+        "(of each input) and the bytes fetched between workers: the least of the runs; they do "
+        "not depend on the machine's load.\n"
     )
     print(
-        "| run | wall s | / I/O floor | workers' CPU s | / I/O floor | peak worker RSS | "
-        "/ limit | restarts |"
+        "| run | wall s | / floor | workers' CPU s | / floor | this process's CPU s | "
+        "tasks / stored chunk | fetched between workers | peak worker RSS | / limit | restarts |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, m in best.items():
+        f, low = floor_of[name], least[name]
         print(
-            f"| {name} | {m['seconds']:.1f} | {m['seconds'] / t_floor:.2f} | "
-            f"{least_cpu[name]:.1f} | {least_cpu[name] / cpu_floor:.2f} | "
+            f"| {name} | {m['seconds']:.1f} | {m['seconds'] / best[f]['seconds']:.2f} | "
+            f"{low['cpu']:.1f} | {low['cpu'] / least[f]['cpu']:.2f} | {low['own_cpu']:.1f} | "
+            f"{low['tasks'] / stored[name]:.2f} | {format_bytes(low['fetched'])} | "
             f"{format_bytes(m['peak'])} | {m['peak'] / limit:.2f} | "
             f"{sum(r['restarts'] for r in runs[name])} |"
         )

@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_NO_WORKERS_TIMEOUT",
     "WorkerWatch",
     "connect",
+    "hold_bandwidth",
 ]
 
 #: Seconds to wait for a scheduler to answer before giving up (``--connect-timeout``).
@@ -37,8 +38,10 @@ PAUSED_TIMEOUT = 120.0
 #: the bytes of its dependencies held elsewhere / this bandwidth. At distributed's 100 MB/s a
 #: chunk's kernel went to the other worker 30-40 % of the time out of core (its chunk's read,
 #: up to 25 MiB, fetched across, then spilled); at 1 MB/s every kernel runs where its chunk was
-#: read and only ghost planes cross (benchmarks/bench_placement.py). Workers update it only
-#: from transfers over 1 MB, which then hardly happen.
+#: read and only ghost planes cross (benchmarks/bench_placement.py). Workers move their
+#: estimate towards the speed of every transfer over 1 MB (one chunk of 8 MiB fetched across
+#: took it to about 50 MB/s, and the scheduler's with it, after which kernels went across more
+#: and more: 27-110 MB per 256 MiB gradient run at load 25), so :func:`hold_bandwidth` keeps it.
 CLUSTER_CONFIG: dict[str, object] = {"distributed.scheduler.bandwidth": "1MB"}
 
 #: Seconds a LocalCluster gets to close before its worker processes are killed.
@@ -339,6 +342,7 @@ def _local(
         raise
     try:
         client = Client(cluster, set_as_default=False)
+        hold_bandwidth(client)
     except BaseException:
         with spawning:
             _shut_down(None, cluster, scratch)
@@ -355,6 +359,50 @@ def _local(
     finally:
         with spawning:
             _shut_down(client, cluster, scratch)
+
+
+def hold_bandwidth(client: Any) -> None:
+    """Keep the bandwidth estimate of ``client``'s workers (restarted ones too), and so the
+    scheduler's, which follows what they report, at CLUSTER_CONFIG's: a worker otherwise moves
+    it towards the speed of each transfer over 1 MB it makes, and the scheduler then sends a
+    chunk's kernel away from the worker that read it (the chunk fetched across). For the
+    embedded cluster, whose settings these are; a user's scheduler keeps its own.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        A client of the cluster; the plugin it registers reaches workers that join later.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> from distributed import Client, LocalCluster
+    >>> with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+    ...     with Client(cluster) as client:
+    ...         hold_bandwidth(client)
+    ...         client.run(lambda dask_worker: dask_worker.bandwidth)
+    {...: 1000000}
+    """
+    from dask.utils import parse_bytes
+    from distributed import WorkerPlugin
+
+    held = parse_bytes(str(CLUSTER_CONFIG["distributed.scheduler.bandwidth"]))
+
+    class HoldBandwidth(WorkerPlugin):
+        name = "daskgrad-hold-bandwidth"
+
+        def setup(self, worker: Any) -> None:
+            self.worker = worker
+            worker.bandwidth = held
+
+        def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+            # a fetch sets the estimate just before its keys go from flight to memory
+            self.worker.bandwidth = held
+
+    client.register_plugin(HoldBandwidth())
 
 
 @contextlib.contextmanager
