@@ -99,6 +99,17 @@ os.execvp(sys.argv[2], sys.argv[2:])
 """
 
 
+def pytest_configure(config):
+    """Under pytest-xdist, each worker process dies with the pytest that started it, however
+    that one dies (Ctrl-C, SIGTERM, SIGKILL): the worker's tied processes (``tied``) then die
+    with the worker. Without it a killed pytest leaves its workers, and their clusters, running."""
+    if hasattr(config, "workerinput") and sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
 def tied(cmd: list) -> list:
     """``cmd`` so that its process dies with this one (the pytest process), Linux only: tests
     start `dask scheduler`/`dask worker` with it, which an interrupted pytest would otherwise

@@ -144,11 +144,15 @@ def _moto_api(endpoint: str, what: str, data: bytes) -> None:
     urllib.request.urlopen(request, timeout=10).read()
 
 
-def start(in_process: bool = True, env: dict[str, str] | None = None) -> S3Server:
+def start(
+    in_process: bool = True, env: dict[str, str] | None = None, popen: Any = None
+) -> S3Server:
     """Start moto's server on 127.0.0.1 at a free port: in a thread of this process (``stop``
     and ``restart`` keep its data) or as its own ``moto_server`` process (a benchmark's
-    server should not share this process's interpreter lock; ``env`` is its environment,
-    by default this one without its AWS configuration)."""
+    server, or one that many runs at once hammer, should not share this process's
+    interpreter lock; ``env`` is its environment, by default this one without its AWS
+    configuration; ``popen`` starts it, by default ``subprocess.Popen``: the tests pass
+    ``tests.conftest.popen_tied`` so that it dies with pytest)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     if in_process:
         from moto.server import ThreadedMotoServer
@@ -166,7 +170,7 @@ def start(in_process: bool = True, env: dict[str, str] | None = None) -> S3Serve
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     exe = os.path.join(os.path.dirname(sys.executable), "moto_server")
-    proc = subprocess.Popen(
+    proc = (popen or subprocess.Popen)(
         [exe, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

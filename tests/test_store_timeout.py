@@ -12,7 +12,9 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,7 +31,7 @@ import s3_server  # noqa: E402
 
 from daskgrad.cli import main  # noqa: E402
 
-from .conftest import assert_gradients_close  # noqa: E402
+from .conftest import assert_gradients_close, popen_tied  # noqa: E402
 
 BUCKET = "daskgrad-timeout"
 TIMEOUT = ["--store-timeout", "5"]
@@ -46,9 +48,10 @@ def dataset(shape=(48, 32, 32), chunks=(1, 16, 16), seed=0):
 
 @pytest.fixture(scope="module")
 def s3():
-    """moto's server in this process, a bucket with an input of 192 small chunks (a run of
-    48 tasks, --chunks time=1: long enough to be frozen while it computes)."""
-    server = s3_server.start()
+    """moto's server as a process of its own (the runs below hammer it at once: it must not
+    wait for this process's interpreter lock), a bucket with an input of 192 small chunks (a
+    run of 48 tasks, --chunks time=1: long enough to be frozen while it computes)."""
+    server = s3_server.start(in_process=False, popen=popen_tied)
     server.make_bucket(BUCKET)
     dataset().to_zarr(f"s3://{BUCKET}/in.zarr", storage_options=server.options())
     try:
@@ -57,22 +60,14 @@ def s3():
         server.stop()
 
 
-@pytest.fixture
-def proxy(s3):
-    """A TCP proxy process to moto; yields its endpoint and process. Never outlives the test."""
-    proc = subprocess.Popen(
+def start_proxy(s3):
+    """A TCP proxy process to moto (tied to pytest: it dies with it); its endpoint and process."""
+    proc = popen_tied(
         [sys.executable, str(HERE / "tcp_proxy.py"), s3.endpoint.rsplit(":", 1)[1]],
         stdout=subprocess.PIPE,
         text=True,
     )
-    try:
-        port = int(proc.stdout.readline())
-        yield f"http://127.0.0.1:{port}", proc
-    finally:
-        os.kill(proc.pid, signal.SIGCONT)
-        proc.kill()
-        proc.wait(10)
-        proc.stdout.close()
+    return f"http://127.0.0.1:{int(proc.stdout.readline())}", proc
 
 
 def flags(s3, role: str, endpoint: str) -> list[str]:
@@ -89,84 +84,26 @@ def objects(s3, prefix: str) -> dict[str, bytes]:
     return {p: fs.cat(p) for p in fs.find(f"{BUCKET}/{prefix}")}
 
 
-def written(s3, name: str) -> int:
-    """Chunks written so far by an --overwrite run to ``name`` (into its temporary sibling)."""
+def written(s3, names: list[str]) -> dict[str, int]:
+    """Chunks written so far by the --overwrite runs to each of ``names`` (into its temporary
+    sibling): one listing of the bucket for all."""
     fs = s3.fs()
     fs.invalidate_cache()
-    temporary = [
-        p
-        for p in fs.ls(BUCKET, detail=False)
-        if p.split("/")[-1].startswith(f".{name}.daskgrad-") and p.endswith(".tmp")
-    ]
-    return sum(len(fs.find(p)) for p in temporary)
+    listing = [p.split("/")[-1] for p in fs.ls(BUCKET, detail=False)]
+    return {
+        name: sum(
+            len(fs.find(f"{BUCKET}/{p}"))
+            for p in listing
+            if p.startswith(f".{name}.daskgrad-") and p.endswith(".tmp")
+        )
+        for name in names
+    }
 
 
 def one_line(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
     return lines[0]
-
-
-def freeze_while_computing(s3, proc, stop, name: str) -> None:
-    """SIGSTOP the proxy as soon as the run has written its first chunks (it is computing)."""
-    deadline = time.monotonic() + 180
-    while written(s3, name) < 2:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the run never started writing"
-        time.sleep(0.1)
-    os.kill(stop.pid, signal.SIGSTOP)
-
-
-@pytest.mark.parametrize("frozen", ["output", "input"])
-def test_a_store_that_stops_answering_fails_in_one_line_and_keeps_the_old_output(s3, proxy, frozen):
-    """The store behind INPUT or behind OUTPUT stops answering while the run computes, with
-    --overwrite: exit 1, one line naming that store, the old OUTPUT's objects unchanged."""
-    endpoint, stop = proxy
-    out = f"s3://{BUCKET}/old-{frozen}.zarr"
-    dataset(shape=(4, 8, 8), chunks=(2, 4, 4), seed=7).to_zarr(out, storage_options=s3.options())
-    before = objects(s3, f"old-{frozen}.zarr")
-    roles = {"input": s3.endpoint, "output": s3.endpoint, frozen: endpoint}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daskgrad", "run", f"s3://{BUCKET}/in.zarr", out,
-         "--dim", "x", "--chunks", "time=1", "--overwrite", *LEAN, *TIMEOUT,
-         *flags(s3, "input", roles["input"]), *flags(s3, "output", roles["output"])],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        freeze_while_computing(s3, proc, stop, f"old-{frozen}.zarr")
-        _, err = proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 1, err
-    store = f"s3://{BUCKET}/in.zarr" if frozen == "input" else out
-    line = one_line(err)
-    assert line.startswith(
-        f"daskgrad: error: computation failed: {frozen} {store}: the object store stopped "
-        "answering (no reply within --store-timeout 5 s)"
-    ), line
-    assert objects(s3, f"old-{frozen}.zarr") == before
-    for secret in s3.keys.values():
-        assert secret not in err
-
-
-def test_a_store_that_does_not_answer_before_computing_is_a_usage_error(s3, proxy):
-    """Frozen before the run: the checks that run before any cluster starts give exit 2 and
-    one line naming INPUT, within the bound (the subprocess' timeout guards a hang)."""
-    endpoint, stop = proxy
-    os.kill(stop.pid, signal.SIGSTOP)
-    r = subprocess.run(
-        [sys.executable, "-m", "daskgrad", "run", f"s3://{BUCKET}/in.zarr",
-         f"s3://{BUCKET}/never.zarr", "--dim", "x", *LEAN, *TIMEOUT,
-         *flags(s3, "input", endpoint), *flags(s3, "output", s3.endpoint)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert r.returncode == 2, r.stderr
-    assert one_line(r.stderr).startswith(
-        f"daskgrad: error: input s3://{BUCKET}/in.zarr: cannot reach the storage endpoint"
-    )
-    assert objects(s3, "never.zarr") == {}
 
 
 TO_ZARR = """
@@ -181,31 +118,143 @@ except TimeoutError as e:
 """
 
 
-def test_to_zarr_is_bounded_by_store_timeout(s3, proxy):
+@dataclass
+class Frozen:
+    """One run against a store that stops answering: what it left and said."""
+
+    name: str  # the OUTPUT's name in the bucket
+    cmd: list[str]
+    proxy: Any
+    before: dict[str, bytes]
+    proc: Any = None
+    problem: str | None = None  # the run ended before its store was frozen, or hung
+    returncode: int | None = None
+    out: str = ""
+    err: str = ""
+    after: dict[str, bytes] = field(default_factory=dict)
+
+
+def run_frozen(s3, frozen: str) -> Frozen:
+    """A run whose INPUT or OUTPUT store (``frozen``), or whose ``daskgrad.to_zarr`` store
+    ("api"), is reached through a proxy; "before": INPUT's, frozen before the run starts."""
+    endpoint, stop = start_proxy(s3)
+    name = {"api": "api.zarr", "before": "never.zarr"}.get(frozen, f"old-{frozen}.zarr")
+    url = f"s3://{BUCKET}/{name}"
+    if frozen == "before":
+        os.kill(stop.pid, signal.SIGSTOP)
+        cmd = [sys.executable, "-m", "daskgrad", "run", f"s3://{BUCKET}/in.zarr", url,
+               "--dim", "x", *LEAN, *TIMEOUT,
+               *flags(s3, "input", endpoint), *flags(s3, "output", s3.endpoint)]  # fmt: skip
+    elif frozen == "api":
+        dataset(shape=(4, 8, 8), chunks=(2, 4, 4), seed=3).to_zarr(
+            url, storage_options=s3.options()
+        )
+        options = {**s3.options(), "client_kwargs": {"endpoint_url": endpoint}}
+        cmd = [sys.executable, "-c", TO_ZARR, url, json.dumps(options)]
+    else:
+        dataset(shape=(4, 8, 8), chunks=(2, 4, 4), seed=7).to_zarr(
+            url, storage_options=s3.options()
+        )
+        roles = {"input": s3.endpoint, "output": s3.endpoint, frozen: endpoint}
+        cmd = [sys.executable, "-m", "daskgrad", "run", f"s3://{BUCKET}/in.zarr", url,
+               "--dim", "x", "--chunks", "time=1", "--overwrite", *LEAN, *TIMEOUT,
+               *flags(s3, "input", roles["input"]),
+               *flags(s3, "output", roles["output"])]  # fmt: skip
+    return Frozen(name, cmd, stop, objects(s3, name))
+
+
+@pytest.fixture(scope="module")
+def frozen_runs(s3):
+    """The four runs of the tests below at once (each mostly waits for its bound), each with a
+    proxy of its own, SIGSTOPped as soon as its run has written its first chunks (it is
+    computing), or before it starts ("before"). {kind: Frozen}."""
+    runs: dict[str, Frozen] = {}
+    try:
+        for kind in ("output", "input", "api", "before"):
+            runs[kind] = run_frozen(s3, kind)
+        for r in runs.values():  # tied: an interrupted pytest leaves none of them
+            r.proc = popen_tied(r.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        pending = {r.name: r for k, r in runs.items() if k != "before"}
+        deadline = time.monotonic() + 180
+        while pending and time.monotonic() < deadline:
+            for name, n in written(s3, list(pending)).items():
+                r = pending[name]
+                if r.proc.poll() is not None:
+                    r.problem = "the run ended before its store was frozen"
+                elif n >= 2:
+                    os.kill(r.proxy.pid, signal.SIGSTOP)
+                else:
+                    continue
+                del pending[name]
+            time.sleep(0.1)
+        for r in pending.values():
+            r.problem = "the run never started writing"
+        deadline = time.monotonic() + 300
+        for r in runs.values():
+            try:
+                r.out, r.err = r.proc.communicate(timeout=max(deadline - time.monotonic(), 1))
+            except subprocess.TimeoutExpired:
+                r.problem = "the run did not end within 300 s"
+                r.proc.kill()
+                r.out, r.err = r.proc.communicate()
+            r.returncode = r.proc.returncode
+            r.after = objects(s3, r.name)
+        yield runs
+    finally:
+        for r in runs.values():
+            if r.proc is not None and r.proc.poll() is None:
+                r.proc.kill()
+                r.proc.communicate()
+            os.kill(r.proxy.pid, signal.SIGCONT)
+            r.proxy.kill()
+            r.proxy.wait(10)
+            r.proxy.stdout.close()
+
+
+@pytest.mark.parametrize("frozen", ["output", "input"])
+def test_a_store_that_stops_answering_fails_in_one_line_and_keeps_the_old_output(
+    frozen_runs, s3, frozen
+):
+    """The store behind INPUT or behind OUTPUT stops answering while the run computes, with
+    --overwrite: exit 1, one line naming that store, the old OUTPUT's objects unchanged."""
+    r = frozen_runs[frozen]
+    assert r.problem is None, (r.problem, r.out, r.err)
+    assert r.returncode == 1, r.err
+    out = f"s3://{BUCKET}/{r.name}"
+    store = f"s3://{BUCKET}/in.zarr" if frozen == "input" else out
+    line = one_line(r.err)
+    assert line.startswith(
+        f"daskgrad: error: computation failed: {frozen} {store}: the object store stopped "
+        "answering (no reply within --store-timeout 5 s)"
+    ), line
+    assert r.after == r.before
+    for secret in s3.keys.values():
+        assert secret not in r.err
+
+
+def test_a_store_that_does_not_answer_before_computing_is_a_usage_error(frozen_runs):
+    """Frozen before the run: the checks that run before any cluster starts give exit 2 and
+    one line naming INPUT, within the bound (the fixture's 300 s guards a hang)."""
+    r = frozen_runs["before"]
+    assert r.problem is None, (r.problem, r.out, r.err)
+    assert r.returncode == 2, r.err
+    assert one_line(r.err).startswith(
+        f"daskgrad: error: input s3://{BUCKET}/in.zarr: cannot reach the storage endpoint"
+    )
+    assert r.after == {}
+
+
+def test_to_zarr_is_bounded_by_store_timeout(frozen_runs):
     """daskgrad.to_zarr(store_timeout=5) on dask's threads: the store freezes while its chunks
     are written; TimeoutError naming the store, the old store untouched."""
-    endpoint, stop = proxy
-    url = f"s3://{BUCKET}/api.zarr"
-    dataset(shape=(4, 8, 8), chunks=(2, 4, 4), seed=3).to_zarr(url, storage_options=s3.options())
-    before = objects(s3, "api.zarr")
-    options = {**s3.options(), "client_kwargs": {"endpoint_url": endpoint}}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", TO_ZARR, url, json.dumps(options)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        freeze_while_computing(s3, proc, stop, "api.zarr")
-        out, err = proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 3, err
-    assert out.strip() == (
-        f"to_zarr: store {url}: the object store stopped answering (no reply within "
-        "store_timeout=5 s); the old store is as it was"
+    r = frozen_runs["api"]
+    assert r.problem is None, (r.problem, r.out, r.err)
+    assert r.returncode == 3, r.err
+    assert r.out.strip() == (
+        f"to_zarr: store s3://{BUCKET}/api.zarr: the object store stopped answering (no reply "
+        "within store_timeout=5 s); the old store is as it was"
     )
-    assert objects(s3, "api.zarr") == before
+    assert r.after == r.before
 
 
 def test_store_timeout_reaches_the_backend():
