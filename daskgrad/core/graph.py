@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from operator import getitem
 from typing import TYPE_CHECKING, Any
@@ -146,6 +146,26 @@ def _block_task_one(*args: Any, **kwargs: Any) -> Any:
     return out
 
 
+def _one_axis_task(
+    block: np.ndarray,
+    step: Any,
+    lo: np.ndarray | None,
+    hi: np.ndarray | None,
+    *,
+    func: Callable[..., Any],
+    plan: Plan,
+) -> Any:
+    """:func:`_block_task_one` for one input, one axis, no aux and the neighbours' whole
+    chunks (each at least ``plan.depth`` long along the axis): their planes sliced here, in
+    as few steps as the per-partial tasks of tiny chunks can afford."""
+    a, g = plan.axes[0].axis, plan.depth
+    if lo is not None:
+        lo = lo[(slice(None),) * a + (slice(lo.shape[a] - g, None),)]
+    if hi is not None:
+        hi = hi[(slice(None),) * a + (slice(0, g),)]
+    return func([block], [[(lo, hi)]], [step], [], plan=plan)[0]
+
+
 def _without_layers(graph: HighLevelGraph, top: str, names: set[str]) -> HighLevelGraph:
     """``graph`` without the layers ``names`` (their tasks run inlined in ``top``'s), ``top``
     depending on what they depended on."""
@@ -233,7 +253,28 @@ def _dask_coord_steps(
 
 
 def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
+    """Every partial derivative of ``x``: on chunks small enough that their kernels take their
+    neighbours' whole chunks, one task per output chunk, each from the chunk and its two
+    neighbours along its own axis (the minimal graph's shape: a task computing every partial
+    and one getitem per output cost an extra task per chunk to schedule, and more to order);
+    else one kernel task per chunk computing every partial, from ghost planes."""
+    if (
+        len(plan.axes) > 1
+        and _whole_neighbours([x], x.chunks)
+        and (repaired_chunks(x, plan) == x.chunks)
+    ):
+        return tuple(
+            ghosted_dask([x], replace(plan, axes=(ax,)), gradient_blocks, 1, "gradient")[0]
+            for ax in plan.axes
+        )
     return ghosted_dask([x], plan, gradient_blocks, len(plan.axes), "gradient")
+
+
+def _whole_neighbours(arrays: Sequence[da.Array], chunks: tuple[tuple[int, ...], ...]) -> bool:
+    """Whether the largest chunk of ``arrays`` (each) is at most WHOLE_NEIGHBOURS_BYTES."""
+    itemsize = max(np.dtype(a.dtype).itemsize for a in arrays)
+    largest = math.prod(max(c, default=0) for c in chunks) * itemsize
+    return bool(largest <= WHOLE_NEIGHBOURS_BYTES)
 
 
 def ghosted_dask(
@@ -289,22 +330,11 @@ def _ghosted_dask(
     steps = _axis_steps(plan, chunks, layout, dsk, dependencies)
     aux_by_axis = _aux_slices(aux, chunks, dependencies)
     read_name, packed, inlined = _packed_reads(arrays, idxs, dsk)
-    itemsize = max(np.dtype(a.dtype).itemsize for a in arrays)
-    largest = math.prod(max(c, default=0) for c in chunks) * itemsize  # at most: the largest
-    whole = largest <= WHOLE_NEIGHBOURS_BYTES
+    whole = _whole_neighbours(arrays, chunks)
     planes_names = _plane_sources(arrays, layout, read_name, packed, whole, dsk)
     kernel_name = f"{name}-{token}"
     own = [read_name] if packed else [a.name for a in arrays]
-    kernel = partial(
-        _block_task_one if nout == 1 else _block_task,
-        n_in=len(arrays),
-        k=len(plan.axes),
-        func=func,
-        plan=plan,
-        n_aux=len(aux_by_axis),
-        packed=packed,
-        whole=whole,
-    )
+    kernel = _kernel(func, plan, nout, len(arrays), len(aux_by_axis), packed, whole)
     _kernel_tasks(dsk, kernel_name, kernel, own, steps, aux_by_axis, planes_names, layout)
     # dask's DaskCollection protocol types __dask_scheduler__ as a staticmethod object, which no
     # collection's attribute is when read from an instance: dask.array.Array fails its check
@@ -322,6 +352,32 @@ def _ghosted_dask(
     return tuple(o.rechunk(original_chunks) if chunks != original_chunks else o for o in outs)
 
 
+def _kernel(
+    func: Callable[..., Any],
+    plan: Plan,
+    nout: int,
+    n_in: int,
+    n_aux: int,
+    packed: tuple[int, ...],
+    whole: bool,
+) -> Callable[..., Any]:
+    """The task function of every kernel task, the arguments they share bound once (as each
+    task's keyword arguments they were a dict per task, parsed per task: a fifth of the
+    graph's memory on tiny chunks)."""
+    if (nout, n_in, len(plan.axes), n_aux, whole) == (1, 1, 1, 0, True):
+        return partial(_one_axis_task, func=func, plan=plan)
+    return partial(
+        _block_task_one if nout == 1 else _block_task,
+        n_in=n_in,
+        k=len(plan.axes),
+        func=func,
+        plan=plan,
+        n_aux=n_aux,
+        packed=packed,
+        whole=whole,
+    )
+
+
 def _kernel_tasks(
     dsk: dict[Key, Any],
     kernel_name: str,
@@ -332,10 +388,8 @@ def _kernel_tasks(
     planes_names: list[str],
     layout: _Layout,
 ) -> None:
-    """One task per chunk calling ``kernel`` (its arguments shared by every task bound in it:
-    as each task's keyword arguments they were a dict per task, parsed per task, a fifth of
-    the graph's memory on tiny chunks) with the chunk's blocks from ``own``, its steps, its
-    aux slices and its neighbours' planes."""
+    """One task per chunk calling ``kernel`` with the chunk's blocks from ``own``, its steps,
+    its aux slices and its neighbours' planes."""
     n_sets = len(own)  # the sets of planes per neighbour
     axes = [a for a, _, _ in layout.spans]
     for i in layout.idxs:
