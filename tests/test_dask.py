@@ -34,9 +34,11 @@ def test_at_most_3k_plus_2_tasks_per_chunk(dims, periodic, chunks, planes):
         outs = gradient(x, dim=dims, periodic=periodic)
     k = len(dims)
     assert n_tasks(outs) <= (3 * k + 2) * nchunks  # the README's bound
-    # input, planes for the neighbours (large chunks), kernel, and one getitem per output
-    # (none for k = 1: the kernel's task is the output)
-    assert n_tasks(outs) == (k + 2 + planes if k > 1 else 2 + planes) * nchunks
+    if planes:  # input, planes for the neighbours, kernel, one getitem per output (none for
+        # k = 1: the kernel's task is the output)
+        assert n_tasks(outs) == (k + 2 + planes if k > 1 else 2 + planes) * nchunks
+    else:  # small chunks: the input and one task per output, as the minimal graph
+        assert n_tasks(outs) == (k + 1) * nchunks
     # the peer for comparison: dask.array.gradient needs more per chunk
     peer = da.gradient(x, axis=dims)
     peer = peer if isinstance(peer, list) else [peer]

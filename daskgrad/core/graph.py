@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 from operator import getitem
 from typing import TYPE_CHECKING, Any
@@ -145,6 +146,26 @@ def _block_task_one(*args: Any, **kwargs: Any) -> Any:
     return out
 
 
+def _one_axis_task(
+    block: np.ndarray,
+    step: Any,
+    lo: np.ndarray | None,
+    hi: np.ndarray | None,
+    *,
+    func: Callable[..., Any],
+    plan: Plan,
+) -> Any:
+    """:func:`_block_task_one` for one input, one axis, no aux and the neighbours' whole
+    chunks (each at least ``plan.depth`` long along the axis): their planes sliced here, in
+    as few steps as the per-partial tasks of tiny chunks can afford."""
+    a, g = plan.axes[0].axis, plan.depth
+    if lo is not None:
+        lo = lo[(slice(None),) * a + (slice(lo.shape[a] - g, None),)]
+    if hi is not None:
+        hi = hi[(slice(None),) * a + (slice(0, g),)]
+    return func([block], [[(lo, hi)]], [step], [], plan=plan)[0]
+
+
 def _without_layers(graph: HighLevelGraph, top: str, names: set[str]) -> HighLevelGraph:
     """``graph`` without the layers ``names`` (their tasks run inlined in ``top``'s), ``top``
     depending on what they depended on."""
@@ -232,7 +253,28 @@ def _dask_coord_steps(
 
 
 def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
+    """Every partial derivative of ``x``: on chunks small enough that their kernels take their
+    neighbours' whole chunks, one task per output chunk, each from the chunk and its two
+    neighbours along its own axis (the minimal graph's shape: a task computing every partial
+    and one getitem per output cost an extra task per chunk to schedule, and more to order);
+    else one kernel task per chunk computing every partial, from ghost planes."""
+    if (
+        len(plan.axes) > 1
+        and _whole_neighbours([x], x.chunks)
+        and (repaired_chunks(x, plan) == x.chunks)
+    ):
+        return tuple(
+            ghosted_dask([x], replace(plan, axes=(ax,)), gradient_blocks, 1, "gradient")[0]
+            for ax in plan.axes
+        )
     return ghosted_dask([x], plan, gradient_blocks, len(plan.axes), "gradient")
+
+
+def _whole_neighbours(arrays: Sequence[da.Array], chunks: tuple[tuple[int, ...], ...]) -> bool:
+    """Whether the largest chunk of ``arrays`` (each) is at most WHOLE_NEIGHBOURS_BYTES."""
+    itemsize = max(np.dtype(a.dtype).itemsize for a in arrays)
+    largest = math.prod(max(c, default=0) for c in chunks) * itemsize
+    return bool(largest <= WHOLE_NEIGHBOURS_BYTES)
 
 
 def ghosted_dask(
@@ -252,6 +294,21 @@ def ghosted_dask(
         return _ghosted_dask(arrays, plan, func, nout, name, aux)
 
 
+@dataclass
+class _Layout:
+    """The blocks of one graph: names, the chunk indices, the differentiated axes' spans."""
+
+    name: str  # the quantity's, a key prefix
+    token: str
+    depth: int  # ghost planes per side
+    idxs: list[tuple[int, ...]]  # every chunk index, in C order
+    spans: list[tuple[int, int, bool]]  # per differentiated axis: (axis, blocks, periodic)
+
+    def needs(self, i: tuple[int, ...]) -> list[tuple[int, bool, bool]]:
+        """Per axis: whether chunk ``i``'s lower and upper neighbours need its planes."""
+        return [(a, per or i[a] > 0, per or i[a] < nb - 1) for a, nb, per in self.spans]
+
+
 def _ghosted_dask(
     arrays: Sequence[da.Array],
     plan: Plan,
@@ -264,136 +321,21 @@ def _ghosted_dask(
     chunks = repaired_chunks(arrays[0], plan)
     arrays = [a.rechunk(chunks) if a.chunks != chunks else a for a in arrays]
     token = tokenize([a.name for a in arrays], plan, func, aux)
-    g = plan.depth
     numblocks = arrays[0].numblocks
-    dsk: dict[Key, Any] = {}
-    dependencies = list(arrays)
-
-    # per differentiated axis and chunk index: steps and where the ghost planes come from
-    steps_by_axis: list[list[Any]] = []
-    for k, ax in enumerate(plan.axes):
-        c = chunks[ax.axis]
-        if isinstance(ax.step, da.Array):
-            where = f"spacing[{k}] (dim {ax.axis})"
-            keys, carr = _dask_coord_steps(ax, c, f"{name}-{token}", dsk, g, where)
-            dependencies.append(carr)
-            steps_by_axis.append(keys)
-        else:
-            offsets = np.concatenate([[0], np.cumsum(c)])
-            steps_by_axis.append(
-                [block_step(ax, offsets[j], offsets[j + 1], g) for j in range(len(c))]
-            )
-    aux_by_axis: list[tuple[int, list[Any]]] = []
-    for axis, values in aux:
-        c = chunks[axis]
-        if isinstance(values, da.Array):
-            values = values.rechunk((c,))
-            dependencies.append(values)
-            aux_by_axis.append((axis, [TaskRef((values.name, j)) for j in range(len(c))]))
-        else:
-            offsets = np.concatenate([[0], np.cumsum(c)])
-            aux_by_axis.append((axis, [values[offsets[j] : offsets[j + 1]] for j in range(len(c))]))
-
-    # One task per chunk and input copies the planes its neighbours need; each kernel task
-    # takes its own chunks and its neighbours' planes: k + 2 + n_in tasks per chunk with the
-    # k output getitems, 1 + 2 n_in for one output, where the kernel's task is the output
-    # (3 for several inputs read in one task, whose planes are then copied in one task too)
-    # (dask would fuse a kernel and its single getitem into a subgraph task, which costs more
-    # to run than the two tasks). Tasks are dask's task objects, not legacy tuples, which dask
-    # would convert one by one at compute time (a sixth of dask.compute's time on 10^4 tiny
-    # chunks).
-    idxs = list(itertools.product(*map(range, numblocks)))
     spans = [(ax.axis, numblocks[ax.axis], ax.periodic) for ax in plan.axes]
-    planes_names = [f"{name}-planes{n}-{token}" for n in range(len(arrays))]
-
-    def needs(i: tuple[int, ...]) -> list[tuple[int, bool, bool]]:
-        return [(a, per or i[a] > 0, per or i[a] < nb - 1) for a, nb, per in spans]
-
-    # Several inputs: one task reads chunk i of each (their reading tasks inlined), so that
-    # they are on the same worker and only ghost planes cross between workers.
-    sources = [a.__dask_graph__() for a in arrays]
-    first = (0,) * arrays[0].ndim
-    packing = len(arrays) > 1 and all(
-        isinstance(_inline(src, (a.name, *first)), Task)
-        for src, a in zip(sources, arrays, strict=True)
-    )
-    packed: tuple[int, ...] = ()  # with pack: the position of each input among the distinct
-    inlined: set[str] = set()
-    if packing:
-        # the distinct inputs in the order of their names, the read named by them alone and
-        # their planes by them and the ghost layout: operators on the same u and v in one graph
-        # (divergence of u, v and vorticity of v, u) share these tasks
-        distinct = {a.name: (a, src) for a, src in zip(arrays, sources, strict=True)}
-        order = sorted(distinct)
-        packed = tuple(order.index(a.name) for a in arrays)
-        read_name = "read-" + "+".join(_label(distinct[n][0]) for n in order)
-        read_name += "-" + tokenize(order)
-        inlined = set(order)  # input layers whose every task is inlined
-        for i in idxs:
-            key: Key = (read_name, *i)
-            parts = [_inline(distinct[n][1], (n, *i)) for n in order]
-            inlined &= {n for n, t in zip(order, parts, strict=True) if isinstance(t, Task)}
-            dsk[key] = Task(key, pack, *parts)
-
-    itemsize = max(np.dtype(a.dtype).itemsize for a in arrays)
-    largest = math.prod(max(c, default=0) for c in chunks) * itemsize  # at most: the largest
-    whole_neighbours = largest <= WHOLE_NEIGHBOURS_BYTES
-    if not any(per or nb > 1 for _, nb, per in spans):
-        planes_names = []
-    elif whole_neighbours:  # the neighbours' chunks themselves (or packs of them)
-        planes_names = [read_name] if packed else [a.name for a in arrays]
-    elif packed:  # one task copies the planes of every input's chunk
-        planes_names = [f"planes-{tokenize(read_name, spans, g)}"]
-        for i in idxs:
-            key = (planes_names[0], *i)
-            dsk[key] = Task(key, _planes_of, TaskRef((read_name, *i)), needs(i), g)
-    else:
-        for arr, planes_name in zip(arrays, planes_names, strict=True):
-            for i in idxs:
-                key = (planes_name, *i)
-                dsk[key] = Task(key, _planes, TaskRef((arr.name, *i)), needs(i), g)
-
-    def neighbours(i: tuple[int, ...]) -> Iterator[TaskRef | None]:
-        for planes_name in planes_names:
-            for a, nb, per in spans:
-                lo, hi = i[a] - 1, i[a] + 1
-                lo_key = (planes_name, *i[:a], lo % nb, *i[a + 1 :])
-                hi_key = (planes_name, *i[:a], hi % nb, *i[a + 1 :])
-                yield TaskRef(lo_key) if per or lo >= 0 else None
-                yield TaskRef(hi_key) if per or hi < nb else None
-        if not planes_names:
-            yield from [None] * (2 * len(spans) * (1 if packed else len(arrays)))
-
-    # the arguments every kernel task shares, bound once: as each task's keyword arguments they
-    # were a dict per task, parsed per task (a fifth of the graph's memory on tiny chunks)
-    one = nout == 1
-    kernel = partial(
-        _block_task_one if one else _block_task,
-        n_in=len(arrays),
-        k=len(plan.axes),
-        func=func,
-        plan=plan,
-        n_aux=len(aux_by_axis),
-        packed=packed,
-        whole=whole_neighbours,
-    )
+    idxs = list(itertools.product(*map(range, numblocks)))
+    layout = _Layout(name, token, plan.depth, idxs, spans)
+    dsk: dict[Key, Any] = {}
+    dependencies: list[da.Array] = list(arrays)
+    steps = _axis_steps(plan, chunks, layout, dsk, dependencies)
+    aux_by_axis = _aux_slices(aux, chunks, dependencies)
+    read_name, packed, inlined = _packed_reads(arrays, idxs, dsk)
+    whole = _whole_neighbours(arrays, chunks)
+    planes_names = _plane_sources(arrays, layout, read_name, packed, whole, dsk)
     kernel_name = f"{name}-{token}"
-    out_names = [f"{name}-out{n}-{token}" for n in range(nout)] if not one else [kernel_name]
-    for i in idxs:
-        key = (kernel_name, *i)
-        dsk[key] = Task(
-            key,
-            kernel,
-            *(
-                [TaskRef((read_name, *i))]
-                if packed
-                else [TaskRef((arr.name, *i)) for arr in arrays]
-            ),
-            *[st[i[ax.axis]] for ax, st in zip(plan.axes, steps_by_axis, strict=True)],
-            *[vals[i[axis]] for axis, vals in aux_by_axis],
-            *neighbours(i),
-        )
-
+    own = [read_name] if packed else [a.name for a in arrays]
+    kernel = _kernel(func, plan, nout, len(arrays), len(aux_by_axis), packed, whole)
+    _kernel_tasks(dsk, kernel_name, kernel, own, steps, aux_by_axis, planes_names, layout)
     # dask's DaskCollection protocol types __dask_scheduler__ as a staticmethod object, which no
     # collection's attribute is when read from an instance: dask.array.Array fails its check
     graph = HighLevelGraph.from_collections(
@@ -406,18 +348,217 @@ def _ghosted_dask(
     if inlined:
         graph = _without_layers(graph, kernel_name, inlined)
     meta = np.empty((0,) * arrays[0].ndim, dtype=plan.dtype)
-    if one:
-        out = da.Array(graph, kernel_name, chunks, meta=meta)
-        return (out.rechunk(original_chunks) if chunks != original_chunks else out,)
+    outs = _outputs(graph, kernel_name, layout, nout, chunks, meta)
+    return tuple(o.rechunk(original_chunks) if chunks != original_chunks else o for o in outs)
+
+
+def _kernel(
+    func: Callable[..., Any],
+    plan: Plan,
+    nout: int,
+    n_in: int,
+    n_aux: int,
+    packed: tuple[int, ...],
+    whole: bool,
+) -> Callable[..., Any]:
+    """The task function of every kernel task, the arguments they share bound once (as each
+    task's keyword arguments they were a dict per task, parsed per task: a fifth of the
+    graph's memory on tiny chunks)."""
+    if (nout, n_in, len(plan.axes), n_aux, whole) == (1, 1, 1, 0, True):
+        return partial(_one_axis_task, func=func, plan=plan)
+    return partial(
+        _block_task_one if nout == 1 else _block_task,
+        n_in=n_in,
+        k=len(plan.axes),
+        func=func,
+        plan=plan,
+        n_aux=n_aux,
+        packed=packed,
+        whole=whole,
+    )
+
+
+def _kernel_tasks(
+    dsk: dict[Key, Any],
+    kernel_name: str,
+    kernel: Callable[..., Any],
+    own: list[str],
+    steps: list[list[Any]],
+    aux_by_axis: list[tuple[int, list[Any]]],
+    planes_names: list[str],
+    layout: _Layout,
+) -> None:
+    """One task per chunk calling ``kernel`` with the chunk's blocks from ``own``, its steps,
+    its aux slices and its neighbours' planes."""
+    n_sets = len(own)  # the sets of planes per neighbour
+    axes = [a for a, _, _ in layout.spans]
+    for i in layout.idxs:
+        key: Key = (kernel_name, *i)
+        dsk[key] = Task(
+            key,
+            kernel,
+            *[TaskRef((n, *i)) for n in own],
+            *[st[i[a]] for a, st in zip(axes, steps, strict=True)],
+            *[vals[i[axis]] for axis, vals in aux_by_axis],
+            *_neighbours(i, planes_names, layout.spans, n_sets),
+        )
+
+
+def _axis_steps(
+    plan: Plan,
+    chunks: tuple[tuple[int, ...], ...],
+    layout: _Layout,
+    dsk: dict[Key, Any],
+    dependencies: list[da.Array],
+) -> list[list[Any]]:
+    """Per differentiated axis and chunk index along it: the kernel's step (a float, the
+    chunk's coordinates with ghost values, or a reference to the task that makes them from
+    a dask coordinate, added to ``dsk``)."""
+    steps: list[list[Any]] = []
+    for k, ax in enumerate(plan.axes):
+        c = chunks[ax.axis]
+        if isinstance(ax.step, da.Array):
+            where = f"spacing[{k}] (dim {ax.axis})"
+            prefix = f"{layout.name}-{layout.token}"
+            keys, carr = _dask_coord_steps(ax, c, prefix, dsk, layout.depth, where)
+            dependencies.append(carr)
+            steps.append(keys)
+        else:
+            offsets = np.concatenate([[0], np.cumsum(c)])
+            steps.append(
+                [block_step(ax, offsets[j], offsets[j + 1], layout.depth) for j in range(len(c))]
+            )
+    return steps
+
+
+def _aux_slices(
+    aux: Sequence[tuple[int, Any]],
+    chunks: tuple[tuple[int, ...], ...],
+    dependencies: list[da.Array],
+) -> list[tuple[int, list[Any]]]:
+    """Per 1-D array ``(axis, values)`` of ``aux``: its slice per chunk index along the axis
+    (a reference to a chunk of it, rechunked as the data, for a dask array)."""
+    out: list[tuple[int, list[Any]]] = []
+    for axis, values in aux:
+        c = chunks[axis]
+        if isinstance(values, da.Array):
+            values = values.rechunk((c,))
+            dependencies.append(values)
+            out.append((axis, [TaskRef((values.name, j)) for j in range(len(c))]))
+        else:
+            offsets = np.concatenate([[0], np.cumsum(c)])
+            out.append((axis, [values[offsets[j] : offsets[j + 1]] for j in range(len(c))]))
+    return out
+
+
+def _packed_reads(
+    arrays: Sequence[da.Array], idxs: list[tuple[int, ...]], dsk: dict[Key, Any]
+) -> tuple[str, tuple[int, ...], set[str]]:
+    """Several inputs: one task per chunk index reads the chunk of each (their reading tasks
+    inlined), so that they are on the same worker and only ghost planes cross between
+    workers. Returns the name of those tasks, the position of each input among the distinct
+    ones, and the input layers whose every task was inlined; ("", (), set()) when the inputs
+    are read each by its own tasks (one input, or reading tasks that are no task objects)."""
+    sources = [a.__dask_graph__() for a in arrays]
+    first = (0,) * arrays[0].ndim
+    if len(arrays) < 2 or not all(
+        isinstance(_inline(src, (a.name, *first)), Task)
+        for src, a in zip(sources, arrays, strict=True)
+    ):
+        return "", (), set()
+    # the distinct inputs in the order of their names, the read named by them alone and their
+    # planes by them and the ghost layout: operators on the same u and v in one graph
+    # (divergence of u, v and vorticity of v, u) share these tasks
+    distinct = {a.name: (a, src) for a, src in zip(arrays, sources, strict=True)}
+    order = sorted(distinct)
+    packed = tuple(order.index(a.name) for a in arrays)
+    read_name = "read-" + "+".join(_label(distinct[n][0]) for n in order)
+    read_name += "-" + tokenize(order)
+    inlined = set(order)  # input layers whose every task is inlined
+    for i in idxs:
+        key: Key = (read_name, *i)
+        parts = [_inline(distinct[n][1], (n, *i)) for n in order]
+        inlined &= {n for n, t in zip(order, parts, strict=True) if isinstance(t, Task)}
+        dsk[key] = Task(key, pack, *parts)
+    return read_name, packed, inlined
+
+
+def _plane_sources(
+    arrays: Sequence[da.Array],
+    layout: _Layout,
+    read_name: str,
+    packed: tuple[int, ...],
+    whole: bool,
+    dsk: dict[Key, Any],
+) -> list[str]:
+    """The names of the tasks each kernel takes its neighbours' ghost planes from, one per
+    input (one for all with ``packed``), the tasks copying the planes added to ``dsk``; none
+    when no chunk has a neighbour. With ``whole`` the neighbours' chunks themselves (or
+    packs of them): on chunks that small a task copying planes costs more than it saves.
+
+    Those tasks keep a large chunk from staying alive, and being sent whole to another
+    worker, for the sake of a few planes: one per chunk and input copies the planes its
+    neighbours need (one for the chunks of every input with ``packed``), so k + 2 + n_in
+    tasks per chunk with the k output getitems, 1 + 2 n_in for one output, where the
+    kernel's task is the output.
+    """
+    if not any(per or nb > 1 for _, nb, per in layout.spans):
+        return []
+    if whole:
+        return [read_name] if packed else [a.name for a in arrays]
+    g = layout.depth
+    key: Key
+    if packed:
+        planes_name = f"planes-{tokenize(read_name, layout.spans, g)}"
+        for i in layout.idxs:
+            key = (planes_name, *i)
+            dsk[key] = Task(key, _planes_of, TaskRef((read_name, *i)), layout.needs(i), g)
+        return [planes_name]
+    names = [f"{layout.name}-planes{n}-{layout.token}" for n in range(len(arrays))]
+    for arr, planes_name in zip(arrays, names, strict=True):
+        for i in layout.idxs:
+            key = (planes_name, *i)
+            dsk[key] = Task(key, _planes, TaskRef((arr.name, *i)), layout.needs(i), g)
+    return names
+
+
+def _neighbours(
+    i: tuple[int, ...], planes_names: list[str], spans: list[tuple[int, int, bool]], n_sets: int
+) -> Iterator[TaskRef | None]:
+    """Chunk ``i``'s kernel arguments after its steps and aux: per source of planes and
+    differentiated axis, the lower and the upper neighbour (None at a true edge); ``n_sets``
+    Nones per axis side when no chunk has a neighbour."""
+    for planes_name in planes_names:
+        for a, nb, per in spans:
+            lo, hi = i[a] - 1, i[a] + 1
+            yield TaskRef((planes_name, *i[:a], lo % nb, *i[a + 1 :])) if per or lo >= 0 else None
+            yield TaskRef((planes_name, *i[:a], hi % nb, *i[a + 1 :])) if per or hi < nb else None
+    if not planes_names:
+        yield from [None] * (2 * len(spans) * n_sets)
+
+
+def _outputs(
+    graph: HighLevelGraph,
+    kernel_name: str,
+    layout: _Layout,
+    nout: int,
+    chunks: tuple[tuple[int, ...], ...],
+    meta: np.ndarray,
+) -> list[da.Array]:
+    """The ``nout`` outputs of the kernel's layer: that layer itself for one output, else one
+    getitem per chunk and output (dask would fuse a kernel and its single getitem into a
+    subgraph task, which costs more to run than the two tasks)."""
+    if nout == 1:
+        return [da.Array(graph, kernel_name, chunks, meta=meta)]
     outs = []
-    for k, out_name in enumerate(out_names):
+    for k in range(nout):
+        out_name = f"{layout.name}-out{k}-{layout.token}"
         layer: dict[Key, Task] = {
             (out_name, *i): Task((out_name, *i), getitem, TaskRef((kernel_name, *i)), k)
-            for i in idxs
+            for i in layout.idxs
         }
         g_ = HighLevelGraph(
             {**graph.layers, out_name: layer}, {**graph.dependencies, out_name: {kernel_name}}
         )
-        out = da.Array(g_, out_name, chunks, meta=meta)
-        outs.append(out.rechunk(original_chunks) if chunks != original_chunks else out)
-    return tuple(outs)
+        outs.append(da.Array(g_, out_name, chunks, meta=meta))
+    return outs

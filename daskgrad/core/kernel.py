@@ -462,7 +462,9 @@ def _padded(
         return False
     pairs = _centred_pairs(d, deriv, float(step))
     pre = (slice(None),) * a
-    ext = np.concatenate((lo[pre + (slice(g - d, g),)], f, hi[pre + (slice(0, d),)]), a)
+    if g != d:
+        lo, hi = lo[pre + (slice(g - d, g),)], hi[pre + (slice(0, d),)]
+    ext = np.concatenate((lo, f, hi), a)
     tmp: np.ndarray | None = None
     for k, w in enumerate(pairs, start=1):
         if k == 1:
@@ -520,6 +522,29 @@ def gradient_block(
     array([ 0.,  3., 12., 27., 48., 75.])
     """
     dtype = np.dtype(dtype)
+    if (
+        len(axes) == 1
+        and out is None
+        and nan_policy == "propagate"
+        and block.dtype == dtype
+        and 0 < block.size <= PADDED_MAX
+        and block.flags.c_contiguous
+    ):
+        # one axis of a tiny block (a task per partial on tiny chunks): what the general path
+        # below does for it, without its per-call preparations, which cost more than the
+        # arithmetic
+        o = np.empty(block.shape, dtype)
+        if _padded(
+            block,
+            o,
+            axes[0],
+            steps[0],
+            ghosts[0],
+            accuracy,
+            depth(accuracy, nan_policy, deriv),
+            deriv,
+        ):
+            return (o,)
     if block.dtype != dtype:
         block = block.astype(dtype)
         ghosts = [
