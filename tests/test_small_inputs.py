@@ -165,25 +165,19 @@ def test_an_explicit_scheduler_is_used_not_threads(small):
     assert ON_THREADS not in r.stdout and not out.exists()
 
 
-def test_a_larger_run_starts_a_cluster(small):
+def test_a_larger_run_starts_a_cluster(small, monkeypatch):
     """A run above the threshold gets the local cluster (the threshold lowered below this
-    run's bytes in the run's own process, as a larger input would be)."""
+    run's bytes, as a larger input would be). In this process (``cli``): the cluster's worker
+    processes are watched as its children."""
+    import daskgrad.cluster.inprocess as inprocess
+
     root, ds = small
     out = root / "larger.zarr"
-    lowered = PROBE.replace(
-        "from daskgrad.cli import main",
-        "import daskgrad.cluster.inprocess as inprocess\n"
-        "inprocess.SMALL_BYTES = 1024\n"
-        "from daskgrad.cli import main",
-    )
-    run = Watched(
-        [sys.executable, "-c", lowered, "run", str(root / "in.zarr"), str(out), "--dim", "x"]
-    )
-    stdout, stderr = run.wait()
-    assert run.proc.returncode == 0, stderr
-    assert "local cluster of " in stdout and ON_THREADS not in stdout, stdout
-    assert "distributed imported: True" in stdout
-    assert any("multiprocessing" in cmd for cmd in run.children.values()), run.children
+    monkeypatch.setattr(inprocess, "SMALL_BYTES", 1024)
+    r, children = cli_watched("run", root / "in.zarr", out, "--dim", "x", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "local cluster of " in r.stdout and ON_THREADS not in r.stdout, r.stdout
+    assert any("multiprocessing" in cmd for cmd in children.values()), children
     want = np.gradient(ds.t.values, ds.x.values, axis=2)
     np.testing.assert_allclose(xr.open_zarr(out).dt_dx.values, want, rtol=1e-12, atol=1e-12)
 
