@@ -135,10 +135,11 @@ def floor(inp: Path, out: Path, names: tuple, n_out: int, client: Client) -> Non
 def run_variant(
     bandwidth: str, inp: Path, work: Path, repeat: int, limit: int, cases: dict
 ) -> dict:
-    from daskgrad.cluster.connect import CLUSTER_CONFIG
 
+    # "daskgrad": None, start_cluster's default, daskgrad run's own settings with the estimate
+    # held by hold_bandwidth (a worker moves it towards each >1 MB transfer's speed otherwise)
     settings = (
-        dict(CLUSTER_CONFIG)
+        None
         if bandwidth == "daskgrad"
         else {}
         if bandwidth == "distributed"
