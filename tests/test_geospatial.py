@@ -13,7 +13,7 @@ da = pytest.importorskip("dask.array")
 import dask  # noqa: E402
 
 import daskgrad  # noqa: E402
-from daskgrad.core import earth as _metrics  # noqa: E402
+from daskgrad.core import curvilinear as _metrics  # noqa: E402
 from daskgrad.xr.geospatial import geospatial_dataset, geospatial_gradient  # noqa: E402
 
 from .conftest import raise_if_dask_computes  # noqa: E402

@@ -391,7 +391,7 @@ def _as_dtype(a: Any, dtype: np.dtype) -> Any:
 def _own_layer(a: Any) -> Any:
     if not is_dask_collection(a):
         return np.asarray(a)
-    from .earth import barrier
+    from .curvilinear import barrier
 
     return barrier(a)
 

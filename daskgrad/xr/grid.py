@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..core import curvilinear as c
 from ..core import earth as m
 from ..core.gradient import gradient_array as gradient
 from ..core.plan import Longitude, is_dask_collection, normalize_periodic, uniform_step
@@ -337,17 +338,17 @@ class Grid:
         if self.lat_name == self.lon_name:
             raise ValueError(f"latitude and longitude are the same coordinate {self.lat_name!r}")
         lat, lon = (cf.angle(obj[n]) for n in (self.lat_name, self.lon_name))
-        for c, what in ((lat, "latitude"), (lon, "longitude")):
-            if c.ndim not in (1, 2) or c.dtype.kind not in "iuf":
-                first = c.dims[0] if c.ndim == 3 else None  # wrfout's XLAT(Time, y, x)
+        for coord, what in ((lat, "latitude"), (lon, "longitude")):
+            if coord.ndim not in (1, 2) or coord.dtype.kind not in "iuf":
+                first = coord.dims[0] if coord.ndim == 3 else None  # wrfout's XLAT(Time, y, x)
                 hint = (
-                    f"; select one {first!r}, e.g. {c.name}.isel({first}=0)"
-                    if first is not None and c.dtype.kind in "iuf"
+                    f"; select one {first!r}, e.g. {coord.name}.isel({first}=0)"
+                    if first is not None and coord.dtype.kind in "iuf"
                     else ""
                 )
                 raise ValueError(
-                    f"{what} coordinate {c.name!r} must be a 1-D or 2-D array of real numbers; "
-                    f"it has dims {c.dims} and dtype {c.dtype}{hint}"
+                    f"{what} coordinate {coord.name!r} must be a 1-D or 2-D array of real numbers; "
+                    f"it has dims {coord.dims} and dtype {coord.dtype}{hint}"
                 )
         lat_rad = m.radians_per_unit(lat.attrs.get("units"), lat.name, "latitude")
         lon_rad = m.radians_per_unit(lon.attrs.get("units"), lon.name, "longitude")
@@ -444,7 +445,7 @@ class Grid:
         uniform."""
         lam = self.lon
         if is_dask_collection(lam):
-            return m.unwrap_dask(lam.astype(np.float64) * self.lon_rad, 0), None
+            return c.unwrap_dask(lam.astype(np.float64) * self.lon_rad, 0), None
         lam = np.unwrap(np.asarray(lam, dtype=np.float64) * self.lon_rad)
         m.monotonic(lam, self.lon_name, "longitude")
         return lam, uniform_step(lam, self.lon.dtype)
@@ -470,7 +471,7 @@ class Grid:
         key = (kind, chunks)
         if key not in self._cache:
             args = (self.lat, self.lat_rad, self.earth, self.lat_name)
-            self._cache[key] = m.lat_factor(kind, *args, chunks)
+            self._cache[key] = c.lat_factor(kind, *args, chunks)
         return self._cache[key]
 
     def _lat_spacing(self):
@@ -498,9 +499,9 @@ class Grid:
             **opts,
         )
         chunks = x.chunks[ay] if is_dask_collection(x) else None
-        dx = m.scale(g_x, self._lat_factor("east", chunks), ay)
+        dx = c.scale(g_x, self._lat_factor("east", chunks), ay)
         if self.earth.constant_north is None:
-            g_y = m.scale(g_y, self._lat_factor("north", chunks), ay)
+            g_y = c.scale(g_y, self._lat_factor("north", chunks), ay)
         return dx, g_y
 
     # --- 2-D latitude/longitude -----------------------------------------------------------------
@@ -508,7 +509,7 @@ class Grid:
     def _coefficients(self, chunks, opts):
         key = ("jacobian", chunks, tuple(sorted(opts.items())))
         if key not in self._cache:
-            self._cache[key] = m.curvilinear_coefficients(
+            self._cache[key] = c.curvilinear_coefficients(
                 self.lat,
                 self.lon,
                 self.lat_rad,
@@ -523,10 +524,10 @@ class Grid:
     def _differentiate_2d(self, x, a0: int, a1: int, opts, coef=None):
         g0, g1 = gradient(x, dim=[a0, a1], **opts)
         if not is_dask_collection(x):
-            return m.combine_inplace(g0, g1, coef or self._coefficients(None, opts), (a0, a1))
+            return c.combine_inplace(g0, g1, coef or self._coefficients(None, opts), (a0, a1))
         if coef is None:
             coef = self._coefficients((x.chunks[a0], x.chunks[a1]), opts)
-        return m.combine_dask(g0, g1, coef, (a0, a1))
+        return c.combine_dask(g0, g1, coef, (a0, a1))
 
     # --- projected --------------------------------------------------------------------------------
 
@@ -570,7 +571,7 @@ class Grid:
                 dtype=np.float64,
                 meta=np.empty((0, 0, 0)),
             )
-            out = m.barrier(out)
+            out = c.barrier(out)
         self._cache[key] = out
         return out
 
@@ -578,9 +579,9 @@ class Grid:
         spacing = [self.xy_spacing(self.y), self.xy_spacing(self.x)]
         g_y, g_x = gradient(x, dim=[ay, ax], spacing=spacing, **opts)
         if not is_dask_collection(x):
-            return m.combine_inplace(g_y, g_x, self.map_factors(None, frame), (ay, ax))
+            return c.combine_inplace(g_y, g_x, self.map_factors(None, frame), (ay, ax))
         coef = self.map_factors((x.chunks[ay], x.chunks[ax]), frame)
-        return m.combine_dask(g_y, g_x, coef, (ay, ax))
+        return c.combine_dask(g_y, g_x, coef, (ay, ax))
 
     def rotation(self, chunks: tuple[tuple[int, ...], tuple[int, ...]] | None):
         """``(cos, sin)`` of the angle turning grid-relative components eastward/northward
@@ -700,7 +701,7 @@ def winds_unknown(reason: str) -> OptionError:
 
 def factor_block(proj: Any, kind: str, y: np.ndarray, x: np.ndarray) -> np.ndarray:
     """One horizontal chunk's factors: the chain-rule coefficients ``c`` of
-    :func:`daskgrad.core.earth.combine_inplace` (``d/dx = c0 ∂f/∂y + c1 ∂f/∂x``,
+    :func:`daskgrad.core.curvilinear.combine_inplace` (``d/dx = c0 ∂f/∂y + c1 ∂f/∂x``,
     ``d/dy = c2 ∂f/∂y + c3 ∂f/∂x``) for ``kind`` "grid" (k ∂f/∂x, h ∂f/∂y) or "earth" (those
     turned eastward/northward), or ``(cos, sin)`` for "rotation"."""
     f = proj.factors(x, y)
