@@ -482,82 +482,18 @@ def _padded(
     return True
 
 
-def _strided_ok(block: np.ndarray, steps: Sequence[Any], nan_policy: str, deriv: int) -> bool:
-    """Whether :func:`_strided` serves ``block``: not C-contiguous (those take the flat passes
-    of :func:`_interior`), every step a scalar (uniform axes), odd derivatives, NaN propagated."""
-    return (
-        block.size > 0
-        and not block.flags.c_contiguous
-        and nan_policy == "propagate"
-        and deriv % 2 == 1
-        and not any(isinstance(s, np.ndarray) for s in steps)
-    )
+def _permuted(plane: np.ndarray | None, perm: list[int]) -> np.ndarray | None:
+    return None if plane is None else plane.transpose(perm)
 
 
-def _strided(
-    f: np.ndarray,
-    outs: Sequence[np.ndarray],
-    axes: Sequence[int],
-    steps: Sequence[Any],
-    ghosts: Sequence[tuple[Any, Any]],
-    accuracy: int,
-    edge_order: int,
-    deriv: int,
-) -> None:
-    """Every partial of a block of any strides along uniform axes, on N-D views: the centred
-    stencil at points at least ``d`` from both ends of the axis, Σ_k w_k (f[i+k] - f[i-k]) (+
-    w_0 f[i]), in the operations and order of :func:`_interior`'s flat passes, then the planes
-    near the ends by :func:`_boundary`. Slabs along the axis of the largest stride (the
-    outermost in memory) keep each output's scaling pass in cache."""
-    g = depth(accuracy, "propagate", deriv)
-    prepared = [
-        _Axis(a, f.shape, s, gh, accuracy, edge_order, g, _coef_dtype(f.dtype), deriv)
-        for a, s, gh in zip(axes, steps, ghosts, strict=True)
-    ]
-    big = int(np.argmax([abs(st) if n > 1 else 0 for st, n in zip(f.strides, f.shape, strict=True)]))
-    plane = f.size // f.shape[big] * f.itemsize
-    step = max(1, SLAB_BYTES // max(plane, 1))
-    tmp: np.ndarray | None = None
-    with np.errstate(invalid="ignore", over="ignore"):
-        for s in range(0, f.shape[big], step):
-            e = min(s + step, f.shape[big])
-            for ax, out in zip(prepared, outs, strict=True):
-                a, d, n = ax.axis, ax.d, ax.n
-                lo, hi = d, n - d  # interior points along ``a``
-                if a == big:
-                    lo, hi = max(lo, s), min(hi, e)
-                if lo >= hi:
-                    continue
-
-                def at(k: int, a: int = a, lo: int = lo, hi: int = hi) -> tuple[slice, ...]:
-                    idx = [slice(None)] * f.ndim
-                    if a != big:
-                        idx[big] = slice(s, e)
-                    idx[a] = slice(lo + k, hi + k)
-                    return tuple(idx)
-
-                o = out[at(0)]
-                pair = np.subtract if deriv % 2 else np.add
-                for k, w in enumerate(ax.pairs, start=1):
-                    if k == 1:
-                        t = o
-                    else:
-                        if tmp is None or tmp.size < o.size:
-                            tmp = np.empty(o.size, f.dtype)
-                        t = tmp[: o.size].reshape(o.shape)
-                    pair(f[at(k)], f[at(-k)], out=t)
-                    if w != 1.0:  # as in :func:`_interior`
-                        np.multiply(t, w, out=t)
-                    if k > 1:
-                        np.add(o, t, out=o)
-                if ax.centre:
-                    if tmp is None or tmp.size < o.size:
-                        tmp = np.empty(o.size, f.dtype)
-                    t = tmp[: o.size].reshape(o.shape)
-                    np.multiply(f[at(0)], ax.centre, out=t)
-                    np.add(o, t, out=o)
-    for ax, out in zip(prepared, outs, strict=True):
-        _boundary(f, out, ax)
+def _c_order(block: np.ndarray) -> list[int] | None:
+    """The axis order in which ``block`` is C-contiguous (an F-ordered or transposed array's),
+    or None when there is none (a slice of a larger array, negative strides) or it is already
+    C-contiguous."""
+    if block.flags.c_contiguous or block.ndim < 2:
+        return None
+    perm = sorted(range(block.ndim), key=lambda a: -block.strides[a])
+    return perm if block.transpose(perm).flags.c_contiguous else None
 
 
 def gradient_block(
@@ -629,12 +565,26 @@ def gradient_block(
             (None if lo is None else lo.astype(dtype), None if hi is None else hi.astype(dtype))
             for lo, hi in ghosts
         ]
-    if _strided_ok(block, steps, nan_policy, deriv):
-        # uniform odd derivatives on a strided block (a chunk that is a view into a larger
-        # array, F-ordered, reversed): the same operations on N-D views, without a copy
-        if out is None:  # in the block's memory order, as numpy.gradient's
-            out = [np.empty_like(block, dtype) for _ in axes]
-        _strided(block, out, axes, steps, ghosts, accuracy, edge_order, deriv)
+    perm = _c_order(block)
+    if perm is not None:
+        # an F-ordered or transposed block is a C-contiguous one with its axes permuted: the
+        # kernel runs on that one (outputs in the block's memory order, as numpy.gradient's),
+        # where a C-ordered copy cost more than the kernel itself
+        inv = [int(i) for i in np.argsort(perm)]
+        if out is None:
+            out = [np.empty(block.transpose(perm).shape, dtype).transpose(inv) for _ in axes]
+        gradient_block(
+            block.transpose(perm),
+            [inv[a] for a in axes],
+            [(_permuted(lo, perm), _permuted(hi, perm)) for lo, hi in ghosts],
+            steps,
+            edge_order,
+            dtype,
+            out=[o.transpose(perm) for o in out],
+            accuracy=accuracy,
+            nan_policy=nan_policy,
+            deriv=deriv,
+        )
         return tuple(out)
     block = np.ascontiguousarray(block)
     if out is None:
