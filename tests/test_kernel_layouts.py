@@ -1,9 +1,7 @@
 """Blocks and chunks in any memory layout (F-ordered, transposed, sliced, reversed) against
-numpy.gradient; F-ordered and transposed blocks are differentiated without a C-ordered copy."""
+numpy.gradient."""
 
 from __future__ import annotations
-
-import tracemalloc
 
 import dask
 import dask.array as da
@@ -87,25 +85,18 @@ def test_block_with_ghosts_and_coordinates_matches_numpy(layout, accuracy):
         assert np.array_equal(o, s)
 
 
-@pytest.mark.parametrize("layout", ["F-ordered", "transposed"])
-def test_permuted_block_outputs_in_its_memory_order_without_a_copy(layout):
-    """As numpy.gradient's, the outputs follow the block's memory order, and no C-ordered copy
-    of the block is made (the copy was dearer than the kernel)."""
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_block_outputs_are_c_ordered(layout):
+    """Outputs are C-ordered whatever the block's layout: dask assembles its result, and zarr
+    encodes chunks, in C order, and a transposing copy of each of k outputs there cost more
+    than one of the input (measured: F-ordered outputs of transposed chunks took the dask
+    computation from 1.4x to 0.6-0.7x the speed of three elementwise passes)."""
     f = _field((40, 50, 60))
     block = _layouts(f)[layout]
     ours = gradient_block(block, [0, 1, 2], [(None, None)] * 3, [1.0] * 3, 1, float)
-    ref = np.gradient(block)
-    for o, r in zip(ours, ref, strict=True):
-        assert o.strides == r.strides
+    for o, r in zip(ours, np.gradient(f), strict=True):
+        assert o.flags.c_contiguous
         assert np.array_equal(o, r)
-    tracemalloc.start()
-    try:
-        outs = gradient_block(block, [0, 1, 2], [(None, None)] * 3, [1.0] * 3, 1, float)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    # the three outputs and at most a few slabs of scratch, not a fourth block-sized array
-    assert peak < sum(o.nbytes for o in outs) + block.nbytes // 2
 
 
 @pytest.mark.parametrize("layout", ["F-ordered", "transposed", "views", "reversed"])

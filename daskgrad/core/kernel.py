@@ -482,20 +482,6 @@ def _padded(
     return True
 
 
-def _permuted(plane: np.ndarray | None, perm: list[int]) -> np.ndarray | None:
-    return None if plane is None else plane.transpose(perm)
-
-
-def _c_order(block: np.ndarray) -> list[int] | None:
-    """The axis order in which ``block`` is C-contiguous (an F-ordered or transposed array's),
-    or None when there is none (a slice of a larger array, negative strides) or it is already
-    C-contiguous."""
-    if block.flags.c_contiguous or block.ndim < 2:
-        return None
-    perm = sorted(range(block.ndim), key=lambda a: -block.strides[a])
-    return perm if block.transpose(perm).flags.c_contiguous else None
-
-
 def gradient_block(
     block: np.ndarray,
     axes: Sequence[int],
@@ -565,27 +551,6 @@ def gradient_block(
             (None if lo is None else lo.astype(dtype), None if hi is None else hi.astype(dtype))
             for lo, hi in ghosts
         ]
-    perm = _c_order(block)
-    if perm is not None:
-        # an F-ordered or transposed block is a C-contiguous one with its axes permuted: the
-        # kernel runs on that one (outputs in the block's memory order, as numpy.gradient's),
-        # where a C-ordered copy cost more than the kernel itself
-        inv = [int(i) for i in np.argsort(perm)]
-        if out is None:
-            out = [np.empty(block.transpose(perm).shape, dtype).transpose(inv) for _ in axes]
-        gradient_block(
-            block.transpose(perm),
-            [inv[a] for a in axes],
-            [(_permuted(lo, perm), _permuted(hi, perm)) for lo, hi in ghosts],
-            steps,
-            edge_order,
-            dtype,
-            out=[o.transpose(perm) for o in out],
-            accuracy=accuracy,
-            nan_policy=nan_policy,
-            deriv=deriv,
-        )
-        return tuple(out)
     block = np.ascontiguousarray(block)
     if out is None:
         out = [np.empty(block.shape, dtype) for _ in axes]
