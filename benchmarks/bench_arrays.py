@@ -185,6 +185,19 @@ def main(argv=None):
                     ),
                 },
             )
+        # chunks in another memory order, as a transposed dask array (xarray's transpose) or
+        # F-ordered chunks give: the kernel runs on their C-ordered transpose, without a copy
+        xt = x.transpose(2, 1, 0)
+        race_rows(
+            "dask, transposed chunks",
+            {
+                "ours": lambda: dask.compute(*daskgrad.gradient(xt)),
+                "dask.array.gradient": lambda: dask.compute(*da.gradient(xt)),
+                "3 elementwise passes x*1, x*2, x*3": lambda: dask.compute(
+                    xt * 1.0, xt * 2.0, xt * 3.0
+                ),
+            },
+        )
         race_rows(
             "dask, coordinates",
             {

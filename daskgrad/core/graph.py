@@ -156,13 +156,15 @@ def _one_axis_task(
     plan: Plan,
 ) -> Any:
     """:func:`_block_task_one` for one input, one axis, no aux and the neighbours' whole
-    chunks (each at least ``plan.depth`` long along the axis): their planes sliced here, in
-    as few steps as the per-partial tasks of tiny chunks can afford."""
+    chunks: their planes sliced here, in as few steps as the per-partial tasks of tiny chunks
+    can afford."""
     a, g = plan.axes[0].axis, plan.depth
+    # as _block_task's: a periodic axis shorter than the depth is one chunk, its own
+    # neighbour, whose planes repeat
     if lo is not None:
-        lo = lo[(slice(None),) * a + (slice(lo.shape[a] - g, None),)]
+        lo = wrapped(lo, a, g, True)
     if hi is not None:
-        hi = hi[(slice(None),) * a + (slice(0, g),)]
+        hi = wrapped(hi, a, g, False)
     return func([block], [[(lo, hi)]], [step], [], plan=plan)[0]
 
 
