@@ -57,11 +57,62 @@ CASES: dict[str, tuple[str, str, int, list[str]]] = {
         ["--geospatial", "--vorticity", "u,v"],
     ),
 }
+# the kinematics on a 4-D (time, level, lat, lon) store of u, v, w, t, its chunks split along
+# level, lat and lon (ghost planes from neighbours along every differentiated axis)
+GEO = ["--geospatial"]
+VERTICAL = ["--vertical", "level"]
+KINEMATICS = {
+    "--potential-vorticity --vertical": [*GEO, "--potential-vorticity", "t:u,v", *VERTICAL],
+    "--q-vector --vertical": [*GEO, "--q-vector", "t:u,v", *VERTICAL],
+    "--frontogenesis": [*GEO, "--frontogenesis", "t:u,v"],
+    "--advection with w": [*GEO, "--advection", "t:u,v,w", *VERTICAL],
+    "--deformation": [*GEO, "--deformation", "u,v"],
+}
+for _dtype in ("float32", "float64"):
+    for _name, _args in KINEMATICS.items():
+        CASES[f"{_dtype}, {_name}"] = (_dtype, "kinematic", 1, _args)
 
 
-def make_store(path: Path, dtype: str, grid: str, stored: int, size: int, two: bool) -> None:
+def make_kinematic_store(path: Path, dtype: str, size: int, times: int = 1) -> None:
+    """u, v, w, t on (time, level, lat, lon) = (times, 16, 512, nx), ``size`` float64 bytes
+    per variable and time (nx = size / 64 KiB, at least 64), stored in chunks of (1, 8, 256,
+    nx / 2): at 64 MiB 1 M points a chunk, at 128 MiB 2 M (the issue's 1 x 8 x 361 x 720);
+    level in hPa."""
+    nt, nz, ny = times, 16, 512
+    nx = max(64, size // (8 * nz * ny) // 2 * 2)
+    rng = np.random.default_rng(0)
+    lat = np.linspace(-60, 60, ny)
+    coords = {
+        "time": np.arange(nt) * 3600.0,
+        "level": ("level", np.linspace(1000, 250, nz), {"units": "hPa"}),
+        "lat": ("lat", lat, {"units": "degrees_north"}),
+        "lon": ("lon", np.arange(nx) * 360 / nx, {"units": "degrees_east"}),
+    }
+    dims = ("time", "level", "lat", "lon")
+    shape = (nt, nz, ny, nx)
+    base = {"u": 10.0, "v": 5.0, "w": 0.0, "t": 300.0}
+    units = {"u": "m/s", "v": "m/s", "w": "Pa/s", "t": "K"}
+    ds = xr.Dataset(
+        {
+            n: (dims, (b + rng.standard_normal(shape)).astype(dtype), {"units": units[n]})
+            for n, b in base.items()
+        },
+        coords=coords,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zarr 3 on consolidated metadata
+        ds.chunk({"time": 1, "level": 8, "lat": 256, "lon": nx // 2}).to_zarr(path, mode="w")
+
+
+def make_store(
+    path: Path, dtype: str, grid: str, stored: int, size: int, two: bool, times: int = 1
+) -> None:
     """(time, y, x) of ``size`` float64 bytes per variable, stored in chunks of ``stored`` (0:
-    12) along time and whole along y and x; ``two``: variables u and v, else u only."""
+    12) along time and whole along y and x; ``two``: variables u and v, else u only.
+    ``grid`` "kinematic": :func:`make_kinematic_store`."""
+    if grid == "kinematic":
+        make_kinematic_store(path, dtype, size, times)
+        return
     ny, nx = 512, 512
     nt = max(12, size // (8 * ny * nx))
     rng = np.random.default_rng(0)
@@ -119,12 +170,13 @@ def run_sampled(cmd: list[str]) -> tuple[int, dict[int, int], str]:
     return proc.wait(), peaks, err.read()
 
 
-def measure(name: str, root: Path, size: int) -> dict:
+def measure(name: str, root: Path, size: int, times: int = 1) -> dict:
     dtype, grid, stored, args = CASES[name]
-    store, out = root / "in.zarr", root / "out.zarr"
-    shutil.rmtree(store, ignore_errors=True)
     two = any(a in args for a in ("--vorticity", "--divergence"))
-    make_store(store, dtype, grid, stored, size, two)
+    # a store made once for the cases that share it
+    store, out = root / f"in-{dtype}-{grid}-{stored}-{int(two)}.zarr", root / "out.zarr"
+    if not store.exists():
+        make_store(store, dtype, grid, stored, size, two, times)
     limit = least_limit(store, out, args)
     shutil.rmtree(out, ignore_errors=True)
     cmd = [*COMMAND, "run", str(store), str(out), *args, *CLUSTER]
@@ -147,6 +199,9 @@ def main() -> None:
     p.add_argument("--size", type=parse_bytes, default="256MiB", help="float64 bytes per store")
     p.add_argument("--dir", default=tempfile.gettempdir(), help="where the stores go")
     p.add_argument("--case", default="", help="only the cases whose name contains this")
+    p.add_argument(
+        "--times", type=int, default=1, help="time steps of the kinematics' store (default 1)"
+    )
     a = p.parse_args()
     root = Path(tempfile.mkdtemp(prefix="daskgrad-memrule-", dir=a.dir))
     rows = []
@@ -156,7 +211,7 @@ def main() -> None:
         for name in CASES:
             if a.case not in name:
                 continue
-            r = measure(name, root, a.size)
+            r = measure(name, root, a.size, a.times)
             rows.append(r)
             print(
                 f"| {r['case']} | {format_bytes(r['limit'])} | {r['peak']:.2f} | {r['pauses']} "
