@@ -73,14 +73,17 @@ for _dtype in ("float32", "float64"):
         CASES[f"{_dtype}, {_name}"] = (_dtype, "kinematic", 1, _args)
 
 
-def make_kinematic_store(path: Path, dtype: str, size: int, times: int = 1) -> None:
-    """u, v, w, t on (time, level, lat, lon) = (times, 16, 512, nx), ``size`` float64 bytes
-    per variable and time (nx = size / 64 KiB, at least 64), stored in chunks of (1, 8, 256,
-    nx / 2): at 64 MiB 1 M points a chunk, at 128 MiB 2 M (the issue's 1 x 8 x 361 x 720);
-    level in hPa."""
+def make_kinematic_store(
+    path: Path, dtype: str, size: int, times: int = 1, names: str = "tuvw"
+) -> None:
+    """``names`` of u, v, w, t on (time, level, lat, lon) = (times, 16, 512, nx), ``size``
+    float64 bytes per variable and time (nx = size / 64 KiB, at least 64), stored in chunks of
+    (1, 8, 256, nx / 2): at 64 MiB 1 M points a chunk, at 128 MiB 2 M (the issue's 1 x 8 x
+    361 x 720); level in hPa. Made chunk by chunk (dask), whatever its size."""
+    import dask.array as da
+
     nt, nz, ny = times, 16, 512
     nx = max(64, size // (8 * nz * ny) // 2 * 2)
-    rng = np.random.default_rng(0)
     lat = np.linspace(-60, 60, ny)
     coords = {
         "time": np.arange(nt) * 3600.0,
@@ -89,19 +92,22 @@ def make_kinematic_store(path: Path, dtype: str, size: int, times: int = 1) -> N
         "lon": ("lon", np.arange(nx) * 360 / nx, {"units": "degrees_east"}),
     }
     dims = ("time", "level", "lat", "lon")
-    shape = (nt, nz, ny, nx)
+    shape, chunks = (nt, nz, ny, nx), (1, 8, 256, nx // 2)
     base = {"u": 10.0, "v": 5.0, "w": 0.0, "t": 300.0}
     units = {"u": "m/s", "v": "m/s", "w": "Pa/s", "t": "K"}
+    rs = da.random.RandomState(0)
     ds = xr.Dataset(
         {
-            n: (dims, (b + rng.standard_normal(shape)).astype(dtype), {"units": units[n]})
+            n: (dims, (b + rs.standard_normal(shape, chunks=chunks)).astype(dtype), {"units": u})
             for n, b in base.items()
+            if n in names
+            for u in [units[n]]
         },
         coords=coords,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # zarr 3 on consolidated metadata
-        ds.chunk({"time": 1, "level": 8, "lat": 256, "lon": nx // 2}).to_zarr(path, mode="w")
+        ds.to_zarr(path, mode="w")
 
 
 def make_store(
@@ -111,7 +117,7 @@ def make_store(
     12) along time and whole along y and x; ``two``: variables u and v, else u only.
     ``grid`` "kinematic": :func:`make_kinematic_store`."""
     if grid == "kinematic":
-        make_kinematic_store(path, dtype, size, times)
+        make_kinematic_store(path, dtype, size, times, "tuvw" if two else "tuv")
         return
     ny, nx = 512, 512
     nt = max(12, size // (8 * ny * nx))
@@ -172,7 +178,8 @@ def run_sampled(cmd: list[str]) -> tuple[int, dict[int, int], str]:
 
 def measure(name: str, root: Path, size: int, times: int = 1) -> dict:
     dtype, grid, stored, args = CASES[name]
-    two = any(a in args for a in ("--vorticity", "--divergence"))
+    # two: u and v (the kinematics: w as well)
+    two = any(a in args for a in ("--vorticity", "--divergence", "t:u,v,w"))
     # a store made once for the cases that share it
     store, out = root / f"in-{dtype}-{grid}-{stored}-{int(two)}.zarr", root / "out.zarr"
     if not store.exists():
@@ -191,6 +198,14 @@ def measure(name: str, root: Path, size: int, times: int = 1) -> dict:
         "restarts": max(0, len(peaks) - 2) + len(re.findall(r"Restarting worker", err)),
         "exit": rc,
         "tail": err.strip().splitlines()[-1] if rc else "",
+        # what distributed said of a worker's memory or of its end, when one was restarted
+        "said": [
+            line
+            for line in err.splitlines()
+            if re.search(r"[Rr]estart|exceeded|memory|[Nn]anny.*(died|closed)", line)
+        ][-3:]
+        if len(peaks) > 2
+        else [],
     }
 
 
@@ -218,6 +233,8 @@ def main() -> None:
                 f"| {r['restarts']} | {r['exit']} |",
                 flush=True,
             )
+            for line in r["said"]:
+                print(f"<!-- {line.strip()} -->", flush=True)
             if r["tail"]:
                 print(f"<!-- {r['tail']} -->", flush=True)
     finally:
