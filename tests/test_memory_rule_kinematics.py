@@ -44,7 +44,7 @@ def fields(nt: int) -> dict[str, np.ndarray]:
 @pytest.fixture(scope="module")
 def pv_store(tmp_path_factory):
     """theta, u, v float32 (1, 16, 512, 1024): 32 MiB each, stored in 4 MiB chunks of
-    (1, 8, 256, 512)."""
+    (1, 8, 256, 512), split along every axis PV differentiates."""
     units = {"theta": "K", "u": "m/s", "v": "m/s"}
     coords = {
         "level": ("level", LEVELS, {"units": "hPa"}),
@@ -85,3 +85,78 @@ def test_potential_vorticity_runs_at_the_least_limit(pv_store, tmp_path):
     ref = ref.metpy.convert_units("K m**2 / (kg s)").data.magnitude[1:-1, 1:-1, 1:-1]
     ours = got.isel(box).values[1:-1, 1:-1, 1:-1]
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-4 * np.abs(ref).max())
+
+
+KINEMATICS = {
+    "potential_vorticity": (("theta", "u", "v"), "level"),
+    "q_vector": (("theta", "u", "v"), "level"),
+    "frontogenesis": (("theta", "u", "v"), None),
+    "advection": (("theta", "u", "v", "w"), "level"),
+    "deformation": (("u", "v"), None),
+}
+
+
+@pytest.mark.parametrize("key", list(KINEMATICS))
+def test_a_task_holds_less_than_the_rule_counts(key, tmp_path):
+    """One output chunk's kernel task, run on the values of its dependencies (its inputs'
+    chunks and the neighbours' ghost planes), traced by tracemalloc: its inputs plus the
+    most its kernel allocates (padded inputs, derivatives, temporaries, results), plus each
+    result once more as encoded, stay below what ``task_bytes`` counts for the run."""
+    import tracemalloc
+
+    import dask
+    from dask.core import get_dependencies
+    from dask.utils import ensure_dict
+
+    from daskgrad.cli.derived import Request
+    from daskgrad.cli.jobs import prepare
+    from daskgrad.cluster.memory import task_bytes
+
+    names, vertical = KINEMATICS[key]
+    shape = (1, 16, 128, 256)
+    rng = np.random.default_rng(1)
+    units = {"theta": "K", "u": "m/s", "v": "m/s", "w": "Pa/s"}
+    coords = {
+        "level": ("level", LEVELS, {"units": "hPa"}),
+        "lat": ("lat", np.linspace(-60, 60, 128), {"units": "degrees_north"}),
+        "lon": ("lon", np.arange(256) * 360 / 256, {"units": "degrees_east"}),
+    }
+    dims = ("time", "level", "lat", "lon")
+    ds = xr.Dataset(
+        {
+            n: (dims, 10 + rng.standard_normal(shape, np.float32), {"units": units[n]})
+            for n in units
+        },
+        coords=coords,
+    )
+    path = tmp_path / "in.zarr"
+    ds.chunk({"time": 1, "level": 8, "lat": 64, "lon": 128}).to_zarr(path)
+    request = Request(geospatial=True, quantities=[(key, names)], vertical=vertical)
+    job = prepare(xr.open_zarr(path), [], request=request)
+    results = list(job.result.data_vars.values())
+    dsk: dict = {}
+    for r in results:
+        dsk.update(ensure_dict(r.data.__dask_graph__()))
+    # chunk (0, 1, 1, 1): ghost planes from a neighbour along every differentiated axis
+    kernel = (results[0].data.name, 0, 1, 1, 1)
+    while len(deps := get_dependencies(dsk, kernel)) == 1:  # views of a kernel's results
+        kernel = next(iter(deps))
+    deps = list(get_dependencies(dsk, kernel))
+    values = dict(zip(deps, dask.get(dsk, deps), strict=True))
+    held = sum(
+        a.nbytes
+        for v in values.values()
+        for a in (v if isinstance(v, list | tuple) else [v])
+        if isinstance(a, np.ndarray)
+    )
+    dsk[kernel](values)  # once before: the imports and caches of a first call are no task's
+    tracemalloc.start()
+    try:
+        dsk[kernel](values)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    chunk = job.chunk_bytes
+    measured = held + peak + len(results) * chunk  # each result encoded once more
+    counted = task_bytes(chunk, job.k, **job.counts)
+    assert measured < counted, (key, measured / chunk, counted / chunk)
