@@ -3,13 +3,18 @@
     python benchmarks/measure_memory_rule.py               # every case, ~250 MiB stores
     python benchmarks/measure_memory_rule.py --size 64MiB  # quicker, smaller stores
     python benchmarks/measure_memory_rule.py --case lap    # the cases whose name has "lap"
+    python benchmarks/measure_memory_rule.py --size 128MiB --times 8 --case "float32, --p"
+        # PV on 8 time steps of (16, 512, 2048), 8 MiB chunks: the issue's chunk size
 
 For each case a zarr store of about --size (float64-equivalent: the element count is the same
 for every dtype) is written under --dir. ``daskgrad run`` is asked first with a 2 MiB
 ``--memory-limit``: its refusal names the least limit the rule accepts ("use at least …").
 Then the run is made at exactly that limit on 2 workers x 1 thread, with ``--debug`` so that
 distributed's own log lines (pauses, restarts) are seen, while every process the run starts
-is sampled (RSS, every 50 ms). Prints a markdown table: the least limit, the peak RSS of a
+is sampled (RSS, every 50 ms). The kinematic cases (PV, Q-vector, frontogenesis, advection
+with w, deformation) read a (time, level, lat, lon) store split along level, lat and lon; the
+peak grows with its chunks (more held for neighbours and queued reads): --times adds time
+steps. Prints a markdown table: the least limit, the peak RSS of a
 worker as a fraction of it (distributed pauses a worker at 0.80), pauses and restarts.
 """
 
