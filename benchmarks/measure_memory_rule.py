@@ -3,13 +3,18 @@
     python benchmarks/measure_memory_rule.py               # every case, ~250 MiB stores
     python benchmarks/measure_memory_rule.py --size 64MiB  # quicker, smaller stores
     python benchmarks/measure_memory_rule.py --case lap    # the cases whose name has "lap"
+    python benchmarks/measure_memory_rule.py --size 128MiB --times 8 --case "float32, --p"
+        # PV on 8 time steps of (16, 512, 2048), 8 MiB chunks: the issue's chunk size
 
 For each case a zarr store of about --size (float64-equivalent: the element count is the same
 for every dtype) is written under --dir. ``daskgrad run`` is asked first with a 2 MiB
 ``--memory-limit``: its refusal names the least limit the rule accepts ("use at least …").
 Then the run is made at exactly that limit on 2 workers x 1 thread, with ``--debug`` so that
 distributed's own log lines (pauses, restarts) are seen, while every process the run starts
-is sampled (RSS, every 50 ms). Prints a markdown table: the least limit, the peak RSS of a
+is sampled (RSS, every 50 ms). The kinematic cases (PV, Q-vector, frontogenesis, advection
+with w, deformation) read a (time, level, lat, lon) store split along level, lat and lon; the
+peak grows with its chunks (more held for neighbours and queued reads): --times adds time
+steps. Prints a markdown table: the least limit, the peak RSS of a
 worker as a fraction of it (distributed pauses a worker at 0.80), pauses and restarts.
 """
 
@@ -57,11 +62,68 @@ CASES: dict[str, tuple[str, str, int, list[str]]] = {
         ["--geospatial", "--vorticity", "u,v"],
     ),
 }
+# the kinematics on a 4-D (time, level, lat, lon) store of u, v, w, t, its chunks split along
+# level, lat and lon (ghost planes from neighbours along every differentiated axis)
+GEO = ["--geospatial"]
+VERTICAL = ["--vertical", "level"]
+KINEMATICS = {
+    "--potential-vorticity --vertical": [*GEO, "--potential-vorticity", "t:u,v", *VERTICAL],
+    "--q-vector --vertical": [*GEO, "--q-vector", "t:u,v", *VERTICAL],
+    "--frontogenesis": [*GEO, "--frontogenesis", "t:u,v"],
+    "--advection with w": [*GEO, "--advection", "t:u,v,w", *VERTICAL],
+    "--deformation": [*GEO, "--deformation", "u,v"],
+}
+for _dtype in ("float32", "float64"):
+    for _name, _args in KINEMATICS.items():
+        CASES[f"{_dtype}, {_name}"] = (_dtype, "kinematic", 1, _args)
 
 
-def make_store(path: Path, dtype: str, grid: str, stored: int, size: int, two: bool) -> None:
+def make_kinematic_store(
+    path: Path, dtype: str, size: int, times: int = 1, names: str = "tuvw"
+) -> None:
+    """``names`` of u, v, w, t on (time, level, lat, lon) = (times, 16, 512, nx), ``size``
+    float64 bytes per variable and time (nx = size / 64 KiB, at least 64), stored in chunks of
+    (1, 8, 256, nx / 2): at 64 MiB 1 M points a chunk, at 128 MiB 2 M (the issue's 1 x 8 x
+    361 x 720); level in hPa. Made chunk by chunk (dask), whatever its size."""
+    import dask.array as da
+
+    nt, nz, ny = times, 16, 512
+    nx = max(64, size // (8 * nz * ny) // 2 * 2)
+    lat = np.linspace(-60, 60, ny)
+    coords = {
+        "time": np.arange(nt) * 3600.0,
+        "level": ("level", np.linspace(1000, 250, nz), {"units": "hPa"}),
+        "lat": ("lat", lat, {"units": "degrees_north"}),
+        "lon": ("lon", np.arange(nx) * 360 / nx, {"units": "degrees_east"}),
+    }
+    dims = ("time", "level", "lat", "lon")
+    shape, chunks = (nt, nz, ny, nx), (1, 8, 256, nx // 2)
+    base = {"u": 10.0, "v": 5.0, "w": 0.0, "t": 300.0}
+    units = {"u": "m/s", "v": "m/s", "w": "Pa/s", "t": "K"}
+    rs = da.random.RandomState(0)
+    ds = xr.Dataset(
+        {
+            n: (dims, (b + rs.standard_normal(shape, chunks=chunks)).astype(dtype), {"units": u})
+            for n, b in base.items()
+            if n in names
+            for u in [units[n]]
+        },
+        coords=coords,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zarr 3 on consolidated metadata
+        ds.to_zarr(path, mode="w")
+
+
+def make_store(
+    path: Path, dtype: str, grid: str, stored: int, size: int, two: bool, times: int = 1
+) -> None:
     """(time, y, x) of ``size`` float64 bytes per variable, stored in chunks of ``stored`` (0:
-    12) along time and whole along y and x; ``two``: variables u and v, else u only."""
+    12) along time and whole along y and x; ``two``: variables u and v, else u only.
+    ``grid`` "kinematic": :func:`make_kinematic_store`."""
+    if grid == "kinematic":
+        make_kinematic_store(path, dtype, size, times, "tuvw" if two else "tuv")
+        return
     ny, nx = 512, 512
     nt = max(12, size // (8 * ny * nx))
     rng = np.random.default_rng(0)
@@ -119,12 +181,14 @@ def run_sampled(cmd: list[str]) -> tuple[int, dict[int, int], str]:
     return proc.wait(), peaks, err.read()
 
 
-def measure(name: str, root: Path, size: int) -> dict:
+def measure(name: str, root: Path, size: int, times: int = 1) -> dict:
     dtype, grid, stored, args = CASES[name]
-    store, out = root / "in.zarr", root / "out.zarr"
-    shutil.rmtree(store, ignore_errors=True)
-    two = any(a in args for a in ("--vorticity", "--divergence"))
-    make_store(store, dtype, grid, stored, size, two)
+    # two: u and v (the kinematics: w as well)
+    two = any(a in args for a in ("--vorticity", "--divergence", "t:u,v,w"))
+    # a store made once for the cases that share it
+    store, out = root / f"in-{dtype}-{grid}-{stored}-{int(two)}.zarr", root / "out.zarr"
+    if not store.exists():
+        make_store(store, dtype, grid, stored, size, two, times)
     limit = least_limit(store, out, args)
     shutil.rmtree(out, ignore_errors=True)
     cmd = [*COMMAND, "run", str(store), str(out), *args, *CLUSTER]
@@ -139,6 +203,14 @@ def measure(name: str, root: Path, size: int) -> dict:
         "restarts": max(0, len(peaks) - 2) + len(re.findall(r"Restarting worker", err)),
         "exit": rc,
         "tail": err.strip().splitlines()[-1] if rc else "",
+        # what distributed said of a worker's memory or of its end, when one was restarted
+        "said": [
+            line
+            for line in err.splitlines()
+            if re.search(r"[Rr]estart|exceeded|memory|[Nn]anny.*(died|closed)", line)
+        ][-3:]
+        if len(peaks) > 2
+        else [],
     }
 
 
@@ -147,6 +219,9 @@ def main() -> None:
     p.add_argument("--size", type=parse_bytes, default="256MiB", help="float64 bytes per store")
     p.add_argument("--dir", default=tempfile.gettempdir(), help="where the stores go")
     p.add_argument("--case", default="", help="only the cases whose name contains this")
+    p.add_argument(
+        "--times", type=int, default=1, help="time steps of the kinematics' store (default 1)"
+    )
     a = p.parse_args()
     root = Path(tempfile.mkdtemp(prefix="daskgrad-memrule-", dir=a.dir))
     rows = []
@@ -156,13 +231,15 @@ def main() -> None:
         for name in CASES:
             if a.case not in name:
                 continue
-            r = measure(name, root, a.size)
+            r = measure(name, root, a.size, a.times)
             rows.append(r)
             print(
                 f"| {r['case']} | {format_bytes(r['limit'])} | {r['peak']:.2f} | {r['pauses']} "
                 f"| {r['restarts']} | {r['exit']} |",
                 flush=True,
             )
+            for line in r["said"]:
+                print(f"<!-- {line.strip()} -->", flush=True)
             if r["tail"]:
                 print(f"<!-- {r['tail']} -->", flush=True)
     finally:
