@@ -177,6 +177,9 @@ class Location:
     local: Path | None = None
     fs: Any = field(default=None, repr=False)
     path: str = ""  # the path within ``fs``
+    # seconds each request to the store may take, its retries included (``--store-timeout``;
+    # None: the backend's own bounds, as for the backends other than s3://)
+    timeout: float | None = None
 
     def __str__(self) -> str:
         """As given (a ``file://`` URL stays one, so that messages name what was typed)."""
@@ -235,7 +238,8 @@ class Location:
         return f"{parent}/{name}" if parent else name
 
     def zarr_store(self, read_only: bool = True, path: str | None = None) -> Any:
-        """A zarr FsspecStore on this location (or on ``path`` in the same filesystem)."""
+        """A zarr FsspecStore on this location (or on ``path`` in the same filesystem), each of
+        its requests bounded by the location's ``timeout`` (``BoundedStore``)."""
         from zarr.storage import FsspecStore
 
         text = self.text if path is None else f"{self.protocol}://{path}"
@@ -252,7 +256,12 @@ class Location:
             # zarr's "fs … was not created with asynchronous=True": the wrapping it then does
             # is what a chained URL needs
             warnings.filterwarnings("ignore", message=".*asynchronous=True")
-            return FsspecStore.from_url(text, storage_options=options, read_only=read_only)
+            store = FsspecStore.from_url(text, storage_options=options, read_only=read_only)
+        if self.timeout is None:
+            return store
+        from .s3session import BoundedStore
+
+        return BoundedStore(store, self.timeout, clean_url(text))
 
     def has_zarr_metadata(self, path: str | None = None) -> bool:
         root = (path or self.path).rstrip("/")
@@ -341,14 +350,16 @@ def locate(
             ) from None
         except ValueError:
             raise UsageError(f"{role} {clean_url(text)}: unknown protocol {proto!r}") from None
-    options = bound_requests(text, options, timeout)
+    bounded = bound_requests(text, options, timeout)
+    timeout = timeout if bounded is not options else None
+    options = bounded
     try:
         fs, path = fsspec.core.url_to_fs(text, **options)
     except TypeError as e:
         raise UsageError(f"{role} {clean_url(text)}: bad storage option: {redact(str(e))}") from e
     except Exception as e:
         raise UsageError(f"{role} {clean_url(text)}: {redact(first_line(e))}") from e
-    return Location(text, options, None, fs, path.rstrip("/"))
+    return Location(text, options, None, fs, path.rstrip("/"), timeout)
 
 
 def relation(output: Location, inp: Location) -> str | None:
