@@ -155,3 +155,31 @@ def test_pv_with_a_good_pressure_still_equals_metpy():
         latitude=np.full((4, 6), 0.7) * units.radian,
     )
     np.testing.assert_allclose(np.asarray(got), want.m_as("K m^2 / (kg s)"), rtol=1e-10)
+
+
+# ------------------------------------------------- 4. '..' after a directory that is not there
+
+
+@pytest.mark.parametrize("role", ["input", "output"])
+def test_dotdot_after_a_missing_directory_is_a_usage_error(tmp_path, monkeypatch, capsys, role):
+    """'nodir/../x.zarr' where nodir does not exist: the OS refuses it ("No such file or
+    directory"), so daskgrad must too (exit 2, one line naming the path) rather than read or
+    write ./x.zarr as if the '..' cancelled nodir."""
+    monkeypatch.chdir(tmp_path)
+    _latlon().to_dataset().to_zarr("x.zarr")
+    (tmp_path / "afile").write_text("")
+    for bad in ("nodir/../x.zarr", "afile/../x.zarr", "file://nodir/../x.zarr"):
+        args = [bad, "out.zarr"] if role == "input" else ["x.zarr", bad, "--overwrite"]
+        code = main(["run", *args, "--dim", "lat", "--no-progress"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2, err
+        assert len(err) == 1 and err[0].startswith(f"daskgrad: error: {role} {bad}: "), err
+        assert "so the '..' after it leads nowhere" in err[0]
+        with pytest.raises(OSError):  # the OS's own verdict on that path
+            open(bad.removeprefix("file://") + "/zarr.json")
+    assert not (tmp_path / "out.zarr").exists()
+    # the store is as it was (an --overwrite OUTPUT of ./x.zarr was never touched)
+    xr.testing.assert_identical(xr.open_zarr("x.zarr").load().t, _latlon())
+    (tmp_path / "d").mkdir()
+    assert main(["run", "d/../x.zarr", "d/../out.zarr", "--dim", "lat", "--no-progress"]) == 0
+    assert (tmp_path / "out.zarr").is_dir()

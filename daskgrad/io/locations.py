@@ -300,18 +300,35 @@ def _protocol(fs: Any) -> str:
     return proto[0] if isinstance(proto, tuple | list) else str(proto)
 
 
-def os_path(text: str | os.PathLike) -> Path:
+def os_path(text: str | os.PathLike, role: str = "path", shown: str | None = None) -> Path:
     """A local path as the OS goes: a ``..`` after a symlink leaves the link's target, where
     zarr and xarray would drop the link and the ``..`` from the text (and so read another
-    store than the one checked); resolved whenever the path has a ``..``.
+    store than the one checked); resolved whenever the path has a ``..``. A ``..`` after a
+    component that does not exist (or is not a directory) is a UsageError naming the path
+    (``role`` says whose, ``shown`` how it was typed, a ``file://`` URL say): the OS refuses
+    such a path, which resolving the text would hide.
 
     Examples
     --------
     >>> os_path("a/b") == Path("a/b")
     True
+    >>> os_path("no-such-dir/../x.zarr", "output")
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.UsageError: output no-such-dir/../x.zarr: no-such-dir does not exist, ...
     """
     path = Path(text)
-    return Path(os.path.realpath(path)) if ".." in path.parts else path
+    if ".." not in path.parts:
+        return path
+    for i, part in enumerate(path.parts):
+        above = Path(*path.parts[:i]) if i else None
+        if part == ".." and above is not None and not above.is_dir():  # as the OS follows it
+            what = "is not a directory" if os.path.lexists(above) else "does not exist"
+            raise UsageError(
+                f"{role} {shown or os.fspath(text)}: {above} {what}, so the '..' after it "
+                "leads nowhere (the OS refuses this path)"
+            )
+    return Path(os.path.realpath(path))
 
 
 def locate(
@@ -332,12 +349,12 @@ def locate(
 
     options = dict(options or {})
     if not is_url(text):
-        return Location(os.fspath(text), options, os_path(text))
+        return Location(os.fspath(text), options, os_path(text, role))
     text = str(text)
     remember_secrets(options, text)
     protocol, rest = split_protocol(text.rsplit("::", 1)[-1])
     if protocol in ("file", "local") and "::" not in text:
-        return Location(text, options, os_path(rest))
+        return Location(text, options, os_path(rest, role, clean_url(text)))
     for proto in re.findall(r"(\w+)://", text) + re.findall(r"(?:^|::)(\w+)::", text):
         try:
             fsspec.get_filesystem_class(proto)
