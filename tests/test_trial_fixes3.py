@@ -183,3 +183,66 @@ def test_dotdot_after_a_missing_directory_is_a_usage_error(tmp_path, monkeypatch
     (tmp_path / "d").mkdir()
     assert main(["run", "d/../x.zarr", "d/../out.zarr", "--dim", "lat", "--no-progress"]) == 0
     assert (tmp_path / "out.zarr").is_dir()
+
+
+# ---------------------------------------------- 5. SIGTERM to a cluster run's process group
+
+
+def test_sigterm_to_the_process_group_says_one_line(tmp_path):
+    """``kill -TERM -- -PGID`` while the embedded cluster writes zarr-2 chunks (Blosc): the
+    workers die of the signal holding numcodecs' Blosc lock, a named semaphore that
+    multiprocessing's resource tracker then removes, saying "There appear to be 1 leaked
+    semaphore objects" on the run's standard error. The run says one line: exit 143,
+    "terminated", the old OUTPUT as it was, no process left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    from .test_cli import leftovers
+    from .test_cli_trust import snapshot
+
+    rng = np.random.default_rng(0)
+    src = xr.Dataset(
+        {"t": (("time", "y", "x"), rng.standard_normal((192, 64, 64)))},
+        coords={"x": np.cumsum(rng.uniform(0.5, 2.0, 64))},
+    ).chunk({"time": 1})
+    src.to_zarr(tmp_path / "in.zarr", zarr_format=2)
+    out = tmp_path / "out.zarr"
+    src.isel(time=slice(0, 2)).to_zarr(out, zarr_format=2)
+    before = snapshot(out)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daskgrad", "run", str(tmp_path / "in.zarr"), str(out),
+         "--dim", "x", "--overwrite", "--no-progress", "--workers", "2",
+         "--threads-per-worker", "1", "--chunks", "time=1", "--zarr-format", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    seen: dict[int, object] = {}
+    try:
+        deadline = time.monotonic() + 180
+        while True:  # until the workers have written chunks (with Blosc) into the temporary
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                seen.setdefault(child.pid, child)
+            tmp = [out.parent / n for n in leftovers(out)]
+            chunks = sum(1 for t in tmp for p in t.rglob("dt_dx/*") if p.name[0].isdigit())
+            if chunks >= 2:
+                break
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the run never wrote its chunks"
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    _, alive = psutil.wait_procs(list(seen.values()), timeout=15)
+    for p in alive:
+        p.kill()
+    assert not alive, [p.pid for p in alive]
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines() == ["daskgrad: terminated; no output written"], err
+    assert snapshot(out) == before
+    assert leftovers(out) == []
