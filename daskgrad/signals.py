@@ -114,9 +114,25 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def _quiet_resource_tracker() -> None:
+    """Silence, for the program's own runs, multiprocessing's resource tracker saying "There
+    appear to be N leaked semaphore objects to clean up at shutdown" after a SIGTERM to the
+    whole process group (``timeout``, Slurm, ``docker stop``): the embedded cluster's worker
+    processes (started with "spawn") die of it holding numcodecs' Blosc lock (a named
+    semaphore each creates at its first Blosc chunk), which the tracker then removes itself;
+    nothing is left behind, and the run has said its one line. The tracker is a Python
+    process started by multiprocessing with this interpreter's ``-W`` options
+    (``sys.warnoptions``), so the filter reaches it and the workers only, not this process's
+    own warnings nor a user's program."""
+    option = "ignore:resource_tracker:UserWarning"
+    if option not in sys.warnoptions:
+        sys.warnoptions.append(option)
+
+
 def install_if_program() -> None:
     """Install the handler when this import is the start of the ``daskgrad`` program (``python
-    -m daskgrad`` or the console script), never when a user's program imports daskgrad."""
+    -m daskgrad`` or the console script), never when a user's program imports daskgrad; then
+    also quiet the resource tracker of its cluster (:func:`_quiet_resource_tracker`)."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
@@ -130,6 +146,7 @@ def install_if_program() -> None:
                 if name in ("daskgrad", "daskgrad.__main__"):
                     install()
                     _program.append(True)
+                    _quiet_resource_tracker()
                 return
         return
     main = sys.modules.get("__main__")
@@ -138,3 +155,4 @@ def install_if_program() -> None:
         if os.path.basename(path).removesuffix(".exe") == "daskgrad" and _launcher(path):
             install()
             _program.append(True)
+            _quiet_resource_tracker()

@@ -416,17 +416,18 @@ def test_geospatial_periodic_names_the_option(data, periodic, cls, words):
 
 
 def test_grid_summary_names_the_earth_in_each_callers_words(capsys, data):
-    """Where the earth came from: earth/radius keywords for the API, flags in the summary."""
+    """Where the earth came from: the earth/radius keywords given for the API, flags in the
+    summary (only --earth: the command line has no --radius)."""
     root, _, geo = data
     grid = daskgrad.Grid(geo, earth="wgs84")
-    assert grid.describe().endswith("(earth/radius)")
+    assert grid.describe().endswith("(earth)")
     capsys.readouterr()
     code = main(["run", str(root / "geo.zarr"), str(root / "out.zarr"), "--geospatial", "--earth",
                  "WGS84", "--overwrite", "--no-progress"])  # fmt: skip
     assert code == 0
     said = capsys.readouterr()
     summary = [ln for ln in (said.out + said.err).splitlines() if "WGS84 ellipsoid" in ln]
-    assert summary and summary[-1].endswith("(--earth/--radius)"), said
+    assert summary and summary[-1].endswith("(--earth)"), said
     assert "earth=" not in said.out + said.err
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import OptionError
+from ..errors import OptionError, OptionTypeError
 
 SPHERE_RADIUS = 6371008.8  # m, the IUGG mean radius
 WGS84_A = 6378137.0  # m, semi-major axis
@@ -127,7 +127,7 @@ def make_earth(
         raise OptionError(
             "earth",
             f"{{opt:earth={earth!r}}}: a rotated-pole grid ({source}) is a latitude/longitude "
-            "grid on a rotated sphere; pass {opt:earth='sphere'} (and {opt:radius})",
+            "grid on a rotated sphere; pass {opt:earth='sphere'}",
         )
     if data is not None and earth is None and radius is None:
         return data
@@ -142,8 +142,14 @@ def make_earth(
             "its own axes",
         )
     ok = isinstance(radius, numbers.Real) and not isinstance(radius, bool)
-    if radius is not None and (not ok or not math.isfinite(radius) or radius <= 0):
-        raise ValueError(f"radius must be a positive number of metres; got {radius!r}")
+    if radius is not None and not ok:
+        raise OptionTypeError(
+            "radius", f"{{opt:radius}} must be a number of metres; got {radius!r}"
+        )
+    if radius is not None and (not math.isfinite(radius) or radius <= 0):
+        raise OptionError(
+            "radius", f"{{opt:radius}} must be a positive number of metres; got {radius!r}"
+        )
     if kind == "wgs84":
         mine = Earth("wgs84", WGS84_A, WGS84_F * (2 - WGS84_F))
     else:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import OptionError
 from .derivatives import Derivatives, Formula, Request, derive
 from .kinematics import GRAVITY as G
 from .kinematics import (
@@ -35,6 +36,7 @@ from .kinematics import (
 from .metric import Factors, MetricModel, scaled, tensor_component
 from .operators import masked_run
 from .plan import (
+    coordinate_fault,
     is_dask_collection,
     is_masked,
     is_scalar,
@@ -86,6 +88,7 @@ def potential_vorticity_arrays(
     periodic: Any = None,
     metric: MetricModel | None = None,
     horizontal_derivatives: Mapping[tuple[int, int], Any] | None = None,
+    pressure_is_coordinate: bool = False,
 ) -> tuple[Any]:
     """MetPy's baroclinic potential vorticity −g[(f + ζ) ∂θ/∂p + ∂u/∂p ∂θ/∂y − ∂v/∂p ∂θ/∂x].
 
@@ -106,6 +109,10 @@ def potential_vorticity_arrays(
         or 1 for y)``: per metre in the eastward/northward frame, a wind's with their metric
         terms (a grid :func:`derive` has no metric for: 2-D latitude/longitude); then only
         the vertical ones are taken here (:func:`given_horizontal`).
+    pressure_is_coordinate : True when ``pressure`` is the data's coordinate along
+        ``vertical_dim`` (xarray's): a fault of it is named as the other coordinates are (by
+        the plan, in the caller's words); else a 1-D ``pressure`` that is not finite or not
+        monotonic is an OptionError naming ``pressure``.
 
     Returns
     -------
@@ -125,7 +132,9 @@ def potential_vorticity_arrays(
     """
     data = _arrays([theta, u, v])
     axes = _axes("potential_vorticity_baroclinic", data[0].ndim, dims, vertical_dim)
-    vert = vertical_coordinate(pressure, data[0], axes[_Z], "pressure", step=False)
+    vert = vertical_coordinate(
+        pressure, data[0], axes[_Z], "pressure", step=False, own=not pressure_is_coordinate
+    )
     # the latitude, read last: a line along the axis it varies on, else a field
     lines, statics = _statics([("latitude", latitude, None)], data[0])
     # a dask pressure is checked positive as it computes, in the formula's task: the field
@@ -569,10 +578,15 @@ def _periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> Any:
     return normalize_periodic(periodic, axes[:2], (0,) * ndim, vertical=vertical) or None
 
 
-def vertical_coordinate(coord: Any, like: Any, axis: int, name: str, *, step: bool) -> Vertical:
+def vertical_coordinate(
+    coord: Any, like: Any, axis: int, name: str, *, step: bool, own: bool = False
+) -> Vertical:
     """``coord`` as the vertical spacing of ``like`` along ``axis``: a 1-D array along it as
     it is; an array broadcastable to ``like`` that varies along the axis only as its 1-D
-    coordinate (NumPy); any other as a field for the chain rule, in ``like``'s float dtype."""
+    coordinate (NumPy); any other as a field for the chain rule, in ``like``'s float dtype.
+    ``own``: ``coord`` is an argument of its own, option ``name`` (PV's ``pressure``), whose
+    1-D coordinate is checked here and named so; else it is one of the spacings (advection's
+    ``spacing[2]``, a DataArray's coordinate), checked by the plan in those words."""
     if is_scalar(coord):
         if step:
             return Vertical(coord)
@@ -588,18 +602,32 @@ def vertical_coordinate(coord: Any, like: Any, axis: int, name: str, *, step: bo
                 f"{name} has {coord.shape[0]} values but vertical_dim {axis} has "
                 f"{like.shape[axis]} levels"
             )
-        return Vertical(coord)
+        return Vertical(_named_coordinate(coord, name) if own else coord)
     shape = _broadcast_shape(coord, like, name)
     if shape[axis] != like.shape[axis]:
         raise ValueError(
             f"{name} has shape {tuple(coord.shape)}: it does not vary along vertical_dim {axis}"
         )
     if all(n == 1 for k, n in enumerate(shape) if k != axis):
-        return Vertical(coord.reshape(-1))  # the same in every column: the coordinate
+        # the same in every column: the coordinate
+        column = coord.reshape(-1)
+        return Vertical(_named_coordinate(column, name) if own else column)
     column = _same_in_every_column(coord, shape, axis)
     if column is not None:
-        return Vertical(column)
+        return Vertical(_named_coordinate(column, name) if own else column)
     return Vertical(1.0, _field(coord, like, None, name))
+
+
+def _named_coordinate(coord: Any, name: str) -> Any:
+    """``coord``, a 1-D vertical coordinate, checked as a spacing coordinate is (``core.plan``'s
+    ``coordinate_fault``) but named as the caller's option ``name`` (``pressure``): it reaches
+    the plan as one spacing among the horizontal ones, which would be named by its position
+    there (``spacing[2]``). A dask coordinate is not computed to be checked."""
+    if is_dask_collection(coord) or coord.dtype.kind not in "iuf":
+        return coord  # the plan's check words a wrong dtype
+    if fault := coordinate_fault(coord.astype(np.float64)):
+        raise OptionError(name, f"{{opt:{name}}} {fault}")
+    return coord
 
 
 def _same_in_every_column(coord: Any, shape: tuple[int, ...], axis: int) -> Any:

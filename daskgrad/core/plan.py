@@ -339,10 +339,20 @@ def _real(h: Any) -> tuple[float | None, type[Exception] | None, str]:
     return step, None, ""
 
 
-def _coordinate_fault(x: np.ndarray) -> str:
+def coordinate_fault(x: np.ndarray) -> str:
     """What makes the float64 NumPy coordinate ``x`` unfit to space a dim ('' when nothing):
     it must be finite and strictly monotonic, increasing or decreasing, as numpy.gradient
-    allows (a repeat or a turn gives inf or meaningless differences)."""
+    allows (a repeat or a turn gives inf or meaningless differences). The one check of a
+    coordinate, for ``spacing`` here and for the callers that name their own (a vertical
+    coordinate: ``pressure``).
+
+    Examples
+    --------
+    >>> coordinate_fault(np.array([1000.0, 850.0, np.nan]))
+    'holds non-finite coordinates'
+    >>> coordinate_fault(np.array([1.0, 2.0, 4.0]))
+    ''
+    """
     if x.size < 2:
         return ""
     dx = np.diff(x)
@@ -462,7 +472,7 @@ def normalize_spacing(
                 f"{where} has {x.shape[0]} coordinates but the dim it spaces has {shape[ax]} points"
             )
         x = x.astype(np.float64)
-        fault = "" if is_dask_collection(x) else _coordinate_fault(x)
+        fault = "" if is_dask_collection(x) else coordinate_fault(x)
         if fault:  # {spacing:…}: in the caller's words (see errors.Wording)
             raise OptionError("spacing", f"{{spacing:{i}:{ax}}} {fault}")
         out.append(x)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import first_line, strip_tokens
+from .locations import is_timeout
 
 # netCDF-3 external types: byte char short int float double ubyte ushort uint int64 uint64
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 4, 6: 8, 7: 1, 8: 2, 9: 4, 10: 8, 11: 8}
@@ -212,7 +213,9 @@ class NamedReads:
 
     def describe(self, key: Any, error: BaseException) -> str:
         """'reading input variable 'v', chunk (2, 0, 0): RuntimeError: …' for a read of
-        ``key`` that failed with ``error``: the stored chunk that fails when read alone."""
+        ``key`` that failed with ``error``: the stored chunk that fails when read alone, or
+        the range of chunks read if the store stopped answering (each chunk read again would
+        wait for the store as long again)."""
         what = f"reading input variable {self.name!r}"
         key = key if isinstance(key, tuple) else (key,)
         if len(key) != len(self.shape) or not all(isinstance(k, slice) for k in key):
@@ -226,7 +229,7 @@ class NamedReads:
             range(a // c, max(a, b - 1) // c + 1) for (a, b), c in zip(bounds, chunks, strict=True)
         ]
         indices = list(itertools.product(*ranges))
-        if len(indices) > 1:  # the one that fails alone
+        if len(indices) > 1 and not is_timeout(error):  # the one that fails alone
             for index in indices:
                 part = tuple(
                     slice(i * c, min((i + 1) * c, n))

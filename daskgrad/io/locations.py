@@ -177,6 +177,9 @@ class Location:
     local: Path | None = None
     fs: Any = field(default=None, repr=False)
     path: str = ""  # the path within ``fs``
+    # seconds each request to the store may take, its retries included (``--store-timeout``;
+    # None: the backend's own bounds, as for the backends other than s3://)
+    timeout: float | None = None
 
     def __str__(self) -> str:
         """As given (a ``file://`` URL stays one, so that messages name what was typed)."""
@@ -235,7 +238,8 @@ class Location:
         return f"{parent}/{name}" if parent else name
 
     def zarr_store(self, read_only: bool = True, path: str | None = None) -> Any:
-        """A zarr FsspecStore on this location (or on ``path`` in the same filesystem)."""
+        """A zarr FsspecStore on this location (or on ``path`` in the same filesystem), each of
+        its requests bounded by the location's ``timeout`` (``BoundedStore``)."""
         from zarr.storage import FsspecStore
 
         text = self.text if path is None else f"{self.protocol}://{path}"
@@ -252,7 +256,12 @@ class Location:
             # zarr's "fs … was not created with asynchronous=True": the wrapping it then does
             # is what a chained URL needs
             warnings.filterwarnings("ignore", message=".*asynchronous=True")
-            return FsspecStore.from_url(text, storage_options=options, read_only=read_only)
+            store = FsspecStore.from_url(text, storage_options=options, read_only=read_only)
+        if self.timeout is None:
+            return store
+        from .s3session import BoundedStore
+
+        return BoundedStore(store, self.timeout, clean_url(text))
 
     def has_zarr_metadata(self, path: str | None = None) -> bool:
         root = (path or self.path).rstrip("/")
@@ -291,18 +300,35 @@ def _protocol(fs: Any) -> str:
     return proto[0] if isinstance(proto, tuple | list) else str(proto)
 
 
-def os_path(text: str | os.PathLike) -> Path:
+def os_path(text: str | os.PathLike, role: str = "path", shown: str | None = None) -> Path:
     """A local path as the OS goes: a ``..`` after a symlink leaves the link's target, where
     zarr and xarray would drop the link and the ``..`` from the text (and so read another
-    store than the one checked); resolved whenever the path has a ``..``.
+    store than the one checked); resolved whenever the path has a ``..``. A ``..`` after a
+    component that does not exist (or is not a directory) is a UsageError naming the path
+    (``role`` says whose, ``shown`` how it was typed, a ``file://`` URL say): the OS refuses
+    such a path, which resolving the text would hide.
 
     Examples
     --------
     >>> os_path("a/b") == Path("a/b")
     True
+    >>> os_path("no-such-dir/../x.zarr", "output")
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.UsageError: output no-such-dir/../x.zarr: no-such-dir does not exist, ...
     """
     path = Path(text)
-    return Path(os.path.realpath(path)) if ".." in path.parts else path
+    if ".." not in path.parts:
+        return path
+    for i, part in enumerate(path.parts):
+        above = Path(*path.parts[:i]) if i else None
+        if part == ".." and above is not None and not above.is_dir():  # as the OS follows it
+            what = "is not a directory" if os.path.lexists(above) else "does not exist"
+            raise UsageError(
+                f"{role} {shown or os.fspath(text)}: {above} {what}, so the '..' after it "
+                "leads nowhere (the OS refuses this path)"
+            )
+    return Path(os.path.realpath(path))
 
 
 def locate(
@@ -323,12 +349,12 @@ def locate(
 
     options = dict(options or {})
     if not is_url(text):
-        return Location(os.fspath(text), options, os_path(text))
+        return Location(os.fspath(text), options, os_path(text, role))
     text = str(text)
     remember_secrets(options, text)
     protocol, rest = split_protocol(text.rsplit("::", 1)[-1])
     if protocol in ("file", "local") and "::" not in text:
-        return Location(text, options, os_path(rest))
+        return Location(text, options, os_path(rest, role, clean_url(text)))
     for proto in re.findall(r"(\w+)://", text) + re.findall(r"(?:^|::)(\w+)::", text):
         try:
             fsspec.get_filesystem_class(proto)
@@ -341,14 +367,16 @@ def locate(
             ) from None
         except ValueError:
             raise UsageError(f"{role} {clean_url(text)}: unknown protocol {proto!r}") from None
-    options = bound_requests(text, options, timeout)
+    bounded = bound_requests(text, options, timeout)
+    timeout = timeout if bounded is not options else None
+    options = bounded
     try:
         fs, path = fsspec.core.url_to_fs(text, **options)
     except TypeError as e:
         raise UsageError(f"{role} {clean_url(text)}: bad storage option: {redact(str(e))}") from e
     except Exception as e:
         raise UsageError(f"{role} {clean_url(text)}: {redact(first_line(e))}") from e
-    return Location(text, options, None, fs, path.rstrip("/"))
+    return Location(text, options, None, fs, path.rstrip("/"), timeout)
 
 
 def relation(output: Location, inp: Location) -> str | None:

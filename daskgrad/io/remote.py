@@ -155,7 +155,7 @@ class RemoteTarget(Discarding):
         self.output = str(output)
         self.say = say or (lambda s: None)
         self.leftover: str | None = None
-        self._committed = self._keep = False
+        self._committed = self._keep = self._discarded = False
         with access(output, "output"):
             remove_stale_remote(output, self.say)
             replace = check_remote_output(output, overwrite, inputs)
@@ -228,9 +228,11 @@ class RemoteTarget(Discarding):
             self.fs.rm(path, recursive=True)
 
     def discard(self) -> None:
-        """Delete the objects this run wrote (never once committed); never raises."""
-        if self._committed or self._keep:
+        """Delete the objects this run wrote (never once committed); never raises. Tried
+        once: a store that stopped answering is not asked again (each try waits the bound)."""
+        if self._committed or self._keep or self._discarded:
             return
+        self._discarded = True
         try:
             self._remove(self.prefix)
             self._remove(self.marker)

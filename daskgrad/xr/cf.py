@@ -451,9 +451,9 @@ def data_earth(earth, radius, crs, source, rotated=False) -> tuple[m.Earth, str]
     of the CRS into the earth it holds, for the one check of ``earth`` (and ``radius``),
     ``core.earth.make_earth``; ``rotated``: a rotated-pole grid's, which is a sphere. The
     second item says where the earth comes from, its options as ``errors.Worded`` fields."""
-    if crs is None:
-        given = earth is not None or radius is not None
-        how = "{opt:earth}/{opt:radius}" if given else "default"
+    if crs is None:  # named as given: the command line has --earth only
+        given = [f"{{opt:{k}}}" for k, v in (("earth", earth), ("radius", radius)) if v is not None]
+        how = "/".join(given) or "default"
         return m.make_earth(earth, radius, source=source, rotated=rotated), how
     ell = crs.ellipsoid
     data = m.ellipsoid(ell.semi_major_metre, ell.inverse_flattening)

@@ -654,9 +654,10 @@ class Grid:
 
 class ProjectionCoordinatesMissing(OptionError):
     """A projected CRS for data without projection x/y coordinates. The Python API asks for
-    ``x=``/``y=`` (the options at fault, :attr:`option` is "x"); the command line, which has
-    no such flags, words its own message from :attr:`given` (the CRS came from ``crs=``),
-    :attr:`crs_name` and :attr:`coords` (the data's coordinates)."""
+    ``x=``/``y=``; the option at fault (:attr:`option`) is "crs" when the CRS came from
+    ``crs=`` (:attr:`given`), else "x". The command line, which has no x/y flags, words its
+    own message from :attr:`given`, :attr:`crs_name` and :attr:`coords` (the data's
+    coordinates)."""
 
     NEEDS = (
         "1-D coordinates with standard_name projection_x_coordinate and "
@@ -666,7 +667,7 @@ class ProjectionCoordinatesMissing(OptionError):
     def __init__(self, given: bool, source: str | None, crs_name: str, coords: list) -> None:
         self.given, self.crs_name, self.coords = given, crs_name, coords
         super().__init__(
-            "x",
+            "crs" if given else "x",
             f"the CRS {source} is a projected CRS ({crs_name!r}) but the data has no "
             f"projection x/y coordinates: {self.NEEDS}; its coordinates are {coords}; pass "
             "{opt:x=NAME} and {opt:y=NAME} naming them, or add them (see the README's WRF "

@@ -177,8 +177,9 @@ def _prepare(
         def pv(datas: Sequence[Any], axes: Any, z: Any, lat: Any, kw: dict) -> tuple[Any, ...]:
             theta, u, v = datas
             return potential_vorticity_arrays(
-                theta, coord, u, v, axes, z, latitude=lat, g=g, omega=omega, **kw
-            )
+                theta, coord, u, v, axes, z, latitude=lat, g=g, omega=omega,
+                pressure_is_coordinate=True, **kw,
+            )  # fmt: skip
 
         return out, pv
     if kind == "q_vector":
