@@ -28,12 +28,26 @@ from .test_store_timeout import (  # noqa: E402
     flags,
     objects,
     one_line,
-    proxy,  # noqa: F401 (a fixture)
     s3,  # noqa: F401 (a fixture)
+    start_proxy,
     written,
 )
 
 SECONDS = 5  # the least --store-timeout allowed
+
+
+@pytest.fixture
+def proxy(s3):  # noqa: F811
+    """A TCP proxy process to moto (tied to pytest); yields its endpoint and process, resumed
+    and killed after the test."""
+    endpoint, proc = start_proxy(s3)
+    try:
+        yield endpoint, proc
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+        proc.kill()
+        proc.wait(10)
+        proc.stdout.close()
 
 
 def test_a_read_from_a_frozen_store_ends_within_the_store_timeout(s3, proxy):  # noqa: F811
@@ -85,7 +99,7 @@ def test_a_frozen_input_on_threads_fails_within_the_bound(s3, proxy):  # noqa: F
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 180
-        while written(s3, "lo.zarr") < 3:  # computing: its first chunks are written
+        while written(s3, ["lo.zarr"])["lo.zarr"] < 3:  # computing: its first chunks are written
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the run never started writing"
             time.sleep(0.05)
