@@ -109,7 +109,7 @@ def one_line(err: str) -> str:
 TO_ZARR = """
 import sys, json, numpy as np, xarray as xr, daskgrad
 opts = json.loads(sys.argv[2])
-ds = xr.Dataset({"t": (("y", "x"), np.arange(64 * 4096.0).reshape(64, 4096))}).chunk({"y": 1})
+ds = xr.Dataset({"t": (("y", "x"), np.arange(512 * 4096.0).reshape(512, 4096))}).chunk({"y": 1})
 try:
     daskgrad.to_zarr(ds, sys.argv[1], storage_options=opts, store_timeout=5, overwrite=True)
 except TimeoutError as e:
