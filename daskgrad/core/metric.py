@@ -87,6 +87,13 @@ class LatLonMetric:
     earth : the radii of curvature (``east(φ) = N cos φ``, ``north(φ) = M``).
     lat_axis : the axis of the data along which latitude varies.
     phi : the latitude of each index along ``lat_axis``, in radians (NumPy or dask).
+    radians : the radians per unit of the coordinates the derivatives are taken in, along
+        longitude and latitude (default 1: per radian). A caller that differentiates with a
+        spacing of 1/2 per grid step h (``radians`` = 2h) gets raw centred differences
+        ``f[i+1] − f[i−1]`` from the kernel, with no pass to weight them: the weight 1/(2h) is
+        folded into ``mx`` = 1/(N cos φ), ``my`` = 1/M (and the Laplacian's ``ly``), which
+        are computed once per chunk, per latitude (equal to rounding). The corrections
+        ``cx``, ``cy`` multiply the wind, not a derivative, and do not change.
 
     Examples
     --------
@@ -95,11 +102,16 @@ class LatLonMetric:
     >>> f = m.factors([m.aux_values[0]], 2, np.dtype("float64"))
     >>> np.round(f.mx.ravel(), 6).tolist(), np.round(f.cx.ravel(), 6).tolist()
     ([1.0, 2.0], [0.0, 1.732051])
+    >>> half = LatLonMetric(m.earth, 0, m.phi, radians=(0.5, 0.25))  # steps of 1/4 and 1/8 rad
+    >>> g = half.factors([half.aux_values[0]], 2, np.dtype("float64"))
+    >>> g.mx.ravel().tolist(), g.my.ravel().tolist(), np.round(g.cx.ravel(), 6).tolist()
+    ([2.0, 4.0], [4.0, 4.0], [0.0, 1.732051])
     """
 
     earth: Radii
     lat_axis: int
     phi: Any
+    radians: tuple[float, float] = (1.0, 1.0)
 
     @property
     def aux_axes(self) -> tuple[int, ...]:
@@ -122,6 +134,10 @@ class LatLonMetric:
             north = self.earth.north(phi)
             tan_n = np.tan(phi) * np.cos(phi) / east  # tan φ / N
         mx, my = 1.0 / east, 1.0 / north
+        # the scales (and the Laplacian's term) per unit of the coordinates, in float64
+        per_x, per_y = self.radians
+        sx = mx if per_x == 1.0 else mx / per_x
+        sy = my if per_y == 1.0 else my / per_y
         real = np.finfo(dtype).dtype  # float32 factors for float32 (and complex64) data
 
         def shaped(a: np.ndarray) -> np.ndarray:
@@ -129,12 +145,12 @@ class LatLonMetric:
 
         zero = real.type(0)
         return Factors(
-            mx=shaped(mx),
-            my=shaped(my),
+            mx=shaped(sx),
+            my=shaped(sy),
             cx=shaped(tan_n),
             cy=zero,
             lx=zero,
-            ly=shaped(-tan_n * my),
+            ly=shaped(-tan_n * sy),
         )
 
 

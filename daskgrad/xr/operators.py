@@ -207,6 +207,13 @@ def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays, cur
     phi_step = None if is_dask_collection(phi) else uniform_step(phi, grid.lat.dtype)
     phi_spacing = phi if phi_step is None else EvenCoords(phi_step)
     axes = (first.get_axis_num(lon_dim), first.get_axis_num(lat_dim))
+    # the longitudes themselves: evenly spaced ones keep the coordinate rule at the edges of a
+    # regional grid, as dask ones (not inspected) do
+    spacing: list[Any] = [lam_spacing, phi_spacing]
+    radians = (1.0, 1.0)
+    if engine is operate_arrays:  # divergence, vorticity: raw differences on even axes
+        spacing, radians = _half_spacing(kind, spacing, stencil)
+    # a period of None: n steps (of the spacing given, so 1/2 per step on the fast path)
     periodic = {axes[0]: None if step is not None else 2 * np.pi} if grid.periodic else None
     data = _named_errors(
         first,
@@ -214,11 +221,9 @@ def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays, cur
         kind,
         [a.data for a in inputs],
         axes,
-        # the longitudes themselves: evenly spaced ones keep the coordinate rule at the edges of
-        # a regional grid, as dask ones (not inspected) do
-        spacing=[lam_spacing, phi_spacing],
+        spacing=spacing,
         periodic=periodic,
-        metric=LatLonMetric(grid.earth, axes[1], phi),
+        metric=LatLonMetric(grid.earth, axes[1], phi, radians),
         **stencil,
     )
     return data, "m", grid.attrs()
@@ -246,7 +251,7 @@ def _projected(kind, inputs, grid, winds, stencil, engine=operate_arrays):
     g = grid if lazy else grid.eager()
     y_dim, x_dim = grid.dims
     axes = (first.get_axis_num(x_dim), first.get_axis_num(y_dim))
-    spacing, metres = _projected_spacing(kind, [g.xy_spacing(g.x), g.xy_spacing(g.y)], stencil)
+    spacing, metres = _half_spacing(kind, [g.xy_spacing(g.x), g.xy_spacing(g.y)], stencil)
     metric = ProjectedMetric(g.projection, axes[0], axes[1], g.x, g.y, metres)
     data = _named_errors(
         first,
@@ -265,17 +270,23 @@ def _projected(kind, inputs, grid, winds, stencil, engine=operate_arrays):
     return data
 
 
-def _projected_spacing(
+def _half_spacing(
     kind: str, steps: list[Any], stencil: dict[str, Any]
 ) -> tuple[list[Any], tuple[float, float]]:
-    """The spacings divergence and vorticity take on a projected grid, and the metres per
-    their unit (see :class:`~daskgrad.core.projection.ProjectedMetric`): for even x and y at
-    accuracy 2, 1/2 per grid step, so that the kernel's centred differences need no weight
-    (it is in the chunk's map factors, computed once); else the steps in metres, per metre."""
-    even = all(isinstance(s, EvenCoords) and float(s) != 0 for s in steps)
-    if kind in ("divergence", "vorticity") and even and stencil.get("accuracy", 2) == 2:
-        return [EvenCoords(0.5), EvenCoords(0.5)], (2.0 * steps[0], 2.0 * steps[1])
-    return steps, (1.0, 1.0)
+    """The spacings divergence and vorticity take along x and y (longitude and latitude in
+    radians, or a projection's x and y in metres), and the coordinate units per unit of them
+    (``ProjectedMetric.metres``, ``LatLonMetric.radians``): at accuracy 2, 1/2 per grid step
+    h along an evenly spaced axis, so that the kernel's centred differences need no weighting
+    pass (the weight 1/(2h) is in the chunk's metric factors, computed once, per row); else
+    the steps as given, per unit of the coordinates."""
+    if kind not in ("divergence", "vorticity") or stencil.get("accuracy", 2) != 2:
+        return steps, (1.0, 1.0)
+    spacing, units = [], []
+    for s in steps:
+        even = isinstance(s, EvenCoords) and float(s) != 0 and np.isfinite(float(s))
+        spacing.append(EvenCoords(0.5) if even else s)
+        units.append(2.0 * float(s) if even else 1.0)
+    return spacing, (units[0], units[1])
 
 
 def _vectors(kind: str, n_inputs: int) -> tuple[tuple[int, int] | None, bool]:
