@@ -209,10 +209,8 @@ def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays, cur
     axes = (first.get_axis_num(lon_dim), first.get_axis_num(lat_dim))
     # the longitudes themselves: evenly spaced ones keep the coordinate rule at the edges of a
     # regional grid, as dask ones (not inspected) do
-    spacing: list[Any] = [lam_spacing, phi_spacing]
-    radians = (1.0, 1.0)
-    if engine is operate_arrays:  # divergence, vorticity: raw differences on even axes
-        spacing, radians = _half_spacing(kind, spacing, stencil)
+    # divergence, vorticity: raw differences on even axes, 1/(2h) in the factors
+    spacing, radians = _half_spacing(kind, [lam_spacing, phi_spacing], stencil)
     # a period of None: n steps (of the spacing given, so 1/2 per step on the fast path)
     periodic = {axes[0]: None if step is not None else 2 * np.pi} if grid.periodic else None
     data = _named_errors(
