@@ -3,8 +3,10 @@
 Each quantity is one call of :func:`daskgrad.core.derivatives.derive` (one task per chunk):
 horizontal derivatives along ``dims = (x, y)`` and vertical ones along ``vertical_dim``, spaced
 by its coordinate. The horizontal velocity-gradient components come from
-:func:`daskgrad.core.metric.tensor_component` with the chunk's factors, so that ζ here is the
-vorticity of :func:`daskgrad.vorticity` and the Q-vector's tensor that of the deformations.
+:func:`daskgrad.core.metric.tensor_component` with the chunk's factors, so that the Q-vector's
+tensor is that of the deformations; PV's ζ has the same terms (mx ∂v/∂X + cx u − my ∂u/∂Y −
+cy v), regrouped with −g folded into the per-row factors and computed slab by slab in cache
+(:func:`pv_row_factors`).
 
 The vertical coordinate (pressure, height) is either one 1-D array along ``vertical_dim`` (the
 derivative then uses its coordinates, any spacing, ascending or descending, as ``gradient``
