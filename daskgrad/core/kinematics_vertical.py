@@ -521,11 +521,6 @@ def _slabs(shape: tuple[int, ...], itemsize: int, target: int) -> list[tuple[Any
     ]
 
 
-def _at(a: Any, at: tuple[Any, ...]) -> Any:
-    """Slab ``at`` of a number (itself) or of an array broadcast to the chunk."""
-    return a if np.ndim(a) == 0 else a[at]
-
-
 def _pv(
     d: Derivatives,
     blocks: Sequence[np.ndarray],
@@ -559,12 +554,9 @@ def _pv(
     dtype = vx.dtype
     shape = vx.shape
     gmx, gmy, gcx, gcy, gf = pv_row_factors(f, phi, g, two_omega, dtype)
-    gmx, gmy, gf = (a if np.ndim(a) == 0 else np.broadcast_to(a, shape) for a in (gmx, gmy, gf))
-    gcx, gcy = (
-        a if a is None or np.ndim(a) == 0 else np.broadcast_to(a, shape) for a in (gcx, gcy)
-    )
-    u = u if np.ndim(u) == 0 else np.broadcast_to(u, shape)
-    v = v if np.ndim(v) == 0 else np.broadcast_to(v, shape)
+    # each a view of the chunk's shape (a number or a line broadcast), sliced like the data
+    gmx, gmy, gf, u, v = (np.broadcast_to(a, shape) for a in (gmx, gmy, gf, u, v))
+    gcx, gcy = (None if a is None else np.broadcast_to(a, shape) for a in (gcx, gcy))
     mul, sub, add = np.multiply, np.subtract, np.add
     for at in _slabs(shape, dtype.itemsize, slab_bytes):
         vx_, uy_, tx_, ty_ = vx[at], uy[at], tx[at], ty[at]
@@ -575,22 +567,22 @@ def _pv(
         mul(vx_, tp, out=vx_)  # (−g mx)(Vx Tp − Vp Tx)
         mul(tx_, vp, out=tx_)
         sub(vx_, tx_, out=vx_)
-        mul(vx_, _at(gmx, at), out=vx_, casting="unsafe")
+        mul(vx_, gmx[at], out=vx_, casting="unsafe")
         mul(ty_, up, out=ty_)  # (−g my)(Up Ty − Uy Tp)
         mul(uy_, tp, out=uy_)
         sub(ty_, uy_, out=ty_)
-        mul(ty_, _at(gmy, at), out=ty_, casting="unsafe")
+        mul(ty_, gmy[at], out=ty_, casting="unsafe")
         add(vx_, ty_, out=vx_)
         if gcx is None and gcy is None:  # Tp (−g f [+ (−g cx) u] [− (−g cy) v])
-            mul(tp, _at(gf, at), out=tx_, casting="unsafe")
+            mul(tp, gf[at], out=tx_, casting="unsafe")
         else:
             if gcx is None:
-                tx_[...] = _at(gf, at)
+                tx_[...] = gf[at]
             else:
-                mul(_at(u, at), _at(gcx, at), out=tx_, casting="unsafe")
-                add(tx_, _at(gf, at), out=tx_, casting="unsafe")
+                mul(u[at], gcx[at], out=tx_, casting="unsafe")
+                add(tx_, gf[at], out=tx_, casting="unsafe")
             if gcy is not None:
-                mul(_at(v, at), _at(gcy, at), out=uy_, casting="unsafe")
+                mul(v[at], gcy[at], out=uy_, casting="unsafe")
                 sub(tx_, uy_, out=tx_)
             mul(tx_, tp, out=tx_)
         add(vx_, tx_, out=vx_)
