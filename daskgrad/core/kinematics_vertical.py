@@ -3,8 +3,10 @@
 Each quantity is one call of :func:`daskgrad.core.derivatives.derive` (one task per chunk):
 horizontal derivatives along ``dims = (x, y)`` and vertical ones along ``vertical_dim``, spaced
 by its coordinate. The horizontal velocity-gradient components come from
-:func:`daskgrad.core.metric.tensor_component` with the chunk's factors, so that ζ here is the
-vorticity of :func:`daskgrad.vorticity` and the Q-vector's tensor that of the deformations.
+:func:`daskgrad.core.metric.tensor_component` with the chunk's factors, so that the Q-vector's
+tensor is that of the deformations; PV's ζ has the same terms (mx ∂v/∂X + cx u − my ∂u/∂Y −
+cy v), regrouped with −g folded into the per-row factors and computed slab by slab in cache
+(:func:`pv_row_factors`).
 
 The vertical coordinate (pressure, height) is either one 1-D array along ``vertical_dim`` (the
 derivative then uses its coordinates, any spacing, ascending or descending, as ``gradient``
@@ -15,6 +17,7 @@ each of the same order of accuracy.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -463,6 +466,61 @@ def _scalar_gradient(d: Derivatives, j: int, pos: int, f: Factors | None) -> np.
     return raw if f is None else scaled(raw, f.mx if pos == _X else f.my)
 
 
+#: Bytes of one operand per slab of :func:`_pv`: its nine operands (seven derivatives, u, v)
+#: stay in a core's L2 cache (1 MiB here), where a pass over whole 8 MiB arrays per operation
+#: costs a trip to memory each.
+PV_SLAB_BYTES = 1 << 16
+
+
+def pv_row_factors(
+    f: Factors | None, sin_phi: Any, g: float, two_omega: float, dtype: np.dtype
+) -> tuple[Any, Any, Any, Any, Any]:
+    """PV's per-row factors with −g folded in, in the chunk's ``dtype``: ``(−g mx, −g my, −g
+    cx or None, −g cy or None, −g 2Ω sin φ)``, each a number or an array shaped to broadcast
+    to the chunk (a line along latitude on a latitude/longitude grid). None for a correction
+    that vanishes (the formula skips it); Cartesian (``f`` None): −g, −g, None, None.
+
+    Examples
+    --------
+    >>> gmx, gmy, gcx, gcy, gf = pv_row_factors(None, np.array([1.0]), 2.0, 0.5, np.dtype("f4"))
+    >>> float(gmx), float(gmy), gcx, gcy, gf.tolist()
+    (-2.0, -2.0, None, None, [-1.0])
+    """
+    neg = -g
+
+    def fold(a: Any) -> Any:
+        if np.ndim(a) == 0:
+            return dtype.type(neg * float(a))
+        return np.asarray(np.multiply(a, neg, dtype=np.float64), dtype=dtype)
+
+    def correction(c: Any) -> Any:
+        return fold(c) if np.size(c) > 1 or np.any(c != 0) else None
+
+    gf = np.asarray(neg * two_omega * np.sin(np.asarray(sin_phi, dtype=np.float64)), dtype)
+    if f is None:
+        return fold(1.0), fold(1.0), None, None, gf
+    return fold(f.mx), fold(f.my), correction(f.cx), correction(f.cy), gf
+
+
+def _slabs(shape: tuple[int, ...], itemsize: int, target: int) -> list[tuple[Any, ...]]:
+    """Index tuples of slabs of about ``target`` bytes (whole trailing rows) that tile an
+    array of ``shape``, in memory order."""
+    if not shape:
+        return [()]
+    j = len(shape) - 1
+    step = 1
+    for k in range(len(shape)):
+        row = math.prod(shape[k + 1 :]) * itemsize
+        if row <= target:
+            j, step = k, max(1, target // max(row, 1))
+            break
+    return [
+        (*lead, slice(s, s + step))
+        for lead in np.ndindex(*shape[:j])
+        for s in range(0, shape[j], step)
+    ]
+
+
 def _pv(
     d: Derivatives,
     blocks: Sequence[np.ndarray],
@@ -472,23 +530,63 @@ def _pv(
     two_omega: float,
     chain: bool,
     check_p: bool = False,
+    slab_bytes: int = PV_SLAB_BYTES,
 ) -> tuple[np.ndarray]:
+    """−g[(f + ζ) ∂θ/∂p + ∂u/∂p ∂θ/∂y − ∂v/∂p ∂θ/∂x] with ζ = mx ∂v/∂X + cx u − my ∂u/∂Y −
+    cy v, as
+
+        (−g mx)(Vx Tp − Vp Tx) + (−g my)(Up Ty − Uy Tp) + Tp (−g f + (−g cx) u − (−g cy) v)
+
+    with −g folded into the row factors (:func:`pv_row_factors`), slab by slab of
+    ``slab_bytes`` per operand: every operation reads its operands from the cache, and the
+    result is written into ∂v/∂X's buffer (the formula owns the derivatives): no array of
+    the chunk's size is allocated."""
     u, v, lat = blocks[1], blocks[2], blocks[-1]
     if check_p:  # a dask pressure: its field (input 3), else its line (read last)
         kind = "potential_vorticity_baroclinic"
         checked_positive(compact(blocks[3] if chain else blocks[-1]), kind)
         lat = lat if chain else blocks[-2]
-    zeta = tensor_component("dv/dx", d[(2, _X, 1)], u, v, f)
-    np.subtract(zeta, tensor_component("du/dy", d[(1, _Y, 1)], u, v, f), out=zeta)
     phi = checked_latitude(compact(lat), "potential_vorticity_baroclinic")
-    zeta += (two_omega * np.sin(phi)).astype(zeta.dtype, copy=False)
-    dtdx, dtdy = _scalar_gradient(d, 0, _X, f), _scalar_gradient(d, 0, _Y, f)
-    dtdp, dudp, dvdp = (_per_coordinate(d, j, chain, 3) for j in (0, 1, 2))
-    pv = np.multiply(zeta, dtdp, out=zeta)
-    pv += np.multiply(dudp, dtdy, out=dudp)
-    pv -= np.multiply(dvdp, dtdx, out=dvdp)
-    pv *= pv.dtype.type(-g)
-    return (pv,)
+    vx, uy = d[(2, _X, 1)], d[(1, _Y, 1)]
+    tx, ty = d[(0, _X, 1)], d[(0, _Y, 1)]
+    tz, uz, vz = d[(0, _Z, 1)], d[(1, _Z, 1)], d[(2, _Z, 1)]
+    cz = d[(3, _Z, 1)] if chain else None
+    dtype = vx.dtype
+    shape = vx.shape
+    gmx, gmy, gcx, gcy, gf = pv_row_factors(f, phi, g, two_omega, dtype)
+    # each a view of the chunk's shape (a number or a line broadcast), sliced like the data
+    gmx, gmy, gf, u, v = (np.broadcast_to(a, shape) for a in (gmx, gmy, gf, u, v))
+    gcx, gcy = (None if a is None else np.broadcast_to(a, shape) for a in (gcx, gcy))
+    mul, sub, add = np.multiply, np.subtract, np.add
+    for at in _slabs(shape, dtype.itemsize, slab_bytes):
+        vx_, uy_, tx_, ty_ = vx[at], uy[at], tx[at], ty[at]
+        tp, up, vp = tz[at], uz[at], vz[at]
+        if cz is not None:  # the chain rule: per unit of the vertical coordinate
+            c = cz[at]
+            np.divide(tp, c, out=tp), np.divide(up, c, out=up), np.divide(vp, c, out=vp)
+        mul(vx_, tp, out=vx_)  # (−g mx)(Vx Tp − Vp Tx)
+        mul(tx_, vp, out=tx_)
+        sub(vx_, tx_, out=vx_)
+        mul(vx_, gmx[at], out=vx_, casting="unsafe")
+        mul(ty_, up, out=ty_)  # (−g my)(Up Ty − Uy Tp)
+        mul(uy_, tp, out=uy_)
+        sub(ty_, uy_, out=ty_)
+        mul(ty_, gmy[at], out=ty_, casting="unsafe")
+        add(vx_, ty_, out=vx_)
+        if gcx is None and gcy is None:  # Tp (−g f [+ (−g cx) u] [− (−g cy) v])
+            mul(tp, gf[at], out=tx_, casting="unsafe")
+        else:
+            if gcx is None:
+                tx_[...] = gf[at]
+            else:
+                mul(u[at], gcx[at], out=tx_, casting="unsafe")
+                add(tx_, gf[at], out=tx_, casting="unsafe")
+            if gcy is not None:
+                mul(v[at], gcy[at], out=uy_, casting="unsafe")
+                sub(tx_, uy_, out=tx_)
+            mul(tx_, tp, out=tx_)
+        add(vx_, tx_, out=vx_)
+    return (vx,)
 
 
 def _q_vector(
