@@ -76,6 +76,19 @@ def test_chunks_still_to_compute_keep_one_kernel_per_chunk():
         assert len(kernels) == 1
 
 
+def test_in_memory_chunks_on_the_processes_scheduler_keep_one_kernel_per_chunk():
+    """Each task would be sent its chunk and two neighbours' whole: planes are copied once."""
+    f = field()
+    x = persisted(f)
+    with dask.config.set(scheduler="processes"):
+        outs = daskgrad.gradient(x)
+    assert len(plane_tasks(outs)) == x.npartitions
+    with dask.config.set(scheduler="sync"):
+        got = dask.compute(*outs)
+    for g, w in zip(got, np.gradient(f), strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
 def test_persisted_on_a_distributed_cluster_keeps_ghost_plane_tasks():
     """Chunks held by workers (futures in the graph) are not in this process's memory: whole
     chunks would cross between workers, so their planes are copied by tasks."""

@@ -11,8 +11,10 @@ from operator import getitem
 from typing import TYPE_CHECKING, Any
 
 import dask.array as da
+import dask.local
+import dask.threaded
 import numpy as np
-from dask.base import tokenize
+from dask.base import get_scheduler, tokenize
 from dask.highlevelgraph import HighLevelGraph
 from dask.utils import disable_gc
 
@@ -280,10 +282,14 @@ def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
 
 def in_memory(x: da.Array, dtype: np.dtype) -> bool:
     """Whether every chunk of ``x`` is a C-contiguous NumPy array of ``dtype`` held in its graph
-    (a dask array persisted on threads or processes, or made from in-memory chunks): nothing
-    to read, nothing kept alive that is not alive anyway, so kernels can take their
-    neighbours' whole chunks and each partial can have its own task reading the chunk.
-    A distributed cluster's persisted chunks (futures) or chunks still to compute are not."""
+    (a dask array persisted locally, or made from in-memory chunks) and the scheduler in use
+    is this process's threads (or the synchronous one): nothing to read, nothing sent to
+    another process, nothing kept alive that is not alive anyway, so kernels can take their
+    neighbours' whole chunks and each partial can have its own task reading the chunk. A
+    distributed cluster's persisted chunks (futures), chunks still to compute, or the
+    processes scheduler (each task would be sent its three whole chunks) are not."""
+    if get_scheduler(collections=[x]) not in (dask.threaded.get, dask.local.get_sync):
+        return False
     graph = x.__dask_graph__()
     layer = graph.layers.get(x.name) if isinstance(graph, HighLevelGraph) else None
     if layer is None or not layer.is_materialized():
