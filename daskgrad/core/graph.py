@@ -11,12 +11,14 @@ from operator import getitem
 from typing import TYPE_CHECKING, Any
 
 import dask.array as da
+import dask.local
+import dask.threaded
 import numpy as np
-from dask.base import tokenize
+from dask.base import get_scheduler, tokenize
 from dask.highlevelgraph import HighLevelGraph
 from dask.utils import disable_gc
 
-from ..compat import Task, TaskRef
+from ..compat import DataNode, Task, TaskRef
 from ..errors import strip_tokens
 from .eager import block_step, gradient_blocks, wrapped
 from .kernel import coord_ext
@@ -256,20 +258,49 @@ def _dask_coord_steps(
 
 def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
     """Every partial derivative of ``x``: on chunks small enough that their kernels take their
-    neighbours' whole chunks, one task per output chunk, each from the chunk and its two
-    neighbours along its own axis (the minimal graph's shape: a task computing every partial
-    and one getitem per output cost an extra task per chunk to schedule, and more to order);
-    else one kernel task per chunk computing every partial, from ghost planes."""
-    if (
-        len(plan.axes) > 1
-        and _whole_neighbours([x], x.chunks)
-        and (repaired_chunks(x, plan) == x.chunks)
-    ):
+    neighbours' whole chunks, or already in this process's memory (:func:`in_memory`), one
+    task per output chunk, each from the chunk and its two neighbours along its own axis (the
+    minimal graph's shape: a task computing every partial and one getitem per output cost an
+    extra task per chunk to schedule, and more to order); else one kernel task per chunk
+    computing every partial, from ghost planes.
+
+    On chunks in memory the per-output tasks also let dask finish one output before the next,
+    as it does three elementwise passes: one kernel making every partial holds the k partials
+    of every chunk until all are gathered, k times the fresh memory, and fresh pages cost the
+    kernel as much again as its arithmetic (benchmarks/README.md, "Arrays")."""
+    fits = repaired_chunks(x, plan) == x.chunks
+    whole = _whole_neighbours([x], x.chunks) or (fits and in_memory(x, plan.dtype))
+    if len(plan.axes) > 1 and whole and fits:
         return tuple(
-            ghosted_dask([x], replace(plan, axes=(ax,)), gradient_blocks, 1, "gradient")[0]
+            ghosted_dask(
+                [x], replace(plan, axes=(ax,)), gradient_blocks, 1, "gradient", whole=True
+            )[0]
             for ax in plan.axes
         )
-    return ghosted_dask([x], plan, gradient_blocks, len(plan.axes), "gradient")
+    return ghosted_dask([x], plan, gradient_blocks, len(plan.axes), "gradient", whole=whole)
+
+
+def in_memory(x: da.Array, dtype: np.dtype) -> bool:
+    """Whether every chunk of ``x`` is a C-contiguous NumPy array of ``dtype`` held in its graph
+    (a dask array persisted locally, or made from in-memory chunks) and the scheduler in use
+    is this process's threads (or the synchronous one): nothing to read, nothing sent to
+    another process, nothing kept alive that is not alive anyway, so kernels can take their
+    neighbours' whole chunks and each partial can have its own task reading the chunk. A
+    distributed cluster's persisted chunks (futures), chunks still to compute, or the
+    processes scheduler (each task would be sent its three whole chunks) are not."""
+    if get_scheduler(collections=[x]) not in (dask.threaded.get, dask.local.get_sync):
+        return False
+    graph = x.__dask_graph__()
+    layer = graph.layers.get(x.name) if isinstance(graph, HighLevelGraph) else None
+    if layer is None or not layer.is_materialized():
+        return False
+    for key in itertools.product([x.name], *map(range, x.numblocks)):
+        block = layer.get(key)
+        if isinstance(block, DataNode):
+            block = block.value
+        if not (type(block) is np.ndarray and block.dtype == dtype and block.flags.c_contiguous):
+            return False
+    return True
 
 
 def _whole_neighbours(arrays: Sequence[da.Array], chunks: tuple[tuple[int, ...], ...]) -> bool:
@@ -286,14 +317,17 @@ def ghosted_dask(
     nout: int,
     name: str,
     aux: Sequence[tuple[int, Any]] = (),
+    whole: bool = False,
 ) -> tuple[da.Array, ...]:
     """``func(blocks, ghosts, steps, aux, plan=plan)`` on every chunk of the same-shaped dask
     ``arrays`` (rechunked to the first one's repaired chunks), with the ghost planes of each
-    and the chunk's slice of the 1-D arrays ``aux`` [(axis, values)]; ``nout`` outputs."""
+    and the chunk's slice of the 1-D arrays ``aux`` [(axis, values)]; ``nout`` outputs. With
+    ``whole`` (or chunks of at most WHOLE_NEIGHBOURS_BYTES) kernels take their neighbours'
+    whole chunks and slice the planes themselves, no task copying them."""
     # task objects per chunk, all tracked by the garbage collector: its passes over the
     # growing graph took two thirds of the construction time (dask's slicing does the same)
     with disable_gc():
-        return _ghosted_dask(arrays, plan, func, nout, name, aux)
+        return _ghosted_dask(arrays, plan, func, nout, name, aux, whole)
 
 
 @dataclass
@@ -318,6 +352,7 @@ def _ghosted_dask(
     nout: int,
     name: str,
     aux: Sequence[tuple[int, Any]],
+    whole: bool,
 ) -> tuple[da.Array, ...]:
     original_chunks = arrays[0].chunks
     chunks = repaired_chunks(arrays[0], plan)
@@ -332,7 +367,7 @@ def _ghosted_dask(
     steps = _axis_steps(plan, chunks, layout, dsk, dependencies)
     aux_by_axis = _aux_slices(aux, chunks, dependencies)
     read_name, packed, inlined = _packed_reads(arrays, idxs, dsk)
-    whole = _whole_neighbours(arrays, chunks)
+    whole = whole or _whole_neighbours(arrays, chunks)
     planes_names = _plane_sources(arrays, layout, read_name, packed, whole, dsk)
     kernel_name = f"{name}-{token}"
     own = [read_name] if packed else [a.name for a in arrays]
