@@ -347,7 +347,9 @@ def _boundary_recipe(ax: _Axis) -> _Recipe:
         # differences with the point itself, Σ w_q (f[q] - f[i]) (the weights sum to zero): a
         # constant gives exactly zero; a centred uniform first derivative pairs f[i+o] - f[i-o]
         terms = [(w, q) for w, q in zip(weights, pos, strict=True) if q != i and w != 0]
-        paired = ax.from_point and ax.deriv == 1 and pos == list(range(i - d, i + d + 1))
+        # (evenly spaced coordinates too: numpy's uniform formula skips f[i] there as well, so a
+        # NaN at i stays out of its own centred derivative on a block's first and last planes)
+        paired = ax.uniform and ax.deriv == 1 and pos == list(range(i - d, i + d + 1))
         if paired:
             differences = [(w, q, 2 * i - q) for w, q in terms if q > i]
         else:
