@@ -342,8 +342,13 @@ def _stalled(e: Exception, detail: str, input: Any, output: Any, timeout: float)
     """The line for a run whose object store stopped answering (a request timed out),
     naming the store: INPUT if the failed task read it, else OUTPUT."""
     from ..io.locations import is_timeout
-    from ..io.remote import CommitFailed
+    from ..io.remote import CommitFailed, MarkerLeft
 
+    if isinstance(e.__cause__, MarkerLeft) and is_timeout(e) and output.local is None:
+        return (
+            f"output {output}: the object store stopped answering (no reply within "
+            f"--store-timeout {timeout:g} s) after OUTPUT was written: {e.__cause__.complete}"
+        )
     if not is_timeout(e) or isinstance(e.__cause__, CommitFailed):
         return None
     task, sep, _ = detail.partition(": ")
