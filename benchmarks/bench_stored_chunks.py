@@ -20,7 +20,8 @@ one run's peak into the next. The contenders:
 
 The scheduler process's RSS is sampled every 100 ms (psutil, from outside) and the number of
 tasks it holds every 0.5 s (a client of its own, ``run_on_scheduler``). Per run: wall time, the
-scheduler's RSS before the run (idle, workers connected) and its peak, the peak's growth over
+scheduler's RSS before the run (idle, workers connected, numpy, dask.array, xarray and zarr
+imported as any graph of zarr reads makes it) and its peak, the peak's growth over
 idle per stored chunk, and the most tasks held at once. Bounded means the growth per stored
 chunk falls from 10^4 to 10^5 chunks (it does not grow linearly without limit).
 """
@@ -157,6 +158,12 @@ class Cluster:
         self.log.close()
 
 
+def _warm(dask_scheduler=None) -> None:
+    import dask.array  # noqa: F401
+    import xarray  # noqa: F401
+    import zarr  # noqa: F401
+
+
 class Sampler:
     """The scheduler's RSS every 100 ms and its task count every 0.5 s, in threads."""
 
@@ -164,11 +171,13 @@ class Sampler:
         from distributed import Client
 
         self.proc = cluster.scheduler
-        self.idle = self.proc.memory_info().rss
-        self.peak = self.idle
         self.tasks = 0
         self._stop = threading.Event()
         self._client = Client(scheduler_file=str(cluster.sf), timeout="30s")
+        # what any graph of zarr reads makes the scheduler import (tens of MiB), before idle
+        self._client.run_on_scheduler(_warm)
+        self.idle = self.proc.memory_info().rss
+        self.peak = self.idle
         self._threads = [
             threading.Thread(target=self._rss, daemon=True),
             threading.Thread(target=self._count, daemon=True),
