@@ -80,3 +80,28 @@ def test_the_scheduler_holds_a_few_tasks_per_batch_not_per_stored_chunk(tmp_path
     assert out.dt_dx.encoding["chunks"] == STORED  # the output keeps the stored chunks
     np.testing.assert_allclose(out.dt_dy.values, np.gradient(t, axis=1), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(out.dt_dx.values, np.gradient(t, x, axis=2), rtol=1e-5, atol=1e-5)
+
+
+def test_with_every_dim_differentiated_the_graph_goes_in_pieces(
+    tmp_path, dask_cluster, monkeypatch
+):
+    """Every dim differentiated (nothing to batch along: 4 tasks per stored chunk, 2560 for
+    640): with a bound of 400 tasks the writes are submitted in pieces, at most two at once,
+    and the scheduler never holds twice the bound (the whole graph at once: 2560); the
+    derivatives equal numpy.gradient's."""
+    from daskgrad.cli import batching
+
+    monkeypatch.setattr(batching, "PIECE_TASKS", 400)
+    t, x = store(tmp_path / "in.zarr")
+    with MostTasks(dask_cluster) as held:
+        r = cli(
+            "run", tmp_path / "in.zarr", tmp_path / "out.zarr",
+            "--dim", "time", "--dim", "y", "--dim", "x",
+            "--scheduler-file", dask_cluster, "--no-progress",
+        )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert 0 < held.most <= 2 * 400, held.most
+    out = xr.open_zarr(tmp_path / "out.zarr")
+    np.testing.assert_allclose(out.dt_dtime.values, np.gradient(t, axis=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out.dt_dy.values, np.gradient(t, axis=1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out.dt_dx.values, np.gradient(t, x, axis=2), rtol=1e-5, atol=1e-5)

@@ -120,6 +120,7 @@ def run_job(
 
     from ..io.inspect import ReadFailed
     from ..io.writer import ComputeFailed, write
+    from .batching import pieces
     from .parser import say_warnings
 
     progress = not args.no_progress and sys.stdout.isatty()
@@ -140,6 +141,7 @@ def run_job(
             write(
                 job.result, guarded, client,
                 progress=progress, watch=watch, on_commit=committed, zarr_format=zarr_format,
+                pieces=pieces,
             )  # fmt: skip
         except ComputeFailed as e:
             stored = isinstance(e.__cause__, ReadFailed)  # names the stored chunk itself

@@ -70,10 +70,12 @@ def write(
     watch: Any = None,
     on_commit: Callable[[], None] | None = None,
     zarr_format: int | None = None,
+    pieces: Callable[[dict, list], list[list]] | None = None,
 ) -> None:
     """Compute ``result`` (a Dataset) into ``target``'s temporary and commit it, in zarr format
     ``zarr_format`` (2 or 3; None: zarr's default); on any failure or interrupt remove the
-    temporary and leave OUTPUT as it was."""
+    temporary and leave OUTPUT as it was. ``pieces``: on a cluster, how the writes are split
+    into graphs submitted one after another (``compute_distributed``)."""
     from dask.optimization import cull
     from dask.utils import ensure_dict
 
@@ -100,7 +102,7 @@ def write(
         graph = fuse_chains(cull(graph, writes)[0], writes)
         graph, writes = fuse_kernels(fuse_reads(graph), writes)  # fewer tasks per chunk
         if writes and client is not None:
-            compute_distributed(graph, writes, client, progress, watch)
+            compute_distributed(graph, writes, client, progress, watch, pieces=pieces)
         elif writes:
             compute_local(graph, writes, progress)
         try:
