@@ -120,6 +120,7 @@ def run_job(
 
     from ..io.inspect import ReadFailed
     from ..io.writer import ComputeFailed, write
+    from .batching import pieces
     from .parser import say_warnings
 
     progress = not args.no_progress and sys.stdout.isatty()
@@ -140,6 +141,7 @@ def run_job(
             write(
                 job.result, guarded, client,
                 progress=progress, watch=watch, on_commit=committed, zarr_format=zarr_format,
+                pieces=pieces,
             )  # fmt: skip
         except ComputeFailed as e:
             stored = isinstance(e.__cause__, ReadFailed)  # names the stored chunk itself
@@ -342,8 +344,13 @@ def _stalled(e: Exception, detail: str, input: Any, output: Any, timeout: float)
     """The line for a run whose object store stopped answering (a request timed out),
     naming the store: INPUT if the failed task read it, else OUTPUT."""
     from ..io.locations import is_timeout
-    from ..io.remote import CommitFailed
+    from ..io.remote import CommitFailed, MarkerLeft
 
+    if isinstance(e.__cause__, MarkerLeft) and is_timeout(e) and output.local is None:
+        return (
+            f"output {output}: the object store stopped answering (no reply within "
+            f"--store-timeout {timeout:g} s) after OUTPUT was written: {e.__cause__.complete}"
+        )
     if not is_timeout(e) or isinstance(e.__cause__, CommitFailed):
         return None
     task, sep, _ = detail.partition(": ")

@@ -7,6 +7,9 @@ from .jobs import Job, largest_chunk
 
 # Stored chunks of at most half this are read several to a task (see batch_chunks)
 BATCH_BYTES = 16 * 2**20
+# About the most tasks a run gives a distributed scheduler at once (see pieces): each costs it
+# tens of kB (benchmarks/README.md, "Graph overhead")
+PIECE_TASKS = 40_000
 
 
 def batch_chunks(job: Job, room: float | None) -> dict:
@@ -49,3 +52,21 @@ def keep_stored_chunks(job: Job, stored: Job) -> None:
         chunks = before[name].chunks if name in before else None
         if chunks is not None:
             var.encoding["chunks"] = tuple(c[0] for c in chunks)
+
+
+def pieces(graph: dict, writes: list) -> list[list]:
+    """``writes`` (the output chunks' write tasks of ``graph``) in consecutive groups, in
+    chunk-index order (every variable's write of a chunk together), to submit to a distributed
+    scheduler one after another, at most two at once (``daskgrad.io.compute``): each group's
+    graph about ``PIECE_TASKS / 2`` tasks, so the scheduler holds about ``PIECE_TASKS`` however
+    many stored chunks the store has. One group when ``graph`` has no more than that."""
+    if len(graph) <= PIECE_TASKS or len(writes) < 2:
+        return [writes]
+    per = len(graph) / len(writes)  # tasks per write, reads and kernels included
+    size = max(int(PIECE_TASKS / 2 / per), 1)
+
+    def place(key: object) -> tuple:
+        return (tuple(key[1:]), str(key[0])) if isinstance(key, tuple) else ((), str(key))
+
+    order = sorted(writes, key=place)
+    return [order[i : i + size] for i in range(0, len(order), size)]

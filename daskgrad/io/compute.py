@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import first_line
@@ -31,13 +32,26 @@ def _quiesce(client: Any, keys: set[str], timeout: float = 30.0) -> None:
         time.sleep(0.2)
 
 
-def compute_distributed(graph: dict, writes: list, client: Any, progress: bool, watch: Any) -> None:
+def compute_distributed(
+    graph: dict,
+    writes: list,
+    client: Any,
+    progress: bool,
+    watch: Any,
+    pieces: Callable[[dict, list], list[list]] | None = None,
+) -> None:
     """Compute ``writes`` of ``graph`` on ``client``, ``watch.check()`` between polls; on
-    any failure or interrupt cancel the rest and wait until no worker still runs one."""
+    any failure or interrupt cancel the rest and wait until no worker still runs one.
+    ``pieces``: splits ``writes`` into groups submitted one after another (see
+    ``_in_pieces``); None or one group: the whole graph at once."""
     from dask.highlevelgraph import HighLevelGraph
     from distributed import as_completed
 
     keys = {str(k) for k in graph}
+    groups = pieces(graph, writes) if pieces is not None else [writes]
+    if len(groups) > 1:
+        _in_pieces(graph, groups, client, watch, keys)
+        return
     # as a HighLevelGraph: distributed names a plain dict graph by tokenizing every task,
     # a third of a second for 10^3 tasks
     layers = HighLevelGraph({"daskgrad-write": graph}, {"daskgrad-write": set()})
@@ -70,6 +84,57 @@ def compute_distributed(graph: dict, writes: list, client: Any, progress: bool, 
     except BaseException:
         with contextlib.suppress(Exception):
             client.cancel(futures, force=True)
+            _quiesce(client, keys)
+        raise
+
+
+def _in_pieces(graph: dict, groups: list[list], client: Any, watch: Any, keys: set[str]) -> None:
+    """Compute each group of writes of ``graph`` as a graph of its own (culled), at most two
+    groups on the scheduler at once: the next is submitted when one has finished and its
+    futures are released, so the scheduler holds two groups' tasks, not the whole graph's
+    (tasks two groups share, such as reads of the chunks at their boundary, are one task
+    while both are there, else read again). No progress bar. Failures and interrupts as in
+    ``compute_distributed``."""
+    from dask.highlevelgraph import HighLevelGraph
+    from dask.optimization import cull
+    from distributed import as_completed
+
+    live: dict[int, list] = {}  # group: its futures, until all have finished
+    left: dict[int, int] = {}
+    owner: dict[Any, int] = {}
+    done = as_completed()
+    submitted = 0
+
+    def submit() -> None:
+        nonlocal submitted
+        group, name = groups[submitted], f"daskgrad-write-{submitted}"
+        layers = HighLevelGraph({name: cull(graph, group)[0]}, {name: set()})
+        futures = client.get(layers, group, sync=False)
+        live[submitted], left[submitted] = futures, len(futures)
+        owner.update((f.key, submitted) for f in futures)
+        done.update(futures)
+        submitted += 1
+
+    try:
+        with client.as_current():
+            while submitted < min(2, len(groups)):
+                submit()
+            while not done.is_empty():
+                for fut in done.next_batch(block=False) if done.has_ready() else ():
+                    if fut.status != "finished":
+                        _raise_failed(fut, client)
+                    i = owner.pop(fut.key)
+                    left[i] -= 1
+                    if not left[i]:
+                        del live[i], left[i]  # released: the scheduler forgets the group
+                        if submitted < len(groups):
+                            submit()
+                if watch is not None:
+                    watch.check()
+                time.sleep(0.05)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            client.cancel([f for futures in live.values() for f in futures], force=True)
             _quiesce(client, keys)
         raise
 

@@ -61,6 +61,19 @@ class CommitFailed(Exception):
     """Replacing an old store failed after it was deleted; the message says where the new is."""
 
 
+class MarkerLeft(CommitFailed):
+    """The new store is complete (committed); only removing this run's marker beside it
+    failed. ``complete``: what is true, for the callers' lines naming the store and the
+    cause; the message says it all on one line."""
+
+    def __init__(self, output: str, marker: str, reason: str) -> None:
+        self.complete = (
+            f"it is complete; only removing this run's marker {marker} failed, which the next "
+            "run to it from this host removes (once this process has ended)"
+        )
+        super().__init__(f"{output} was written: {self.complete} ({reason})")
+
+
 class HeldMetadata(WrapperStore):
     """A zarr store that keeps metadata in memory and passes chunks through: xarray creates
     the arrays (and consolidates) here, workers write chunks to the real store, and the
@@ -221,7 +234,12 @@ class RemoteTarget(Discarding):
             self._committed = True
             if on_commit is not None:
                 on_commit()
-            self._remove(self.marker)
+            try:
+                self._remove(self.marker)
+            except Exception as e:  # the store is complete: say so, not a backend's traceback
+                raise MarkerLeft(
+                    self.output, f"{self.loc.protocol}://{self.marker}", _line(e)
+                ) from e
 
     def _remove(self, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):  # already gone: nothing to remove

@@ -29,7 +29,7 @@ from .locations import (
     is_url,
     locate,
 )
-from .remote import CommitFailed, RemoteTarget
+from .remote import CommitFailed, MarkerLeft, RemoteTarget
 from .report import ComputeFailed, describe_key
 from .sources import source_paths
 from .target import ZARR_FORMATS, Target, check_overwrite
@@ -70,10 +70,12 @@ def write(
     watch: Any = None,
     on_commit: Callable[[], None] | None = None,
     zarr_format: int | None = None,
+    pieces: Callable[[dict, list], list[list]] | None = None,
 ) -> None:
     """Compute ``result`` (a Dataset) into ``target``'s temporary and commit it, in zarr format
     ``zarr_format`` (2 or 3; None: zarr's default); on any failure or interrupt remove the
-    temporary and leave OUTPUT as it was."""
+    temporary and leave OUTPUT as it was. ``pieces``: on a cluster, how the writes are split
+    into graphs submitted one after another (``compute_distributed``)."""
     from dask.optimization import cull
     from dask.utils import ensure_dict
 
@@ -100,7 +102,7 @@ def write(
         graph = fuse_chains(cull(graph, writes)[0], writes)
         graph, writes = fuse_kernels(fuse_reads(graph), writes)  # fewer tasks per chunk
         if writes and client is not None:
-            compute_distributed(graph, writes, client, progress, watch)
+            compute_distributed(graph, writes, client, progress, watch, pieces=pieces)
         elif writes:
             compute_local(graph, writes, progress)
         try:
@@ -355,6 +357,12 @@ def _as_dataset(obj: Any) -> Any:
 def _stalled(e: Exception, loc: Location, overwrite: bool, timeout: float | None) -> Any:
     """The TimeoutError naming ``loc`` for a write whose object store stopped answering
     (a request to it timed out), else None."""
+    within = "the backend's timeouts" if timeout is None else f"store_timeout={timeout:g} s"
+    if isinstance(e.__cause__, MarkerLeft) and is_timeout(e):  # after the commit
+        return TimeoutError(
+            f"to_zarr: store {loc}: the object store stopped answering (no reply within "
+            f"{within}) after the new store was written: {e.__cause__.complete}"
+        )
     name = loc.path.rpartition("/")[2]
     ours = (f"/{loc.path}/", f"/{loc.sibling(f'.{name}.daskgrad-')}")
     committing = isinstance(e.__cause__, CommitFailed)
@@ -363,5 +371,5 @@ def _stalled(e: Exception, loc: Location, overwrite: bool, timeout: float | None
     kept = "the old store is as it was" if overwrite else "nothing readable was written"
     return TimeoutError(
         f"to_zarr: store {loc}: the object store stopped answering (no reply within "
-        f"store_timeout={timeout:g} s); {kept}"
+        f"{within}); {kept}"
     )
