@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
-from .parser import said
 from .quantities import Context, by_key, check, compute, variables
+from .wording import said
 
 
 @dataclass

@@ -42,12 +42,13 @@ class Context:
 
 
 def _fn(name: str) -> Callable[..., Any]:
-    import daskgrad
+    """The public function ``name`` (``daskgrad.<name>``), from the module that defines it."""
+    from .. import kinematics, kinematics_vertical, operators
 
-    try:
-        return getattr(daskgrad, name)  # type: ignore[no-any-return]
-    except AttributeError:
-        raise UsageError(f"this daskgrad has no {name}()") from None
+    for module in (operators, kinematics, kinematics_vertical):
+        if name in module.__all__:
+            return getattr(module, name)  # type: ignore[no-any-return]
+    raise UsageError(f"this daskgrad has no {name}()")
 
 
 def _divergence(c: Context, n: Sequence[str]) -> list[Any]:

@@ -18,20 +18,21 @@ from ..core.metric import LatLonMetric
 from ..core.projection import ProjectedMetric
 from . import units as units_pint
 from .cf import LAT_NAMES, mapping_of
+from .coords import describe, dim_spacings
+from .fields import (
+    CARTESIAN_OPTIONS,
+    GEOSPATIAL_OPTIONS,
+    check_same_grid,
+    curvilinear_tensor,
+    grid_data,
+    latitude_radians,
+)
 from .geospatial import geospatial_gradient
-from .gradient import describe, dim_spacings
 from .kinematic_units import (
     application_registry,
     parsed_units,
     quantities_of,
     simplified_quantity,
-)
-from .kinematics import curvilinear_tensor, latitude_radians
-from .operators import (
-    CARTESIAN_OPTIONS,
-    GEOSPATIAL_OPTIONS,
-    check_same_grid,
-    grid_data,
 )
 from .vertical_units import advection_w_units, check_pressure, pv_units, q_vector_units
 
