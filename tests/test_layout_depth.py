@@ -22,7 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # core.kinematics -> core.operators -> core.derivatives -> core.graph -> core.eager ->
 # core.kernel -> core.holes -> core.stencil) and the layers stacked on it.
 MODULE_LEVEL_DEPTH = 10
-FUNCTION_LEVEL_DEPTH = 18
+FUNCTION_LEVEL_DEPTH = 16
 
 
 def layout_metrics():
