@@ -21,8 +21,7 @@ from . import units as units
 from . import units as units_pint
 from .cf import LAT_NAMES
 from .coords import dim_periods, dim_spacings, requested_dims
-from .geospatial import geospatial_gradient, make_grid
-from .grid import unknown_mapping, winds_unknown
+from .grid import make_grid, unknown_mapping, winds_unknown
 from .kinematic_units import check_latitude
 from .winds import rotate_winds
 
@@ -32,7 +31,6 @@ __all__ = [
     "STENCIL_OPTIONS",
     "check_inputs",
     "check_same_grid",
-    "curvilinear_tensor",
     "grid_data",
     "latitude_coords",
     "latitude_radians",
@@ -142,7 +140,7 @@ def _common_units(kind, steps, spacing_units, names, registry):
     return steps, spacing_units
 
 
-def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays, curvilinear=None):
+def _geospatial(kind, inputs, dims, options, stencil, engine, curvilinear, vectors):
     first = inputs[0]
     winds = options.get("winds")
     if winds not in (None, "grid", "earth"):
@@ -171,10 +169,9 @@ def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays, cur
     lat_dim, lon_dim = grid.dims
     requested_dims(dims, first.dims, kind, (grid.dims, f"{grid.lat_name!r}/{grid.lon_name!r}"))
     if grid.projected:
-        return _projected(kind, inputs, grid, winds, stencil, engine), "m", grid.attrs()
+        return _projected(kind, inputs, grid, winds, stencil, engine, vectors), "m", grid.attrs()
     if grid.curvilinear:
-        curved = _curvilinear if curvilinear is None else curvilinear
-        return curved(kind, inputs, grid, options, stencil), "m", grid.attrs()
+        return curvilinear(kind, inputs, grid, options, stencil), "m", grid.attrs()
     if not is_dask_collection(first.data):
         grid = grid.eager()
     lam, step = grid.lon_1d()
@@ -204,11 +201,11 @@ def _geospatial(kind, inputs, dims, options, stencil, engine=operate_arrays, cur
     return data, "m", grid.attrs()
 
 
-def _projected(kind, inputs, grid, winds, stencil, engine=operate_arrays):
+def _projected(kind, inputs, grid, winds, stencil, engine, vectors):
     """On a projected grid: grid-relative components (earth-relative ones turned first), the
     derivatives along x and y in metres, MetPy's map-factor forms per chunk. A vector result
     (the (a)geostrophic wind) is turned back for ``winds="earth"``."""
-    wind_at, vector_out = _vectors(kind, len(inputs))
+    wind_at, vector_out = _vectors(kind, len(inputs), vectors)
     if wind_at or vector_out:
         if winds is None:
             raise OptionError(
@@ -258,9 +255,13 @@ def _projected_spacing(
     return steps, (1.0, 1.0)
 
 
-def _vectors(kind: str, n_inputs: int) -> tuple[tuple[int, int] | None, bool]:
+def _vectors(
+    kind: str, n_inputs: int, vectors: dict[str, tuple[tuple[int, int], bool]] | None
+) -> tuple[tuple[int, int] | None, bool]:
     """Where the wind's (u, v) are among the inputs of ``kind``, and whether its result is a
-    vector: what depends on the frame of the components on a projected grid."""
+    vector: what depends on the frame of the components on a projected grid. ``vectors``:
+    those of the kinds with a vertical coordinate (see ``core.kinematics_vertical.VECTORS``),
+    given by their caller."""
     if kind in ("divergence", "vorticity"):
         return (0, 1), False
     if kind == "laplacian":
@@ -269,10 +270,8 @@ def _vectors(kind: str, n_inputs: int) -> tuple[tuple[int, int] | None, bool]:
 
     spec = KINDS.get(kind)
     if spec is None or len(spec.inputs) - spec.needs_latitude != n_inputs:
-        from ..core.kinematics_vertical import VECTORS  # PV, Q-vectors, advection with w
-
-        if kind in VECTORS:
-            return VECTORS[kind]
+        if vectors is not None and kind in vectors:  # PV, Q-vectors, advection with w
+            return vectors[kind]
         what = "advection with w (a vertical wind)" if kind == "advection" else kind
         raise OptionNotImplemented(  # PV, Q-vectors, advection with w
             "geospatial",
@@ -283,47 +282,20 @@ def _vectors(kind: str, n_inputs: int) -> tuple[tuple[int, int] | None, bool]:
     return at, spec.outputs == ("u", "v")
 
 
-def _curvilinear(kind, inputs, grid, options, stencil):
-    """2-D latitude/longitude (divergence and vorticity): the earth-centred Cartesian components
-    V_i = u e_i + v n_i of the wind, smooth through a pole inside the grid where u and v are
-    not, each differentiated eastward and northward by geospatial_gradient's chain rule; then
-    div = Σ_i (∂V_i/∂x e_i + ∂V_i/∂y n_i), vort = Σ_i (∂V_i/∂x n_i − ∂V_i/∂y e_i), which on a
-    regular grid are ∂u/∂x + ∂v/∂y − v tan φ / N and ∂v/∂x − ∂u/∂y + u tan φ / N."""
-    if kind not in ("divergence", "vorticity"):
-        raise OptionNotImplemented(
-            "geospatial",
-            f"{{opt:{kind}}} with {{opt:geospatial=True}} needs 1-D latitude and longitude "
-            f"coordinates; {grid.lat_name!r}/{grid.lon_name!r} are 2-D (curvilinear). Regrid, "
-            f"or use the Cartesian {kind} on projected coordinates",
-        )
-    kw = {"grid": grid}
-    u, v = inputs
-    phi = xr.DataArray(grid.lat, dims=grid.dims) * grid.lat_rad
-    lam = xr.DataArray(grid.lon, dims=grid.dims) * grid.lon_rad
-    east = (-np.sin(lam), np.cos(lam), 0.0 * lam)
-    north = (-np.sin(phi) * np.cos(lam), -np.sin(phi) * np.sin(lam), np.cos(phi))
-    out: Any = 0.0  # a DataArray from the first term on
-    for e_i, n_i in zip(east, north, strict=True):
-        component = (u * e_i + v * n_i).rename(u.name).assign_attrs(u.attrs)
-        dx, dy = geospatial_gradient(component, **kw, **stencil)
-        if kind == "divergence":
-            out = out + dx * e_i + dy * n_i
-        else:
-            out = out + dx * n_i - dy * e_i
-    return out.transpose(*u.dims).data
-
-
-def grid_data(kind, inputs, dims, options, geospatial, data_units, engine, curvilinear=None):
+def grid_data(
+    kind, inputs, dims, options, geospatial, data_units, engine, curvilinear, vectors=None
+):
     """``engine(kind, datas, axes, *, spacing, periodic, metric=None, **stencil)`` on the
     data of the DataArrays ``inputs`` (checked to share one grid) with the spacing, periodic
     axes and metric of their grid, as the operators get them; returns what it returns and the
     units of the spacing ("m" with ``geospatial``, None when unknown or mixed). On a grid of
     2-D latitude/longitude, ``curvilinear(kind, inputs, grid, options, stencil)`` instead of
-    the engine when given (else only divergence and vorticity are defined there). The third
-    item returned is the attrs every geospatial result carries (``earth``), empty otherwise."""
+    the engine. ``vectors``: where the winds are among the inputs of the kinds with a vertical
+    coordinate, and whether their results are vectors (see :func:`_vectors`). The third item
+    returned is the attrs every geospatial result carries (``earth``), empty otherwise."""
     stencil = {k: options[k] for k in STENCIL_OPTIONS if k in options}
     if geospatial:
-        return _geospatial(kind, inputs, dims, options, stencil, engine, curvilinear)
+        return _geospatial(kind, inputs, dims, options, stencil, engine, curvilinear, vectors)
     data, den = _cartesian(kind, inputs, dims, options, stencil, data_units, engine)
     return data, den, {}
 
@@ -331,30 +303,6 @@ def grid_data(kind, inputs, dims, options, geospatial, data_units, engine, curvi
 def _named_errors(obj, fn, *args, **kwargs):
     with dims_named(obj.dims):  # the core numbers dims; the error names them
         return fn(*args, **kwargs)
-
-
-def curvilinear_tensor(
-    u: xr.DataArray, v: xr.DataArray, grid: Any, stencil: dict[str, Any]
-) -> tuple[Any, Any, Any, Any]:
-    """(∂u/∂x, ∂u/∂y, ∂v/∂x, ∂v/∂y) per metre in the eastward/northward frame on a grid of
-    2-D latitude/longitude: the wind's earth-centred Cartesian components V_i = u e_i + v n_i
-    (smooth through a pole inside the grid, where u and v are not) differentiated eastward
-    and northward, projected back on e and n (∂u/∂x = Σ_i e_i ∂V_i/∂x, …), which on a regular
-    grid is the tensor with its metric terms (∂u/∂x − v tan φ / N, …)."""
-    phi = xr.DataArray(grid.lat, dims=grid.dims) * grid.lat_rad
-    lam = xr.DataArray(grid.lon, dims=grid.dims) * grid.lon_rad
-    east = (-np.sin(lam), np.cos(lam), None)
-    north = (-np.sin(phi) * np.cos(lam), -np.sin(phi) * np.sin(lam), np.cos(phi))
-    parts: list[Any] = [0, 0, 0, 0]
-    for e_i, n_i in zip(east, north, strict=True):
-        component = v * n_i if e_i is None else u * e_i + v * n_i
-        component = component.rename(u.name).assign_attrs(u.attrs)
-        dx, dy = geospatial_gradient(component, grid=grid, **stencil)
-        for k, (g, basis) in enumerate(((dx, e_i), (dy, e_i), (dx, n_i), (dy, n_i))):
-            if basis is not None:
-                parts[k] = parts[k] + g * basis
-    a, b, c, e = (p.transpose(*u.dims).data for p in parts)
-    return a, b, c, e
 
 
 def latitude_radians(kind: str, like: xr.DataArray, latitude: Any) -> Any:

@@ -14,13 +14,21 @@ from ..core.earth import Earth, position
 from ..core.gradient import gradient_array as gradient
 from ..core.plan import is_dask_collection
 from ..core.stencil import EvenCoords
-from ..errors import OptionError, dims_named
+from ..errors import OptionError, OptionNotImplemented, dims_named
 from . import cf
 from . import units as units_pint
 from .coords import accuracy_note, derived_dataset, describe, divide_units
-from .grid import Grid, grid_dims
+from .grid import Grid, grid_dims, make_grid
 
-__all__ = ["differentiate", "geospatial_dataset", "geospatial_gradient", "grid_dims"]
+__all__ = [
+    "curvilinear_operator",
+    "curvilinear_tensor",
+    "differentiate",
+    "geospatial_dataset",
+    "geospatial_gradient",
+    "grid_dims",
+    "make_grid",
+]
 
 
 def geospatial_gradient(
@@ -186,37 +194,6 @@ def _options(accuracy, edge_order, nan_policy) -> dict[str, Any]:
     return {"accuracy": accuracy, "edge_order": edge_order, "nan_policy": nan_policy}
 
 
-def make_grid(obj, grid, latitude, longitude, earth, radius, periodic, crs, **more) -> Grid:
-    """``grid`` when given (then the options that build one must not be), else the
-    :class:`Grid` of ``obj``."""
-    if grid is None:
-        return Grid(
-            obj,
-            latitude=latitude,
-            longitude=longitude,
-            earth=earth,
-            radius=radius,
-            periodic=periodic,
-            crs=crs,
-            **more,
-        )
-    if not isinstance(grid, Grid):
-        raise TypeError(f"grid must be a daskgrad.Grid; got {type(grid).__name__}")
-    given = {
-        "latitude": latitude,
-        "longitude": longitude,
-        "earth": earth,
-        "radius": radius,
-        "periodic": periodic,
-        "crs": crs,
-        **more,
-    }
-    clash = sorted(k for k, v in given.items() if v is not None)
-    if clash:
-        raise TypeError(f"grid= is given: {clash} belong to the grid (pass them to Grid)")
-    return grid
-
-
 def differentiate(
     grid: Grid, da_: xr.DataArray, opts: dict[str, Any], frame: str = "earth"
 ) -> tuple[xr.DataArray, xr.DataArray]:
@@ -361,3 +338,57 @@ def curvilinear_coefficients(
         c.jacobian_coefficients, lat, lon, *args, p_0, p_1, chunks=((4,), *chunks), meta=meta
     )
     return c.barrier(coef)
+
+
+def curvilinear_tensor(
+    u: xr.DataArray, v: xr.DataArray, grid: Any, stencil: dict[str, Any]
+) -> tuple[Any, Any, Any, Any]:
+    """(∂u/∂x, ∂u/∂y, ∂v/∂x, ∂v/∂y) per metre in the eastward/northward frame on a grid of
+    2-D latitude/longitude: the wind's earth-centred Cartesian components V_i = u e_i + v n_i
+    (smooth through a pole inside the grid, where u and v are not) differentiated eastward
+    and northward, projected back on e and n (∂u/∂x = Σ_i e_i ∂V_i/∂x, …), which on a regular
+    grid is the tensor with its metric terms (∂u/∂x − v tan φ / N, …)."""
+    phi = xr.DataArray(grid.lat, dims=grid.dims) * grid.lat_rad
+    lam = xr.DataArray(grid.lon, dims=grid.dims) * grid.lon_rad
+    east = (-np.sin(lam), np.cos(lam), None)
+    north = (-np.sin(phi) * np.cos(lam), -np.sin(phi) * np.sin(lam), np.cos(phi))
+    parts: list[Any] = [0, 0, 0, 0]
+    for e_i, n_i in zip(east, north, strict=True):
+        component = v * n_i if e_i is None else u * e_i + v * n_i
+        component = component.rename(u.name).assign_attrs(u.attrs)
+        dx, dy = geospatial_gradient(component, grid=grid, **stencil)
+        for k, (g, basis) in enumerate(((dx, e_i), (dy, e_i), (dx, n_i), (dy, n_i))):
+            if basis is not None:
+                parts[k] = parts[k] + g * basis
+    a, b, c, e = (p.transpose(*u.dims).data for p in parts)
+    return a, b, c, e
+
+
+def curvilinear_operator(kind, inputs, grid, options, stencil):
+    """2-D latitude/longitude (divergence and vorticity): the earth-centred Cartesian components
+    V_i = u e_i + v n_i of the wind, smooth through a pole inside the grid where u and v are
+    not, each differentiated eastward and northward by geospatial_gradient's chain rule; then
+    div = Σ_i (∂V_i/∂x e_i + ∂V_i/∂y n_i), vort = Σ_i (∂V_i/∂x n_i − ∂V_i/∂y e_i), which on a
+    regular grid are ∂u/∂x + ∂v/∂y − v tan φ / N and ∂v/∂x − ∂u/∂y + u tan φ / N."""
+    if kind not in ("divergence", "vorticity"):
+        raise OptionNotImplemented(
+            "geospatial",
+            f"{{opt:{kind}}} with {{opt:geospatial=True}} needs 1-D latitude and longitude "
+            f"coordinates; {grid.lat_name!r}/{grid.lon_name!r} are 2-D (curvilinear). Regrid, "
+            f"or use the Cartesian {kind} on projected coordinates",
+        )
+    kw = {"grid": grid}
+    u, v = inputs
+    phi = xr.DataArray(grid.lat, dims=grid.dims) * grid.lat_rad
+    lam = xr.DataArray(grid.lon, dims=grid.dims) * grid.lon_rad
+    east = (-np.sin(lam), np.cos(lam), 0.0 * lam)
+    north = (-np.sin(phi) * np.cos(lam), -np.sin(phi) * np.sin(lam), np.cos(phi))
+    out: Any = 0.0  # a DataArray from the first term on
+    for e_i, n_i in zip(east, north, strict=True):
+        component = (u * e_i + v * n_i).rename(u.name).assign_attrs(u.attrs)
+        dx, dy = geospatial_gradient(component, **kw, **stencil)
+        if kind == "divergence":
+            out = out + dx * e_i + dy * n_i
+        else:
+            out = out + dx * n_i - dy * e_i
+    return out.transpose(*u.dims).data

@@ -22,6 +22,7 @@ __all__ = [
     "Grid",
     "ProjectionCoordinatesMissing",
     "grid_dims",
+    "make_grid",
     "unknown_mapping",
     "winds_unknown",
 ]
@@ -705,3 +706,34 @@ def grid_dims(obj, latitude=None, longitude=None, crs=None) -> list[Hashable]:
     """The horizontal dims of ``obj``'s grid (found as :class:`Grid` finds it): the dims a
     geospatial derivative differentiates along."""
     return list(Grid(obj, latitude=latitude, longitude=longitude, crs=crs).dims)
+
+
+def make_grid(obj, grid, latitude, longitude, earth, radius, periodic, crs, **more) -> Grid:
+    """``grid`` when given (then the options that build one must not be), else the
+    :class:`Grid` of ``obj``."""
+    if grid is None:
+        return Grid(
+            obj,
+            latitude=latitude,
+            longitude=longitude,
+            earth=earth,
+            radius=radius,
+            periodic=periodic,
+            crs=crs,
+            **more,
+        )
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a daskgrad.Grid; got {type(grid).__name__}")
+    given = {
+        "latitude": latitude,
+        "longitude": longitude,
+        "earth": earth,
+        "radius": radius,
+        "periodic": periodic,
+        "crs": crs,
+        **more,
+    }
+    clash = sorted(k for k, v in given.items() if v is not None)
+    if clash:
+        raise TypeError(f"grid= is given: {clash} belong to the grid (pass them to Grid)")
+    return grid

@@ -25,12 +25,11 @@ from .coords import describe, dim_spacings
 from .fields import (
     check_inputs,
     check_same_grid,
-    curvilinear_tensor,
     grid_data,
     latitude_coords,
     latitude_radians,
 )
-from .geospatial import geospatial_gradient
+from .geospatial import curvilinear_tensor, geospatial_gradient
 from .kinematic_units import (
     application_registry,
     kinematic_units,

@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from ..core.kinematics_vertical import (
+    VECTORS,
     advection_arrays,
     potential_vorticity_arrays,
     q_vector_arrays,
@@ -23,11 +24,10 @@ from .fields import (
     CARTESIAN_OPTIONS,
     GEOSPATIAL_OPTIONS,
     check_same_grid,
-    curvilinear_tensor,
     grid_data,
     latitude_radians,
 )
-from .geospatial import geospatial_gradient
+from .geospatial import curvilinear_tensor, geospatial_gradient
 from .kinematic_units import (
     application_registry,
     parsed_units,
@@ -151,7 +151,9 @@ def vertical_xarray(
             [a.data for a in arrays], axes, z, lat, dict(horizontal_derivatives=given, **stencil)
         )
 
-    data, _, extra = grid_data(kind, inputs, dims, options, geospatial, None, engine, curved)
+    data, _, extra = grid_data(
+        kind, inputs, dims, options, geospatial, None, engine, curved, VECTORS
+    )
     frame = ("x", "y")
     if geospatial:
         grid = projected and projected[0] and options.get("winds") == "grid"

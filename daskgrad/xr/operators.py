@@ -13,6 +13,7 @@ from . import units as units
 from .cf import mapping_of
 from .coords import UNIT_FACTOR, accuracy_note, describe, divide_units
 from .fields import check_inputs, check_same_grid, grid_data
+from .geospatial import curvilinear_operator
 
 _WORDS = {"divergence": "divergence", "vorticity": "relative vorticity", "laplacian": "Laplacian"}
 
@@ -32,7 +33,7 @@ def operate_xarray(
         )
     first = inputs[0]
     data, units_den, extra = grid_data(
-        kind, inputs, dims, options, geospatial, data_units, operate_arrays
+        kind, inputs, dims, options, geospatial, data_units, operate_arrays, curvilinear_operator
     )
     out = _wrap(kind, inputs, data, units_den, first, options.get("accuracy", 2))
     out.attrs.update(extra)
