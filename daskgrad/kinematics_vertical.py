@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np  # noqa: F401  (the examples in the docstrings use np)
+
 from .core.kinematics import GRAVITY, OMEGA
 from .core.kinematics_vertical import (
     RD,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np  # noqa: F401  (the examples in the docstrings use np)
+
 from .core.operators import operate_arrays
 from .core.plan import check_array_options, check_flag, dim_alias
 from .xr import units as units

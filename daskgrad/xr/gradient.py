@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+import numpy as np  # noqa: F401  (the examples in the docstrings use np)
 import xarray as xr
 
 from ..core.gradient import gradient_array
