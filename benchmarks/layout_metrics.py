@@ -10,7 +10,8 @@ How each figure is counted:
   the module is imported count: statements at module level (also inside a module-level
   ``if``/``try``/``with``), not those inside functions or classes, nor ``if TYPE_CHECKING``.
   ``from .pkg import name`` counts ``pkg.name`` when that is a module, else ``pkg``; the
-  implicit import of a parent package's ``__init__`` is not counted.
+  implicit import of a parent package's ``__init__`` is not counted; ``import daskgrad``
+  counts ``__init__``.
 - **longest function**: ``def`` line to last line (``end_lineno - lineno + 1``, docstring
   and comments included, decorators not), over every function and method, nested ones too.
 - **accuracy hops**: ``daskgrad run memory://in.zarr memory://out.zarr --accuracy 4`` run in
@@ -132,8 +133,10 @@ def import_graph(module_level_only: bool = True) -> dict[str, set[str]]:
                     full = [*base, *mod, a.name]
                     targets.append(full if _exists(full) else [*base, *mod])
             elif isinstance(node, ast.Import):
-                targets = [
-                    a.name.split(".")[1:] for a in node.names if a.name.startswith("daskgrad.")
+                targets = [  # ``import daskgrad`` is the package's ``__init__``
+                    a.name.split(".")[1:]
+                    for a in node.names
+                    if a.name == "daskgrad" or a.name.startswith("daskgrad.")
                 ]
             for t in targets:
                 while t and not _exists(t):

@@ -24,6 +24,7 @@ from .kinematics import (  # noqa: E402
 )
 from .kinematics_vertical import potential_vorticity_baroclinic, q_vector  # noqa: E402
 from .operators import divergence, laplacian, vorticity  # noqa: E402
+from .version import __version__ as __version__  # noqa: E402
 
 __all__ = [
     "absolute_vorticity",
@@ -44,7 +45,6 @@ __all__ = [
     "total_deformation",
     "vorticity",
 ]
-__version__ = "0.1.0"
 
 with contextlib.suppress(ImportError):  # the .grad accessor, when xarray is installed
     from . import accessor as _accessor  # noqa: F401

@@ -12,16 +12,22 @@ from typing import Any, TypeVar
 import numpy as np  # noqa: F401  (the examples in the docstrings use np)
 
 from .core.kinematics import GRAVITY, KINDS, OMEGA, Call, coriolis_array, kinematic_arrays
-from .operators import check_array_options, check_flag, dim_alias
+from .core.kinematics_vertical import advection_arrays
+from .core.plan import array_options, check_array_options, check_flag, dim_alias
 from .xr import units as units_pint
 from .xr.kinematic_units import (
+    array_units,
+    check_inputs_alike,
     kinematic_units,
     latitude_in_radians,
+    magnitude_in,
     quantities_of,
     si_number,
     simplified_quantity,
+    with_units,
 )
 from .xr.units import is_xarray
+from .xr.vertical_units import advection_w_units
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -333,8 +339,6 @@ def advection(
     array([-3., -3., -3., -3.])
     """
     if w is not None:
-        from .kinematics_vertical import advection_with_w
-
         return advection_with_w(
             scalar,
             u,
@@ -541,3 +545,69 @@ def _kinematic(call: Call) -> Any:
     if registry is not None:
         out = tuple(simplified_quantity(o, unit) for o, unit in zip(out, out_units, strict=True))
     return out[0] if len(out) == 1 else out
+
+
+def advection_with_w(
+    scalar: Any,
+    u: Any,
+    v: Any,
+    w: Any,
+    *,
+    vertical_dim: Any,
+    dims: Any,
+    geospatial: bool,
+    options: dict[str, Any],
+) -> Any:
+    """:func:`daskgrad.advection` with a vertical wind ``w`` along ``vertical_dim``.
+
+    Arrays: ``spacing`` has the two horizontal spacings and, third, the vertical one (a
+    number, a 1-D coordinate along ``vertical_dim`` or an array broadcastable to the data);
+    ``vertical_dim`` defaults to -3. DataArrays: the vertical coordinate is
+    ``vertical_dim``'s (index spacing without one).
+
+    Examples
+    --------
+    >>> z = np.array([0.0, 100.0, 300.0, 600.0])
+    >>> s = np.broadcast_to(2 * z[:, None, None], (4, 3, 3))
+    >>> one = np.ones((4, 3, 3))
+    >>> advection_with_w(s, one, one, one, vertical_dim=0, dims=None, geospatial=False,
+    ...                  options={"spacing": (1.0, 1.0, z)})[:, 1, 1]
+    array([-2., -2., -2., -2.])
+    """
+    check_flag(geospatial)
+    if any(is_xarray(a) for a in (scalar, u, v, w)):
+        from .xr.kinematics_vertical import vertical_xarray
+
+        return vertical_xarray(
+            "advection", (scalar, u, v, w), None, vertical_dim, dims, geospatial, options, {}
+        )
+    options = array_options("advection", geospatial, options)
+    spacing = options.pop("spacing", None)
+    if isinstance(spacing, list | tuple) and len(spacing) == 3:
+        horizontal, vertical = list(spacing[:2]), spacing[2]
+    elif spacing is None or np.ndim(units_pint.split(spacing)[0]) == 0:
+        horizontal, vertical = spacing, spacing
+    else:
+        raise ValueError(
+            "advection with w: spacing must be a scalar or three spacings (x, y, vertical)"
+        )
+    options["spacing"] = horizontal
+    (scalar, u, v), found, registry, step = array_units("advection", (scalar, u, v), options)
+    w, found["w"] = magnitude_in("advection", w, registry, "w")
+    check_inputs_alike("advection", [scalar, w], ["scalar", "w"])
+    z, z_unit = magnitude_in("advection", vertical, registry, "spacing[2]")
+    units = {"scalar": found["scalar"], "u": found["u"], "w": found["w"]}
+    out_unit, factor = advection_w_units(units, step, z_unit)
+    if factor != 1.0:
+        z = z / factor
+    out = advection_arrays(
+        scalar,
+        u,
+        v,
+        w,
+        (-1, -2) if dims is None else dims,
+        -3 if vertical_dim is None else vertical_dim,
+        vertical=z,
+        **options,
+    )
+    return with_units(out, out_unit)[0]

@@ -1,35 +1,31 @@
 """Kinematics with a vertical coordinate, with MetPy's names and definitions: baroclinic potential
-vorticity, Q-vectors and (through :func:`daskgrad.advection`) advection with a vertical wind;
+vorticity and Q-vectors (advection with a vertical wind is :func:`daskgrad.advection`'s);
 each one task per chunk for all its derivatives (see :mod:`daskgrad.core.kinematics_vertical`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+import numpy as np  # noqa: F401  (the examples in the docstrings use np)
 
 from .core.kinematics import GRAVITY, OMEGA
 from .core.kinematics_vertical import (
     RD,
-    advection_arrays,
     potential_vorticity_arrays,
     q_vector_arrays,
 )
-from .operators import check_flag, dim_alias
-from .xr import units as units_pint
+from .core.plan import array_options, check_flag, dim_alias
 from .xr.kinematic_units import (
-    check_inputs_alike,
+    array_units,
     latitude_in_radians,
-    quantities_of,
+    magnitude_in,
     si_number,
-    simplified_quantity,
+    with_units,
 )
 from .xr.units import is_xarray
-from .xr.vertical_units import advection_w_units, check_pressure, pv_units, q_vector_units
+from .xr.vertical_units import check_pressure, pv_units, q_vector_units
 
-__all__ = ["advection_with_w", "potential_vorticity_baroclinic", "q_vector"]
-
-_ARRAY_OPTIONS = {"spacing", "accuracy", "edge_order", "nan_policy", "periodic"}
+__all__ = ["potential_vorticity_baroclinic", "q_vector"]
 
 
 def potential_vorticity_baroclinic(
@@ -127,9 +123,9 @@ def potential_vorticity_baroclinic(
         return vertical_xarray(
             kind, inputs, pressure, vertical_dim, horizontal, geospatial, options, consts
         )
-    options = _array_options(kind, geospatial, options)
-    (theta, u, v), found, registry, step = _array_units(kind, (theta, u, v), options)
-    p, p_unit = _in(kind, pressure, registry, "pressure")
+    options = array_options(kind, geospatial, options)
+    (theta, u, v), found, registry, step = array_units(kind, (theta, u, v), options)
+    p, p_unit = magnitude_in(kind, pressure, registry, "pressure")
     check_pressure(kind, p, p_unit)
     units = {"theta": found["theta"], "pressure": p_unit, "u": found["u"]}
     out_unit, omega_, g_ = pv_units(units, step, consts["omega"], consts["g"])
@@ -151,7 +147,7 @@ def potential_vorticity_baroclinic(
         omega=omega_,
         **options,
     )
-    return _with_units(out, out_unit)[0]
+    return with_units(out, out_unit)[0]
 
 
 def q_vector(
@@ -233,11 +229,11 @@ def q_vector(
             options,
             consts,
         )
-    options = _array_options(kind, geospatial, options)
-    (u, v, temperature), found, registry, step = _array_units(kind, (u, v, temperature), options)
-    p, p_unit = _in(kind, pressure, registry, "pressure")
+    options = array_options(kind, geospatial, options)
+    (u, v, temperature), found, registry, step = array_units(kind, (u, v, temperature), options)
+    p, p_unit = magnitude_in(kind, pressure, registry, "pressure")
     check_pressure(kind, p, p_unit)
-    sigma, sigma_unit = _in(kind, static_stability, registry, "static_stability", True)
+    sigma, sigma_unit = magnitude_in(kind, static_stability, registry, "static_stability", True)
     units = {
         "u": found["u"],
         "temperature": found["temperature"],
@@ -256,126 +252,4 @@ def q_vector(
         rd=rd_,
         **options,
     )
-    return _with_units(out, out_unit)
-
-
-def advection_with_w(
-    scalar: Any,
-    u: Any,
-    v: Any,
-    w: Any,
-    *,
-    vertical_dim: Any,
-    dims: Any,
-    geospatial: bool,
-    options: dict[str, Any],
-) -> Any:
-    """:func:`daskgrad.advection` with a vertical wind ``w`` along ``vertical_dim``.
-
-    Arrays: ``spacing`` has the two horizontal spacings and, third, the vertical one (a
-    number, a 1-D coordinate along ``vertical_dim`` or an array broadcastable to the data);
-    ``vertical_dim`` defaults to -3. DataArrays: the vertical coordinate is
-    ``vertical_dim``'s (index spacing without one).
-
-    Examples
-    --------
-    >>> z = np.array([0.0, 100.0, 300.0, 600.0])
-    >>> s = np.broadcast_to(2 * z[:, None, None], (4, 3, 3))
-    >>> one = np.ones((4, 3, 3))
-    >>> advection_with_w(s, one, one, one, vertical_dim=0, dims=None, geospatial=False,
-    ...                  options={"spacing": (1.0, 1.0, z)})[:, 1, 1]
-    array([-2., -2., -2., -2.])
-    """
-    check_flag(geospatial)
-    if any(is_xarray(a) for a in (scalar, u, v, w)):
-        from .xr.kinematics_vertical import vertical_xarray
-
-        return vertical_xarray(
-            "advection", (scalar, u, v, w), None, vertical_dim, dims, geospatial, options, {}
-        )
-    options = _array_options("advection", geospatial, options)
-    spacing = options.pop("spacing", None)
-    if isinstance(spacing, list | tuple) and len(spacing) == 3:
-        horizontal, vertical = list(spacing[:2]), spacing[2]
-    elif spacing is None or np.ndim(units_pint.split(spacing)[0]) == 0:
-        horizontal, vertical = spacing, spacing
-    else:
-        raise ValueError(
-            "advection with w: spacing must be a scalar or three spacings (x, y, vertical)"
-        )
-    options["spacing"] = horizontal
-    (scalar, u, v), found, registry, step = _array_units("advection", (scalar, u, v), options)
-    w, found["w"] = _in("advection", w, registry, "w")
-    check_inputs_alike("advection", [scalar, w], ["scalar", "w"])
-    z, z_unit = _in("advection", vertical, registry, "spacing[2]")
-    units = {"scalar": found["scalar"], "u": found["u"], "w": found["w"]}
-    out_unit, factor = advection_w_units(units, step, z_unit)
-    if factor != 1.0:
-        z = z / factor
-    out = advection_arrays(
-        scalar,
-        u,
-        v,
-        w,
-        (-1, -2) if dims is None else dims,
-        -3 if vertical_dim is None else vertical_dim,
-        vertical=z,
-        **options,
-    )
-    return _with_units(out, out_unit)[0]
-
-
-def _array_options(kind: str, geospatial: bool, options: dict[str, Any]) -> dict[str, Any]:
-    if geospatial:
-        raise TypeError(
-            "geospatial=True needs xarray DataArrays whose latitude/longitude coordinates "
-            "give the metric; got arrays"
-        )
-    unknown = set(options) - _ARRAY_OPTIONS
-    if unknown:
-        raise TypeError(
-            f"{kind}() got unexpected options {sorted(unknown)}; allowed: {sorted(_ARRAY_OPTIONS)}"
-        )
-    return dict(options)
-
-
-def _array_units(
-    kind: str, inputs: tuple[Any, ...], options: dict[str, Any]
-) -> tuple[list[Any], dict[str, Any], Any, Any]:
-    """The inputs' magnitudes, their Units by name, the registry (None without Quantities)
-    and the horizontal spacing's Unit; ``options``' spacing and periods made plain."""
-    names = {"potential_vorticity_baroclinic": ("theta", "u", "v")}.get(
-        kind, ("u", "v", "temperature") if kind == "q_vector" else ("scalar", "u", "v")
-    )
-    plain, found = quantities_of(kind, list(inputs), names)
-    step = None
-    if options.get("spacing") is not None:
-        options["spacing"], step = units_pint.common_spacing(kind, options["spacing"])
-    if "periodic" in options:
-        options["periodic"] = units_pint.strip_periods(options["periodic"], step)
-    registry = units_pint.registry_of(*found.values(), step)
-    if registry is not None:
-        step = units_pint.in_registry(step, registry)
-    return plain, found, registry, step
-
-
-def _in(kind: str, value: Any, registry: Any, name: str, optional: bool = False) -> Any:
-    """(magnitude, Unit in ``registry``) of a Quantity argument; a plain one with Quantity
-    data has no units (an error) unless ``optional`` (then dimensionless)."""
-    magnitude, unit = units_pint.split(value)
-    if registry is None:
-        if unit is not None:
-            raise ValueError(
-                f"{kind}: {name} is a Quantity but the data are plain numbers; give both "
-                "with units or neither"
-            )
-        return magnitude, None
-    if unit is None and not optional:
-        raise ValueError(f"{kind}: the inputs are Quantities but {name} has no units")
-    return magnitude, units_pint.in_registry(unit, registry)
-
-
-def _with_units(out: tuple[Any, ...], unit: Any) -> tuple[Any, ...]:
-    if unit is None:
-        return out
-    return tuple(simplified_quantity(o, unit) for o in out)
+    return with_units(out, out_unit)

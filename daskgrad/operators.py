@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+import numpy as np  # noqa: F401  (the examples in the docstrings use np)
 
 from .core.operators import operate_arrays
-from .errors import OptionTypeError
+from .core.plan import check_array_options, check_flag, dim_alias
 from .xr import units as units
 
 __all__ = ["divergence", "laplacian", "vorticity"]
@@ -222,17 +222,6 @@ def _winds(winds: Any, options: dict[str, Any]) -> dict[str, Any]:
     return options if winds is None else {**options, "winds": winds}
 
 
-def dim_alias(dim: Any, dims: Any) -> Any:
-    """``dims`` is an alias of ``dim``, the word :func:`daskgrad.gradient` uses."""
-    if dim is not None and dims is not None:
-        raise OptionTypeError(
-            "dims",
-            f"give {{opt:dim}} or its alias {{opt:dims}}, not both "
-            f"({{opt:dim={dim!r}}}, {{opt:dims={dims!r}}})",
-        )
-    return dims if dim is None else dim
-
-
 def _operate(kind, inputs, dims, geospatial, options):
     check_flag(geospatial)
     if any(units.is_xarray(a) for a in inputs):
@@ -254,22 +243,3 @@ def _operate(kind, inputs, dims, geospatial, options):
         return out
     order = 2 if kind == "laplacian" else 1
     return units.quantity(out, units.derivative_units(data_units, step_units, registry, order))
-
-
-def check_array_options(kind: str, geospatial: Any, options: dict) -> None:
-    """Arrays (not DataArrays) take no ``geospatial=True`` and only the gradient's options."""
-    if geospatial:
-        raise TypeError(
-            "geospatial=True needs xarray DataArrays whose latitude/longitude coordinates "
-            "give the metric; got arrays"
-        )
-    allowed = {"spacing", "accuracy", "edge_order", "nan_policy", "periodic"}
-    unknown = set(options) - allowed
-    if unknown:
-        raise TypeError(f"{kind}() got unexpected options {sorted(unknown)}; allowed: {allowed}")
-
-
-def check_flag(geospatial: Any) -> None:
-    """``geospatial`` is a bool (a string or None would pass for True or False)."""
-    if not isinstance(geospatial, bool | np.bool_):
-        raise TypeError(f"geospatial must be True or False; got {geospatial!r}")

@@ -21,7 +21,7 @@ from daskgrad.core.earth import make_earth  # noqa: E402
 from daskgrad.core.metric import LatLonMetric  # noqa: E402
 from daskgrad.core.operators import operate_arrays  # noqa: E402
 from daskgrad.core.stencil import EvenCoords  # noqa: E402
-from daskgrad.xr.operators import grid_data  # noqa: E402
+from daskgrad.xr.fields import grid_data  # noqa: E402
 
 from .metpy_crs import cf_with_wkt  # noqa: E402
 from .test_geospatial import R, wgs84_radii  # noqa: E402
@@ -86,7 +86,7 @@ def _spy():
 def test_even_latitude_and_longitude_get_a_spacing_of_one_half(kind):
     u, v, _ = flow(np.arange(80, -80.1, -0.5), np.arange(0, 360, 0.25), lead=())
     seen, engine = _spy()
-    out, _, _ = grid_data(kind, (u, v), None, {}, True, None, engine)
+    out, _, _ = grid_data(kind, (u, v), None, {}, True, None, engine, None)
     ((spacing, metric),) = seen
     assert [float(s) for s in spacing] == [0.5, 0.5]
     assert all(isinstance(s, EvenCoords) for s in spacing)
@@ -102,7 +102,7 @@ def test_other_orders_and_operators_keep_the_per_radian_spacing(kind, accuracy, 
     u, v, _ = flow(np.arange(60, -60.1, -1.0), np.arange(0, 360, 2.0), lead=())
     seen, engine = _spy()
     inputs = (u,) if kind == "laplacian" else (u, v)
-    grid_data(kind, inputs, None, {"accuracy": accuracy}, True, None, engine)
+    grid_data(kind, inputs, None, {"accuracy": accuracy}, True, None, engine, None)
     ((spacing, metric),) = seen
     assert [float(s) for s in spacing] == pytest.approx([np.radians(2.0), -np.radians(1.0)])
     assert metric.radians == (1.0, 1.0)
@@ -112,7 +112,7 @@ def test_an_uneven_latitude_keeps_its_coordinates_and_longitude_is_halved():
     lat = np.degrees(np.arcsin(np.linspace(-0.95, 0.95, 40)))  # uneven (Gaussian-like)
     u, v, _ = flow(lat, np.arange(0, 360, 3.0), lead=())
     seen, engine = _spy()
-    grid_data("vorticity", (u, v), None, {}, True, None, engine)
+    grid_data("vorticity", (u, v), None, {}, True, None, engine, None)
     ((spacing, metric),) = seen
     assert float(spacing[0]) == 0.5 and isinstance(spacing[0], EvenCoords)
     np.testing.assert_allclose(spacing[1], np.radians(lat))

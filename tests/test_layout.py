@@ -14,14 +14,17 @@ ALLOWED = {
     "errors": set(),
     "compat": set(),
     "signals": set(),
+    "version": set(),
     "core": {"compat", "errors"},
     "xr": {"compat", "core", "errors"},
     "io": {"compat", "errors", "signals"},
     "cluster": {"compat", "errors", "signals"},
     "api": {"compat", "core", "xr", "errors"},
     "operators": {"compat", "core", "xr", "errors"},
-    "kinematics": {"compat", "core", "xr", "errors", "operators", "kinematics_vertical"},
-    "kinematics_vertical": {"compat", "core", "xr", "errors", "operators"},
+    # the public functions import the layers below, not each other (what they share is in
+    # core.plan and xr's base modules)
+    "kinematics": {"compat", "core", "xr", "errors"},
+    "kinematics_vertical": {"compat", "core", "xr", "errors"},
     "accessor": {
         "compat",
         "api",
@@ -43,7 +46,7 @@ ALLOWED = {
         "kinematics_vertical",
         "errors",
         "signals",
-        "__init__",
+        "version",
     },
     "__init__": {
         "compat",
@@ -55,6 +58,7 @@ ALLOWED = {
         "io",
         "xr",
         "signals",
+        "version",
     },
     "__main__": {"compat", "cli"},
 }
@@ -92,8 +96,12 @@ def package_imports() -> dict[str, set[str]]:
                     deps.update(".".join([*base, a.name]) for a in node.names)
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("daskgrad."):
                 deps.add(node.module.removeprefix("daskgrad."))
-            elif isinstance(node, ast.Import):
-                deps.update(a.name[9:] for a in node.names if a.name.startswith("daskgrad."))
+            elif isinstance(node, ast.Import):  # ``import daskgrad`` is the package's __init__
+                deps.update(
+                    a.name[9:]
+                    for a in node.names
+                    if a.name == "daskgrad" or a.name.startswith("daskgrad.")
+                )
         graph[me] = {resolve(d) for d in deps}
     return graph
 

@@ -109,7 +109,7 @@ def test_a_task_holds_less_than_the_rule_counts(key, tmp_path):
     from dask.utils import ensure_dict
 
     from daskgrad.cli.derived import Request
-    from daskgrad.cli.jobs import prepare
+    from daskgrad.cli.pipeline import prepare
     from daskgrad.cluster.memory import task_bytes
 
     names, vertical = KINEMATICS[key]

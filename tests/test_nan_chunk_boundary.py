@@ -28,12 +28,15 @@ def test_random_nans_and_chunkings_in_3d_equal_numpy(seed):
     shape = (11, 13, 9)
     f = rng.standard_normal(shape)
     f[rng.random(shape) < 0.15] = np.nan
-    coords = [np.arange(n) * s + o for n, s, o in zip(shape, (0.5, 2.0, 0.25), (3.0, -1.0, 0.0))]
+    coords = [
+        np.arange(n) * s + o
+        for n, s, o in zip(shape, (0.5, 2.0, 0.25), (3.0, -1.0, 0.0), strict=True)
+    ]
     chunks = tuple(tuple(int(c) for c in rng.integers(1, 5, 8)) for _ in shape)
-    chunks = tuple(_fit(c, n) for c, n in zip(chunks, shape))
+    chunks = tuple(_fit(c, n) for c, n in zip(chunks, shape, strict=True))
     want = np.gradient(f, *coords)
     got = daskgrad.gradient(da.from_array(f, chunks=chunks), spacing=coords)
-    for w, g in zip(want, got):
+    for w, g in zip(want, got, strict=True):
         np.testing.assert_allclose(g.compute(), w, rtol=1e-12, atol=1e-12, equal_nan=True)
 
 

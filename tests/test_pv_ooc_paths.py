@@ -23,7 +23,7 @@ OMEGA = 7.292115e-5
 
 def _job(ds):
     from daskgrad.cli.derived import Request
-    from daskgrad.cli.jobs import prepare
+    from daskgrad.cli.pipeline import prepare
 
     request = Request(
         geospatial=True, quantities=[("potential_vorticity", ("theta", "u", "v"))], vertical="level"

@@ -13,7 +13,8 @@ dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 
 import daskgrad  # noqa: E402
-from daskgrad.xr.gradient import _divide_plain, divide_units, gradient_xarray  # noqa: E402
+from daskgrad.xr.coords import _divide_plain, divide_units  # noqa: E402
+from daskgrad.xr.gradient import gradient_xarray  # noqa: E402
 
 from .conftest import raise_if_dask_computes  # noqa: E402
 
@@ -215,7 +216,7 @@ def test_names_units_long_name():
 
 def test_units_without_pint(monkeypatch):
     monkeypatch.setitem(sys.modules, "pint", None)
-    import daskgrad.xr.gradient as mod
+    import daskgrad.xr.coords as mod
 
     monkeypatch.setattr(mod, "_registry", mod._registry.__wrapped__)
     assert divide_units("K", "m") == "K m-1"

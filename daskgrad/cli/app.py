@@ -121,7 +121,7 @@ def run_job(
     from ..io.inspect import ReadFailed
     from ..io.writer import ComputeFailed, write
     from .batching import pieces
-    from .parser import say_warnings
+    from .wording import say_warnings
 
     progress = not args.no_progress and sys.stdout.isatty()
     before = set(client.scheduler_info()["workers"]) if client else set()
@@ -372,8 +372,8 @@ def _build(args: argparse.Namespace, ds: Any, periodic: dict, request: Any, quie
     """The checked, lazy job; the API's warnings (a per-degree result, say) said in one line
     each, in the command line's words, unless ``quiet`` (said already)."""
     from .derived import check_vertical
-    from .jobs import prepare
-    from .parser import say_warnings
+    from .pipeline import prepare
+    from .wording import say_warnings
 
     check_vertical(ds, request)
     with warnings.catch_warnings(record=True) as caught:
@@ -516,8 +516,8 @@ def _demo_in(args: argparse.Namespace, state: State, out: Path, input: Path, out
     """The demo's work in ``out``: its verdict."""
     from ..io.target import Target
     from . import demo
-    from .jobs import prepare
     from .opening import open_input
+    from .pipeline import prepare
 
     ds, exact = demo.demo_dataset(args.size)
     shape = "x".join(map(str, ds.temperature.shape))
@@ -592,7 +592,7 @@ def _main(argv: Sequence[str] | None, state: State) -> int:
             _traceback()
         if _signals.held() is not None:  # a signal to the process group stopped the cluster too
             return _stopped(_signals.held() == signal.SIGTERM, state)
-        from .parser import said
+        from .wording import said
 
         _tell(f"daskgrad: error: {said(e) if isinstance(e, Worded) else e}")
         return 2

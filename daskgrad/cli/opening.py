@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..errors import first_line as _first_line
 from ..io.inspect import truncation
 from ..io.locations import Location, access, access_message, bucket_missing, check_bucket
-from .parser import say_warnings
+from .wording import say_warnings
 
 
 def _open(source: Any, is_zarr: bool, chunks: dict, group: str | None = None) -> Any:

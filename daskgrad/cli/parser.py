@@ -4,12 +4,14 @@ OUTPUT as locations with their storage options."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..core.plan import DATETIME_UNITS
 from ..core.stencil import ACCURACIES, EDGE_ORDERS, NAN_POLICIES
-from ..errors import UsageError, Worded, Wording, first_line
+from ..errors import UsageError
+from .wording import Flags as Flags  # the flags' words, where the flags are made
+from .wording import said as said
 
 EXAMPLES = """\
 examples:
@@ -27,35 +29,6 @@ examples:
       --potential-vorticity theta:u,v --vertical level --advection t:u,v --geostrophic z
   daskgrad demo --size 64MiB
 """
-
-
-class Flags(Wording):
-    """The command line's words for options: ``--accuracy``, ``--accuracy 4``, ``--overwrite``
-    for ``overwrite=True``; dims by name."""
-
-    def option(self, name: str, value: str | None) -> str:
-        flag = "--" + name.replace("_", "-")
-        return flag if value in (None, "True") else f"{flag} {value}"
-
-
-def said(e: BaseException) -> str:
-    """An error's message in the command line's words, without its class: the options that
-    a lower layer names (see ``errors.Worded``) as flags."""
-    if isinstance(e, Worded):
-        return e.worded(Flags)
-    return first_line(e).partition(": ")[2] or str(e)
-
-
-def say_warnings(caught: list, say: Callable[[str], None]) -> None:
-    """Each distinct warning of ``caught`` as one ``warning: …`` line (its first line), the
-    options it names as flags."""
-    said = [
-        m.worded(Flags) if isinstance(m, Worded) else str(m) for m in (w.message for w in caught)
-    ]
-    lines = [text.strip().splitlines() for text in said]
-    for line in dict.fromkeys(text[0] for text in lines if text):
-        if "consolidated" not in line.lower():
-            say(f"warning: {line}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -97,7 +70,7 @@ def _positive(kind: type) -> Any:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``daskgrad`` argument parser with its ``run`` and ``demo`` subcommands."""
-    from .. import __version__
+    from ..version import __version__
 
     common = _Parser(add_help=False)
     common.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -27,13 +27,22 @@ class Context:
 
     ``dims``: the --dim dims, x then y (None with --geospatial); ``options``: the keywords
     of the public functions (stencil, and the grid's with --geospatial, else ``periodic``);
-    ``vertical``: the --vertical dim.
+    ``vertical``: the --vertical dim; ``functions``: daskgrad's public functions by name.
     """
 
     ds: Any
     dims: list[Hashable] | None
     options: dict[str, Any]
     vertical: str | None = None
+    functions: dict[str, Callable[..., Any]] = field(default_factory=dict)
+
+    def function(self, name: str) -> Callable[..., Any]:
+        """The public function ``name`` (``daskgrad.<name>``) of ``functions``, which the
+        caller that computes gives."""
+        try:
+            return self.functions[name]
+        except KeyError:
+            raise UsageError(f"this daskgrad has no {name}()") from None
 
     def with_dims(self, names: Sequence[str]) -> dict[str, Any]:
         """``dims=`` for a function of ``names`` (their horizontal dims), and the options."""
@@ -41,34 +50,25 @@ class Context:
         return {"dims": dims, **self.options}
 
 
-def _fn(name: str) -> Callable[..., Any]:
-    import daskgrad
-
-    try:
-        return getattr(daskgrad, name)  # type: ignore[no-any-return]
-    except AttributeError:
-        raise UsageError(f"this daskgrad has no {name}()") from None
-
-
 def _divergence(c: Context, n: Sequence[str]) -> list[Any]:
-    return [_fn("divergence")(c.ds[n[0]], c.ds[n[1]], **c.with_dims(n))]
+    return [c.function("divergence")(c.ds[n[0]], c.ds[n[1]], **c.with_dims(n))]
 
 
 def _vorticity(c: Context, n: Sequence[str]) -> list[Any]:
-    return [_fn("vorticity")(c.ds[n[0]], c.ds[n[1]], **c.with_dims(n))]
+    return [c.function("vorticity")(c.ds[n[0]], c.ds[n[1]], **c.with_dims(n))]
 
 
 def _laplacian(c: Context, n: Sequence[str]) -> list[Any]:
     f = c.ds[n[0]]
     dims = None if c.dims is None else [d for d in c.dims if d in f.dims]
-    return [_fn("laplacian")(f, dims=dims, **c.options)]
+    return [c.function("laplacian")(f, dims=dims, **c.options)]
 
 
 def _advection(c: Context, n: Sequence[str]) -> list[Any]:
     s, u, v = (c.ds[x] for x in n[:3])
     if len(n) == 3:
-        return [_fn("advection")(s, u, v, **c.with_dims(n))]
-    return [_fn("advection")(s, u, v, c.ds[n[3]], vertical_dim=c.vertical, **c.with_dims(n))]
+        return [c.function("advection")(s, u, v, **c.with_dims(n))]
+    return [c.function("advection")(s, u, v, c.ds[n[3]], vertical_dim=c.vertical, **c.with_dims(n))]
 
 
 def _deformation(c: Context, n: Sequence[str]) -> list[Any]:
@@ -76,37 +76,37 @@ def _deformation(c: Context, n: Sequence[str]) -> list[Any]:
 
     u, v = c.ds[n[0]], c.ds[n[1]]
     with deformations_shared():  # the three from one task per chunk
-        return [_fn(k)(u, v, **c.with_dims(n)) for k in DEFORMATIONS]
+        return [c.function(k)(u, v, **c.with_dims(n)) for k in DEFORMATIONS]
 
 
 def _absolute_vorticity(c: Context, n: Sequence[str]) -> list[Any]:
-    return [_fn("absolute_vorticity")(c.ds[n[0]], c.ds[n[1]], **c.with_dims(n))]
+    return [c.function("absolute_vorticity")(c.ds[n[0]], c.ds[n[1]], **c.with_dims(n))]
 
 
 def _frontogenesis(c: Context, n: Sequence[str]) -> list[Any]:
     theta, u, v = (c.ds[x] for x in n)
-    return [_fn("frontogenesis")(theta, u, v, **c.with_dims(n))]
+    return [c.function("frontogenesis")(theta, u, v, **c.with_dims(n))]
 
 
 def _geostrophic(c: Context, n: Sequence[str]) -> list[Any]:
-    return list(_fn("geostrophic_wind")(c.ds[n[0]], **c.with_dims(n)))
+    return list(c.function("geostrophic_wind")(c.ds[n[0]], **c.with_dims(n)))
 
 
 def _ageostrophic(c: Context, n: Sequence[str]) -> list[Any]:
     z, u, v = (c.ds[x] for x in n)
-    return list(_fn("ageostrophic_wind")(z, u, v, **c.with_dims(n)))
+    return list(c.function("ageostrophic_wind")(z, u, v, **c.with_dims(n)))
 
 
 def _potential_vorticity(c: Context, n: Sequence[str]) -> list[Any]:
     theta, u, v = (c.ds[x] for x in n)
     pressure = c.ds[c.vertical]
-    fn = _fn("potential_vorticity_baroclinic")
+    fn = c.function("potential_vorticity_baroclinic")
     return [fn(theta, pressure, u, v, vertical_dim=c.vertical, **c.with_dims(n))]
 
 
 def _q_vector(c: Context, n: Sequence[str]) -> list[Any]:
     t, u, v = (c.ds[x] for x in n)
-    return list(_fn("q_vector")(u, v, t, pressure_of(c, t), **c.with_dims(n)))
+    return list(c.function("q_vector")(u, v, t, pressure_of(c, t), **c.with_dims(n)))
 
 
 PRESSURE_UNITS = {"pa", "hpa", "kpa", "mbar", "millibar", "millibars", "mb", "bar", "atm"}

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .earth import Earth, east_factor, north_factor, poles, position
-from .gradient import gradient_array as gradient
+from .earth import Earth, east_factor, north_factor, poles
 from .plan import is_dask_collection
 
 if TYPE_CHECKING:
@@ -110,39 +109,6 @@ def lat_factor(
 
     lat = lat.rechunk((chunks,)) if is_dask_collection(lat) else da.from_array(lat, (chunks,))
     return lat.map_blocks(fn, to_rad, earth, name, dtype=np.float64, meta=np.empty((0,)))
-
-
-def curvilinear_coefficients(
-    lat: Any,
-    lon: Any,
-    lat_rad: float,
-    lon_rad: float,
-    earth: Earth,
-    name: Any,
-    chunks: tuple[tuple[int, ...], tuple[int, ...]] | None,
-    opts: dict[str, Any],
-) -> Any:
-    """:func:`jacobian_coefficients` of 2-D coordinates: NumPy when ``chunks`` is None, else a
-    dask array chunked ``(4,) + chunks``, computed once per horizontal chunk."""
-    args = (lat_rad, lon_rad)
-    if chunks is None:
-        lat, lon = np.asarray(lat), np.asarray(lon)
-        p_0, p_1 = gradient(position(lat, lon, *args, earth, name), dim=[1, 2], **opts)
-        return jacobian_coefficients(lat, lon, *args, p_0, p_1)
-    import dask.array as da
-
-    lat, lon = (
-        c.rechunk(chunks) if is_dask_collection(c) else da.from_array(c, chunks) for c in (lat, lon)
-    )
-    meta = np.empty((0, 0, 0))
-    pos = da.map_blocks(
-        position, lat, lon, *args, earth, name, new_axis=0, chunks=((3,), *chunks), meta=meta
-    )
-    p_0, p_1 = gradient(pos, dim=[1, 2], **opts)
-    coef = da.map_blocks(
-        jacobian_coefficients, lat, lon, *args, p_0, p_1, chunks=((4,), *chunks), meta=meta
-    )
-    return barrier(coef)
 
 
 def unwrap_dask(lam: da.Array, axis: int) -> da.Array:

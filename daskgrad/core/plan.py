@@ -797,3 +797,50 @@ def make_plan(
             )
         plans.append(_axis_plan(ax, n, step, periods.get(ax)))
     return Plan(tuple(plans), order, out_dtype, accuracy, nan_policy, deriv)
+
+
+def dim_alias(dim: Any, dims: Any) -> Any:
+    """``dims`` is an alias of ``dim``, the word :func:`daskgrad.gradient` uses."""
+    if dim is not None and dims is not None:
+        raise OptionTypeError(
+            "dims",
+            f"give {{opt:dim}} or its alias {{opt:dims}}, not both "
+            f"({{opt:dim={dim!r}}}, {{opt:dims={dims!r}}})",
+        )
+    return dims if dim is None else dim
+
+
+def check_array_options(kind: str, geospatial: Any, options: dict[str, Any]) -> None:
+    """Arrays (not DataArrays) take no ``geospatial=True`` and only the gradient's options."""
+    if geospatial:
+        raise TypeError(
+            "geospatial=True needs xarray DataArrays whose latitude/longitude coordinates "
+            "give the metric; got arrays"
+        )
+    allowed = {"spacing", "accuracy", "edge_order", "nan_policy", "periodic"}
+    unknown = set(options) - allowed
+    if unknown:
+        raise TypeError(f"{kind}() got unexpected options {sorted(unknown)}; allowed: {allowed}")
+
+
+def check_flag(geospatial: Any) -> None:
+    """``geospatial`` is a bool (a string or None would pass for True or False)."""
+    if not isinstance(geospatial, bool | np.bool_):
+        raise TypeError(f"geospatial must be True or False; got {geospatial!r}")
+
+
+ARRAY_OPTIONS = {"spacing", "accuracy", "edge_order", "nan_policy", "periodic"}
+
+
+def array_options(kind: str, geospatial: bool, options: dict[str, Any]) -> dict[str, Any]:
+    if geospatial:
+        raise TypeError(
+            "geospatial=True needs xarray DataArrays whose latitude/longitude coordinates "
+            "give the metric; got arrays"
+        )
+    unknown = set(options) - ARRAY_OPTIONS
+    if unknown:
+        raise TypeError(
+            f"{kind}() got unexpected options {sorted(unknown)}; allowed: {sorted(ARRAY_OPTIONS)}"
+        )
+    return dict(options)

@@ -271,11 +271,11 @@ def grid_mapping(obj) -> tuple[Hashable, dict[str, Any]] | None:
     ``decode_coords="all"`` leaves it, encoding): its name and attrs."""
     variables = [obj] if isinstance(obj, xr.DataArray) else list(obj.data_vars.values())
     pool = obj.coords if isinstance(obj, xr.DataArray) else obj.variables
-    names: dict[Hashable, None] = {}
+    names: dict[Hashable, xr.DataArray | None] = {}  # each name, and a variable naming it
     for v in variables:
         ref = v.attrs.get("grid_mapping", v.encoding.get("grid_mapping"))
         if isinstance(ref, str) and ref.strip():
-            names[ref.split(":")[0].split()[0]] = None
+            names.setdefault(ref.split(":")[0].split()[0], v)
     if not names:
         found = [n for n, c in pool.items() if "grid_mapping_name" in c.attrs]
         names = dict.fromkeys(found[:1]) if len(found) == 1 else {}
@@ -292,7 +292,13 @@ def grid_mapping(obj) -> tuple[Hashable, dict[str, Any]] | None:
                 "decode_coords='all', or pass crs=)"
             )
             return None
-        raise ValueError(f"grid_mapping {name!r} is named but not in the dataset")
+        named_by = names[name]
+        raise OptionError(
+            "crs",
+            f"{'the data' if named_by is None else what_var(named_by)} names grid_mapping "
+            f"{name!r}, which is not in the dataset: add the grid-mapping variable {name!r}, "
+            "or drop the grid_mapping attribute and pass {opt:crs}",
+        )
     return name, dict(pool[name].attrs)
 
 

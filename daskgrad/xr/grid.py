@@ -13,18 +13,16 @@ import xarray as xr
 
 from ..core import curvilinear as c
 from ..core import earth as m
-from ..core.gradient import gradient_array as gradient
 from ..core.plan import Longitude, is_dask_collection, normalize_periodic, uniform_step
 from ..core.stencil import EvenCoords
-from ..errors import OptionError, OptionWarning, Wording, dims_named, warn_caller
+from ..errors import OptionError, OptionWarning, Wording, warn_caller
 from . import cf
-from . import units as units_pint
-from .gradient import accuracy_note, describe, divide_units
 
 __all__ = [
     "Grid",
     "ProjectionCoordinatesMissing",
     "grid_dims",
+    "make_grid",
     "unknown_mapping",
     "winds_unknown",
 ]
@@ -467,14 +465,16 @@ class Grid:
             lon = Longitude(self.lon_name, None, False, covers, covers or gap_ok, n, span)
         return bool(normalize_periodic(periodic, (), (), longitude=lon))
 
-    def _lat_factor(self, kind: str, chunks):
+    def lat_factor(self, kind: str, chunks):
+        """The east or north factor of the 1-D latitude (see
+        :func:`daskgrad.core.curvilinear.lat_factor`), cached per chunking."""
         key = (kind, chunks)
         if key not in self._cache:
             args = (self.lat, self.lat_rad, self.earth, self.lat_name)
             self._cache[key] = c.lat_factor(kind, *args, chunks)
         return self._cache[key]
 
-    def _lat_spacing(self):
+    def lat_spacing(self):
         """Latitude spacing for the index derivative: metres on the sphere (R·φ, so no scaling
         pass is needed), radians on the ellipsoid."""
         scale = self.lat_rad * (self.earth.constant_north or 1.0)
@@ -487,47 +487,7 @@ class Grid:
         step = uniform_step(phi, self.lat.dtype)
         return phi * scale if step is None else EvenCoords(step * scale)
 
-    def _differentiate_1d(self, x, ay: int, ax: int, opts):
-        lam, step = self.lon_1d()
-        # an even longitude's period is n steps (its 360° to the coordinates' rounding)
-        periodic = {ax: None if step is not None else 2 * np.pi} if self.periodic else None
-        g_y, g_x = gradient(
-            x,
-            dim=[ay, ax],
-            spacing=[self._lat_spacing(), lam if step is None else EvenCoords(step)],
-            periodic=periodic,
-            **opts,
-        )
-        chunks = x.chunks[ay] if is_dask_collection(x) else None
-        dx = c.scale(g_x, self._lat_factor("east", chunks), ay)
-        if self.earth.constant_north is None:
-            g_y = c.scale(g_y, self._lat_factor("north", chunks), ay)
-        return dx, g_y
-
     # --- 2-D latitude/longitude -----------------------------------------------------------------
-
-    def _coefficients(self, chunks, opts):
-        key = ("jacobian", chunks, tuple(sorted(opts.items())))
-        if key not in self._cache:
-            self._cache[key] = c.curvilinear_coefficients(
-                self.lat,
-                self.lon,
-                self.lat_rad,
-                self.lon_rad,
-                self.earth,
-                self.lat_name,
-                chunks,
-                opts,
-            )
-        return self._cache[key]
-
-    def _differentiate_2d(self, x, a0: int, a1: int, opts, coef=None):
-        g0, g1 = gradient(x, dim=[a0, a1], **opts)
-        if not is_dask_collection(x):
-            return c.combine_inplace(g0, g1, coef or self._coefficients(None, opts), (a0, a1))
-        if coef is None:
-            coef = self._coefficients((x.chunks[a0], x.chunks[a1]), opts)
-        return c.combine_dask(g0, g1, coef, (a0, a1))
 
     # --- projected --------------------------------------------------------------------------------
 
@@ -575,14 +535,6 @@ class Grid:
         self._cache[key] = out
         return out
 
-    def _differentiate_projected(self, x, ay: int, ax: int, opts, frame: str):
-        spacing = [self.xy_spacing(self.y), self.xy_spacing(self.x)]
-        g_y, g_x = gradient(x, dim=[ay, ax], spacing=spacing, **opts)
-        if not is_dask_collection(x):
-            return c.combine_inplace(g_y, g_x, self.map_factors(None, frame), (ay, ax))
-        coef = self.map_factors((x.chunks[ay], x.chunks[ax]), frame)
-        return c.combine_dask(g_y, g_x, coef, (ay, ax))
-
     def rotation(self, chunks: tuple[tuple[int, ...], tuple[int, ...]] | None):
         """``(cos, sin)`` of the angle turning grid-relative components eastward/northward
         (east = cos·gx − sin·gy), ``(2, ny, nx)``; None on a latitude/longitude grid."""
@@ -592,60 +544,12 @@ class Grid:
 
     # --- every grid -----------------------------------------------------------------------------
 
-    def differentiate(
-        self, da_: xr.DataArray, opts, frame: str = "earth"
-    ) -> tuple[xr.DataArray, xr.DataArray]:
-        """``(df/dx, df/dy)`` per metre of ``da_`` (eastward/northward, or along grid x/y with
-        ``frame="grid"`` on a projected grid), named and with attrs."""
-        if frame not in ("earth", "grid"):
-            raise OptionError("frame", f"{{opt:frame}} must be 'earth' or 'grid'; got {frame!r}")
-        missing = [d for d in self.dims if d not in da_.dims]
-        if missing:
-            raise ValueError(
-                f"{cf.what_var(da_)} has dims {da_.dims}, not the horizontal dims {self.dims} of "
-                f"{self.lat_name!r}/{self.lon_name!r}"
-            )
-        self.check_data(da_)
-        x, data_units = units_pint.split(da_.data)
-        grid = self
-        if not is_dask_collection(x):
-            x, grid = np.asarray(x), self.eager()
-        a0, a1 = (da_.get_axis_num(d) for d in self.dims)
-        with dims_named(da_.dims, cf.what_var(da_)):  # the core numbers dims; the error names them
-            if self.projected:
-                dx, dy = grid._differentiate_projected(x, a0, a1, opts, frame)
-            elif self.curvilinear:
-                dx, dy = grid._differentiate_2d(x, a0, a1, opts)
-            else:
-                dx, dy = grid._differentiate_1d(x, a0, a1, opts)
-        what = describe(da_)
-        units = None if data_units is not None else da_.attrs.get("units")
-        if data_units is not None:  # a Quantity in: Quantities per metre, in its registry
-            reg = data_units._REGISTRY
-            per_m = units_pint.derivative_units(data_units, reg.meter, reg)
-            dx, dy = units_pint.quantity(dx, per_m), units_pint.quantity(dy, per_m)
-
-        placed, encoding = cf.mapping_of(da_)
-
-        def wrap(g: Any, c: str, word: str) -> xr.DataArray:
-            out = xr.DataArray(
-                g,
-                coords=da_.coords,
-                dims=da_.dims,
-                name=None if da_.name is None else f"d{da_.name}_d{c}",
-                attrs={
-                    "long_name": f"{word} derivative of {what}{_order(opts)}",
-                    **({"units": divide_units(units, "m")} if isinstance(units, str) else {}),
-                    **self.attrs(),
-                    **placed,
-                },
-            )
-            out.encoding.update(encoding)
-            return out
-
-        if self.projected and frame == "grid":
-            return wrap(dx, "x", "grid-x"), wrap(dy, "y", "grid-y")
-        return wrap(dx, "x", "eastward"), wrap(dy, "y", "northward")
+    def cached(self, key: tuple[Any, ...], make: Any) -> Any:
+        """``make()``, computed once per ``key`` on this grid (metric factors shared by every
+        variable differentiated with it)."""
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
 
     def attrs(self) -> dict[str, str]:
         """The attrs every result on this grid carries: the earth model it used."""
@@ -804,5 +708,32 @@ def grid_dims(obj, latitude=None, longitude=None, crs=None) -> list[Hashable]:
     return list(Grid(obj, latitude=latitude, longitude=longitude, crs=crs).dims)
 
 
-def _order(opts) -> str:
-    return accuracy_note(opts.get("accuracy", 2))
+def make_grid(obj, grid, latitude, longitude, earth, radius, periodic, crs, **more) -> Grid:
+    """``grid`` when given (then the options that build one must not be), else the
+    :class:`Grid` of ``obj``."""
+    if grid is None:
+        return Grid(
+            obj,
+            latitude=latitude,
+            longitude=longitude,
+            earth=earth,
+            radius=radius,
+            periodic=periodic,
+            crs=crs,
+            **more,
+        )
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a daskgrad.Grid; got {type(grid).__name__}")
+    given = {
+        "latitude": latitude,
+        "longitude": longitude,
+        "earth": earth,
+        "radius": radius,
+        "periodic": periodic,
+        "crs": crs,
+        **more,
+    }
+    clash = sorted(k for k, v in given.items() if v is not None)
+    if clash:
+        raise TypeError(f"grid= is given: {clash} belong to the grid (pass them to Grid)")
+    return grid

@@ -14,16 +14,19 @@ from . import units as units_pint
 
 __all__ = [
     "application_registry",
+    "array_units",
     "check_inputs_alike",
     "check_latitude",
     "kinematic_units",
     "latitude_in_radians",
+    "magnitude_in",
     "parsed_units",
     "quantities_of",
     "si_number",
     "simplified",
     "simplified_quantity",
     "spell",
+    "with_units",
 ]
 
 _WIND = ("u", "v")
@@ -313,3 +316,45 @@ def check_inputs_alike(kind: str, datas: Sequence[Any], names: Sequence[str]) ->
             raise ValueError(
                 f"{kind}: {name} has shape {tuple(np.shape(data))} but {names[0]} has shape {shape}"
             )
+
+
+def array_units(
+    kind: str, inputs: tuple[Any, ...], options: dict[str, Any]
+) -> tuple[list[Any], dict[str, Any], Any, Any]:
+    """The inputs' magnitudes, their Units by name, the registry (None without Quantities)
+    and the horizontal spacing's Unit; ``options``' spacing and periods made plain."""
+    names = {"potential_vorticity_baroclinic": ("theta", "u", "v")}.get(
+        kind, ("u", "v", "temperature") if kind == "q_vector" else ("scalar", "u", "v")
+    )
+    plain, found = quantities_of(kind, list(inputs), names)
+    step = None
+    if options.get("spacing") is not None:
+        options["spacing"], step = units_pint.common_spacing(kind, options["spacing"])
+    if "periodic" in options:
+        options["periodic"] = units_pint.strip_periods(options["periodic"], step)
+    registry = units_pint.registry_of(*found.values(), step)
+    if registry is not None:
+        step = units_pint.in_registry(step, registry)
+    return plain, found, registry, step
+
+
+def magnitude_in(kind: str, value: Any, registry: Any, name: str, optional: bool = False) -> Any:
+    """(magnitude, Unit in ``registry``) of a Quantity argument; a plain one with Quantity
+    data has no units (an error) unless ``optional`` (then dimensionless)."""
+    magnitude, unit = units_pint.split(value)
+    if registry is None:
+        if unit is not None:
+            raise ValueError(
+                f"{kind}: {name} is a Quantity but the data are plain numbers; give both "
+                "with units or neither"
+            )
+        return magnitude, None
+    if unit is None and not optional:
+        raise ValueError(f"{kind}: the inputs are Quantities but {name} has no units")
+    return magnitude, units_pint.in_registry(unit, registry)
+
+
+def with_units(out: tuple[Any, ...], unit: Any) -> tuple[Any, ...]:
+    if unit is None:
+        return out
+    return tuple(simplified_quantity(o, unit) for o in out)

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..core import earth as m
 from ..core.kinematics import (
     KINDS,
     Call,
@@ -21,21 +20,26 @@ from ..core.metric import LatLonMetric
 from ..core.plan import is_dask_collection
 from ..core.projection import ProjectedMetric
 from . import units as units_pint
-from .cf import LAT_NAMES, mapping_of
-from .geospatial import geospatial_gradient
-from .gradient import describe, dim_spacings
+from .cf import mapping_of
+from .coords import describe, dim_spacings
+from .fields import (
+    check_inputs,
+    check_same_grid,
+    grid_data,
+    latitude_coords,
+    latitude_radians,
+)
+from .geospatial import curvilinear_tensor, geospatial_gradient
 from .kinematic_units import (
     application_registry,
-    check_latitude,
     kinematic_units,
     parsed_units,
     quantities_of,
     simplified_quantity,
     spell,
 )
-from .operators import check_inputs, check_same_grid, grid_data
 
-__all__ = ["coriolis_xarray", "curvilinear_tensor", "kinematic_xarray", "latitude_radians"]
+__all__ = ["coriolis_xarray", "kinematic_xarray"]
 
 
 _KINEMATIC_WORDS = {
@@ -152,30 +156,6 @@ def _curvilinear(
     return formula_arrays(kind, wanted, blocks, omega=omega, gravity=gravity)
 
 
-def curvilinear_tensor(
-    u: xr.DataArray, v: xr.DataArray, grid: Any, stencil: dict[str, Any]
-) -> tuple[Any, Any, Any, Any]:
-    """(∂u/∂x, ∂u/∂y, ∂v/∂x, ∂v/∂y) per metre in the eastward/northward frame on a grid of
-    2-D latitude/longitude: the wind's earth-centred Cartesian components V_i = u e_i + v n_i
-    (smooth through a pole inside the grid, where u and v are not) differentiated eastward
-    and northward, projected back on e and n (∂u/∂x = Σ_i e_i ∂V_i/∂x, …), which on a regular
-    grid is the tensor with its metric terms (∂u/∂x − v tan φ / N, …)."""
-    phi = xr.DataArray(grid.lat, dims=grid.dims) * grid.lat_rad
-    lam = xr.DataArray(grid.lon, dims=grid.dims) * grid.lon_rad
-    east = (-np.sin(lam), np.cos(lam), None)
-    north = (-np.sin(phi) * np.cos(lam), -np.sin(phi) * np.sin(lam), np.cos(phi))
-    parts: list[Any] = [0, 0, 0, 0]
-    for e_i, n_i in zip(east, north, strict=True):
-        component = v * n_i if e_i is None else u * e_i + v * n_i
-        component = component.rename(u.name).assign_attrs(u.attrs)
-        dx, dy = geospatial_gradient(component, grid=grid, **stencil)
-        for k, (g, basis) in enumerate(((dx, e_i), (dy, e_i), (dx, n_i), (dy, n_i))):
-            if basis is not None:
-                parts[k] = parts[k] + g * basis
-    a, b, c, e = (p.transpose(*u.dims).data for p in parts)
-    return a, b, c, e
-
-
 def _grid_latitude_name(kind: str, like: xr.DataArray, latitude: xr.DataArray) -> Any:
     """With ``geospatial=True`` the latitude is the grid's: a DataArray ``latitude`` is
     accepted when it is one of ``like``'s coordinates (same name and values); its name is
@@ -204,56 +184,6 @@ def _spacing_units(first: xr.DataArray, dims: Any, options: dict[str, Any]) -> A
     return units[names[0]] if len(found) == 1 else None
 
 
-def latitude_radians(kind: str, like: xr.DataArray, latitude: Any) -> Any:
-    """The latitude of ``like``'s points in radians, with ``like``'s number of dims (size 1
-    along those it does not vary on): from ``latitude`` (a coordinate's name or a DataArray),
-    else the coordinate named lat/latitude/nav_lat or with standard_name latitude."""
-    if isinstance(latitude, xr.DataArray):
-        lat = latitude
-    elif latitude is not None:
-        if latitude not in like.coords:
-            raise ValueError(
-                f"{kind}: latitude={latitude!r} is not a coordinate of the input; its "
-                f"coordinates are {list(like.coords)}"
-            )
-        lat = like.coords[latitude]
-    else:
-        found = _latitude_coords(like)
-        if len(found) != 1:
-            raise ValueError(
-                f"{kind} needs the latitude of every point for the Coriolis parameter: "
-                f"{'several' if found else 'no'} latitude coordinates found {found or ''}; "
-                "pass latitude=NAME of a coordinate or a DataArray of latitudes"
-            )
-        lat = like.coords[found[0]]
-    if not set(lat.dims) <= set(like.dims):
-        raise ValueError(
-            f"{kind}: latitude has dims {lat.dims}, which are not all dims of the input {like.dims}"
-        )
-    values, unit = units_pint.split(lat.data)
-    if unit is not None:
-        values = lat.data.to(unit._REGISTRY.radian).magnitude
-    else:
-        values = values * (
-            m.radians_per_unit(lat.attrs.get("units"), lat.name, "latitude") or m.DEGREE
-        )
-    name = "latitude" if lat.name is None else f"latitude {lat.name!r}"
-    values = check_latitude(kind, values, name)
-    order = [d for d in like.dims if d in lat.dims]
-    values = xr.Variable(lat.dims, values).transpose(*order).data
-    shape = [lat.sizes[d] if d in lat.dims else 1 for d in like.dims]
-    return values.reshape(shape)
-
-
-def _latitude_coords(like: xr.DataArray) -> list[Any]:
-    """The names of ``like``'s coordinates that are latitudes (by name or standard_name)."""
-    return [
-        n
-        for n, c in like.coords.items()
-        if n in LAT_NAMES or c.attrs.get("standard_name") == "latitude"
-    ]
-
-
 def _metric_latitude(
     kind: str, metric: Any, like: xr.DataArray, latitude: Any, data: Any = None
 ) -> Any:
@@ -264,7 +194,7 @@ def _metric_latitude(
         shape = [1] * like.ndim
         shape[metric.lat_axis] = -1
         return metric.phi.reshape(shape)
-    if isinstance(metric, ProjectedMetric) and latitude is None and not _latitude_coords(like):
+    if isinstance(metric, ProjectedMetric) and latitude is None and not latitude_coords(like):
         return metric.latitude(data)
     return latitude_radians(kind, like, latitude)
 

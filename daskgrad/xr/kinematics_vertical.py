@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from ..core.kinematics_vertical import (
+    VECTORS,
     advection_arrays,
     potential_vorticity_arrays,
     q_vector_arrays,
@@ -18,20 +19,20 @@ from ..core.metric import LatLonMetric
 from ..core.projection import ProjectedMetric
 from . import units as units_pint
 from .cf import LAT_NAMES, mapping_of
-from .geospatial import geospatial_gradient
-from .gradient import describe, dim_spacings
+from .coords import describe, dim_spacings
+from .fields import (
+    CARTESIAN_OPTIONS,
+    GEOSPATIAL_OPTIONS,
+    check_same_grid,
+    grid_data,
+    latitude_radians,
+)
+from .geospatial import curvilinear_tensor, geospatial_gradient
 from .kinematic_units import (
     application_registry,
     parsed_units,
     quantities_of,
     simplified_quantity,
-)
-from .kinematics import curvilinear_tensor, latitude_radians
-from .operators import (
-    CARTESIAN_OPTIONS,
-    GEOSPATIAL_OPTIONS,
-    check_same_grid,
-    grid_data,
 )
 from .vertical_units import advection_w_units, check_pressure, pv_units, q_vector_units
 
@@ -150,7 +151,9 @@ def vertical_xarray(
             [a.data for a in arrays], axes, z, lat, dict(horizontal_derivatives=given, **stencil)
         )
 
-    data, _, extra = grid_data(kind, inputs, dims, options, geospatial, None, engine, curved)
+    data, _, extra = grid_data(
+        kind, inputs, dims, options, geospatial, None, engine, curved, VECTORS
+    )
     frame = ("x", "y")
     if geospatial:
         grid = projected and projected[0] and options.get("winds") == "grid"
