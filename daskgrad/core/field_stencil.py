@@ -193,11 +193,11 @@ def _omit(
     start, m = np.broadcast_to(start, l.shape), np.broadcast_to(m, l.shape)
     out[...] = np.nan
     usable = ok & (m > 1)
-    pairs = np.unique(np.stack([start[usable], m[usable]]), axis=1) if usable.any() else []
+    pairs = np.unique(np.stack([start[usable], m[usable]]), axis=1).T.tolist()
     flat_big = big.reshape(n_ext, -1)
     flat_coord = coord.reshape(n_ext, -1)
     flat_out = out.reshape(n, -1)
-    for s, mm in np.asarray(pairs).T if len(pairs) else []:
+    for s, mm in pairs:
         where = np.nonzero((usable & (start == s) & (m == mm)).reshape(n, -1))
         rows, cols = where[0] + g_lo, where[1]
         nodes = [flat_coord[rows + s + j, cols] for j in range(int(mm))]
@@ -244,7 +244,7 @@ def derive_along_field(
     >>> def dsdp(d, blocks, factors):
     ...     return (d[0, 0, 1],)
     >>> (out,) = derive_along_field(
-    ...     "d", [p**2, p], [(0, 0, 1)], dsdp, 1, (0,), field=1, along=0, spacing=[1.0], edge_order=2
+    ...     "d", [p**2, p], [(0, 0, 1)], dsdp, 1, (0,), field=1, along=0, edge_order=2
     ... )
     >>> out.round(9).tolist()  # ∂(p²)/∂p = 2p, per column
     [[2000.0, 1980.0], [1700.0, 1660.0], [1400.0, 1380.0]]
@@ -358,7 +358,11 @@ class _Block:
         final = []
         for i, r in enumerate(results):
             arr = np.asarray(r, dtype=dtype)
-            if arr.shape != blocks[0].shape or arr.base is not None or any(arr is b for b in blocks):
+            if (
+                arr.shape != blocks[0].shape
+                or arr.base is not None
+                or any(arr is b for b in blocks)
+            ):
                 arr = np.array(np.broadcast_to(arr, blocks[0].shape), dtype=dtype)
             if out is not None:
                 np.copyto(out[i], arr, casting="unsafe")
