@@ -61,11 +61,11 @@ def potential_vorticity_baroclinic(
         Arrays: a 1-D array along ``vertical_dim``, or an array broadcastable to theta
         (pressure varying by column, NumPy or dask: then ∂/∂p at each point takes the
         stencil of the levels with the weights of its own column's pressures, MetPy's
-        ``first_derivative(f, x=pressure)`` with ``edge_order=2``). DataArrays: a DataArray (1-D along the
-        vertical dim, or a field), a 1-D array or Quantity along ``vertical_dim`` (MetPy's
-        ``ds.level.values * units.hPa``), a coordinate's name, or None for ``vertical_dim``'s
-        coordinate. Plain numbers are Pa (values ≤ 1100 without units warn: hPa?); pressure
-        must be positive and, as a Quantity, a pressure.
+        ``first_derivative(f, x=pressure)`` with ``edge_order=2``). DataArrays: a DataArray
+        (1-D along the vertical dim, or a field), a 1-D array or Quantity along
+        ``vertical_dim`` (MetPy's ``ds.level.values * units.hPa``), a coordinate's name, or
+        None for ``vertical_dim``'s coordinate. Plain numbers are Pa (values ≤ 1100 without
+        units warn: hPa?); pressure must be positive and, as a Quantity, a pressure.
     u, v : arrays, Quantities or DataArrays like ``theta``
         The wind's x and y components (eastward and northward with ``geospatial=True`` on a
         latitude/longitude grid; on a projected grid as ``winds`` says).

@@ -28,7 +28,7 @@ from .plan import Plan, is_dask_collection, make_plan
 from .stencil import window
 
 
-def lagrange_weights(nodes: Sequence[np.ndarray], k: int) -> list[np.ndarray]:
+def lagrange_weights(nodes: Sequence[np.ndarray], k: int, at_k: bool = True) -> list[np.ndarray]:
     """Weights of the first derivative at node ``k`` of the Lagrange polynomial through
     ``nodes`` (arrays of one shape: one set of nodes per point), in closed form:
     ``w_j = Π_{i≠j,k} (x_k − x_i) / Π_{i≠j} (x_j − x_i)`` for ``j ≠ k`` and
@@ -38,10 +38,12 @@ def lagrange_weights(nodes: Sequence[np.ndarray], k: int) -> list[np.ndarray]:
     ----------
     nodes : the ``m`` node coordinates, each an array (or number) of the points' shape.
     k : the node the derivative is taken at.
+    at_k : whether to compute ``w_k`` (else it is an array of zeros: the weights sum to zero,
+        and ``Σ_{j≠k} w_j (f_j − f_k)`` does without it).
 
     Returns
     -------
-    list of ``m`` arrays, the weights.
+    list of ``m`` arrays, the weights (float64).
 
     Examples
     --------
@@ -56,17 +58,146 @@ def lagrange_weights(nodes: Sequence[np.ndarray], k: int) -> list[np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         for j in range(m):
             if j == k:
-                w = sum((1.0 / gaps[i] for i in gaps), np.zeros(x0.shape))
+                w = np.zeros(x0.shape)
+                if at_k:
+                    for i in gaps:
+                        w += 1.0 / gaps[i]
+                out.append(w)
+                continue
+            num: np.ndarray | None = None
+            den: np.ndarray | None = None
+            for i in range(m):
+                if i != j:
+                    step = x[j] - x[i]
+                    den = step if den is None else den * step
+                    if i != k:
+                        num = gaps[i] if num is None else num * gaps[i]
+            assert den is not None
+            out.append(np.asarray((1.0 if num is None else num) / den))
+    return out
+
+
+# one slab of planes sharing a window: planes i0..i1 of the block, its first node at plane
+# i + start, and the weights of its nodes (None at the point itself)
+_Slab = tuple[int, int, int, list[np.ndarray | None]]
+
+
+class _Extended:
+    """A block and its ghost planes along axis 0 as one axis of extended indices, without a
+    copy: a range of planes is a view when it lies in one of the three parts."""
+
+    def __init__(self, block: np.ndarray, lo: np.ndarray | None, hi: np.ndarray | None) -> None:
+        self.parts = [p for p in (lo, block, hi) if p is not None]
+        self.bounds = np.cumsum([0] + [p.shape[0] for p in self.parts]).tolist()
+
+    def planes(self, e0: int, e1: int) -> np.ndarray:
+        for part, b0, b1 in zip(self.parts, self.bounds, self.bounds[1:], strict=False):
+            if b0 <= e0 and e1 <= b1:
+                return part[e0 - b0 : e1 - b0]
+        return np.concatenate([self.planes(e, e + 1) for e in range(e0, e1)])
+
+
+def _slabs(n: int, g_lo: int, g_hi: int, accuracy: int, q_lo: int, q_hi: int) -> list[Any]:
+    """(i0, i1, start, m): the planes sharing a window, split so that each slab's nodes lie in
+    the block, or the slab is one plane."""
+    windows = [window(i + g_lo, n - 1 - i + g_hi, accuracy, False, q_lo, q_hi) for i in range(n)]
+    out = []
+    i = 0
+    while i < n:
+        start, m = windows[i]
+        inside = 0 <= i + start and i + start + m <= n
+        j = i + 1
+        if inside:
+            while j < n and windows[j] == windows[i] and j + start + m <= n:
+                j += 1
+        out.append((i, j, start, m))
+        i = j
+    return out
+
+
+def field_stencils(
+    x: np.ndarray,
+    x_ghosts: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+    *,
+    accuracy: int = 2,
+    edge_order: int = 1,
+    dtype: Any = np.float64,
+) -> list[_Slab]:
+    """The stencils along axis 0 of a block whose coordinate at every point is ``x``: per slab
+    of planes sharing a window, ``(i0, i1, start, weights)`` (see :func:`field_derivative`).
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 3.0]])
+    >>> [(i0, i1, start, len(w)) for i0, i1, start, w in field_stencils(x)]
+    [(0, 1, 0, 2), (1, 2, -1, 3), (2, 3, -1, 2)]
+    """
+    lo, hi = x_ghosts
+    g_lo = 0 if lo is None else lo.shape[0]
+    g_hi = 0 if hi is None else hi.shape[0]
+    q_edge = edge_order if accuracy == 2 else accuracy
+    q_lo = q_edge if lo is None else accuracy
+    q_hi = q_edge if hi is None else accuracy
+    ext = _Extended(x, lo, hi)
+    out: list[_Slab] = []
+    for i0, i1, start, m in _slabs(x.shape[0], g_lo, g_hi, accuracy, q_lo, q_hi):
+        if m <= 1:
+            out.append((i0, i1, start, []))
+            continue
+        e0, e1 = i0 + g_lo + start, i1 + g_lo + start
+        nodes = [ext.planes(e0 + j, e1 + j) for j in range(m)]
+        weights = lagrange_weights(nodes, -start, at_k=False)
+        out.append((i0, i1, start, [None if j == -start else w.astype(dtype, copy=False)
+                                    for j, w in enumerate(weights)]))  # fmt: skip
+    return out
+
+
+def apply_stencils(
+    f: np.ndarray,
+    stencils: list[_Slab],
+    ghosts: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+    dtype: Any = None,
+) -> np.ndarray:
+    """Σ_{j≠k} w_j (f_j − f_k) along axis 0 with :func:`field_stencils`' weights: the weights
+    sum to zero, and the differences keep float32 data's precision.
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 3.0]])
+    >>> apply_stencils(x**2, field_stencils(x, edge_order=2))
+    array([[0., 0.],
+           [2., 4.],
+           [6., 6.]])
+    """
+    out_dtype = np.dtype(dtype) if dtype is not None else np.result_type(f.dtype, np.float16)
+    lo, hi = ghosts
+    g_lo = 0 if lo is None else lo.shape[0]
+    ext = _Extended(f, lo, hi)
+    out = np.empty(f.shape, out_dtype)
+    tmp: np.ndarray | None = None
+    for i0, i1, start, weights in stencils:
+        o = out[i0:i1]
+        if not weights:
+            o[...] = np.nan
+            continue
+        k = -start
+        e0 = i0 + g_lo + start
+        centre = ext.planes(e0 + k, e0 + k + i1 - i0)
+        first = True
+        for j, w in enumerate(weights):
+            if w is None:
+                continue
+            if first:
+                t = o
             else:
-                num = np.ones(x0.shape)
-                den = np.ones(x0.shape)
-                for i in range(m):
-                    if i != j:
-                        den = den * (x[j] - x[i])
-                        if i != k:
-                            num = num * gaps[i]
-                w = num / den
-            out.append(np.asarray(w))
+                if tmp is None or tmp.shape[0] < o.shape[0]:
+                    tmp = np.empty(o.shape, out_dtype)
+                t = tmp[: o.shape[0]]
+            np.subtract(ext.planes(e0 + j, e0 + j + i1 - i0), centre, out=t)
+            np.multiply(t, w, out=t)
+            if not first:
+                np.add(o, t, out=o)
+            first = False
     return out
 
 
@@ -95,7 +226,7 @@ def field_derivative(
     edge_order : 1 or 2, the order of the one-sided stencils at a true edge (accuracy 2).
     nan_policy : "propagate", or "omit": the stencils of a point stay in its run of non-NaN
         values (of ``f`` and ``x``), as :mod:`daskgrad.core.stencil` says.
-    dtype : of the result (default ``f``'s float dtype); the weights are float64.
+    dtype : of the result (default ``f``'s float dtype), and of the weights.
 
     Returns
     -------
@@ -112,46 +243,31 @@ def field_derivative(
     [[1.0, 2.0], [2.0, 4.0], [4.0, 5.0]]
     """
     out_dtype = np.dtype(dtype) if dtype is not None else np.result_type(f.dtype, np.float16)
-    lo, hi = ghosts
-    parts_f = [p for p in (lo, f, hi) if p is not None]
-    parts_x = [p for p in (x_ghosts[0], x, x_ghosts[1]) if p is not None]
-    big = np.moveaxis(np.concatenate(parts_f, axis) if len(parts_f) > 1 else f, axis, 0)
-    coord = np.moveaxis(np.concatenate(parts_x, axis) if len(parts_x) > 1 else x, axis, 0)
-    g_lo = 0 if lo is None else lo.shape[axis]
-    g_hi = 0 if hi is None else hi.shape[axis]
-    n = f.shape[axis]
-    q_edge = edge_order if accuracy == 2 else accuracy
-    q_lo = q_edge if lo is None else accuracy
-    q_hi = q_edge if hi is None else accuracy
-    out = np.empty((n, *big.shape[1:]), out_dtype)
-    if n == 0:
-        return np.moveaxis(out, 0, axis)
+
+    def first(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else np.moveaxis(a, axis, 0)
+
+    fg = (first(ghosts[0]), first(ghosts[1]))
+    xg = (first(x_ghosts[0]), first(x_ghosts[1]))
+    f0, x0 = np.moveaxis(f, axis, 0), np.moveaxis(x, axis, 0)
     if nan_policy == "omit":
-        _omit(big, coord, out, g_lo, accuracy, q_lo, q_hi, lo is None, hi is None)
+        out = np.empty(f0.shape, out_dtype)
+        big = np.concatenate([p for p in (fg[0], f0, fg[1]) if p is not None])
+        coord = np.concatenate([p for p in (xg[0], x0, xg[1]) if p is not None])
+        q_edge = edge_order if accuracy == 2 else accuracy
+        q_lo = q_edge if fg[0] is None else accuracy
+        q_hi = q_edge if fg[1] is None else accuracy
+        g_lo = 0 if fg[0] is None else fg[0].shape[0]
+        if out.size:
+            _omit(big, coord, out, g_lo, accuracy, q_lo, q_hi, fg[0] is None, fg[1] is None)
         return np.moveaxis(out, 0, axis)
-    # planes sharing a window: the interior slab, then the planes near either end
-    windows = [window(i + g_lo, n - 1 - i + g_hi, accuracy, False, q_lo, q_hi) for i in range(n)]
-    i0 = 0
-    while i0 < n:
-        i1 = i0 + 1
-        while i1 < n and windows[i1] == windows[i0]:
-            i1 += 1
-        start, m = windows[i0]
-        e0, e1 = i0 + g_lo, i1 + g_lo
-        if m <= 1:
-            out[i0:i1] = np.nan
-        else:
-            nodes = [coord[e0 + start + j : e1 + start + j] for j in range(m)]
-            values = [big[e0 + start + j : e1 + start + j] for j in range(m)]
-            out[i0:i1] = _apply(nodes, values, -start)
-        i0 = i1
-    return np.moveaxis(out, 0, axis)
+    stencils = field_stencils(x0, xg, accuracy=accuracy, edge_order=edge_order, dtype=out_dtype)
+    return np.moveaxis(apply_stencils(f0, stencils, fg, out_dtype), 0, axis)
 
 
 def _apply(nodes: list[np.ndarray], values: list[np.ndarray], k: int) -> np.ndarray:
-    """Σ_j w_j (f_j − f_k) with the Lagrange weights of ``nodes`` at node ``k``: the weights sum
-    to zero, and differences keep float32 data's precision."""
-    weights = lagrange_weights(nodes, k)
+    """Σ_j w_j (f_j − f_k) with the Lagrange weights of ``nodes`` at node ``k``."""
+    weights = lagrange_weights(nodes, k, at_k=False)
     total: np.ndarray | None = None
     for j, w in enumerate(weights):
         if j == k:
@@ -337,6 +453,14 @@ class _Block:
             groups.setdefault(j, []).append(a)
         c, z = self.field, self.along
         axis = plan.axes[z].axis
+        stencils = None
+        if plan.nan_policy != "omit" and any(a == z for _, a, _ in self.requests):
+            # the weights of the field's columns, once for every input
+            xg = tuple(None if g is None else np.moveaxis(g, axis, 0) for g in ghosts[c][z])
+            stencils = field_stencils(
+                np.moveaxis(blocks[c], axis, 0), xg,  # type: ignore[arg-type]
+                accuracy=plan.accuracy, edge_order=plan.edge_order, dtype=dtype,
+            )  # fmt: skip
         for j, positions in groups.items():
             kernel = [a for a in positions if a != z]
             if kernel:
@@ -347,7 +471,11 @@ class _Block:
                     accuracy=plan.accuracy, nan_policy=plan.nan_policy,
                 )  # fmt: skip
                 d.update({(j, a, 1): gr for a, gr in zip(kernel, grads, strict=True)})
-            if z in positions:
+            if z in positions and stencils is not None:
+                fg = tuple(None if g is None else np.moveaxis(g, axis, 0) for g in ghosts[j][z])
+                along = apply_stencils(np.moveaxis(blocks[j], axis, 0), stencils, fg, dtype)  # type: ignore[arg-type]
+                d[(j, z, 1)] = np.moveaxis(along, 0, axis)
+            elif z in positions:
                 d[(j, z, 1)] = field_derivative(
                     blocks[j], blocks[c], axis, tuple(ghosts[j][z]), tuple(ghosts[c][z]),  # type: ignore[arg-type]
                     accuracy=plan.accuracy, edge_order=plan.edge_order,
