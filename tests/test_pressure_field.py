@@ -206,3 +206,44 @@ def test_pv_geospatial_with_a_pressure_field_matches_metpy(varying, dask):
     )
     inside = (slice(None), slice(None), slice(2, -2))
     close_to_scale(pv.values[inside], ref.metpy.dequantify().values[inside], 1e-4)
+
+
+def run_oracle(s, z, hole):
+    """nan_policy="omit" in one column with NaN at ``hole``: each run differentiated alone,
+    numpy.gradient's edge_order 1 at the array's true ends, second order at the hole."""
+    out = np.full(s.shape, np.nan)
+    for a, b in ((0, hole), (hole + 1, s.size)):
+        first = np.gradient(s[a:b], z[a:b], edge_order=1)
+        second = np.gradient(s[a:b], z[a:b], edge_order=2)
+        out[a:b] = first
+        if a > 0:
+            out[a] = second[0]
+        if b < s.size:
+            out[b - 1] = second[-1]
+    return out
+
+
+@pytest.mark.parametrize("chunks", [None, 2, (3, 4)], ids=lambda c: f"levels-{c}")
+def test_nan_omit_along_a_height_field(chunks):
+    rng = np.random.default_rng(8)
+    z = np.cumsum(rng.uniform(100, 900, SHAPE), axis=0)
+    s, w = rng.standard_normal(SHAPE), rng.standard_normal(SHAPE)
+    s[3, 2, 4] = np.nan  # a hole in one column: runs of 3 levels either side
+    ref = np.empty(SHAPE)
+    for j, k in np.ndindex(*SHAPE[1:]):
+        col = s[:, j, k]
+        ref[:, j, k] = (
+            run_oracle(col, z[:, j, k], 3)
+            if np.isnan(col).any()
+            else np.gradient(col, z[:, j, k], edge_order=1)
+        )
+    args = [s, w, z]
+    if chunks is not None:
+        args = [da.from_array(a, chunks=(chunks, 5, 6)) for a in args]
+    (adv,) = advection_arrays(
+        args[0], None, None, args[1], (2, 1), 0, vertical=args[2], nan_policy="omit"
+    )
+    adv = np.asarray(adv)
+    assert np.isnan(adv[3, 2, 4]) and np.isnan(adv).sum() == 1
+    ok = ~np.isnan(ref)
+    close_to_scale(adv[ok], -w[ok] * ref[ok], 1e-12)
