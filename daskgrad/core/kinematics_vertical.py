@@ -314,7 +314,7 @@ def advection_arrays(
     def run(arrays: list[Any]) -> tuple[Any, ...]:
         inputs = [*arrays] if vert.field is None else [*arrays, vert.field]
         requests: list[Request] = [(0, pos, 1) for pos in (*which, _Z)]
-        formula = partial(_advection, which=which, chain=vert.field is not None)
+        formula = partial(_advection, which=which)
         return vert.engine(horizontal_derivatives, len(arrays))(
             "advection",
             inputs,
@@ -537,7 +537,6 @@ def _advection(
     f: Factors | None,
     *,
     which: tuple[int, ...],
-    chain: bool,
 ) -> tuple[np.ndarray]:
     w = blocks[1]
     out = _per_coordinate(d, 0)
