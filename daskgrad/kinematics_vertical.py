@@ -55,15 +55,13 @@ def potential_vorticity_baroclinic(
         Potential temperature.
     pressure : array, Quantity, DataArray, str or None
         Arrays: a 1-D array along ``vertical_dim``, or an array broadcastable to theta
-        (pressure varying by column: then ∂/∂p is the chain rule (∂/∂k)/(∂p/∂k) along the
-        levels k, of the same order). A NumPy field equal in every column is used as its 1-D
-        coordinate (exactly as MetPy); a dask field is not inspected and takes the chain rule,
-        which on uneven levels differs from MetPy's stencil by up to the field's scale on
-        noisy θ (pass the 1-D coordinate instead). DataArrays: a DataArray (1-D along the
-        vertical dim, or a field), a 1-D array or Quantity along ``vertical_dim`` (MetPy's
-        ``ds.level.values * units.hPa``), a coordinate's name, or None for ``vertical_dim``'s
-        coordinate. Plain numbers are Pa (values ≤ 1100 without units warn: hPa?); pressure
-        must be positive and, as a Quantity, a pressure.
+        (pressure varying by column, NumPy or dask: then ∂/∂p at each point takes the
+        stencil of the levels with the weights of its own column's pressures, MetPy's
+        ``first_derivative(f, x=pressure)`` with ``edge_order=2``). DataArrays: a DataArray
+        (1-D along the vertical dim, or a field), a 1-D array or Quantity along
+        ``vertical_dim`` (MetPy's ``ds.level.values * units.hPa``), a coordinate's name, or
+        None for ``vertical_dim``'s coordinate. Plain numbers are Pa (values ≤ 1100 without
+        units warn: hPa?); pressure must be positive and, as a Quantity, a pressure.
     u, v : arrays, Quantities or DataArrays like ``theta``
         The wind's x and y components (eastward and northward with ``geospatial=True`` on a
         latitude/longitude grid; on a projected grid as ``winds`` says).

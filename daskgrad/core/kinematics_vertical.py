@@ -11,8 +11,9 @@ cy v), regrouped with −g folded into the per-row factors and computed slab by 
 The vertical coordinate (pressure, height) is either one 1-D array along ``vertical_dim`` (the
 derivative then uses its coordinates, any spacing, ascending or descending, as ``gradient``
 does) or a field broadcastable to the data that varies by column; then the derivative along
-the coordinate is the chain rule ``(∂s/∂k) / (∂c/∂k)`` of derivatives per level index ``k``,
-each of the same order of accuracy.
+the coordinate takes, at every point, the same stencil with the weights of that column's own
+coordinates (:func:`daskgrad.core.field_stencil.derive_along_field`; MetPy's
+``first_derivative`` with ``x=`` a field at accuracy 2).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 
 from ..errors import OptionError
 from .derivatives import Derivatives, Formula, Request, derive
+from .field_stencil import derive_along_field
 from .kinematics import GRAVITY as G
 from .kinematics import (
     OMEGA,
@@ -67,10 +69,16 @@ VECTORS: dict[str, tuple[tuple[int, int], bool]] = {
 class Vertical:
     """How the vertical derivative is taken: ``spacing`` for :func:`derive` (a 1-D coordinate
     or a float), and ``field`` the coordinate as a full-shape input when it varies by column
-    (the chain rule), else None."""
+    (per-point stencils, :func:`derive_along_field`), else None."""
 
     spacing: Any
     field: Any = None
+
+    def engine(
+        self, horizontal: Mapping[tuple[int, int], Any] | None, index: int
+    ) -> Callable[..., tuple[Any, ...]]:
+        """:func:`given_horizontal`, along the field (input ``index``) when there is one."""
+        return given_horizontal(horizontal, None if self.field is None else index)
 
 
 def potential_vorticity_arrays(
@@ -141,7 +149,8 @@ def potential_vorticity_arrays(
     # the latitude, read last: a line along the axis it varies on, else a field
     lines, statics = _statics([("latitude", latitude, None)], data[0])
     # a dask pressure is checked positive as it computes, in the formula's task: the field
-    # (chain rule) as the input it is; a 1-D coordinate read as a line too, after the latitude
+    # (per-point stencils) as the input it is; a 1-D coordinate read as a line too, after the
+    # latitude
     lazy = is_dask_collection(pressure)
     if lazy and vert.field is None:
         lines = [*lines, (axes[_Z], vert.spacing)]
@@ -151,10 +160,10 @@ def potential_vorticity_arrays(
         requests: list[Request] = [(0, _X, 1), (0, _Y, 1), (0, _Z, 1)]
         requests += [(1, _Y, 1), (1, _Z, 1), (2, _X, 1), (2, _Z, 1)]
         formula = partial(_pv, g=g, two_omega=2 * omega, chain=vert.field is not None, check_p=lazy)
-        return given_horizontal(horizontal_derivatives)(
+        return vert.engine(horizontal_derivatives, 3)(
             "potential_vorticity",
             [*inputs, *statics],
-            requests + _chain_request(vert, 3),
+            requests,
             formula,
             1,
             axes,
@@ -308,11 +317,11 @@ def advection_arrays(
     def run(arrays: list[Any]) -> tuple[Any, ...]:
         inputs = [*arrays] if vert.field is None else [*arrays, vert.field]
         requests: list[Request] = [(0, pos, 1) for pos in (*which, _Z)]
-        formula = partial(_advection, which=which, chain=vert.field is not None)
-        return given_horizontal(horizontal_derivatives)(
+        formula = partial(_advection, which=which)
+        return vert.engine(horizontal_derivatives, len(arrays))(
             "advection",
             inputs,
-            requests + _chain_request(vert, len(arrays)),
+            requests,
             formula,
             1,
             axes,
@@ -328,14 +337,15 @@ def advection_arrays(
 
 
 def given_horizontal(
-    horizontal: Mapping[tuple[int, int], Any] | None,
+    horizontal: Mapping[tuple[int, int], Any] | None, field: int | None = None
 ) -> Callable[..., tuple[Any, ...]]:
     """:func:`derive`, or with ``horizontal`` (the derivatives along x and y already taken,
     keyed ``(input, 0 or 1)``) a call of the same signature that takes only the vertical
     derivatives (one task per chunk along the vertical dim alone; none at all for a
     Q-vector, whose formula then runs pointwise) and hands the formula those with the given
     ones, without factors: what a grid of 2-D latitude/longitude gets, whose chain rule
-    :func:`derive` has no metric for.
+    :func:`derive` has no metric for. ``field``: the index of the input that is the vertical
+    coordinate as a field (then :func:`derive_along_field` takes the vertical derivatives).
 
     Examples
     --------
@@ -350,12 +360,13 @@ def given_horizontal(
     [-1.0, -3.0, -7.0]
     """
     if horizontal is None:
-        return derive
-    return partial(_derive_given, dict(horizontal))
+        return derive if field is None else partial(derive_along_field, field=field, along=_Z)
+    return partial(_derive_given, dict(horizontal), field)
 
 
 def _derive_given(
     horizontal: dict[tuple[int, int], Any],
+    field: int | None,
     name: str,
     inputs: Sequence[Any],
     requests: Sequence[Request],
@@ -389,7 +400,9 @@ def _derive_given(
         return formula(full, [*blocks[:n], *blocks[n + len(keys) :]], None)
 
     if vertical:
-        return derive(
+        along = partial(derive_along_field, field=field, along=0) if field is not None else None
+        vertical_engine = derive if along is None else along
+        return vertical_engine(
             name, [*inputs, *given], vertical, with_given, nout, (dims[_Z],),
             spacing=[spacing[_Z]], lines=lines, **stencil,
         )  # fmt: skip
@@ -454,10 +467,9 @@ def _stack(block: Callable[..., tuple[np.ndarray, ...]], *arrays: np.ndarray) ->
 # -- the formulas, on one chunk --------------------------------------------------------------
 
 
-def _per_coordinate(d: Derivatives, j: int, chain: bool, c: int) -> np.ndarray:
-    """∂input_j/∂z per unit of the vertical coordinate (the chain rule over input ``c``)."""
-    dz = d[(j, _Z, 1)]
-    return np.divide(dz, d[(c, _Z, 1)], out=dz) if chain else dz
+def _per_coordinate(d: Derivatives, j: int) -> np.ndarray:
+    """∂input_j/∂z per unit of the vertical coordinate (a field's: derive_along_field's)."""
+    return d[(j, _Z, 1)]
 
 
 def _scalar_gradient(d: Derivatives, j: int, pos: int, f: Factors | None) -> np.ndarray:
@@ -550,7 +562,6 @@ def _pv(
     vx, uy = d[(2, _X, 1)], d[(1, _Y, 1)]
     tx, ty = d[(0, _X, 1)], d[(0, _Y, 1)]
     tz, uz, vz = d[(0, _Z, 1)], d[(1, _Z, 1)], d[(2, _Z, 1)]
-    cz = d[(3, _Z, 1)] if chain else None
     dtype = vx.dtype
     shape = vx.shape
     gmx, gmy, gcx, gcy, gf = pv_row_factors(f, phi, g, two_omega, dtype)
@@ -561,9 +572,6 @@ def _pv(
     for at in _slabs(shape, dtype.itemsize, slab_bytes):
         vx_, uy_, tx_, ty_ = vx[at], uy[at], tx[at], ty[at]
         tp, up, vp = tz[at], uz[at], vz[at]
-        if cz is not None:  # the chain rule: per unit of the vertical coordinate
-            c = cz[at]
-            np.divide(tp, c, out=tp), np.divide(up, c, out=up), np.divide(vp, c, out=vp)
         mul(vx_, tp, out=vx_)  # (−g mx)(Vx Tp − Vp Tx)
         mul(tx_, vp, out=tx_)
         sub(vx_, tx_, out=vx_)
@@ -623,10 +631,9 @@ def _advection(
     f: Factors | None,
     *,
     which: tuple[int, ...],
-    chain: bool,
 ) -> tuple[np.ndarray]:
     w = blocks[1]
-    out = _per_coordinate(d, 0, chain, 2 + len(which))
+    out = _per_coordinate(d, 0)
     np.multiply(out, w, out=out)
     for k, pos in enumerate(which):
         grad = _scalar_gradient(d, 0, pos, f)
@@ -681,7 +688,7 @@ def vertical_coordinate(
 ) -> Vertical:
     """``coord`` as the vertical spacing of ``like`` along ``axis``: a 1-D array along it as
     it is; an array broadcastable to ``like`` that varies along the axis only as its 1-D
-    coordinate (NumPy); any other as a field for the chain rule, in ``like``'s float dtype.
+    coordinate (NumPy); any other as a field (per-point stencils), in ``like``'s float dtype.
     ``own``: ``coord`` is an argument of its own, option ``name`` (PV's ``pressure``), whose
     1-D coordinate is checked here and named so; else it is one of the spacings (advection's
     ``spacing[2]``, a DataArray's coordinate), checked by the plan in those words."""
@@ -732,7 +739,7 @@ def _same_in_every_column(coord: Any, shape: tuple[int, ...], axis: int) -> Any:
     """The 1-D column of a NumPy ``coord`` (broadcastable, of ``shape``) when every column
     along ``axis`` is that one exactly (a field like ``p[:, None, None] * ones``), else None:
     then the coordinate-spaced derivative applies, as with the 1-D coordinate. Dask fields are
-    not inspected (that would compute them): they take the chain rule."""
+    not inspected (that would compute them): they take the per-point stencils."""
     if is_dask_collection(coord):
         return None
     field = np.asarray(coord).reshape(shape)
@@ -823,10 +830,6 @@ def _field(value: Any, like: Any, axis: int | None, name: str) -> Any:
         # chunk, so that the engine reads it in the same task as the data's (a 2-D latitude)
         return broadcast_latitude(small, like, dtype)
     return np.broadcast_to(value, like.shape)
-
-
-def _chain_request(vert: Vertical, index: int) -> list[Request]:
-    return [] if vert.field is None else [(index, _Z, 1)]
 
 
 def _masked_or(
