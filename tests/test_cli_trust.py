@@ -6,7 +6,6 @@ process is what is tested."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,8 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import cli, popen_tied, start_cluster, stop_cluster
-from .test_cli import LEAN, leftovers, small_dataset
+from .conftest import cli
+from .test_cli import (
+    LEAN,
+    leftovers,
+    small_dataset,
+    start_daskgrad,
+    wait_for_chunks,
+)
 
 xr = pytest.importorskip("xarray")
 pytest.importorskip("distributed")
@@ -82,136 +87,54 @@ def test_overwrite_never_deletes_what_is_not_a_zarr_store(tmp_path):
     assert snapshot(tmp_path) == before
 
 
-class Interrupted:
-    """One ``daskgrad run`` of the medium input, a process of its own, and what happened to it
-    once ``act`` was done to it (when its temporary store held 4 chunks)."""
-
-    def __init__(self, where: Path, medium: Path, extra: list, act, new_session=False):
-        where.mkdir()
-        self.where, self.out, self.act = where, where / "out.zarr", act
-        self.log = {n: open(where / n, "w+") for n in ("stdout", "stderr")}  # noqa: SIM115
-        cmd = [sys.executable, "-m", "daskgrad", "run", medium, self.out, "--dim", "x", *extra]
-        self.proc = popen_tied(
-            cmd, stdout=self.log["stdout"], stderr=self.log["stderr"], text=True,
-            start_new_session=new_session,
-        )  # fmt: skip
-        self.acted_at: float | None = None  # when act was done
-        self.ended_at: float | None = None
-        self.problem: str | None = None  # it ended before its moment, or never got going
-
-    def output(self, name: str) -> str:
-        self.log[name].seek(0)
-        return self.log[name].read()
-
-    @property
-    def stderr(self) -> str:
-        return self.output("stderr")
+def test_sigterm_cleans_up_and_exits_143(medium_zarr, tmp_path):
+    out = tmp_path / "out.zarr"
+    proc = start_daskgrad("run", medium_zarr, out, "--dim", "x", "--dim", "y", *LEAN)
+    wait_for_chunks(out, proc, 4)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert stderr.strip() == "daskgrad: terminated; no output written"
+    time.sleep(1)  # a straggling write would recreate the temporary
+    assert not out.exists() and leftovers(out) == []
 
 
-def chunks_written(out: Path) -> int:
-    tmps = [out.parent / name for name in leftovers(out)]
-    return sum(1 for p in tmps[0].rglob("c/*/*/*") if p.is_file()) if tmps else 0
-
-
-@pytest.fixture(scope="module")
-def interrupted(medium_zarr, tmp_path_factory):
-    """The runs of the tests below that are interrupted mid-run, all at once (each mostly
-    waits: for its processes to start, for a signal's effect, for a lost scheduler's timeout),
-    each signalled or deprived of its scheduler once its temporary store holds 4 chunks, as
-    ``wait_for_chunks`` would: {name: Interrupted}. Their processes are tied to pytest."""
-    root = tmp_path_factory.mktemp("interrupted")
-    where = root / "cluster"
-    where.mkdir()
-    sf, procs, log = start_cluster(where, 1)  # the scheduler that "lost" kills
-    runs: dict[str, Interrupted] = {}
-    try:
-        runs["sigterm"] = Interrupted(
-            root / "sigterm", medium_zarr, ["--dim", "y", *LEAN],
-            lambda r: r.proc.send_signal(signal.SIGTERM),
-        )  # fmt: skip
-        runs["sigkill"] = Interrupted(root / "sigkill", medium_zarr, LEAN, lambda r: r.proc.kill())
-        runs["ctrl-c"] = Interrupted(  # a terminal's Ctrl-C: the whole process group
-            root / "ctrl-c", medium_zarr, LEAN, lambda r: os.killpg(r.proc.pid, signal.SIGINT),
-            new_session=True,
-        )  # fmt: skip
-        runs["lost"] = Interrupted(  # --connect-timeout: also its wait to reconnect
-            root / "lost", medium_zarr,
-            ["--scheduler-file", sf, "--no-progress", "--connect-timeout", "5"],
-            lambda r: procs[0].kill(),
-        )  # fmt: skip
-        deadline = {"sigkill": 60, "lost": 90}
-        started = time.monotonic()
-        pending = dict(runs)
-        while pending and time.monotonic() < started + 400:
-            for name, r in list(pending.items()):
-                if r.acted_at is None:
-                    if r.proc.poll() is not None:
-                        r.problem = f"{name}: ended before its moment: {r.stderr}"
-                    elif chunks_written(r.out) >= 4:
-                        r.act(r)
-                        r.acted_at = time.monotonic()
-                    elif time.monotonic() > started + 120:
-                        r.problem = f"{name}: the run never got going"
-                    if r.problem is None:
-                        continue
-                elif r.proc.poll() is None:
-                    if time.monotonic() < r.acted_at + deadline.get(name, 60):
-                        continue
-                    r.problem = f"{name}: did not end {deadline.get(name, 60)} s after its signal"
-                r.ended_at = time.monotonic()
-                del pending[name]
-            time.sleep(0.05)
-        for r in pending.values():
-            r.problem = r.problem or "did not end"
-        time.sleep(2)  # a straggling write would recreate the temporary; the SIGKILLed run's
-        # worker processes notice their parent is gone
-        yield runs
-    finally:
-        for r in runs.values():
-            if r.proc.poll() is None:
-                r.proc.kill()
-            r.proc.wait()
-            for f in r.log.values():
-                f.close()
-        stop_cluster(procs, log)
-        # the SIGKILLed run had no chance to remove its embedded cluster's scratch directory
-        # (a later embedded cluster removes a dead run's; none may come in this session)
-        if "sigkill" in runs:
-            pid = runs["sigkill"].proc.pid
-            for scratch in Path(tempfile.gettempdir()).glob(f"daskgrad-scratch-{pid}@*"):
-                shutil.rmtree(scratch, ignore_errors=True)
-
-
-def test_sigterm_cleans_up_and_exits_143(interrupted):
-    r = interrupted["sigterm"]
-    assert r.problem is None, r.problem
-    assert r.proc.returncode == 143, r.stderr
-    assert r.stderr.strip() == "daskgrad: terminated; no output written"
-    assert not r.out.exists() and leftovers(r.out) == []
-
-
-def test_sigkill_debris_is_removed_by_the_next_run(interrupted, shared):
-    r = interrupted["sigkill"]
-    assert r.problem is None, r.problem
-    out, pid = r.out, r.proc.pid
+def test_sigkill_debris_is_removed_by_the_next_run(medium_zarr, tmp_path, shared):
+    out = tmp_path / "out.zarr"
+    proc = start_daskgrad("run", medium_zarr, out, "--dim", "x", *LEAN)
+    wait_for_chunks(out, proc, 4)
+    proc.kill()
+    proc.communicate(timeout=60)
+    time.sleep(2)  # its worker processes notice their parent is gone
     debris = leftovers(out)
-    assert len(debris) == 1 and f"-{pid}-" in debris[0]
+    assert len(debris) == 1 and f"-{proc.pid}-" in debris[0]
     # the next run to the same OUTPUT: a small input will do (the debris is OUTPUT's sibling)
-    write_small(r.where / "small.zarr")
-    run = cli("run", r.where / "small.zarr", out, "--dim", "x", *shared)
-    assert run.returncode == 0, run.stderr
-    assert f"removed {debris[0]}, left by a dead run (pid {pid})" in run.stdout
+    write_small(tmp_path / "small.zarr")
+    r = cli("run", tmp_path / "small.zarr", out, "--dim", "x", *shared)
+    assert r.returncode == 0, r.stderr
+    assert f"removed {debris[0]}, left by a dead run (pid {proc.pid})" in r.stdout
     assert leftovers(out) == []
 
 
-def test_ctrl_c_in_a_terminal_is_one_line_and_prompt(interrupted):
+def test_ctrl_c_in_a_terminal_is_one_line_and_prompt(medium_zarr, tmp_path):
     """A terminal's Ctrl-C signals the whole process group, the workers included."""
-    r = interrupted["ctrl-c"]
-    assert r.problem is None, r.problem
-    assert r.ended_at - r.acted_at < 15
-    assert r.proc.returncode == 130
-    assert r.stderr.strip() == "daskgrad: interrupted; no output written", r.stderr
-    assert not r.out.exists() and leftovers(r.out) == []
+    out = tmp_path / "out.zarr"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daskgrad", "run", medium_zarr, out, "--dim", "x", *LEAN],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    wait_for_chunks(out, proc, 4)
+    os.killpg(proc.pid, signal.SIGINT)
+    start = time.monotonic()
+    _, stderr = proc.communicate(timeout=60)
+    assert time.monotonic() - start < 15
+    assert proc.returncode == 130
+    assert stderr.strip() == "daskgrad: interrupted; no output written", stderr
+    time.sleep(1)
+    assert not out.exists() and leftovers(out) == []
 
 
 INTERRUPT_AFTER_SWAP = """
@@ -429,12 +352,22 @@ def test_demo_does_not_replace_a_users_store(tmp_path):
     assert snapshot(tmp_path) == before
 
 
-def test_a_scheduler_lost_mid_run_is_one_line_and_leaves_nothing(interrupted):
-    r = interrupted["lost"]
-    assert r.problem is None, r.problem
-    assert r.proc.returncode == 1
-    assert "lost the dask scheduler" in one_error_line(r.stderr)
-    assert not r.out.exists() and leftovers(r.out) == []
+def test_a_scheduler_lost_mid_run_is_one_line_and_leaves_nothing(medium_zarr, tmp_path):
+    from .test_cli import start_cluster, stop_cluster
+
+    sf, procs, log = start_cluster(tmp_path, 1)
+    try:
+        out = tmp_path / "out.zarr"
+        args = ["run", medium_zarr, out, "--dim", "x", "--scheduler-file", sf, "--no-progress"]
+        proc = start_daskgrad(*args, "--connect-timeout", "5")  # also its wait to reconnect
+        wait_for_chunks(out, proc, 4)
+        procs[0].kill()  # the scheduler
+        _, stderr = proc.communicate(timeout=90)
+        assert proc.returncode == 1
+        assert "lost the dask scheduler" in one_error_line(stderr)
+        assert not out.exists() and leftovers(out) == []
+    finally:
+        stop_cluster(procs, log)
 
 
 def test_demo_refuses_a_meaningless_size_and_a_store_as_its_folder(tmp_path):
