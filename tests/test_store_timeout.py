@@ -257,7 +257,7 @@ def test_to_zarr_is_bounded_by_store_timeout(frozen_runs):
     assert r.after == r.before
 
 
-def test_store_timeout_reaches_the_backend():
+def test_store_timeout_reaches_the_backend(tmp_path):
     """The bound reaches s3fs (its config) for a plain and for a chained URL, and a user's
     own config_kwargs win; an s3fs request with its 5 retries fits in the bound."""
     import s3fs
@@ -272,7 +272,10 @@ def test_store_timeout_reaches_the_backend():
     assert config["connect_timeout"] <= each
     assert attempts * each + sum(0.1 * 1.7**i for i in range(attempts)) <= 60
     assert config["retries"] == {"total_max_attempts": 1}
-    chained = locate("simplecache::s3://b/x.zarr", {"s3": {"anon": True}}, timeout=60)
+    cache = {"cache_storage": str(tmp_path)}  # not a temporary directory left behind
+    chained = locate(
+        "simplecache::s3://b/x.zarr", {"s3": {"anon": True}, "simplecache": cache}, timeout=60
+    )
     assert chained.fs.fs._prepare_config_kwargs()["read_timeout"] == config["read_timeout"]
     own = locate("s3://b/y.zarr", {"config_kwargs": {"read_timeout": 99}}, timeout=60)
     assert own.fs._prepare_config_kwargs()["read_timeout"] == 99
@@ -315,7 +318,10 @@ def test_chained_simplecache_input_says_one_line(s3, tmp_path, dask_cluster):
     from .conftest import cli
 
     s3_opts = json.dumps(s3.options())
-    common = [f"--input-storage-option=s3={s3_opts}"]
+    # the chain's cache under tmp_path (by default a temporary directory of each process that
+    # reads, which the session cluster's killed workers would leave behind)
+    cache = json.dumps({"cache_storage": str(tmp_path / "cache")})
+    common = [f"--input-storage-option=s3={s3_opts}", f"--input-storage-option=simplecache={cache}"]
     r = cli(
         "run", f"simplecache::s3://{BUCKET}/missing.zarr", tmp_path / "a.zarr", "--dim", "x",
         *common, *LEAN,
