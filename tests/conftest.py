@@ -115,9 +115,9 @@ def pytest_configure(config):
 
     The session's temporary directory is one of its own, in the machine's (TMPDIR for the
     processes the tests start, ``tempfile`` in this one): what a run leaves there (a cache an
-    fsspec chain made and nobody removed, a temporary store a test forgot) fails the session at
-    its end (``pytest_sessionfinish``), whatever else runs on the machine meanwhile; the
-    directory is then removed. pytest's own ``tmp_path`` directories stay where pytest keeps them
+    fsspec chain made and nobody removed, a temporary store a test forgot) is listed at the
+    session's end (``pytest_sessionfinish``), whatever else runs on the machine meanwhile, and
+    the directory is removed, so no run leaves anything in the machine's. pytest's own ``tmp_path`` directories stay where pytest keeps them
     (its last 3 sessions, for a look after a failure)."""
     if hasattr(config, "workerinput") and sys.platform.startswith("linux"):
         import ctypes
@@ -137,8 +137,8 @@ _PRIVATE_TMP = pytest.StashKey[tuple]()
 
 @pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down
 def pytest_sessionfinish(session, exitstatus):
-    """Fail the session if it left anything in its temporary directory (see
-    ``pytest_configure``); remove that directory."""
+    """List what the session left in its temporary directory (see ``pytest_configure``);
+    remove that directory."""
     saved = session.config.stash.get(_PRIVATE_TMP, None)
     if saved is None:
         return
