@@ -337,6 +337,7 @@ class _Writer(str):
 def _writer_of(output: Location) -> _Writer | None:
     """'a run on HOST (pid PID)' for the marker of a run writing ``output``, if there is one."""
     name, parent = output.path.rpartition("/")[2], output.path.rpartition("/")[0]
+    output.fs.invalidate_cache()
     try:
         entries = output.fs.ls(parent, detail=False) if parent else []
     except FileNotFoundError:
@@ -360,6 +361,7 @@ def remove_stale_remote(output: Location, say: Callable[[str], None]) -> None:
     fs, host = output.fs, socket.gethostname()
     name = output.path.rpartition("/")[2]
     parent = output.path.rpartition("/")[0]
+    fs.invalidate_cache()  # a listing cached by this process may predate a dead run's objects
     try:
         entries = fs.ls(parent, detail=False) if parent else []
     except FileNotFoundError:
