@@ -355,6 +355,7 @@ class _Writer(str):
 def _writer_of(output: Location) -> _Writer | None:
     """'a run on HOST (pid PID)' for the marker of a run writing ``output``, if there is one."""
     name, parent = output.path.rpartition("/")[2], output.path.rpartition("/")[0]
+    output.fs.invalidate_cache()
     try:
         entries = output.fs.ls(parent, detail=False) if parent else []
     except FileNotFoundError:
@@ -372,15 +373,19 @@ def _writer_of(output: Location) -> _Writer | None:
 
 def remove_stale_remote(output: Location, say: Callable[[str], None]) -> None:
     """Remove what dead runs to ``output`` on this host left: their temporary prefixes and
-    markers, and the chunks of a new store they never committed (no metadata at its root)."""
+    markers, and the chunks of a new store they never committed (no metadata at its root).
+    A dead ``--overwrite`` run's replacement that had begun is finished first (see
+    ``_finish_replacement``): its temporary may be the only complete store."""
     fs, host = output.fs, socket.gethostname()
     name = output.path.rpartition("/")[2]
     parent = output.path.rpartition("/")[0]
+    fs.invalidate_cache()  # a listing cached by this process may predate a dead run's objects
     try:
         entries = fs.ls(parent, detail=False) if parent else []
     except FileNotFoundError:
         return
     prefix = f".{name}"
+    dead = []
     for entry in sorted(entries):
         base = entry.rstrip("/").rpartition("/")[2]
         m = TEMP_NAME.fullmatch(base[len(prefix) :]) if base.startswith(prefix) else None
@@ -389,19 +394,82 @@ def remove_stale_remote(output: Location, say: Callable[[str], None]) -> None:
             m = TEMP_NAME.fullmatch(base[len(prefix) :].removesuffix(".writing") + ".tmp")
         if m is None or m["host"] != host or pid_alive(int(m["pid"])):
             continue
+        dead.append((entry, base, kind, m["pid"]))
+    done = _finish_replacement(output, [(e, p) for e, _, k, p in dead if k == "writing"], say)
+    for entry, base, kind, pid in dead:
+        if entry.rstrip("/").removesuffix(".tmp").removesuffix(".writing") in done:
+            continue
         if kind == "writing":
-            info = json.loads(fs.cat(entry) or b"{}")
-            if (
-                not info.get("replace")
-                and fs.exists(output.path)
-                and not output.has_zarr_metadata()
-            ):
+            fs.invalidate_cache()
+            # what a dead writer left at OUTPUT without root metadata is its own debris: a new
+            # store's chunks, or what was copied of a replacement whose temporary is not whole
+            if fs.exists(output.path) and not output.has_zarr_metadata():
                 fs.rm(output.path, recursive=True)
                 say(
-                    f"removed the uncommitted chunks under {output}, left by a dead run "
-                    f"(pid {m['pid']})"
+                    f"removed the uncommitted chunks under {output}, left by a dead run (pid {pid})"
                 )
             fs.rm(entry)
         else:
             fs.rm(entry, recursive=True)
-            say(f"removed {base}, left by a dead run (pid {m['pid']})")
+            say(f"removed {base}, left by a dead run (pid {pid})")
+
+
+def _finish_replacement(
+    output: Location, markers: Sequence[tuple[str, str]], say: Callable[[str], None]
+) -> set[str]:
+    """Finish the ``--overwrite`` of a dead run whose commit had begun, as a redo log would.
+
+    Its commit writes the temporary's metadata after every chunk (the temporary is then whole:
+    its root metadata is the commit record), then deletes OUTPUT's root metadata first. So a
+    dead writer's marker (``markers``: (path, pid)), a temporary with root metadata and an
+    OUTPUT without it mean: the old store is gone, the temporary is the only complete store.
+    OUTPUT's objects (the old store's or a partial copy's) are deleted, the temporary copied in
+    (its metadata last, the root's at the end), then the temporary and the marker removed.
+    Each step may be redone: a run that fails here leaves the temporary and the marker for the
+    next. Returns the paths (without ``.tmp``/``.writing``) of the replacements finished.
+    """
+    fs, out = output.fs, output.path
+    fs.invalidate_cache()
+    if not markers or output.has_zarr_metadata():
+        return set()
+    for marker, pid in markers:
+        stem = marker.rstrip("/").removesuffix(".writing")
+        tmp = f"{stem}.tmp"
+        try:
+            replacing = json.loads(fs.cat(marker) or b"{}").get("replace")
+        except (FileNotFoundError, ValueError):
+            continue
+        if not replacing or not output.has_zarr_metadata(tmp):
+            continue
+        shown = f"{output.protocol}://{tmp}"
+        try:
+            if old := _find(fs, out):
+                fs.rm(old)
+            found = _find(fs, tmp)
+            if chunks := [p for p in found if not is_metadata(p)]:
+                fs.copy(chunks, [out + p[len(tmp) :] for p in chunks])
+            keys = metadata_order([p[len(tmp) + 1 :] for p in found if is_metadata(p)])
+            for key in keys:  # one by one, the root's last: OUTPUT opens only when whole
+                fs.copy(f"{tmp}/{key}", f"{out}/{key}")
+            fs.rm(tmp, recursive=True)
+            fs.rm(marker)
+        except Exception as e:
+            raise UsageError(
+                f"output {output}: finishing the replacement by a dead run (pid {pid}) failed "
+                f"({_line(e)}); its new store is complete at {shown}: rerun to finish it"
+            ) from e
+        say(
+            f"finished the replacement of {output} that a dead run (pid {pid}) began: its "
+            f"complete new store is in place (copied from {shown}, now removed)"
+        )
+        return {stem}
+    return set()
+
+
+def _find(fs: Any, prefix: str) -> list[str]:
+    """Every object under ``prefix``, listed afresh."""
+    fs.invalidate_cache()
+    try:
+        return sorted(fs.find(prefix))
+    except FileNotFoundError:
+        return []
