@@ -117,8 +117,9 @@ def pytest_configure(config):
     processes the tests start, ``tempfile`` in this one): what a run leaves there (a cache an
     fsspec chain made and nobody removed, a temporary store a test forgot) is listed at the
     session's end (``pytest_sessionfinish``), whatever else runs on the machine meanwhile, and
-    the directory is removed, so no run leaves anything in the machine's. pytest's own ``tmp_path`` directories stay where pytest keeps them
-    (its last 3 sessions, for a look after a failure)."""
+    the directory is removed, so no run leaves anything in the machine's. pytest's own
+    ``tmp_path`` directories stay where pytest keeps them (its last 3 sessions, for a look
+    after a failure)."""
     if hasattr(config, "workerinput") and sys.platform.startswith("linux"):
         import ctypes
         import signal
