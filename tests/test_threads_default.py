@@ -113,11 +113,18 @@ def test_a_run_above_the_former_threshold_computes_on_threads(larger_zarr):
         np.testing.assert_allclose(got[f"dt_d{dim}"].values, want, rtol=1e-5, atol=1e-5)
 
 
-def test_sigterm_on_threads_above_the_former_threshold_leaves_output_intact(larger_zarr):
-    """SIGTERM while the 264 MiB run writes on its threads: exit 143, one line, the old
-    OUTPUT untouched, no temporary, no process left."""
+@pytest.mark.parametrize(
+    "sig, code, word",
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
+    ids=["sigterm", "ctrl-c"],
+)
+def test_a_signal_on_threads_above_the_former_threshold_leaves_output_intact(
+    larger_zarr, sig, code, word
+):
+    """SIGTERM or Ctrl-C while the 264 MiB run writes on its threads: exit 143 or 130, one
+    line, the old OUTPUT untouched, no temporary, no process left."""
     root, _ = larger_zarr
-    old = root / "old.zarr"
+    old = root / f"old-{word}.zarr"
     small_dataset(seed=3).to_zarr(old)
     before = snapshot(old)
     run = Watched(
@@ -138,7 +145,7 @@ def test_sigterm_on_threads_above_the_former_threshold_leaves_output_intact(larg
                 except OSError:
                     written = 0
             if not sent and written >= 2:
-                run.proc.send_signal(signal.SIGTERM)
+                run.proc.send_signal(sig)
                 sent = True
             time.sleep(0.01)
         stdout, stderr = run.proc.communicate(timeout=60)
@@ -149,8 +156,8 @@ def test_sigterm_on_threads_above_the_former_threshold_leaves_output_intact(larg
     assert sent, f"the run ended before any chunk was seen written: {stdout}"
     assert ON_THREADS in stdout, stdout
     assert run.children == {}, run.children
-    assert run.proc.returncode == 143, stderr
-    assert stderr.strip().splitlines() == ["daskgrad: terminated; no output written"], stderr
+    assert run.proc.returncode == code, stderr
+    assert stderr.strip().splitlines() == [f"daskgrad: {word}; no output written"], stderr
     time.sleep(0.5)  # a straggling write would recreate the temporary
     assert leftovers(old) == []
     assert snapshot(old) == before
