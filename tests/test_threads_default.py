@@ -42,7 +42,7 @@ def test_the_trials_run_computes_on_threads():
 def test_data_larger_than_memory_still_streams_on_threads():
     """The rule counts tasks, not data: a 4 MiB chunk fits 1 GiB of memory on 2 threads
     whatever the number of chunks (the run streams: README "Clusters"); the same run on 16
-    threads (16 tasks of 40 MiB, 4 times, and the baseline, above 75% of 1 GiB) needs a
+    threads (16 tasks of 40 MiB, 5 times, and the baseline, above 75% of 1 GiB) needs a
     cluster's limits."""
     from daskgrad.cluster.inprocess import THREADS_FACTOR, threads_suffice, threads_working_set
     from daskgrad.cluster.memory import WORKER_BASELINE
@@ -50,10 +50,10 @@ def test_data_larger_than_memory_still_streams_on_threads():
     chunk, counts = 4 * MiB, {"inputs": 2, "outputs": 1}
     # an independent count: 2 read, 2 converted, 2 x 2 derivatives, 1 result, 1 encoded
     per_task = chunk * (2 + 2 + 4 + 1 + 1)
-    assert THREADS_FACTOR == 4
-    assert threads_working_set(chunk, 2, counts, 2) == WORKER_BASELINE + 4 * 2 * per_task
+    assert THREADS_FACTOR == 5
+    assert threads_working_set(chunk, 2, counts, 2) == WORKER_BASELINE + 5 * 2 * per_task
     assert threads_suffice(chunk, 2, counts, memory=GiB, threads=2)
-    assert WORKER_BASELINE + 4 * 16 * per_task > 0.75 * GiB
+    assert WORKER_BASELINE + 5 * 16 * per_task > 0.75 * GiB
     assert not threads_suffice(chunk, 2, counts, memory=GiB, threads=16)
 
 
@@ -64,8 +64,8 @@ def test_a_working_set_above_the_share_starts_a_cluster():
     from daskgrad.cluster.memory import WORKER_BASELINE
 
     chunk = 64 * MiB
-    # 4 times 2 tasks of: read, converted, 2 derivatives, 2 encoded
-    held = WORKER_BASELINE + 4 * 2 * chunk * (1 + 1 + 2 + 2)
+    # 5 times 2 tasks of: read, converted, 2 derivatives, 2 encoded
+    held = WORKER_BASELINE + 5 * 2 * chunk * (1 + 1 + 2 + 2)
     fits = int(held / 0.75) + 1
     assert threads_suffice(chunk, 2, memory=fits, threads=2)
     assert not threads_suffice(chunk, 2, memory=fits - 2 * MiB, threads=2)

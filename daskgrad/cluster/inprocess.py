@@ -16,11 +16,13 @@ from .memory import MARGIN, MEMORY_FRACTIONS, WORKER_BASELINE, machine_memory, t
 __all__ = ["THREADS_FACTOR", "threads_suffice", "threads_working_set"]
 
 #: A run on threads holds up to this many times what the memory rule counts of its running
-#: tasks, above the baseline: sampled peaks of the command's RSS were 2.6-3.3 times the count
+#: tasks, above the baseline, with room to spare: sampled peaks of the command's RSS were 2.6-3.8
+#: times the count
 #: (u, v to gradients, vorticity and divergence, 4 MiB chunks, 760 MiB to 4 GiB read and
-#: written: 400-456 MiB, the same at 2 and 4 GiB; a time derivative with ghost planes, 1 GiB:
-#: 339 MiB), for chunks in flight between zarr's reads, the kernels and the encoded writes.
-THREADS_FACTOR = 4
+#: written: 400-456 MiB from zarr, the same at 2 and 4 GiB, 480-496 MiB from netCDF; a time
+#: derivative with ghost planes, 1 GiB: 339 MiB), for chunks in flight between the reads, the
+#: kernels and the encoded writes.
+THREADS_FACTOR = 5
 
 
 def threads_working_set(chunk: int, k: int, counts: dict[str, Any] | None, threads: int) -> float:
@@ -32,8 +34,8 @@ def threads_working_set(chunk: int, k: int, counts: dict[str, Any] | None, threa
     Examples
     --------
     >>> from daskgrad.cluster.memory import WORKER_BASELINE
-    >>> (threads_working_set(2**20, 2, None, 2) - WORKER_BASELINE) / 2**20  # 4 x 2 x 6 MiB
-    48.0
+    >>> (threads_working_set(2**20, 2, None, 2) - WORKER_BASELINE) / 2**20  # 5 x 2 x 6 MiB
+    60.0
     """
     per_task = task_bytes(chunk, k, **(counts or {}))
     return WORKER_BASELINE + THREADS_FACTOR * max(threads, 1) * per_task
