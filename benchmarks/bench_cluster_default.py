@@ -12,6 +12,16 @@ restarts are sampled from outside (every 50 ms).
 
     python benchmarks/bench_cluster_default.py                   # a few minutes on 2 cores
     python benchmarks/bench_cluster_default.py --repeat 3 --shapes small,ooc
+
+``--sizes`` instead races the default (no cluster option: threads or a cluster as the rule in
+``daskgrad.cluster.inprocess`` decides) against the run forced on its own threads and forced on
+the default local cluster (``--workers 1 --threads-per-worker 2`` on 2 cores), on the new-user
+trial's shape (u, v of 721 x 1440 float32 per time step, geospatial gradients, vorticity and
+divergence: 7.9 MiB read and 23.8 MiB written per step), time steps chosen so that the run
+reads and writes about each size; with the peak RSS of the command's process and of its
+workers, sampled every 50 ms:
+
+    python benchmarks/bench_cluster_default.py --sizes 64MiB,256MiB,760MiB,2GiB,4GiB --repeat 3
 """
 
 from __future__ import annotations
@@ -44,19 +54,21 @@ CONTENDERS = {
     "1 process x 2 threads": ["--workers", "1", "--threads-per-worker", "2"],
     "no cluster (threads)": [],
 }
-# the run's own threads at any size below the larger-than-memory shape: the no-cluster
-# threshold (daskgrad.cluster.inprocess.SMALL_BYTES) raised in the run's process
+# the run's own threads whatever the rule says (benchmarks only): threads_suffice made to
+# say yes in the run's process
 THREADS = """
 import sys
 import daskgrad.cluster.inprocess as inprocess
-inprocess.SMALL_BYTES = 2**40
+inprocess.threads_suffice = lambda *args, **kwargs: True
 from daskgrad.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def write_input(path: Path, shape: tuple[int, int, int], fmt: str) -> int:
-    """An ERA5-like store of t, u, v (float32, one chunk per time step); its bytes."""
+def write_input(
+    path: Path, shape: tuple[int, int, int], fmt: str, names: tuple[str, ...] = ("t", "u", "v")
+) -> int:
+    """An ERA5-like store of ``names`` (float32, one chunk per time step); its bytes."""
     import xarray as xr
 
     nt, ny, nx = shape
@@ -65,7 +77,7 @@ def write_input(path: Path, shape: tuple[int, int, int], fmt: str) -> int:
     rng = np.random.default_rng(0)
     base = np.cos(np.deg2rad(lat))[:, None] * np.sin(np.deg2rad(lon))[None, :]
     data = {}
-    for i, name in enumerate(("t", "u", "v")):
+    for i, name in enumerate(names):
         field = np.empty(shape, "f4")
         for k in range(nt):  # smooth fields plus noise: compressible, like reanalysis
             field[k] = 10 * (i + 1) * base * np.cos(k / 7 + i) + rng.standard_normal((ny, nx))
@@ -134,13 +146,128 @@ def run_once(cmd: list[str], out: Path, limit: int | None, workers: int) -> dict
     }
 
 
+class Peaks:
+    """Peak RSS of a process (``main``) and of its worker processes (``worker``: the largest),
+    sampled every 50 ms in a thread until ``stop``."""
+
+    def __init__(self, pid: int) -> None:
+        self.ps = psutil.Process(pid)
+        self.main = 0
+        self.workers: dict[int, int] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        while not self.done.is_set():
+            try:
+                self.main = max(self.main, self.ps.memory_info().rss)
+                for child in self.ps.children(recursive=True):
+                    try:
+                        if "spawn_main" in " ".join(child.cmdline()):
+                            rss = child.memory_info().rss
+                            self.workers[child.pid] = max(self.workers.get(child.pid, 0), rss)
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+
+    def stop(self) -> tuple[int, int]:
+        self.done.set()
+        self.thread.join()
+        return self.main, max(self.workers.values(), default=0)
+
+
+def sweep(args: argparse.Namespace) -> None:
+    """The ``--sizes`` race: default, forced threads and forced cluster on the trial's shape."""
+    from dask.utils import format_bytes, parse_bytes
+
+    per_step = 721 * 1440 * 4 * (2 + 6)  # u, v read; 4 gradients, vorticity, divergence written
+    formats = {"zarr-zstd": args.sizes.split(",")}
+    if args.netcdf:
+        formats["netcdf"] = args.netcdf.split(",")
+    contenders = {
+        "default": [sys.executable, "-m", "daskgrad"],
+        "threads": [sys.executable, "-c", THREADS],
+        "cluster 1x2": [sys.executable, "-m", "daskgrad"],
+    }
+    tmp = Path(tempfile.mkdtemp(prefix="bench-cluster-sizes-", dir=args.dir))
+    print(
+        f"{os.cpu_count()} cores, {format_bytes(psutil.virtual_memory().total)}; best of "
+        f"{args.repeat}, interleaved; wall s, peak RSS of the command / of its worker"
+    )
+    print("| input | read + written | run on | wall s | peak RSS main | peak RSS worker | load |")
+    print("|---|---|---|---|---|---|---|")
+    try:
+        for fmt, sizes in formats.items():
+            for size in sizes:
+                steps = max(round(parse_bytes(size) / per_step), 1)
+                src = tmp / ("in.nc" if fmt == "netcdf" else "in.zarr")
+                shutil.rmtree(src, ignore_errors=True)
+                src.unlink(missing_ok=True)
+                write_input(src, (steps, 721, 1440), fmt, names=("u", "v"))
+                out = tmp / "out.zarr"
+                opts = ["run", str(src), str(out), "--no-progress", "--geospatial"]
+                opts += ["--var", "u", "--var", "v", "--vorticity", "u,v", "--divergence", "u,v"]
+                best: dict[str, tuple] = {}
+                loads: list[float] = []
+                chosen = ""
+                for _ in range(args.repeat):
+                    for name, head in contenders.items():
+                        if name == "default" and not args.default:
+                            continue
+                        flags = ["--workers", "1", "--threads-per-worker", "2"]
+                        cmd = [*head, *opts, *(flags if name == "cluster 1x2" else [])]
+                        shutil.rmtree(out, ignore_errors=True)
+                        loads.append(os.getloadavg()[0])
+                        start = time.perf_counter()
+                        proc = subprocess.Popen(
+                            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+                        )
+                        peaks = Peaks(proc.pid)
+                        stdout, stderr = proc.communicate()
+                        seconds = time.perf_counter() - start
+                        main_rss, worker_rss = peaks.stop()
+                        if proc.returncode:
+                            raise SystemExit(f"{name} failed ({proc.returncode}): {stderr}")
+                        if name == "default":
+                            chosen = "threads" if "no cluster" in stdout else "cluster"
+                        r = (seconds, main_rss, worker_rss)
+                        print(
+                            f"  {fmt} {size} {name}: {seconds:.1f} s, {format_bytes(main_rss)}"
+                            f" / {format_bytes(worker_rss)}",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        if name not in best or seconds < best[name][0]:
+                            best[name] = r
+                loads.append(os.getloadavg()[0])
+                load = f"{min(loads):.0f}-{max(loads):.0f}"
+                for name, (seconds, main_rss, worker_rss) in best.items():
+                    label = f"default ({chosen})" if name == "default" else name
+                    worker = format_bytes(worker_rss) if worker_rss else "-"
+                    print(
+                        f"| {fmt}, {steps}x721x1440 | {format_bytes(steps * per_step)} | {label} "
+                        f"| {seconds:.1f} | {format_bytes(main_rss)} | {worker} | {load} |",
+                        flush=True,
+                    )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=2, help="best of N (default 2)")
+    p.add_argument("--sizes", help="race threads and the cluster at these bytes read + written")
+    p.add_argument("--netcdf", help="with --sizes: also netCDF inputs of these sizes")
+    p.add_argument("--default", action="store_true", help="with --sizes: the default run too")
     p.add_argument("--shapes", default="small,medium,ooc", help="of: small, medium, ooc")
     p.add_argument("--formats", default=",".join(FORMATS), help=f"of: {', '.join(FORMATS)}")
     p.add_argument("--dir", default=tempfile.gettempdir(), help="where the data goes (/tmp)")
     args = p.parse_args()
+    if args.sizes:
+        return sweep(args)
 
     from dask.utils import format_bytes
 

@@ -1,8 +1,9 @@
 """Small inputs in a blink (issue "Close to the limit", item 3): with no cluster option, a run
 small enough that a cluster costs more than it saves computes on the process's own threads —
 no dask worker process, distributed not even imported — and says so in one line; the results
-are numpy's; explicit cluster options and larger runs still get a cluster; the trust rules
-hold on the threads too (SIGTERM: exit 143, OUTPUT intact)."""
+are numpy's; explicit cluster options and runs whose tasks do not fit the memory rule on
+threads still get a cluster; the trust rules hold on the threads too (SIGTERM: exit 143,
+OUTPUT intact)."""
 
 from __future__ import annotations
 
@@ -166,14 +167,14 @@ def test_an_explicit_scheduler_is_used_not_threads(small):
 
 
 def test_a_larger_run_starts_a_cluster(small, monkeypatch):
-    """A run above the threshold gets the local cluster (the threshold lowered below this
-    run's bytes, as a larger input would be). In this process (``cli``): the cluster's worker
-    processes are watched as its children."""
+    """A run whose tasks do not fit the memory rule on threads gets the local cluster (the
+    memory the rule sees lowered below the baseline, as larger chunks would need). In this
+    process (``cli``): the cluster's worker processes are watched as its children."""
     import daskgrad.cluster.inprocess as inprocess
 
     root, ds = small
     out = root / "larger.zarr"
-    monkeypatch.setattr(inprocess, "SMALL_BYTES", 1024)
+    monkeypatch.setattr(inprocess, "machine_memory", lambda: 100 * 2**20)
     r, children = cli_watched("run", root / "in.zarr", out, "--dim", "x", "--no-progress")
     assert r.returncode == 0, r.stderr
     assert "local cluster of " in r.stdout and ON_THREADS not in r.stdout, r.stdout
@@ -183,13 +184,13 @@ def test_a_larger_run_starts_a_cluster(small, monkeypatch):
 
 
 def test_the_memory_rule_bounds_the_threads():
-    """One process never computes more than the memory rule allows: a run that fits the
-    threshold but not, held whole, in the memory (less the baseline, below the pause share)
-    needs a cluster; the rule's fractions are distributed's own defaults."""
+    """One process never computes more than the memory rule allows: a run whose task on one
+    thread does not fit the memory (less the baseline, below the pause share) needs a
+    cluster; the rule's fractions are distributed's own defaults."""
     import dask
     import distributed  # noqa: F401 - adds its defaults to dask's config
 
-    from daskgrad.cluster.inprocess import SMALL_BYTES, threads_suffice
+    from daskgrad.cluster.inprocess import threads_suffice
     from daskgrad.cluster.memory import MEMORY_FRACTIONS, machine_memory
 
     for name, value in MEMORY_FRACTIONS.items():
@@ -198,11 +199,11 @@ def test_the_memory_rule_bounds_the_threads():
 
     assert machine_memory() == MEMORY_LIMIT
     mib = 2**20
-    assert threads_suffice(8 * mib, 16 * mib, 8 * mib, 1, 2, memory=8 * 2**30)
-    # 8 MiB whole: read, converted, 2 derivatives, 2 encoded = 48 MiB, + 190 MiB baseline
-    assert not threads_suffice(8 * mib, 16 * mib, 8 * mib, 1, 2, memory=300 * mib)
-    assert threads_suffice(8 * mib, 16 * mib, 8 * mib, 1, 2, memory=320 * mib)
-    assert not threads_suffice(SMALL_BYTES, 1, 1, 1, 1, memory=8 * 2**30)
+    assert threads_suffice(8 * mib, 2, memory=8 * 2**30, threads=1)
+    # an 8 MiB chunk: read, converted, 2 derivatives, 2 encoded = 48 MiB, 5 times (what runs
+    # on threads were measured to hold), + 190 MiB baseline = 430 MiB, 75% of 573.3 MiB
+    assert not threads_suffice(8 * mib, 2, memory=560 * mib, threads=1)
+    assert threads_suffice(8 * mib, 2, memory=576 * mib, threads=1)
 
 
 def test_sigterm_while_computing_on_threads_leaves_output_intact(medium_zarr, tmp_path):

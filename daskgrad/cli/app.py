@@ -306,23 +306,21 @@ def _cluster_asked(args: argparse.Namespace) -> bool:
 
 def _small(args: argparse.Namespace, job: Any) -> str:
     """The line to say when ``job`` computes on this process's threads without a cluster (no
-    cluster option given, a small run that fits the memory rule whole: see
-    ``cluster.inprocess``); '' when it needs a cluster."""
+    cluster option given, a task per thread fits the memory rule: see ``cluster.inprocess``);
+    '' when it needs a cluster."""
     from dask.system import CPU_COUNT
     from dask.utils import format_bytes
 
-    from ..cluster.inprocess import SMALL_BYTES, threads_suffice
+    from ..cluster.inprocess import threads_suffice
 
     if _cluster_asked(args):
         return ""
-    read, written = job.bytes_read, job.bytes_written
-    arrays = max(len(job.source.data_vars) // max(job.inputs, 1), 1)
-    if not threads_suffice(read, written, job.chunk_bytes_whole, arrays, job.k, job.counts):
+    if not threads_suffice(job.chunk_bytes, job.k, job.counts, threads=CPU_COUNT):
         return ""
     return (
-        f"{format_bytes(read + written)} to read and write: computing on this process's "
-        f"{_count(CPU_COUNT, 'thread')}, no cluster (one starts above "
-        f"{format_bytes(SMALL_BYTES)}, or with --workers/--threads-per-worker/--memory-limit)"
+        f"{format_bytes(job.bytes_read + job.bytes_written)} to read and write: computing on "
+        f"this process's {_count(CPU_COUNT, 'thread')}, no cluster (one starts with "
+        f"--workers/--threads-per-worker/--memory-limit)"
     )
 
 
