@@ -12,7 +12,7 @@ The vertical coordinate (pressure, height) is either one 1-D array along ``verti
 derivative then uses its coordinates, any spacing, ascending or descending, as ``gradient``
 does) or a field broadcastable to the data that varies by column; then the derivative along
 the coordinate takes, at every point, the same stencil with the weights of that column's own
-coordinates (:func:`daskgrad.core.field_stencil.derive_along_field`; MetPy's
+coordinates (:class:`daskgrad.core.field_stencil.AlongField`; MetPy's
 ``first_derivative`` with ``x=`` a field at accuracy 2).
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import OptionError
 from .derivatives import Derivatives, Formula, Request, derive
-from .field_stencil import derive_along_field
+from .field_stencil import AlongField
 from .kinematics import GRAVITY as G
 from .kinematics import (
     OMEGA,
@@ -69,16 +69,18 @@ VECTORS: dict[str, tuple[tuple[int, int], bool]] = {
 class Vertical:
     """How the vertical derivative is taken: ``spacing`` for :func:`derive` (a 1-D coordinate
     or a float), and ``field`` the coordinate as a full-shape input when it varies by column
-    (per-point stencils, :func:`derive_along_field`), else None."""
+    (per-point stencils, :class:`AlongField`), else None; ``name`` the option it came from."""
 
     spacing: Any
     field: Any = None
+    name: str = "vertical"
 
     def engine(
-        self, horizontal: Mapping[tuple[int, int], Any] | None, index: int
+        self, horizontal: Mapping[tuple[int, int], Any] | None, index: int, kind: str
     ) -> Callable[..., tuple[Any, ...]]:
         """:func:`given_horizontal`, along the field (input ``index``) when there is one."""
-        return given_horizontal(horizontal, None if self.field is None else index)
+        along = None if self.field is None else AlongField(index, _Z, self.name, kind)
+        return given_horizontal(horizontal, along)
 
 
 def potential_vorticity_arrays(
@@ -160,7 +162,7 @@ def potential_vorticity_arrays(
         requests: list[Request] = [(0, _X, 1), (0, _Y, 1), (0, _Z, 1)]
         requests += [(1, _Y, 1), (1, _Z, 1), (2, _X, 1), (2, _Z, 1)]
         formula = partial(_pv, g=g, two_omega=2 * omega, chain=vert.field is not None, check_p=lazy)
-        return vert.engine(horizontal_derivatives, 3)(
+        return vert.engine(horizontal_derivatives, 3, "potential_vorticity_baroclinic")(
             "potential_vorticity",
             [*inputs, *statics],
             requests,
@@ -318,7 +320,7 @@ def advection_arrays(
         inputs = [*arrays] if vert.field is None else [*arrays, vert.field]
         requests: list[Request] = [(0, pos, 1) for pos in (*which, _Z)]
         formula = partial(_advection, which=which)
-        return vert.engine(horizontal_derivatives, len(arrays))(
+        return vert.engine(horizontal_derivatives, len(arrays), "advection")(
             "advection",
             inputs,
             requests,
@@ -337,15 +339,15 @@ def advection_arrays(
 
 
 def given_horizontal(
-    horizontal: Mapping[tuple[int, int], Any] | None, field: int | None = None
+    horizontal: Mapping[tuple[int, int], Any] | None, along: AlongField | None = None
 ) -> Callable[..., tuple[Any, ...]]:
     """:func:`derive`, or with ``horizontal`` (the derivatives along x and y already taken,
     keyed ``(input, 0 or 1)``) a call of the same signature that takes only the vertical
     derivatives (one task per chunk along the vertical dim alone; none at all for a
     Q-vector, whose formula then runs pointwise) and hands the formula those with the given
     ones, without factors: what a grid of 2-D latitude/longitude gets, whose chain rule
-    :func:`derive` has no metric for. ``field``: the index of the input that is the vertical
-    coordinate as a field (then :func:`derive_along_field` takes the vertical derivatives).
+    :func:`derive` has no metric for. ``along``: the vertical derivatives per unit of a
+    coordinate field among the inputs (:class:`AlongField`, for dims position 2).
 
     Examples
     --------
@@ -360,13 +362,13 @@ def given_horizontal(
     [-1.0, -3.0, -7.0]
     """
     if horizontal is None:
-        return derive if field is None else partial(derive_along_field, field=field, along=_Z)
-    return partial(_derive_given, dict(horizontal), field)
+        return derive if along is None else partial(derive, along=along)
+    return partial(_derive_given, dict(horizontal), along)
 
 
 def _derive_given(
     horizontal: dict[tuple[int, int], Any],
-    field: int | None,
+    along: AlongField | None,
     name: str,
     inputs: Sequence[Any],
     requests: Sequence[Request],
@@ -400,11 +402,10 @@ def _derive_given(
         return formula(full, [*blocks[:n], *blocks[n + len(keys) :]], None)
 
     if vertical:
-        along = partial(derive_along_field, field=field, along=0) if field is not None else None
-        vertical_engine = derive if along is None else along
-        return vertical_engine(
+        return derive(
             name, [*inputs, *given], vertical, with_given, nout, (dims[_Z],),
-            spacing=[spacing[_Z]], lines=lines, **stencil,
+            spacing=[spacing[_Z]], lines=lines,
+            along=None if along is None else replace(along, position=0), **stencil,
         )  # fmt: skip
     return _pointwise(with_given, [*inputs, *given], lines, nout, dtype)
 
@@ -468,7 +469,7 @@ def _stack(block: Callable[..., tuple[np.ndarray, ...]], *arrays: np.ndarray) ->
 
 
 def _per_coordinate(d: Derivatives, j: int) -> np.ndarray:
-    """∂input_j/∂z per unit of the vertical coordinate (a field's: derive_along_field's)."""
+    """∂input_j/∂z per unit of the vertical coordinate (a field's: :class:`AlongField`)."""
     return d[(j, _Z, 1)]
 
 
@@ -720,7 +721,7 @@ def vertical_coordinate(
     column = _same_in_every_column(coord, shape, axis)
     if column is not None:
         return Vertical(_named_coordinate(column, name) if own else column)
-    return Vertical(1.0, _field(coord, like, None, name))
+    return Vertical(1.0, _field(coord, like, None, name), name)
 
 
 def _named_coordinate(coord: Any, name: str) -> Any:
