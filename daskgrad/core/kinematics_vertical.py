@@ -230,6 +230,11 @@ def q_vector_arrays(
     ndim = data[0].ndim
     axes = _axes("q_vector", ndim, dims, vertical_dim)
     p = _level_value(pressure, data[0], vertical_dim, "pressure")
+    # a number or a 1-D pressure must be finite (a field's NaN gives NaN where it is): the
+    # number here, the 1-D one (a line) as its chunks are read
+    if p is None:
+        checked_finite(pressure, "q_vector")
+    line_p = p is not None and np.ndim(pressure) == 1
     sigma = _level_value(static_stability, data[0], vertical_dim, "static_stability")
     horizontal = axes[:2]
     # p and σ, read after the inputs (in that order): a line each where it varies along one
@@ -244,6 +249,7 @@ def q_vector_arrays(
             rd=rd,
             p=pressure if p is None else None,
             sigma=static_stability if sigma is None else None,
+            finite_p=line_p,
         )
         return given_horizontal(horizontal_derivatives)(
             "q_vector",
@@ -558,6 +564,8 @@ def _pv(
     if check_p:  # a dask pressure: its field (input 3), else its line (read last)
         kind = "potential_vorticity_baroclinic"
         checked_positive(compact(blocks[3] if chain else blocks[-1]), kind)
+        if not chain:  # a 1-D pressure must be finite (a field's NaN gives NaN where it is)
+            checked_finite(blocks[-1], kind)
         lat = lat if chain else blocks[-2]
     phi = checked_latitude(compact(lat), "potential_vorticity_baroclinic")
     vx, uy = d[(2, _X, 1)], d[(1, _Y, 1)]
@@ -606,6 +614,7 @@ def _q_vector(
     rd: float,
     p: Any,
     sigma: Any,
+    finite_p: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     u, v = blocks[0], blocks[1]
     dudx = tensor_component("du/dx", d[(0, _X, 1)], u, v, f)
@@ -615,6 +624,8 @@ def _q_vector(
     dtdx, dtdy = _scalar_gradient(d, 2, _X, f), _scalar_gradient(d, 2, _Y, f)
     extra = iter(blocks[3:])
     p_block = p if p is not None else checked_positive(compact(next(extra)), "q_vector")
+    if finite_p:
+        checked_finite(p_block, "q_vector")
     sigma_block = sigma if sigma is not None else compact(next(extra))
     factor = np.asarray(-rd / (p_block * sigma_block), dtype=dudx.dtype)
     q1 = np.multiply(dudx, dtdx, out=dudx)
@@ -643,6 +654,24 @@ def _advection(
 
 
 # -- arguments -------------------------------------------------------------------------------
+
+
+def checked_finite(values: Any, kind: str, name: str = "pressure") -> Any:
+    """``values`` (a number, or a chunk of a 1-D pressure), refused with a one-line
+    ValueError naming ``name`` when any is NaN or infinite.
+
+    Examples
+    --------
+    >>> checked_finite(np.nan, "q_vector")
+    Traceback (most recent call last):
+    ...
+    ValueError: q_vector: pressure must be finite; it holds nan
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        bad = arr[~np.isfinite(arr)].flat[0]
+        raise ValueError(f"{kind}: {name} must be finite; it holds {bad}")
+    return values
 
 
 def _arrays(arrays: Sequence[Any]) -> list[Any]:
