@@ -17,7 +17,7 @@ checked strictly monotonic along the axis in every column as its chunks are read
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -324,7 +324,9 @@ class AlongField:
     """The first derivatives along ``dims[position]`` of a :func:`derive` call taken per unit
     of the coordinate field ``inputs[input]`` (per point, :func:`field_derivative`), not of
     that dim's spacing (give it 1.0). ``name`` (and ``kind``, the quantity) word the error
-    for a field that is not strictly monotonic along the axis in some column.
+    for a field that is not strictly monotonic along the axis in some column; ``check``, if
+    given, is called first on each chunk of the field and its ghost planes (a pressure's
+    positivity).
 
     Examples
     --------
@@ -342,6 +344,7 @@ class AlongField:
     position: int
     name: str = "coordinate"
     kind: str = ""
+    check: Callable[[np.ndarray], Any] | None = None
 
     def stencils(
         self,
@@ -357,6 +360,10 @@ class AlongField:
         """The chunk ``x`` of the field checked (:func:`checked_monotonic`), and the weights
         of its columns, once for every input (None with nan_policy "omit": each input's
         runs of valid values choose its stencils)."""
+        if self.check is not None:  # the ghost planes too: their check comes before ours
+            for part in (x_ghosts[0], x, x_ghosts[1]):
+                if part is not None:
+                    self.check(part)
         x0 = np.moveaxis(x, axis, 0)
         xg = (_first(x_ghosts[0], axis), _first(x_ghosts[1], axis))
         checked_monotonic(x0, xg, self.name, axis, self.kind)

@@ -76,10 +76,15 @@ class Vertical:
     name: str = "vertical"
 
     def engine(
-        self, horizontal: Mapping[tuple[int, int], Any] | None, index: int, kind: str
+        self,
+        horizontal: Mapping[tuple[int, int], Any] | None,
+        index: int,
+        kind: str,
+        check: Callable[[np.ndarray], Any] | None = None,
     ) -> Callable[..., tuple[Any, ...]]:
-        """:func:`given_horizontal`, along the field (input ``index``) when there is one."""
-        along = None if self.field is None else AlongField(index, _Z, self.name, kind)
+        """:func:`given_horizontal`, along the field (input ``index``, each chunk passed to
+        ``check`` first) when there is one."""
+        along = None if self.field is None else AlongField(index, _Z, self.name, kind, check)
         return given_horizontal(horizontal, along)
 
 
@@ -150,19 +155,21 @@ def potential_vorticity_arrays(
     )
     # the latitude, read last: a line along the axis it varies on, else a field
     lines, statics = _statics([("latitude", latitude, None)], data[0])
-    # a dask pressure is checked positive as it computes, in the formula's task: the field
-    # (per-point stencils) as the input it is; a 1-D coordinate read as a line too, after the
-    # latitude
+    # a dask pressure is checked positive as it computes, in the engine's task: the field
+    # (per-point stencils) as the input it is, before its monotonic check; a 1-D coordinate
+    # read as a line too, after the latitude, by the formula
     lazy = is_dask_collection(pressure)
     if lazy and vert.field is None:
         lines = [*lines, (axes[_Z], vert.spacing)]
+    check = _positive_pv_pressure if lazy and vert.field is not None else None
 
     def run(arrays: list[Any]) -> tuple[Any, ...]:
         inputs = [*arrays] if vert.field is None else [*arrays, vert.field]
         requests: list[Request] = [(0, _X, 1), (0, _Y, 1), (0, _Z, 1)]
         requests += [(1, _Y, 1), (1, _Z, 1), (2, _X, 1), (2, _Z, 1)]
-        formula = partial(_pv, g=g, two_omega=2 * omega, chain=vert.field is not None, check_p=lazy)
-        return vert.engine(horizontal_derivatives, 3, "potential_vorticity_baroclinic")(
+        line_p = lazy and vert.field is None
+        formula = partial(_pv, g=g, two_omega=2 * omega, check_p=line_p)
+        return vert.engine(horizontal_derivatives, 3, "potential_vorticity_baroclinic", check)(
             "potential_vorticity",
             [*inputs, *statics],
             requests,
@@ -547,7 +554,6 @@ def _pv(
     *,
     g: float,
     two_omega: float,
-    chain: bool,
     check_p: bool = False,
     slab_bytes: int = PV_SLAB_BYTES,
 ) -> tuple[np.ndarray]:
@@ -561,12 +567,10 @@ def _pv(
     result is written into ∂v/∂X's buffer (the formula owns the derivatives): no array of
     the chunk's size is allocated."""
     u, v, lat = blocks[1], blocks[2], blocks[-1]
-    if check_p:  # a dask pressure: its field (input 3), else its line (read last)
+    if check_p:  # a dask 1-D pressure, read last as a line: positive and finite
         kind = "potential_vorticity_baroclinic"
-        checked_positive(compact(blocks[3] if chain else blocks[-1]), kind)
-        if not chain:  # a 1-D pressure must be finite (a field's NaN gives NaN where it is)
-            checked_finite(blocks[-1], kind)
-        lat = lat if chain else blocks[-2]
+        checked_finite(checked_positive(compact(blocks[-1]), kind), kind)
+        lat = blocks[-2]
     phi = checked_latitude(compact(lat), "potential_vorticity_baroclinic")
     vx, uy = d[(2, _X, 1)], d[(1, _Y, 1)]
     tx, ty = d[(0, _X, 1)], d[(0, _Y, 1)]
@@ -604,6 +608,11 @@ def _pv(
             mul(tx_, tp, out=tx_)
         add(vx_, tx_, out=vx_)
     return (vx,)
+
+
+def _positive_pv_pressure(block: np.ndarray) -> Any:
+    """A chunk of a dask pressure field, checked positive (before its monotonic check)."""
+    return checked_positive(compact(block), "potential_vorticity_baroclinic")
 
 
 def _q_vector(
