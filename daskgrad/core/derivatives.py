@@ -5,7 +5,9 @@ formula of some derivatives of its inputs, the inputs themselves and the metric 
 grid. :func:`derive` computes, per chunk, every requested derivative from the chunks of the
 inputs and their ghost planes (each input chunk read once), the chunk's metric factors once,
 and then calls the formula, which returns every output of the quantity: one task per chunk for
-dask input, row-blocks on threads for NumPy input.
+dask input, row-blocks on threads for NumPy input. The derivatives along one dim can be per
+unit of a coordinate field among the inputs (:class:`~daskgrad.core.field_stencil.AlongField`:
+a pressure varying by column), taken per point from the same chunk and ghost planes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .field_stencil import AlongField
 from .kernel import gradient_block
 from .metric import Factors, MetricModel
 from .plan import Plan, is_dask_collection, make_plan
@@ -43,6 +46,7 @@ def derive(
     metric: MetricModel | None = None,
     in_place: bool = False,
     lines: Sequence[tuple[int, Any]] = (),
+    along: AlongField | None = None,
 ) -> tuple[Any, ...]:
     """``nout`` arrays from NumPy or dask ``inputs`` of one shape.
 
@@ -67,6 +71,9 @@ def derive(
         formula reads but no request differentiates (a latitude for f): each chunk's slice
         comes after the inputs' ``blocks``, shaped to broadcast to the chunk (size 1 along the
         other axes); no ghost planes, no task of their own per chunk.
+    along : the first derivatives along ``dims[along.position]`` per unit of the coordinate
+        field ``inputs[along.input]``, per point (its spacing is then 1.0): see
+        :class:`~daskgrad.core.field_stencil.AlongField`.
 
     Returns
     -------
@@ -88,6 +95,8 @@ def derive(
             raise ValueError(f"{name}: input {k} has shape {tuple(a.shape)}, input 0 {shape}")
     common = np.result_type(*[a.dtype for a in inputs])
     deriv = max(k for _, _, k in requests)
+    if along is not None and any(k != 1 for _, a, k in requests if a == along.position):
+        raise ValueError(f"{name}: only first derivatives along a coordinate field")
     plan = make_plan(
         shape, common, spacing, list(dims), edge_order, periodic, accuracy, nan_policy, deriv
     )
@@ -108,6 +117,7 @@ def derive(
         metric=metric,
         in_place=in_place,
         line_axes=tuple(axis % len(shape) for axis, _ in lines),
+        along=along,
     )
     if any(is_dask_collection(a) for a in inputs):
         import dask.array as da
@@ -135,6 +145,7 @@ def _derive_block(
     metric: MetricModel | None,
     in_place: bool,
     line_axes: tuple[int, ...] = (),
+    along: AlongField | None = None,
     out: Sequence[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, ...]:
     """One chunk: every requested derivative, the factors, the formula."""
@@ -155,7 +166,25 @@ def _derive_block(
     groups: dict[tuple[int, int], list[int]] = {}
     for j, a, k in requests:
         groups.setdefault((j, k), []).append(a)
+    z = -1 if along is None else along.position
+    if along is not None and any(a == z for _, a, _ in requests):
+        c, axis = along.input, plan.axes[z].axis
+        stencil: dict[str, Any] = {
+            "accuracy": plan.accuracy,
+            "edge_order": plan.edge_order,
+            "nan_policy": plan.nan_policy,
+            "dtype": dtype,
+        }
+        weights = along.stencils(blocks[c], ghosts[c][z], axis, **stencil)
+        for j, a, _ in requests:
+            if a == z:
+                d[(j, z, 1)] = along.derivative(
+                    blocks[j], ghosts[j][z], blocks[c], ghosts[c][z], axis, weights, **stencil
+                )
     for (j, k), positions in groups.items():
+        positions = [a for a in positions if a != z]
+        if not positions:
+            continue
         trim = plan.depth - depth(plan.accuracy, plan.nan_policy, k)
         grads = gradient_block(
             blocks[j],

@@ -9,22 +9,20 @@ the Lagrange polynomial through the stencil's nodes, in closed form, computed fo
 (or a slab of planes sharing a window) at once. Accuracy 2 is then MetPy's ``first_derivative``
 with ``x=`` a field (numpy.gradient's non-uniform formulas per column).
 
-:func:`derive_along_field` is :func:`daskgrad.core.derivatives.derive` whose derivatives along
-one of its dims are taken that way, from the chunk and the ghost planes of the coordinate
-field (one of its inputs): one task per chunk, the same inputs and ghost planes.
+:class:`AlongField` asks :func:`daskgrad.core.derivatives.derive` for its derivatives along
+one of its dims taken that way, from the chunk and the ghost planes of the coordinate field
+(one of its inputs): one task per chunk, the same inputs and ghost planes. The field is
+checked strictly monotonic along the axis in every column as its chunks are read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .derivatives import Derivatives, Formula, Request
-from .kernel import gradient_block
-from .metric import MetricModel
-from .plan import Plan, is_dask_collection, make_plan
 from .stencil import window
 
 
@@ -321,180 +319,131 @@ def _omit(
         flat_out[where] = _apply(nodes, values, -int(s))
 
 
-def derive_along_field(
-    name: str,
-    inputs: Sequence[Any],
-    requests: Sequence[Request],
-    formula: Formula,
-    nout: int,
-    dims: Sequence[int],
-    *,
-    field: int,
-    along: int,
-    spacing: Any = None,
-    accuracy: Any = 2,
-    edge_order: Any = 1,
-    nan_policy: Any = "propagate",
-    periodic: Any = None,
-    metric: MetricModel | None = None,
-    lines: Sequence[tuple[int, Any]] = (),
-) -> tuple[Any, ...]:
-    """:func:`daskgrad.core.derivatives.derive`, except that the first derivatives requested
-    along ``dims[along]`` are per unit of the coordinate field ``inputs[field]`` (per point,
-    :func:`field_derivative`), not of that dim's spacing (give it 1.0).
-
-    Parameters
-    ----------
-    name, inputs, requests, formula, nout, dims : as for ``derive``.
-    field : the index of the coordinate field among ``inputs``.
-    along : the position in ``dims`` of the axis it is the coordinate of.
-    spacing, accuracy, edge_order, nan_policy, periodic, metric, lines : as for ``derive``.
-
-    Returns
-    -------
-    tuple of ``nout`` arrays (NumPy, or lazy dask with one task per chunk).
+@dataclass(frozen=True)
+class AlongField:
+    """The first derivatives along ``dims[position]`` of a :func:`derive` call taken per unit
+    of the coordinate field ``inputs[input]`` (per point, :func:`field_derivative`), not of
+    that dim's spacing (give it 1.0). ``name`` (and ``kind``, the quantity) word the error
+    for a field that is not strictly monotonic along the axis in some column; ``check``, if
+    given, is called first on each chunk of the field and its ghost planes (a pressure's
+    positivity).
 
     Examples
     --------
+    >>> from daskgrad.core.derivatives import derive
     >>> p = np.array([[1000.0, 990.0], [850.0, 830.0], [700.0, 690.0]])
     >>> def dsdp(d, blocks, factors):
     ...     return (d[0, 0, 1],)
-    >>> (out,) = derive_along_field(
-    ...     "d", [p**2, p], [(0, 0, 1)], dsdp, 1, (0,), field=1, along=0, edge_order=2
-    ... )
+    >>> along = AlongField(1, 0, "pressure")
+    >>> (out,) = derive("d", [p**2, p], [(0, 0, 1)], dsdp, 1, (0,), along=along, edge_order=2)
     >>> out.round(9).tolist()  # ∂(p²)/∂p = 2p, per column
     [[2000.0, 1980.0], [1700.0, 1660.0], [1400.0, 1380.0]]
     """
-    inputs = [a if is_dask_collection(a) else np.asanyarray(a) for a in inputs]
-    shape = tuple(inputs[0].shape)
-    for k, a in enumerate(inputs[1:], 1):
-        if tuple(a.shape) != shape:
-            raise ValueError(f"{name}: input {k} has shape {tuple(a.shape)}, input 0 {shape}")
-    if any(k != 1 for _, _, k in requests):
-        raise ValueError(f"{name}: only first derivatives along a coordinate field")
-    common = np.result_type(*[a.dtype for a in inputs])
-    plan = make_plan(
-        shape, common, spacing, list(dims), edge_order, periodic, accuracy, nan_policy, 1
-    )
-    aux: tuple[tuple[int, Any], ...] = ()
-    if metric is not None:
-        aux = tuple(zip(metric.aux_axes, metric.aux_values, strict=True))
-    for axis, values in lines:
-        if tuple(np.shape(values)) != (shape[axis],):
-            raise ValueError(
-                f"{name}: a line along axis {axis} has shape {tuple(np.shape(values))}, the "
-                f"data {shape}"
-            )
-    aux += tuple((axis % len(shape), values) for axis, values in lines)
-    func = _Block(
-        tuple(requests), formula, metric, tuple(axis % len(shape) for axis, _ in lines),
-        field, along,
-    )  # fmt: skip
-    if any(is_dask_collection(a) for a in inputs):
-        import dask.array as da
 
-        from .graph import ghosted_dask
+    input: int
+    position: int
+    name: str = "coordinate"
+    kind: str = ""
+    check: Callable[[np.ndarray], Any] | None = None
 
-        chunks = next(a.chunks for a in inputs if is_dask_collection(a))
-        inputs = [a if is_dask_collection(a) else da.from_array(a, chunks=chunks) for a in inputs]
-        return ghosted_dask(inputs, plan, func, nout, name, aux)
-    from .eager import ghosted_numpy
-
-    aux = tuple((axis, np.asarray(v)) for axis, v in aux)
-    return ghosted_numpy(inputs, plan, func, nout, aux)
-
-
-class _Block:
-    """One chunk of :func:`derive_along_field`: the derivatives (along the field per point, the
-    others by the kernel), the factors, the formula."""
-
-    def __init__(
+    def stencils(
         self,
-        requests: tuple[Request, ...],
-        formula: Formula,
-        metric: MetricModel | None,
-        line_axes: tuple[int, ...],
-        field: int,
-        along: int,
-    ) -> None:
-        self.requests, self.formula, self.metric = requests, formula, metric
-        self.line_axes, self.field, self.along = line_axes, field, along
-
-    def __dask_tokenize__(self) -> tuple[Any, ...]:
-        from dask.base import tokenize
-
-        return ("field-block", tokenize(self.requests, self.formula, self.metric),
-                self.line_axes, self.field, self.along)  # fmt: skip
-
-    def __call__(
-        self,
-        blocks: Sequence[np.ndarray],
-        ghosts: Sequence[Sequence[tuple[np.ndarray | None, np.ndarray | None]]],
-        steps: Sequence[Any],
-        aux: Sequence[Any],
+        x: np.ndarray,
+        x_ghosts: Sequence[np.ndarray | None],
+        axis: int,
         *,
-        plan: Plan,
-        out: Sequence[np.ndarray] | None = None,
-    ) -> tuple[np.ndarray, ...]:
-        dtype, ndim = plan.dtype, blocks[0].ndim
-        if self.line_axes:
-            n = len(aux) - len(self.line_axes)
-            aux, cut = aux[:n], aux[n:]
-            blocks = [
-                *blocks,
-                *(
-                    np.asarray(v).reshape([-1 if k == axis else 1 for k in range(ndim)])
-                    for axis, v in zip(self.line_axes, cut, strict=True)
-                ),
-            ]
-        d: Derivatives = {}
-        groups: dict[int, list[int]] = {}
-        for j, a, _ in self.requests:
-            groups.setdefault(j, []).append(a)
-        c, z = self.field, self.along
-        axis = plan.axes[z].axis
-        stencils = None
-        if plan.nan_policy != "omit" and any(a == z for _, a, _ in self.requests):
-            # the weights of the field's columns, once for every input
-            xg = tuple(None if g is None else np.moveaxis(g, axis, 0) for g in ghosts[c][z])
-            stencils = field_stencils(
-                np.moveaxis(blocks[c], axis, 0), xg,  # type: ignore[arg-type]
-                accuracy=plan.accuracy, edge_order=plan.edge_order, dtype=dtype,
-            )  # fmt: skip
-        for j, positions in groups.items():
-            kernel = [a for a in positions if a != z]
-            if kernel:
-                grads = gradient_block(
-                    blocks[j], [plan.axes[a].axis for a in kernel],
-                    [ghosts[j][a] for a in kernel],
-                    [steps[a] for a in kernel], plan.edge_order, dtype,
-                    accuracy=plan.accuracy, nan_policy=plan.nan_policy,
-                )  # fmt: skip
-                d.update({(j, a, 1): gr for a, gr in zip(kernel, grads, strict=True)})
-            if z in positions and stencils is not None:
-                fg = tuple(None if g is None else np.moveaxis(g, axis, 0) for g in ghosts[j][z])
-                along = apply_stencils(np.moveaxis(blocks[j], axis, 0), stencils, fg, dtype)  # type: ignore[arg-type]
-                d[(j, z, 1)] = np.moveaxis(along, 0, axis)
-            elif z in positions:
-                d[(j, z, 1)] = field_derivative(
-                    blocks[j], blocks[c], axis, tuple(ghosts[j][z]), tuple(ghosts[c][z]),  # type: ignore[arg-type]
-                    accuracy=plan.accuracy, edge_order=plan.edge_order,
-                    nan_policy=plan.nan_policy, dtype=dtype,
-                )  # fmt: skip
-        factors = None if self.metric is None else self.metric.factors(aux, ndim, dtype)
-        results = self.formula(d, blocks, factors)
-        final = []
-        for i, r in enumerate(results):
-            arr = np.asarray(r, dtype=dtype)
-            if (
-                arr.shape != blocks[0].shape
-                or arr.base is not None
-                or any(arr is b for b in blocks)
-            ):
-                arr = np.array(np.broadcast_to(arr, blocks[0].shape), dtype=dtype)
-            if out is not None:
-                np.copyto(out[i], arr, casting="unsafe")
-                final.append(out[i])
-            else:
-                final.append(arr)
-        return tuple(final)
+        accuracy: int,
+        edge_order: int,
+        nan_policy: str,
+        dtype: Any,
+    ) -> list[_Slab] | None:
+        """The chunk ``x`` of the field checked (:func:`checked_monotonic`), and the weights
+        of its columns, once for every input (None with nan_policy "omit": each input's
+        runs of valid values choose its stencils)."""
+        if self.check is not None:  # the ghost planes too: their check comes before ours
+            for part in (x_ghosts[0], x, x_ghosts[1]):
+                if part is not None:
+                    self.check(part)
+        x0 = np.moveaxis(x, axis, 0)
+        xg = (_first(x_ghosts[0], axis), _first(x_ghosts[1], axis))
+        checked_monotonic(x0, xg, self.name, axis, self.kind)
+        if nan_policy == "omit":
+            return None
+        return field_stencils(x0, xg, accuracy=accuracy, edge_order=edge_order, dtype=dtype)
+
+    def derivative(
+        self,
+        f: np.ndarray,
+        ghosts: Sequence[np.ndarray | None],
+        x: np.ndarray,
+        x_ghosts: Sequence[np.ndarray | None],
+        axis: int,
+        stencils: list[_Slab] | None,
+        *,
+        accuracy: int,
+        edge_order: int,
+        nan_policy: str,
+        dtype: Any,
+    ) -> np.ndarray:
+        """∂f/∂x along ``axis`` of the chunk ``f`` with :meth:`stencils`' weights."""
+        if stencils is not None:
+            fg = (_first(ghosts[0], axis), _first(ghosts[1], axis))
+            along = apply_stencils(np.moveaxis(f, axis, 0), stencils, fg, dtype)
+            return np.moveaxis(along, 0, axis)
+        return field_derivative(
+            f, x, axis, (ghosts[0], ghosts[1]), (x_ghosts[0], x_ghosts[1]),
+            accuracy=accuracy, edge_order=edge_order, nan_policy=nan_policy, dtype=dtype,
+        )  # fmt: skip
+
+
+def _first(a: np.ndarray | None, axis: int) -> np.ndarray | None:
+    return None if a is None else np.moveaxis(a, axis, 0)
+
+
+def checked_monotonic(
+    x: np.ndarray,
+    ghosts: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+    name: str = "coordinate",
+    axis: int = 0,
+    kind: str = "",
+) -> np.ndarray:
+    """``x`` (a chunk of a coordinate field, its axis first, and the ghost planes around
+    it), refused with a one-line ValueError naming ``name`` unless strictly monotonic along
+    axis 0 in every column (NaN aside: a NaN coordinate gives NaN where it is used). Chunks
+    read with at least one ghost plane per side see every pair of consecutive steps.
+
+    Examples
+    --------
+    >>> x = np.array([[1000.0, 1000.0], [850.0, 850.0], [850.0, 700.0]])
+    >>> checked_monotonic(x, name="pressure", kind="pv")
+    Traceback (most recent call last):
+    ...
+    ValueError: pv: pressure repeats the value 850.0 along vertical_dim 0 in some column
+    """
+    parts = [p for p in (ghosts[0], x, ghosts[1]) if p is not None]
+    ext = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    if ext.shape[0] < 2 or ext.dtype.kind not in "fiu":
+        return x
+    with np.errstate(invalid="ignore"):
+        dx = np.diff(ext, axis=0)
+        zero = dx == 0
+        rise, fall = np.any(dx > 0, axis=0), np.any(dx < 0, axis=0)
+    prefix = f"{kind}: " if kind else ""
+    where = f"along vertical_dim {axis} in some column"
+    if zero.any():
+        value = float(ext[tuple(np.argwhere(zero)[0])])
+        raise ValueError(f"{prefix}{name} repeats the value {value!r} {where}")
+    turns = rise & fall
+    if turns.any():
+        col = tuple(np.argwhere(turns)[0])
+        column = ext[(slice(None),) + col]
+        steps = np.sign(np.diff(column))
+        known = steps[~np.isnan(steps)]
+        i = int(np.flatnonzero(steps == -known[0])[0])
+        way = "falls" if known[0] < 0 else "rises"
+        raise ValueError(
+            f"{prefix}{name} is not monotonic {where}: it {way}, then goes from "
+            f"{float(column[i])!r} to {float(column[i + 1])!r}; it must be strictly monotonic "
+            "in every column"
+        )
+    return x

@@ -12,7 +12,7 @@ The vertical coordinate (pressure, height) is either one 1-D array along ``verti
 derivative then uses its coordinates, any spacing, ascending or descending, as ``gradient``
 does) or a field broadcastable to the data that varies by column; then the derivative along
 the coordinate takes, at every point, the same stencil with the weights of that column's own
-coordinates (:func:`daskgrad.core.field_stencil.derive_along_field`; MetPy's
+coordinates (:class:`daskgrad.core.field_stencil.AlongField`; MetPy's
 ``first_derivative`` with ``x=`` a field at accuracy 2).
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import OptionError
 from .derivatives import Derivatives, Formula, Request, derive
-from .field_stencil import derive_along_field
+from .field_stencil import AlongField
 from .kinematics import GRAVITY as G
 from .kinematics import (
     OMEGA,
@@ -69,16 +69,23 @@ VECTORS: dict[str, tuple[tuple[int, int], bool]] = {
 class Vertical:
     """How the vertical derivative is taken: ``spacing`` for :func:`derive` (a 1-D coordinate
     or a float), and ``field`` the coordinate as a full-shape input when it varies by column
-    (per-point stencils, :func:`derive_along_field`), else None."""
+    (per-point stencils, :class:`AlongField`), else None; ``name`` the option it came from."""
 
     spacing: Any
     field: Any = None
+    name: str = "vertical"
 
     def engine(
-        self, horizontal: Mapping[tuple[int, int], Any] | None, index: int
+        self,
+        horizontal: Mapping[tuple[int, int], Any] | None,
+        index: int,
+        kind: str,
+        check: Callable[[np.ndarray], Any] | None = None,
     ) -> Callable[..., tuple[Any, ...]]:
-        """:func:`given_horizontal`, along the field (input ``index``) when there is one."""
-        return given_horizontal(horizontal, None if self.field is None else index)
+        """:func:`given_horizontal`, along the field (input ``index``, each chunk passed to
+        ``check`` first) when there is one."""
+        along = None if self.field is None else AlongField(index, _Z, self.name, kind, check)
+        return given_horizontal(horizontal, along)
 
 
 def potential_vorticity_arrays(
@@ -148,19 +155,21 @@ def potential_vorticity_arrays(
     )
     # the latitude, read last: a line along the axis it varies on, else a field
     lines, statics = _statics([("latitude", latitude, None)], data[0])
-    # a dask pressure is checked positive as it computes, in the formula's task: the field
-    # (per-point stencils) as the input it is; a 1-D coordinate read as a line too, after the
-    # latitude
+    # a dask pressure is checked positive as it computes, in the engine's task: the field
+    # (per-point stencils) as the input it is, before its monotonic check; a 1-D coordinate
+    # read as a line too, after the latitude, by the formula
     lazy = is_dask_collection(pressure)
     if lazy and vert.field is None:
         lines = [*lines, (axes[_Z], vert.spacing)]
+    check = _positive_pv_pressure if lazy and vert.field is not None else None
 
     def run(arrays: list[Any]) -> tuple[Any, ...]:
         inputs = [*arrays] if vert.field is None else [*arrays, vert.field]
         requests: list[Request] = [(0, _X, 1), (0, _Y, 1), (0, _Z, 1)]
         requests += [(1, _Y, 1), (1, _Z, 1), (2, _X, 1), (2, _Z, 1)]
-        formula = partial(_pv, g=g, two_omega=2 * omega, chain=vert.field is not None, check_p=lazy)
-        return vert.engine(horizontal_derivatives, 3)(
+        line_p = lazy and vert.field is None
+        formula = partial(_pv, g=g, two_omega=2 * omega, check_p=line_p)
+        return vert.engine(horizontal_derivatives, 3, "potential_vorticity_baroclinic", check)(
             "potential_vorticity",
             [*inputs, *statics],
             requests,
@@ -228,6 +237,11 @@ def q_vector_arrays(
     ndim = data[0].ndim
     axes = _axes("q_vector", ndim, dims, vertical_dim)
     p = _level_value(pressure, data[0], vertical_dim, "pressure")
+    # a number or a 1-D pressure must be finite (a field's NaN gives NaN where it is): the
+    # number here, the 1-D one (a line) as its chunks are read
+    if p is None:
+        checked_finite(pressure, "q_vector")
+    line_p = p is not None and np.ndim(pressure) == 1
     sigma = _level_value(static_stability, data[0], vertical_dim, "static_stability")
     horizontal = axes[:2]
     # p and σ, read after the inputs (in that order): a line each where it varies along one
@@ -242,6 +256,7 @@ def q_vector_arrays(
             rd=rd,
             p=pressure if p is None else None,
             sigma=static_stability if sigma is None else None,
+            finite_p=line_p,
         )
         return given_horizontal(horizontal_derivatives)(
             "q_vector",
@@ -318,7 +333,7 @@ def advection_arrays(
         inputs = [*arrays] if vert.field is None else [*arrays, vert.field]
         requests: list[Request] = [(0, pos, 1) for pos in (*which, _Z)]
         formula = partial(_advection, which=which)
-        return vert.engine(horizontal_derivatives, len(arrays))(
+        return vert.engine(horizontal_derivatives, len(arrays), "advection")(
             "advection",
             inputs,
             requests,
@@ -337,15 +352,15 @@ def advection_arrays(
 
 
 def given_horizontal(
-    horizontal: Mapping[tuple[int, int], Any] | None, field: int | None = None
+    horizontal: Mapping[tuple[int, int], Any] | None, along: AlongField | None = None
 ) -> Callable[..., tuple[Any, ...]]:
     """:func:`derive`, or with ``horizontal`` (the derivatives along x and y already taken,
     keyed ``(input, 0 or 1)``) a call of the same signature that takes only the vertical
     derivatives (one task per chunk along the vertical dim alone; none at all for a
     Q-vector, whose formula then runs pointwise) and hands the formula those with the given
     ones, without factors: what a grid of 2-D latitude/longitude gets, whose chain rule
-    :func:`derive` has no metric for. ``field``: the index of the input that is the vertical
-    coordinate as a field (then :func:`derive_along_field` takes the vertical derivatives).
+    :func:`derive` has no metric for. ``along``: the vertical derivatives per unit of a
+    coordinate field among the inputs (:class:`AlongField`, for dims position 2).
 
     Examples
     --------
@@ -360,13 +375,13 @@ def given_horizontal(
     [-1.0, -3.0, -7.0]
     """
     if horizontal is None:
-        return derive if field is None else partial(derive_along_field, field=field, along=_Z)
-    return partial(_derive_given, dict(horizontal), field)
+        return derive if along is None else partial(derive, along=along)
+    return partial(_derive_given, dict(horizontal), along)
 
 
 def _derive_given(
     horizontal: dict[tuple[int, int], Any],
-    field: int | None,
+    along: AlongField | None,
     name: str,
     inputs: Sequence[Any],
     requests: Sequence[Request],
@@ -400,11 +415,10 @@ def _derive_given(
         return formula(full, [*blocks[:n], *blocks[n + len(keys) :]], None)
 
     if vertical:
-        along = partial(derive_along_field, field=field, along=0) if field is not None else None
-        vertical_engine = derive if along is None else along
-        return vertical_engine(
+        return derive(
             name, [*inputs, *given], vertical, with_given, nout, (dims[_Z],),
-            spacing=[spacing[_Z]], lines=lines, **stencil,
+            spacing=[spacing[_Z]], lines=lines,
+            along=None if along is None else replace(along, position=0), **stencil,
         )  # fmt: skip
     return _pointwise(with_given, [*inputs, *given], lines, nout, dtype)
 
@@ -468,7 +482,7 @@ def _stack(block: Callable[..., tuple[np.ndarray, ...]], *arrays: np.ndarray) ->
 
 
 def _per_coordinate(d: Derivatives, j: int) -> np.ndarray:
-    """∂input_j/∂z per unit of the vertical coordinate (a field's: derive_along_field's)."""
+    """∂input_j/∂z per unit of the vertical coordinate (a field's: :class:`AlongField`)."""
     return d[(j, _Z, 1)]
 
 
@@ -540,7 +554,6 @@ def _pv(
     *,
     g: float,
     two_omega: float,
-    chain: bool,
     check_p: bool = False,
     slab_bytes: int = PV_SLAB_BYTES,
 ) -> tuple[np.ndarray]:
@@ -554,10 +567,10 @@ def _pv(
     result is written into ∂v/∂X's buffer (the formula owns the derivatives): no array of
     the chunk's size is allocated."""
     u, v, lat = blocks[1], blocks[2], blocks[-1]
-    if check_p:  # a dask pressure: its field (input 3), else its line (read last)
+    if check_p:  # a dask 1-D pressure, read last as a line: positive and finite
         kind = "potential_vorticity_baroclinic"
-        checked_positive(compact(blocks[3] if chain else blocks[-1]), kind)
-        lat = lat if chain else blocks[-2]
+        checked_finite(checked_positive(compact(blocks[-1]), kind), kind)
+        lat = blocks[-2]
     phi = checked_latitude(compact(lat), "potential_vorticity_baroclinic")
     vx, uy = d[(2, _X, 1)], d[(1, _Y, 1)]
     tx, ty = d[(0, _X, 1)], d[(0, _Y, 1)]
@@ -597,6 +610,11 @@ def _pv(
     return (vx,)
 
 
+def _positive_pv_pressure(block: np.ndarray) -> Any:
+    """A chunk of a dask pressure field, checked positive (before its monotonic check)."""
+    return checked_positive(compact(block), "potential_vorticity_baroclinic")
+
+
 def _q_vector(
     d: Derivatives,
     blocks: Sequence[np.ndarray],
@@ -605,6 +623,7 @@ def _q_vector(
     rd: float,
     p: Any,
     sigma: Any,
+    finite_p: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     u, v = blocks[0], blocks[1]
     dudx = tensor_component("du/dx", d[(0, _X, 1)], u, v, f)
@@ -614,6 +633,8 @@ def _q_vector(
     dtdx, dtdy = _scalar_gradient(d, 2, _X, f), _scalar_gradient(d, 2, _Y, f)
     extra = iter(blocks[3:])
     p_block = p if p is not None else checked_positive(compact(next(extra)), "q_vector")
+    if finite_p:
+        checked_finite(p_block, "q_vector")
     sigma_block = sigma if sigma is not None else compact(next(extra))
     factor = np.asarray(-rd / (p_block * sigma_block), dtype=dudx.dtype)
     q1 = np.multiply(dudx, dtdx, out=dudx)
@@ -642,6 +663,24 @@ def _advection(
 
 
 # -- arguments -------------------------------------------------------------------------------
+
+
+def checked_finite(values: Any, kind: str, name: str = "pressure") -> Any:
+    """``values`` (a number, or a chunk of a 1-D pressure), refused with a one-line
+    ValueError naming ``name`` when any is NaN or infinite.
+
+    Examples
+    --------
+    >>> checked_finite(np.nan, "q_vector")
+    Traceback (most recent call last):
+    ...
+    ValueError: q_vector: pressure must be finite; it holds nan
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        bad = arr[~np.isfinite(arr)].flat[0]
+        raise ValueError(f"{kind}: {name} must be finite; it holds {bad}")
+    return values
 
 
 def _arrays(arrays: Sequence[Any]) -> list[Any]:
@@ -720,7 +759,7 @@ def vertical_coordinate(
     column = _same_in_every_column(coord, shape, axis)
     if column is not None:
         return Vertical(_named_coordinate(column, name) if own else column)
-    return Vertical(1.0, _field(coord, like, None, name))
+    return Vertical(1.0, _field(coord, like, None, name), name)
 
 
 def _named_coordinate(coord: Any, name: str) -> Any:

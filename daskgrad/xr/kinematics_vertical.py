@@ -21,8 +21,7 @@ from . import units as units_pint
 from .cf import LAT_NAMES, mapping_of
 from .coords import describe, dim_spacings
 from .fields import (
-    CARTESIAN_OPTIONS,
-    GEOSPATIAL_OPTIONS,
+    check_inputs,
     check_same_grid,
     grid_data,
     latitude_radians,
@@ -59,16 +58,7 @@ def vertical_xarray(
     pressure (a DataArray, a coordinate's name, or None: ``vertical_dim``'s coordinate; a
     number for a Q-vector on one level), or advection's vertical coordinate."""
     names = _NAMES[kind]
-    if not all(isinstance(a, xr.DataArray) for a in inputs):
-        kinds = ", ".join(type(a).__name__ for a in inputs)
-        raise TypeError(f"{kind} takes DataArrays or arrays, not a mix ({kinds})")
-    allowed = GEOSPATIAL_OPTIONS if geospatial else CARTESIAN_OPTIONS
-    unknown = set(options) - allowed
-    if unknown:
-        raise TypeError(
-            f"{kind}() got unexpected options {sorted(unknown)}; allowed with "
-            f"geospatial={geospatial}: {sorted(allowed)}"
-        )
+    check_inputs(kind, inputs, geospatial, options)
     check_same_grid(kind, inputs, names)
     first = inputs[0]
     plain, found = quantities_of(kind, [a.data for a in inputs[:3]], names[:3])
