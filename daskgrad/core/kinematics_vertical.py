@@ -508,7 +508,8 @@ def pv_row_factors(
 
     Examples
     --------
-    >>> gmx, gmy, gcx, gcy, gf = pv_row_factors(None, np.array([1.0]), 2.0, 0.5, np.dtype("f4"))
+    >>> pole = np.array([np.pi / 2])
+    >>> gmx, gmy, gcx, gcy, gf = pv_row_factors(None, pole, 2.0, 0.5, np.dtype("f4"))
     >>> float(gmx), float(gmy), gcx, gcy, gf.tolist()
     (-2.0, -2.0, None, None, [-1.0])
     """

@@ -104,8 +104,8 @@ class LatLonMetric:
     ([1.0, 2.0], [0.0, 1.732051])
     >>> half = LatLonMetric(m.earth, 0, m.phi, radians=(0.5, 0.25))  # steps of 1/4 and 1/8 rad
     >>> g = half.factors([half.aux_values[0]], 2, np.dtype("float64"))
-    >>> g.mx.ravel().tolist(), g.my.ravel().tolist(), np.round(g.cx.ravel(), 6).tolist()
-    ([2.0, 4.0], [4.0, 4.0], [0.0, 1.732051])
+    >>> [np.round(a.ravel(), 6).tolist() for a in (g.mx, g.my, g.cx)]
+    [[2.0, 4.0], [4.0, 4.0], [0.0, 1.732051]]
     """
 
     earth: Radii
