@@ -9,64 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from .kernel import coord_ext, gradient_block
-from .plan import AxisPlan, Plan, is_scalar
+from .kernel import block_step, gradient_blocks, take, wrapped
+from .plan import Plan, is_scalar
 
 # Below this many bytes one thread is faster than starting a pool.
 _THREAD_MIN_BYTES = 8 << 20
-
-
-def take(arr: np.ndarray, axis: int, i: int, stop: int | None = None) -> np.ndarray:
-    """Planes ``i`` to ``stop`` (default: plane ``i`` alone) of ``arr`` along ``axis``."""
-    stop = i + 1 if stop is None else stop
-    return arr[(slice(None),) * axis + (slice(i, stop or None),)]
-
-
-def wrapped(arr: np.ndarray, axis: int, depth: int, lo: bool) -> np.ndarray:
-    """The ``depth`` planes before index 0 (``lo``) or after the last index of a periodic
-    ``axis``: the last or first planes, repeated when the axis is shorter than ``depth``."""
-    n = arr.shape[axis]
-    if n >= depth:
-        return take(arr, axis, -depth, 0) if lo else take(arr, axis, 0, depth)
-    q = np.arange(-depth, 0) if lo else np.arange(depth)
-    planes: np.ndarray = np.take(arr, q % n, axis=axis)
-    return planes
-
-
-def block_step(ax: AxisPlan, start: int, stop: int, depth: int = 1) -> Any:
-    """The kernel's step for the block ``[start, stop)`` of an axis with NumPy or no coordinates
-    (a float, or the coordinates with ``depth`` ghost values per side)."""
-    if ax.uniform:
-        return ax.step
-    x, n = ax.step, ax.size
-    wrap_lo, wrap_hi = ax.periodic and start == 0, ax.periodic and stop == n
-    prev = x[:start] if start > 0 else (x if wrap_lo else None)
-    nxt = x[stop:] if stop < n else (x if wrap_hi else None)
-    return coord_ext(prev, x[start:stop], nxt, ax.period, wrap_lo, wrap_hi, depth)
-
-
-def gradient_blocks(
-    blocks: Sequence[np.ndarray],
-    ghosts: Sequence[Sequence[tuple[np.ndarray | None, np.ndarray | None]]],
-    steps: Sequence[Any],
-    aux: Sequence[Any],
-    *,
-    plan: Plan,
-    out: Sequence[np.ndarray] | None = None,
-) -> tuple[np.ndarray, ...]:
-    """The block function of :func:`daskgrad.gradient`: every partial derivative of one block."""
-    return gradient_block(
-        blocks[0],
-        [ax.axis for ax in plan.axes],
-        ghosts[0],
-        steps,
-        plan.edge_order,
-        plan.dtype,
-        out=out,
-        accuracy=plan.accuracy,
-        nan_policy=plan.nan_policy,
-        deriv=plan.deriv,
-    )
 
 
 def gradient_numpy(f: np.ndarray, plan: Plan) -> tuple[np.ndarray, ...]:

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from .eager import (
-    block_step,
     gradient_numpy,
     gradient_numpy_ops,
     needs_numpy_ops,
@@ -16,6 +15,8 @@ from .eager import (
     numpy_ops_axis,
     numpy_steps,
 )
+from .kernel import block_step
+from .masked import masked_run
 from .plan import AxisPlan, Plan, is_dask_collection, is_masked, make_plan
 
 
@@ -56,8 +57,6 @@ def gradient_array(
     if is_masked(f) and plan.dtype.kind != "m" and (not numpy_like or unknown):
         # the kernel's stencils, masked where they reach a masked value (dask's overlap, which
         # numpy's arithmetic per chunk uses, needs every chunk size known)
-        from .operators import masked_run
-
         def run(arrays: list[Any]) -> tuple[Any, ...]:
             return gradient_array(
                 arrays[0], spacing, dim, edge_order, periodic, accuracy, nan_policy

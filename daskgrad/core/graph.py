@@ -20,8 +20,7 @@ from dask.utils import disable_gc
 
 from ..compat import DataNode, Task, TaskRef
 from ..errors import strip_tokens
-from .eager import block_step, gradient_blocks, wrapped
-from .kernel import coord_ext
+from .kernel import block_step, coord_ext, gradient_blocks, wrapped
 from .plan import AxisPlan, Plan
 
 if TYPE_CHECKING:

@@ -1,4 +1,9 @@
-"""Pure-NumPy finite-difference stencils: all partial derivatives of one block with ghost planes."""
+"""Pure-NumPy finite-difference stencils: all partial derivatives of one block with ghost planes.
+
+Also, as part of the same job: a plan's per-block arguments (steps, wrapped ghost planes) for the
+threaded NumPy path and the dask graph alike, and nan_policy="omit"'s re-differentiation of the
+points whose stencil met a NaN.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,10 @@ import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .holes import fill_holes
 from .stencil import (
     EvenCoords,
     depth,
@@ -20,6 +24,9 @@ from .stencil import (
     uniform_weights,
     window,
 )
+
+if TYPE_CHECKING:  # the block adapter reads a plan's fields; the kernel needs no plan
+    from .plan import AxisPlan, Plan
 
 # Bytes of one operand per slab; measured best at 256 KiB-1 MiB on a 512 KiB-L2 core (benchmarks/).
 SLAB_BYTES = 1 << 19
@@ -610,3 +617,167 @@ def _second_differences(
         np.multiply(t, e if j < last else -e, out=t)  # the last: the leftover first difference
         if j:
             np.add(o, t, out=o)
+
+
+# --- a plan's blocks -----------------------------------------------------------------------------
+# The kernel's arguments from a Plan, for the NumPy path on threads and the dask graph alike.
+
+
+def take(arr: np.ndarray, axis: int, i: int, stop: int | None = None) -> np.ndarray:
+    """Planes ``i`` to ``stop`` (default: plane ``i`` alone) of ``arr`` along ``axis``."""
+    stop = i + 1 if stop is None else stop
+    return arr[(slice(None),) * axis + (slice(i, stop or None),)]
+
+
+def wrapped(arr: np.ndarray, axis: int, depth: int, lo: bool) -> np.ndarray:
+    """The ``depth`` planes before index 0 (``lo``) or after the last index of a periodic
+    ``axis``: the last or first planes, repeated when the axis is shorter than ``depth``."""
+    n = arr.shape[axis]
+    if n >= depth:
+        return take(arr, axis, -depth, 0) if lo else take(arr, axis, 0, depth)
+    q = np.arange(-depth, 0) if lo else np.arange(depth)
+    planes: np.ndarray = np.take(arr, q % n, axis=axis)
+    return planes
+
+
+def block_step(ax: AxisPlan, start: int, stop: int, depth: int = 1) -> Any:
+    """The kernel's step for the block ``[start, stop)`` of an axis with NumPy or no coordinates
+    (a float, or the coordinates with ``depth`` ghost values per side)."""
+    if ax.uniform:
+        return ax.step
+    x, n = ax.step, ax.size
+    wrap_lo, wrap_hi = ax.periodic and start == 0, ax.periodic and stop == n
+    prev = x[:start] if start > 0 else (x if wrap_lo else None)
+    nxt = x[stop:] if stop < n else (x if wrap_hi else None)
+    return coord_ext(prev, x[start:stop], nxt, ax.period, wrap_lo, wrap_hi, depth)
+
+
+def gradient_blocks(
+    blocks: Sequence[np.ndarray],
+    ghosts: Sequence[Sequence[tuple[np.ndarray | None, np.ndarray | None]]],
+    steps: Sequence[Any],
+    aux: Sequence[Any],
+    *,
+    plan: Plan,
+    out: Sequence[np.ndarray] | None = None,
+) -> tuple[np.ndarray, ...]:
+    """The block function of :func:`daskgrad.gradient`: every partial derivative of one block."""
+    return gradient_block(
+        blocks[0],
+        [ax.axis for ax in plan.axes],
+        ghosts[0],
+        steps,
+        plan.edge_order,
+        plan.dtype,
+        out=out,
+        accuracy=plan.accuracy,
+        nan_policy=plan.nan_policy,
+        deriv=plan.deriv,
+    )
+
+
+# --- nan_policy="omit" --------------------------------------------------------------------------
+# Re-differentiate the points whose stencil touched a NaN, inside their run.
+#
+# The kernel first computes every point with the stencils of a NaN-free array; only points with
+# a NaN within ``p`` along the axis can have a different stencil (see :mod:`daskgrad.core.stencil`).
+# Those — a band along coastlines — are recomputed here, grouped by stencil window so that each
+# group is a handful of vectorized gathers.
+
+
+def fill_holes(f: np.ndarray, outs: Sequence[np.ndarray], axes: Sequence[_Axis]) -> None:
+    """Apply nan_policy="omit" to the outputs ``outs`` (C-contiguous, like ``f``) of the
+    kernel's axes ``axes``.
+
+    A valid point whose output is NaN is one whose stencil met a NaN (or whose data hold
+    infinities): only those can have a different stencil inside their run, because every
+    stencil that met no NaN lies inside the run and is the one the run's rule picks.
+    """
+    nan = np.not_equal(f, f)  # isnan, but faster
+    has_nan = bool(nan.any())
+    valid = ~nan if has_nan else None
+    bad = np.empty(f.shape, bool)
+    for ax, out in zip(axes, outs, strict=True):
+        ghost_nan = any(gh is not None and np.isnan(gh).any() for gh in (ax.lo, ax.hi))
+        if not (has_nan or ghost_nan):
+            continue
+        np.not_equal(out, out, out=bad)
+        if has_nan:
+            # NaN points whose stencil skipped them (a centred uniform one has no weight there)
+            out.reshape(-1)[np.flatnonzero(nan & ~bad)] = np.nan
+            assert valid is not None
+            np.logical_and(bad, valid, out=bad)
+        flat = np.flatnonzero(bad)
+        if flat.size:
+            out.reshape(-1)[flat] = _refill(f, ax, flat, out.dtype)
+
+
+def _refill(f: np.ndarray, ax: _Axis, flat: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """The derivative at the points ``flat`` (flat indices into ``f``) within their runs."""
+    n, g, p, st, deriv = ax.n, ax.g, ax.p, ax.stride, ax.deriv
+    i = (flat // st) % n
+    # values at offsets -g..g along the axis (g: the farthest a stencil reaches), from the
+    # block or its ghost planes
+    offsets = range(-g, g + 1)
+    inner = (i >= g) & (i < n - g)  # every offset inside the block: plain takes
+    ff = f.reshape(-1)
+    if inner.all():
+        values = np.stack([ff.take(flat + k * st) for k in offsets])
+    else:
+        values = np.empty((2 * g + 1, flat.size), f.dtype)
+        fi, fo = flat[inner], flat[~inner]
+        for r, k in enumerate(offsets):
+            values[r, inner] = ff.take(fi + k * st)
+            values[r, ~inner] = _gather(f, ax, fo, i[~inner], k)
+    invalid = np.isnan(values)
+    left = np.full(i.shape, g)
+    right = np.full(i.shape, g)
+    for k in range(g, 0, -1):
+        left = np.where(invalid[g - k], k - 1, left)
+        right = np.where(invalid[g + k], k - 1, right)
+    q_lo = np.where((ax.lo is None) & (i - left - 1 < 0), ax.q_edge, p)
+    q_hi = np.where((ax.hi is None) & (i + right + 1 >= n), ax.q_edge, p)
+    start, m = window(left, right, p, ax.from_point, q_lo, q_hi, deriv)
+    # grouped by stencil window, each group a contiguous range after one sort
+    none = -(2**20)  # no stencil: a run of one point
+    keys = np.where(m > deriv, start * 32 + m, none)
+    order = np.argsort(keys, kind="stable")
+    keys, values, i = keys[order], values[:, order], i[order]
+    cuts = np.flatnonzero(np.diff(keys)) + 1
+    result = np.full(i.shape, np.nan, dtype=dtype)
+    for a, b in zip([0, *cuts], [*cuts, keys.size], strict=True):
+        if keys[a] == none:
+            continue  # NaN
+        s, size = int(start[order[a]]), int(m[order[a]])
+        if ax.uniform:
+            weights = [w / ax.h**deriv for w in uniform_weights(s, size, deriv)]
+        else:
+            nodes = ax.ext[i[a:b, None] + np.arange(s, s + size) + g]
+            weights = list(node_weights(nodes, -s, deriv).astype(ax.coef_dtype).T)
+        centre, total, t = values[g, a:b], result[a:b], np.empty(b - a, dtype)
+        total[...] = 0
+        for j in range(size):  # Σ w_j (f_j - f_i): a constant run gives exactly zero
+            if s + j != 0:
+                np.subtract(values[g + s + j, a:b], centre, out=t)
+                np.multiply(t, weights[j], out=t)
+                np.add(total, t, out=total)
+    out = np.empty_like(result)
+    out[order] = result
+    return out
+
+
+def _gather(f: np.ndarray, ax: _Axis, flat: np.ndarray, i: np.ndarray, k: int) -> np.ndarray:
+    """Values ``k`` points along the axis from the points ``flat`` (at axis index ``i``):
+    from the block, from a ghost plane, or NaN beyond a true edge."""
+    n, g, st = ax.n, ax.g, ax.stride
+    q = i + k
+    out = np.full(flat.shape, np.nan, f.dtype)
+    inside = (q >= 0) & (q < n)
+    out[inside] = f.reshape(-1)[flat[inside] + k * st]
+    for ghost, sel, pos in ((ax.lo, q < 0, q + g), (ax.hi, q >= n, q - n)):
+        if ghost is None or not sel.any():
+            continue
+        fl = flat[sel]
+        outer, inner = fl // (st * n), fl % st
+        out[sel] = np.ravel(ghost)[(outer * g + pos[sel]) * st + inner]
+    return out

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from .derivatives import Derivatives, Formula, Request, derive
+from .masked import join_masked, split_masked
 from .metric import Factors, LatLonMetric, scaled, tensor_component
-from .operators import join_masked, split_masked
 from .plan import (
     is_dask_collection,
     is_masked,

@@ -38,8 +38,8 @@ from .kinematics import (
     compact,
     latitude_line,
 )
+from .masked import masked_run
 from .metric import Factors, MetricModel, scaled, tensor_component
-from .operators import masked_run
 from .plan import (
     coordinate_fault,
     is_dask_collection,
