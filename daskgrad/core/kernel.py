@@ -11,7 +11,7 @@ import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -24,9 +24,6 @@ from .stencil import (
     uniform_weights,
     window,
 )
-
-if TYPE_CHECKING:  # the block adapter reads a plan's fields; the kernel needs no plan
-    from .plan import AxisPlan, Plan
 
 # Bytes of one operand per slab; measured best at 256 KiB-1 MiB on a 512 KiB-L2 core (benchmarks/).
 SLAB_BYTES = 1 << 19
@@ -620,7 +617,42 @@ def _second_differences(
 
 
 # --- a plan's blocks -----------------------------------------------------------------------------
-# The kernel's arguments from a Plan, for the NumPy path on threads and the dask graph alike.
+# The kernel's arguments from a plan (core.plan's Plan and AxisPlan: the fields below are what
+# the adapter reads of them), for the NumPy path on threads and the dask graph alike.
+
+
+class BlockAxis(Protocol):
+    """What the block adapter reads of one axis's plan (:class:`daskgrad.core.plan.AxisPlan`)."""
+
+    @property
+    def axis(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def step(self) -> Any: ...  # a float (uniform), else the coordinates
+    @property
+    def period(self) -> float | None: ...
+    @property
+    def uniform(self) -> bool: ...
+    @property
+    def periodic(self) -> bool: ...
+
+
+class BlockPlan(Protocol):
+    """What the block adapter reads of a plan (:class:`daskgrad.core.plan.Plan`)."""
+
+    @property
+    def axes(self) -> Sequence[BlockAxis]: ...
+    @property
+    def edge_order(self) -> int: ...
+    @property
+    def dtype(self) -> np.dtype: ...
+    @property
+    def accuracy(self) -> int: ...
+    @property
+    def nan_policy(self) -> str: ...
+    @property
+    def deriv(self) -> int: ...
 
 
 def take(arr: np.ndarray, axis: int, i: int, stop: int | None = None) -> np.ndarray:
@@ -640,7 +672,7 @@ def wrapped(arr: np.ndarray, axis: int, depth: int, lo: bool) -> np.ndarray:
     return planes
 
 
-def block_step(ax: AxisPlan, start: int, stop: int, depth: int = 1) -> Any:
+def block_step(ax: BlockAxis, start: int, stop: int, depth: int = 1) -> Any:
     """The kernel's step for the block ``[start, stop)`` of an axis with NumPy or no coordinates
     (a float, or the coordinates with ``depth`` ghost values per side)."""
     if ax.uniform:
@@ -658,7 +690,7 @@ def gradient_blocks(
     steps: Sequence[Any],
     aux: Sequence[Any],
     *,
-    plan: Plan,
+    plan: BlockPlan,
     out: Sequence[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, ...]:
     """The block function of :func:`daskgrad.gradient`: every partial derivative of one block."""
