@@ -49,7 +49,6 @@ __all__ = [
 with contextlib.suppress(ImportError):  # the .grad accessor, when xarray is installed
     from . import accessor as _accessor  # noqa: F401
     from .xr.geospatial import geospatial_gradient  # noqa: F401  (needs xarray)
-    from .xr.grid import Grid  # noqa: F401  (needs xarray)
-    from .xr.winds import rotate_winds  # noqa: F401  (needs xarray)
+    from .xr.grid import Grid, rotate_winds  # noqa: F401  (needs xarray)
 
     __all__ += ["Grid", "geospatial_gradient", "rotate_winds"]

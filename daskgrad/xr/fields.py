@@ -21,9 +21,8 @@ from . import units as units
 from . import units as units_pint
 from .cf import LAT_NAMES
 from .coords import dim_periods, dim_spacings, requested_dims
-from .grid import make_grid, unknown_mapping, winds_unknown
+from .grid import make_grid, rotate_winds, unknown_mapping, winds_unknown
 from .kinematic_units import check_latitude
-from .winds import rotate_winds
 
 __all__ = [
     "CARTESIAN_OPTIONS",
