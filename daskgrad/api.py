@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from .core.arrays import is_dask_collection
 from .core.gradient import gradient_array
-from .core.plan import is_dask_collection, normalize_datetime_unit
+from .core.plan import normalize_datetime_unit
 from .xr import units as units
 
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .arrays import is_dask_collection
 from .earth import Earth, east_factor, north_factor, poles
-from .plan import is_dask_collection
 
 if TYPE_CHECKING:
     import dask.array as da

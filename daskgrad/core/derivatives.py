@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import is_dask_collection
 from .field_stencil import AlongField
 from .kernel import gradient_block
 from .metric import Factors, MetricModel
-from .plan import Plan, is_dask_collection, make_plan
+from .plan import Plan, make_plan
 from .stencil import depth
 
 # one requested derivative: (input index, position in dims, derivative order 1 or 2)

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import is_scalar
 from .kernel import block_step, gradient_blocks, take, wrapped
-from .plan import Plan, is_scalar
+from .plan import Plan
 
 # Below this many bytes one thread is faster than starting a pool.
 _THREAD_MIN_BYTES = 8 << 20

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import is_dask_collection, is_masked
 from .eager import (
     gradient_numpy,
     gradient_numpy_ops,
@@ -17,7 +18,7 @@ from .eager import (
 )
 from .kernel import block_step
 from .masked import masked_run
-from .plan import AxisPlan, Plan, is_dask_collection, is_masked, make_plan
+from .plan import AxisPlan, Plan, make_plan
 
 
 def gradient_array(

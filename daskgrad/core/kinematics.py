@@ -20,16 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import is_dask_collection, is_masked
 from .derivatives import Derivatives, Formula, Request, derive
 from .masked import join_masked, split_masked
 from .metric import Factors, LatLonMetric, scaled, tensor_component
-from .plan import (
-    is_dask_collection,
-    is_masked,
-    normalize_dims,
-    normalize_nan_policy,
-    output_dtype,
-)
+from .plan import normalize_dims, normalize_nan_policy, output_dtype
 from .stencil import EvenCoords
 
 OMEGA = 7.292115e-5  # s-1, the earth's rotation rate (MetPy's)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import OptionError
+from .arrays import is_dask_collection, is_masked, is_scalar
 from .derivatives import Derivatives, Formula, Request, derive
 from .field_stencil import AlongField
 from .kinematics import GRAVITY as G
@@ -40,15 +41,7 @@ from .kinematics import (
 )
 from .masked import masked_run
 from .metric import Factors, MetricModel, scaled, tensor_component
-from .plan import (
-    coordinate_fault,
-    is_dask_collection,
-    is_masked,
-    is_scalar,
-    normalize_dims,
-    normalize_periodic,
-    normalize_spacing,
-)
+from .plan import coordinate_fault, normalize_dims, normalize_periodic, normalize_spacing
 
 # J kg-1 K-1, MetPy's gas constant of dry air exactly (287.047 to its 3 decimals): R / Md, the
 # molar gas constant over the molar mass of dry air; 287.047 itself is 1.7e-6 off MetPy's Q

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .plan import is_dask_collection, is_masked, normalize_nan_policy
+from .arrays import is_dask_collection, is_masked
+from .plan import normalize_nan_policy
 
 
 def masked_run(run: Callable[[list[Any]], Any], inputs: Sequence[Any], nan_policy: str) -> Any:

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import is_dask_collection, is_masked
 from .derivatives import Derivatives, derive
 from .masked import masked_run
 from .metric import Factors, MetricModel, scaled, tensor_combination
-from .plan import is_dask_collection, is_masked, operator_dims
+from .plan import operator_dims
 
 STANDARD_NAMES = {
     ("divergence", "eastward_wind"): "divergence_of_wind",

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import OptionError, OptionTypeError
+from .arrays import is_dask_collection, is_scalar
 from .stencil import ACCURACIES, EDGE_ORDERS, NAN_POLICIES, EvenCoords, depth
 
 # numpy's own error for a bad axis: an IndexError and a ValueError (numpy.exceptions from 1.25)
@@ -61,15 +62,6 @@ class Plan:
         """How far from a true edge a one-sided stencil of a point next to it reaches."""
         q = self.edge_order if self.accuracy == 2 else self.accuracy
         return q + self.deriv - 1 + self.accuracy // 2 - 1
-
-
-def is_dask_collection(x: Any) -> bool:
-    return hasattr(x, "__dask_graph__") and callable(x.__dask_graph__)
-
-
-def is_masked(x: Any) -> bool:
-    """Whether ``x`` is a masked array, or a dask array of masked chunks."""
-    return isinstance(getattr(x, "_meta", x), np.ma.MaskedArray)
 
 
 def output_dtype(dtype: np.dtype) -> np.dtype:
@@ -317,12 +309,6 @@ def normalize_datetime_unit(
 
 def _is_integer(x: Any) -> bool:
     return isinstance(x, numbers.Integral) and not isinstance(x, bool)
-
-
-def is_scalar(x: Any) -> bool:
-    return isinstance(x, numbers.Number) or (
-        hasattr(x, "ndim") and hasattr(x, "dtype") and x.ndim == 0 and not is_dask_collection(x)
-    )
 
 
 def _real(h: Any) -> tuple[float | None, type[Exception] | None, str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import is_dask_collection
 from .metric import Factors
 
 # Offset (metres) of the central differences that give the derivatives of the map factors:
@@ -608,8 +609,6 @@ class ProjectedMetric:
         >>> np.round(np.degrees(m.latitude(np.zeros((2, 2, 3)))), 4)[..., 0].tolist()  # gd(y / R)
         [[0.0, 0.0], [8.9565, 8.9565]]
         """
-        from .plan import is_dask_collection
-
         ya, xa = self.y_axis % like.ndim, self.x_axis % like.ndim
         if is_dask_collection(like):
             import dask.array as da

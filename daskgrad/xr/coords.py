@@ -13,9 +13,9 @@ import numpy as np
 import xarray as xr
 
 from ..compat import contains_datetime_like, to_numeric
+from ..core.arrays import is_dask_collection
 from ..core.plan import (
     DATETIME_UNITS,
-    is_dask_collection,
     normalize_datetime_unit,
     normalize_dims,
     normalize_periodic,

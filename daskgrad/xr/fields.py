@@ -11,9 +11,10 @@ import numpy as np
 import xarray as xr
 
 from ..core import earth as m
+from ..core.arrays import is_dask_collection
 from ..core.metric import LatLonMetric
 from ..core.operators import check_same_shape, operate_arrays
-from ..core.plan import is_dask_collection, uniform_step
+from ..core.plan import uniform_step
 from ..core.projection import ProjectedMetric
 from ..core.stencil import EvenCoords
 from ..errors import OptionError, OptionNotImplemented, OptionWarning, dims_named, warn_caller

@@ -10,9 +10,9 @@ import numpy as np
 import xarray as xr
 
 from ..core import curvilinear as c
+from ..core.arrays import is_dask_collection
 from ..core.earth import Earth, position
 from ..core.gradient import gradient_array as gradient
-from ..core.plan import is_dask_collection
 from ..core.stencil import EvenCoords
 from ..errors import OptionError, OptionNotImplemented, dims_named
 from . import cf

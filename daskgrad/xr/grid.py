@@ -13,7 +13,8 @@ import xarray as xr
 
 from ..core import curvilinear as c
 from ..core import earth as m
-from ..core.plan import Longitude, is_dask_collection, normalize_periodic, uniform_step
+from ..core.arrays import is_dask_collection
+from ..core.plan import Longitude, normalize_periodic, uniform_step
 from ..core.stencil import EvenCoords
 from ..errors import OptionError, OptionWarning, Wording, warn_caller
 from . import cf

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.plan import is_dask_collection
+from ..core.arrays import is_dask_collection
 from . import units as units_pint
 
 __all__ = [

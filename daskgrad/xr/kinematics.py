@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..core.arrays import is_dask_collection
 from ..core.kinematics import (
     KINDS,
     Call,
@@ -17,7 +18,6 @@ from ..core.kinematics import (
     kinematic_arrays,
 )
 from ..core.metric import LatLonMetric
-from ..core.plan import is_dask_collection
 from ..core.projection import ProjectedMetric
 from . import units as units_pint
 from .cf import mapping_of
