@@ -18,7 +18,7 @@ from .arrays import is_dask_collection, is_masked
 from .derivatives import Derivatives, derive
 from .masked import masked_run
 from .metric import Factors, MetricModel, scaled, tensor_combination
-from .plan import operator_dims
+from .plan import check_same_shape, operator_dims
 
 STANDARD_NAMES = {
     ("divergence", "eastward_wind"): "divergence_of_wind",
@@ -26,16 +26,6 @@ STANDARD_NAMES = {
     ("divergence", "eastward_sea_water_velocity"): "divergence_of_sea_water_velocity",
     ("vorticity", "eastward_sea_water_velocity"): "ocean_relative_vorticity",
 }
-
-
-def check_same_shape(
-    kind: str, inputs: Sequence[Any], names: Sequence[Hashable] = ("u", "v")
-) -> None:
-    if len(inputs) == 2 and tuple(inputs[0].shape) != tuple(inputs[1].shape):
-        raise ValueError(
-            f"{kind}: {names[0]} has shape {tuple(inputs[0].shape)} but {names[1]} has shape "
-            f"{tuple(inputs[1].shape)}; the components must be on the same points"
-        )
 
 
 def operate_arrays(

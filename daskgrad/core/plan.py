@@ -186,6 +186,26 @@ def normalize_dims(
     return tuple(out)
 
 
+def check_same_shape(
+    kind: str, inputs: Sequence[Any], names: Sequence[Hashable] = ("u", "v")
+) -> None:
+    """The two components ``inputs`` (called ``names``) are on the same points: a ValueError
+    naming both shapes if not.
+
+    Examples
+    --------
+    >>> check_same_shape("vorticity", (np.zeros((2, 3)), np.zeros((3, 2))))
+    Traceback (most recent call last):
+    ...
+    ValueError: vorticity: u has shape (2, 3) but v has shape (3, 2); the components must be ...
+    """
+    if len(inputs) == 2 and tuple(inputs[0].shape) != tuple(inputs[1].shape):
+        raise ValueError(
+            f"{kind}: {names[0]} has shape {tuple(inputs[0].shape)} but {names[1]} has shape "
+            f"{tuple(inputs[1].shape)}; the components must be on the same points"
+        )
+
+
 def operator_dims(kind: str, dims: Any, ndim: int) -> tuple[int, ...]:
     """The axes of the operator ``kind`` on arrays, checked by :func:`normalize_dims`.
 

@@ -13,8 +13,7 @@ import xarray as xr
 from ..core import earth as m
 from ..core.arrays import is_dask_collection
 from ..core.metric import LatLonMetric
-from ..core.operators import check_same_shape, operate_arrays
-from ..core.plan import uniform_step
+from ..core.plan import check_same_shape, uniform_step
 from ..core.projection import ProjectedMetric
 from ..core.stencil import EvenCoords
 from ..errors import OptionError, OptionNotImplemented, OptionWarning, dims_named, warn_caller
@@ -82,7 +81,7 @@ def check_same_grid(kind: str, inputs, names=("u", "v")) -> None:
                 raise ValueError(f"{kind}: {first} and {name} have different coordinate {c!r}")
 
 
-def _cartesian(kind, inputs, dims, options, stencil, data_units=None, engine=operate_arrays):
+def _cartesian(kind, inputs, dims, options, stencil, data_units, engine):
     first = inputs[0]
     names = requested_dims(dims, first.dims, kind)
     steps, units, _ = dim_spacings(first, names, options.get("spacing"), None)
