@@ -207,7 +207,7 @@ def _projected(kind, inputs, grid, winds, stencil, engine, vectors):
     """On a projected grid: grid-relative components (earth-relative ones turned first), the
     derivatives along x and y in metres, MetPy's map-factor forms per chunk. A vector result
     (the (a)geostrophic wind) is turned back for ``winds="earth"``."""
-    wind_at, vector_out = _vectors(kind, len(inputs), vectors)
+    wind_at, vector_out = _vectors(kind, vectors)
     if wind_at or vector_out:
         if winds is None:
             raise OptionError(
@@ -264,30 +264,22 @@ def _half_spacing(
 
 
 def _vectors(
-    kind: str, n_inputs: int, vectors: dict[str, tuple[tuple[int, int], bool]] | None
+    kind: str, vectors: dict[str, tuple[tuple[int, int] | None, bool]] | None
 ) -> tuple[tuple[int, int] | None, bool]:
     """Where the wind's (u, v) are among the inputs of ``kind``, and whether its result is a
     vector: what depends on the frame of the components on a projected grid. ``vectors``:
-    those of the kinds with a vertical coordinate (see ``core.kinematics_vertical.VECTORS``),
-    given by their caller."""
+    those of the caller's kinds (the kinematics', ``core.kinematics_vertical.VECTORS``)."""
     if kind in ("divergence", "vorticity"):
         return (0, 1), False
     if kind == "laplacian":
         return None, False
-    from ..core.kinematics import KINDS
-
-    spec = KINDS.get(kind)
-    if spec is None or len(spec.inputs) - spec.needs_latitude != n_inputs:
-        if vectors is not None and kind in vectors:  # PV, Q-vectors, advection with w
-            return vectors[kind]
-        what = "advection with w (a vertical wind)" if kind == "advection" else kind
-        raise OptionNotImplemented(  # PV, Q-vectors, advection with w
-            "geospatial",
-            f"{what} on a projected grid is not supported yet; use a latitude/longitude grid",
-        )
-    names = list(spec.inputs)
-    at = (names.index("u"), names.index("v")) if "u" in names and "v" in names else None
-    return at, spec.outputs == ("u", "v")
+    if vectors is not None and kind in vectors:
+        return vectors[kind]
+    what = "advection with w (a vertical wind)" if kind == "advection" else kind
+    raise OptionNotImplemented(
+        "geospatial",
+        f"{what} on a projected grid is not supported yet; use a latitude/longitude grid",
+    )
 
 
 def grid_data(
@@ -298,8 +290,8 @@ def grid_data(
     axes and metric of their grid, as the operators get them; returns what it returns and the
     units of the spacing ("m" with ``geospatial``, None when unknown or mixed). On a grid of
     2-D latitude/longitude, ``curvilinear(kind, inputs, grid, options, stencil)`` instead of
-    the engine. ``vectors``: where the winds are among the inputs of the kinds with a vertical
-    coordinate, and whether their results are vectors (see :func:`_vectors`). The third item
+    the engine. ``vectors``: where the winds are among the inputs of the caller's kinds, and
+    whether their results are vectors (see :func:`_vectors`). The third item
     returned is the attrs every geospatial result carries (``earth``), empty otherwise."""
     stencil = {k: options[k] for k in STENCIL_OPTIONS if k in options}
     if geospatial:

@@ -56,6 +56,17 @@ _STANDARD: dict[tuple[str, Any, Any], str] = {
     ("advection", "air_temperature", "K s-1"): "tendency_of_air_temperature_due_to_advection",
 }
 _HEIGHTS = ("geopotential_height", "geopotential")
+# per quantity: where the wind's (u, v) are among its inputs and whether its result is a vector
+# (the (a)geostrophic wind): what the frame of the components changes on a projected grid
+_VECTORS: dict[str, tuple[tuple[int, int] | None, bool]] = {
+    kind: (
+        (spec.inputs.index("u"), spec.inputs.index("v"))
+        if "u" in spec.inputs and "v" in spec.inputs
+        else None,
+        spec.outputs == ("u", "v"),
+    )
+    for kind, spec in KINDS.items()
+}
 
 
 def kinematic_xarray(call: Call) -> Any:
@@ -114,7 +125,9 @@ def kinematic_xarray(call: Call) -> Any:
         return _curvilinear(kind, datas, names, grid, stencil, omega, gravity)
 
     first_units = next((u for u in found.values() if u is not None), None) if quantity else None
-    data, _, extra = grid_data(kind, inputs, dims, options, geospatial, first_units, engine, curved)
+    data, _, extra = grid_data(
+        kind, inputs, dims, options, geospatial, first_units, engine, curved, _VECTORS
+    )
     out = _wrap(kind, inputs, names, data, out_units, quantity, geospatial)
     for one in out if isinstance(out, tuple) else (out,):
         one.attrs.update(extra)
