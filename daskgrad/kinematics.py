@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 
 import numpy as np  # noqa: F401  (the examples in the docstrings use np)
 
-from .core.kinematics import GRAVITY, KINDS, OMEGA, Call, coriolis_array, kinematic_arrays
+from .core.kinematics import KINDS, Call, coriolis_array, kinematic_arrays
 from .core.kinematics_vertical import advection_arrays
+from .core.latitude import GRAVITY, OMEGA
 from .core.plan import array_options, check_array_options, check_flag, dim_alias
 from .xr import units as units_pint
 from .xr.kinematic_units import (

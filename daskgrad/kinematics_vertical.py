@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np  # noqa: F401  (the examples in the docstrings use np)
 
-from .core.kinematics import GRAVITY, OMEGA
 from .core.kinematics_vertical import (
     RD,
     potential_vorticity_arrays,
     q_vector_arrays,
 )
+from .core.latitude import GRAVITY, OMEGA
 from .core.plan import array_options, check_flag, dim_alias
 from .xr.kinematic_units import (
     array_units,

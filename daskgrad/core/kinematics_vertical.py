@@ -30,8 +30,8 @@ from ..errors import OptionError
 from .arrays import is_dask_collection, is_masked, is_scalar
 from .derivatives import Derivatives, Formula, Request, derive
 from .field_stencil import AlongField
-from .kinematics import GRAVITY as G
-from .kinematics import (
+from .latitude import GRAVITY as G
+from .latitude import (
     OMEGA,
     broadcast_latitude,
     checked_latitude,

@@ -247,7 +247,7 @@ def quantities_of(kind: str, datas: Sequence[Any], names: Sequence[str]) -> tupl
 
 def check_latitude(kind: str, radians: Any, name: str = "latitude") -> Any:
     """``radians`` (NumPy) refused when beyond ±90° (dask values: as each chunk computes, in
-    the formula's task, see :func:`daskgrad.core.kinematics.checked_latitude`)."""
+    the formula's task, see :func:`daskgrad.core.latitude.checked_latitude`)."""
     if is_dask_collection(radians):
         return radians
     values = np.asarray(radians)
