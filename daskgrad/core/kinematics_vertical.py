@@ -767,10 +767,21 @@ def _named_coordinate(coord: Any, name: str) -> Any:
     """``coord``, a 1-D vertical coordinate, checked as a spacing coordinate is (``core.plan``'s
     ``coordinate_fault``) but named as the caller's option ``name`` (``pressure``): it reaches
     the plan as one spacing among the horizontal ones, which would be named by its position
-    there (``spacing[2]``). A dask coordinate is not computed to be checked."""
-    if is_dask_collection(coord) or coord.dtype.kind not in "iuf":
+    there (``spacing[2]``). A dask coordinate is not computed to be checked: it is checked as
+    it computes, whole (one task: a column of levels), before the plan's check of its chunks
+    could name it by its position."""
+    if coord.dtype.kind not in "iuf":
         return coord  # the plan's check words a wrong dtype
-    if fault := coordinate_fault(coord.astype(np.float64)):
+    if is_dask_collection(coord):
+        meta = np.empty((0,), dtype=coord.dtype)
+        return coord.rechunk(-1).map_blocks(_checked_column, name, dtype=coord.dtype, meta=meta)
+    return _checked_column(coord, name)
+
+
+def _checked_column(coord: np.ndarray, name: str) -> np.ndarray:
+    """``coord``, a whole 1-D vertical coordinate, or an OptionError naming ``name`` with
+    the one check of a coordinate (``core.plan.coordinate_fault``)."""
+    if fault := coordinate_fault(np.asarray(coord).astype(np.float64)):
         raise OptionError(name, f"{{opt:{name}}} {fault}")
     return coord
 
