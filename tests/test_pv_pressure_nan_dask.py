@@ -79,3 +79,16 @@ def test_a_good_dask_pressure_gives_numpy_pressures_result():
     np.testing.assert_allclose(got, ref, rtol=1e-12)
     f = 2 * 7.292115e-5 * np.sin(np.pi / 4)
     np.testing.assert_allclose(got, -9.80665 * f * -0.0001, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "values", [[100000.0, 0, 80000, 70000, 60000], -LEVELS], ids=["zero", "neg"]
+)
+def test_a_dask_pressure_not_positive_is_refused_as_numpy_does(values):
+    """Positive first, as the NumPy pressure is checked (before its coordinate check)."""
+    with pytest.raises(ValueError) as numpy_err:
+        pv(np.array(values), True)
+    assert str(numpy_err.value).startswith("potential_vorticity_baroclinic: pressure must be")
+    with pytest.raises(ValueError) as dask_err:
+        pv(da.from_array(np.array(values), chunks=2), True)
+    assert str(dask_err.value) == str(numpy_err.value)
