@@ -276,7 +276,10 @@ QUANTITIES: tuple[Quantity, ...] = (
         "write pv_THETA, baroclinic potential vorticity (MetPy's); needs --vertical DIM, whose "
         "coordinate is the pressure",
         _potential_vorticity,
-        held=3,
+        # its formula runs slab by slab into a derivative's buffer: no chunk besides its
+        # derivatives (tracemalloc, tests/test_memory_rule_pv.py); its result is counted
+        # once computed and once encoded (``task_counts``: at least one output)
+        held=0,
         vertical="needs",
     ),
     Quantity(
@@ -420,7 +423,7 @@ def task_counts(
         return 1, 0
     inputs = len(variables(quantities))
     held = max(by_key(k).held for k, _ in quantities) + int(geospatial)
-    return inputs, held
+    return inputs, max(held, 1)
 
 
 def read_once(ds: Any, names: Sequence[str]) -> Any:

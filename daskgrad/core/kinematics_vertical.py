@@ -144,7 +144,13 @@ def potential_vorticity_arrays(
     data = _arrays([theta, u, v])
     axes = _axes("potential_vorticity_baroclinic", data[0].ndim, dims, vertical_dim)
     vert = vertical_coordinate(
-        pressure, data[0], axes[_Z], "pressure", step=False, own=not pressure_is_coordinate
+        pressure,
+        data[0],
+        axes[_Z],
+        "pressure",
+        step=False,
+        own=not pressure_is_coordinate,
+        kind="potential_vorticity_baroclinic",
     )
     # the latitude, read last: a line along the axis it varies on, else a field
     lines, statics = _statics([("latitude", latitude, None)], data[0])
@@ -717,14 +723,15 @@ def _periodic(periodic: Any, axes: tuple[int, ...], ndim: int) -> Any:
 
 
 def vertical_coordinate(
-    coord: Any, like: Any, axis: int, name: str, *, step: bool, own: bool = False
+    coord: Any, like: Any, axis: int, name: str, *, step: bool, own: bool = False, kind: str = ""
 ) -> Vertical:
     """``coord`` as the vertical spacing of ``like`` along ``axis``: a 1-D array along it as
     it is; an array broadcastable to ``like`` that varies along the axis only as its 1-D
     coordinate (NumPy); any other as a field (per-point stencils), in ``like``'s float dtype.
     ``own``: ``coord`` is an argument of its own, option ``name`` (PV's ``pressure``), whose
     1-D coordinate is checked here and named so; else it is one of the spacings (advection's
-    ``spacing[2]``, a DataArray's coordinate), checked by the plan in those words."""
+    ``spacing[2]``, a DataArray's coordinate), checked by the plan in those words; ``kind``
+    (the quantity) a dask one's is checked positive first, as NumPy's is before the call."""
     if is_scalar(coord):
         if step:
             return Vertical(coord)
@@ -740,7 +747,7 @@ def vertical_coordinate(
                 f"{name} has {coord.shape[0]} values but vertical_dim {axis} has "
                 f"{like.shape[axis]} levels"
             )
-        return Vertical(_named_coordinate(coord, name) if own else coord)
+        return Vertical(_named_coordinate(coord, name, kind) if own else coord)
     shape = _broadcast_shape(coord, like, name)
     if shape[axis] != like.shape[axis]:
         raise ValueError(
@@ -749,21 +756,37 @@ def vertical_coordinate(
     if all(n == 1 for k, n in enumerate(shape) if k != axis):
         # the same in every column: the coordinate
         column = coord.reshape(-1)
-        return Vertical(_named_coordinate(column, name) if own else column)
+        return Vertical(_named_coordinate(column, name, kind) if own else column)
     column = _same_in_every_column(coord, shape, axis)
     if column is not None:
-        return Vertical(_named_coordinate(column, name) if own else column)
+        return Vertical(_named_coordinate(column, name, kind) if own else column)
     return Vertical(1.0, _field(coord, like, None, name), name)
 
 
-def _named_coordinate(coord: Any, name: str) -> Any:
+def _named_coordinate(coord: Any, name: str, kind: str = "") -> Any:
     """``coord``, a 1-D vertical coordinate, checked as a spacing coordinate is (``core.plan``'s
     ``coordinate_fault``) but named as the caller's option ``name`` (``pressure``): it reaches
     the plan as one spacing among the horizontal ones, which would be named by its position
-    there (``spacing[2]``). A dask coordinate is not computed to be checked."""
-    if is_dask_collection(coord) or coord.dtype.kind not in "iuf":
+    there (``spacing[2]``). A dask coordinate is not computed to be checked: it is checked as
+    it computes, whole (one task: a column of levels), before the plan's check of its chunks
+    could name it by its position; with ``kind`` (the quantity) checked positive first, as
+    the callers check a NumPy pressure before this."""
+    if coord.dtype.kind not in "iuf":
         return coord  # the plan's check words a wrong dtype
-    if fault := coordinate_fault(coord.astype(np.float64)):
+    if is_dask_collection(coord):
+        meta = np.empty((0,), dtype=coord.dtype)
+        whole = coord.rechunk(-1)
+        return whole.map_blocks(_checked_column, name, kind, dtype=coord.dtype, meta=meta)
+    return _checked_column(coord, name)
+
+
+def _checked_column(coord: np.ndarray, name: str, kind: str = "") -> np.ndarray:
+    """``coord``, a whole 1-D vertical coordinate, or an OptionError naming ``name`` with
+    the one check of a coordinate (``core.plan.coordinate_fault``); with ``kind``, a
+    ValueError first unless positive (``checked_positive``)."""
+    if kind:
+        checked_positive(compact(coord), kind, name)
+    if fault := coordinate_fault(np.asarray(coord).astype(np.float64)):
         raise OptionError(name, f"{{opt:{name}}} {fault}")
     return coord
 

@@ -4,6 +4,7 @@ last, what was written removed on failure; ``--overwrite`` through a hidden sibl
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -375,7 +376,23 @@ def remove_stale_remote(output: Location, say: Callable[[str], None]) -> None:
     """Remove what dead runs to ``output`` on this host left: their temporary prefixes and
     markers, and the chunks of a new store they never committed (no metadata at its root).
     A dead ``--overwrite`` run's replacement that had begun is finished first (see
-    ``_finish_replacement``): its temporary may be the only complete store."""
+    ``_finish_replacement``): its temporary may be the only complete store.
+
+    All of it is done by one run at a time (``_take_claim``): two runs that start together
+    would otherwise both finish a replacement, one deleting what the other had just copied.
+    """
+    if not _dead_entries(output):
+        return
+    claim = _take_claim(output, say)
+    try:
+        _remove_dead(output, _dead_entries(output), say)  # listed again, under the claim
+    finally:
+        _release_claim(output, claim)
+
+
+def _dead_entries(output: Location) -> list[tuple[str, str, str, str]]:
+    """(path, name, kind, pid) of the temporaries and markers beside ``output`` of dead runs
+    on this host, listed afresh."""
     fs, host = output.fs, socket.gethostname()
     name = output.path.rpartition("/")[2]
     parent = output.path.rpartition("/")[0]
@@ -383,7 +400,7 @@ def remove_stale_remote(output: Location, say: Callable[[str], None]) -> None:
     try:
         entries = fs.ls(parent, detail=False) if parent else []
     except FileNotFoundError:
-        return
+        return []
     prefix = f".{name}"
     dead = []
     for entry in sorted(entries):
@@ -395,6 +412,13 @@ def remove_stale_remote(output: Location, say: Callable[[str], None]) -> None:
         if m is None or m["host"] != host or pid_alive(int(m["pid"])):
             continue
         dead.append((entry, base, kind, m["pid"]))
+    return dead
+
+
+def _remove_dead(
+    output: Location, dead: Sequence[tuple[str, str, str, str]], say: Callable[[str], None]
+) -> None:
+    fs = output.fs
     done = _finish_replacement(output, [(e, p) for e, _, k, p in dead if k == "writing"], say)
     for entry, base, kind, pid in dead:
         if entry.rstrip("/").removesuffix(".tmp").removesuffix(".writing") in done:
@@ -412,6 +436,101 @@ def remove_stale_remote(output: Location, say: Callable[[str], None]) -> None:
         else:
             fs.rm(entry, recursive=True)
             say(f"removed {base}, left by a dead run (pid {pid})")
+
+
+# the claims this process holds (their ids): a claim naming this process and not among them
+# is one it left behind (a failed release), as a dead run's
+_HELD: set[str] = set()
+_CLAIM_POLL = 0.2  # seconds between looks at a live run's claim
+
+
+def _claim_key(output: Location) -> str:
+    return output.sibling(f".{output.path.rpartition('/')[2]}.daskgrad-finishing")
+
+
+def _take_claim(output: Location, say: Callable[[str], None]) -> str:
+    """Claim the right to clean up after dead runs to ``output``: an object beside it naming
+    this run (host, pid), created only if absent (S3: ``If-None-Match: *``). A claim by a live
+    run on this host is waited for (said once); one by a dead run is taken over only if it is
+    still that run's (S3: ``If-Match`` its ETag), so of two runs taking it over one wins. A
+    claim by a run on another host, whose life cannot be told from here, is a UsageError.
+    Returns the claim's id (released by ``_release_claim``)."""
+    fs, key, host = output.fs, _claim_key(output), socket.gethostname()
+    ident = uuid.uuid4().hex
+    mine = json.dumps({"host": host, "pid": os.getpid(), "id": ident, "time": time.time()})
+    waiting = False
+    while True:
+        try:
+            fs.pipe(key, mine.encode(), mode="create")
+        except FileExistsError:
+            pass
+        else:
+            _HELD.add(ident)
+            return ident
+        fs.invalidate_cache()
+        try:
+            etag = fs.info(key).get("ETag")
+            holder = json.loads(fs.cat(key) or b"{}")
+        except FileNotFoundError:
+            continue  # released meanwhile
+        except ValueError:
+            holder = {}
+        if not isinstance(holder, dict):
+            holder = {}
+        if holder.get("id") == ident:  # our own takeover, whose answer was lost
+            _HELD.add(ident)
+            return ident
+        pid = holder.get("pid")
+        if holder.get("host") != host or not isinstance(pid, int):
+            who = f"a run on {holder['host']} (pid {pid})" if "host" in holder else "a run"
+            raise UsageError(
+                f"output {output}: {who} is finishing what a dead run left there; if that run "
+                f"is dead, delete its claim {output.protocol}://{key}"
+            )
+        if pid_alive(pid) and not (pid == os.getpid() and holder.get("id") not in _HELD):
+            if not waiting:
+                say(
+                    f"waiting for the run on this host (pid {pid}) that is finishing what a "
+                    f"dead run left at {output}"
+                )
+                waiting = True
+            time.sleep(_CLAIM_POLL)
+            continue
+        if _replace_if_unchanged(output, key, etag, mine.encode()):
+            _HELD.add(ident)
+            return ident
+
+
+def _replace_if_unchanged(output: Location, key: str, etag: str | None, data: bytes) -> bool:
+    """Overwrite a dead run's claim with ours if it is still the object whose ETag was read;
+    False if another run's replaced it first. S3 checks it (``If-Match``); a backend without
+    conditional writes deletes and creates it, which two runs may both do in a narrow window."""
+    fs = output.fs
+    if output.protocol in ("s3", "s3a") and etag:
+        try:
+            fs.pipe(key, data, IfMatch=etag)
+        except FileNotFoundError:
+            return False
+        except OSError as e:
+            if e.errno == errno.EINVAL:  # s3fs's PreconditionFailed: it changed
+                return False
+            raise
+        return True
+    with contextlib.suppress(FileNotFoundError):
+        fs.rm(key)
+    try:
+        fs.pipe(key, data, mode="create")
+    except FileExistsError:
+        return False
+    return True
+
+
+def _release_claim(output: Location, ident: str) -> None:
+    """Remove this run's claim; never raises (a claim left names this process, which the
+    next run treats as dead once it has ended, or now if it is this process)."""
+    _HELD.discard(ident)
+    with contextlib.suppress(Exception):
+        output.fs.rm(_claim_key(output))
 
 
 def _finish_replacement(
