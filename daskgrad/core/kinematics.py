@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .derivatives import Derivatives, Formula, Request, derive
+from .derivatives import Derivatives, Formula, Request, derive, joined
 from .metric import Factors, LatLonMetric, scaled, tensor_component
 from .operators import join_masked, split_masked
 from .plan import (
@@ -223,21 +223,33 @@ def _geostrophic(
     return ua, np.subtract(blocks[wind + 1], gx, out=gx)
 
 
-def _geostrophic_rows(
-    d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, wind: int | None = None
+def _geostrophic_row(
+    d: Derivatives,
+    blocks: Sequence[np.ndarray],
+    f: Factors | None,
+    which: int,
+    wind: int | None = None,
 ) -> Any:
-    """:func:`_geostrophic` with its factors per row given: ``blocks[-2]`` multiplies ∂Z/∂Y,
-    ``blocks[-1]`` ∂Z/∂X (−(g/f)·my and (g/f)·mx, lines from :func:`_row_factors`). One
-    multiplication per output, as the plain gradient's scaling by a spacing; no factor of
-    the metric or sine computed per chunk."""
-    gx, gy = d[(0, 0, 1)], d[(0, 1, 1)]
+    """One output of :func:`_geostrophic` with its factors per row given (lines from
+    :func:`_row_factors`): ``which`` 0, ∂Z/∂Y times ``blocks[-2]`` (−(g/f)·my), or 1, ∂Z/∂X
+    times ``blocks[-1]`` ((g/f)·mx); minus it from the wind's component (input
+    ``wind + which``) for the ageostrophic wind. One multiplication per output, as the plain
+    gradient's scaling by a spacing; no factor of the metric or sine computed per chunk."""
+    g = d[(0, 1 - which, 1)]
     with np.errstate(invalid="ignore"):  # ∞ · 0 where f = 0 and Z is flat: NaN, as MetPy's
-        np.multiply(gy, blocks[-2], out=gy)
-        np.multiply(gx, blocks[-1], out=gx)
+        np.multiply(g, blocks[which - 2], out=g)
     if wind is None:
-        return gy, gx
-    ua = np.subtract(blocks[wind], gy, out=gy)
-    return ua, np.subtract(blocks[wind + 1], gx, out=gx)
+        return (g,)
+    return (np.subtract(blocks[wind + which], g, out=g),)
+
+
+def _geostrophic_parts(wind: int | None) -> list[tuple[tuple[Request], Formula]]:
+    """The (a)geostrophic wind's two outputs apart, each with the one derivative it reads:
+    :func:`derive`'s ``parts`` (each output its own task on chunks in memory)."""
+    return [
+        (((0, 1 - which, 1),), partial(_geostrophic_row, which=which, wind=wind))
+        for which in (0, 1)
+    ]
 
 
 def _row_factors(
@@ -487,7 +499,8 @@ def latitude_line(
 def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
     """``phi`` broadcast to ``like``'s shape (numpy's rules) in ``dtype``, without copying:
     a read-only view for NumPy, chunked like ``like`` for dask (a latitude that varies on
-    several axes, an input of the formula).
+    several axes, an input of the formula; a dask array of the data's shape made by task
+    objects, or in memory, as it is, so that the engine sees its chunks as the data's).
 
     Examples
     --------
@@ -505,6 +518,8 @@ def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
 
     chunks = tuple(c if n > 1 else (1,) for c, n in zip(like.chunks, phi.shape, strict=True))
     phi = phi.rechunk(chunks) if is_dask_collection(phi) else da.from_array(phi, chunks=chunks)
+    if phi.shape == tuple(like.shape) and _task_objects(phi):
+        return phi  # nothing to broadcast, nothing to wrap: an input as the data are
     # a task object per chunk on top of dask's broadcast (legacy tasks), so that the engine
     # reads the latitude's chunk in the same task as the data's (see core/graph.py)
     return da.broadcast_to(phi, like.shape, chunks=like.chunks).map_blocks(_same, dtype=dtype)
@@ -512,6 +527,13 @@ def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
 
 def _same(block: np.ndarray) -> np.ndarray:
     return block
+
+
+def _task_objects(x: Any) -> bool:
+    """Whether the chunks of the dask array ``x`` are made by task objects, or held in its
+    graph (chunks in memory), which the engine reads as they are: no legacy tuple task."""
+    node = x.__dask_graph__().get((x.name, *(0,) * x.ndim))
+    return node is not None and not isinstance(node, tuple)
 
 
 def _check_broadcast(phi: Any, shape: tuple[int, ...], name: str = "latitude") -> None:
@@ -683,15 +705,17 @@ def _run(
     lines: Sequence[tuple[int, Any]] = (),
 ) -> tuple[Any, ...]:
     formula: Formula | None = None
+    parts: list[tuple[tuple[Request], Formula]] = []
     if kind in ("geostrophic_wind", "ageostrophic_wind") and len(lines) == 1:
         # g/f and the metric's scale vary by latitude only: one factor per row and output,
-        # computed once, that the formula multiplies in (see _geostrophic_rows)
+        # computed once, that the formula multiplies in (see _geostrophic_row)
         rows = _row_factors(kind, lines[0], engine.get("metric"), inputs, **constants)
         if rows is not None:
             wind = 1 if kind == "ageostrophic_wind" else None
             rows, engine = _half_spacing_rows(rows, {**engine, "metric": None})
             lines = rows
-            formula = partial(_geostrophic_rows, wind=wind)
+            parts = _geostrophic_parts(wind)
+            formula = joined(parts)
     which: int | None = None
     if kind in DEFORMATIONS and _SHARED.get() and any(is_dask_collection(a) for a in inputs):
         # the kernel of all three, the same task for each of them: a graph of two or three
@@ -711,6 +735,7 @@ def _run(
         len(spec.outputs),
         dims,
         lines=lines,
+        parts=parts,
         **engine,
     )
     return outs if which is None else (outs[which],)
