@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from .kernel import gradient_block
 from .metric import Factors, MetricModel
 from .plan import Plan, is_dask_collection, make_plan
 from .stencil import depth
+
+if TYPE_CHECKING:
+    from .graph import Part
 
 # one requested derivative: (input index, position in dims, derivative order 1 or 2)
 Request = tuple[int, int, int]
@@ -168,11 +171,11 @@ def _parts(
     func: partial[tuple[np.ndarray, ...]],
     parts: Sequence[tuple[Sequence[Request], Formula]],
     nout: int,
-) -> list[Any]:
+) -> list[Part]:
     """``parts`` as :class:`daskgrad.core.graph.Part` of the block function ``func`` (each on
     the dims its requests differentiate); none unless one per output, each reading one
     request at least."""
-    from .graph import Part
+    from .graph import Part  # dask's: imported for dask input only
 
     if len(parts) != nout or not all(requests for requests, _ in parts):
         return []

@@ -517,9 +517,12 @@ def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
     import dask.array as da
 
     chunks = tuple(c if n > 1 else (1,) for c, n in zip(like.chunks, phi.shape, strict=True))
-    phi = phi.rechunk(chunks) if is_dask_collection(phi) else da.from_array(phi, chunks=chunks)
-    if phi.shape == tuple(like.shape) and _task_objects(phi):
-        return phi  # nothing to broadcast, nothing to wrap: an input as the data are
+    if is_dask_collection(phi):
+        phi = phi.rechunk(chunks)
+        if phi.shape == tuple(like.shape) and _task_objects(phi):
+            return phi  # nothing to broadcast, nothing to wrap: an input as the data are
+    else:
+        phi = da.from_array(phi, chunks=chunks)
     # a task object per chunk on top of dask's broadcast (legacy tasks), so that the engine
     # reads the latitude's chunk in the same task as the data's (see core/graph.py)
     return da.broadcast_to(phi, like.shape, chunks=like.chunks).map_blocks(_same, dtype=dtype)
