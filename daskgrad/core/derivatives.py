@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from .kernel import gradient_block
 from .metric import Factors, MetricModel
 from .plan import Plan, make_plan
 from .stencil import depth
+
+if TYPE_CHECKING:
+    from .graph import Part
 
 # one requested derivative: (input index, position in dims, derivative order 1 or 2)
 Request = tuple[int, int, int]
@@ -48,6 +51,7 @@ def derive(
     in_place: bool = False,
     lines: Sequence[tuple[int, Any]] = (),
     along: AlongField | None = None,
+    parts: Sequence[tuple[Sequence[Request], Formula]] = (),
 ) -> tuple[Any, ...]:
     """``nout`` arrays from NumPy or dask ``inputs`` of one shape.
 
@@ -75,6 +79,11 @@ def derive(
     along : the first derivatives along ``dims[along.position]`` per unit of the coordinate
         field ``inputs[along.input]``, per point (its spacing is then 1.0): see
         :class:`~daskgrad.core.field_stencil.AlongField`.
+    parts : the same outputs one by one, when they are independent: per output, the requests
+        it reads (at least one) and a formula returning it alone (:func:`joined` makes
+        ``formula`` of them). Dask chunks already in memory then give each output its own
+        task per chunk, from the chunk and its neighbours along those requests' dims only
+        (:func:`daskgrad.core.graph.ghosted_dask`'s parts).
 
     Returns
     -------
@@ -127,11 +136,56 @@ def derive(
 
         chunks = next(a.chunks for a in inputs if is_dask_collection(a))
         inputs = [a if is_dask_collection(a) else da.from_array(a, chunks=chunks) for a in inputs]
-        return ghosted_dask(inputs, plan, func, nout, name, aux)
+        return ghosted_dask(inputs, plan, func, nout, name, aux, _parts(func, parts, nout))
     from .eager import ghosted_numpy
 
     aux = tuple((axis, np.asarray(v)) for axis, v in aux)  # a dask line of NumPy data
     return ghosted_numpy(inputs, plan, func, nout, aux)
+
+
+def joined(parts: Sequence[tuple[Sequence[Request], Formula]]) -> Formula:
+    """The formula of every output of ``parts`` (per output: its requests and a formula
+    returning it alone), in their order: :func:`derive`'s ``formula`` for its ``parts``.
+
+    Examples
+    --------
+    >>> plus_one = ([(0, 0, 1)], lambda d, b, f: (d[0, 0, 1] + 1,))
+    >>> first = ([], lambda d, b, f: (b[0],))
+    >>> f = joined([plus_one, first])
+    >>> f({(0, 0, 1): 1.0}, [5.0], None)
+    (2.0, 5.0)
+    """
+    formulas = tuple(formula for _, formula in parts)
+    return partial(_joined, formulas)
+
+
+def _joined(
+    formulas: Sequence[Formula],
+    d: Derivatives,
+    blocks: Sequence[np.ndarray],
+    factors: Factors | None,
+) -> tuple[np.ndarray, ...]:
+    return tuple(out for formula in formulas for out in formula(d, blocks, factors))
+
+
+def _parts(
+    func: partial[tuple[np.ndarray, ...]],
+    parts: Sequence[tuple[Sequence[Request], Formula]],
+    nout: int,
+) -> list[Part]:
+    """``parts`` as :class:`daskgrad.core.graph.Part` of the block function ``func`` (each on
+    the dims its requests differentiate); none unless one per output, each reading one
+    request at least."""
+    from .graph import Part  # dask's: imported for dask input only
+
+    if len(parts) != nout or not all(requests for requests, _ in parts):
+        return []
+    out = []
+    for requests, formula in parts:
+        positions = tuple(sorted({a for _, a, _ in requests}))
+        kw = {"requests": tuple(requests), "formula": formula, "positions": positions}
+        out.append(Part(positions, partial(func, **kw)))
+    return out
 
 
 def _derive_block(
@@ -147,10 +201,15 @@ def _derive_block(
     in_place: bool,
     line_axes: tuple[int, ...] = (),
     along: AlongField | None = None,
+    positions: tuple[int, ...] | None = None,
     out: Sequence[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, ...]:
-    """One chunk: every requested derivative, the factors, the formula."""
+    """One chunk: every requested derivative, the factors, the formula. With ``positions``
+    the plan, ``ghosts`` and ``steps`` are those of the dims at these positions alone (the
+    requests' positions stay the dims')."""
     dtype = plan.dtype
+    at = list(range(len(plan.axes))) if positions is None else positions
+    local = {p: i for i, p in enumerate(at)}
     ndim = blocks[0].ndim
     if line_axes:
         n = len(aux) - len(line_axes)
@@ -169,37 +228,43 @@ def _derive_block(
         groups.setdefault((j, k), []).append(a)
     z = -1 if along is None else along.position
     if along is not None and any(a == z for _, a, _ in requests):
-        c, axis = along.input, plan.axes[z].axis
+        c, axis = along.input, plan.axes[local[z]].axis
         stencil: dict[str, Any] = {
             "accuracy": plan.accuracy,
             "edge_order": plan.edge_order,
             "nan_policy": plan.nan_policy,
             "dtype": dtype,
         }
-        weights = along.stencils(blocks[c], ghosts[c][z], axis, **stencil)
+        weights = along.stencils(blocks[c], ghosts[c][local[z]], axis, **stencil)
         for j, a, _ in requests:
             if a == z:
                 d[(j, z, 1)] = along.derivative(
-                    blocks[j], ghosts[j][z], blocks[c], ghosts[c][z], axis, weights, **stencil
+                    blocks[j],
+                    ghosts[j][local[z]],
+                    blocks[c],
+                    ghosts[c][local[z]],
+                    axis,
+                    weights,
+                    **stencil,
                 )
-    for (j, k), positions in groups.items():
-        positions = [a for a in positions if a != z]
-        if not positions:
+    for (j, k), wanted in groups.items():
+        wanted = [a for a in wanted if a != z]
+        if not wanted:
             continue
         trim = plan.depth - depth(plan.accuracy, plan.nan_policy, k)
         grads = gradient_block(
             blocks[j],
-            [plan.axes[a].axis for a in positions],
-            [trim_ghosts(ghosts[j][a], plan.axes[a].axis, trim) for a in positions],
-            [trim_step(steps[a], trim) for a in positions],
+            [plan.axes[local[a]].axis for a in wanted],
+            [trim_ghosts(ghosts[j][local[a]], plan.axes[local[a]].axis, trim) for a in wanted],
+            [trim_step(steps[local[a]], trim) for a in wanted],
             plan.edge_order,
             dtype,
-            out=[_buffer(into.get((j, a, k)), blocks[j].shape, dtype) for a in positions],
+            out=[_buffer(into.get((j, a, k)), blocks[j].shape, dtype) for a in wanted],
             accuracy=plan.accuracy,
             nan_policy=plan.nan_policy,
             deriv=k,
         )
-        for a, g in zip(positions, grads, strict=True):
+        for a, g in zip(wanted, grads, strict=True):
             d[(j, a, k)] = g
     factors = None
     if metric is not None:

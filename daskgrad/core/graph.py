@@ -256,27 +256,21 @@ def _dask_coord_steps(
 
 
 def gradient_dask(x: da.Array, plan: Plan) -> tuple[da.Array, ...]:
-    """Every partial derivative of ``x``: on chunks small enough that their kernels take their
-    neighbours' whole chunks, or already in this process's memory (:func:`in_memory`), one
-    task per output chunk, each from the chunk and its two neighbours along its own axis (the
-    minimal graph's shape: a task computing every partial and one getitem per output cost an
-    extra task per chunk to schedule, and more to order); else one kernel task per chunk
-    computing every partial, from ghost planes.
+    """Every partial derivative of ``x``: :func:`ghosted_dask` of :func:`gradient_blocks`,
+    each partial a part of its own axis (on chunks in memory or tiny, one task per output
+    chunk from the chunk and its two neighbours along that axis)."""
+    parts = [Part((k,), gradient_blocks) for k in range(len(plan.axes))]
+    return ghosted_dask([x], plan, gradient_blocks, len(plan.axes), "gradient", parts=parts)
 
-    On chunks in memory the per-output tasks also let dask finish one output before the next,
-    as it does three elementwise passes: one kernel making every partial holds the k partials
-    of every chunk until all are gathered, k times the fresh memory, and fresh pages cost the
-    kernel as much again as its arithmetic (benchmarks/README.md, "Arrays")."""
-    fits = repaired_chunks(x, plan) == x.chunks
-    whole = _whole_neighbours([x], x.chunks) or (fits and in_memory(x, plan.dtype))
-    if len(plan.axes) > 1 and whole and fits:
-        return tuple(
-            ghosted_dask(
-                [x], replace(plan, axes=(ax,)), gradient_blocks, 1, "gradient", whole=True
-            )[0]
-            for ax in plan.axes
-        )
-    return ghosted_dask([x], plan, gradient_blocks, len(plan.axes), "gradient", whole=whole)
+
+@dataclass(frozen=True)
+class Part:
+    """One output of :func:`ghosted_dask` computed on its own: ``func`` as ghosted_dask's,
+    returning one array, called with the plan of the differentiated axes at ``positions``
+    (of the plan's axes) only, their steps and ghosts alone."""
+
+    positions: tuple[int, ...]
+    func: Callable[..., Any]
 
 
 def in_memory(x: da.Array, dtype: np.dtype) -> bool:
@@ -316,16 +310,49 @@ def ghosted_dask(
     nout: int,
     name: str,
     aux: Sequence[tuple[int, Any]] = (),
-    whole: bool = False,
+    parts: Sequence[Part] = (),
 ) -> tuple[da.Array, ...]:
     """``func(blocks, ghosts, steps, aux, plan=plan)`` on every chunk of the same-shaped dask
     ``arrays`` (rechunked to the first one's repaired chunks), with the ghost planes of each
-    and the chunk's slice of the 1-D arrays ``aux`` [(axis, values)]; ``nout`` outputs. With
-    ``whole`` (or chunks of at most WHOLE_NEIGHBOURS_BYTES) kernels take their neighbours'
-    whole chunks and slice the planes themselves, no task copying them."""
+    and the chunk's slice of the 1-D arrays ``aux`` [(axis, values)]; ``nout`` outputs.
+
+    On chunks of at most WHOLE_NEIGHBOURS_BYTES, or already in this process's memory
+    (:func:`in_memory`, every array's), kernels take their neighbours' whole chunks and slice
+    the planes themselves, no task copying them; then, with ``parts`` (one per output, the
+    same values as ``func``'s) and chunks that need no repair, each output has its own task
+    per chunk, from the chunk and its neighbours along the part's own axes (the minimal
+    graph's shape: a kernel computing every output and one getitem per output cost an extra
+    task per chunk to schedule, and more to order). Else one kernel task per chunk computing
+    every output, from ghost planes: the out-of-core shape, where those tasks keep a large
+    chunk from staying alive, and being sent whole to another worker, for a few planes.
+
+    On chunks in memory the per-output tasks also let dask finish one output before the next,
+    as it does elementwise passes: one kernel making every output holds the k outputs of
+    every chunk until all are gathered, k times the fresh memory, and fresh pages cost the
+    kernel as much again as its arithmetic (benchmarks/README.md, "Arrays")."""
     # task objects per chunk, all tracked by the garbage collector: its passes over the
     # growing graph took two thirds of the construction time (dask's slicing does the same)
     with disable_gc():
+        fits = (
+            all(a.chunks == arrays[0].chunks for a in arrays)
+            and repaired_chunks(arrays[0], plan) == arrays[0].chunks
+        )
+        whole = _whole_neighbours(arrays, arrays[0].chunks) or (
+            fits and all(in_memory(a, plan.dtype) for a in arrays)
+        )
+        if parts and whole and fits:
+            return tuple(
+                _ghosted_dask(
+                    arrays,
+                    replace(plan, axes=tuple(plan.axes[k] for k in part.positions)),
+                    part.func,
+                    1,
+                    name,
+                    aux,
+                    True,
+                )[0]
+                for part in parts
+            )
         return _ghosted_dask(arrays, plan, func, nout, name, aux, whole)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .arrays import is_dask_collection, is_masked
-from .derivatives import Derivatives, Formula, Request, derive
+from .derivatives import Derivatives, Formula, Request, derive, joined
 from .latitude import GRAVITY, OMEGA, broadcast_latitude, checked_latitude, compact, latitude_line
 from .masked import join_masked, split_masked
 from .metric import Factors, LatLonMetric, scaled, tensor_component
@@ -174,21 +174,33 @@ def _geostrophic(
     return ua, np.subtract(blocks[wind + 1], gx, out=gx)
 
 
-def _geostrophic_rows(
-    d: Derivatives, blocks: Sequence[np.ndarray], f: Factors | None, wind: int | None = None
+def _geostrophic_row(
+    d: Derivatives,
+    blocks: Sequence[np.ndarray],
+    f: Factors | None,
+    which: int,
+    wind: int | None = None,
 ) -> Any:
-    """:func:`_geostrophic` with its factors per row given: ``blocks[-2]`` multiplies ∂Z/∂Y,
-    ``blocks[-1]`` ∂Z/∂X (−(g/f)·my and (g/f)·mx, lines from :func:`_row_factors`). One
-    multiplication per output, as the plain gradient's scaling by a spacing; no factor of
-    the metric or sine computed per chunk."""
-    gx, gy = d[(0, 0, 1)], d[(0, 1, 1)]
+    """One output of :func:`_geostrophic` with its factors per row given (lines from
+    :func:`_row_factors`): ``which`` 0, ∂Z/∂Y times ``blocks[-2]`` (−(g/f)·my), or 1, ∂Z/∂X
+    times ``blocks[-1]`` ((g/f)·mx); minus it from the wind's component (input
+    ``wind + which``) for the ageostrophic wind. One multiplication per output, as the plain
+    gradient's scaling by a spacing; no factor of the metric or sine computed per chunk."""
+    g = d[(0, 1 - which, 1)]
     with np.errstate(invalid="ignore"):  # ∞ · 0 where f = 0 and Z is flat: NaN, as MetPy's
-        np.multiply(gy, blocks[-2], out=gy)
-        np.multiply(gx, blocks[-1], out=gx)
+        np.multiply(g, blocks[which - 2], out=g)
     if wind is None:
-        return gy, gx
-    ua = np.subtract(blocks[wind], gy, out=gy)
-    return ua, np.subtract(blocks[wind + 1], gx, out=gx)
+        return (g,)
+    return (np.subtract(blocks[wind + which], g, out=g),)
+
+
+def _geostrophic_parts(wind: int | None) -> list[tuple[tuple[Request], Formula]]:
+    """The (a)geostrophic wind's two outputs apart, each with the one derivative it reads:
+    :func:`derive`'s ``parts`` (each output its own task on chunks in memory)."""
+    return [
+        (((0, 1 - which, 1),), partial(_geostrophic_row, which=which, wind=wind))
+        for which in (0, 1)
+    ]
 
 
 def _row_factors(
@@ -540,15 +552,17 @@ def _run(
     lines: Sequence[tuple[int, Any]] = (),
 ) -> tuple[Any, ...]:
     formula: Formula | None = None
+    parts: list[tuple[tuple[Request], Formula]] = []
     if kind in ("geostrophic_wind", "ageostrophic_wind") and len(lines) == 1:
         # g/f and the metric's scale vary by latitude only: one factor per row and output,
-        # computed once, that the formula multiplies in (see _geostrophic_rows)
+        # computed once, that the formula multiplies in (see _geostrophic_row)
         rows = _row_factors(kind, lines[0], engine.get("metric"), inputs, **constants)
         if rows is not None:
             wind = 1 if kind == "ageostrophic_wind" else None
             rows, engine = _half_spacing_rows(rows, {**engine, "metric": None})
             lines = rows
-            formula = partial(_geostrophic_rows, wind=wind)
+            parts = _geostrophic_parts(wind)
+            formula = joined(parts)
     which: int | None = None
     if kind in DEFORMATIONS and _SHARED.get() and any(is_dask_collection(a) for a in inputs):
         # the kernel of all three, the same task for each of them: a graph of two or three
@@ -568,6 +582,7 @@ def _run(
         len(spec.outputs),
         dims,
         lines=lines,
+        parts=parts,
         **engine,
     )
     return outs if which is None else (outs[which],)

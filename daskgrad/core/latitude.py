@@ -83,7 +83,8 @@ def latitude_line(
 def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
     """``phi`` broadcast to ``like``'s shape (numpy's rules) in ``dtype``, without copying:
     a read-only view for NumPy, chunked like ``like`` for dask (a latitude that varies on
-    several axes, an input of the formula).
+    several axes, an input of the formula; a dask array of the data's shape made by task
+    objects, or in memory, as it is, so that the engine sees its chunks as the data's).
 
     Examples
     --------
@@ -100,7 +101,12 @@ def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
     import dask.array as da
 
     chunks = tuple(c if n > 1 else (1,) for c, n in zip(like.chunks, phi.shape, strict=True))
-    phi = phi.rechunk(chunks) if is_dask_collection(phi) else da.from_array(phi, chunks=chunks)
+    if is_dask_collection(phi):
+        phi = phi.rechunk(chunks)
+        if phi.shape == tuple(like.shape) and _task_objects(phi):
+            return phi  # nothing to broadcast, nothing to wrap: an input as the data are
+    else:
+        phi = da.from_array(phi, chunks=chunks)
     # a task object per chunk on top of dask's broadcast (legacy tasks), so that the engine
     # reads the latitude's chunk in the same task as the data's (see core/graph.py)
     return da.broadcast_to(phi, like.shape, chunks=like.chunks).map_blocks(_same, dtype=dtype)
@@ -108,6 +114,13 @@ def broadcast_latitude(phi: Any, like: Any, dtype: Any) -> Any:
 
 def _same(block: np.ndarray) -> np.ndarray:
     return block
+
+
+def _task_objects(x: Any) -> bool:
+    """Whether the chunks of the dask array ``x`` are made by task objects, or held in its
+    graph (chunks in memory), which the engine reads as they are: no legacy tuple task."""
+    node = x.__dask_graph__().get((x.name, *(0,) * x.ndim))
+    return node is not None and not isinstance(node, tuple)
 
 
 def _check_broadcast(phi: Any, shape: tuple[int, ...], name: str = "latitude") -> None:
