@@ -300,6 +300,46 @@ def _protocol(fs: Any) -> str:
     return proto[0] if isinstance(proto, tuple | list) else str(proto)
 
 
+# backends whose paths are bucket/key with the key taken literally (no '.', '..' or '//'
+# resolution on the server): a URL must name one key in one spelling only
+OBJECT_STORES = {"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "oss"}
+
+
+def check_key_spelling(text: str, role: str = "path") -> None:
+    """Refuse an object-store URL whose path has an empty segment (``bkt//a.zarr``, a
+    trailing ``//``), a ``.`` or a ``..`` segment: the store keeps such a key literally, while
+    s3fs and HTTP clients normalise it in some requests and not in others, so one run would
+    list, delete and copy different stores. A UsageError naming ``role``, the URL and the
+    segment. A single trailing ``/`` is allowed (``s3://bkt/a.zarr/`` is ``bkt/a.zarr``).
+
+    Examples
+    --------
+    >>> check_key_spelling("s3://bkt/a.zarr/", "output")
+    >>> check_key_spelling("s3://bkt//a.zarr", "output")
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.UsageError: output s3://bkt//a.zarr: the path has an empty segment ('//') ...
+    """
+    from fsspec.core import split_protocol
+
+    protocol, rest = split_protocol(text.rsplit("::", 1)[-1])
+    if protocol not in OBJECT_STORES:
+        return
+    rest = re.sub(r"^[^/@]*@", "", rest).partition("?")[0].partition("#")[0]
+    parts = rest.split("/")
+    if len(parts) > 1 and parts[-1] == "" and parts[-2] != "":
+        parts.pop()  # one trailing slash: the same prefix
+    bad = next((p for p in parts if p in ("", ".", "..")), None)
+    if bad is None:
+        return
+    what = {"": "an empty segment ('//')", ".": "a '.' segment", "..": "a '..' segment"}[bad]
+    raise UsageError(
+        f"{role} {clean_url(text)}: the path has {what}; object-store keys are literal, so "
+        "this names another key than the normalised path would (and s3fs mixes both): "
+        "spell the path without it"
+    )
+
+
 def os_path(text: str | os.PathLike, role: str = "path", shown: str | None = None) -> Path:
     """A local path as the OS goes: a ``..`` after a symlink leaves the link's target, where
     zarr and xarray would drop the link and the ``..`` from the text (and so read another
@@ -354,7 +394,10 @@ def locate(
     remember_secrets(options, text)
     protocol, rest = split_protocol(text.rsplit("::", 1)[-1])
     if protocol in ("file", "local") and "::" not in text:
+        if protocol == "file" and re.match(r"(?i)localhost/", rest):
+            rest = rest[len("localhost") :]  # RFC 8089: file://localhost/PATH is /PATH
         return Location(text, options, os_path(rest, role, clean_url(text)))
+    check_key_spelling(text, role)
     for proto in re.findall(r"(\w+)://", text) + re.findall(r"(?:^|::)(\w+)::", text):
         try:
             fsspec.get_filesystem_class(proto)
