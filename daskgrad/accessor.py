@@ -178,7 +178,9 @@ class GradAccessor:
         >>> ds.grad.divergence(ds.u, ds.v, spacing={"x": 2.0}).values[0]
         array([4., 4., 4., 4., 4.])
         """
-        return divergence(*self._pair("divergence", u, v), **self._grid(options))
+        return divergence(
+            *self._pair("divergence", u, v), **self._grid(self._keywords("divergence", options))
+        )
 
     def vorticity(self, u: Hashable, v: Hashable, **options: Any) -> xr.DataArray:
         """:func:`daskgrad.vorticity` of the Dataset's variables ``u`` and ``v``.
@@ -220,7 +222,9 @@ class GradAccessor:
         >>> vort.values[0]
         array([0.002, 0.002, 0.002, 0.002, 0.002])
         """
-        return vorticity(*self._pair("vorticity", u, v), **self._grid(options))
+        return vorticity(
+            *self._pair("vorticity", u, v), **self._grid(self._keywords("vorticity", options))
+        )
 
     def laplacian(self, var: Hashable | None = None, **options: Any) -> xr.DataArray:
         """:func:`daskgrad.laplacian` of this DataArray, or of a Dataset's variable ``var``.
@@ -254,7 +258,9 @@ class GradAccessor:
         >>> lap.name, lap.values[0]
         ('lap_f', array([2., 2., 2., 2., 2.]))
         """
-        return laplacian(self._one(var, "laplacian"), **self._grid(options))
+        return laplacian(
+            self._one(var, "laplacian"), **self._grid(self._keywords("laplacian", options))
+        )
 
     def _grid(self, options: dict[str, Any]) -> dict[str, Any]:
         """Geospatial options on a Dataset: its Grid, built from the whole Dataset (whose
@@ -267,7 +273,37 @@ class GradAccessor:
 
         keys = ("latitude", "longitude", "x", "y", "crs", "earth", "radius", "periodic")
         rest = {k: v for k, v in options.items() if k not in keys}
-        return {**rest, "grid": Grid(self._obj, **{k: options[k] for k in keys if k in options})}
+        named = [options.get(k) for k in ("latitude", "longitude", "x", "y")]
+        data = [n for n in named if isinstance(n, str) and n in self._obj.data_vars]
+        obj = self._obj.set_coords(data) if data else self._obj  # a grid coordinate by name
+        return {**rest, "grid": Grid(obj, **{k: options[k] for k in keys if k in options})}
+
+    def _keywords(self, method: str, options: dict[str, Any], grid: bool = True) -> dict[str, Any]:
+        """``options`` with the variable-like keywords a user may give by name resolved on a
+        Dataset: ``w`` and ``static_stability`` (data) as the variable or coordinate they
+        name; ``latitude``/``longitude`` a data variable's name as that DataArray (a
+        coordinate's name stays a name, as the API takes it; with ``geospatial=True`` and
+        ``grid``, names go to the Grid, which takes data variables as coordinates). A name
+        that is neither a data variable nor a coordinate is a one-line ValueError naming the
+        keyword."""
+        if not isinstance(self._obj, xr.Dataset):
+            return options
+        out = dict(options)
+        for key in ("w", "static_stability", "latitude", "longitude"):
+            value = out.get(key)
+            if not isinstance(value, str):
+                continue
+            if value not in self._obj.variables:
+                raise ValueError(
+                    f"ds.grad.{method}: {key}={value!r} is neither a data variable nor a "
+                    f"coordinate of this Dataset; data variables: {list(self._obj.data_vars)}, "
+                    f"coordinates: {list(self._obj.coords)}"
+                )
+            coordinate = key in ("latitude", "longitude")
+            if coordinate and (value in self._obj.coords or (grid and out.get("geospatial"))):
+                continue
+            out[key] = self._obj[value]
+        return out
 
     # --- kinematics (daskgrad.kinematics), by the Dataset's variable names ---------------------
 
@@ -296,7 +332,8 @@ class GradAccessor:
         array([2., 2., 2., 2.])
         """
         return kinematics.shearing_deformation(
-            *self._named("shearing_deformation", u, v), **options
+            *self._named("shearing_deformation", u, v, args=("u", "v")),
+            **self._keywords("shearing_deformation", options, grid=False),
         )
 
     def stretching_deformation(self, u: Hashable, v: Hashable, **options: Any) -> xr.DataArray:
@@ -323,7 +360,8 @@ class GradAccessor:
         array([2., 2., 2., 2.])
         """
         return kinematics.stretching_deformation(
-            *self._named("stretching_deformation", u, v), **options
+            *self._named("stretching_deformation", u, v, args=("u", "v")),
+            **self._keywords("stretching_deformation", options, grid=False),
         )
 
     def total_deformation(self, u: Hashable, v: Hashable, **options: Any) -> xr.DataArray:
@@ -349,7 +387,10 @@ class GradAccessor:
         >>> ds.grad.total_deformation("u", "v").values[0]
         array([5., 5., 5., 5.])
         """
-        return kinematics.total_deformation(*self._named("total_deformation", u, v), **options)
+        return kinematics.total_deformation(
+            *self._named("total_deformation", u, v, args=("u", "v")),
+            **self._keywords("total_deformation", options, grid=False),
+        )
 
     def absolute_vorticity(self, u: Hashable, v: Hashable, **options: Any) -> xr.DataArray:
         """:func:`daskgrad.absolute_vorticity` of the Dataset's variables ``u`` and ``v``.
@@ -375,7 +416,10 @@ class GradAccessor:
         >>> ds.grad.absolute_vorticity("u", "v", omega=0.5).values[:, 0]
         array([0. , 0.5, 1. ])
         """
-        return kinematics.absolute_vorticity(*self._named("absolute_vorticity", u, v), **options)
+        return kinematics.absolute_vorticity(
+            *self._named("absolute_vorticity", u, v, args=("u", "v")),
+            **self._keywords("absolute_vorticity", options, grid=False),
+        )
 
     def advection(self, scalar: Hashable, u: Hashable, v: Hashable, **options: Any) -> xr.DataArray:
         """:func:`daskgrad.advection` of the Dataset's variable ``scalar`` by ``u`` and ``v``.
@@ -402,7 +446,10 @@ class GradAccessor:
         >>> adv.name, adv.values[0]
         ('adv_T', array([-2., -2., -2., -2.]))
         """
-        return kinematics.advection(*self._named("advection", scalar, u, v), **self._grid(options))
+        return kinematics.advection(
+            *self._named("advection", scalar, u, v, args=("scalar", "u", "v")),
+            **self._grid(self._keywords("advection", options)),
+        )
 
     def frontogenesis(
         self, theta: Hashable, u: Hashable, v: Hashable, **options: Any
@@ -430,7 +477,10 @@ class GradAccessor:
         >>> ds.grad.frontogenesis("theta", "u", "v").values[0]
         array([1., 1., 1., 1.])
         """
-        return kinematics.frontogenesis(*self._named("frontogenesis", theta, u, v), **options)
+        return kinematics.frontogenesis(
+            *self._named("frontogenesis", theta, u, v, args=("theta", "u", "v")),
+            **self._keywords("frontogenesis", options, grid=False),
+        )
 
     def potential_vorticity_baroclinic(
         self,
@@ -473,8 +523,10 @@ class GradAccessor:
         >>> pv.name, pv.attrs["units"], round(float(pv[1, 1, 0]) / 1e-6, 4)
         ('pv_theta', 'K m2 kg-1 s-1', 0.143)
         """
-        theta_, u_, v_ = self._named("potential_vorticity_baroclinic", theta, u, v)
-        p = self._pressure(pressure)
+        what = "potential_vorticity_baroclinic"
+        theta_, u_, v_ = self._named(what, theta, u, v, args=("theta", "u", "v"))
+        p = self._pressure(pressure, what)
+        options = self._keywords(what, options, grid=False)
         latitude = {k: options.pop(k) for k in ("latitude",) if k in options}  # f's, not the grid's
         return kinematics_vertical.potential_vorticity_baroclinic(
             theta_, p, u_, v_, **self._grid(options), **latitude
@@ -514,9 +566,13 @@ class GradAccessor:
         >>> q2.name, float(q2[1, 1])
         ('q2_T', -0.00574)
         """
-        u_, v_, t_ = self._named("q_vector", u, v, temperature)
+        u_, v_, t_ = self._named("q_vector", u, v, temperature, args=("u", "v", "temperature"))
         return kinematics_vertical.q_vector(
-            u_, v_, t_, self._pressure(pressure), **self._grid(options)
+            u_,
+            v_,
+            t_,
+            self._pressure(pressure, "q_vector"),
+            **self._grid(self._keywords("q_vector", options)),
         )
 
     def geostrophic_wind(
@@ -546,7 +602,10 @@ class GradAccessor:
         >>> ug.name, ug.values[0]
         ('ug_z', array([-10., -10., -10., -10.]))
         """
-        return kinematics.geostrophic_wind(self._one(height, "geostrophic_wind"), **options)
+        return kinematics.geostrophic_wind(
+            self._one(height, "geostrophic_wind"),
+            **self._keywords("geostrophic_wind", options, grid=False),
+        )
 
     def ageostrophic_wind(
         self, height: Hashable, u: Hashable, v: Hashable, **options: Any
@@ -576,7 +635,8 @@ class GradAccessor:
         ('ageo_u_z', array([0., 0., 0., 0.]))
         """
         return kinematics.ageostrophic_wind(
-            *self._named("ageostrophic_wind", height, u, v), **options
+            *self._named("ageostrophic_wind", height, u, v, args=("height", "u", "v")),
+            **self._keywords("ageostrophic_wind", options, grid=False),
         )
 
     def _one(self, var: Hashable | None, what: str) -> xr.DataArray:
@@ -584,35 +644,45 @@ class GradAccessor:
         if isinstance(self._obj, xr.Dataset):
             if var is None:
                 raise TypeError(f"Dataset.grad.{what} needs the name of a variable")
-            return self._variable(var, what)
+            return self._variable(var, what, "height" if what == "geostrophic_wind" else "var")
         if var is not None:
             raise TypeError(
                 f"DataArray.grad.{what} takes no variable name; pass dim=... for the dims"
             )
         return self._obj
 
-    def _named(self, what: str, *names: Hashable, needs: str = "") -> list[xr.DataArray]:
+    def _named(
+        self, what: str, *names: Hashable, needs: str = "", args: Sequence[str] = ()
+    ) -> list[xr.DataArray]:
         """The Dataset's variables ``names`` (or its own DataArrays), for method ``what``;
-        ``needs`` words a TypeError on a DataArray (default: "takes several variables")."""
+        ``args`` are the arguments' names (for the errors); ``needs`` words a TypeError on a
+        DataArray (default: "takes several variables")."""
         if not isinstance(self._obj, xr.Dataset):
             method, function = ("('u', 'v')", "(u, v)") if needs else ("(...)", "(...)")
             raise TypeError(
                 f"{what} {needs or 'takes several variables'}: call it on a Dataset with their "
                 f"names (ds.grad.{what}{method}) or use daskgrad.{what}{function}"
             )
-        return [self._variable(n, what) for n in names]
+        args = list(args) or [f"argument {i + 1}" for i in range(len(names))]
+        return [self._variable(n, what, a) for n, a in zip(names, args, strict=True)]
 
     def _pair(self, what: str, u: Hashable, v: Hashable) -> list[xr.DataArray]:
-        return self._named(what, u, v, needs="needs two components")
+        return self._named(what, u, v, needs="needs two components", args=("u", "v"))
 
-    def _pressure(self, pressure: Any) -> Any:
+    def _pressure(self, pressure: Any, method: str) -> Any:
         """A data variable's name as the variable; anything else (a coordinate's name, a
-        level's pressure, None) as given."""
+        level's pressure, None) as given; a name that is neither is a ValueError."""
         if isinstance(pressure, str) and pressure in self._obj.data_vars:
             return self._obj[pressure]
+        if isinstance(pressure, str) and pressure not in self._obj.coords:
+            raise ValueError(
+                f"ds.grad.{method}: pressure={pressure!r} is neither a data variable nor a "
+                f"coordinate of this Dataset; data variables: {list(self._obj.data_vars)}, "
+                f"coordinates: {list(self._obj.coords)}"
+            )
         return pressure
 
-    def _variable(self, name: Hashable | xr.DataArray, method: str) -> xr.DataArray:
+    def _variable(self, name: Hashable | xr.DataArray, method: str, arg: str) -> xr.DataArray:
         if isinstance(name, xr.DataArray):  # ds.grad.vorticity(ds.u, ds.v): this Dataset's own
             own = self._obj.variables.get(name.name) if name.name is not None else None
             if own is None or name.variable is not own:
@@ -623,7 +693,10 @@ class GradAccessor:
                 )
             return self._obj[name.name]
         if name not in self._obj.data_vars:
-            raise ValueError(f"{name!r} is not a data variable: {list(self._obj.data_vars)}")
+            raise ValueError(
+                f"ds.grad.{method}: {arg}={name!r} is not a data variable of this Dataset; "
+                f"its data variables are {list(self._obj.data_vars)}"
+            )
         return self._obj[name]
 
 

@@ -264,10 +264,35 @@ def divide_units(num: str, den: str) -> str:
     >>> divide_units("K", "m"), divide_units("m s-1", "s"), divide_units("1", "km")
     ('K m-1', 'm s-2', 'km-1')
     """
+    simple = _divide_symbols(num, den)
+    if simple is not None:  # pint's answer without building a registry (~1 s cold)
+        return simple
     try:
         return _divide_pint(num, den)
     except Exception:  # pint missing, or a spelling it does not know (e.g. "degrees_north")
         return _divide_plain(num, den)
+
+
+# SI symbols that pint reads as distinct units: only identical factors combine, so exponents
+# added by name give pint's result, in its order (the numerator's factors, then the
+# denominator's new ones; positive exponents first)
+_SYMBOLS = frozenset(
+    {"m", "km", "cm", "mm", "s", "K", "kg", "g", "Pa", "hPa", "kPa", "J", "W", "N"}
+)
+
+
+def _divide_symbols(num: str, den: str) -> str | None:
+    exponents: dict[str, int] = {}
+    for text, sign in ((num, 1), (den, -1)):
+        for factor in text.split():
+            match = UNIT_FACTOR.match(factor)
+            if factor == "1" and len(text.split()) == 1:
+                continue
+            if not match or match[1] not in _SYMBOLS:
+                return None
+            exponents[match[1]] = exponents.get(match[1], 0) + sign * int(match[2] or 1)
+    factors = sorted(((n, e) for n, e in exponents.items() if e), key=lambda item: item[1] < 0)
+    return " ".join(f"{n}{'' if e == 1 else e}" for n, e in factors) or "1"
 
 
 @functools.cache

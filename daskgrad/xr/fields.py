@@ -102,7 +102,8 @@ def _cartesian(kind, inputs, dims, options, stencil, data_units, engine):
     )
     den = units[names[0]]
     if any(units[d] != den for d in names):
-        den = None  # mixed coordinate units: no units
+        # mixed coordinate units: no units, unless all are degrees (degrees_north, _east)
+        den = "degree" if all(_in_degrees(units[d], d) for d in names) else None
     degrees = [d for d in names if str(units[d]).startswith("degree")]
     if degrees:
         where = ", ".join(f"{d}: {units[d]!r}" for d in degrees)
@@ -114,6 +115,14 @@ def _cartesian(kind, inputs, dims, options, stencil, data_units, engine):
             )
         )
     return data, den
+
+
+def _in_degrees(unit: Any, dim: Any) -> bool:
+    """The coordinate units ``unit`` are degrees (any of CF's spellings)."""
+    try:
+        return m.radians_per_unit(unit, dim, "angle") == m.DEGREE
+    except ValueError:
+        return False
 
 
 def _common_units(kind, steps, spacing_units, names, registry):

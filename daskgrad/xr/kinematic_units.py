@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..core.arrays import is_dask_collection
+from ..errors import OptionWarning, warn_caller
 from . import units as units_pint
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "kinematic_units",
     "latitude_in_radians",
     "magnitude_in",
+    "no_units_warning",
     "parsed_units",
     "quantities_of",
     "si_number",
@@ -125,7 +127,8 @@ def spell(unit: Any) -> str:
     parts = []
     for name, exp in sorted(unit._units.items(), key=rank):
         exp = int(exp) if exp == int(exp) else exp
-        parts.append(f"{registry.get_symbol(name)}{'' if exp == 1 else exp}")
+        symbol = "degree" if name == "degree" else registry.get_symbol(name)  # not pint's "deg"
+        parts.append(f"{symbol}{'' if exp == 1 else exp}")
     return " ".join(parts) or "1"
 
 
@@ -176,10 +179,16 @@ def kinematic_units(
         return (None,) * nout, omega, gravity
     wind = units.get("u")
     per_length = spacing**-1
+    angle = _is_angle(spacing, registry)
     if kind in ("shearing_deformation", "stretching_deformation", "total_deformation"):
         return (units_pint.delta_units(wind) * per_length,), omega, gravity
     if kind == "absolute_vorticity":
         rate = units_pint.delta_units(wind) * per_length
+        if angle:
+            no_units_warning(
+                kind, f"its vorticity is per {spell(spacing)} ({spell(rate)}) and f in s-1"
+            )
+            return (None,), omega, gravity
         try:
             return (
                 (rate,),
@@ -200,6 +209,15 @@ def kinematic_units(
     # the geostrophic wind: g Z / (L f), into m/s (or u's units for the ageostrophic wind)
     raw = (registry.Unit("m/s**2") if gravity != 1.0 else registry.dimensionless) * height
     out = registry.Unit("m/s") if wind is None else wind
+    if angle:  # per degree: g Z / L / f in the units pint derives (m2 s-1 degree-1)
+        derived = raw * per_length * registry.Unit("s")
+        if kind == "geostrophic_wind":
+            return (derived, derived), omega, gravity
+        no_units_warning(
+            kind,
+            f"its geostrophic wind is per {spell(spacing)} ({spell(derived)}), u in {spell(out)}",
+        )
+        return (None, None), omega, gravity
     try:
         factor = units_pint.conversion_factor(raw * per_length * registry.Unit("s"), out)
     except Exception:
@@ -208,6 +226,22 @@ def kinematic_units(
             f"not a speed ({out})"
         ) from None
     return (out, out), omega, gravity * factor
+
+
+def _is_angle(unit: Any, registry: Any) -> bool:
+    """``unit`` is an angle (degrees, radians): dimensionless to pint but not 1."""
+    return bool(unit.dimensionless) and unit != registry.dimensionless
+
+
+def no_units_warning(kind: str, why: str) -> None:
+    """Warn that ``kind``'s result has no units (it would have otherwise been silent)."""
+    warn_caller(
+        OptionWarning(
+            "geospatial",
+            f"{kind}: the result has no units: {why}, which do not add; "
+            "{opt:geospatial=True} differentiates per metre on the sphere",
+        )
+    )
 
 
 def parsed_units(texts: dict[str, Any], registry: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from ..core.arrays import is_dask_collection
+from ..core.earth import DEGREE, radians_per_unit
 from ..core.kinematics import (
     KINDS,
     Call,
@@ -194,7 +195,16 @@ def _spacing_units(first: xr.DataArray, dims: Any, options: dict[str, Any]) -> A
     except Exception:
         return None
     found = {str(units[d]) for d in names}
+    if len(found) > 1 and all(_degrees(units[d], d) for d in names):
+        return "degree"  # degrees_north and degrees_east: per degree, as the operators say
     return units[names[0]] if len(found) == 1 else None
+
+
+def _degrees(unit: Any, dim: Any) -> bool:
+    try:
+        return radians_per_unit(unit, dim, "angle") == DEGREE
+    except ValueError:
+        return False
 
 
 def _metric_latitude(

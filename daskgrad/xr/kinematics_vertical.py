@@ -29,6 +29,7 @@ from .fields import (
 from .geospatial import curvilinear_tensor, geospatial_gradient
 from .kinematic_units import (
     application_registry,
+    no_units_warning,
     parsed_units,
     quantities_of,
     simplified_quantity,
@@ -85,7 +86,7 @@ def vertical_xarray(
     unread = str(source.attrs.get("units") or "") if isinstance(source, xr.DataArray) else ""
     if isinstance(source, xr.DataArray) and source.name in first.coords:
         pressure_is = f"pressure (coordinate {source.name!r})"
-    spacing_unit = _spacing_unit(first, dims, options, geospatial)
+    spacing_unit = _spacing_unit(kind, first, dims, options, geospatial)
     reg = units_pint.registry_of(*found.values()) if quantity else application_registry()
     found = {k: None if u is None else units_pint.in_registry(u, reg) for k, u in found.items()}
     coord_unit = None if coord_unit is None else units_pint.in_registry(coord_unit, reg)
@@ -275,7 +276,9 @@ def _values(arr: xr.DataArray, like: xr.DataArray | None, kind: str, what: str) 
     return values.reshape([arr.sizes[d] if d in arr.dims else 1 for d in like.dims]), unit
 
 
-def _spacing_unit(first: xr.DataArray, dims: Any, options: dict[str, Any], geo: bool) -> Any:
+def _spacing_unit(
+    kind: str, first: xr.DataArray, dims: Any, options: dict[str, Any], geo: bool
+) -> Any:
     """The horizontal spacing's Unit (metres on a geospatial grid; None when unknown)."""
     reg = application_registry()
     if geo:
@@ -286,6 +289,11 @@ def _spacing_unit(first: xr.DataArray, dims: Any, options: dict[str, Any], geo: 
     except Exception:
         return None  # the operators' own checks say what is wrong
     found = {str(units[d]) for d in names}
+    parsed = parsed_units({str(d): units[d] for d in names}, reg)
+    if all(u is not None and u == reg.degree for u in parsed.values()):
+        # f, w ∂/∂z or ∂/∂p (per second, per pascal) do not add to per-degree terms
+        no_units_warning(kind, "its horizontal derivatives are per degree, its other terms not")
+        return None
     if len(found) != 1 or units[names[0]] is None:
         return None
     return parsed_units({"spacing": units[names[0]]}, reg)["spacing"]
