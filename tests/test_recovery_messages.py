@@ -179,6 +179,14 @@ def test_a_freeze_before_the_old_store_is_touched_says_it_is_intact(s3, pv, free
     f, x = xr.open_zarr(pv).t.values, xr.open_zarr(pv).x.values
     new = xr.open_zarr(tmp, storage_options=s3.options())  # complete, as it says
     np.testing.assert_allclose(new.dt_dx.values, np.gradient(f, x, axis=1))
+    r = cli("run", pv, out, "--dim", "x", *LEAN, *output_flags(s3))  # "the next run removes it"
+    assert r.returncode == 2, r.stderr  # OUTPUT exists: no --overwrite, no new run
+    assert f"removed {tmp.rpartition('/')[2]}, left by a dead run" in r.stdout, r.stdout
+    fs = s3.fs()
+    fs.invalidate_cache()
+    assert not fs.exists(tmp.removeprefix("s3://"))
+    got = xr.open_zarr(out, storage_options=s3.options())
+    np.testing.assert_array_equal(got.old.values, old.old.values)
 
 
 def clean(start, remove_stale, out, said, errors) -> None:
