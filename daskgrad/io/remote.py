@@ -59,7 +59,8 @@ def metadata_order(keys: Sequence[str]) -> list[str]:
 
 
 class CommitFailed(Exception):
-    """Replacing an old store failed after it was deleted; the message says where the new is."""
+    """Replacing an old store failed (before or after its deletion began: the message says
+    which) once the new store was complete; the message says where the new one is."""
 
 
 class MarkerLeft(CommitFailed):
@@ -212,23 +213,38 @@ class RemoteTarget(Discarding):
             else:
                 self._put_metadata(self.prefix)  # the temporary is whole: nothing is lost
                 self._keep = True
+                deleting = deleted = False  # the old store's deletion begun, done
                 try:
                     old = self._objects(out)
                     root = [p for p in old if p.rpartition("/")[0] == out and is_metadata(p)]
+                    deleting = True
                     if root:  # unreadable from here on, then emptied
                         self.fs.rm(root)
                     if rest := [p for p in old if p not in root]:
                         self.fs.rm(rest)
+                    deleted = True
                     new = [p for p in self._objects(self.prefix) if not is_metadata(p)]
                     if new:
                         self.fs.copy(new, [out + p[len(self.prefix) :] for p in new])
                     self._put_metadata(out)
                 except Exception as e:
                     tmp = f"{self.loc.protocol}://{self.prefix}"
+                    why = redact(str(e).splitlines()[0] if str(e) else type(e).__name__)
+                    if deleting and not deleted:
+                        raise CommitFailed(
+                            f"replacing {self.output} failed while deleting its old store "
+                            f"({why}): it may be partly deleted; the new store is complete at "
+                            f"{tmp}"
+                        ) from e
+                    if deleted:
+                        raise CommitFailed(
+                            f"replacing {self.output} failed after its old store was deleted "
+                            f"({why}); the new store is complete at {tmp}"
+                        ) from e
                     raise CommitFailed(
-                        f"replacing {self.output} failed after its old store was deleted "
-                        f"({redact(str(e).splitlines()[0] if str(e) else type(e).__name__)}); "
-                        f"the new store is complete at {tmp}"
+                        f"replacing {self.output} failed before its old store was touched "
+                        f"({why}): the old store is as it was; the new store is complete at "
+                        f"{tmp} (the next run to OUTPUT from this host removes it)"
                     ) from e
                 self._keep = False
                 self._remove(self.prefix)
@@ -289,6 +305,14 @@ def check_remote_output(output: Location, overwrite: bool, inputs: Sequence[Loca
         return False
     zarr = output.has_zarr_metadata()
     if not zarr and (writer := _writer_of(output)):
+        tmp = output.sibling(writer.marker.removesuffix(".writing") + ".tmp")
+        if output.has_zarr_metadata(tmp):  # its commit had begun: the temporary is whole
+            raise UsageError(
+                f"output {output} is being replaced by {writer}, whose new store is complete "
+                f"at {output.protocol}://{tmp} (OUTPUT has no zarr metadata: its old store is "
+                "deleted or being deleted); keep that temporary, the only complete copy; if "
+                "that run is dead, copy its objects into OUTPUT, its root metadata last"
+            )
         raise UsageError(
             f"output {output} is being written by {writer} (no zarr metadata yet); if that "
             "run is dead, delete the objects under OUTPUT and its marker "

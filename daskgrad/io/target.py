@@ -195,19 +195,28 @@ def _remove(path: Path) -> None:
 
 def remove_stale(out: Path, say: Callable[[str], None]) -> None:
     """Remove the temporaries of dead runs to ``out`` (same host, process gone); restore an
-    old store that a dead run had moved aside but not yet replaced. Live runs' are left."""
+    old store that a dead run had moved aside but not yet replaced. Live runs' are left.
+
+    Each is first taken by one rename (to OUTPUT, or to a name of this run's to remove), so of
+    two runs cleaning up together one does each and says so; the other passes it silently."""
     host = socket.gethostname()
     prefix = f".{out.name}"
     for p in sorted(out.parent.glob(f"{glob.escape(prefix)}.daskgrad-*")):
         m = TEMP_NAME.fullmatch(p.name[len(prefix) :])
         if not p.name.startswith(prefix) or not m or m["host"] != host or pid_alive(int(m["pid"])):
             continue
-        if m["kind"] == "old" and not (out.exists() or out.is_symlink()):
-            os.replace(p, out)
-            say(f"restored {out} from {p.name}, left by a dead run (pid {m['pid']})")
-        else:
-            _remove(p)
-            say(f"removed {p.name}, left by a dead run (pid {m['pid']})")
+        try:
+            if m["kind"] == "old" and not (out.exists() or out.is_symlink()):
+                os.replace(p, out)
+                say(f"restored {out} from {p.name}, left by a dead run (pid {m['pid']})")
+                continue
+            # this run's name: another run skips it (a live pid); the next, if this one dies
+            mine = p.with_name(f"{prefix}.daskgrad-{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+            os.replace(p, mine)
+        except FileNotFoundError:  # another run took it first
+            continue
+        _remove(mine)
+        say(f"removed {p.name}, left by a dead run (pid {m['pid']})")
 
 
 def _exchange(a: Path, b: Path) -> bool:
