@@ -145,7 +145,7 @@ class Grid:
                     "crs",
                     f"projection coordinates {names[0]!r}/{names[1]!r} need a projected CRS; "
                     + (
-                        f"{self.crs_source} is {self.crs.name!r}"
+                        f"{self.crs_source} is {cf.crs_words(self.crs)}"
                         if self.crs is not None
                         else f"the data names grid_mapping {absent!r}, which is not among its "
                         "coords: open the file with decode_coords='all', pass "
