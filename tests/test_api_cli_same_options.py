@@ -104,3 +104,49 @@ def test_cli_refuses_what_the_api_refuses(tmp_path, flags):
     r, _, _ = _run(tmp_path, *flags)
     assert r.returncode == 2
     assert flags[0] in r.stderr
+
+
+def test_cli_radius_by_crs_as_the_api_radius(tmp_path):
+    """The API's radius= is the CLI's --crs '+proj=longlat +R=...' (no --radius flag): first
+    derivatives scale by R_default / R (DESIGN), and both give the same numbers."""
+    lat = np.linspace(-40.0, 40.0, 17)
+    lon = np.linspace(0.0, 40.0, 21)
+    t = np.sin(np.deg2rad(lon))[None, :] * np.cos(np.deg2rad(lat))[:, None]
+    coords = {
+        "lat": ("lat", lat, {"units": "degrees_north"}),
+        "lon": ("lon", lon, {"units": "degrees_east"}),
+    }
+    ds = xr.Dataset({"t": (("lat", "lon"), t, {"units": "K"})}, coords=coords)
+    src, out = tmp_path / "ll.nc", tmp_path / "o.zarr"
+    ds.to_netcdf(src)
+    radius = 6371229.0
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "daskgrad",
+            "run",
+            str(src),
+            str(out),
+            "--geospatial",
+            "--var",
+            "t",
+            "--crs",
+            f"+proj=longlat +R={radius:.0f} +no_defs",
+            "--no-progress",
+            "--workers",
+            "1",
+            "--threads-per-worker",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert r.returncode == 0, r.stderr
+    got = xr.open_zarr(out)
+    dx, dy = daskgrad.geospatial_gradient(ds.t, radius=radius)
+    default_dx, _ = daskgrad.geospatial_gradient(ds.t)
+    np.testing.assert_allclose(got["dt_dx"].values, dx.values, rtol=1e-12, atol=1e-20)
+    np.testing.assert_allclose(got["dt_dy"].values, dy.values, rtol=1e-12, atol=1e-20)
+    np.testing.assert_allclose(dx.values, default_dx.values * 6371008.8 / radius, rtol=1e-12)

@@ -281,7 +281,8 @@ def _add_operators(run: argparse.ArgumentParser) -> None:
         "--earth",
         type=str.lower,  # as earth= (core.earth.make_earth): WGS84 is wgs84
         choices=EARTHS,
-        help="earth model of --geospatial (default sphere, radius 6371008.8 m)",
+        help="earth model of --geospatial (default sphere, radius 6371008.8 m; a sphere of "
+        "another radius, the API's radius=: --crs '+proj=longlat +R=METRES')",
     )
     ops.add_argument(
         "--crs",
