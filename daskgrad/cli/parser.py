@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from ..core.plan import DATETIME_UNITS
+from ..core.plan import DATETIME_UNITS, whole_number
 from ..core.stencil import ACCURACIES, EDGE_ORDERS, NAN_POLICIES
 from ..errors import UsageError
 from .wording import Flags as Flags  # the flags' words, where the flags are made
@@ -189,15 +189,26 @@ def _add_run(run: argparse.ArgumentParser) -> None:
     _add_output(run)
 
 
+def _whole(text: str) -> int:
+    """A whole number (2, or 2.0 as the Python API takes it: core.plan.whole_number)."""
+    try:
+        value = whole_number(float(text))
+    except ValueError:
+        value = None
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}")
+    return value
+
+
 def _add_stencil(run: argparse.ArgumentParser) -> None:
     """--edge-order, --accuracy, --nan-policy, --periodic/--no-periodic: choices from core.stencil's
     constants (validated once, by core.plan)."""
     run.add_argument(
-        "--edge-order", type=int, choices=EDGE_ORDERS, default=1, help="default %(default)s"
+        "--edge-order", type=_whole, choices=EDGE_ORDERS, default=1, help="default %(default)s"
     )
     run.add_argument(
         "--accuracy",
-        type=int,
+        type=_whole,
         choices=ACCURACIES,
         default=2,
         help="order of accuracy of the differences (default %(default)s: numpy.gradient's; "
@@ -270,7 +281,8 @@ def _add_operators(run: argparse.ArgumentParser) -> None:
         "--earth",
         type=str.lower,  # as earth= (core.earth.make_earth): WGS84 is wgs84
         choices=EARTHS,
-        help="earth model of --geospatial (default sphere, radius 6371008.8 m)",
+        help="earth model of --geospatial (default sphere, radius 6371008.8 m; a sphere of "
+        "another radius, the API's radius=: --crs '+proj=longlat +R=METRES')",
     )
     ops.add_argument(
         "--crs",

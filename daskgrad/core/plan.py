@@ -220,8 +220,7 @@ def operator_dims(kind: str, dims: Any, ndim: int) -> tuple[int, ...]:
 def normalize_edge_order(edge_order: Any, accuracy: Any = 2) -> int:
     """``edge_order`` (1 or 2), checked with ``accuracy`` (see :func:`normalize_accuracy`):
     it applies to accuracy 2 only, where the edges are numpy.gradient's."""
-    ok = not isinstance(edge_order, bool) and isinstance(edge_order, numbers.Real)
-    if not ok or edge_order not in EDGE_ORDERS:
+    if whole_number(edge_order) not in EDGE_ORDERS:
         allowed = " or ".join(map(str, EDGE_ORDERS))
         raise OptionError("edge_order", f"{{opt:edge_order}} must be {allowed}; got {edge_order!r}")
     accuracy = normalize_accuracy(accuracy)
@@ -248,11 +247,11 @@ def normalize_accuracy(accuracy: Any, edge_order: Any = None, numpy_only: Any = 
     together (:func:`normalize_edge_order`). ``numpy_only``: the dtype of input that only
     numpy.gradient's arithmetic differentiates (accuracy 2), else False."""
     allowed = ", ".join(map(str, ACCURACIES))
-    if not _is_integer(accuracy):
+    if whole_number(accuracy) is None:
         raise OptionTypeError(
             "accuracy", f"{{opt:accuracy}} must be one of the ints {allowed}; got {accuracy!r}"
         )
-    if accuracy not in ACCURACIES:
+    if whole_number(accuracy) not in ACCURACIES:
         raise OptionError(
             "accuracy", f"{{opt:accuracy}} must be one of {allowed}; got {accuracy!r}"
         )
@@ -329,6 +328,24 @@ def normalize_datetime_unit(
 
 def _is_integer(x: Any) -> bool:
     return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def whole_number(x: Any) -> int | None:
+    """``x`` as an int when it is a whole number (an int, or a real float such as 2.0, as
+    numpy.gradient takes ``edge_order=2.0``; never a bool or a string), else None: the one
+    rule of ``accuracy`` and ``edge_order``, in the Python API and on the command line.
+
+    Examples
+    --------
+    >>> whole_number(2.0), whole_number(4), whole_number(1.5), whole_number(True)
+    (2, 4, None, None)
+    """
+    if _is_integer(x):
+        return int(x)
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        f = float(x)
+        return int(f) if f.is_integer() else None
+    return None
 
 
 def _real(h: Any) -> tuple[float | None, type[Exception] | None, str]:

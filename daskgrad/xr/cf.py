@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
@@ -349,21 +350,36 @@ def data_crs(obj, crs) -> tuple[Any, str | None]:
     if mapping is not None and data is not None and not given.equals(data, ignore_axis_order=True):
         raise OptionError(
             "crs",
-            f"{{opt:crs}} ({_crs_words(given)}) contradicts grid_mapping {mapping[0]!r} of the "
-            f"data ({_crs_words(data)}); drop one",
+            f"{{opt:crs}} ({crs_words(given)}) contradicts grid_mapping {mapping[0]!r} of the "
+            f"data ({crs_words(data)}); drop one",
         )
     return given, "from crs="
 
 
-def _crs_words(crs: Any) -> str:
-    """A CRS in a few words: its name, or its PROJ string where pyproj calls it 'unknown'."""
+def crs_words(crs: Any) -> str:
+    """A CRS in a few words, quoted: its name, or where pyproj names it 'unknown' or
+    'undefined' (a CRS built from CF attributes) its projection method and PROJ string.
+
+    Examples
+    --------
+    >>> import pyproj
+    >>> crs_words(pyproj.CRS.from_cf({"grid_mapping_name": "mercator",
+    ...     "standard_parallel": 20.0, "earth_radius": 6371229.0}))
+    "'Mercator (variant B)' (+proj=merc +lat_ts=20 +lon_0=0 +x_0=0 +y_0=0 +R=6371229 +units=m)"
+    """
     name = getattr(crs, "name", None)
-    if name and name != "unknown":
+    if name and name not in ("unknown", "undefined"):
         return repr(name)
+    op = getattr(crs, "coordinate_operation", None)
+    method = getattr(op, "method_name", None)
     try:
-        return repr(crs.to_proj4())
+        with warnings.catch_warnings():  # pyproj's "you will likely lose information"
+            warnings.simplefilter("ignore")
+            text = crs.to_proj4()
+        text = " ".join(t for t in text.split() if t not in ("+no_defs", "+type=crs"))
     except Exception:  # a CRS PROJ strings cannot spell
-        return repr(crs.to_string())
+        text = crs.to_string()
+    return f"{method!r} ({text})" if method else repr(text)
 
 
 _EARTH_RTOL = 1e-7  # of the axes' lengths: 0.6 m, far above the rounding of written values

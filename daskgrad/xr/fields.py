@@ -21,7 +21,7 @@ from . import units as units
 from . import units as units_pint
 from .cf import LAT_NAMES
 from .coords import dim_periods, dim_spacings, requested_dims
-from .grid import make_grid, rotate_winds, unknown_mapping, winds_unknown
+from .grid import make_grid, rotate_winds, unknown_mapping, winds_needed, winds_unknown
 from .kinematic_units import check_latitude
 
 __all__ = [
@@ -158,6 +158,11 @@ def _geospatial(kind, inputs, dims, options, stencil, engine, curvilinear, vecto
         reason = unknown_mapping(first, options.get("crs"))
         if reason is not None:
             raise winds_unknown(reason)
+    if winds is None and options.get("grid") is None and _takes_winds(kind, vectors):
+        # a grid_mapping named but not attached: projected, not the 2-D lat/lon found next
+        reason = unknown_mapping(first, options.get("crs"))
+        if reason is not None:
+            raise winds_needed(kind, reason)
     grid = make_grid(
         first,
         options.get("grid"),
@@ -270,6 +275,14 @@ def _half_spacing(
         spacing.append(EvenCoords(0.5) if even else s)
         units.append(2.0 * float(s) if even else 1.0)
     return spacing, (units[0], units[1])
+
+
+def _takes_winds(kind: str, vectors) -> bool:
+    """Whether ``kind`` has winds among its inputs or a vector result (its frame matters)."""
+    if kind in ("divergence", "vorticity"):
+        return True
+    wind_at, vector_out = (vectors or {}).get(kind, (None, False))
+    return wind_at is not None or bool(vector_out)
 
 
 def _vectors(

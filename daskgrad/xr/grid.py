@@ -27,6 +27,7 @@ __all__ = [
     "make_grid",
     "rotate_winds",
     "unknown_mapping",
+    "winds_needed",
     "winds_unknown",
 ]
 
@@ -144,7 +145,7 @@ class Grid:
                     "crs",
                     f"projection coordinates {names[0]!r}/{names[1]!r} need a projected CRS; "
                     + (
-                        f"{self.crs_source} is {self.crs.name!r}"
+                        f"{self.crs_source} is {cf.crs_words(self.crs)}"
                         if self.crs is not None
                         else f"the data names grid_mapping {absent!r}, which is not among its "
                         "coords: open the file with decode_coords='all', pass "
@@ -604,6 +605,20 @@ def winds_unknown(reason: str) -> OptionError:
         "holds the grid_mapping variable, or {opt:crs=CRS} with projection x/y coordinates), or "
         "turn u and v eastward/northward first (daskgrad.rotate_winds, or WRF's "
         "COSALPHA/SINALPHA) and pass {opt:winds='earth'}",
+    )
+
+
+def winds_needed(kind: str, reason: str) -> OptionError:
+    """The error of ``winds`` left out where the data names a grid mapping that is not
+    attached (``reason``, from :func:`unknown_mapping`): the grid is projected, so ``winds`` is
+    required as on any projected grid, and ``winds="grid"`` needs that mapping attached."""
+    return OptionError(
+        "winds",
+        f"{kind} on a projected grid needs {{opt:winds}}: 'grid' when u and v are along the "
+        "grid's x and y (as models write them), 'earth' when they are eastward and northward; "
+        f"the projection is unknown on {reason}: for 'grid' keep it as a coordinate "
+        "(ds.set_coords(NAME), or open the file with decode_coords='all'), pass "
+        "{opt:grid}=daskgrad.Grid(ds) or {opt:crs=CRS}",
     )
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "is_xarray",
     "parse_units",
     "quantity",
+    "simplified",
     "split",
     "split_spacing",
     "udunits",
@@ -84,8 +85,56 @@ def derivative_units(data: Any, spacing: Any, registry: Any, order: int = 1) -> 
 
 
 def quantity(magnitude: Any, unit: Any) -> Any:
-    """A Quantity of ``unit``'s registry (lazy when ``magnitude`` is a dask array)."""
+    """A Quantity of ``unit``'s registry (lazy when ``magnitude`` is a dask array), in
+    ``unit`` simplified (:func:`simplified`: ``m / km / s`` is ``1 / s``, the magnitude
+    scaled by pint's own conversion)."""
+    factor, unit = simplified(unit)
+    if factor != 1.0:
+        magnitude = magnitude * factor
     return unit._REGISTRY.Quantity(magnitude, unit)
+
+
+def simplified(unit: Any) -> tuple[float, Any]:
+    """``unit`` with every unit of a dimension it holds twice (``m`` and ``km``) written as
+    one of them (the numerator's, else the first), and the factor that converts a magnitude
+    in ``unit`` to it (pint's ``to``); dimensionless units (degree, radian) are left as they
+    are.
+
+    Examples
+    --------
+    >>> import pint
+    >>> reg = pint.UnitRegistry()
+    >>> simplified(reg.Unit("m / km / s"))
+    (0.001, <Unit('1 / second')>)
+    >>> simplified(reg.Unit("K / km"))
+    (1.0, <Unit('kelvin / kilometer')>)
+    """
+    registry = unit._REGISTRY
+    factor = 1.0
+    for _ in range(8):  # one pair merged per pass; a unit has few names
+        names = list(unit._units.items())
+        pair = None
+        for i, (a, ea) in enumerate(names):
+            dim = registry.Unit(a).dimensionality
+            if not dim:
+                continue
+            for b, eb in names[i + 1 :]:
+                if registry.Unit(b).dimensionality == dim:
+                    # the target: the numerator's name when one of the two is there
+                    pair = (b, a, eb) if ea > 0 or eb < 0 else (a, b, ea)
+                    break
+            if pair:
+                break
+        if pair is None:
+            return factor, unit
+        old, new, exp = pair
+        target = unit * (registry.Unit(new) / registry.Unit(old)) ** exp
+        try:
+            factor *= float(registry.Quantity(1.0, unit).to(target).magnitude)
+        except Exception:  # an offset unit pint will not convert: keep it as it is
+            return factor, unit
+        unit = target
+    return factor, unit
 
 
 # CF's spellings of degrees, which a plain UnitRegistry() does not define
