@@ -8,7 +8,7 @@ import numpy as np
 
 from .core.arrays import is_dask_collection
 from .core.gradient import gradient_array
-from .core.plan import normalize_datetime_unit
+from .core.plan import dim_alias, normalize_datetime_unit
 from .xr import units as units
 
 
@@ -22,6 +22,7 @@ def gradient(
     datetime_unit: str | None = None,
     accuracy: int = 2,
     nan_policy: str = "propagate",
+    dims: Any = None,
 ) -> Any:
     """Numerical gradient like ``numpy.gradient`` and ``torch.gradient``, of order 2 to 8.
 
@@ -58,6 +59,8 @@ def gradient(
         its run of valid points, with one-sided stencils of the requested order next to a hole
         and lower orders in runs too short for them; NaN points, and valid points with no valid
         neighbour along the dim, give NaN.
+    dims : None, int, name, or sequence
+        An alias of ``dim`` (the word the operators use); give one of the two.
 
     Returns
     -------
@@ -89,6 +92,7 @@ def gradient(
     >>> dT_dx.name, dT_dx.attrs["units"], dT_dx.values
     ('dT_dx', 'K m-1', array([1., 2., 4.]))
     """
+    dim = dim_alias(dim, dims)
     if units.is_xarray(input):
         from .xr.gradient import gradient_xarray
 
