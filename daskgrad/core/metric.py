@@ -279,9 +279,33 @@ _TERMS: dict[str, Callable[[Factors, Any, Any], tuple[Any, Any, Any, float]]] = 
 }
 
 
-def _sliceable(a: Any, shape: tuple[int, ...]) -> Any:
-    """A number kept as it is, an array broadcast to ``shape`` (a view)."""
-    return a if np.ndim(a) == 0 else np.broadcast_to(a, shape)
+def _sliceable(a: Any, shape: tuple[int, ...], plane_bytes: int | None = None) -> Any:
+    """A number kept as it is, an array broadcast to ``shape`` (a view).
+
+    A factor that varies along one axis only (a line: latitude/longitude's factors, one per
+    row) is first spread over the axes after that one, once, up to ``plane_bytes`` (default
+    an eighth of an array of ``shape``): the view's trailing axes are then contiguous, and
+    an operation over a slab runs as one loop over it, where a line broadcast as it is (a
+    stride of 0 along the last axis) costs one inner loop per row, about twice the time of
+    the operation on short rows (720 values: 0.36 against 0.20 ms per 2·10⁶ float32). A line
+    of one value (1/M on a sphere) is that value."""
+    if np.ndim(a) == 0:
+        return a
+    a = np.asarray(a)
+    if a.size > 1 and a.size * 8 <= math.prod(shape):
+        first = a.flat[0]
+        if np.all(a == first):  # a line of one value (M on a sphere): a number
+            return first
+    ndim = len(shape)
+    if a.ndim == ndim and ndim >= 2:
+        varying = [k for k in range(ndim) if a.shape[k] != 1]
+        if len(varying) == 1 and varying[0] < ndim - 1 and a.strides[varying[0]] != 0:
+            k = varying[0]
+            plane = (*a.shape[: k + 1], *shape[k + 1 :])
+            limit = math.prod(shape) * a.itemsize // 8 if plane_bytes is None else plane_bytes
+            if math.prod(plane) * a.itemsize <= limit:
+                a = np.ascontiguousarray(np.broadcast_to(a, plane))
+    return np.broadcast_to(a, shape)
 
 
 def _at(a: Any, at: tuple[Any, ...]) -> Any:
