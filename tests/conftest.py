@@ -136,6 +136,51 @@ def pytest_configure(config):
 _PRIVATE_TMP = pytest.StashKey[tuple]()
 
 
+# ------------------------------------------------------------------- pytest-xdist
+
+# The module-wide setups (a moto server, a module's cluster, its stored inputs) are made once,
+# as in a run without workers: the tests of a module that share one run on the same worker.
+_SHARED_SCOPES = ("module", "class", "package")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(config, items):
+    """Under ``--dist loadgroup`` (pyproject.toml's addopts), every test that uses a fixture
+    shared by a module, class or package (set up once for all its tests: a moto server, a
+    frozen store's runs, a stored input) joins the group of its module, so that fixture is set
+    up on one worker once, not on each worker; the other tests are spread one by one. A test
+    that names its own ``xdist_group`` keeps it."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.values() if info is not None else ()
+        if any(d[-1].scope in _SHARED_SCOPES for d in defs if d):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dashboard_port_held_by_a_worker(request):
+    """Under pytest-xdist, one worker holds port 8787 (dask's default dashboard port) for the
+    session. daskgrad takes 8787 for a cluster's dashboard when it is free, else any port; two
+    workers each starting a cluster could both see it free and the second would print
+    distributed's "Port 8787 is already in use" warning, which tests that read a run's output
+    do not expect. Held, every cluster of the run takes a port of its own, as on a machine where
+    something else serves 8787 (which daskgrad handles: tests/test_cluster.py)."""
+    import socket
+
+    if not hasattr(request.config, "workerinput"):
+        yield
+        return
+    with socket.socket() as s:
+        with contextlib.suppress(OSError):  # another worker (or program) holds it already
+            s.bind(("", 8787))
+            s.listen(1)
+        yield
+
+
 @pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down
 def pytest_sessionfinish(session, exitstatus):
     """List what the session left in its temporary directory (see ``pytest_configure``);
