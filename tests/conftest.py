@@ -4,8 +4,10 @@ environment free of the machine's AWS configuration, and processes that die with
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -138,27 +140,42 @@ _PRIVATE_TMP = pytest.StashKey[tuple]()
 
 # ------------------------------------------------------------------- pytest-xdist
 
-# The module-wide setups (a moto server, a module's cluster, its stored inputs) are made once,
-# as in a run without workers: the tests of a module that share one run on the same worker.
-_SHARED_SCOPES = ("module", "class", "package")
+# A test module that defines a fixture shared by its tests (module, class, package or session
+# scope: a moto server, a frozen store's runs, a stored input) runs on one worker, so the
+# fixture is set up once, as in a run without workers; the other tests are spread one by one.
+_SHARED_FIXTURE = re.compile(r"""scope\s*=\s*["'](module|class|package|session)["']""")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
-def pytest_collection_modifyitems(config, items):
-    """Under ``--dist loadgroup`` (pyproject.toml's addopts), every test that uses a fixture
-    shared by a module, class or package (set up once for all its tests: a moto server, a
-    frozen store's runs, a stored input) joins the group of its module, so that fixture is set
-    up on one worker once, not on each worker; the other tests are spread one by one. A test
-    that names its own ``xdist_group`` keeps it."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        info = getattr(item, "_fixtureinfo", None)
-        defs = info.name2fixturedefs.values() if info is not None else ()
-        if any(d[-1].scope in _SHARED_SCOPES for d in defs if d):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+@functools.cache
+def _shares_fixtures(path: Path) -> bool:
+    try:
+        return bool(_SHARED_FIXTURE.search(path.read_text()))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, if installed
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` (pyproject.toml's addopts) with the modules that share a fixture
+    each as one group (see ``_SHARED_FIXTURE``), decided in the controller from the modules'
+    source: it collects nothing, so it knows the tests by their ids only. An ``xdist_group``
+    mark keeps its meaning (it groups nothing on pytest 9 with pytest-xdist 3.8, whose worker
+    can no longer append the group to the test's id)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    root = config.rootpath
+
+    class SharedModules(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            module = nodeid.split("::", 1)[0]
+            if scope == nodeid and _shares_fixtures(root / module):
+                return module
+            return scope
+
+    return SharedModules(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)
