@@ -4,8 +4,10 @@ environment free of the machine's AWS configuration, and processes that die with
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -134,6 +136,66 @@ def pytest_configure(config):
 
 
 _PRIVATE_TMP = pytest.StashKey[tuple]()
+
+
+# ------------------------------------------------------------------- pytest-xdist
+
+# A test module that defines a fixture shared by its tests (module, class, package or session
+# scope: a moto server, a frozen store's runs, a stored input) runs on one worker, so the
+# fixture is set up once, as in a run without workers; the other tests are spread one by one.
+_SHARED_FIXTURE = re.compile(r"""scope\s*=\s*["'](module|class|package|session)["']""")
+
+
+@functools.cache
+def _shares_fixtures(path: Path) -> bool:
+    try:
+        return bool(_SHARED_FIXTURE.search(path.read_text()))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, if installed
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` (pyproject.toml's addopts) with the modules that share a fixture
+    each as one group (see ``_SHARED_FIXTURE``), decided in the controller from the modules'
+    source: it collects nothing, so it knows the tests by their ids only. An ``xdist_group``
+    mark keeps its meaning (it groups nothing on pytest 9 with pytest-xdist 3.8, whose worker
+    can no longer append the group to the test's id)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    root = config.rootpath
+
+    class SharedModules(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            module = nodeid.split("::", 1)[0]
+            if scope == nodeid and _shares_fixtures(root / module):
+                return module
+            return scope
+
+    return SharedModules(config, log)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dashboard_port_held_by_a_worker(request):
+    """Under pytest-xdist, one worker holds port 8787 (dask's default dashboard port) for the
+    session. daskgrad takes 8787 for a cluster's dashboard when it is free, else any port; two
+    workers each starting a cluster could both see it free and the second would print
+    distributed's "Port 8787 is already in use" warning, which tests that read a run's output
+    do not expect. Held, every cluster of the run takes a port of its own, as on a machine where
+    something else serves 8787 (which daskgrad handles: tests/test_cluster.py)."""
+    import socket
+
+    if not hasattr(request.config, "workerinput"):
+        yield
+        return
+    with socket.socket() as s:
+        with contextlib.suppress(OSError):  # another worker (or program) holds it already
+            s.bind(("", 8787))
+            s.listen(1)
+        yield
 
 
 @pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down

@@ -53,7 +53,7 @@ def test_s3_tests_pass_whatever_the_machines_aws_configuration(tmp_path):
     pytest.importorskip("moto.server")
     selected = "credentials_from_the_environment or wrong_credentials or missing_bucket"
     r = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_s3.py", "-k", selected, "-q",
+        [sys.executable, "-m", "pytest", "tests/test_s3.py", "-k", selected, "-q", "-n", "0",
          "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestUnraisableExceptionWarning"],
         cwd=ROOT, env=hostile_aws(tmp_path), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
@@ -112,23 +112,30 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="tied processes and /proc: Linux")
 @pytest.mark.parametrize(
-    "signals, when",
-    [((signal.SIGINT,), "setup"), ((signal.SIGINT, signal.SIGKILL), "test"),
-     ((signal.SIGTERM,), "test")],
-    ids=["ctrl-c-in-setup", "ctrl-c-then-kill-in-test", "sigterm-in-test"],
+    "signals, when, xdist",
+    [((signal.SIGINT,), "setup", False), ((signal.SIGINT, signal.SIGKILL), "test", False),
+     ((signal.SIGTERM,), "test", False), ((signal.SIGINT,), "test", True),
+     ((signal.SIGKILL,), "test", True)],
+    ids=["ctrl-c-in-setup", "ctrl-c-then-kill-in-test", "sigterm-in-test",
+         "ctrl-c-under-xdist", "kill-under-xdist"],
 )  # fmt: skip
-def test_no_dask_process_outlives_an_interrupted_pytest(tmp_path, signals, when):
+def test_no_dask_process_outlives_an_interrupted_pytest(tmp_path, signals, when, xdist):
     """A pytest session whose fixture has started `dask scheduler` and `dask worker`: Ctrl-C
     while the fixture is still setting up (its teardown never registered), Ctrl-C and then a
-    SIGKILL during the test, SIGTERM (no teardown at all): the processes die with it."""
+    SIGKILL during the test, SIGTERM (no teardown at all): the processes die with it. Under
+    pytest-xdist (the suite's default, 2 workers, with this suite's conftest), the processes a
+    worker started die with the pytest that started the workers, stopped by Ctrl-C or killed."""
     from tests.conftest import popen_tied
 
     (tmp_path / "test_inner.py").write_text(INNER)
     pids_file = tmp_path / "pids.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PIDS": str(pids_file), "WHEN": when}
+    workers = ["-n", "2", "-p", "tests.conftest"] if xdist else []
+    if xdist:  # what a killed session leaves in its temporary directory stays in tmp_path
+        env["TMPDIR"] = str(tmp_path)
     inner = popen_tied(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",
-         str(tmp_path), "-o", "addopts=", str(tmp_path / "test_inner.py")],
+         str(tmp_path), "-o", "addopts=", *workers, str(tmp_path / "test_inner.py")],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     pids: list[int] = []
