@@ -2,19 +2,29 @@
 SIGSTOP to make an object store that stops answering (connections are still accepted by the
 kernel, nothing is ever answered). Prints its port on the first line of standard output.
 
-Usage: python tcp_proxy.py TARGET_PORT
+Usage: python tcp_proxy.py TARGET_PORT. A test that wants the proxy to freeze itself at a
+given request runs ``main(port, freeze_when)``: ``freeze_when(data)`` sees every block the
+proxy forwards (both ways) and, when it returns True, the whole proxy stops (SIGSTOP) before
+forwarding it.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
+
+FreezeWhen = Callable[[bytes], bool] | None
 
 
-def _pump(src: socket.socket, dst: socket.socket) -> None:
+def _pump(src: socket.socket, dst: socket.socket, freeze_when: FreezeWhen = None) -> None:
     try:
         while data := src.recv(65536):
+            if freeze_when is not None and freeze_when(data):
+                os.kill(os.getpid(), signal.SIGSTOP)
             dst.sendall(data)
     except OSError:
         pass
@@ -26,7 +36,7 @@ def _pump(src: socket.socket, dst: socket.socket) -> None:
                 pass
 
 
-def main(target_port: int) -> None:
+def main(target_port: int, freeze_when: FreezeWhen = None) -> None:
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", 0))
@@ -36,7 +46,7 @@ def main(target_port: int) -> None:
         client, _ = server.accept()
         upstream = socket.create_connection(("127.0.0.1", target_port))
         for a, b in ((client, upstream), (upstream, client)):
-            threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+            threading.Thread(target=_pump, args=(a, b, freeze_when), daemon=True).start()
 
 
 if __name__ == "__main__":

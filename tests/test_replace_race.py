@@ -40,27 +40,16 @@ LEAN = ["--workers", "1", "--threads-per-worker", "1", "--no-progress", "--store
 
 # tests/tcp_proxy.py whose pumps stop the whole proxy at the first DeleteObjects request (once)
 FREEZING_PROXY = """
-import os, signal, sys
+import sys
 sys.path.insert(0, sys.argv[2])
 import tcp_proxy
 frozen = []
-def pump(src, dst):
-    try:
-        while data := src.recv(65536):
-            if b"?delete" in data and not frozen:
-                frozen.append(1)
-                os.kill(os.getpid(), signal.SIGSTOP)
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(2)
-            except OSError:
-                pass
-tcp_proxy._pump = pump
-tcp_proxy.main(int(sys.argv[1]))
+def freeze_when(data):
+    if b"?delete" in data and not frozen:
+        frozen.append(1)
+        return True
+    return False
+tcp_proxy.main(int(sys.argv[1]), freeze_when)
 """
 
 

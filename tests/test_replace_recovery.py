@@ -36,27 +36,14 @@ LEAN = ["--workers", "1", "--threads-per-worker", "1", "--no-progress", "--store
 
 # tests/tcp_proxy.py whose pumps stop the whole proxy at the N-th CopyObject request (argv[2])
 FREEZING_PROXY = """
-import os, signal, sys
+import sys
 sys.path.insert(0, sys.argv[3])
 import tcp_proxy
 seen = [0]
-def pump(src, dst):
-    try:
-        while data := src.recv(65536):
-            seen[0] += data.lower().count(b"x-amz-copy-source:")
-            if seen[0] >= int(sys.argv[2]):
-                os.kill(os.getpid(), signal.SIGSTOP)
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(2)
-            except OSError:
-                pass
-tcp_proxy._pump = pump
-tcp_proxy.main(int(sys.argv[1]))
+def freeze_when(data):
+    seen[0] += data.lower().count(b"x-amz-copy-source:")
+    return seen[0] >= int(sys.argv[2])
+tcp_proxy.main(int(sys.argv[1]), freeze_when)
 """
 
 

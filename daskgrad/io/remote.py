@@ -486,12 +486,10 @@ def _take_claim(output: Location, say: Callable[[str], None]) -> str:
     while True:
         try:
             fs.pipe(key, mine.encode(), mode="create")
-        except FileExistsError:
-            pass
-        else:
             _HELD.add(ident)
             return ident
-        fs.invalidate_cache()
+        except FileExistsError:  # claimed: by whom, and is it alive?
+            fs.invalidate_cache()
         try:
             etag = fs.info(key).get("ETag")
             holder = json.loads(fs.cat(key) or b"{}")
