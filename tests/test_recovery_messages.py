@@ -34,6 +34,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarnin
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 import s3_server  # noqa: E402
+from replacement import field, one_line, output_flags  # noqa: E402
 
 from .conftest import cli, popen_tied  # noqa: E402
 
@@ -89,33 +90,11 @@ def freezing_proxy(s3):
         proc.stdout.close()
 
 
-def field(seed: int) -> xr.Dataset:
-    rng = np.random.default_rng(seed)
-    return xr.Dataset(
-        {"t": (("y", "x"), rng.standard_normal((16, 24)))},
-        coords={"x": np.cumsum(rng.uniform(0.5, 2.0, 24))},
-    ).chunk({"y": 4, "x": 12})
-
-
 @pytest.fixture
 def pv(tmp_path) -> Path:
     path = tmp_path / "pv.zarr"
     field(1).to_zarr(path)
     return path
-
-
-def output_flags(s3, endpoint: str | None = None) -> list[str]:
-    options = {**s3.options(), "client_kwargs": {"endpoint_url": endpoint or s3.endpoint}}
-    return [
-        f"--output-storage-option={k}={json.dumps(v) if isinstance(v, dict) else v}"
-        for k, v in options.items()
-    ]
-
-
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
-    return lines[0]
 
 
 def test_a_live_pids_complete_temporary_is_named_and_kept(s3, pv):

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +32,17 @@ pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarnin
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
+import replacement  # noqa: E402
 import s3_server  # noqa: E402
+from replacement import dead_pid, output_flags  # noqa: E402
 
 from .conftest import cli, popen_tied  # noqa: E402
 
 BUCKET = "daskgrad-race"
+listing = partial(replacement.listing, bucket=BUCKET)
+objects = partial(replacement.objects, bucket=BUCKET)
+finished_line = partial(replacement.finished_line, bucket=BUCKET)
+aftermath = partial(replacement.aftermath, bucket=BUCKET, values=np.arange(12.0).reshape(3, 4) ** 2)
 LEAN = ["--workers", "1", "--threads-per-worker", "1", "--no-progress", "--store-timeout", "120"]
 
 # tests/tcp_proxy.py whose pumps stop the whole proxy at the first DeleteObjects request (once)
@@ -93,63 +100,9 @@ def pv(tmp_path) -> Path:
     return path
 
 
-def output_flags(s3, endpoint: str | None = None) -> list[str]:
-    options = {**s3.options(), "client_kwargs": {"endpoint_url": endpoint or s3.endpoint}}
-    return [
-        f"--output-storage-option={k}={json.dumps(v) if isinstance(v, dict) else v}"
-        for k, v in options.items()
-    ]
-
-
-def dead_pid() -> int:
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
-    return int(proc.stdout)
-
-
-def listing(s3, name: str) -> list[str]:
-    fs = s3.fs()
-    fs.invalidate_cache()
-    return sorted(
-        p.rpartition("/")[2]
-        for p in fs.ls(BUCKET, detail=False)
-        if p.rpartition("/")[2].startswith(f".{name}.daskgrad-")
-    )
-
-
-def objects(s3, prefix: str) -> dict[str, bytes]:
-    """Every object under ``prefix``, by its key below it."""
-    fs = s3.fs()
-    fs.invalidate_cache()
-    root = f"{BUCKET}/{prefix}/"
-    return {p.removeprefix(root): fs.cat(p) for p in fs.find(root)}
-
-
-def aftermath(s3, name: str) -> tuple[str, int, xr.Dataset]:
-    """What an --overwrite run killed while copying its new store into OUTPUT leaves: its
-    complete temporary (several chunks), one chunk already copied into OUTPUT (the old store
-    deleted), its marker. (temporary's key, the dead pid, the new store)."""
-    pid = dead_pid()
-    stem = f".{name}.daskgrad-{socket.gethostname()}-{pid}-abcdef12"
-    new = xr.Dataset({"dt_dx": (("y", "x"), np.arange(12.0).reshape(3, 4) ** 2)}).chunk({"y": 1})
-    new.to_zarr(f"s3://{BUCKET}/{stem}.tmp", storage_options=s3.options())
-    fs = s3.fs()
-    fs.pipe(f"{BUCKET}/{name}/dt_dx/c/0/0", fs.cat(f"{BUCKET}/{stem}.tmp/dt_dx/c/0/0"))
-    fs.pipe(f"{BUCKET}/{stem}.writing", json.dumps({"replace": True, "pid": pid}).encode())
-    return f"{stem}.tmp", pid, new
-
-
 def stopped(pid: int) -> bool:
     with open(f"/proc/{pid}/stat") as f:
         return f.read().rpartition(")")[2].split()[0] == "T"
-
-
-def finished_line(name: str, pid: int, tmp: str) -> str:
-    return (
-        f"daskgrad: finished the replacement of s3://{BUCKET}/{name} that a dead run "
-        f"(pid {pid}) began: its complete new store is in place "
-        f"(copied from s3://{BUCKET}/{tmp}, now removed)"
-    )
 
 
 def run(pv: Path, out: str, flags: list[str]) -> list:

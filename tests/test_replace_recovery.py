@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +28,17 @@ pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarnin
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
+import replacement  # noqa: E402
 import s3_server  # noqa: E402
+from replacement import dead_pid, field, one_line, output_flags  # noqa: E402
 
 from .conftest import assert_gradients_close, cli, popen_tied  # noqa: E402
 
 BUCKET = "daskgrad-recovery"
+listing = partial(replacement.listing, bucket=BUCKET)
+objects = partial(replacement.objects, bucket=BUCKET)
+finished_line = partial(replacement.finished_line, bucket=BUCKET)
+aftermath = partial(replacement.aftermath, bucket=BUCKET, values=np.arange(12.0).reshape(3, 4))
 LEAN = ["--workers", "1", "--threads-per-worker", "1", "--no-progress", "--store-timeout", "5"]
 
 # tests/tcp_proxy.py whose pumps stop the whole proxy at the N-th CopyObject request (argv[2])
@@ -85,80 +92,12 @@ def freezing_proxy(s3):
             proc.stdout.close()
 
 
-def field(seed: int) -> xr.Dataset:
-    rng = np.random.default_rng(seed)
-    return xr.Dataset(
-        {"t": (("y", "x"), rng.standard_normal((16, 24)))},
-        coords={"x": np.cumsum(rng.uniform(0.5, 2.0, 24))},
-    ).chunk({"y": 4, "x": 12})
-
-
 @pytest.fixture
 def pv(tmp_path) -> Path:
     """A local INPUT of 8 chunks."""
     path = tmp_path / "pv.zarr"
     field(1).to_zarr(path)
     return path
-
-
-def output_flags(s3, endpoint: str | None = None) -> list[str]:
-    options = {**s3.options(), "client_kwargs": {"endpoint_url": endpoint or s3.endpoint}}
-    return [
-        f"--output-storage-option={k}={json.dumps(v) if isinstance(v, dict) else v}"
-        for k, v in options.items()
-    ]
-
-
-def dead_pid() -> int:
-    """The pid of a process that has ended (as a killed run's)."""
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
-    return int(proc.stdout)
-
-
-def listing(s3, name: str) -> list[str]:
-    """OUTPUT's siblings that daskgrad names (temporaries, markers)."""
-    fs = s3.fs()
-    fs.invalidate_cache()
-    return sorted(
-        p.rpartition("/")[2]
-        for p in fs.ls(BUCKET, detail=False)
-        if p.rpartition("/")[2].startswith(f".{name}.daskgrad-")
-    )
-
-
-def objects(s3, prefix: str) -> dict[str, bytes]:
-    fs = s3.fs()
-    fs.invalidate_cache()
-    return {p: fs.cat(p) for p in fs.find(f"{BUCKET}/{prefix}")}
-
-
-def aftermath(s3, name: str) -> tuple[str, int, xr.Dataset]:
-    """What an --overwrite run killed while copying its new store into OUTPUT leaves (before
-    49abaac's rerun): its complete temporary, one object copied into OUTPUT (no metadata: the
-    old store was deleted first), its marker. (temporary's name, the dead pid, its store)."""
-    pid = dead_pid()
-    stem = f".{name}.daskgrad-{socket.gethostname()}-{pid}-abcdef12"
-    new = xr.Dataset({"dt_dx": (("y", "x"), np.arange(12.0).reshape(3, 4))}).chunk({"y": 1})
-    new.to_zarr(f"s3://{BUCKET}/{stem}.tmp", storage_options=s3.options())
-    fs = s3.fs()
-    fs.pipe(f"{BUCKET}/{name}/dt_dx/c/0/0", fs.cat(f"{BUCKET}/{stem}.tmp/dt_dx/c/0/0"))
-    fs.pipe(f"{BUCKET}/{stem}.writing", json.dumps({"replace": True, "pid": pid}).encode())
-    return f"{stem}.tmp", pid, new
-
-
-def finished_line(name: str, pid: int, tmp: str) -> str:
-    return (
-        f"daskgrad: finished the replacement of s3://{BUCKET}/{name} that a dead run "
-        f"(pid {pid}) began: its complete new store is in place "
-        f"(copied from s3://{BUCKET}/{tmp}, now removed)"
-    )
-
-
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
-    return lines[0]
 
 
 def assert_gradient_of(s3, name: str, src: Path) -> None:
