@@ -301,6 +301,44 @@ def _interior(
             _sum_terms(o, terms, tmp2, scratch=True)
 
 
+def _interior_odd_uniform(
+    f: np.ndarray, outs: Sequence[np.ndarray], axes: list[_Axis], tmp2: np.ndarray, step: int
+) -> None:
+    """:func:`_interior` when every axis is uniform with an odd derivative (gradients): the
+    same operations in the same order, Σ w_o (f[i+o] - f[i-o]) as flat shifts of the raveled
+    block, over plain ranges of ``step`` elements (the slab needs no row structure), with the
+    Python work per slab cut to the ufunc calls: on 16 MiB blocks ``_interior``'s per-slab
+    bookkeeping cost about as much as the in-cache scaling pass."""
+    ff = f.reshape(-1)
+    size = ff.size
+    subtract, multiply, add = np.subtract, np.multiply, np.add
+    jobs = []
+    for ax, o in zip(axes, outs, strict=True):
+        st, d = ax.stride, ax.d
+        if d * st < size - d * st:
+            weights = [(k * st, w, w != 1.0) for k, w in enumerate(ax.pairs, start=1)]
+            jobs.append((o.reshape(-1), d * st, size - d * st, weights, ax.centre))
+    for s0 in range(0, size, step):
+        e0 = s0 + step
+        for out, lo_all, hi_all, weights, centre in jobs:
+            lo = s0 if s0 > lo_all else lo_all
+            hi = e0 if e0 < hi_all else hi_all
+            if lo >= hi:
+                continue
+            o = out[lo:hi]
+            for k, (off, w, scale) in enumerate(weights):
+                t = o if k == 0 else tmp2[: hi - lo]
+                subtract(ff[lo + off : hi + off], ff[lo - off : hi - off], out=t)
+                if scale:  # a weight of 1 (a spacing of 1/2) is exact: no pass
+                    multiply(t, w, out=t)
+                if k:
+                    add(o, t, out=o)
+            if centre:
+                t = tmp2[: hi - lo]
+                multiply(ff[lo:hi], centre, out=t)
+                add(o, t, out=o)
+
+
 def _difference_views(
     ff: np.ndarray, out: np.ndarray, ax: _Axis, j: int, s: int, e: int, s0: int, e0: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, list[np.ndarray]] | None:
@@ -401,15 +439,18 @@ def _boundary(f: np.ndarray, out: np.ndarray, ax: _Axis) -> None:
         if how is None:
             o[...] = np.nan
             continue
-        if tmp is None:
+        if tmp is None and (how[0] == "second" or len(how[1]) > 1):
             tmp = np.empty(o.shape, o.dtype)
         if how[0] == "second":
+            assert tmp is not None
             _second_differences(o, tmp, plane, how[1], how[2])
             continue
         for k, (w, q, r) in enumerate(how[1]):
             t = o if k == 0 else tmp
+            assert t is not None
             np.subtract(plane(q), plane(r), out=t)
-            np.multiply(t, w, out=t)
+            if w != 1.0:  # exact: as in :func:`_interior`
+                np.multiply(t, w, out=t)
             if k:
                 np.add(o, t, out=o)
 
@@ -572,7 +613,14 @@ def gradient_block(
         for a, s, gh, _ in todo
     ]
     work_rest = [t[3] for t in todo]
-    if block.size and prepared:
+    if block.size and prepared and all(ax.uniform and ax.deriv % 2 for ax in prepared):
+        # gradients of uniform axes only: flat shifts of the raveled block, no per-row structure
+        step = max(1, SLAB_BYTES // block.itemsize)
+        d = max(ax.d for ax in prepared)
+        tmp2 = np.empty(min(block.size, step) if d > 1 else 0, dtype)
+        with np.errstate(invalid="ignore", over="ignore"):
+            _interior_odd_uniform(block, work_rest, prepared, tmp2, step)
+    elif block.size and prepared:
         j, step = _slab_axis(block.shape, block.itemsize, SLAB_BYTES)
         row = math.prod(block.shape[j + 1 :])
         # a slab plus 2d-1 indices of its axis: the differences along that axis
@@ -582,6 +630,7 @@ def gradient_block(
         # the flat passes compute garbage at row ends (overwritten below): no warnings there
         with np.errstate(invalid="ignore", over="ignore"):
             _interior(block, work_rest, prepared, tmp, tmp2, j, step)
+    if block.size and prepared:
         for ax, o in zip(prepared, work_rest, strict=True):
             _boundary(block, o, ax)
         if nan_policy == "omit":
