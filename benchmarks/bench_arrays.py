@@ -130,6 +130,25 @@ def suite(scale="small", repeat=3):
     ]
 
 
+def print_bound(rows):
+    """The most any graph making the same output chunks from the same in-memory chunks could be
+    faster than dask.array.gradient: the three elementwise passes' speed-up over it (they do
+    no stencil work at all), per row that races both; then the factor daskgrad may be slower
+    than the passes for a given speed-up over dask.array.gradient (2x: the issue's target)."""
+    by = {(what, peer): (tp, cpu) for what, peer, tp, _, cpu in rows}
+    passes = "3 elementwise passes x*1, x*2, x*3"
+    print()
+    for what in dict.fromkeys(what for what, _, _, _, _ in rows):
+        if (what, passes) not in by or (what, "dask.array.gradient") not in by:
+            continue
+        (tg, cg), (tp, cp) = by[(what, "dask.array.gradient")], by[(what, passes)]
+        print(
+            f"Bound, {what}: the passes are {tg / tp:.2f}x faster than dask.array.gradient "
+            f"(CPU {cg / cp:.2f}x); 2x needs daskgrad within {tg / tp / 2:.2f}x of the passes' "
+            f"time (CPU {cg / cp / 2:.2f}x)"
+        )
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=256, help="edge of the cube (default 256)")
@@ -233,6 +252,7 @@ def main(argv=None):
         f"\nBest of {r} rounds, contenders interleaved within each round; speed-up = peer / "
         "daskgrad (> 1: daskgrad is faster), of wall time and of this process's CPU time."
     )
+    print_bound(rows)
 
     # graph size per input chunk, k = 3
     y = da.random.random((64, 64, 64), chunks=16)
