@@ -617,7 +617,9 @@ def gradient_block(
         # gradients of uniform axes only: flat shifts of the raveled block, no per-row structure
         step = max(1, SLAB_BYTES // block.itemsize)
         d = max(ax.d for ax in prepared)
-        tmp2 = np.empty(min(block.size, step) if d > 1 else 0, dtype)
+        work_space = d > 1 or any(ax.centre for ax in prepared)  # (odd: no centre weight)
+        tmp2 = np.empty(min(block.size, step) if work_space else 0, dtype)
+        # the flat passes compute garbage at row ends (overwritten below): no warnings there
         with np.errstate(invalid="ignore", over="ignore"):
             _interior_odd_uniform(block, work_rest, prepared, tmp2, step)
     elif block.size and prepared:
