@@ -2,14 +2,12 @@
 line. numpy.gradient takes edge_order=2.0, so 2.0 is 2 for both options in both places; a
 fraction (1.5), a bool or a string is refused."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import xarray as xr
 
 import daskgrad
+from tests.conftest import cli
 
 
 def test_numpy_takes_a_whole_float_edge_order():
@@ -53,31 +51,14 @@ def test_api_refuses_non_whole(kw):
 
 
 def _run(tmp_path, *flags):
+    """``daskgrad run`` in this process (tests/conftest.py ``cli``): what is compared is how
+    its options are read, which no process of its own changes; a small input computes on this
+    process's threads."""
     src = tmp_path / "in.nc"
     x = np.linspace(0.0, 3.0, 16)
     xr.Dataset({"t": (("x",), np.sin(x))}, coords={"x": x}).to_netcdf(src)
     out = tmp_path / "out.zarr"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "daskgrad",
-            "run",
-            str(src),
-            str(out),
-            "--dim",
-            "x",
-            "--no-progress",
-            "--workers",
-            "1",
-            "--threads-per-worker",
-            "1",
-            *flags,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    r = cli("run", src, out, "--dim", "x", "--no-progress", *flags)
     return r, out, x
 
 
@@ -120,29 +101,8 @@ def test_cli_radius_by_crs_as_the_api_radius(tmp_path):
     src, out = tmp_path / "ll.nc", tmp_path / "o.zarr"
     ds.to_netcdf(src)
     radius = 6371229.0
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "daskgrad",
-            "run",
-            str(src),
-            str(out),
-            "--geospatial",
-            "--var",
-            "t",
-            "--crs",
-            f"+proj=longlat +R={radius:.0f} +no_defs",
-            "--no-progress",
-            "--workers",
-            "1",
-            "--threads-per-worker",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    crs = f"+proj=longlat +R={radius:.0f} +no_defs"
+    r = cli("run", src, out, "--geospatial", "--var", "t", "--crs", crs, "--no-progress")
     assert r.returncode == 0, r.stderr
     got = xr.open_zarr(out)
     dx, dy = daskgrad.geospatial_gradient(ds.t, radius=radius)

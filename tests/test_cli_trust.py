@@ -5,6 +5,7 @@ process is what is tested."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -103,9 +104,18 @@ def test_sigkill_debris_is_removed_by_the_next_run(medium_zarr, tmp_path, shared
     out = tmp_path / "out.zarr"
     proc = start_daskgrad("run", medium_zarr, out, "--dim", "x", *LEAN)
     wait_for_chunks(out, proc, 4)
+    import psutil
+
+    workers = []  # the cluster's processes, not multiprocessing's resource tracker
+    for child in psutil.Process(proc.pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                workers.append(child)
     proc.kill()
     proc.communicate(timeout=60)
-    time.sleep(2)  # its worker processes notice their parent is gone
+    # its worker processes notice their parent is gone and end: none writes any more
+    _, alive = psutil.wait_procs(workers, timeout=60)
+    assert not alive, alive
     debris = leftovers(out)
     assert len(debris) == 1 and f"-{proc.pid}-" in debris[0]
     # the next run to the same OUTPUT: a small input will do (the debris is OUTPUT's sibling)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import pathlib
 
 import daskgrad
@@ -64,6 +65,14 @@ ALLOWED = {
 }
 
 
+@functools.cache
+def parsed(text: str) -> ast.Module:
+    """``ast.parse(text)``, once per text for the module's tests (which only read the trees):
+    the copies of the package in ``test_the_duplication_rules_catch_a_copy`` are its files'
+    texts, parsed once for every rule."""
+    return ast.parse(text)
+
+
 def module_name(path: pathlib.Path) -> str:
     rel = path.relative_to(PKG).with_suffix("")
     return ".".join(rel.parts)
@@ -87,7 +96,7 @@ def package_imports() -> dict[str, set[str]]:
         me = module_name(path)
         package = me.split(".")[:-1] if path.name != "__init__.py" else me.split(".")[:-1]
         deps: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parsed(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.level:
                 base = package[: len(package) - (node.level - 1)]
                 if node.module:
@@ -137,7 +146,7 @@ def test_no_import_circle():
 
 def test_core_knows_nothing_of_xarray():
     for path in (PKG / "core").glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parsed(path.read_text())):
             names = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
@@ -151,7 +160,7 @@ def test_no_module_reaches_for_another_modules_private_names():
     ``module._name`` of a daskgrad module (``import ... as _alias`` of a module is fine)."""
     reaches = []
     for path in PKG.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parsed(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (
                 node.level or (node.module or "").startswith("daskgrad")
             ):
@@ -172,7 +181,7 @@ def test_other_libraries_private_apis_are_used_from_compat_only():
     for path in PKG.rglob("*.py"):
         if path.name == "compat.py":
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parsed(path.read_text())):
             names = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
@@ -203,19 +212,27 @@ def _body(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     return ast.dump(ast.Module(body=body, type_ignores=[]), annotate_fields=False)
 
 
+@functools.cache
+def _functions(text: str) -> tuple[tuple[str, str, int], ...]:
+    """(name, body as ``_body`` gives it, line) of the functions and methods of a module's
+    ``text``, stubs (``...``, ``pass``) left out."""
+    found = []
+    for node in ast.walk(parsed(text)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = _body(node)
+            if body not in (_STUB, _PASS, _EMPTY):
+                found.append((node.name, body, node.lineno))
+    return tuple(found)
+
+
 def duplicate_functions(root: pathlib.Path) -> list[list[str]]:
     """Functions and methods of the same name and the same body (docstrings aside) in more
     than one module: logic written out twice. Stubs (``...``, ``pass``) do not count."""
     seen: dict[tuple[str, str], list[str]] = {}
     for path in sorted(root.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                continue
-            body = _body(node)
-            if body in (_STUB, _PASS, _EMPTY):
-                continue
+        for name, body, lineno in _functions(path.read_text()):
             rel = str(path.relative_to(root))
-            seen.setdefault((node.name, body), []).append(f"{rel}:{node.lineno} {node.name}")
+            seen.setdefault((name, body), []).append(f"{rel}:{lineno} {name}")
     return [places for places in seen.values() if len({p.split(":")[0] for p in places}) > 1]
 
 
@@ -224,7 +241,7 @@ def duplicate_constants(root: pathlib.Path) -> dict[str, list[str]]:
     them is a copy that can drift (ZARR_MARKERS had two different contents)."""
     where: dict[str, list[str]] = {}
     for path in sorted(root.rglob("*.py")):
-        for node in ast.parse(path.read_text()).body:
+        for node in parsed(path.read_text()).body:
             targets = node.targets if isinstance(node, ast.Assign) else []
             if isinstance(node, ast.AnnAssign):
                 targets = [node.target]

@@ -16,7 +16,7 @@ import pytest
 
 from .test_cli import leftovers, small_dataset
 from .test_cli_trust import snapshot
-from .test_small_inputs import ON_THREADS, Watched
+from .test_small_inputs import ON_THREADS, Watched, cli_watched
 
 psutil = pytest.importorskip("psutil")
 xr = pytest.importorskip("xarray")
@@ -89,23 +89,15 @@ def larger_zarr(tmp_path_factory):
 
 def test_a_run_above_the_former_threshold_computes_on_threads(larger_zarr):
     """No cluster option: the 264 MiB run says it computes on threads, starts no process and
-    writes numpy's gradients."""
+    writes numpy's gradients. In this process (``cli``): the processes it would start are
+    this process's children, watched while it runs."""
     root, ds = larger_zarr
     out = root / "out.zarr"
-    cmd = [sys.executable, "-m", "daskgrad", "run", str(root / "in.zarr"), str(out)]
-    run = Watched([*cmd, "--dim", "x", "--dim", "y", "--dim", "z", "--no-progress"])
-    try:
-        while run.proc.poll() is None:
-            run.tick()
-            time.sleep(0.02)
-        stdout, stderr = run.proc.communicate(timeout=60)
-    finally:
-        if run.proc.poll() is None:
-            run.proc.kill()
-            run.proc.wait()
-    assert run.proc.returncode == 0, stderr
-    assert ON_THREADS in stdout and "local cluster" not in stdout, stdout
-    assert run.children == {}, run.children
+    args = ["run", root / "in.zarr", out, "--dim", "x", "--dim", "y", "--dim", "z"]
+    r, children = cli_watched(*args, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert ON_THREADS in r.stdout and "local cluster" not in r.stdout, r.stdout
+    assert children == {}, children
     t = ds.t.values.astype("f8")
     got = xr.open_zarr(out)
     for axis, dim in enumerate(("z", "y", "x")):

@@ -2,15 +2,13 @@
 (a data variable of their Dataset): the grid is projected, so winds is required, as the
 command line requires it of the same file; the answer is never silently the earth winds'."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pyproj
 import pytest
 import xarray as xr
 
 import daskgrad
+from tests.conftest import cli
 
 LCC = {
     "grid_mapping_name": "lambert_conformal_conic",
@@ -82,22 +80,8 @@ def test_scalar_gradient_needs_no_winds():
 def test_cli_refuses_the_same_file_naming_winds(tmp_path):
     path = tmp_path / "lcc.nc"
     _dataset().to_netcdf(path)
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "daskgrad",
-            "run",
-            str(path),
-            str(tmp_path / "o.zarr"),
-            "--vorticity",
-            "u,v",
-            "--geospatial",
-            "--no-progress",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # in this process (tests/conftest.py ``cli``): a refusal, no process of its own needed
+    args = ["--vorticity", "u,v", "--geospatial", "--no-progress"]
+    r = cli("run", path, tmp_path / "o.zarr", *args)
     assert r.returncode == 2, r.stderr
     assert "--winds" in r.stderr
