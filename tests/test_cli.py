@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import cli, start_cluster, stop_cluster  # noqa: F401 - start_cluster: others
+from tests.conftest import cli, popen_tied, start_cluster, stop_cluster  # noqa: F401 - start_cluster: others
 
 xr = pytest.importorskip("xarray")
 pytest.importorskip("zarr")
@@ -33,7 +33,7 @@ def daskgrad(*args):
 
 
 def start_daskgrad(*args):
-    return subprocess.Popen(
+    return popen_tied(
         [sys.executable, "-m", "daskgrad", *map(str, args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import cli
+from .conftest import cli, popen_tied
 from .test_cli import (
     LEAN,
     leftovers,
@@ -129,7 +129,7 @@ def test_sigkill_debris_is_removed_by_the_next_run(medium_zarr, tmp_path, shared
 def test_ctrl_c_in_a_terminal_is_one_line_and_prompt(medium_zarr, tmp_path):
     """A terminal's Ctrl-C signals the whole process group, the workers included."""
     out = tmp_path / "out.zarr"
-    proc = subprocess.Popen(
+    proc = popen_tied(
         [sys.executable, "-m", "daskgrad", "run", medium_zarr, out, "--dim", "x", *LEAN],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

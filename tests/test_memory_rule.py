@@ -11,6 +11,8 @@ import time
 import numpy as np
 import pytest
 
+from tests.conftest import popen_tied
+
 xr = pytest.importorskip("xarray")
 psutil = pytest.importorskip("psutil")
 pytest.importorskip("distributed")
@@ -87,7 +89,7 @@ def test_counts_of_a_job():
 def _sampled_run(cmd):
     """(exit status, peak RSS of each process the run started, stderr), sampled every 50 ms."""
     err = tempfile.TemporaryFile("w+")
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True)
+    proc = popen_tied(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True)
     peaks: dict[int, int] = {}
     main = psutil.Process(proc.pid)
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from .conftest import popen_tied
 from .test_cli import leftovers, small_dataset
 from .test_cli_trust import snapshot
 
@@ -93,7 +94,7 @@ class Run:
         else:
             cmd = [sys.executable, "-c", LOW_GC, *args]
         self.start = time.monotonic()
-        self.proc = subprocess.Popen(
+        self.proc = popen_tied(
             cmd,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

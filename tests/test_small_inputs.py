@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import cli  # in this process where the process is not what is tested
+from .conftest import cli, popen_tied  # in this process where the process is not what is tested
 from .test_cli import leftovers, small_dataset
 from .test_cli_trust import snapshot
 
@@ -44,7 +44,7 @@ class Watched:
     """A ``daskgrad`` command in a subprocess, its child processes noted every 20 ms."""
 
     def __init__(self, cmd: list[str]) -> None:
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = popen_tied(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.ps = psutil.Process(self.proc.pid)
         self.children: dict[int, str] = {}
 

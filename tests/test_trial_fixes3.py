@@ -12,6 +12,7 @@ import xarray as xr
 import daskgrad
 from daskgrad.cli import main
 from daskgrad.errors import OptionError
+from tests.conftest import popen_tied
 
 
 def _latlon(n_lat=6, n_lon=7):
@@ -213,7 +214,7 @@ def test_sigterm_to_the_process_group_says_one_line(tmp_path):
     out = tmp_path / "out.zarr"
     src.isel(time=slice(0, 2)).to_zarr(out, zarr_format=2)
     before = snapshot(out)
-    proc = subprocess.Popen(
+    proc = popen_tied(
         [sys.executable, "-m", "daskgrad", "run", str(tmp_path / "in.zarr"), str(out),
          "--dim", "x", "--overwrite", "--no-progress", "--workers", "2",
          "--threads-per-worker", "1", "--chunks", "time=1", "--zarr-format", "2"],
