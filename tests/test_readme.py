@@ -1,19 +1,20 @@
-"""The README runs as pasted: its code blocks, in order, on small inputs made under its names.
+"""The README runs as pasted: its code blocks, on small inputs made under its names.
 
 A new user installs with the first block, activates the environment and pastes the others in a
 directory, one of them making the inputs the rest read (ocean.zarr, ocean.nc, big.zarr,
-in.zarr). Here each ```python block runs in a fresh process as ``python block.py`` would run it
-(its own ``__main__``, exit status and process group), forked from an interpreter that has only
-imported the libraries of ``PRELOAD`` (not daskgrad, whose import registers the accessor: a block
-must import it as pasted), which saves each block their import; each ```bash block runs in ``bash
--e`` (every line must succeed), in a temporary directory that is also ``$HOME`` (for ``~``
-paths), with this environment's ``bin`` first on ``PATH`` and none of its ``AWS_*``. A block
-must stop the background jobs it starts (``dask scheduler &``): what is left running of its
-process group when it ends fails the test (then it is killed). No block may print a server's
-HTTP request log. Where the README claims a
-result, a check below asserts it. The first block (install + demo, install + pytest) is checked,
-not run: it would run this test suite again. Plain ``` blocks are listings (the module map), not
-commands.
+in.zarr). Here the blocks run in sections (``SECTIONS``), each a test in a directory of its own
+where the inputs block has run first, its blocks in README order (and no section making a file
+another section's blocks name). Each ```python block runs in a fresh process as ``python
+block.py`` would run it (its own ``__main__``, exit status and process group), forked from an
+interpreter that has only imported the libraries of ``PRELOAD`` (not daskgrad, whose import
+registers the accessor: a block must import it as pasted), which saves each block their import;
+each ```bash block runs in ``bash -e`` (every line must succeed), in a temporary directory that
+is also ``$HOME`` (for ``~`` paths), with this environment's ``bin`` first on ``PATH`` and none
+of its ``AWS_*``. A block must stop the background jobs it starts (``dask scheduler &``): what
+is left running of its process group when it ends fails the test (then it is killed). No block
+may print a server's HTTP request log. Where the README claims a result, a check below asserts
+it. The first block (install + demo, install + pytest) is checked, not run: it would run this
+test suite again. Plain ``` blocks are listings (the module map), not commands.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ SETUP = (
     'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest',
 )
 HTTP_LOG = re.compile(r'(GET|HEAD|PUT|POST|DELETE) /\S* HTTP/1\.[01]\S*" \d{3}')  # werkzeug's log
-TIMEOUT = {"python": 60, "bash": 150}  # seconds per block; about 25 s for all of them
+TIMEOUT = {"python": 60, "bash": 150}  # seconds per block
 
 
 def readme_blocks() -> list[tuple[str, str, int]]:
@@ -322,22 +323,65 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-@pytest.mark.slow
-@pytest.mark.filterwarnings("ignore:Consolidated metadata")
-def test_blocks_run_in_order(tmp_path, request):
+# --------------------------------------------------------------------------- the sections
+# The README's blocks run in sections, each a test of its own (pytest-xdist runs them side by
+# side): each in a fresh directory where the block that makes the inputs (``INPUTS``) has run,
+# then the section's blocks in README order. A block belongs to the section whose key line it
+# holds, else to "api" (the API examples, and any new block). What a section leaves in its
+# directory must not be named by another section's blocks: pasted in order in one directory,
+# a block could otherwise meet (or clobber) another section's output, which a section's own
+# directory would not show.
+
+INPUTS = '.to_zarr("ocean.zarr", mode="w")'
+SECTIONS = {
+    "cli": "daskgrad run ocean.nc grad.zarr",
+    "cluster": "dask scheduler --scheduler-file",
+    "s3": "127.0.0.1:5555",  # the two blocks that start a moto server on that port, in turn
+}
+SCRATCH = {".block.py", ".block.sh", ".block.log"}
+
+
+def runnable_blocks() -> list[tuple[str, str, int]]:
+    """The python and bash blocks after the first (the setup, checked not run)."""
+    return [(lang, code, line) for lang, code, line in readme_blocks()[1:] if lang != ""]
+
+
+def section_of(code: str) -> str:
+    return next((name for name, key in SECTIONS.items() if key in code), "api")
+
+
+def sections() -> dict[str, list[tuple[str, str, int]]]:
+    """{section: its blocks in README order}, without the INPUTS block (every section's start)."""
+    got: dict[str, list[tuple[str, str, int]]] = {name: [] for name in ("api", *SECTIONS)}
+    for lang, code, line in runnable_blocks():
+        if INPUTS not in code:
+            got[section_of(code)].append((lang, code, line))
+    return got
+
+
+def test_blocks_are_python_bash_or_listings_and_each_check_has_its_block():
     blocks = readme_blocks()
     odd = [(lang, line) for lang, _, line in blocks if lang not in ("python", "bash", "")]
     assert not odd, f"blocks neither ```python, ```bash nor a plain listing: {odd}"
-    runnable = [(lang, code, line) for lang, code, line in blocks[1:] if lang in ("python", "bash")]
+    runnable = runnable_blocks()
     assert runnable, "no code blocks after the first"
-    for checks in (PYTHON_CHECKS, BASH_CHECKS):
+    for checks in (PYTHON_CHECKS, BASH_CHECKS, {INPUTS: None}):
         for key in checks:
             hits = [line for _, code, line in runnable if key in code]
             assert len(hits) == 1, f"check {key!r} matches {len(hits)} README blocks"
+    inputs = next(line for _, code, line in runnable if INPUTS in code)
+    first = min(line for _, code, line in runnable if section_of(code) != "api")
+    assert inputs < first, f"the inputs (README.md line {inputs}) come after a block using them"
+    for name, blocks_of in sections().items():
+        assert blocks_of, f"no README block holds section {name!r}'s key {SECTIONS.get(name)!r}"
+        for _, code, line in blocks_of:
+            others = [k for n, k in SECTIONS.items() if n != name and k in code]
+            assert not others, f"README.md line {line} holds the keys of two sections: {others}"
 
-    if any("dask scheduler" in code and "--port" not in code for _, code, _ in runnable):
-        # else `dask scheduler` fails and the README's wait for its file would time out
-        assert port_is_free(8786), "port 8786 (dask scheduler's default) is taken on this machine"
+
+def block_env(tmp_path: Path) -> dict:
+    """The blocks' environment: this environment's ``bin`` first on PATH, HOME the working
+    directory, none of its AWS set-up."""
     bindir = str(Path(sys.executable).parent)
     env = {
         **os.environ,
@@ -349,20 +393,63 @@ def test_blocks_run_in_order(tmp_path, request):
     for name in [n for n in env if n.startswith("AWS_")]:  # no AWS set-up but the README's
         del env[name]
     env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = str(tmp_path / "no-such-file")
+    return env
+
+
+def run_as_pasted(lang: str, code: str, line: int, cwd: Path, env: dict, zygote: Zygote) -> None:
+    """Run one README block as pasted, with its check; fail with the block's line."""
+    check = next((v for k, v in {**PYTHON_CHECKS, **BASH_CHECKS}.items() if k in code), None)
+    if lang == "python" and check is not None:
+        code = code + "\n" + textwrap.dedent(check)
+    start = time.perf_counter()
+    rc, out, left = run_block(lang, code, cwd, env, zygote)
+    took = time.perf_counter() - start
+    where = f"README.md line {line} ({lang} block, {took:.0f} s)"
+    assert rc is not None, f"{where} did not end within {TIMEOUT[lang]} s:\n{out}"
+    assert rc == 0, f"{where} failed as pasted (exit {rc}):\n{code}\n--- output:\n{out}"
+    assert not left, f"{where} left processes running:\n" + "\n".join(left)
+    # a server's request log (werkzeug's, moto's) is not for the user to read
+    assert not HTTP_LOG.search(out), f"{where} printed HTTP request logs:\n{out[:2000]}"
+    if lang == "bash" and check is not None:
+        check(cwd, out)
+
+
+def named_in(name: str, code: str) -> bool:
+    """Whether ``code`` names the local path ``name`` (not as part of a longer name or of a
+    URL's path: s3://ocean/grad.zarr is not grad.zarr)."""
+    return re.search(rf"(?<![\w./~-]){re.escape(name)}(?![\w-])", code) is not None
+
+
+def test_named_in():
+    assert named_in("grad.zarr", "daskgrad run ocean.nc grad.zarr --dim lat")
+    assert named_in("grad.zarr", 'xr.open_zarr("grad.zarr")')
+    assert not named_in("grad.zarr", "daskgrad run big.zarr big-grad.zarr")
+    assert not named_in("grad.zarr", "s3://ocean/grad.zarr")
+    assert not named_in("grad.zarr", "grads.zarr")
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Consolidated metadata")
+@pytest.mark.parametrize("section", ["api", *SECTIONS])
+def test_blocks_run_as_pasted(section, tmp_path, request):
+    """The inputs block, then the section's blocks in README order, each as pasted."""
+    blocks = sections()[section]
+    if any("dask scheduler" in code and "--port" not in code for _, code, _ in blocks):
+        # else `dask scheduler` fails and the README's wait for its file would time out
+        assert port_is_free(8786), "port 8786 (dask scheduler's default) is taken on this machine"
+    env = block_env(tmp_path)
     zygote = Zygote(tmp_path, env)
     request.addfinalizer(zygote.close)
-    for lang, code, line in runnable:
-        check = next((v for k, v in {**PYTHON_CHECKS, **BASH_CHECKS}.items() if k in code), None)
-        if lang == "python" and check is not None:
-            code = code + "\n" + textwrap.dedent(check)
-        start = time.perf_counter()
-        rc, out, left = run_block(lang, code, tmp_path, env, zygote)
-        took = time.perf_counter() - start
-        where = f"README.md line {line} ({lang} block, {took:.0f} s)"
-        assert rc is not None, f"{where} did not end within {TIMEOUT[lang]} s:\n{out}"
-        assert rc == 0, f"{where} failed as pasted (exit {rc}):\n{code}\n--- output:\n{out}"
-        assert not left, f"{where} left processes running:\n" + "\n".join(left)
-        # a server's request log (werkzeug's, moto's) is not for the user to read
-        assert not HTTP_LOG.search(out), f"{where} printed HTTP request logs:\n{out[:2000]}"
-        if lang == "bash" and check is not None:
-            check(tmp_path, out)
+    (inputs,) = [b for b in runnable_blocks() if INPUTS in b[1]]
+    run_as_pasted(*inputs, tmp_path, env, zygote)
+    before = set(os.listdir(tmp_path))
+    for lang, code, line in blocks:
+        run_as_pasted(lang, code, line, tmp_path, env, zygote)
+    made = sorted(set(os.listdir(tmp_path)) - before - SCRATCH)
+    for other, their_blocks in sections().items():
+        for _, code, line in their_blocks if other != section else ():
+            named = [n for n in made if named_in(n, code)]
+            assert not named, (
+                f"README.md line {line} (section {other!r}) names {named}, which section "
+                f"{section!r} makes: pasted in order they meet; put them in one section"
+            )
