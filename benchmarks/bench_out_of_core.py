@@ -26,6 +26,7 @@ import io
 import math
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -134,7 +135,26 @@ def measure(client: Client, fn) -> dict:
         "own_cpu": own,
         "tasks": len(stream),
         "fetched": sum(moved),
+        "prefixes": prefixes(stream),
     }
+
+
+def prefixes(stream: list[dict]) -> dict[str, tuple[int, float]]:
+    """Per task name (its prefix, tokens and chunk index aside: ``read-u+v``, ``planes``,
+    ``store-map``) in a task stream: the tasks and their seconds of compute on the workers
+    (wall time in the worker's thread, so a loaded machine inflates it)."""
+    out: dict[str, tuple[int, float]] = {}
+    for t in stream:
+        key = t.get("key")
+        name = str(key[0] if isinstance(key, tuple) else key)
+        quoted = re.match(r"\(['\"]([^'\"]*)", name)  # a chunk's key, as a string
+        name = re.sub(r"(-[0-9a-f]{8,})+$", "", quoted.group(1) if quoted else name)
+        spent = sum(
+            s["stop"] - s["start"] for s in t.get("startstops", ()) if s["action"] == "compute"
+        )
+        n, sec = out.get(name, (0, 0.0))
+        out[name] = (n + 1, sec + spent)
+    return out
 
 
 def interleaved(client: Client, fns: dict, repeat: int, work: Path) -> tuple[dict, int]:
@@ -450,6 +470,17 @@ def main() -> None:
             f"{format_bytes(m['peak'])} | {m['peak'] / limit:.2f} | "
             f"{sum(r['restarts'] for r in runs[name])} |"
         )
+    print(
+        "\nWhere the workers' time went (the best run of each; per task name: tasks per stored "
+        "chunk, ms of compute per stored chunk; wall time in the workers' threads):\n"
+    )
+    for name, m in best.items():
+        parts = sorted(m["prefixes"].items(), key=lambda kv: -kv[1][1])
+        text = ", ".join(
+            f"{p} {n / stored[name]:.2f} x {1000 * sec / stored[name]:.1f} ms"
+            for p, (n, sec) in parts
+        )
+        print(f"- {name}: {text}")
     for line in sorted(said):
         print(f"\n{line}")
 

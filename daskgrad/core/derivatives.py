@@ -21,7 +21,7 @@ import numpy as np
 from .arrays import is_dask_collection
 from .field_stencil import AlongField
 from .kernel import gradient_block
-from .metric import Factors, MetricModel
+from .metric import Factors, MetricModel, spread_factors
 from .plan import Plan, make_plan
 from .stencil import depth
 
@@ -203,14 +203,31 @@ def _derive_block(
     along: AlongField | None = None,
     positions: tuple[int, ...] | None = None,
     out: Sequence[np.ndarray] | None = None,
+    factors: Factors | None = None,
 ) -> tuple[np.ndarray, ...]:
     """One chunk: every requested derivative, the factors, the formula. With ``positions``
     the plan, ``ghosts`` and ``steps`` are those of the dims at these positions alone (the
-    requests' positions stay the dims')."""
+    requests' positions stay the dims'). ``factors``: the chunk's, already computed (else
+    ``metric`` computes them). A chunk of a dask array (no ``out``) of more than one slab
+    along a first axis that nothing differentiates is computed slab by slab
+    (:func:`_in_slabs`)."""
     dtype = plan.dtype
     at = list(range(len(plan.axes))) if positions is None else positions
     local = {p: i for i, p in enumerate(at)}
     ndim = blocks[0].ndim
+    if out is None and along is None:
+        rows = _slab_rows(blocks, plan, metric, line_axes)
+        if rows:
+            kwargs = {
+                "plan": plan,
+                "requests": requests,
+                "formula": formula,
+                "metric": metric,
+                "in_place": in_place,
+                "line_axes": line_axes,
+                "positions": positions,
+            }
+            return _in_slabs(blocks, ghosts, steps, aux, rows, kwargs)
     if line_axes:
         n = len(aux) - len(line_axes)
         aux, cut = aux[:n], aux[n:]
@@ -266,8 +283,7 @@ def _derive_block(
         )
         for a, g in zip(wanted, grads, strict=True):
             d[(j, a, k)] = g
-    factors = None
-    if metric is not None:
+    if factors is None and metric is not None:
         factors = metric.factors(aux, ndim, dtype)
     results = formula(d, blocks, factors)
     final = []
@@ -282,6 +298,75 @@ def _derive_block(
             arr = np.array(np.broadcast_to(arr, blocks[0].shape), dtype=dtype)  # owns its memory
         final.append(arr)
     return tuple(final)
+
+
+# Bytes of one input's slab when a dask chunk is computed slab by slab (:func:`_in_slabs`);
+# one plane at least
+SLAB_BYTES = 2 << 20
+
+
+def _slab_rows(
+    blocks: Sequence[np.ndarray],
+    plan: Plan,
+    metric: MetricModel | None,
+    line_axes: tuple[int, ...],
+) -> int:
+    """Planes along axis 0 per slab of :func:`_in_slabs`, 0 for the chunk at once: axis 0
+    is neither differentiated nor one the metric's or the lines' values run along, and the
+    chunk holds more than one slab."""
+    block = blocks[0]
+    if block.ndim < 2 or block.shape[0] < 2:
+        return 0
+    if 0 in {ax.axis for ax in plan.axes} | set(line_axes):
+        return 0
+    if metric is not None and 0 in metric.aux_axes:
+        return 0
+    rows = max(1, SLAB_BYTES // max(block[0].nbytes, 1))
+    return rows if rows < block.shape[0] else 0
+
+
+def _in_slabs(
+    blocks: Sequence[np.ndarray],
+    ghosts: Sequence[Sequence[tuple[np.ndarray | None, np.ndarray | None]]],
+    steps: Sequence[Any],
+    aux: Sequence[Any],
+    rows: int,
+    kwargs: dict[str, Any],
+) -> tuple[np.ndarray, ...]:
+    """:func:`_derive_block` of a chunk, ``rows`` planes along axis 0 at a time, into outputs
+    allocated once: each slab's derivatives, which the formula reads (and, ``in_place``,
+    updates into the outputs), are still in the cache when it does, instead of whole arrays
+    written to fresh memory and read back; the chunk's metric factors computed once
+    (:func:`~daskgrad.core.metric.spread_factors`). The formula is pointwise, and no axis
+    after the first changes, so every value is the one the chunk at once gives."""
+    plan: Plan = kwargs["plan"]
+    metric: MetricModel | None = kwargs["metric"]
+    block, dtype = blocks[0], plan.dtype
+    n = block.shape[0]
+    factors = None
+    if metric is not None:
+        n_aux = len(aux) - len(kwargs["line_axes"])
+        factors = metric.factors(aux[:n_aux], block.ndim, dtype)
+        factors = spread_factors(factors, (min(rows, n), *block.shape[1:]))
+    outs: list[np.ndarray] = []
+    for s in range(0, n, rows):
+        part = slice(s, min(s + rows, n))
+        sub_ghosts = [[(_cut(lo, part), _cut(hi, part)) for lo, hi in per] for per in ghosts]
+        sub = [b[part] for b in blocks]
+        if not outs:  # the first slab's results give the outputs' number
+            first = _derive_block(sub, sub_ghosts, steps, aux, factors=factors, **kwargs)
+            outs = [np.empty(block.shape, dtype) for _ in first]
+            for o, r in zip(outs, first, strict=True):
+                o[part] = r
+            continue
+        _derive_block(
+            sub, sub_ghosts, steps, aux, out=[o[part] for o in outs], factors=factors, **kwargs
+        )
+    return tuple(outs)
+
+
+def _cut(a: np.ndarray | None, part: slice) -> np.ndarray | None:
+    return None if a is None else a[part]
 
 
 def _buffer(given: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -306,6 +306,29 @@ def _sliceable(a: Any, shape: tuple[int, ...], plane_bytes: int | None = None) -
             if math.prod(plane) * a.itemsize <= limit:
                 a = np.ascontiguousarray(np.broadcast_to(a, plane))
     return np.broadcast_to(a, shape)
+
+
+def spread_factors(f: Factors, shape: tuple[int, ...]) -> Factors:
+    """``f`` with each factor that varies along one axis only, not the last, spread over the
+    axes after it to ``shape``'s (see :func:`_sliceable`), once for the slabs of ``shape``
+    that :func:`tensor_combination` is then called on: it spreads a line only when the plane
+    is small against the array, which a slab's is not. The same values."""
+
+    def spread(a: Any) -> Any:
+        if not isinstance(a, np.ndarray) or a.ndim != len(shape) or a.ndim < 2:
+            return a
+        varying = [k for k in range(a.ndim) if a.shape[k] != 1]
+        if len(varying) != 1 or varying[0] == a.ndim - 1:
+            return a
+        if a.size > 1 and np.all(a == a.flat[0]):
+            return a  # a line of one value: _sliceable makes it a number
+        k = varying[0]
+        return np.ascontiguousarray(np.broadcast_to(a, (*a.shape[: k + 1], *shape[k + 1 :])))
+
+    return replace(f, **{name: spread(getattr(f, name)) for name in _FIELDS})
+
+
+_FIELDS = ("mx", "my", "cx", "cy", "lx", "ly", "cos", "sin")
 
 
 def _at(a: Any, at: tuple[Any, ...]) -> Any:
