@@ -207,4 +207,6 @@ allowed: ['accuracy', 'spacing']
     words = [*allowed, *(w for w in NAMED_KEYWORDS if w not in allowed)]
     close = [m for u in unknown for m in difflib.get_close_matches(u, words, n=1)]
     hint = f" (did you mean {' or '.join(map(repr, dict.fromkeys(close)))}?)" if close else ""
-    return TypeError(f"{kind}() got unexpected options {unknown}{hint}; allowed{context}: {allowed}")
+    return TypeError(
+        f"{kind}() got unexpected options {unknown}{hint}; allowed{context}: {allowed}"
+    )

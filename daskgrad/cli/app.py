@@ -440,8 +440,7 @@ def _batched(args, input, job, client, periodic, request):
     per_task = f"{-(-n // stored)} stored chunks along {dim!r} ({points})"
     say(f"each task reads {per_task}: fewer, larger tasks; the output keeps the stored chunks")
     batched.batch = (
-        f"chunk indices count tasks of {per_task}; --chunks {dim}={stored} gives the stored "
-        "chunk's"
+        f"chunk indices count tasks of {per_task}; --chunks {dim}={stored} gives the stored chunk's"
     )
     return batched
 
