@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import re
 import sys
 import types
 import warnings
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 
 
 class UsageError(Exception):
@@ -182,3 +183,30 @@ def warn_caller(message: str | Warning, category: type[Warning] = UserWarning) -
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
         level, frame = level + 1, frame.f_back
     warnings.warn(message, category, stacklevel=level)
+
+
+#: Keywords every public function with ``**options`` names in its signature: a typo of one of
+#: them arrives among the options, and is suggested with them.
+NAMED_KEYWORDS = ("dim", "dims", "geospatial")
+
+
+def unexpected_options(
+    kind: str, unknown: Iterable[str], allowed: Iterable[str], context: str = ""
+) -> TypeError:
+    """The TypeError of ``kind()`` given the ``unknown`` options: what it allows (``context``
+    says when, e.g. ``" with geospatial=False"``), and for a typo the allowed word it is
+    closest to (among ``allowed`` and :data:`NAMED_KEYWORDS`).
+
+    Examples
+    --------
+    >>> print(unexpected_options("frontogenesis", ["geospatiall"], ["accuracy", "spacing"]))
+    frontogenesis() got unexpected options ['geospatiall'] (did you mean 'geospatial'?); \
+allowed: ['accuracy', 'spacing']
+    """
+    unknown, allowed = sorted(map(str, unknown)), sorted(allowed)
+    words = [*allowed, *(w for w in NAMED_KEYWORDS if w not in allowed)]
+    close = [m for u in unknown for m in difflib.get_close_matches(u, words, n=1)]
+    hint = f" (did you mean {' or '.join(map(repr, dict.fromkeys(close)))}?)" if close else ""
+    return TypeError(
+        f"{kind}() got unexpected options {unknown}{hint}; allowed{context}: {allowed}"
+    )

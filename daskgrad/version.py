@@ -1,4 +1,5 @@
-"""The package's version, importable without the package's API (the command line's --version)."""
+"""The package's version, in one place (the command line's --version reads it; importing this
+module imports ``daskgrad/__init__`` and its API first, as every submodule's import does)."""
 
 from __future__ import annotations
 

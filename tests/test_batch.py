@@ -61,12 +61,12 @@ def test_batched_run_writes_the_apis_values_in_the_stored_chunks(cluster, tmp_pa
     inp = tmp_path / "in.zarr"
     winds().chunk({"time": 1, "lat": 19, "lon": 40}).to_zarr(inp)
     src = xr.open_zarr(inp)
-    time3 = "3 along 'time' (3 of its 3)"
+    time3 = "3 along 'time' (3 of its 3 points)"
     for name, extra, batch in [
         ("a", ["--vorticity", "u,v", "--dim", "lon", "--dim", "lat"], time3),
         ("b", ["--var", "T", "--dim", "lon", "--dim", "lat", "--accuracy", "4"], time3),
         ("c", ["--var", "T", "--dim", "lon", "--chunks", "time=1"], None),  # the user's chunks
-        ("d", ["--var", "T", "--dim", "time"], "3 along 'lat' (55 of its 55)"),  # not time
+        ("d", ["--var", "T", "--dim", "time"], "3 along 'lat' (55 of its 55 points)"),  # not time
     ]:  # fmt: skip
         out = tmp_path / f"{name}.zarr"
         args = ["run", inp, out, *extra, "--scheduler-file", cluster, "--no-progress"]

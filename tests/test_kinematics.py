@@ -450,7 +450,7 @@ def test_names_units_and_standard_names():
         ],
         "ageostrophic_wind": [("ageo_u_z", "m s-1", None), ("ageo_v_z", "m s-1", None)],
     }
-    assert "frontogenesis of theta by u and v" in out["frontogenesis"].attrs["long_name"]
+    assert "frontogenesis of theta, with winds u and v" in out["frontogenesis"].attrs["long_name"]
     # a geopotential gives the same wind as its height
     phi = (ds.z * G).assign_attrs(units="m2 s-2")
     ug, _ = daskgrad.geostrophic_wind(phi, geospatial=True)

@@ -41,7 +41,8 @@ def winds(cartesian=False):
 
 def test_operators_name_what_they_differentiate_by_long_name():
     """The gradient says "eastward derivative of Temperature"; the operators said
-    "Laplacian of t". One rule: the input's long_name, else its name."""
+    "Laplacian of t". One rule: the input's long_name, else its name (the wind's components by
+    name: see xr.kinematic_units.long_name)."""
     t = field()
     (grad,) = daskgrad.gradient(t, dim="lon")
     assert "Temperature" in grad.attrs["long_name"]
@@ -53,10 +54,11 @@ def test_operators_name_what_they_differentiate_by_long_name():
         assert lap.name == "lap_t"
     u, v = winds(cartesian=True)
     vort = daskgrad.vorticity(u, v, dim=("lon", "lat"))
-    assert vort.attrs["long_name"] == "relative vorticity of Eastward wind and Northward wind"
+    # the wind's components by name: not their long_names joined by "and" (trial, item 6)
+    assert vort.attrs["long_name"] == "relative vorticity of winds u and v"
     assert vort.name == "vort_u_v"
     bare = daskgrad.divergence(u.drop_attrs(), v.drop_attrs(), dim=("lon", "lat"))
-    assert bare.attrs["long_name"] == "divergence of u and v"
+    assert bare.attrs["long_name"] == "divergence of winds u and v"
 
 
 # --- dim, with dims as an alias -----------------------------------------------------------------

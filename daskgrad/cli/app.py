@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import logging
 import math
+import os
 import signal
 import sys
 import time
@@ -107,8 +108,19 @@ class State:
 
     def __init__(self) -> None:
         self.output: Path | str | None = None
+        self.replacing = False  # OUTPUT existed when its target was made (--overwrite)
+        self.committing = False  # the swap began: the old OUTPUT may be touched from here on
         self.committed = False
         self.stopped = False  # a signal's line said
+
+    def note(self, target: Any) -> None:
+        """``target`` (an io Target or RemoteTarget, just made: nothing has touched OUTPUT) is
+        the run's: its OUTPUT, and whether an old OUTPUT is there that its commit replaces."""
+        self.output = target.output
+        if isinstance(target.output, Path):
+            self.replacing = os.path.lexists(target.output)
+        else:  # an object store's: replacing when its check found an old store
+            self.replacing = bool(getattr(target, "replace", False))
 
 
 def run_job(
@@ -126,7 +138,8 @@ def run_job(
     progress = not args.no_progress and sys.stdout.isatty()
     before = set(client.scheduler_info()["workers"]) if client else set()
     start = time.perf_counter()
-    state.output = target.output
+    if state.output != target.output:
+        state.note(target)
 
     def committed() -> None:
         state.committed = True
@@ -137,7 +150,7 @@ def run_job(
         # distributed's advice to load data inside tasks: daskgrad's graphs already do
         warnings.filterwarnings("ignore", message="Sending large graph")
         try:
-            guarded = _Guarded(target)
+            guarded = _Guarded(target, state)
             write(
                 job.result, guarded, client,
                 progress=progress, watch=watch, on_commit=committed, zarr_format=zarr_format,
@@ -168,14 +181,16 @@ class _Guarded:
     """``target`` whose commit acts first on a signal received while computing: a signal held
     until the computation ended must not let it replace OUTPUT."""
 
-    def __init__(self, target: Any) -> None:
-        self._target = target
+    def __init__(self, target: Any, state: State) -> None:
+        self._target, self._state = target, state
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._target, name)
 
     def commit(self, on_commit: Any = None) -> None:
         checkpoint()
+        # from here the old OUTPUT is replaced (signals held until the swap is done or failed)
+        self._state.committing = True
         self._target.commit(on_commit)
 
 
@@ -248,6 +263,7 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
         checkpoint()
         # the temporary is made now: an unwritable OUTPUT is found before any cluster starts
         target = make_target(output, args.overwrite, [input], say)
+        state.note(target)
         if in_process:
             say("memory:// stores live in this process: computing on its threads, no cluster")
         elif on_threads := _small(args, job):
@@ -420,13 +436,11 @@ def _batched(args, input, job, client, periodic, request):
     ((dim, n),) = batch.items()
     var = next(v for v in job.source.data_vars.values() if dim in v.dims)
     stored = var.chunks[var.dims.index(dim)][0]
-    say(
-        f"each task reads {-(-n // stored)} stored chunks along {dim!r} ({n} of its "
-        f"{var.sizes[dim]}): fewer, larger tasks; the output keeps the stored chunks"
-    )
+    points = f"{n} of its {var.sizes[dim]} points"
+    per_task = f"{-(-n // stored)} stored chunks along {dim!r} ({points})"
+    say(f"each task reads {per_task}: fewer, larger tasks; the output keeps the stored chunks")
     batched.batch = (
-        f"chunk indices count tasks of {-(-n // stored)} stored chunks along {dim!r}; "
-        f"--chunks {dim}={stored} gives the stored chunk's"
+        f"chunk indices count tasks of {per_task}; --chunks {dim}={stored} gives the stored chunk's"
     )
     return batched
 
@@ -553,6 +567,9 @@ def _stopped(terminated: bool, state: State) -> int:
     what = "terminated" if terminated else "interrupted"
     if state.committed:
         told = f"{what} after {state.output} was written; it is complete"
+    elif state.replacing and not state.committing:
+        # the swap is the only step that touches an old OUTPUT, and it never began
+        told = f"{what}; no output written: the old {state.output} is as it was"
     else:
         told = f"{what}; no output written"
     _tell(f"daskgrad: {told}")

@@ -113,10 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_cluster(common: argparse.ArgumentParser) -> None:
     """The ``cluster`` group of both subcommands."""
-    from ..cluster.connect import DEFAULT_CONNECT_TIMEOUT
+    from dask.system import CPU_COUNT
 
+    from ..cluster.connect import DEFAULT_CONNECT_TIMEOUT
+    from ..cluster.memory import MARGIN, MEMORY_FRACTIONS, default_shape
+
+    # what cli.app does: a run with none of these options on this process's threads when the
+    # memory rule allows (cluster.inprocess), else, as demo always, the embedded LocalCluster
+    # shaped by cluster.memory.default_shape
+    workers, threads = default_shape(CPU_COUNT)
+    shape = f"{workers} worker{'s' * (workers != 1)}, {threads} thread{'s' * (threads != 1)} each"
+    share = MEMORY_FRACTIONS["pause"] - MARGIN
     cluster = common.add_argument_group(
-        "cluster", "default: a local cluster of worker processes sized to this machine"
+        "cluster",
+        "default: run computes on this process's threads (one per core), no cluster, when a "
+        f"task per thread fits in {share:.0%} of this machine's memory (it says so); with "
+        "--workers/--threads-per-worker/--memory-limit, when it does not fit, and for demo, a "
+        f"local cluster starts: by default {shape} on this machine's {CPU_COUNT} cores (one "
+        "worker with a thread per core on up to 2 cores, distributed's choice on more)",
     )
     cluster.add_argument("--scheduler", metavar="ADDRESS", help="connect to this dask scheduler")
     cluster.add_argument(
@@ -130,10 +144,18 @@ def _add_cluster(common: argparse.ArgumentParser) -> None:
         help="give up on a scheduler that does not answer (default %(default)g)",
     )
     cluster.add_argument(
-        "--workers", type=_positive(int), metavar="N", help="local workers (default: one per core)"
+        "--workers",
+        type=_positive(int),
+        metavar="N",
+        help=f"worker processes of a local cluster (default: {workers} here; with "
+        "--threads-per-worker T, cores // T)",
     )
     cluster.add_argument(
-        "--threads-per-worker", type=_positive(int), metavar="T", help="threads per local worker"
+        "--threads-per-worker",
+        type=_positive(int),
+        metavar="T",
+        help=f"threads per local worker (default: {threads} here; with --workers N, the cores "
+        "split among N)",
     )
     cluster.add_argument(
         "--memory-limit",

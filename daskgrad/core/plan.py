@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import OptionError, OptionTypeError
+from ..errors import OptionError, OptionTypeError, unexpected_options
 from .arrays import is_dask_collection, is_scalar
 from .stencil import ACCURACIES, EDGE_ORDERS, NAN_POLICIES, EvenCoords, depth
 
@@ -843,7 +843,7 @@ def check_array_options(kind: str, geospatial: Any, options: dict[str, Any]) -> 
     allowed = {"spacing", "accuracy", "edge_order", "nan_policy", "periodic"}
     unknown = set(options) - allowed
     if unknown:
-        raise TypeError(f"{kind}() got unexpected options {sorted(unknown)}; allowed: {allowed}")
+        raise unexpected_options(kind, unknown, allowed)
 
 
 def check_flag(geospatial: Any) -> None:
@@ -863,7 +863,5 @@ def array_options(kind: str, geospatial: bool, options: dict[str, Any]) -> dict[
         )
     unknown = set(options) - ARRAY_OPTIONS
     if unknown:
-        raise TypeError(
-            f"{kind}() got unexpected options {sorted(unknown)}; allowed: {sorted(ARRAY_OPTIONS)}"
-        )
+        raise unexpected_options(kind, unknown, ARRAY_OPTIONS)
     return dict(options)

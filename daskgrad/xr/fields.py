@@ -16,7 +16,14 @@ from ..core.metric import LatLonMetric
 from ..core.plan import check_same_shape, uniform_step
 from ..core.projection import ProjectedMetric
 from ..core.stencil import EvenCoords
-from ..errors import OptionError, OptionNotImplemented, OptionWarning, dims_named, warn_caller
+from ..errors import (
+    OptionError,
+    OptionNotImplemented,
+    OptionWarning,
+    dims_named,
+    unexpected_options,
+    warn_caller,
+)
 from . import units as units
 from . import units as units_pint
 from .cf import LAT_NAMES
@@ -57,10 +64,7 @@ def check_inputs(kind: str, inputs, geospatial, options: dict) -> None:
     allowed = GEOSPATIAL_OPTIONS if geospatial else CARTESIAN_OPTIONS
     unknown = set(options) - allowed
     if unknown:
-        raise TypeError(
-            f"{kind}() got unexpected options {sorted(unknown)}; allowed with "
-            f"geospatial={geospatial}: {sorted(allowed)}"
-        )
+        raise unexpected_options(kind, unknown, allowed, f" with geospatial={geospatial}")
 
 
 def check_same_grid(kind: str, inputs, names=("u", "v")) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 from ..core.arrays import is_dask_collection
 from ..errors import OptionWarning, warn_caller
 from . import units as units_pint
+from .coords import describe
 
 __all__ = [
     "application_registry",
@@ -20,6 +21,7 @@ __all__ = [
     "check_latitude",
     "kinematic_units",
     "latitude_in_radians",
+    "long_name",
     "magnitude_in",
     "no_units_warning",
     "parsed_units",
@@ -32,6 +34,31 @@ __all__ = [
 ]
 
 _WIND = ("u", "v")
+
+
+def long_name(word: str, scalar: Any = None, winds: Sequence[Any] = ()) -> str:
+    """A result's ``long_name``: ``word`` of the DataArray ``scalar`` (its long_name, else its
+    name), with the wind components ``winds`` by name (their long_names where unnamed), in one
+    short sentence rather than every input's long_name joined by "and".
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> theta = xr.DataArray(0.0, name="pt", attrs={"long_name": "Potential temperature"})
+    >>> u, v = xr.DataArray(0.0, name="u"), xr.DataArray(0.0, name="v")
+    >>> long_name("baroclinic potential vorticity", theta, [u, v])
+    'baroclinic potential vorticity of Potential temperature, with winds u and v'
+    >>> long_name("relative vorticity", None, [u, v])
+    'relative vorticity of winds u and v'
+    """
+    names = [str(describe(w) if w.name is None else w.name) for w in winds]
+    wind = ""
+    if names:
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        wind = f"wind{'s' * (len(names) > 1)} {listed}"
+    if scalar is None:
+        return f"{word} of {wind}"
+    return f"{word} of {describe(scalar)}" + (f", with {wind}" if wind else "")
 
 
 def application_registry() -> Any:

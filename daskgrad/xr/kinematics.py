@@ -34,6 +34,7 @@ from .geospatial import curvilinear_tensor, geospatial_gradient
 from .kinematic_units import (
     application_registry,
     kinematic_units,
+    long_name,
     parsed_units,
     quantities_of,
     simplified_quantity,
@@ -224,17 +225,16 @@ def _metric_latitude(
 
 def _wrap(kind, inputs, names, data, out_units, quantity: bool, geospatial: bool) -> Any:
     first = inputs[0]
-    what = " and ".join(str(describe(a)) for a in inputs)
     texts = [None if u is None else spell(u) for u in out_units]
     labels = [a.name for a in inputs]
     if kind in _KINEMATIC_WORDS:
         prefix, word = _KINEMATIC_WORDS[kind]
         named = [labels[0]] if kind in ("advection", "frontogenesis") else labels
         name = None if any(n is None for n in named) else "_".join([prefix, *map(str, named)])
-        if len(inputs) == 3:  # a scalar carried or deformed by the wind
-            winds = " and ".join(str(describe(a)) for a in inputs[1:])
-            what = f"{describe(first)} by {winds}"
-        long_names, out_names = [f"{word} of {what}"], [name]
+        # a scalar carried or deformed by the wind, or the wind alone
+        scalar, winds = (first, inputs[1:]) if len(inputs) == 3 else (None, inputs)
+        text = long_name(word, scalar, winds)
+        long_names, out_names = [text], [name]
         standard = _STANDARD.get((kind, first.attrs.get("standard_name"), texts[0]))
         paired = kind != "absolute_vorticity" or _paired(inputs, names)
         standards = [standard if paired else None]
@@ -254,10 +254,10 @@ def _wrap(kind, inputs, names, data, out_units, quantity: bool, geospatial: bool
             out_names = [None if n is None else f"ageo_{n}_{labels[0]}" for n in labels[1:]]
             standards = [None, None]
     outs = []
-    for d, unit, text, long_name, name, standard in zip(
+    for d, unit, text, said, name, standard in zip(
         data, out_units, texts, long_names, out_names, standards, strict=True
     ):
-        attrs: dict[str, Any] = {"long_name": long_name}
+        attrs: dict[str, Any] = {"long_name": said}
         if quantity and unit is not None:
             d = simplified_quantity(d, unit)
         elif text is not None:

@@ -19,7 +19,7 @@ from ..core.metric import LatLonMetric
 from ..core.projection import ProjectedMetric
 from . import units as units_pint
 from .cf import LAT_NAMES, mapping_of
-from .coords import describe, dim_spacings
+from .coords import dim_spacings
 from .fields import (
     check_inputs,
     check_same_grid,
@@ -29,6 +29,7 @@ from .fields import (
 from .geospatial import curvilinear_tensor, geospatial_gradient
 from .kinematic_units import (
     application_registry,
+    long_name,
     no_units_warning,
     parsed_units,
     quantities_of,
@@ -369,14 +370,15 @@ _VERTICAL_WORDS = {
 
 def _wrap(kind, inputs, data, unit, quantity: bool, names: tuple[str, str]) -> Any:
     first = inputs[0]
-    what = " and ".join(str(describe(a)) for a in inputs)
+    # the temperature (q_vector) or the scalar (the others) with the winds
+    scalar, winds = (inputs[2], inputs[:2]) if kind == "q_vector" else (first, inputs[1:])
     frame = dict(zip("xy", names, strict=True))
     label = inputs[2].name if kind == "q_vector" else first.name
     prefixes = {"potential_vorticity_baroclinic": ["pv"], "q_vector": ["q1", "q2"]}
     outs = []
     for i, d in enumerate(data):
         attrs: dict[str, Any] = {
-            "long_name": f"{_VERTICAL_WORDS[kind][i].format(**frame)} of {what}"
+            "long_name": long_name(_VERTICAL_WORDS[kind][i].format(**frame), scalar, winds)
         }
         if quantity and unit is not None:
             d = simplified_quantity(d, unit)

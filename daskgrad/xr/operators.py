@@ -14,6 +14,7 @@ from .cf import mapping_of
 from .coords import UNIT_FACTOR, accuracy_note, describe, divide_units
 from .fields import check_inputs, check_same_grid, grid_data
 from .geospatial import curvilinear_operator
+from .kinematic_units import long_name
 
 _WORDS = {"divergence": "divergence", "vorticity": "relative vorticity", "laplacian": "Laplacian"}
 
@@ -49,8 +50,10 @@ def operate_xarray(
 
 
 def _wrap(kind, inputs, data, den, first, accuracy: int) -> xr.DataArray:
-    what = " and ".join(str(describe(a)) for a in inputs)
-    attrs: dict[str, Any] = {"long_name": f"{_WORDS[kind]} of {what}{accuracy_note(accuracy)}"}
+    # the winds by name (their long_names where unnamed), or the Laplacian's one field
+    what = long_name(_WORDS[kind], None, inputs) if len(inputs) == 2 else None
+    what = what or f"{_WORDS[kind]} of {describe(first)}"
+    attrs: dict[str, Any] = {"long_name": f"{what}{accuracy_note(accuracy)}"}
     units = first.attrs.get("units")
     if isinstance(units, str) and isinstance(den, str) and den.strip():
         square = f"{den.strip()}2" if UNIT_FACTOR.fullmatch(den.strip()) else None

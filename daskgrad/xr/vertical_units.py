@@ -4,12 +4,12 @@ the numbers the formulas take (pint is imported only when some units are known).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
 from ..core.arrays import is_dask_collection
+from ..errors import warn_caller
 from . import units as units_pint
 
 __all__ = ["advection_w_units", "check_pressure", "pv_units", "q_vector_units"]
@@ -158,12 +158,10 @@ def check_pressure(kind: str, values: Any, unit: Any, what: str = "pressure") ->
         raise ValueError(f"{kind}: {what} must be positive; its smallest value is {low:.6g}")
     top = float(np.nanmax(arr)) if np.isfinite(low) else np.nan
     if unit is None and 0 < top <= 1100:
-        warnings.warn(
+        warn_caller(  # at the user's line, however deep the API's calls go
             f"{kind}: {what} has no units and values up to {top:.6g}, which look like hPa; "
             "plain numbers are read as Pa (SI), 100x off if they are hPa: give units "
-            "(attrs['units'] = 'hPa' or a Quantity) or values in Pa",
-            UserWarning,
-            stacklevel=4,
+            "(attrs['units'] = 'hPa' or a Quantity) or values in Pa"
         )
 
 
