@@ -112,6 +112,22 @@ def small(tmp_path_factory):
     return root, ds
 
 
+def test_a_2d_store_on_threads_never_imports_distributed(tmp_path):
+    """A 2-D store of 1 MiB (the new-user trial's: 512 x 256 float64, no coordinates) on
+    threads: the writer asked distributed for a default client, importing it (0.2-0.4 s) for
+    nothing; a process that never imported it has no client."""
+    ds = xr.Dataset({"f": (("y", "x"), np.random.default_rng(0).random((512, 256)))})
+    ds.to_zarr(tmp_path / "in.zarr")
+    run = probe("run", tmp_path / "in.zarr", tmp_path / "out.zarr", "--dim", "x", "--dim", "y")
+    stdout, stderr = run.wait()
+    assert run.proc.returncode == 0, stderr
+    assert ON_THREADS in stdout and "distributed imported: False" in stdout, stdout
+    got = xr.open_zarr(tmp_path / "out.zarr")
+    dy, dx = np.gradient(ds.f.values)
+    np.testing.assert_array_equal(got.df_dx.values, dx)
+    np.testing.assert_array_equal(got.df_dy.values, dy)
+
+
 def test_a_small_run_computes_on_threads_without_a_cluster(small):
     """No child process at all (no nanny, no worker, no scheduler), distributed never
     imported; one line says where it computes; the results are numpy's."""

@@ -281,8 +281,6 @@ def in_memory(x: da.Array, dtype: np.dtype) -> bool:
     neighbours' whole chunks and each partial can have its own task reading the chunk. A
     distributed cluster's persisted chunks (futures), chunks still to compute, or the
     processes scheduler (each task would be sent its three whole chunks) are not."""
-    if get_scheduler(collections=[x]) not in (dask.threaded.get, dask.local.get_sync):
-        return False
     graph = x.__dask_graph__()
     layer = graph.layers.get(x.name) if isinstance(graph, HighLevelGraph) else None
     if layer is None or not layer.is_materialized():
@@ -293,7 +291,8 @@ def in_memory(x: da.Array, dtype: np.dtype) -> bool:
             block = block.value
         if not (type(block) is np.ndarray and block.dtype == dtype and block.flags.c_contiguous):
             return False
-    return True
+    # asked last: dask's get_scheduler imports distributed (0.2-0.4 s) to look for a client
+    return get_scheduler(collections=[x]) in (dask.threaded.get, dask.local.get_sync)
 
 
 def _whole_neighbours(arrays: Sequence[da.Array], chunks: tuple[tuple[int, ...], ...]) -> bool:
