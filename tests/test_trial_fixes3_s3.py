@@ -33,6 +33,9 @@ from .test_store_timeout import (  # noqa: E402
     written,
 )
 
+# the s3 fixture's session-wide server (tests/s3_fixtures.py)
+pytest_plugins = ["tests.s3_fixtures"]
+
 SECONDS = 5  # the least --store-timeout allowed
 
 
