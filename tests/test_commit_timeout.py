@@ -36,6 +36,9 @@ from .test_store_timeout import (  # noqa: E402
     start_proxy,
 )
 
+# the s3 fixture's session-wide server (tests/s3_fixtures.py)
+pytest_plugins = ["tests.s3_fixtures"]
+
 # Run in a process of its own: RemoteTarget.commit's on_commit freezes the proxy (argv[1]) as
 # soon as the new store is committed, before the marker's removal. Then to_zarr or the command
 # line (argv[2]: "api" or "cli") against the proxied store.

@@ -6,7 +6,6 @@ And ``file://localhost/PATH`` (RFC 8089) is the local PATH. Against moto's real 
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -192,13 +191,10 @@ def test_file_localhost_input_is_read(tmp_path, dask_cluster):
     ds = dataset()
     ds.to_zarr(src)
     out = tmp_path / "out.zarr"
-    r = subprocess.run(
-        [sys.executable, "-m", "daskgrad", "run", f"file://localhost{src}", str(out)]
-        + ["--dim", "x", "--scheduler-file", str(dask_cluster), "--no-progress"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    from .conftest import cli  # in this process: no process boundary is tested here
+
+    r = cli("run", f"file://localhost{src}", out, "--dim", "x", "--scheduler-file", dask_cluster,
+            "--no-progress")  # fmt: skip
     assert r.returncode == 0, r.stderr
     got = xr.open_zarr(out)["dt_dx"].values
     want = np.gradient(ds.t.values, ds.x.values)

@@ -26,8 +26,6 @@ pytest.importorskip("moto.server", reason="the object-store tests need moto[serv
 pytestmark = pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
-import s3_server  # noqa: E402
 
 from daskgrad.cli import main  # noqa: E402
 
@@ -46,18 +44,24 @@ def dataset(shape=(48, 32, 32), chunks=(1, 16, 16), seed=0):
     ).chunk(dict(zip(("time", "y", "x"), chunks, strict=True)))
 
 
+# the session's moto_server process (tests/s3_fixtures.py), shared with the modules that
+# import ``s3`` from here
+pytest_plugins = ["tests.s3_fixtures"]
+
+
 @pytest.fixture(scope="module")
-def s3():
+def s3(moto_process):
     """moto's server as a process of its own (the runs below hammer it at once: it must not
-    wait for this process's interpreter lock), a bucket with an input of 192 small chunks (a
-    run of 48 tasks, --chunks time=1: long enough to be frozen while it computes)."""
-    server = s3_server.start(in_process=False, popen=popen_tied)
-    server.make_bucket(BUCKET)
-    dataset().to_zarr(f"s3://{BUCKET}/in.zarr", storage_options=server.options())
-    try:
-        yield server
-    finally:
-        server.stop()
+    wait for this process's interpreter lock; one for the session: tests/s3_fixtures.py), a
+    bucket with an input of 192 small chunks (a run of 48 tasks, --chunks time=1: long enough
+    to be frozen while it computes); made by the first module that asks for them, each
+    module's tests write under names of their own."""
+    fs = moto_process.fs()
+    if not fs.exists(BUCKET):
+        moto_process.make_bucket(BUCKET)
+    if not fs.exists(f"{BUCKET}/in.zarr/zarr.json"):
+        dataset().to_zarr(f"s3://{BUCKET}/in.zarr", storage_options=moto_process.options())
+    return moto_process
 
 
 def start_proxy(s3):

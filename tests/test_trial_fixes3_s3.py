@@ -33,6 +33,9 @@ from .test_store_timeout import (  # noqa: E402
     written,
 )
 
+# the s3 fixture's session-wide server (tests/s3_fixtures.py)
+pytest_plugins = ["tests.s3_fixtures"]
+
 SECONDS = 5  # the least --store-timeout allowed
 
 
@@ -84,7 +87,9 @@ def test_a_frozen_input_on_threads_fails_within_the_bound(s3, proxy):  # noqa: F
     freeze (before: 55 s at 5 — each read retried five times whole, then read again chunk by
     chunk to name the failing one)."""
     src = f"s3://{BUCKET}/mid.zarr"
-    dataset(shape=(48, 64, 64), chunks=(1, 16, 16), seed=11).to_zarr(
+    # 16 tasks of 24 stored chunks each (the attack had 48: any number above a few re-read one
+    # by one at 5 s each, or each read retried whole, is well past the bound)
+    dataset(shape=(24, 64, 64), chunks=(1, 16, 16), seed=11).to_zarr(
         src, storage_options=s3.options(), mode="w"
     )
     out = f"s3://{BUCKET}/lo.zarr"
