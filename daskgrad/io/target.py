@@ -164,8 +164,9 @@ def check_output(output: Path, overwrite: bool, inputs: Sequence[Any] = ()) -> P
 
     OUTPUT must be clear of the inputs (paths or Locations, see ``check_clear``) and outside
     any other zarr store or group (``enclosing_store``: a new node of its hierarchy, or one
-    replaced, would change that store behind its metadata); an existing OUTPUT is replaced only with ``overwrite``, only if it is a zarr store (not a plain
-    directory, a file, a link or a mount point).
+    replaced, would change that store behind its metadata); an existing OUTPUT is replaced
+    only with ``overwrite``, only if it is a zarr store (not a plain directory, a file, a link
+    or a mount point).
     """
     if Path(output).is_symlink():
         raise UsageError(f"output {output} is a symbolic link; name the store itself")
