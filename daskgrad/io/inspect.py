@@ -5,6 +5,8 @@ read, a chunk that cannot be read named by its variable and stored chunk."""
 from __future__ import annotations
 
 import itertools
+import os
+import re
 import struct
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import first_line, strip_tokens
+from ..errors import UsageError, first_line, strip_tokens
 from .locations import is_timeout
 
 # netCDF-3 external types: byte char short int float double ubyte ushort uint int64 uint64
@@ -142,8 +144,28 @@ def absent_chunks(
         except Exception:
             continue
         if present < total:
+            if isinstance(store, str | os.PathLike):
+                check_chunk_files(Path(store), arr, name)
             out[name] = (total - present, total, arr.fill_value)
     return out
+
+
+def check_chunk_files(root: Path, arr: Any, name: str) -> None:
+    """UsageError naming the variable and chunk if a chunk key of the zarr array ``arr`` of
+    the local store at ``root`` is a directory: zarr counts it absent and reads it as the fill
+    value, but a chunk that exists and is not a file is damage, not a chunk never written."""
+    base = root / arr.path
+    encode = arr.metadata.encode_chunk_key
+    word = "shard" if getattr(arr, "shards", None) else "chunk"
+    for here, subdirs, _ in os.walk(base):
+        for sub in list(subdirs):
+            key = Path(here, sub).relative_to(base).as_posix()
+            index = tuple(int(i) for i in re.findall(r"\d+", key))
+            if len(index) == arr.ndim and encode(index) == key:
+                raise UsageError(
+                    f"input variable {name!r}, {word} {index} is unreadable: "
+                    f"{base / key} is a directory, not a file"
+                )
 
 
 def marks_missing(fill: Any, encoding: dict) -> bool:

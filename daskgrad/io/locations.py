@@ -267,6 +267,18 @@ class Location:
         root = (path or self.path).rstrip("/")
         return any(self.fs.exists(f"{root}/{m}") for m in (*ZARR_MARKERS, CONSOLIDATED))
 
+    def enclosing_store(self) -> str | None:
+        """The URL of a zarr store or group that this location lies inside (an ancestor
+        prefix, up to and including the bucket, with zarr metadata at its root), else None:
+        a few ``exists`` requests per level."""
+        parts = self.path.strip("/").split("/")
+        lead = "/" if self.path.startswith("/") else ""
+        for n in range(len(parts) - 1, 0, -1):
+            prefix = lead + "/".join(parts[:n])
+            if self.has_zarr_metadata(prefix):
+                return clean_url(f"{self.protocol}://{prefix}")
+        return None
+
 
 _ALIASES = {"s3a": "s3", "gcs": "gs", "local": "file", "abfss": "abfs", "az": "abfs"}
 
@@ -338,6 +350,26 @@ def check_key_spelling(text: str, role: str = "path") -> None:
         "this names another key than the normalised path would (and s3fs mixes both): "
         "spell the path without it"
     )
+
+
+def check_not_nested(output: str, store: str | None) -> None:
+    """The one rule for an OUTPUT inside another zarr store or group (``store``, None if it
+    is not): a UsageError naming both. Writing there, or replacing an array or group there,
+    would change that store's hierarchy behind its metadata (and destroy its variable).
+
+    Examples
+    --------
+    >>> check_not_nested("big.zarr/f", None)
+    >>> check_not_nested("big.zarr/f", "big.zarr")
+    Traceback (most recent call last):
+    ...
+    daskgrad.errors.UsageError: output big.zarr/f is inside the zarr store big.zarr ...
+    """
+    if store is not None:
+        raise UsageError(
+            f"output {output} is inside the zarr store {store} (zarr metadata at its root); "
+            "writing there would change that store: name a path outside it"
+        )
 
 
 def os_path(text: str | os.PathLike, role: str = "path", shown: str | None = None) -> Path:

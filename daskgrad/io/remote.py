@@ -25,6 +25,7 @@ from .locations import (
     base_fs,
     bucket_of,
     check_bucket,
+    check_not_nested,
     clean_url,
     redact,
     relation,
@@ -297,6 +298,7 @@ def check_remote_output(output: Location, overwrite: bool, inputs: Sequence[Loca
         raise UsageError(
             f"output {output}: bucket {output.path.split('/')[0]!r} does not exist"
         ) from None
+    check_not_nested(str(output), output.enclosing_store())  # before the probes write
     for inp, rel in unsure:
         if why := _probe(output, inp):
             raise UsageError(_clash(output, inp, rel, why))

@@ -21,12 +21,22 @@ from typing import Any, TypeVar
 
 from ..errors import OptionTypeError, OptionUsageError, UsageError
 from ..signals import pid_alive
-from .locations import ZARR_MARKERS
+from .locations import CONSOLIDATED, ZARR_MARKERS, check_not_nested
 
 
 def is_zarr_store(path: Path) -> bool:
     """True for a directory with zarr v2 or v3 metadata at its root."""
     return path.is_dir() and any((path / m).is_file() for m in ZARR_MARKERS)
+
+
+def enclosing_store(path: Path) -> Path | None:
+    """The nearest ancestor of ``path`` (resolved) with zarr metadata at its root (v3
+    ``zarr.json``, v2 ``.zgroup``/``.zarray``/``.zmetadata``): the store ``path`` is a node
+    of, else None."""
+    for p in Path(os.path.realpath(path)).parents:
+        if p.is_dir() and any((p / m).is_file() for m in (*ZARR_MARKERS, CONSOLIDATED)):
+            return p
+    return None
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -152,9 +162,11 @@ def check_replace(
 def check_output(output: Path, overwrite: bool, inputs: Sequence[Any] = ()) -> Path:
     """The absolute OUTPUT path, or UsageError naming it and saying why it may not be written.
 
-    OUTPUT must be clear of the inputs (paths or Locations, see ``check_clear``); an existing
-    OUTPUT is replaced only with ``overwrite``, only if it is a zarr store (not a plain
-    directory, a file, a link or a mount point).
+    OUTPUT must be clear of the inputs (paths or Locations, see ``check_clear``) and outside
+    any other zarr store or group (``enclosing_store``: a new node of its hierarchy, or one
+    replaced, would change that store behind its metadata); an existing OUTPUT is replaced
+    only with ``overwrite``, only if it is a zarr store (not a plain directory, a file, a link
+    or a mount point).
     """
     if Path(output).is_symlink():
         raise UsageError(f"output {output} is a symbolic link; name the store itself")
@@ -162,6 +174,8 @@ def check_output(output: Path, overwrite: bool, inputs: Sequence[Any] = ()) -> P
     if out.parent == out:
         raise UsageError(f"output {output} is a filesystem root; name a new zarr store")
     check_clear(out, str(output), inputs)
+    store = enclosing_store(out)
+    check_not_nested(str(output), None if store is None else str(store))
     out_id = _identity(out)
     if out.exists():
         check_replace(

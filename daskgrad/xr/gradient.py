@@ -72,8 +72,11 @@ def gradient_xarray(
         For a DataArray, one DataArray per dim in ``dim`` order, with the input's dims, coords
         and chunks, named ``d{name}_d{dim}``, with ``units`` (data / coordinate units, when
         both are known) and ``long_name`` attrs. For a Dataset, a Dataset holding
-        ``d{var}_d{dim}`` for every numeric data variable and every requested dim it has
-        (ordered by variable, then by ``dim``), with the input's coords and attrs.
+        ``d{var}_d{dim}`` for every numeric (integer, float or complex) data variable and
+        every requested dim it has (ordered by variable, then by ``dim``), with the input's
+        coords and attrs. Other data variables are skipped: bool, text, object and also
+        datetime64/timedelta64 ones (give such a variable as a DataArray, ``ds[name]``, to
+        differentiate it); a ValueError names them if no variable is left.
 
     Examples
     --------
@@ -85,6 +88,10 @@ def gradient_xarray(
     >>> ds = xr.Dataset({"T": T, "flag": ("x", [True, False, True, True])})
     >>> list(gradient_xarray(ds, edge_order=2).data_vars)
     ['dT_dx']
+    >>> gradient_xarray(ds[["flag"]])
+    Traceback (most recent call last):
+    ...
+    ValueError: no numeric data variable of the Dataset has any of the dims ['x']: 'flag' is bool
     >>> when = xr.DataArray(np.array(["2000-01-01", "2000-01-02", "2000-01-04"], "M8[s]"), dims="i")
     >>> gradient_xarray(when, datetime_unit="D")[0].values
     array([1. , 1.5, 2. ])
@@ -104,11 +111,22 @@ def _gradient_dataset(ds, spacing, dim, opts, periodic, datetime_unit) -> xr.Dat
     steps, units, codes = dim_spacings(ds, dims, spacing, datetime_unit)
     periods = dim_periods(periodic, dims, steps, units)
     out: dict[Hashable, xr.DataArray] = {}
-    for var in ds.data_vars.values():
+    skipped = []
+    for name, var in ds.data_vars.items():
         these = [d for d in dims if d in var.dims]
         if these and var.dtype.kind in "iufc":
             for grad in _gradient_dataarray(var, these, steps, units, codes, periods, opts):
                 out[grad.name] = grad
+        elif these:
+            skipped.append(f"{name!r} is {var.dtype}")
+        else:
+            skipped.append(f"{name!r} has dims {tuple(map(str, var.dims))}")
+    if not out:  # an empty Dataset would hide that nothing was differentiated
+        why = ": " + ", ".join(skipped) if skipped else " (it has no data variables)"
+        raise ValueError(
+            f"no numeric data variable of the Dataset has any of the dims "
+            f"{[str(d) for d in dims]}{why}"
+        )
     return derived_dataset(out, ds)
 
 
