@@ -154,23 +154,29 @@ def _raise_failed(fut: Any, client: Any) -> None:
 
 
 def compute_local(graph: dict, writes: list, progress: bool) -> None:
-    """Compute ``writes`` of ``graph`` on dask's threads in this process, one per core."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """Compute ``writes`` of ``graph`` on dask's threads in this process, one per core. A
+    signal of the command line is acted on at once (``signals.raising``), also while every
+    thread waits for an object store that stopped answering."""
     import dask.threaded
+
+    from ..signals import STOP_WAIT, held, raising
+    from .threadpool import DaemonThreads
 
     bar: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if progress:
         from dask.diagnostics import ProgressBar
 
         bar = ProgressBar()
-    pool = ThreadPoolExecutor(os.cpu_count() or 1)
+    pool = DaemonThreads(os.cpu_count() or 1)
     try:
-        with bar:
+        with bar, raising():
             dask.threaded.get(graph, writes, pool=pool)
     except ReadFailed as e:  # names the input variable and its stored chunk
         raise ComputeFailed(str(e)) from e
     finally:
         # tasks already running finish before the temporary is removed, so none writes into
-        # a store that no longer exists
-        pool.shutdown(wait=True, cancel_futures=True)
+        # a store that no longer exists; after a signal only for STOP_WAIT seconds: one that
+        # waits for a store that stopped answering is left (a daemon thread: it ends with the
+        # process, which exits at once)
+        pool.stop(STOP_WAIT if held() is not None else None)
+
