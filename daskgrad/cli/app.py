@@ -584,8 +584,8 @@ def _main(argv: Sequence[str] | None, state: State) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     # SIGINT, SIGTERM and SIGHUP only noted by the handler (raising there loses them, see
-    # _signals), and acted on at the checkpoints: before any work, between the steps, in the writer's wait
-    # loop, before the swap, and once the run is over
+    # _signals), and acted on at the checkpoints: before any work, between the steps, in the
+    # writer's wait loop, before the swap, and once the run is over
     previous = _signals.install()
     try:
         checkpoint()  # held since the first import (daskgrad/__init__ installs the handler)
