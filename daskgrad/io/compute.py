@@ -186,7 +186,6 @@ def compute_local(graph: dict, writes: list, progress: bool) -> None:
         pool.stop(STOP_WAIT if held() is not None else None)
 
 
-
 def _blamed_writes(graph: dict, writes: list) -> dict:
     """``graph`` with each write's task marking an exception it raises with its key (see
     ``tasks.blamed_on``: a fused kernel's own failure keeps the kernel's): dask's threads
