@@ -1,5 +1,6 @@
-"""SIGINT and SIGTERM of the command line: the handler only notes the signal; the main thread acts
-on it where it is safe (:func:`checkpoint`).
+"""SIGINT, SIGTERM and SIGHUP of the command line: the handler only notes the signal; the main
+thread acts on it where it is safe (:func:`checkpoint`), or at once while it only waits for an
+object store's answer (:func:`raising`).
 
 An exception raised from a signal handler lands in whatever Python code runs at that moment: a
 garbage-collection callback or a ``__del__`` discards it ("Exception ignored in …") and the run
@@ -22,10 +23,26 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Terminated", "checkpoint", "clear", "held", "hold_to_the_end", "install"]
+__all__ = [
+    "STOP_WAIT",
+    "Terminated",
+    "checkpoint",
+    "clear",
+    "held",
+    "hold_to_the_end",
+    "install",
+    "raising",
+    "status_of",
+]
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# SIGHUP: the terminal closed (an ssh session dropped), handled as SIGTERM is
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _held: list[int] = []
+#: while not empty, the handler raises too (:func:`raising`)
+_raising: list[bool] = []
+#: seconds the cleanup after a signal waits for running tasks, and for each request deleting
+#: what the run wrote (a store that stopped answering would hold it up to --store-timeout)
+STOP_WAIT = 3.0
 #: (exit status, what says a signal received after the run: its line; returns its status)
 _ending: list[tuple[int, Callable[[int], int]]] = []
 #: installed by :func:`install_if_program`: this module's exit hook is the interpreter's last
@@ -33,16 +50,48 @@ _program: list[bool] = []
 
 
 class Terminated(BaseException):
-    """SIGTERM, raised in the main thread like KeyboardInterrupt for SIGINT."""
+    """SIGTERM or SIGHUP (``signum``), raised in the main thread like KeyboardInterrupt for
+    SIGINT."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def status_of(signum: int) -> int:
+    """The exit status of a run a signal stopped: 128 + its number (130, 143, 129)."""
+    return 128 + int(signum)
 
 
 def _hold(signum: int, frame: Any) -> None:
     if not _held:  # the first signal decides the exit status
         _held.append(signum)
+    if _raising:
+        checkpoint()
+
+
+@contextlib.contextmanager
+def raising() -> Any:
+    """Within, a signal is also raised at once by the handler (after noting it), in the main
+    thread: for code that only waits for an object store's answer (fsspec's and dask's waits
+    let it through), which a store that stopped answering would hold up to ``--store-timeout``.
+    Should the exception be lost (a garbage-collection callback running then), the signal
+    stays noted for the next :func:`checkpoint`. Only in the main thread (the handler's)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    checkpoint()
+    _raising.append(True)
+    try:
+        yield
+    finally:
+        _raising.pop()
 
 
 def install() -> dict[int, Any]:
-    """Hold SIGINT and SIGTERM from now on (main thread only); the previous handlers."""
+    """Hold SIGINT, SIGTERM and SIGHUP from now on (main thread only); the previous handlers."""
     return {s: signal.signal(s, _hold) for s in SIGNALS}
 
 
@@ -56,13 +105,14 @@ def clear() -> None:
 
 
 def checkpoint() -> None:
-    """Raise KeyboardInterrupt (SIGINT) or :class:`Terminated` (SIGTERM) if one was received."""
+    """Raise KeyboardInterrupt (SIGINT) or :class:`Terminated` (SIGTERM, SIGHUP) if one was
+    received."""
     if _held:
-        raise Terminated if _held[0] == signal.SIGTERM else KeyboardInterrupt
+        raise KeyboardInterrupt if _held[0] == signal.SIGINT else Terminated(_held[0])
 
 
 def hold_to_the_end(status: int, report: Callable[[int], int]) -> None:
-    """The program's run is over with exit ``status``: SIGINT and SIGTERM stay held until the
+    """The program's run is over with exit ``status``: the signals stay held until the
     process exits, and one received from now on (or held and not acted on) is given to
     ``report`` (which says so and returns the exit status) by the exit hook."""
     _ending[:] = [(status, report)]

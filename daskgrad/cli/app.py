@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OptionError, UsageError, Worded, first_line
-from ..signals import Terminated, checkpoint
+from ..signals import Terminated, checkpoint, raising, status_of
 from .parser import build_parser, chunk_size, key_values, locations
 
 
@@ -112,11 +112,12 @@ class State:
         self.committing = False  # the swap began: the old OUTPUT may be touched from here on
         self.committed = False
         self.stopped = False  # a signal's line said
+        self.target: Any = None  # OUTPUT's target: what it could not remove (``leftover``)
 
     def note(self, target: Any) -> None:
         """``target`` (an io Target or RemoteTarget, just made: nothing has touched OUTPUT) is
         the run's: its OUTPUT, and whether an old OUTPUT is there that its commit replaces."""
-        self.output = target.output
+        self.output, self.target = target.output, target
         if isinstance(target.output, Path):
             self.replacing = os.path.lexists(target.output)
         else:  # an object store's: replacing when its check found an old store
@@ -256,13 +257,14 @@ def cmd_run(args: argparse.Namespace, state: State) -> None:
         if output.local is not None:
             check_output(output.local, args.overwrite, [input])  # input.disk: chained URLs too
         else:
-            with access(output, "output"):
+            with raising(), access(output, "output"):  # a store that stopped answering
                 remove_stale_remote(output, say)  # a dead run's chunks would read as "exists"
                 check_remote_output(output, args.overwrite, [input])
         job.absent = check_input(input, job, args.strict, say, args.group)
         checkpoint()
         # the temporary is made now: an unwritable OUTPUT is found before any cluster starts
-        target = make_target(output, args.overwrite, [input], say)
+        with raising() if output.local is None else contextlib.nullcontext():
+            target = make_target(output, args.overwrite, [input], say)
         state.note(target)
         if in_process:
             say("memory:// stores live in this process: computing on its threads, no cluster")
@@ -561,19 +563,34 @@ def _quiet_distributed() -> None:
             logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def _stopped(terminated: bool, state: State) -> int:
-    """Say that a signal stopped the run; its exit status (143 for SIGTERM, 130 for SIGINT)."""
+def _stopped(sig: int, state: State) -> int:
+    """Say that signal ``sig`` stopped the run; its exit status (128 + its number: 130 for
+    SIGINT, 143 for SIGTERM, 129 for SIGHUP)."""
     state.stopped = True
-    what = "terminated" if terminated else "interrupted"
+    names = {int(signal.SIGINT): "interrupted", int(signal.SIGTERM): "terminated"}
+    what = names.get(int(sig), f"terminated ({signal.Signals(sig).name})")
+    leftover = getattr(state.target, "leftover", None)
     if state.committed:
         told = f"{what} after {state.output} was written; it is complete"
+    elif leftover and getattr(state.target, "replace", False):
+        told = (
+            f"{what}; no output written: {state.output} is as it was, but its temporary "
+            f"{leftover} could not be removed (the object store does not answer); the next run "
+            "to it from this host removes it"
+        )
+    elif leftover:
+        told = (
+            f"{what}; no output written, but the chunks written under {leftover} (no zarr "
+            "metadata: not readable as a store) could not be removed (the object store does "
+            "not answer); the next run to it from this host removes them"
+        )
     elif state.replacing and not state.committing:
         # the swap is the only step that touches an old OUTPUT, and it never began
         told = f"{what}; no output written: the old {state.output} is as it was"
     else:
         told = f"{what}; no output written"
     _tell(f"daskgrad: {told}")
-    return 143 if terminated else 130
+    return status_of(sig)
 
 
 def _main(argv: Sequence[str] | None, state: State) -> int:
@@ -582,9 +599,9 @@ def _main(argv: Sequence[str] | None, state: State) -> int:
     as_program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
-    # SIGINT and SIGTERM only noted by the handler (raising there loses them, see _signals), and
-    # acted on at the checkpoints: before any work, between the steps, in the writer's wait
-    # loop, before the swap, and once the run is over
+    # SIGINT, SIGTERM and SIGHUP only noted by the handler (raising there loses them, see
+    # _signals), and acted on at the checkpoints: before any work, between the steps, in the
+    # writer's wait loop, before the swap, and once the run is over
     previous = _signals.install()
     try:
         checkpoint()  # held since the first import (daskgrad/__init__ installs the handler)
@@ -605,8 +622,8 @@ def _main(argv: Sequence[str] | None, state: State) -> int:
     except (UsageError, OptionError) as e:  # an option the engine refused: bad usage too
         if debug:
             _traceback()
-        if _signals.held() is not None:  # a signal to the process group stopped the cluster too
-            return _stopped(_signals.held() == signal.SIGTERM, state)
+        if (sig := _signals.held()) is not None:  # one to the process group stopped the cluster
+            return _stopped(sig, state)
         from .wording import said
 
         _tell(f"daskgrad: error: {said(e) if isinstance(e, Worded) else e}")
@@ -616,17 +633,17 @@ def _main(argv: Sequence[str] | None, state: State) -> int:
             _traceback()
         # the first signal received decides: a SIGTERM to the process group can make the
         # cluster's processes end in a way that reaches this process as a KeyboardInterrupt
-        sig = _signals.held()
-        return _stopped(sig == signal.SIGTERM if sig else isinstance(e, Terminated), state)
+        sig = _signals.held() or (e.signum if isinstance(e, Terminated) else signal.SIGINT)
+        return _stopped(sig, state)
     except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else 0
     except Exception as e:
         if debug:
             _traceback()
-        if _signals.held() is not None:
+        if (sig := _signals.held()) is not None:
             # SIGINT/SIGTERM to the process group reaches the cluster's processes as well: the
             # computation fails (a nanny or a connection gone) before the held signal is acted on
-            return _stopped(_signals.held() == signal.SIGTERM, state)
+            return _stopped(sig, state)
         from ..io.writer import ComputeFailed
 
         if isinstance(e, ClusterNotStarted):  # no computation began: not one that failed
@@ -652,7 +669,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the program: the interpreter's teardown (threads joined, exit hooks) can take seconds;
         # a Ctrl-C or SIGTERM until the process exits is still held and said (the first decides)
         def report(sig: int) -> int:
-            return status if state.stopped else _stopped(sig == signal.SIGTERM, state)
+            return status if state.stopped else _stopped(sig, state)
 
         _signals.hold_to_the_end(status, report)
     return status

@@ -4,6 +4,7 @@ cancelled and waited for on an interrupt) or on dask's threads in this process."
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -154,23 +155,54 @@ def _raise_failed(fut: Any, client: Any) -> None:
 
 
 def compute_local(graph: dict, writes: list, progress: bool) -> None:
-    """Compute ``writes`` of ``graph`` on dask's threads in this process, one per core."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """Compute ``writes`` of ``graph`` on dask's threads in this process, one per core. A
+    signal of the command line is acted on at once (``signals.raising``), also while every
+    thread waits for an object store that stopped answering."""
     import dask.threaded
+
+    from ..signals import STOP_WAIT, held, raising
+    from .threadpool import DaemonThreads
 
     bar: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if progress:
         from dask.diagnostics import ProgressBar
 
         bar = ProgressBar()
-    pool = ThreadPoolExecutor(os.cpu_count() or 1)
+    pool = DaemonThreads(os.cpu_count() or 1)
     try:
-        with bar:
-            dask.threaded.get(graph, writes, pool=pool)
+        with bar, raising():
+            dask.threaded.get(_blamed_writes(graph, writes), writes, pool=pool)
     except ReadFailed as e:  # names the input variable and its stored chunk
         raise ComputeFailed(str(e)) from e
+    except Exception as e:  # named as on a cluster: "writing the output, chunk (0, 0, 0): …"
+        if (task := getattr(e, "daskgrad_task", None)) is not None:
+            raise ComputeFailed(f"{describe_key(task)}: {first_line(e)}") from e
+        raise
     finally:
         # tasks already running finish before the temporary is removed, so none writes into
-        # a store that no longer exists
-        pool.shutdown(wait=True, cancel_futures=True)
+        # a store that no longer exists; after a signal only for STOP_WAIT seconds: one that
+        # waits for a store that stopped answering is left (a daemon thread: it ends with the
+        # process, which exits at once)
+        pool.stop(STOP_WAIT if held() is not None else None)
+
+
+def _blamed_writes(graph: dict, writes: list) -> dict:
+    """``graph`` with each write's task marking an exception it raises with its key (see
+    ``tasks.blamed_on``: a fused kernel's own failure keeps the kernel's): dask's threads
+    raise a failed task's exception without saying which task it was."""
+    from ..compat import Task, TaskRef
+    from .tasks import blamed_on
+
+    graph = dict(graph)
+    for key in writes:
+        node = graph.get(key)
+        if not isinstance(node, Task):
+            continue
+        deps = tuple(node.dependencies)
+        run = functools.partial(blamed_on, key, _run_node, node, deps)
+        graph[key] = Task(key, run, *map(TaskRef, deps))
+    return graph
+
+
+def _run_node(node: Any, keys: tuple, *values: Any) -> Any:
+    return node(dict(zip(keys, values, strict=True)))

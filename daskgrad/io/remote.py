@@ -16,7 +16,7 @@ from typing import Any
 from zarr.storage import WrapperStore
 
 from ..errors import UsageError
-from ..signals import pid_alive
+from ..signals import STOP_WAIT, held, pid_alive
 from .locations import (
     CONSOLIDATED,
     ZARR_MARKERS,
@@ -265,13 +265,16 @@ class RemoteTarget(Discarding):
 
     def discard(self) -> None:
         """Delete the objects this run wrote (never once committed); never raises. Tried
-        once: a store that stopped answering is not asked again (each try waits the bound)."""
+        once: a store that stopped answering is not asked again (each try waits the bound).
+        After a signal each deletion waits ``STOP_WAIT`` seconds at most (``leftover`` then
+        names what is left, with the marker the next run's recovery goes by)."""
         if self._committed or self._keep or self._discarded:
             return
         self._discarded = True
+        bound = STOP_WAIT if held() is not None else None
         try:
-            self._remove(self.prefix)
-            self._remove(self.marker)
+            _within(bound, lambda: self._remove(self.prefix))
+            _within(bound, lambda: self._remove(self.marker))
         except Exception:
             self.leftover = f"{self.loc.protocol}://{self.prefix}"
 
@@ -551,10 +554,37 @@ def _replace_if_unchanged(output: Location, key: str, etag: str | None, data: by
 
 def _release_claim(output: Location, ident: str) -> None:
     """Remove this run's claim; never raises (a claim left names this process, which the
-    next run treats as dead once it has ended, or now if it is this process)."""
+    next run treats as dead once it has ended, or now if it is this process). After a signal
+    the deletion waits ``STOP_WAIT`` seconds at most."""
     _HELD.discard(ident)
     with contextlib.suppress(Exception):
-        output.fs.rm(_claim_key(output))
+        _within(STOP_WAIT if held() is not None else None, lambda: output.fs.rm(_claim_key(output)))
+
+
+def _within(seconds: float | None, step: Callable[[], None]) -> None:
+    """``step()``; with ``seconds``, run in a daemon thread and given up (TimeoutError) after
+    that long: a store that stopped answering holds a request up to --store-timeout, and a
+    run stopped by a signal exits within seconds (the thread ends with the process)."""
+    if seconds is None:
+        step()
+        return
+    import threading
+
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            step()
+        except BaseException as e:
+            failed.append(e)
+
+    worker = threading.Thread(target=run, daemon=True, name="daskgrad-cleanup")
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise TimeoutError(f"no answer within {seconds:g} s")
+    if failed:
+        raise failed[0]
 
 
 def _finish_replacement(

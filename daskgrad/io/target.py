@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import OptionTypeError, OptionUsageError, UsageError
-from ..signals import pid_alive
+from ..signals import SIGNALS, pid_alive
 from .locations import CONSOLIDATED, ZARR_MARKERS, check_not_nested
 
 
@@ -250,12 +250,12 @@ def _exchange(a: Path, b: Path) -> bool:
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
-    """SIGINT/SIGTERM held back (then re-raised) while the output is being swapped in."""
+    """SIGINT, SIGTERM and SIGHUP held back (then re-raised) while the output is swapped in."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    sigs = [signal.SIGINT, signal.SIGTERM]
+    sigs = SIGNALS
     old = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in sigs}
     try:
         yield
