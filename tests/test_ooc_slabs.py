@@ -56,7 +56,7 @@ def test_slabs_give_the_values_of_the_chunk_at_once(dtype, planes, monkeypatch):
     for name, fn in _quantities(*lazy).items():
         values = {}
         for slab in (planes * plane, WHOLE):
-            monkeypatch.setattr(derivatives, "SLAB_BYTES", slab)
+            monkeypatch.setattr(derivatives, "CHUNK_SLAB_BYTES", slab)
             with dask.config.set(scheduler="sync"):
                 values[slab] = fn().values
         sliced, whole = values[planes * plane], values[WHOLE]
@@ -71,7 +71,7 @@ def _peak_of_one_chunk(monkeypatch, slab: int) -> tuple[int, int]:
     u, v = _winds(8)
     lazy = [a.chunk({"t0": 8, "lat": 41, "lon": 90}) for a in (u, v)]
     block = daskgrad.vorticity(*lazy, geospatial=True).data.blocks[0, 1, 1]
-    monkeypatch.setattr(derivatives, "SLAB_BYTES", slab)
+    monkeypatch.setattr(derivatives, "CHUNK_SLAB_BYTES", slab)
     with dask.config.set(scheduler="sync"):
         block.compute()  # imports and caches warmed
         tracemalloc.start()

@@ -302,7 +302,10 @@ def _derive_block(
 
 # Bytes of one input's slab when a dask chunk is computed slab by slab (:func:`_in_slabs`);
 # one plane at least
-SLAB_BYTES = 2 << 20
+
+
+# bytes of each input a derived quantity's slab spans (its derivatives stay in cache)
+CHUNK_SLAB_BYTES = 2 << 20
 
 
 def _slab_rows(
@@ -321,7 +324,7 @@ def _slab_rows(
         return 0
     if metric is not None and 0 in metric.aux_axes:
         return 0
-    rows = max(1, SLAB_BYTES // max(block[0].nbytes, 1))
+    rows = max(1, CHUNK_SLAB_BYTES // max(block[0].nbytes, 1))
     return rows if rows < block.shape[0] else 0
 
 

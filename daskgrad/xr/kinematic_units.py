@@ -12,7 +12,6 @@ import numpy as np
 from ..core.arrays import is_dask_collection
 from ..errors import OptionWarning, warn_caller
 from . import units as units_pint
-from .coords import describe
 
 __all__ = [
     "application_registry",
@@ -51,6 +50,8 @@ def long_name(word: str, scalar: Any = None, winds: Sequence[Any] = ()) -> str:
     >>> long_name("relative vorticity", None, [u, v])
     'relative vorticity of winds u and v'
     """
+    from .coords import describe  # xarray: not imported with numpy-only use of daskgrad
+
     names = [str(describe(w) if w.name is None else w.name) for w in winds]
     wind = ""
     if names:
